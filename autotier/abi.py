@@ -1,0 +1,82 @@
+"""The native calling contract between a compiled body and its guarded entry.
+
+Every backend that produces native code for the llvm path exports one *body*
+function per compiled Python function, with this C signature::
+
+    int32_t body(<params>, Result *out, int64_t budget);
+
+- ``<params>``: one per Python parameter, in order, typed by :class:`Kind`
+  (``INT`` -> i64, ``FLOAT`` -> double, ``BOOL`` -> i1).
+- ``out``: where the body writes its result on success, a :data:`RESULT_IR`
+  struct ``{i64 kind, i64 ival, double fval}``; ``kind`` is a :class:`Kind`
+  (``BOOL`` uses ``ival`` 0/1, ``INT`` uses ``ival``, ``FLOAT`` uses ``fval``).
+- ``budget``: how many more native frames (calls of bodies) may be entered.
+  A body whose budget is <= 0 on entry returns ``Status.RECURSION`` without doing
+  anything; a body calls another body with ``budget - 1``.
+- return value: a :class:`Status`. ``OK`` means ``*out`` holds exactly CPython's
+  result.  Anything else is a *bailout*: native code could not promise CPython's
+  answer (an int64 overflow, a zero divisor, a math domain error, ...).  The
+  entry then re-runs the call in the interpreter, which gives CPython's own
+  result or exception; bodies are side-effect free, so re-running is exact.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from types import FunctionType
+from typing import Any
+
+
+class Kind(IntEnum):
+    """Unboxed value kinds native code computes with."""
+
+    INT = 1  # exact ``int`` in int64 range, LLVM i64
+    FLOAT = 2  # exact ``float``, LLVM double
+    BOOL = 3  # exact ``bool``, LLVM i1
+
+    @classmethod
+    def of(cls, value: object) -> Kind | None:
+        """The kind of a Python argument, or None when native code cannot take it."""
+        t = type(value)
+        if t is bool:
+            return cls.BOOL
+        if t is int:
+            return cls.INT if -(2**63) <= value < 2**63 else None  # type: ignore[operator]
+        if t is float:
+            return cls.FLOAT
+        return None
+
+    @property
+    def pytype(self) -> type:
+        return {Kind.INT: int, Kind.FLOAT: float, Kind.BOOL: bool}[self]
+
+
+class Status(IntEnum):
+    """What a body returns: OK, or why it bailed out."""
+
+    OK = 0
+    OVERFLOW = 1  # int64 overflow: the exact result is a big int
+    ZERO_DIVISION = 2  # int or float division/modulo by zero
+    MATH_DOMAIN = 3  # math function domain/range error, complex result, ...
+    RECURSION = 4  # native frame budget exhausted
+    VALUE = 5  # any other case where CPython raises (range() step 0, ...)
+    UNSUPPORTED = 6  # reached code the compiler chose not to compile
+
+
+# The LLVM type of the ``out`` struct, for llvmlite: ``{i64, i64, double}``.
+RESULT_IR = "{i64, i64, double}"
+
+#: Attribute that marks a decorated object; its value is the original function.
+HOT_MARKER = "_autotier_hot_"
+
+
+def hot_target(obj: Any) -> FunctionType | None:
+    """The Python function behind an ``@autotier.hot`` object, else None.
+
+    Frontends call this on globals to find callees they may compile natively.
+    """
+    if getattr(type(obj), HOT_MARKER, False):
+        func = obj._func
+        if isinstance(func, FunctionType):
+            return func
+    return None

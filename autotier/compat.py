@@ -1,0 +1,70 @@
+"""Every CPython-version difference autotier depends on, in one place.
+
+Two kinds live here: object layouts and interpreter-state offsets that native code
+reads (section "layouts"), and bytecode differences the frontend decodes (section
+"bytecode").  Each layout fact is checked against the running interpreter by
+``check_layouts()`` at import, so a mismatch is a clear ImportError, never a crash.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+
+PY_VERSION = sys.version_info[:2]
+SUPPORTED = (3, 11) <= PY_VERSION < (3, 13)
+
+# ---------------------------------------------------------------- layouts
+# PyObject: ob_refcnt at 0, ob_type at 8 (all 64-bit CPythons).
+OB_REFCNT = 0
+OB_TYPE = 8
+# PyFloatObject.ob_fval
+FLOAT_OB_FVAL = 16
+# PyDictObject.ma_version_tag: changes on every mutation of the dict.
+DICT_VERSION_TAG = 24
+# Type flags (Include/object.h)
+TPFLAGS_HAVE_VECTORCALL = 1 << 11
+TPFLAGS_METHOD_DESCRIPTOR = 1 << 17
+# PyTypeObject.tp_flags
+TYPE_TP_FLAGS = 168
+
+
+def dict_version(d: dict[str, object]) -> int:
+    """The ``ma_version_tag`` of a dict (changes whenever the dict changes)."""
+    return ctypes.c_uint64.from_address(id(d) + DICT_VERSION_TAG).value
+
+
+def type_flags(t: type) -> int:
+    return ctypes.c_ulong.from_address(id(t) + TYPE_TP_FLAGS).value
+
+
+def add_type_flags(t: type, flags: int) -> None:
+    """Set extra ``tp_flags`` bits on a type we created ourselves."""
+    cell = ctypes.c_ulong.from_address(id(t) + TYPE_TP_FLAGS)
+    cell.value = cell.value | flags
+
+
+def check_layouts() -> None:
+    """Verify the layout facts above against this interpreter."""
+    if not SUPPORTED:
+        raise ImportError(f"autotier supports CPython 3.11 and 3.12, not {sys.version}")
+    if sys.implementation.name != "cpython" or ctypes.sizeof(ctypes.c_void_p) != 8:
+        raise ImportError("autotier needs 64-bit CPython")
+    x = 1.5
+    if ctypes.c_double.from_address(id(x) + FLOAT_OB_FVAL).value != 1.5:
+        raise ImportError("unexpected PyFloatObject layout")
+    if ctypes.c_void_p.from_address(id(x) + OB_TYPE).value != id(float):
+        raise ImportError("unexpected PyObject layout")
+    if type_flags(int) & (1 << 24) == 0:  # Py_TPFLAGS_LONG_SUBCLASS
+        raise ImportError("unexpected PyTypeObject layout")
+    d: dict[str, object] = {}
+    before = dict_version(d)
+    d["k"] = 1
+    if dict_version(d) == before:
+        raise ImportError("dict version tags are not available")
+
+
+check_layouts()
+
+# ---------------------------------------------------------------- bytecode
+# (the frontend's section: opcode names and call sequences per version)

@@ -1,0 +1,1 @@
+"""The process-wide LLVM machinery: one MCJIT engine, symbol registration."""

@@ -1,0 +1,111 @@
+"""One shared MCJIT engine per process.
+
+Every llvmlite module autotier compiles is added to this engine and stays alive for
+the rest of the process: native code may be running (or be on some thread's stack,
+waiting for a Python call it made to return) at any moment, so code is never freed.
+Recompiles are bounded by the deopt policies, so this memory is bounded too.
+
+Thread safety: ``_LOCK`` guards the engine and the symbol table.  llvmlite releases
+the GIL inside optimisation and code generation, so a compile on the broker thread
+runs beside the interpreter.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import threading
+from dataclasses import dataclass
+
+import llvmlite.binding as llvm
+
+_LOCK = threading.Lock()
+_ENGINE: llvm.ExecutionEngine | None = None
+_TM: llvm.TargetMachine | None = None
+_NAMES = itertools.count()
+
+# C-API functions native code may call; registered with LLVM by address.
+_CAPI_SYMBOLS = (
+    "PyLong_FromLongLong",
+    "PyLong_AsLongLongAndOverflow",
+    "PyFloat_FromDouble",
+    "PyObject_Vectorcall",
+    "PyThreadState_Get",
+    "PyDict_GetItem",
+    "PyErr_Occurred",
+)
+
+
+@dataclass(frozen=True)
+class CompiledModule:
+    """Addresses of a module's functions after native code generation."""
+
+    addresses: dict[str, int]
+    asm: str | None
+
+
+def unique_name(stem: str) -> str:
+    """A symbol name no other module in this process uses (LLVM requires it)."""
+    safe = "".join(c if c.isalnum() or c == "_" else "_" for c in stem)
+    return f"{safe}__at{next(_NAMES)}"
+
+
+def _engine() -> tuple[llvm.ExecutionEngine, llvm.TargetMachine]:
+    global _ENGINE, _TM
+    if _ENGINE is None:
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        for name in _CAPI_SYMBOLS:
+            addr = ctypes.cast(getattr(ctypes.pythonapi, name), ctypes.c_void_p).value
+            assert addr is not None
+            llvm.add_symbol(name, addr)
+        target = llvm.Target.from_default_triple()
+        # The engine owns its TargetMachine; the optimiser gets one of its own
+        # (sharing one between two owners segfaults, FINDINGS.md).
+        engine_tm = target.create_target_machine(opt=3, codemodel="jitdefault")
+        backing = llvm.parse_assembly("")
+        _ENGINE = llvm.create_mcjit_compiler(backing, engine_tm)
+        _TM = target.create_target_machine(opt=3)
+    assert _TM is not None
+    return _ENGINE, _TM
+
+
+def register_symbol(name: str, address: int) -> None:
+    """Make ``name`` resolve to ``address`` in code compiled from now on."""
+    with _LOCK:
+        _engine()
+        llvm.add_symbol(name, address)
+
+
+def target_data_layout() -> tuple[str, str]:
+    """(triple, data layout) for modules that will be compiled here."""
+    with _LOCK:
+        _, tm = _engine()
+        return tm.triple, str(tm.target_data)
+
+
+def compile_ir(
+    ir_text: str, symbols: list[str], *, opt: int = 2, want_asm: bool = False
+) -> CompiledModule:
+    """Parse, verify, optimise and generate native code for ``ir_text``.
+
+    Returns the address of every name in ``symbols``.  Raises RuntimeError (from
+    llvmlite) when the IR does not parse or verify: a compile error, never a crash.
+    """
+    mod = llvm.parse_assembly(ir_text)
+    mod.verify()
+    with _LOCK:
+        engine, tm = _engine()
+    if opt > 0:
+        pto = llvm.create_pipeline_tuning_options(speed_level=opt)
+        pb = llvm.create_pass_builder(tm, pto)
+        pb.getModulePassManager().run(mod, pb)
+    asm = tm.emit_assembly(mod) if want_asm else None
+    with _LOCK:
+        engine.add_module(mod)
+        engine.finalize_object()
+        addresses = {name: engine.get_function_address(name) for name in symbols}
+    missing = [n for n, a in addresses.items() if not a]
+    if missing:
+        raise RuntimeError(f"no native code for {missing}")
+    return CompiledModule(addresses, asm)
