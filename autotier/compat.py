@@ -27,6 +27,9 @@ TPFLAGS_HAVE_VECTORCALL = 1 << 11
 TPFLAGS_METHOD_DESCRIPTOR = 1 << 17
 # PyTypeObject.tp_flags
 TYPE_TP_FLAGS = 168
+# PyThreadState: the int counting how many more Python frames may be entered
+# (3.11: recursion_remaining; 3.12: py_recursion_remaining).  Found by probing.
+TSTATE_RECURSION_REMAINING = 32 if PY_VERSION == (3, 11) else 44
 
 
 def dict_version(d: dict[str, object]) -> int:
@@ -42,6 +45,16 @@ def add_type_flags(t: type, flags: int) -> None:
     """Set extra ``tp_flags`` bits on a type we created ourselves."""
     cell = ctypes.c_ulong.from_address(id(t) + TYPE_TP_FLAGS)
     cell.value = cell.value | flags
+
+
+def _recursion_remaining() -> int:
+    get = ctypes.pythonapi.PyThreadState_Get
+    get.restype = ctypes.c_void_p
+    return ctypes.c_int.from_address(get() + TSTATE_RECURSION_REMAINING).value
+
+
+def _probe_depth(n: int) -> int:
+    return _recursion_remaining() if n == 0 else _probe_depth(n - 1)
 
 
 def check_layouts() -> None:
@@ -62,6 +75,8 @@ def check_layouts() -> None:
     d["k"] = 1
     if dict_version(d) == before:
         raise ImportError("dict version tags are not available")
+    if _probe_depth(0) - _probe_depth(5) != 5:
+        raise ImportError("cannot locate the thread state's recursion counter")
 
 
 check_layouts()

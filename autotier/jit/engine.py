@@ -42,6 +42,7 @@ class CompiledModule:
 
     addresses: dict[str, int]
     asm: str | None
+    globals: dict[str, int]
 
 
 def unique_name(stem: str) -> str:
@@ -87,15 +88,34 @@ def target_data_layout() -> tuple[str, str]:
 def compile_ir(
     ir_text: str, symbols: list[str], *, opt: int = 2, want_asm: bool = False
 ) -> CompiledModule:
-    """Parse, verify, optimise and generate native code for ``ir_text``.
+    """Compile one module of textual IR; see :func:`compile_ir_modules`."""
+    return compile_ir_modules([ir_text], symbols, opt=opt, want_asm=want_asm)
 
-    Returns the address of every name in ``symbols``.  Raises RuntimeError (from
-    llvmlite) when the IR does not parse or verify: a compile error, never a crash.
+
+def compile_ir_modules(
+    ir_texts: list[str],
+    symbols: list[str],
+    *,
+    globals_: list[str] | tuple[str, ...] = (),
+    opt: int = 2,
+    want_asm: bool = False,
+) -> CompiledModule:
+    """Parse and link ``ir_texts`` into one module, optimise, generate native code.
+
+    Linking first lets the optimiser inline a body into its entry.  Returns the
+    address of every function in ``symbols`` and every global in ``globals_``.
+    Raises RuntimeError (from llvmlite) when the IR does not parse or verify: a
+    compile error, never a crash.
     """
-    mod = llvm.parse_assembly(ir_text)
-    mod.verify()
+    mods = [llvm.parse_assembly(text) for text in ir_texts]
+    mod = mods[0]
+    for other in mods[1:]:
+        mod.link_in(other)
     with _LOCK:
         engine, tm = _engine()
+    mod.triple = tm.triple
+    mod.data_layout = str(tm.target_data)
+    mod.verify()
     if opt > 0:
         pto = llvm.create_pipeline_tuning_options(speed_level=opt)
         pb = llvm.create_pass_builder(tm, pto)
@@ -105,7 +125,8 @@ def compile_ir(
         engine.add_module(mod)
         engine.finalize_object()
         addresses = {name: engine.get_function_address(name) for name in symbols}
-    missing = [n for n, a in addresses.items() if not a]
+        global_addresses = {name: engine.get_global_value_address(name) for name in globals_}
+    missing = [n for n, a in {**addresses, **global_addresses}.items() if not a]
     if missing:
         raise RuntimeError(f"no native code for {missing}")
-    return CompiledModule(addresses, asm)
+    return CompiledModule(addresses, asm, global_addresses)

@@ -1,0 +1,187 @@
+"""The public API: ``@hot`` and the functions that inspect and steer the runtime."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from collections.abc import Callable
+from types import FunctionType
+from typing import Any, TypeVar, overload
+
+from autotier.backends import check_name, compile_with
+from autotier.backends.base import CompiledCode, CompileRequest
+from autotier.broker import Broker
+from autotier.deopt import DeoptPolicy, ThresholdDeoptPolicy
+from autotier.dispatch import build
+from autotier.dispatch.hotobject import HotFunction
+from autotier.runtime import registry
+from autotier.runtime.bead import Bead
+from autotier.runtime.policy import HotnessPolicy, ThresholdPolicy
+from autotier.runtime.stats import FunctionStats, Stats
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("autotier")
+
+BROKER = Broker()
+DUMP_STAGES = frozenset(s.strip() for s in os.environ.get("AUTOTIER_DUMP", "").split(",")
+                        if s.strip())
+
+
+def _setup_logging() -> None:
+    level = os.environ.get("AUTOTIER_LOG", "").strip().upper()
+    if level:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(getattr(logging, level, logging.DEBUG))
+
+
+_setup_logging()
+
+
+def _disabled() -> bool:
+    return os.environ.get("AUTOTIER_DISABLE", "").strip() not in ("", "0")
+
+
+@overload
+def hot(func: F) -> F: ...
+@overload
+def hot(
+    func: None = None,
+    *,
+    threshold: int | None = None,
+    policy: HotnessPolicy | None = None,
+    deopt: DeoptPolicy | None = None,
+    backend: str = "auto",
+) -> Callable[[F], F]: ...
+def hot(
+    func: Any = None,
+    *,
+    threshold: int | None = None,
+    policy: HotnessPolicy | None = None,
+    deopt: DeoptPolicy | None = None,
+    backend: str = "auto",
+) -> Any:
+    """Make ``func`` a hot function: counted, compiled in the background when hot.
+
+    ``@hot`` uses ThresholdPolicy(1000) and ThresholdDeoptPolicy(3);
+    ``threshold=N`` is shorthand for ``policy=ThresholdPolicy(N)``; ``backend`` is
+    "auto" (llvm, then numba), "llvm" or "numba".  With AUTOTIER_DISABLE=1 the
+    function is returned untouched.
+    """
+    if threshold is not None and policy is not None:
+        raise TypeError("pass threshold= or policy=, not both")
+    check_name(backend)
+    hotness = policy if policy is not None else ThresholdPolicy(threshold or 1000)
+    deopt_policy = deopt if deopt is not None else ThresholdDeoptPolicy()
+
+    def decorate(f: Any) -> Any:
+        if _disabled():
+            return f
+        if isinstance(f, staticmethod):
+            return staticmethod(decorate(f.__func__))
+        if isinstance(f, classmethod):
+            return classmethod(decorate(f.__func__))
+        if isinstance(f, HotFunction):
+            return f
+        if not isinstance(f, FunctionType):
+            raise TypeError(f"@autotier.hot needs a Python function, not {type(f).__name__}")
+        return _make(f, hotness, deopt_policy, backend)
+
+    return decorate if func is None else decorate(func)
+
+
+def _make(func: FunctionType, hotness: HotnessPolicy, deopt: DeoptPolicy,
+          backend: str) -> HotFunction:
+    hf: HotFunction = object.__new__(HotFunction)
+    functools.update_wrapper(hf, func)
+    hf._func = func
+
+    def compiler(request: CompileRequest) -> CompiledCode:
+        code = compile_with(backend, request)
+        _emit_dumps(func, code)
+        return code
+
+    bead = Bead(hf, func, hotness, deopt, compiler, BROKER.submit, DUMP_STAGES)
+    hf._bead = bead
+    hf._slow = bead.slow_call
+    hf._vectorcall = build.trampoline_address()
+    bead._arm(hotness.promote_at(0))
+    registry.add(bead)
+    return hf
+
+
+def _emit_dumps(func: FunctionType, code: CompiledCode) -> None:
+    for stage in ("bytecode", "ir", "llvm", "asm"):
+        if stage in DUMP_STAGES and stage in code.dumps:
+            print(f"--- autotier {stage}: {func.__qualname__} ---\n{code.dumps[stage]}",
+                  file=sys.stderr)
+
+
+def _bead_of(f: Any) -> Bead:
+    target = f.__func__ if isinstance(f, staticmethod | classmethod) else f
+    target = getattr(target, "__func__", target)  # bound methods
+    if not isinstance(target, HotFunction):
+        raise TypeError(f"{f!r} is not an @autotier.hot function")
+    bead = target._bead
+    assert isinstance(bead, Bead)
+    return bead
+
+
+def _row(bead: Bead) -> FunctionStats:
+    with bead._lock:
+        code = bead.code
+        return FunctionStats(
+            name=bead.name,
+            qualname=bead.qualname,
+            state=bead.state.value,
+            tier=bead.tier if code is not None else 0,
+            backend=code.backend if code is not None else None,
+            calls=bead.calls,
+            compile_ms=round(bead.compile_ms, 3),
+            bailouts=bead.bailouts,
+            signatures=tuple(tuple(k.pytype.__name__ for k in sig) for sig in bead.signatures),
+            reason=bead.reason,
+        )
+
+
+@overload
+def stats() -> Stats: ...
+@overload
+def stats(f: Any) -> FunctionStats: ...
+def stats(f: Any = None) -> Stats | FunctionStats:
+    """All hot functions' stats (a table when printed), or one function's."""
+    if f is not None:
+        return _row(_bead_of(f))
+    return Stats([_row(b) for b in registry.snapshot()])
+
+
+def wait_idle(timeout: float | None = None) -> bool:
+    """Wait until no compile is queued or running; False if ``timeout`` ran out."""
+    return BROKER.wait_idle(timeout)
+
+
+def reload_all() -> int:
+    """Recompile every hot function from its current code; how many were queued."""
+    return sum(1 for bead in registry.snapshot() if bead.reload())
+
+
+def invalidate(f: Any) -> None:
+    """Drop ``f``'s native code; it interprets from now on (state ``invalid``)."""
+    _bead_of(f).invalidate()
+
+
+def prune() -> int:
+    """Forget dropped or invalidated functions; returns how many."""
+    return registry.prune()
+
+
+def explain(f: Any) -> dict[str, str]:
+    """The stages of ``f``'s installed compile: bytecode, ir, llvm, asm (as kept)."""
+    bead = _bead_of(f)
+    code = bead.code
+    if code is None:
+        return {"state": bead.state.value, "reason": bead.reason or ""}
+    return dict(code.dumps)

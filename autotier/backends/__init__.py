@@ -1,0 +1,55 @@
+"""Compiling backends behind one protocol (autotier.backends.base.Backend).
+
+``llvm``: autotier's own frontend (bytecode -> typed IR -> LLVM).  ``numba``: numba's
+``njit``, for what the frontend declines.  ``auto`` tries llvm, then numba, and
+remembers why llvm declined.  Backends are imported lazily, on the broker thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from autotier.backends.base import (
+    Backend,
+    CompiledCode,
+    CompileError,
+    CompileRequest,
+    Unsupported,
+)
+
+NAMES = ("auto", "llvm", "numba")
+
+
+def _backend(name: str) -> Backend:
+    if name == "llvm":
+        from autotier.backends.llvm_backend import LLVMBackend
+
+        return LLVMBackend()
+    if name == "numba":
+        from autotier.backends.numba_backend import NumbaBackend
+
+        return NumbaBackend()
+    raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(NAMES)}")
+
+
+def compile_with(name: str, request: CompileRequest) -> CompiledCode:
+    """Compile ``request`` with backend ``name`` ("auto" falls back llvm -> numba)."""
+    if name != "auto":
+        return _backend(name).compile(request)
+    try:
+        return _backend("llvm").compile(request)
+    except Unsupported as declined:
+        try:
+            code = _backend("numba").compile(request)
+        except Unsupported as also:
+            raise Unsupported(f"llvm: {declined.reason}; numba: {also.reason}") from None
+        return replace(code, note=f"llvm declined: {declined.reason}")
+
+
+def check_name(name: str) -> str:
+    if name not in NAMES:
+        raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(NAMES)}")
+    return name
+
+
+__all__ = ["NAMES", "Backend", "CompileError", "CompiledCode", "Unsupported", "compile_with"]

@@ -1,0 +1,68 @@
+"""The one protocol every compiling backend implements, and what flows through it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import FunctionType
+from typing import Protocol
+
+from autotier.abi import Kind
+from autotier.dispatch.guards import NamespaceGuard
+
+Signature = tuple[Kind, ...]
+
+
+class CompileError(Exception):
+    """A backend failed on a function it accepted (the reason is kept on the bead)."""
+
+
+class Unsupported(CompileError):
+    """The backend declines this function; ``reason`` says why, for ``stats()``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class CompileRequest:
+    """What the broker asks a backend for."""
+
+    func: FunctionType
+    signatures: tuple[Signature, ...]  # argument kinds to specialise for, in order
+    tier: int
+    opt: int  # LLVM optimisation level: 0 for a quick tier, 2-3 for optimising tiers
+    dump: frozenset[str] = frozenset()  # stages to keep text for: bytecode, ir, llvm, asm
+
+
+@dataclass(frozen=True, eq=False)
+class NativeSpec:
+    """A ctypes-callable native function for one specialisation (``autotier.native``)."""
+
+    kinds: Signature
+    address: int
+    restype: type | None  # ctypes result type, None if the result is a tagged Result
+    body: bool  # True: the body ABI of autotier.abi (status, out, budget)
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledCode:
+    """A finished compile: the guarded entry to install and what it relies on."""
+
+    entry: int  # address of a vectorcall-shaped guarded entry
+    backend: str
+    signatures: tuple[Signature, ...]
+    guards: tuple[NamespaceGuard, ...]
+    dumps: Mapping[str, str] = field(default_factory=dict)
+    natives: tuple[NativeSpec, ...] = ()
+    keepalive: tuple[object, ...] = ()  # objects the native code points at
+    note: str | None = None  # e.g. why the preferred backend declined
+
+
+class Backend(Protocol):
+    """Compiles a function for the requested signatures, or raises Unsupported."""
+
+    name: str
+
+    def compile(self, request: CompileRequest) -> CompiledCode: ...

@@ -1,0 +1,102 @@
+"""The numba backend: ``njit`` for the argument kinds seen, behind autotier's entry.
+
+numba compiles a copy of the function whose globals are frozen at compile time (as
+numba always does); autotier's entry guards every global the function names, so a
+rebound global stops the code, and guards the exact argument types, so numba's own
+dispatcher is only ever called with the types it was compiled for.
+
+Exactness caveat: numba computes with wrapping int64 arithmetic.  Where autotier's
+own frontend declines a function, numba's answer on int64 overflow is numba's, not
+CPython's; ``stats()`` shows which backend compiled each function.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dis
+from types import FunctionType
+from typing import Any
+
+from autotier.abi import Kind, hot_target
+from autotier.backends.base import CompiledCode, CompileRequest, Unsupported
+from autotier.dispatch import build
+from autotier.dispatch.entry import Specialisation
+from autotier.dispatch.guards import MISSING
+
+
+def _numba_type(kind: Kind) -> Any:
+    from numba import types
+
+    return {Kind.INT: types.int64, Kind.FLOAT: types.float64, Kind.BOOL: types.boolean}[kind]
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    generic = ("Failed in nopython mode pipeline", "Failed in object mode pipeline")
+    useful = [ln for ln in lines if not ln.startswith(generic)]
+    return (useful or lines or [type(exc).__name__])[0]
+
+
+def _global_names(func: FunctionType) -> list[str]:
+    names = {ins.argval for ins in dis.get_instructions(func)
+             if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
+    return sorted(n for n in names if isinstance(n, str))
+
+
+class NumbaBackend:
+    name = "numba"
+
+    def compile(self, request: CompileRequest) -> CompiledCode:
+        import numba
+        from numba.core import errors
+
+        func = request.func
+        if func.__closure__:
+            raise Unsupported("numba backend: closures are not supported")
+        if func.__code__.co_flags & (0x04 | 0x08 | 0x20 | 0x80 | 0x100 | 0x200):
+            raise Unsupported("numba backend: *args, **kwargs, generators and coroutines")
+        namespace = dict(func.__globals__)
+        glb: dict[str, object] = {}
+        blt: dict[str, object] = {}
+        dispatcher: Any = None
+        for name in _global_names(func):
+            value = func.__globals__.get(name, MISSING)
+            if value is MISSING:
+                blt[name] = builtins.__dict__.get(name, MISSING)
+            glb[name] = value
+            target = hot_target(value)
+            if target is func:
+                namespace[name] = None  # replaced by the dispatcher below
+            elif target is not None:
+                namespace[name] = numba.njit(target)
+        copy = FunctionType(func.__code__, namespace, func.__name__, func.__defaults__)
+        dispatcher = numba.njit(copy)
+        for name, value in glb.items():
+            if hot_target(value) is func:
+                namespace[name] = dispatcher
+        signatures = []
+        for kinds in request.signatures:
+            try:
+                dispatcher.compile(tuple(_numba_type(k) for k in kinds))
+            except (errors.NumbaError, TypeError, ValueError, NotImplementedError) as exc:
+                raise Unsupported(f"numba: {_first_line(exc)}") from None
+            signatures.append(kinds)
+        dispatcher.disable_compile()
+        nargs = func.__code__.co_argcount
+        specs = [Specialisation(kinds, target=id(dispatcher)) for kinds in signatures]
+        bindings: list[tuple[dict[str, object], dict[str, object]]] = [(func.__globals__, glb)]
+        if blt:
+            bindings.append((builtins.__dict__, blt))
+        entry, guards, _, asm = build.build_entry(
+            func.__name__, nargs, specs, bindings, opt=request.opt,
+            want_asm="asm" in request.dump,
+        )
+        dumps = {"asm": asm} if asm else {}
+        return CompiledCode(
+            entry=entry,
+            backend=self.name,
+            signatures=tuple(signatures),
+            guards=guards,
+            dumps=dumps,
+            keepalive=(dispatcher, copy),
+        )

@@ -1,0 +1,127 @@
+"""A background daemon thread that runs compile jobs from a bounded queue.
+
+Callers never wait for it: ``submit`` either queues a job at once or answers False
+(queue full), and the bead stays interpreted and retries later.  A job is any object
+with ``run()``; the broker runs each in turn, and an exception escaping ``run()`` is
+logged and never kills the thread (jobs record their own failures on the bead).
+
+Locks: ``_cond`` (a Condition) guards ``_pending`` (jobs queued or running) and
+``_closed``; the queue has its own lock.  No lock is held while a job runs.
+
+At interpreter exit (``atexit``), ``shutdown`` stops taking jobs, drops what is still
+queued (calling each dropped job's ``cancel()``), lets a running compile finish for
+at most ``exit_timeout`` seconds, and returns: exit never hangs on a compile.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import queue
+import threading
+import time
+from typing import Protocol
+
+log = logging.getLogger("autotier")
+
+
+class Job(Protocol):
+    def run(self) -> None: ...
+
+    def cancel(self) -> None: ...
+
+
+class Broker:
+    def __init__(self, maxsize: int = 256, exit_timeout: float = 10.0) -> None:
+        self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=maxsize)
+        self._cond = threading.Condition()
+        self._pending = 0
+        self._closed = False
+        self._exit_timeout = exit_timeout
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self.completed = 0
+        self.crashed = 0
+        atexit.register(self.shutdown)
+
+    @property
+    def maxsize(self) -> int:
+        return self._queue.maxsize
+
+    def _ensure_thread(self) -> None:
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._loop, name="autotier-broker", daemon=True
+                )
+                self._thread.start()
+
+    def submit(self, job: Job) -> bool:
+        """Queue ``job``; False when the broker is closed or the queue is full."""
+        with self._cond:
+            if self._closed:
+                return False
+            try:
+                self._queue.put_nowait(job)
+            except queue.Full:
+                return False
+            self._pending += 1
+        self._ensure_thread()
+        return True
+
+    def _loop(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            try:
+                job.run()
+            except Exception:  # a job bug must not kill the broker
+                self.crashed += 1
+                log.exception("autotier: compile job crashed")
+            finally:
+                with self._cond:
+                    self._pending -= 1
+                    self.completed += 1
+                    self._cond.notify_all()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no job is queued or running; False if ``timeout`` ran out."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while self._pending:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
+
+    @property
+    def pending(self) -> int:
+        with self._cond:
+            return self._pending
+
+    def shutdown(self) -> None:
+        """Stop taking jobs, drop queued ones, give a running one a bounded wait."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                try:
+                    job.cancel()
+                finally:
+                    with self._cond:
+                        self._pending -= 1
+                        self._cond.notify_all()
+        with contextlib.suppress(queue.Full):  # never block at exit
+            self._queue.put_nowait(None)
+        thread = self._thread
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(self._exit_timeout)

@@ -1,0 +1,1 @@
+"""The native call path: the decorated object and the native code CPython calls."""

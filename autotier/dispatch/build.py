@@ -1,0 +1,59 @@
+"""Turn backend output into an installed-ready guarded entry (shared by backends)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from autotier.dispatch import entry as entry_ir
+from autotier.dispatch.guards import NamespaceGuard
+from autotier.jit import engine
+
+_TRAMPOLINE: int | None = None
+
+
+def trampoline_address() -> int:
+    """The shared interpreted-state trampoline (compiled once per process)."""
+    global _TRAMPOLINE
+    if _TRAMPOLINE is None:
+        name = engine.unique_name("autotier_trampoline")
+        _TRAMPOLINE = engine.compile_ir(entry_ir.trampoline_ir(name), [name]).addresses[name]
+    return _TRAMPOLINE
+
+
+def build_entry(
+    stem: str,
+    nargs: int,
+    specs: Sequence[entry_ir.Specialisation],
+    bindings: Sequence[tuple[dict[str, object], Mapping[str, object]]],
+    body_ir: Sequence[str] = (),
+    *,
+    opt: int = 2,
+    want_asm: bool = False,
+    extra_symbols: Sequence[str] = (),
+) -> tuple[int, tuple[NamespaceGuard, ...], dict[str, int], str | None]:
+    """Compile an entry (linked with ``body_ir``) and return its address and guards.
+
+    ``bindings``: per namespace dict, the names the code assumed and their values.
+    The guards come back refreshed: they expect each namespace's current version.
+    Returns (entry address, guards, addresses of ``extra_symbols``, assembly or None).
+    """
+    name = engine.unique_name(f"entry_{stem}")
+    plan = entry_ir.EntryPlan(name, nargs, tuple(specs), tuple(id(ns) for ns, _ in bindings))
+    cells = [entry_ir.version_global_name(name, i) for i in range(len(bindings))]
+    compiled = engine.compile_ir_modules(
+        [*body_ir, entry_ir.entry_ir(plan)],
+        [name, *extra_symbols],
+        globals_=cells,
+        opt=opt,
+        want_asm=want_asm,
+    )
+    guards = tuple(
+        NamespaceGuard(ns, dict(names), compiled.globals[cell])
+        for (ns, names), cell in zip(bindings, cells, strict=True)
+    )
+    for guard in guards:
+        stale = guard.revalidate()
+        if stale:
+            raise RuntimeError(f"globals changed during the compile: {', '.join(stale)}")
+    extras = {s: compiled.addresses[s] for s in extra_symbols}
+    return compiled.addresses[name], guards, extras, compiled.asm

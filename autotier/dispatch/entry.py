@@ -1,0 +1,299 @@
+"""LLVM IR for the native code CPython calls through a ``HotFunction``'s vectorcall slot.
+
+Two shapes, both ``PyObject *f(HotFunction *self, PyObject *const *args,
+size_t nargsf, PyObject *kwnames)``:
+
+- the *trampoline* (one per process, shared by every interpreted function): count
+  the call; below the trigger, forward the call to the original Python function;
+  at the trigger, go to the slow path.
+- a *guarded entry* (one per compile): count the call; check the trigger, the call
+  shape (positional only, right arity), the version tags of every namespace the
+  compiled code read, then try each specialisation in order: exact argument types,
+  unbox, run the native body (or vectorcall a backend's callable), box the result.
+
+Whatever the fast path cannot answer goes to the *slow path*: the Python callable in
+the ``_slow`` slot, called as ``_slow(code, *args, **kwargs)`` with a :class:`Bail`
+code saying why.  The slow path always answers with the interpreter's own result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+from llvmlite import ir
+
+from autotier import compat
+from autotier.abi import Kind, Status
+from autotier.dispatch import hotobject as ho
+
+I1 = ir.IntType(1)
+I8 = ir.IntType(8)
+I32 = ir.IntType(32)
+I64 = ir.IntType(64)
+F64 = ir.DoubleType()
+PTR = I8.as_pointer()
+PPTR = PTR.as_pointer()
+RESULT = ir.LiteralStructType([I64, I64, F64])
+VECTORCALL = ir.FunctionType(PTR, [PTR, PPTR, I64, PTR])
+ARGS_MASK = (1 << 63) - 1  # clears PY_VECTORCALL_ARGUMENTS_OFFSET
+# Native frames one entry may start; the interpreter's own limit is usually lower.
+NATIVE_FRAME_CAP = 10_000
+_CODE_LIMIT = 32  # bail codes are small ints below this
+
+
+class Bail(IntEnum):
+    """Why a call left the fast path (the first argument of ``_slow``)."""
+
+    HOT = 1  # the call counter reached the trigger
+    ARGS = 2  # keyword arguments or another arity: not a guard failure
+    TYPES = 3  # no specialisation matches the argument types
+    GLOBALS = 4  # a namespace the code read has changed since the compile
+    NATIVE = 16  # NATIVE + Status: the native body bailed out
+
+    @staticmethod
+    def status(code: int) -> Status | None:
+        """The body's Status for a NATIVE code, else None."""
+        return Status(code - Bail.NATIVE) if code > Bail.NATIVE else None
+
+
+@dataclass(frozen=True)
+class Specialisation:
+    """One set of exact argument kinds and what runs for it.
+
+    Exactly one of ``body`` (the symbol of a native body obeying autotier.abi) and
+    ``target`` (the address of a live Python callable that takes the same arguments)
+    is set.
+    """
+
+    kinds: tuple[Kind, ...]
+    body: str | None = None
+    target: int | None = None
+
+
+@dataclass(frozen=True)
+class EntryPlan:
+    """Everything needed to generate one guarded entry."""
+
+    name: str
+    nargs: int
+    specs: tuple[Specialisation, ...]
+    namespaces: tuple[int, ...]  # addresses of dicts whose version tag is checked
+
+
+def version_global_name(entry: str, index: int) -> str:
+    """The LLVM global holding the expected version tag of namespace ``index``."""
+    return f"{entry}__ver{index}"
+
+
+def _const_ptr(addr: int) -> ir.Constant:
+    return ir.Constant(I64, addr).inttoptr(PTR)
+
+
+def _field(b: ir.IRBuilder, obj: ir.Value, offset: int, ty: ir.Type) -> ir.Value:
+    addr = b.gep(obj, [ir.Constant(I64, offset)], inbounds=True)
+    return b.bitcast(addr, ty.as_pointer())
+
+
+class _Builder:
+    """Shared pieces of the trampoline and the entries."""
+
+    def __init__(self, module: ir.Module, name: str) -> None:
+        self.module = module
+        self.fn = ir.Function(module, VECTORCALL, name)
+        self.self_, self.args, self.nargsf, self.kwnames = self.fn.args
+        for arg, label in zip(self.fn.args, ("self", "args", "nargsf", "kwnames"), strict=True):
+            arg.name = label
+        self.b = ir.IRBuilder(self.fn.append_basic_block("entry"))
+        self.bail_block = self.fn.append_basic_block("bail")
+        self.bail_codes: list[tuple[ir.Value, ir.Block]] = []
+
+    def declare(self, name: str, ret: ir.Type, args: Sequence[ir.Type]) -> ir.Function:
+        existing = self.module.globals.get(name)
+        if existing is not None:
+            return existing
+        return ir.Function(self.module, ir.FunctionType(ret, args), name)
+
+    def bail(self, code: int | ir.Value) -> None:
+        """End the current block with a jump to the slow path carrying ``code``."""
+        value = ir.Constant(I64, int(code)) if isinstance(code, int) else code
+        self.bail_codes.append((value, self.b.block))
+        self.b.branch(self.bail_block)
+
+    def count_call(self) -> None:
+        """calls += 1; at the trigger, bail HOT."""
+        b = self.b
+        calls_p = _field(b, self.self_, ho.CALLS_OFFSET, I64)
+        calls = b.add(b.load(calls_p), ir.Constant(I64, 1), name="calls")
+        b.store(calls, calls_p)
+        trigger = b.load(_field(b, self.self_, ho.TRIGGER_OFFSET, I64), name="trigger")
+        hot = b.icmp_signed(">=", calls, trigger)
+        with b.if_then(hot, likely=False):
+            self.bail(Bail.HOT)
+
+    def finish_bail(self) -> None:
+        """The slow path: ``_slow(code, *args, **kwargs)`` by vectorcall."""
+        b = self.b
+        b.position_at_end(self.bail_block)
+        code = b.phi(I64, name="code")
+        for value, block in self.bail_codes:
+            code.add_incoming(value, block)
+        # Small ints are cached singletons that live for the whole process.
+        table_type = ir.ArrayType(PTR, _CODE_LIMIT)
+        table = ir.GlobalVariable(self.module, table_type, name=f"{self.fn.name}__codes")
+        table.initializer = ir.Constant(table_type, [_const_ptr(id(i)) for i in range(_CODE_LIMIT)])
+        table.global_constant = True
+        table.linkage = "internal"
+        code_obj = b.load(b.gep(table, [ir.Constant(I64, 0), code], inbounds=True))
+        nargs = b.and_(self.nargsf, ir.Constant(I64, ARGS_MASK), name="nargs")
+        nkw = b.alloca(I64, name="nkw")
+        b.store(ir.Constant(I64, 0), nkw)
+        has_kw = b.icmp_unsigned("!=", self.kwnames, ir.Constant(PTR, None))
+        with b.if_then(has_kw):
+            b.store(b.load(_field(b, self.kwnames, 16, I64)), nkw)  # PyTuple ob_size
+        total = b.add(nargs, b.load(nkw), name="total")
+        array = b.alloca(PTR, b.add(total, ir.Constant(I64, 1)), name="slowargs")
+        b.store(code_obj, array)
+        memcpy = self.module.declare_intrinsic("llvm.memcpy", [PTR, PTR, I64])
+        dest = b.bitcast(b.gep(array, [ir.Constant(I64, 1)]), PTR)
+        b.call(memcpy, [dest, b.bitcast(self.args, PTR), b.mul(total, ir.Constant(I64, 8)),
+                        ir.Constant(I1, 0)])
+        slow = b.load(_field(b, self.self_, ho.SLOW_OFFSET, PTR), name="slow")
+        vectorcall = self.declare("PyObject_Vectorcall", PTR, [PTR, PPTR, I64, PTR])
+        missing = b.icmp_unsigned("==", slow, ir.Constant(PTR, None))
+        with b.if_then(missing, likely=False):
+            self.raise_runtime_error("autotier: hot function has no slow path")
+        b.ret(b.call(vectorcall, [slow, array, b.add(nargs, ir.Constant(I64, 1)), self.kwnames]))
+
+    def raise_runtime_error(self, message: str) -> None:
+        b = self.b
+        data = bytearray(message.encode() + b"\0")
+        text = ir.GlobalVariable(self.module, ir.ArrayType(I8, len(data)),
+                                 name=f"{self.fn.name}__msg{len(self.module.globals)}")
+        text.initializer = ir.Constant(ir.ArrayType(I8, len(data)), data)
+        text.global_constant = True
+        text.linkage = "internal"
+        set_string = self.declare("PyErr_SetString", ir.VoidType(), [PTR, PTR])
+        b.call(set_string, [_const_ptr(id(RuntimeError)), b.bitcast(text, PTR)])
+        b.ret(ir.Constant(PTR, None))
+
+
+def trampoline_ir(name: str) -> str:
+    """The interpreted-state code: count, forward to ``_func``, slow path at the trigger."""
+    module = ir.Module(name=name)
+    t = _Builder(module, name)
+    t.count_call()
+    b = t.b
+    func = b.load(_field(b, t.self_, ho.FUNC_OFFSET, PTR), name="func")
+    missing = b.icmp_unsigned("==", func, ir.Constant(PTR, None))
+    with b.if_then(missing, likely=False):
+        t.bail(Bail.ARGS)
+    vectorcall = t.declare("PyObject_Vectorcall", PTR, [PTR, PPTR, I64, PTR])
+    b.ret(b.call(vectorcall, [func, t.args, t.nargsf, t.kwnames], tail=True))
+    t.finish_bail()
+    return str(module)
+
+
+def _unbox(t: _Builder, arg: ir.Value, kind: Kind, mismatch: ir.Block) -> ir.Value:
+    """Check ``arg``'s exact type for ``kind`` and unbox it; jump to ``mismatch`` if not."""
+    b = t.b
+    typ = b.load(_field(b, arg, compat.OB_TYPE, PTR))
+    expected = {Kind.INT: int, Kind.FLOAT: float, Kind.BOOL: bool}[kind]
+    ok = b.icmp_unsigned("==", typ, _const_ptr(id(expected)))
+    good = t.fn.append_basic_block(f"is_{kind.name.lower()}")
+    b.cbranch(ok, good, mismatch)
+    b.position_at_end(good)
+    if kind is Kind.FLOAT:
+        return b.load(_field(b, arg, compat.FLOAT_OB_FVAL, F64))
+    if kind is Kind.BOOL:
+        return b.icmp_unsigned("==", arg, _const_ptr(id(True)))
+    as_ll = t.declare("PyLong_AsLongLongAndOverflow", I64, [PTR, I32.as_pointer()])
+    overflow = b.alloca(I32)
+    value = b.call(as_ll, [arg, overflow])
+    fits = b.icmp_signed("==", b.load(overflow), ir.Constant(I32, 0))
+    good2 = t.fn.append_basic_block("fits_int64")
+    b.cbranch(fits, good2, mismatch)
+    b.position_at_end(good2)
+    return value
+
+
+def _box(t: _Builder, result: ir.Value) -> None:
+    """Return the Python object for the body's tagged result."""
+    b = t.b
+    kind = b.extract_value(b.load(result), 0)
+    ival = b.extract_value(b.load(result), 1)
+    fval = b.extract_value(b.load(result), 2)
+    as_float = t.fn.append_basic_block("box_float")
+    as_bool = t.fn.append_basic_block("box_bool")
+    as_int = t.fn.append_basic_block("box_int")
+    switch = b.switch(kind, as_int)
+    switch.add_case(ir.Constant(I64, Kind.FLOAT), as_float)
+    switch.add_case(ir.Constant(I64, Kind.BOOL), as_bool)
+    b.position_at_end(as_int)
+    from_ll = t.declare("PyLong_FromLongLong", PTR, [I64])
+    b.ret(b.call(from_ll, [ival]))
+    b.position_at_end(as_float)
+    from_double = t.declare("PyFloat_FromDouble", PTR, [F64])
+    b.ret(b.call(from_double, [fval]))
+    b.position_at_end(as_bool)
+    obj = b.select(b.icmp_signed("!=", ival, ir.Constant(I64, 0)),
+                   _const_ptr(id(True)), _const_ptr(id(False)))
+    refcnt = _field(b, obj, compat.OB_REFCNT, I64)
+    b.store(b.add(b.load(refcnt), ir.Constant(I64, 1)), refcnt)
+    b.ret(obj)
+
+
+def _budget(t: _Builder) -> ir.Value:
+    """Native frames this call may use: the interpreter's remaining depth, capped."""
+    b = t.b
+    get = t.declare("PyThreadState_Get", PTR, [])
+    tstate = b.call(get, [])
+    remaining = b.sext(b.load(_field(b, tstate, compat.TSTATE_RECURSION_REMAINING, I32)), I64)
+    cap = ir.Constant(I64, NATIVE_FRAME_CAP)
+    return b.select(b.icmp_signed("<", remaining, cap), remaining, cap, name="budget")
+
+
+def entry_ir(plan: EntryPlan) -> str:
+    """A guarded entry for ``plan``; bodies it calls are declared, defined elsewhere."""
+    module = ir.Module(name=plan.name)
+    t = _Builder(module, plan.name)
+    b = t.b
+    t.count_call()
+    nargs = b.and_(t.nargsf, ir.Constant(I64, ARGS_MASK), name="nargs")
+    shape_ok = b.and_(
+        b.icmp_unsigned("==", t.kwnames, ir.Constant(PTR, None)),
+        b.icmp_unsigned("==", nargs, ir.Constant(I64, plan.nargs)),
+    )
+    with b.if_then(b.not_(shape_ok), likely=False):
+        t.bail(Bail.ARGS)
+    for index, addr in enumerate(plan.namespaces):
+        expected = ir.GlobalVariable(module, I64, name=version_global_name(plan.name, index))
+        expected.initializer = ir.Constant(I64, 0)
+        current = b.load(_field(b, _const_ptr(addr), compat.DICT_VERSION_TAG, I64))
+        changed = b.icmp_unsigned("!=", current, b.load(expected))
+        with b.if_then(changed, likely=False):
+            t.bail(Bail.GLOBALS)
+    args = [b.load(b.gep(t.args, [ir.Constant(I64, i)]), name=f"arg{i}") for i in range(plan.nargs)]
+    for number, spec in enumerate(plan.specs):
+        mismatch = t.fn.append_basic_block(f"not_spec{number}")
+        values = [_unbox(t, arg, kind, mismatch)
+                  for arg, kind in zip(args, spec.kinds, strict=True)]
+        if spec.target is not None:
+            vectorcall = t.declare("PyObject_Vectorcall", PTR, [PTR, PPTR, I64, PTR])
+            b.ret(b.call(vectorcall, [_const_ptr(spec.target), t.args, t.nargsf,
+                                      ir.Constant(PTR, None)]))
+        else:
+            assert spec.body is not None
+            params = [{Kind.INT: I64, Kind.FLOAT: F64, Kind.BOOL: I1}[k] for k in spec.kinds]
+            body = t.declare(spec.body, I32, [*params, RESULT.as_pointer(), I64])
+            result = b.alloca(RESULT, name="result")
+            status = b.call(body, [*values, result, _budget(t)], name="status")
+            failed = b.icmp_signed("!=", status, ir.Constant(I32, Status.OK))
+            with b.if_then(failed, likely=False):
+                t.bail(b.add(b.zext(status, I64), ir.Constant(I64, Bail.NATIVE)))
+            _box(t, result)
+        b.position_at_end(mismatch)
+    t.bail(Bail.TYPES)
+    t.finish_bail()
+    return str(module)

@@ -1,0 +1,372 @@
+"""Beads: the runtime's record of one decorated function, and its lifecycle.
+
+Glossary
+--------
+bead        this record: counters, state, installed native entry, bailout history.
+trigger     a call count stored in the decorated object; native code calls the slow
+            path when the counter reaches it (promotion, pause end, tier-up).
+ticket      a number bumped by every submit, reload and invalidate; a compile job
+            installs its result only if its ticket is still the bead's.
+bailout     a guard failed (types, overflow, zero divisor, rebound global, ...); the
+            call is answered by the interpreter and the deopt policy decides.
+
+States (``BeadState``; every change goes through ``_move`` and the table below)::
+
+    interpreted -> queued -> compiling -> compiled
+         ^           |  ^        |  |         |  \\
+         |           v  |        v  v         v   \\ bailout: recompile -> queued
+         +----- (queue full, stale ticket, pause, reload) ----+   (old code serves)
+    failed      : no backend could compile it (reason kept); reload retries
+    blacklisted : the deopt policy gave up: interprets for good
+    invalid     : invalidated by the user, or the function was dropped
+
+Locks: ``Bead._lock`` guards every field below except the call counter, which lives
+in the decorated object and is only touched while holding the GIL (by native code
+or by member access).  The lock is never held while calling user code or a backend.
+Installing code is one store of the entry address (``HotFunction._vectorcall``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from types import FunctionType
+from typing import Any
+
+from autotier.abi import Kind, Status
+from autotier.backends.base import CompiledCode, CompileError, CompileRequest, Signature
+from autotier.deopt import Action, BailoutEvent, DeoptPolicy
+from autotier.dispatch import build
+from autotier.dispatch.entry import Bail
+from autotier.dispatch.hotobject import NEVER, HotFunction
+from autotier.runtime.policy import HotnessPolicy
+
+log = logging.getLogger("autotier")
+
+MAX_SPECIALISATIONS = 4
+RETRY_AFTER_FULL_QUEUE = 1000  # calls before retrying a submit the queue refused
+
+
+class BeadState(Enum):
+    INTERPRETED = "interpreted"
+    QUEUED = "queued"
+    COMPILING = "compiling"
+    COMPILED = "compiled"
+    BLACKLISTED = "blacklisted"
+    FAILED = "failed"
+    INVALID = "invalid"
+
+
+S = BeadState
+TRANSITIONS: dict[BeadState, frozenset[BeadState]] = {
+    S.INTERPRETED: frozenset({S.QUEUED, S.FAILED, S.INVALID}),
+    S.QUEUED: frozenset({S.COMPILING, S.INTERPRETED, S.COMPILED, S.BLACKLISTED, S.INVALID}),
+    S.COMPILING: frozenset({S.COMPILED, S.FAILED, S.INTERPRETED, S.BLACKLISTED, S.INVALID}),
+    S.COMPILED: frozenset({S.QUEUED, S.INTERPRETED, S.BLACKLISTED, S.INVALID}),
+    S.FAILED: frozenset({S.INTERPRETED, S.INVALID}),
+    S.BLACKLISTED: frozenset({S.INVALID}),
+    S.INVALID: frozenset(),
+}
+
+
+class IllegalTransition(RuntimeError):
+    pass
+
+
+Compiler = Callable[[CompileRequest], CompiledCode]
+Submit = Callable[["CompileJob"], bool]
+
+
+@dataclass(frozen=True, eq=False)
+class CompileJob:
+    """One compile for the broker; installs only if ``ticket`` is still current."""
+
+    bead: Bead
+    ticket: int
+    tier: int
+    signatures: tuple[Signature, ...]
+
+    def run(self) -> None:
+        self.bead._run_job(self)
+
+    def cancel(self) -> None:
+        self.bead._cancel_job(self)
+
+
+class Bead:
+    def __init__(  # noqa: PLR0917 - the runtime wires all of these in one place
+        self,
+        hf: HotFunction,
+        func: FunctionType,
+        hotness: HotnessPolicy,
+        deopt: DeoptPolicy,
+        compiler: Compiler,
+        submit: Submit,
+        dump: frozenset[str] = frozenset(),
+    ) -> None:
+        self._lock = threading.RLock()
+        self._hf = weakref.ref(hf)
+        self.func = func
+        self.name = func.__name__
+        self.qualname = func.__qualname__
+        self.hotness = hotness
+        self.deopt = deopt
+        self._compiler = compiler
+        self._submit = submit
+        self._dump = dump
+        self.state = BeadState.INTERPRETED
+        self.tier = 0
+        self.ticket = 0
+        self.code: CompiledCode | None = None  # installed, serving calls
+        self.tier_code: dict[int, CompiledCode] = {}
+        self.signatures: tuple[Signature, ...] = ()
+        self.bailouts = 0
+        self.recompiles = 0
+        self.reverts = 0
+        self.compile_ms = 0.0
+        self.reason: str | None = None
+        self.last_bailout: str | None = None
+        self.paused_tier: int | None = None
+        self.history: list[tuple[BeadState, BeadState]] = []
+        self._arm(hotness.promote_at(0))
+
+    # ------------------------------------------------------------ state machine
+    def _move(self, new: BeadState) -> None:
+        old = self.state
+        if new is old:
+            return
+        if new not in TRANSITIONS[old]:
+            raise IllegalTransition(f"{self.qualname}: {old.value} -> {new.value}")
+        self.state = new
+        self.history.append((old, new))
+        log.debug("autotier: %s %s -> %s", self.qualname, old.value, new.value)
+
+    # ------------------------------------------------------------ native state
+    @property
+    def hf(self) -> HotFunction | None:
+        return self._hf()
+
+    @property
+    def calls(self) -> int:
+        hf = self._hf()
+        return int(hf._calls) if hf is not None else 0
+
+    def _arm(self, at: int | None) -> None:
+        hf = self._hf()
+        if hf is not None:
+            hf._trigger = NEVER if at is None else at
+
+    def _install(self, code: CompiledCode | None) -> None:
+        hf = self._hf()
+        self.code = code
+        if hf is not None:
+            hf._vectorcall = build.trampoline_address() if code is None else code.entry
+
+    # ------------------------------------------------------------ slow path
+    def slow_call(self, code: int, *args: Any, **kwargs: Any) -> Any:
+        """Everything the native fast path does not answer comes here."""
+        if code == Bail.HOT:
+            self._on_hot(args)
+        elif code != Bail.ARGS:
+            self._on_bailout(code, args)
+        return self.func(*args, **kwargs)
+
+    def _on_hot(self, args: tuple[Any, ...]) -> None:
+        with self._lock:
+            calls = self.calls
+            if self.state not in (S.INTERPRETED, S.COMPILED):
+                self._arm(None)
+                return
+            if self.paused_tier is not None:  # a pause ended, or a full queue retries
+                tier, self.paused_tier = self.paused_tier, None
+                kinds = _kinds(args)
+                signatures = self.signatures or ((kinds,) if kinds is not None else ())
+                if signatures:
+                    self._queue(tier, signatures, calls)
+                    return
+            if self.state is S.INTERPRETED:
+                kinds = _kinds(args)
+                if kinds is None:
+                    self._arm(None)
+                    self._move(S.FAILED)
+                    names = ", ".join(type(a).__name__ for a in args)
+                    self.reason = f"argument types ({names}) cannot be compiled"
+                    return
+                self._queue(self.tier + 1, (kinds,), calls)
+            elif self.tier < self.hotness.max_tier:
+                self._queue(self.tier + 1, self.signatures, calls)
+            else:
+                self._arm(None)
+
+    def _queue(self, tier: int, signatures: tuple[Signature, ...], calls: int) -> None:
+        """Submit a compile (lock held); on a full queue, retry some calls later."""
+        self.ticket += 1
+        job = CompileJob(self, self.ticket, tier, signatures)
+        self._move(S.QUEUED)
+        self._arm(None)
+        if not self._submit(job):
+            self.ticket += 1
+            self._move(S.COMPILED if self.code is not None else S.INTERPRETED)
+            self.paused_tier = tier
+            self._arm(calls + RETRY_AFTER_FULL_QUEUE)
+
+    def _on_bailout(self, code: int, args: tuple[Any, ...]) -> None:
+        with self._lock:
+            installed = self.code
+            if installed is None:
+                return  # raced with an uninstall: nothing to decide
+            if code == Bail.GLOBALS:
+                stale = [n for g in installed.guards for n in g.revalidate()]
+                if not stale:
+                    return  # another global changed; the guard holds again
+                self.ticket += 1
+                self._install(None)
+                self._move(S.INTERPRETED)
+                reason = "rebound global " + ", ".join(sorted(stale))
+            elif code == Bail.TYPES:
+                reason = "types (" + ", ".join(type(a).__name__ for a in args) + ")"
+                kinds = _kinds(args)
+                if (kinds is not None and kinds not in self.signatures
+                        and len(self.signatures) < MAX_SPECIALISATIONS):
+                    self.signatures = (*self.signatures, kinds)
+            else:
+                status = Bail.status(code)
+                reason = status.name.lower() if status is not None else f"code {code}"
+            self.bailouts += 1
+            self.last_bailout = reason
+            event = BailoutEvent(self.bailouts, self.tier, self.calls, self.recompiles,
+                                 self.reverts, reason)
+            decision = self.deopt.decide(event)
+            log.debug("autotier: %s bailout (%s): %s", self.qualname, reason,
+                      decision.action.value)
+            self._apply(decision.action, decision.until_calls)
+
+    def _apply(self, action: Action, until: int | None) -> None:
+        if action is Action.BLACKLIST:
+            self.ticket += 1
+            self._install(None)
+            self._arm(None)
+            self._move(S.BLACKLISTED)
+            self.reason = f"blacklisted after {self.bailouts} bailouts (last: {self.last_bailout})"
+        elif action is Action.PAUSE:
+            self.recompiles += 1
+            self.ticket += 1
+            self._install(None)
+            self._move(S.INTERPRETED)
+            self.paused_tier = max(self.tier, 1)
+            self._arm(until if until is not None else self.calls + 1)
+        elif action is Action.REVERT_TIER:
+            self.reverts += 1
+            self.ticket += 1
+            tier1 = self.tier_code.get(1)
+            if tier1 is not None and not any(g.revalidate() for g in tier1.guards):
+                self._install(tier1)
+                self.tier = 1
+                self._move(S.COMPILED)
+                self._arm(None)
+            else:
+                self._install(None)
+                self._move(S.INTERPRETED)
+                self._queue(1, self.signatures, self.calls)
+        elif self.state in (S.COMPILED, S.INTERPRETED):  # RECOMPILE
+            self.recompiles += 1
+            self._queue(max(self.tier, 1), self.signatures, self.calls)
+
+    # ------------------------------------------------------------ broker side
+    def _run_job(self, job: CompileJob) -> None:
+        with self._lock:
+            if job.ticket != self.ticket or self.state is not S.QUEUED:
+                return  # stale: a reload, invalidate or newer submit replaced it
+            self._move(S.COMPILING)
+            hf = self._hf()
+        if hf is None:
+            with self._lock:
+                self._move(S.INVALID)
+            return
+        opt = 2 if job.tier >= self.hotness.max_tier else 0
+        request = CompileRequest(self.func, job.signatures, job.tier, opt, self._dump)
+        started = time.perf_counter()
+        error: str | None = None
+        compiled: CompiledCode | None = None
+        try:
+            compiled = self._compiler(request)
+        except CompileError as exc:
+            error = str(exc) or type(exc).__name__
+        except Exception as exc:  # a backend bug: record it, never kill the broker
+            log.exception("autotier: compiling %s crashed", self.qualname)
+            error = f"internal error: {type(exc).__name__}: {exc}"
+        elapsed = (time.perf_counter() - started) * 1000.0
+        with self._lock:
+            self.compile_ms += elapsed
+            if job.ticket != self.ticket or self.state is not S.COMPILING:
+                return  # a reload or invalidate arrived mid-compile: discard
+            if compiled is None:
+                self._install(None)
+                self._arm(None)
+                self._move(S.FAILED)
+                self.reason = error
+                self.tier = 0
+                return
+            self.tier = job.tier
+            self.signatures = compiled.signatures
+            self.tier_code[job.tier] = compiled
+            self.reason = compiled.note
+            self._install(compiled)
+            self._move(S.COMPILED)
+            self._arm(self.hotness.promote_at(job.tier) if job.tier < self.hotness.max_tier
+                      else None)
+            log.debug("autotier: %s compiled by %s at tier %d in %.1f ms", self.qualname,
+                      compiled.backend, job.tier, elapsed)
+
+    def _cancel_job(self, job: CompileJob) -> None:
+        with self._lock:
+            if job.ticket == self.ticket and self.state is S.QUEUED:
+                self.ticket += 1
+                self._move(S.COMPILED if self.code is not None else S.INTERPRETED)
+
+    # ------------------------------------------------------------ lifecycle
+    def reload(self) -> bool:
+        """Recompile from the function's current code; True if a compile was queued.
+
+        The installed code was compiled from the old code, so it stops serving at
+        once; the bead interprets until the new compile lands.  A compile still
+        running is discarded when it finishes (its ticket is stale).
+        """
+        with self._lock:
+            if self.state in (S.BLACKLISTED, S.INVALID):
+                return False
+            self.ticket += 1
+            self._install(None)
+            self.tier_code.clear()
+            self.paused_tier = None
+            if self.state is not S.INTERPRETED:
+                self._move(S.INTERPRETED)
+            self.reason = None
+            if not self.signatures:
+                self.tier = 0
+                self._arm(self.hotness.promote_at(0))
+                return False
+            self._queue(max(self.tier, 1), self.signatures, self.calls)
+            return True
+
+    def invalidate(self, reason: str = "invalidated") -> None:
+        with self._lock:
+            self.ticket += 1
+            self._install(None)
+            self._arm(None)
+            self.tier_code.clear()
+            self._move(S.INVALID)
+            self.reason = reason
+
+
+def _kinds(args: tuple[Any, ...]) -> Signature | None:
+    kinds = tuple(Kind.of(a) for a in args)
+    return None if any(k is None for k in kinds) else kinds  # type: ignore[return-value]
+
+
+__all__ = ["TRANSITIONS", "Bead", "BeadState", "CompileJob", "IllegalTransition", "Status"]

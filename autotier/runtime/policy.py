@@ -1,0 +1,77 @@
+"""Hotness policies: when a bead is promoted, and to which tier.
+
+A policy answers one question, ``promote_at(tier)``: at how many calls should a
+function now running at ``tier`` (0 = interpreter) be promoted to ``tier + 1``?
+``None`` means never.  The answer becomes the bead's native *trigger*: the call
+counter in the decorated object is compared with it on every call, in native code,
+so a policy costs nothing between decisions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class HotnessPolicy(Protocol):
+    """Anything with ``promote_at`` and ``max_tier`` is a hotness policy."""
+
+    @property
+    def max_tier(self) -> int:
+        """The highest tier this policy promotes to (>= 1)."""
+        ...
+
+    def promote_at(self, tier: int) -> int | None:
+        """Calls after which a bead at ``tier`` is promoted to ``tier + 1``, or None."""
+        ...
+
+
+@dataclass(frozen=True)
+class ThresholdPolicy:
+    """Promote once, to tier 1, after ``threshold`` calls.
+
+    ``queue_ahead`` submits the compile that many calls early, so the compile's
+    latency is hidden: the job is queued at ``threshold - queue_ahead`` calls.
+    """
+
+    threshold: int = 1000
+    queue_ahead: int = 0
+
+    def __post_init__(self) -> None:
+        if self.threshold < 1:
+            raise ValueError(f"threshold must be >= 1, not {self.threshold}")
+        if not 0 <= self.queue_ahead < self.threshold:
+            raise ValueError("queue_ahead must be >= 0 and below the threshold")
+
+    @property
+    def max_tier(self) -> int:
+        return 1
+
+    def promote_at(self, tier: int) -> int | None:
+        return self.threshold - self.queue_ahead if tier == 0 else None
+
+
+@dataclass(frozen=True)
+class TieredPolicy:
+    """One threshold per tier: tier 1 (a quick compile) at ``thresholds[0]`` calls,
+    tier 2 (optimising) at ``thresholds[1]``, and so on."""
+
+    thresholds: Sequence[int] = (500, 10_000)
+    queue_ahead: int = 0
+
+    def __post_init__(self) -> None:
+        ts = tuple(self.thresholds)
+        if not ts or any(t < 1 for t in ts) or list(ts) != sorted(set(ts)):
+            raise ValueError("thresholds must be positive and strictly increasing")
+        object.__setattr__(self, "thresholds", ts)
+
+    @property
+    def max_tier(self) -> int:
+        return len(self.thresholds)
+
+    def promote_at(self, tier: int) -> int | None:
+        if 0 <= tier < len(self.thresholds):
+            return max(1, self.thresholds[tier] - self.queue_ahead)
+        return None

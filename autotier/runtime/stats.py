@@ -1,0 +1,71 @@
+"""``autotier.stats()``: what every hot function is doing, as data and as a table."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FunctionStats:
+    name: str
+    qualname: str
+    state: str  # interpreted, queued, compiling, compiled, blacklisted, failed, invalid
+    tier: int
+    backend: str | None  # "llvm", "numba" or None
+    calls: int
+    compile_ms: float
+    bailouts: int
+    signatures: tuple[tuple[str, ...], ...]  # specialised argument types, by name
+    reason: str | None  # why it is not compiled (or why it was declined), else None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["signatures"] = [list(s) for s in self.signatures]
+        return d
+
+
+_COLUMNS = ("qualname", "state", "tier", "backend", "calls", "compile_ms", "bailouts",
+            "signatures", "reason")
+
+
+class Stats:
+    """Every live hot function's :class:`FunctionStats`; ``str()`` is a table."""
+
+    def __init__(self, rows: list[FunctionStats]) -> None:
+        self._rows = rows
+
+    def __iter__(self) -> Iterator[FunctionStats]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, qualname: str) -> FunctionStats:
+        for row in self._rows:
+            if row.qualname == qualname:
+                return row
+        raise KeyError(qualname)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"functions": [r.to_dict() for r in self._rows]}
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), **kwargs)
+
+    def __str__(self) -> str:
+        cells = [list(_COLUMNS)]
+        for r in self._rows:
+            sigs = " | ".join("(" + ", ".join(s) + ")" for s in r.signatures)
+            cells.append([r.qualname, r.state, str(r.tier), r.backend or "-", str(r.calls),
+                          f"{r.compile_ms:.1f}", str(r.bailouts), sigs or "-",
+                          r.reason or ""])
+        widths = [max(len(row[i]) for row in cells) for i in range(len(_COLUMNS))]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+                 for row in cells]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+    __repr__ = __str__
