@@ -12,7 +12,16 @@ True
 'compiled'
 """
 
-from autotier.api import explain, hot, invalidate, prune, reload_all, stats, wait_idle
+from autotier.api import (
+    explain,
+    hot,
+    invalidate,
+    native,
+    prune,
+    reload_all,
+    stats,
+    wait_idle,
+)
 from autotier.deopt import (
     AlwaysRecompilePolicy,
     BlacklistPolicy,
@@ -41,6 +50,7 @@ __all__ = [
     "explain",
     "hot",
     "invalidate",
+    "native",
     "prune",
     "reload_all",
     "stats",

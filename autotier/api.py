@@ -16,6 +16,8 @@ from autotier.broker import Broker
 from autotier.deopt import DeoptPolicy, ThresholdDeoptPolicy
 from autotier.dispatch import build
 from autotier.dispatch.hotobject import HotFunction
+from autotier.native import NativeFunction
+from autotier.native import make as make_native
 from autotier.runtime import registry
 from autotier.runtime.bead import Bead
 from autotier.runtime.policy import HotnessPolicy, ThresholdPolicy
@@ -176,6 +178,24 @@ def invalidate(f: Any) -> None:
 def prune() -> int:
     """Forget dropped or invalidated functions; returns how many."""
     return registry.prune()
+
+
+def native(f: Any, *types: type) -> NativeFunction:
+    """The ctypes-callable native body of ``f`` for argument ``types``.
+
+    With no ``types``, the first specialisation.  Raises LookupError when ``f`` has
+    no native body for them (not compiled yet, compiled by numba, or other types).
+    """
+    bead = _bead_of(f)
+    code = bead.code
+    specs = code.natives if code is not None else ()
+    for spec in specs:
+        if not types or tuple(k.pytype for k in spec.kinds) == types:
+            return make_native(spec, bead.func)
+    wanted = ", ".join(t.__name__ for t in types) or "any types"
+    raise LookupError(f"{bead.qualname} has no native body for ({wanted}); "
+                      f"state {bead.state.value}, backend "
+                      f"{code.backend if code is not None else None}")
 
 
 def explain(f: Any) -> dict[str, str]:

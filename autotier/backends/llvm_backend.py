@@ -1,0 +1,81 @@
+"""The llvm backend: autotier's frontend lowers the function, the entry guards it.
+
+One lowering per signature (argument kinds); the bodies and the entry are linked into
+one LLVM module, so the optimiser can inline each body into the entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from autotier.abi import Kind
+from autotier.backends.base import (
+    CompiledCode,
+    CompileRequest,
+    NativeSpec,
+    Signature,
+    Unsupported,
+)
+from autotier.dispatch import build
+from autotier.dispatch.entry import Specialisation
+from autotier.dispatch.guards import MISSING
+
+
+def _merge_bindings(
+    deps: Iterable[object],
+) -> list[tuple[dict[str, object], dict[str, object]]]:
+    from autotier import frontend
+
+    by_ns: dict[int, tuple[dict[str, object], dict[str, object]]] = {}
+    for dep in deps:
+        assert isinstance(dep, frontend.GlobalDep)
+        ns, names = by_ns.setdefault(id(dep.namespace), (dep.namespace, {}))
+        names[dep.name] = MISSING if dep.value is frontend.MISSING else dep.value
+    return list(by_ns.values())
+
+
+class LLVMBackend:
+    name = "llvm"
+
+    def compile(self, request: CompileRequest) -> CompiledCode:
+        from autotier import frontend
+
+        func = request.func
+        lowered = []
+        for kinds in request.signatures:
+            try:
+                lowered.append(frontend.lower(func, kinds))
+            except frontend.Unsupported as exc:
+                raise Unsupported(exc.reason) from None
+        specs = [Specialisation(lm.arg_kinds, body=lm.body) for lm in lowered]
+        bindings = _merge_bindings(dep for lm in lowered for dep in lm.deps)
+        entry, guards, bodies, asm = build.build_entry(
+            func.__name__,
+            func.__code__.co_argcount,
+            specs,
+            bindings,
+            [lm.ir for lm in lowered],
+            opt=request.opt,
+            want_asm="asm" in request.dump,
+            extra_symbols=[lm.body for lm in lowered],
+        )
+        dumps: dict[str, str] = {}
+        for lm in lowered:
+            sig = _sig_text(lm.arg_kinds)
+            for stage, text in lm.dumps.items():
+                dumps[stage] = dumps.get(stage, "") + f"; {sig}\n{text}\n"
+        if asm:
+            dumps["asm"] = asm
+        natives = tuple(NativeSpec(lm.arg_kinds, bodies[lm.body], None, True) for lm in lowered)
+        return CompiledCode(
+            entry=entry,
+            backend=self.name,
+            signatures=tuple(lm.arg_kinds for lm in lowered),
+            guards=guards,
+            dumps=dumps,
+            natives=natives,
+        )
+
+
+def _sig_text(kinds: Signature) -> str:
+    return "(" + ", ".join(Kind(k).pytype.__name__ for k in kinds) + ")"

@@ -1,0 +1,59 @@
+"""``autotier.native(f)``: the ctypes-callable native code of a compiled function."""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass
+from typing import Any
+
+from autotier.abi import Kind, Status
+from autotier.backends.base import NativeSpec
+
+_CTYPE = {Kind.INT: ctypes.c_int64, Kind.FLOAT: ctypes.c_double, Kind.BOOL: ctypes.c_bool}
+
+
+class Result(ctypes.Structure):
+    """ctypes view of the body's out struct (autotier.abi)."""
+
+    _fields_ = (("kind", ctypes.c_int64), ("ival", ctypes.c_int64), ("fval", ctypes.c_double))
+
+
+@dataclass(frozen=True, eq=False)
+class NativeFunction:
+    """One specialisation's native body, callable through ctypes.
+
+    ``cfunc`` is the raw ctypes function with the body ABI of autotier.abi
+    (``int32 body(args..., Result *out, int64 budget)``); calling the NativeFunction
+    itself converts the arguments, runs the body and returns the Python value, or
+    re-runs the call with the Python function when the body bails out, so its
+    answers are CPython's.
+    """
+
+    kinds: tuple[Kind, ...]
+    address: int
+    cfunc: Any
+    fallback: Any
+    budget: int = 1000
+
+    def __call__(self, *args: Any) -> Any:
+        if len(args) != len(self.kinds):
+            raise TypeError(f"expected {len(self.kinds)} arguments, got {len(args)}")
+        if any(Kind.of(a) is not k for a, k in zip(args, self.kinds, strict=True)):
+            return self.fallback(*args)
+        out = Result()
+        status = self.cfunc(*args, ctypes.byref(out), self.budget)
+        if status != Status.OK:
+            return self.fallback(*args)
+        kind = Kind(out.kind)
+        if kind is Kind.FLOAT:
+            return out.fval
+        if kind is Kind.BOOL:
+            return bool(out.ival)
+        return int(out.ival)
+
+
+def make(spec: NativeSpec, fallback: Any) -> NativeFunction:
+    proto = ctypes.CFUNCTYPE(
+        ctypes.c_int32, *(_CTYPE[k] for k in spec.kinds), ctypes.POINTER(Result), ctypes.c_int64
+    )
+    return NativeFunction(spec.kinds, spec.address, proto(spec.address), fallback)
