@@ -29,7 +29,7 @@ def _merge_bindings(
     by_ns: dict[int, tuple[dict[str, object], dict[str, object]]] = {}
     for dep in deps:
         assert isinstance(dep, frontend.GlobalDep)
-        ns, names = by_ns.setdefault(id(dep.namespace), (dep.namespace, {}))
+        _, names = by_ns.setdefault(id(dep.namespace), (dep.namespace, {}))
         names[dep.name] = MISSING if dep.value is frontend.MISSING else dep.value
     return list(by_ns.values())
 
