@@ -20,6 +20,13 @@ OB_REFCNT = 0
 OB_TYPE = 8
 # PyFloatObject.ob_fval
 FLOAT_OB_FVAL = 16
+# PyLongObject (3.11): ob_size (sign * number of 30-bit digits), then the digits.
+# Native entries decode ints of up to two digits inline; longer ones go through
+# PyLong_AsLongLongAndOverflow.  3.12 changed the layout: there, always call.
+LONG_INLINE_UNBOX = PY_VERSION == (3, 11)
+LONG_OB_SIZE = 16
+LONG_DIGITS = 24
+LONG_SHIFT = 30
 # PyDictObject.ma_version_tag: changes on every mutation of the dict.
 DICT_VERSION_TAG = 24
 # Type flags (Include/object.h)
@@ -75,6 +82,14 @@ def check_layouts() -> None:
     d["k"] = 1
     if dict_version(d) == before:
         raise ImportError("dict version tags are not available")
+    if LONG_INLINE_UNBOX:
+        for value in (0, 5, -7, 2**40 + 3, -(2**59)):
+            size = ctypes.c_ssize_t.from_address(id(value) + LONG_OB_SIZE).value
+            digits = [ctypes.c_uint32.from_address(id(value) + LONG_DIGITS + 4 * i).value
+                      for i in range(abs(size))]
+            decoded = sum(d << (LONG_SHIFT * i) for i, d in enumerate(digits))
+            if (-decoded if size < 0 else decoded) != value:
+                raise ImportError("unexpected PyLongObject layout")
     if _probe_depth(0) - _probe_depth(5) != 5:
         raise ImportError("cannot locate the thread state's recursion counter")
 

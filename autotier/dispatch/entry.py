@@ -108,6 +108,15 @@ class _Builder:
         self.b = ir.IRBuilder(self.fn.append_basic_block("entry"))
         self.bail_block = self.fn.append_basic_block("bail")
         self.bail_codes: list[tuple[ir.Value, ir.Block]] = []
+        self._allocas: dict[str, ir.Value] = {}
+
+    def slot(self, name: str, ty: ir.Type) -> ir.Value:
+        """A stack slot allocated once, in the entry block (so LLVM can promote it)."""
+        if name not in self._allocas:
+            with self.b.goto_entry_block():
+                self.b.position_at_start(self.fn.entry_basic_block)
+                self._allocas[name] = self.b.alloca(ty, name=name)
+        return self._allocas[name]
 
     def declare(self, name: str, ret: ir.Type, args: Sequence[ir.Type]) -> ir.Function:
         existing = self.module.globals.get(name)
@@ -147,7 +156,7 @@ class _Builder:
         table.linkage = "internal"
         code_obj = b.load(b.gep(table, [ir.Constant(I64, 0), code], inbounds=True))
         nargs = b.and_(self.nargsf, ir.Constant(I64, ARGS_MASK), name="nargs")
-        nkw = b.alloca(I64, name="nkw")
+        nkw = self.slot("nkw", I64)
         b.store(ir.Constant(I64, 0), nkw)
         has_kw = b.icmp_unsigned("!=", self.kwnames, ir.Constant(PTR, None))
         with b.if_then(has_kw):
@@ -208,14 +217,46 @@ def _unbox(t: _Builder, arg: ir.Value, kind: Kind, mismatch: ir.Block) -> ir.Val
         return b.load(_field(b, arg, compat.FLOAT_OB_FVAL, F64))
     if kind is Kind.BOOL:
         return b.icmp_unsigned("==", arg, _const_ptr(id(True)))
+    return _unbox_int(t, arg, mismatch)
+
+
+def _unbox_int(t: _Builder, arg: ir.Value, mismatch: ir.Block) -> ir.Value:
+    """An exact int's int64 value: inline for up to two digits, else the C API."""
+    b = t.b
+    done = t.fn.append_basic_block("int_done")
+    slow = t.fn.append_basic_block("int_slow")
+    incoming: list[tuple[ir.Value, ir.Block]] = []
+    if compat.LONG_INLINE_UNBOX:
+        size = b.load(_field(b, arg, compat.LONG_OB_SIZE, I64), name="ob_size")
+        small = b.icmp_unsigned("<=", b.add(size, ir.Constant(I64, 2)), ir.Constant(I64, 4))
+        inline = t.fn.append_basic_block("int_inline")
+        b.cbranch(small, inline, slow)
+        b.position_at_end(inline)
+        digits = b.bitcast(b.gep(arg, [ir.Constant(I64, compat.LONG_DIGITS)]), I32.as_pointer())
+        d0 = b.zext(b.load(digits), I64)
+        d1 = b.zext(b.load(b.gep(digits, [ir.Constant(I64, 1)])), I64)
+        negative = b.icmp_signed("<", size, ir.Constant(I64, 0))
+        ndigits = b.select(negative, b.neg(size), size)
+        two = b.icmp_signed("==", ndigits, ir.Constant(I64, 2))
+        high = b.select(two, b.shl(d1, ir.Constant(I64, compat.LONG_SHIFT)), ir.Constant(I64, 0))
+        low = b.select(b.icmp_signed("==", ndigits, ir.Constant(I64, 0)), ir.Constant(I64, 0), d0)
+        magnitude = b.or_(high, low)
+        incoming.append((b.select(negative, b.neg(magnitude), magnitude), b.block))
+        b.branch(done)
+    else:
+        b.branch(slow)
+    b.position_at_end(slow)
     as_ll = t.declare("PyLong_AsLongLongAndOverflow", I64, [PTR, I32.as_pointer()])
-    overflow = b.alloca(I32)
+    overflow = t.slot("overflow", I32)
     value = b.call(as_ll, [arg, overflow])
     fits = b.icmp_signed("==", b.load(overflow), ir.Constant(I32, 0))
-    good2 = t.fn.append_basic_block("fits_int64")
-    b.cbranch(fits, good2, mismatch)
-    b.position_at_end(good2)
-    return value
+    b.cbranch(fits, done, mismatch)
+    incoming.append((value, b.block))
+    b.position_at_end(done)
+    result = b.phi(I64)
+    for v, blk in incoming:
+        result.add_incoming(v, blk)
+    return result
 
 
 def _box(t: _Builder, result: ir.Value) -> None:
@@ -287,7 +328,7 @@ def entry_ir(plan: EntryPlan) -> str:
             assert spec.body is not None
             params = [{Kind.INT: I64, Kind.FLOAT: F64, Kind.BOOL: I1}[k] for k in spec.kinds]
             body = t.declare(spec.body, I32, [*params, RESULT.as_pointer(), I64])
-            result = b.alloca(RESULT, name="result")
+            result = t.slot("result", RESULT)
             status = b.call(body, [*values, result, _budget(t)], name="status")
             failed = b.icmp_signed("!=", status, ir.Constant(I32, Status.OK))
             with b.if_then(failed, likely=False):
