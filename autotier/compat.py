@@ -27,6 +27,14 @@ LONG_INLINE_UNBOX = PY_VERSION == (3, 11)
 LONG_OB_SIZE = 16
 LONG_DIGITS = 24
 LONG_SHIFT = 30
+# The cached small ints -5..256 are one array of equal-sized objects that live for
+# the whole process; entries return them without calling PyLong_FromLongLong.
+SMALL_INT_MIN = -5
+SMALL_INT_MAX = 256
+SMALL_INT_STRIDE = id(1) - id(0)
+SMALL_INTS_CONTIGUOUS = all(
+    id(i + 1) - id(i) == SMALL_INT_STRIDE for i in range(SMALL_INT_MIN, SMALL_INT_MAX)
+)
 # PyDictObject.ma_version_tag: changes on every mutation of the dict.
 DICT_VERSION_TAG = 24
 # Type flags (Include/object.h)

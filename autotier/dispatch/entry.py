@@ -272,6 +272,16 @@ def _box(t: _Builder, result: ir.Value) -> None:
     switch.add_case(ir.Constant(I64, Kind.FLOAT), as_float)
     switch.add_case(ir.Constant(I64, Kind.BOOL), as_bool)
     b.position_at_end(as_int)
+    if compat.SMALL_INTS_CONTIGUOUS:
+        offset = b.sub(ival, ir.Constant(I64, compat.SMALL_INT_MIN))
+        cached = b.icmp_unsigned("<=", offset,
+                                 ir.Constant(I64, compat.SMALL_INT_MAX - compat.SMALL_INT_MIN))
+        with b.if_then(cached, likely=True):
+            base = ir.Constant(I64, id(compat.SMALL_INT_MIN))
+            obj = b.inttoptr(b.add(base, b.mul(offset, ir.Constant(I64, compat.SMALL_INT_STRIDE))),
+                             PTR)
+            _incref(b, obj)
+            b.ret(obj)
     from_ll = t.declare("PyLong_FromLongLong", PTR, [I64])
     b.ret(b.call(from_ll, [ival]))
     b.position_at_end(as_float)
@@ -280,9 +290,13 @@ def _box(t: _Builder, result: ir.Value) -> None:
     b.position_at_end(as_bool)
     obj = b.select(b.icmp_signed("!=", ival, ir.Constant(I64, 0)),
                    _const_ptr(id(True)), _const_ptr(id(False)))
+    _incref(b, obj)
+    b.ret(obj)
+
+
+def _incref(b: ir.IRBuilder, obj: ir.Value) -> None:
     refcnt = _field(b, obj, compat.OB_REFCNT, I64)
     b.store(b.add(b.load(refcnt), ir.Constant(I64, 1)), refcnt)
-    b.ret(obj)
 
 
 def _budget(t: _Builder) -> ir.Value:
