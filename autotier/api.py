@@ -108,7 +108,7 @@ def _make(func: FunctionType, hotness: HotnessPolicy, deopt: DeoptPolicy,
 
     bead = Bead(hf, func, hotness, deopt, compiler, BROKER.submit, DUMP_STAGES)
     hf._bead = bead
-    hf._slow = bead.slow_call
+    hf._slow = bead.on_bail
     hf._vectorcall = build.trampoline_address()
     bead._arm(hotness.promote_at(0))
     registry.add(bead)

@@ -11,9 +11,10 @@ size_t nargsf, PyObject *kwnames)``:
   compiled code read, then try each specialisation in order: exact argument types,
   unbox, run the native body (or vectorcall a backend's callable), box the result.
 
-Whatever the fast path cannot answer goes to the *slow path*: the Python callable in
-the ``_slow`` slot, called as ``_slow(code, *args, **kwargs)`` with a :class:`Bail`
-code saying why.  The slow path always answers with the interpreter's own result.
+Whatever the fast path cannot answer goes to the *slow path*: the bead's bookkeeping
+(the Python callable in the ``_slow`` slot, called as ``_slow(code, *positional_args)``
+with a :class:`Bail` code saying why), then the original function in ``_func`` with the
+call's own arguments: the interpreter's own result.
 """
 
 from __future__ import annotations
@@ -142,38 +143,50 @@ class _Builder:
             self.bail(Bail.HOT)
 
     def finish_bail(self) -> None:
-        """The slow path: ``_slow(code, *args, **kwargs)`` by vectorcall."""
+        """The slow path: tell the bead (``_slow(code, *positional)``), then run ``_func``.
+
+        The bead's bookkeeping returns before the original function runs, so a call
+        that left the fast path costs exactly one Python frame, as undecorated:
+        recursion depth limits stay CPython's.  ARGS (keywords, other arities) goes
+        straight to the function.
+        """
         b = self.b
         b.position_at_end(self.bail_block)
         code = b.phi(I64, name="code")
         for value, block in self.bail_codes:
             code.add_incoming(value, block)
-        # Small ints are cached singletons that live for the whole process.
-        table_type = ir.ArrayType(PTR, _CODE_LIMIT)
-        table = ir.GlobalVariable(self.module, table_type, name=f"{self.fn.name}__codes")
-        table.initializer = ir.Constant(table_type, [_const_ptr(id(i)) for i in range(_CODE_LIMIT)])
-        table.global_constant = True
-        table.linkage = "internal"
-        code_obj = b.load(b.gep(table, [ir.Constant(I64, 0), code], inbounds=True))
         nargs = b.and_(self.nargsf, ir.Constant(I64, ARGS_MASK), name="nargs")
-        nkw = self.slot("nkw", I64)
-        b.store(ir.Constant(I64, 0), nkw)
-        has_kw = b.icmp_unsigned("!=", self.kwnames, ir.Constant(PTR, None))
-        with b.if_then(has_kw):
-            b.store(b.load(_field(b, self.kwnames, 16, I64)), nkw)  # PyTuple ob_size
-        total = b.add(nargs, b.load(nkw), name="total")
-        array = b.alloca(PTR, b.add(total, ir.Constant(I64, 1)), name="slowargs")
-        b.store(code_obj, array)
-        memcpy = self.module.declare_intrinsic("llvm.memcpy", [PTR, PTR, I64])
-        dest = b.bitcast(b.gep(array, [ir.Constant(I64, 1)]), PTR)
-        b.call(memcpy, [dest, b.bitcast(self.args, PTR), b.mul(total, ir.Constant(I64, 8)),
-                        ir.Constant(I1, 0)])
-        slow = b.load(_field(b, self.self_, ho.SLOW_OFFSET, PTR), name="slow")
         vectorcall = self.declare("PyObject_Vectorcall", PTR, [PTR, PPTR, I64, PTR])
-        missing = b.icmp_unsigned("==", slow, ir.Constant(PTR, None))
-        with b.if_then(missing, likely=False):
-            self.raise_runtime_error("autotier: hot function has no slow path")
-        b.ret(b.call(vectorcall, [slow, array, b.add(nargs, ir.Constant(I64, 1)), self.kwnames]))
+        tell = b.icmp_unsigned("!=", code, ir.Constant(I64, Bail.ARGS))
+        with b.if_then(tell):
+            # Small ints are cached singletons that live for the whole process.
+            table_type = ir.ArrayType(PTR, _CODE_LIMIT)
+            table = ir.GlobalVariable(self.module, table_type, name=f"{self.fn.name}__codes")
+            table.initializer = ir.Constant(
+                table_type, [_const_ptr(id(i)) for i in range(_CODE_LIMIT)]
+            )
+            table.global_constant = True
+            table.linkage = "internal"
+            code_obj = b.load(b.gep(table, [ir.Constant(I64, 0), code], inbounds=True))
+            array = b.alloca(PTR, b.add(nargs, ir.Constant(I64, 1)), name="slowargs")
+            b.store(code_obj, array)
+            memcpy = self.module.declare_intrinsic("llvm.memcpy", [PTR, PTR, I64])
+            dest = b.bitcast(b.gep(array, [ir.Constant(I64, 1)]), PTR)
+            b.call(memcpy, [dest, b.bitcast(self.args, PTR), b.mul(nargs, ir.Constant(I64, 8)),
+                            ir.Constant(I1, 0)])
+            slow = b.load(_field(b, self.self_, ho.SLOW_OFFSET, PTR), name="slow")
+            with b.if_then(b.icmp_unsigned("==", slow, ir.Constant(PTR, None)), likely=False):
+                self.raise_runtime_error("autotier: hot function has no slow path")
+            told = b.call(vectorcall, [slow, array, b.add(nargs, ir.Constant(I64, 1)),
+                                       ir.Constant(PTR, None)])
+            with b.if_then(b.icmp_unsigned("==", told, ir.Constant(PTR, None)), likely=False):
+                b.ret(ir.Constant(PTR, None))  # the bookkeeping raised: propagate
+            decref = self.declare("Py_DecRef", ir.VoidType(), [PTR])
+            b.call(decref, [told])
+        func = b.load(_field(b, self.self_, ho.FUNC_OFFSET, PTR), name="func")
+        with b.if_then(b.icmp_unsigned("==", func, ir.Constant(PTR, None)), likely=False):
+            self.raise_runtime_error("autotier: hot function has no Python function")
+        b.ret(b.call(vectorcall, [func, self.args, self.nargsf, self.kwnames]))
 
     def raise_runtime_error(self, message: str) -> None:
         b = self.b
@@ -197,7 +210,7 @@ def trampoline_ir(name: str) -> str:
     func = b.load(_field(b, t.self_, ho.FUNC_OFFSET, PTR), name="func")
     missing = b.icmp_unsigned("==", func, ir.Constant(PTR, None))
     with b.if_then(missing, likely=False):
-        t.bail(Bail.ARGS)
+        t.raise_runtime_error("autotier: hot function has no Python function")
     vectorcall = t.declare("PyObject_Vectorcall", PTR, [PTR, PPTR, I64, PTR])
     b.ret(b.call(vectorcall, [func, t.args, t.nargsf, t.kwnames], tail=True))
     t.finish_bail()

@@ -33,6 +33,8 @@ _CAPI_SYMBOLS = (
     "PyThreadState_Get",
     "PyDict_GetItem",
     "PyErr_Occurred",
+    "PyErr_SetString",
+    "Py_DecRef",
 )
 
 

@@ -168,13 +168,17 @@ class Bead:
             hf._vectorcall = build.trampoline_address() if code is None else code.entry
 
     # ------------------------------------------------------------ slow path
-    def slow_call(self, code: int, *args: Any, **kwargs: Any) -> Any:
-        """Everything the native fast path does not answer comes here."""
+    def on_bail(self, code: int, *args: Any) -> None:
+        """Bookkeeping for a call that left the native fast path.
+
+        Called by native code with the Bail code and the call's positional
+        arguments; the native code then calls the original function itself, so the
+        interpreter answers the call with exactly one Python frame, as undecorated.
+        """
         if code == Bail.HOT:
             self._on_hot(args)
-        elif code != Bail.ARGS:
+        else:
             self._on_bailout(code, args)
-        return self.func(*args, **kwargs)
 
     def _on_hot(self, args: tuple[Any, ...]) -> None:
         with self._lock:

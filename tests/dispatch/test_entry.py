@@ -37,13 +37,38 @@ define i32 @{name}({params}, {RESULT}* %out, i64 %budget) {{
 }}"""
 
 
-def make(func, slow=None) -> HotFunction:
+class Recorder:
+    """A slow path that records (code, args) and lets the call go on."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, tuple]] = []
+
+    def __call__(self, code: int, *args: object) -> None:
+        self.seen.append((code, args))
+
+    @property
+    def last(self) -> tuple[int, tuple]:
+        return self.seen[-1]
+
+
+def make(func) -> HotFunction:
     hf = object.__new__(HotFunction)
     hf._func = func
-    hf._slow = slow if slow is not None else (lambda code, *a, **k: ("slow", code, a, k))
+    hf._slow = Recorder()
     hf._trigger = NEVER
     hf._vectorcall = build.trampoline_address()
     return hf
+
+
+def interpreted(hf: HotFunction, *args, code: Bail) -> object:
+    """Call ``hf``; assert the slow path saw ``code`` (or nothing for ARGS)."""
+    before = len(hf._slow.seen)
+    result = hf(*args)
+    if code is Bail.ARGS:
+        assert len(hf._slow.seen) == before
+    else:
+        assert hf._slow.seen[before:] == [(code, args)], hf._slow.seen[before:]
+    return result
 
 
 def compile_entry(specs, bodies, bindings=()):
@@ -88,11 +113,25 @@ def test_trampoline_counts_and_forwards():
 
 
 def test_trampoline_calls_slow_path_at_trigger():
-    hf = make(lambda a: a)
+    hf = make(lambda a, k=0: a + k)
     hf._trigger = 3
     assert hf(1) == 1
     assert hf(2) == 2
-    assert hf(3, k=4) == ("slow", Bail.HOT, (3,), {"k": 4})
+    assert hf._slow.seen == []
+    assert hf(3, k=4) == 7
+    assert hf._slow.seen == [(Bail.HOT, (3,))]
+
+
+def test_slow_path_exception_propagates():
+    hf = make(lambda a: a)
+
+    def broken(code, *args):
+        raise KeyError("bookkeeping")
+
+    hf._slow = broken
+    hf._trigger = 1
+    with pytest.raises(KeyError):
+        hf(1)
 
 
 def test_entry_unboxes_and_boxes_ints(add_int):
@@ -107,8 +146,9 @@ def test_entry_unboxes_and_boxes_ints(add_int):
             if -(2**63) <= a + b < 2**63:
                 assert r == a + b and type(r) is int, (a, b, r)
     assert hf(3, 4) is 7  # small ints come from CPython's cache  # noqa: F632
-    assert hf(2**63, 0) == ("slow", Bail.TYPES, (2**63, 0), {})
-    assert hf(-(2**63) - 1, 0)[1] == Bail.TYPES
+    assert hf._slow.seen == []
+    assert interpreted(hf, 2**63, 0, code=Bail.TYPES) == 2**63
+    assert interpreted(hf, -(2**63) - 1, 0, code=Bail.TYPES) == -(2**63) - 1
 
 
 def test_entry_type_guards_are_exact(add_int):
@@ -119,10 +159,14 @@ def test_entry_type_guards_are_exact(add_int):
     class MyInt(int):
         pass
 
-    for args in [(True, 1), (1, False), (MyInt(2), 1), (1.0, 2), ("a", "b"), (None, 1)]:
-        assert hf(*args) == ("slow", Bail.TYPES, args, {})
-    assert hf(1, b=2) == ("slow", Bail.ARGS, (1,), {"b": 2})
-    assert hf(1, 2, 3) == ("slow", Bail.ARGS, (1, 2, 3), {})
+    for args in [(True, 1), (1, False), (MyInt(2), 1), (1.0, 2), ("a", "b")]:
+        assert interpreted(hf, *args, code=Bail.TYPES) == args[0] + args[1]
+    with pytest.raises(TypeError):
+        interpreted(hf, None, 1, code=Bail.TYPES)
+    assert hf(1, b=2) == 3
+    with pytest.raises(TypeError):
+        hf(1, 2, 3)
+    assert [c for c, _ in hf._slow.seen].count(Bail.ARGS) == 0
 
 
 def test_entry_tries_specialisations_in_order(add_int, add_float):
@@ -134,7 +178,7 @@ def test_entry_tries_specialisations_in_order(add_int, add_float):
     neg_zero = hf(-0.0, -0.0)
     assert struct.pack("<d", neg_zero) == struct.pack("<d", -0.0)
     assert math.isnan(hf(math.nan, 1.0))
-    assert hf(1, 2.0)[1] == Bail.TYPES
+    assert interpreted(hf, 1, 2.0, code=Bail.TYPES) == 3.0
 
 
 def test_entry_bool_results_are_the_singletons():
@@ -155,10 +199,11 @@ def test_entry_bails_with_the_body_status():
     name = engine.unique_name("bail")
     ir = (f"define i32 @{name}(i64 %a, {RESULT}* %out, i64 %budget) {{\n"
           f"  ret i32 {Status.OVERFLOW}\n}}")
-    hf = make(lambda a: a)
+    hf = make(lambda a: -a)
     hf._vectorcall, _ = compile_entry([Specialisation((Kind.INT,), body=name)], [ir])
-    code = hf(1)[1]
-    assert code == Bail.NATIVE + Status.OVERFLOW
+    assert hf(1) == -1
+    code, args = hf._slow.last
+    assert code == Bail.NATIVE + Status.OVERFLOW and args == (1,)
     assert Bail.status(code) is Status.OVERFLOW
 
 
@@ -168,14 +213,16 @@ def test_globals_guard_fails_on_any_change_and_revalidates(add_int):
     hf = make(lambda a, b: a + b)
     hf._vectorcall, guards = compile_entry([spec], [ir], [(namespace, {"K": 1})])
     assert hf(1, 2) == 3
+    assert hf._slow.seen == []
     namespace["other"] = 1  # an unrelated global changes: guard trips, binding holds
-    assert hf(1, 2)[1] == Bail.GLOBALS
+    assert interpreted(hf, 1, 2, code=Bail.GLOBALS) == 3
     assert guards[0].revalidate() == []
     assert hf(1, 2) == 3
+    assert len(hf._slow.seen) == 1
     namespace["K"] = 2  # the assumed binding changes: stays stale
-    assert hf(1, 2)[1] == Bail.GLOBALS
+    assert interpreted(hf, 1, 2, code=Bail.GLOBALS) == 3
     assert guards[0].revalidate() == ["K"]
-    assert hf(1, 2)[1] == Bail.GLOBALS
+    assert interpreted(hf, 1, 2, code=Bail.GLOBALS) == 3
 
 
 def test_entry_calls_a_python_target_for_numba_style_backends():
@@ -190,12 +237,13 @@ def test_entry_calls_a_python_target_for_numba_style_backends():
     hf._vectorcall, _ = compile_entry([spec], [])
     assert hf(1, 2.5) == 3.5
     assert calls == [(1, 2.5)]
-    assert hf(1, 2)[1] == Bail.TYPES
+    assert interpreted(hf, 1, 2, code=Bail.TYPES) == 3
 
 
 def test_fast_and_slow_paths_do_not_leak(add_int):
     spec, ir = add_int
-    hf = make(lambda a, b: a + b, slow=lambda code, *a, **k: a[0])
+    hf = make(lambda a, b: a + b)
+    hf._slow = lambda code, *args: None
     hf._vectorcall, _ = compile_entry([spec], [ir])
     big = 10**6
     x = 1.5
