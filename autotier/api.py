@@ -110,7 +110,6 @@ def _make(func: FunctionType, hotness: HotnessPolicy, deopt: DeoptPolicy,
     hf._bead = bead
     hf._slow = bead.on_bail
     hf._vectorcall = build.trampoline_address()
-    bead._arm(hotness.promote_at(0))
     registry.add(bead)
     return hf
 

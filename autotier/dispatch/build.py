@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 
 from autotier.dispatch import entry as entry_ir
@@ -9,14 +10,18 @@ from autotier.dispatch.guards import NamespaceGuard
 from autotier.jit import engine
 
 _TRAMPOLINE: int | None = None
+_TRAMPOLINE_LOCK = threading.Lock()
 
 
 def trampoline_address() -> int:
     """The shared interpreted-state trampoline (compiled once per process)."""
     global _TRAMPOLINE
     if _TRAMPOLINE is None:
-        name = engine.unique_name("autotier_trampoline")
-        _TRAMPOLINE = engine.compile_ir(entry_ir.trampoline_ir(name), [name]).addresses[name]
+        with _TRAMPOLINE_LOCK:
+            if _TRAMPOLINE is None:
+                name = engine.unique_name("autotier_trampoline")
+                text = entry_ir.trampoline_ir(name)
+                _TRAMPOLINE = engine.compile_ir(text, [name]).addresses[name]
     return _TRAMPOLINE
 
 

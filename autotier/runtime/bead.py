@@ -32,6 +32,7 @@ import logging
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -49,6 +50,10 @@ from autotier.runtime.policy import HotnessPolicy
 log = logging.getLogger("autotier")
 
 MAX_SPECIALISATIONS = 4
+# Native code is never freed (an entry may be running on any thread's stack), and
+# neither is what it points at (numba dispatchers, namespaces): installed code stays
+# referenced here.  Recompiles are bounded by the deopt policies.
+_EVER_INSTALLED: list[CompiledCode] = []
 RETRY_AFTER_FULL_QUEUE = 1000  # calls before retrying a submit the queue refused
 
 
@@ -132,7 +137,7 @@ class Bead:
         self.reason: str | None = None
         self.last_bailout: str | None = None
         self.paused_tier: int | None = None
-        self.history: list[tuple[BeadState, BeadState]] = []
+        self.history: deque[tuple[BeadState, BeadState]] = deque(maxlen=64)
         self._arm(hotness.promote_at(0))
 
     # ------------------------------------------------------------ state machine
@@ -163,6 +168,8 @@ class Bead:
 
     def _install(self, code: CompiledCode | None) -> None:
         hf = self._hf()
+        if code is not None:
+            _EVER_INSTALLED.append(code)
         self.code = code
         if hf is not None:
             hf._vectorcall = build.trampoline_address() if code is None else code.entry
