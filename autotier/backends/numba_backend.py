@@ -58,22 +58,19 @@ class NumbaBackend:
         namespace = dict(func.__globals__)
         glb: dict[str, object] = {}
         blt: dict[str, object] = {}
-        dispatcher: Any = None
         for name in _global_names(func):
             value = func.__globals__.get(name, MISSING)
             if value is MISSING:
                 blt[name] = builtins.__dict__.get(name, MISSING)
             glb[name] = value
-            target = hot_target(value)
-            if target is func:
-                namespace[name] = None  # replaced by the dispatcher below
-            elif target is not None:
-                namespace[name] = numba.njit(target)
+            if hot_target(value) is not None:
+                # numba recursion runs on the C stack with no regard for the
+                # interpreter's recursion limit: CPython would raise RecursionError
+                # where numba answers (or crashes), so it is not offered.
+                raise Unsupported(f"numba backend: calls hot function {name!r} "
+                                  "(recursion could not honour the recursion limit)")
         copy = FunctionType(func.__code__, namespace, func.__name__, func.__defaults__)
         dispatcher = numba.njit(copy)
-        for name, value in glb.items():
-            if hot_target(value) is func:
-                namespace[name] = dispatcher
         signatures = []
         for kinds in request.signatures:
             try:
