@@ -106,3 +106,55 @@ check_layouts()
 
 # ---------------------------------------------------------------- bytecode
 # (the frontend's section: opcode names and call sequences per version)
+
+# Opcode names as the frontend's handlers know them: several CPython spellings of the
+# same operation map to one canonical name (handler ``_op_<canonical>``).
+OPCODE_ALIASES: dict[str, str] = {
+    # 3.11 spells the jump direction; 3.12 does not.
+    "POP_JUMP_FORWARD_IF_FALSE": "POP_JUMP_IF_FALSE",
+    "POP_JUMP_BACKWARD_IF_FALSE": "POP_JUMP_IF_FALSE",
+    "POP_JUMP_FORWARD_IF_TRUE": "POP_JUMP_IF_TRUE",
+    "POP_JUMP_BACKWARD_IF_TRUE": "POP_JUMP_IF_TRUE",
+    "POP_JUMP_FORWARD_IF_NONE": "POP_JUMP_IF_NONE",
+    "POP_JUMP_BACKWARD_IF_NONE": "POP_JUMP_IF_NONE",
+    "POP_JUMP_FORWARD_IF_NOT_NONE": "POP_JUMP_IF_NOT_NONE",
+    "POP_JUMP_BACKWARD_IF_NOT_NONE": "POP_JUMP_IF_NOT_NONE",
+    "JUMP_FORWARD": "JUMP",
+    "JUMP_BACKWARD": "JUMP",
+    "JUMP_BACKWARD_NO_INTERRUPT": "JUMP",
+    "JUMP_ABSOLUTE": "JUMP",
+    # 3.12: LOAD_FAST_CHECK is LOAD_FAST for a local that may be unbound; the
+    # frontend checks boundness on every read of a possibly-unbound local anyway.
+    "LOAD_FAST_CHECK": "LOAD_FAST",
+}
+
+# Opcodes with no effect on the frontend's model of the stack and the locals.
+# 3.11's PRECALL belongs to the PUSH_NULL/LOAD_GLOBAL ... PRECALL n; CALL n sequence:
+# CALL alone does the work (3.12 dropped PRECALL).
+NO_EFFECT_OPCODES = frozenset({"NOP", "RESUME", "PRECALL", "CACHE"})
+
+# 3.11: an exhausted FOR_ITER pops the iterator and jumps past the loop.  3.12: the
+# jump lands on END_FOR, which pops two values (the interpreter itself skips END_FOR
+# after popping the iterator; the two models leave the same stack).
+FOR_ITER_EXIT_PUSHES_PLACEHOLDER = PY_VERSION >= (3, 12)
+
+# 3.12's CALL_INTRINSIC_1 operands the frontend understands, by intrinsic number.
+INTRINSIC_1_ALIASES: dict[int, str] = {5: "UNARY_POSITIVE"}
+
+
+def load_global_arg(arg: object) -> tuple[bool, str]:
+    """LOAD_GLOBAL's argument as ``(pushes NULL first, name)`` (3.11+: a tuple)."""
+    if isinstance(arg, tuple):
+        return bool(arg[0]), str(arg[1])
+    return False, str(arg)
+
+
+def load_attr_arg(arg: object) -> tuple[bool, str]:
+    """LOAD_ATTR's argument as ``(method-call form, name)``.
+
+    3.11: a plain name (method calls use LOAD_METHOD).  3.12: ``(is_method, name)``;
+    the method form pushes NULL-or-method and self-or-attribute, like LOAD_METHOD.
+    """
+    if isinstance(arg, tuple):
+        return bool(arg[0]), str(arg[1])
+    return False, str(arg)

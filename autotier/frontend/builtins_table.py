@@ -1,0 +1,192 @@
+"""The builtins and ``math`` members compiled code may use, and how names resolve.
+
+:class:`Resolver` answers LOAD_GLOBAL and LOAD_ATTR at compile time: a global bound
+to an int/float/bool becomes a constant, ``abs``/``min``/... and ``math.*`` become
+*statics* (compile-time values the stack simulation carries to the CALL that uses
+them), and every namespace entry consulted is recorded as a :class:`GlobalDep`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from dataclasses import dataclass
+from enum import Enum
+from types import FunctionType, ModuleType
+
+from autotier.abi import hot_target
+from autotier.frontend.errors import Unsupported, at_line
+from autotier.frontend.ir import Var, VKind
+from autotier.frontend.model import MISSING, GlobalDep
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+
+class Builtin(Enum):
+    ABS = "abs"
+    MIN = "min"
+    MAX = "max"
+    INT = "int"
+    FLOAT = "float"
+    BOOL = "bool"
+    ROUND = "round"
+    RANGE = "range"
+
+
+# The genuine objects, saved at import: a name rebound later is not one of them.
+_BUILTIN_OBJECTS: dict[Builtin, object] = {b: getattr(builtins, b.value) for b in Builtin}
+_BUILTIN_BY_ID = {id(obj): b for b, obj in _BUILTIN_OBJECTS.items()}
+
+
+@dataclass(frozen=True)
+class MathFunction:
+    name: str
+    arities: tuple[int, ...]  # accepted numbers of positional arguments
+    result: VKind  # what it returns for int/float/bool arguments
+
+
+_FLOAT1 = ("sqrt", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
+           "exp", "expm1", "log1p", "log2", "log10", "fabs")
+_FLOAT2 = ("atan2", "pow", "hypot", "copysign", "fmod")
+MATH_FUNCTIONS: dict[str, MathFunction] = {
+    **{n: MathFunction(n, (1,), VKind.FLOAT) for n in _FLOAT1},
+    **{n: MathFunction(n, (2,), VKind.FLOAT) for n in _FLOAT2},
+    "log": MathFunction("log", (1, 2), VKind.FLOAT),
+    **{n: MathFunction(n, (1,), VKind.INT) for n in ("floor", "ceil", "trunc")},
+    **{n: MathFunction(n, (1,), VKind.BOOL) for n in ("isnan", "isinf", "isfinite")},
+}
+MATH_CONSTANTS = ("pi", "e", "tau", "inf", "nan")
+_MATH_OBJECTS: dict[str, object] = {n: getattr(math, n) for n in MATH_FUNCTIONS}
+_MATH_BY_ID = {id(obj): n for n, obj in _MATH_OBJECTS.items()}
+
+
+# ------------------------------------------------------------------ statics
+
+
+@dataclass(frozen=True)
+class Null:
+    """The NULL that LOAD_GLOBAL / PUSH_NULL put below a callable."""
+
+
+@dataclass(frozen=True)
+class NoneValue:
+    pass
+
+
+@dataclass(frozen=True)
+class BuiltinRef:
+    builtin: Builtin
+
+
+@dataclass(frozen=True)
+class MathModule:
+    pass
+
+
+@dataclass(frozen=True)
+class MathFunctionRef:
+    name: str
+
+
+@dataclass(frozen=True)
+class HotFunctionRef:
+    func: FunctionType
+    global_name: str
+
+
+@dataclass(frozen=True)
+class TupleValue:
+    items: tuple[Var | Static, ...]
+
+
+Static = Null | NoneValue | BuiltinRef | MathModule | MathFunctionRef | HotFunctionRef | TupleValue
+Constant = int | float | bool
+
+
+def describe(static: Static) -> str:
+    if isinstance(static, BuiltinRef):
+        return f"builtin {static.builtin.value}()"
+    if isinstance(static, MathFunctionRef):
+        return f"math.{static.name}()"
+    if isinstance(static, HotFunctionRef):
+        return f"function {static.func.__qualname__}()"
+    if isinstance(static, MathModule):
+        return "the math module"
+    if isinstance(static, TupleValue):
+        return "a tuple"
+    if isinstance(static, NoneValue):
+        return "None"
+    return "NULL"
+
+
+def constant_ok(value: object) -> bool:
+    """True for the constants native code holds: bool, float, int in int64 range."""
+    t = type(value)
+    if t is bool or t is float:
+        return True
+    return t is int and INT64_MIN <= value <= INT64_MAX  # type: ignore[operator]
+
+
+class Resolver:
+    """Resolves one function's global names and records what they relied on."""
+
+    def __init__(self, func: FunctionType) -> None:
+        self.func = func
+        self.globals: dict[str, object] = func.__globals__
+        b = func.__builtins__
+        self.builtins: dict[str, object] = b.__dict__ if isinstance(b, ModuleType) else b
+        self.deps: list[GlobalDep] = []
+
+    def _record(self, namespace: dict[str, object], name: str, value: object) -> None:
+        dep = GlobalDep(namespace, name, value)
+        if dep not in self.deps:
+            self.deps.append(dep)
+
+    def load_global(self, name: str, line: int) -> Constant | Static:
+        if name in self.globals:
+            value = self.globals[name]
+            self._record(self.globals, name, value)
+            return self._classify_global(name, value, line)
+        self._record(self.globals, name, MISSING)
+        if name not in self.builtins:
+            raise Unsupported(at_line(f"name {name!r} is not defined", line))
+        value = self.builtins[name]
+        self._record(self.builtins, name, value)
+        builtin = _BUILTIN_BY_ID.get(id(value))
+        if builtin is None or value is not _BUILTIN_OBJECTS[builtin]:
+            raise Unsupported(at_line(f"builtin {name}() is not supported", line))
+        return BuiltinRef(builtin)
+
+    def _classify_global(self, name: str, value: object, line: int) -> Constant | Static:
+        if type(value) in (int, float, bool):
+            if not constant_ok(value):
+                raise Unsupported(at_line(f"global {name!r} is an int beyond 64 bits", line))
+            return value  # type: ignore[return-value]
+        if value is math:
+            return MathModule()
+        math_name = _MATH_BY_ID.get(id(value))
+        if math_name is not None and _MATH_OBJECTS[math_name] is value:
+            return MathFunctionRef(math_name)
+        builtin = _BUILTIN_BY_ID.get(id(value))
+        if builtin is not None and _BUILTIN_OBJECTS[builtin] is value:
+            return BuiltinRef(builtin)
+        target = hot_target(value)
+        if target is not None:
+            return HotFunctionRef(target, name)
+        raise Unsupported(at_line(
+            f"global {name!r} is a {type(value).__name__}: only int/float/bool constants, "
+            "the math module and @autotier.hot functions are supported", line))
+
+    def load_attr(self, obj: Static, name: str, line: int) -> Constant | Static:
+        if not isinstance(obj, MathModule):
+            raise Unsupported(at_line(f"attribute .{name} of {describe(obj)} is not supported",
+                                      line))
+        namespace = math.__dict__
+        value = namespace.get(name, MISSING)
+        self._record(namespace, name, value)
+        if name in MATH_CONSTANTS and type(value) is float:
+            return value  # type: ignore[return-value]
+        if name in MATH_FUNCTIONS and value is _MATH_OBJECTS[name]:
+            return MathFunctionRef(name)
+        raise Unsupported(at_line(f"math.{name} is not supported", line))

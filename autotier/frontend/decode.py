@@ -1,0 +1,141 @@
+"""Stage 1: a function's code object -> a control-flow graph of bytecode blocks.
+
+Built on ``bytecode.ControlFlowGraph``; opcode spellings are normalised through
+:mod:`autotier.compat` (its "bytecode" section), and code the frontend can never
+compile (generators, closures, ``*args``, ``try``) is rejected here, before any work.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from types import CodeType, FunctionType
+
+import bytecode
+
+from autotier import compat
+from autotier.frontend.errors import Unsupported
+
+_REJECTED_FLAGS = (
+    (inspect.CO_GENERATOR, "generators are not supported"),
+    (inspect.CO_COROUTINE, "coroutines are not supported"),
+    (inspect.CO_ASYNC_GENERATOR, "async generators are not supported"),
+    (inspect.CO_ITERABLE_COROUTINE, "coroutines are not supported"),
+    (inspect.CO_VARARGS, "*args parameters are not supported"),
+    (inspect.CO_VARKEYWORDS, "**kwargs parameters are not supported"),
+)
+
+
+@dataclass(frozen=True)
+class Op:
+    """One bytecode instruction; ``name`` is the canonical spelling handlers use."""
+
+    name: str
+    opname: str  # CPython's own spelling
+    arg: object
+    line: int
+    target: int | None = None  # index of the block a jump goes to
+
+    def __str__(self) -> str:
+        if self.target is not None:
+            arg = f"-> block {self.target}"
+        elif self.arg is bytecode.UNSET or self.arg is None:
+            arg = ""
+        else:
+            arg = repr(self.arg)
+        return f"{self.line:>5}  {self.opname:<28} {arg}".rstrip()
+
+
+@dataclass(frozen=True)
+class CodeBlock:
+    index: int
+    ops: tuple[Op, ...]
+    fallthrough: int | None  # the block run next when the last op does not jump away
+
+
+@dataclass(frozen=True)
+class DecodedFunction:
+    name: str
+    argnames: tuple[str, ...]
+    varnames: tuple[str, ...]  # every local, arguments first
+    blocks: tuple[CodeBlock, ...]  # blocks reachable from blocks[0], in bytecode order
+    first_line: int
+
+    def block(self, index: int) -> CodeBlock:
+        for blk in self.blocks:
+            if blk.index == index:
+                return blk
+        raise KeyError(index)
+
+    def listing(self) -> str:
+        """A readable listing of the blocks (the "bytecode" dump)."""
+        out = [f"bytecode of {self.name}({', '.join(self.argnames)})"]
+        for blk in self.blocks:
+            out.append(f"block {blk.index}:")
+            out.extend(f"  {op}" for op in blk.ops)
+            if blk.fallthrough is not None:
+                out.append(f"  (falls through to block {blk.fallthrough})")
+        return "\n".join(out)
+
+
+def check_code(code: CodeType, name: str) -> None:
+    """Raise Unsupported for code shapes the frontend never compiles."""
+    for flag, reason in _REJECTED_FLAGS:
+        if code.co_flags & flag:
+            raise Unsupported(f"{name}: {reason}")
+    if code.co_cellvars or code.co_freevars:
+        raise Unsupported(f"{name}: closures and cell variables are not supported")
+    if code.co_kwonlyargcount:
+        raise Unsupported(f"{name}: keyword-only parameters are not supported")
+
+
+def decode(func: FunctionType) -> DecodedFunction:
+    """The reachable bytecode blocks of ``func``."""
+    code = func.__code__
+    name = func.__qualname__
+    check_code(code, name)
+    cfg = bytecode.ControlFlowGraph.from_bytecode(bytecode.Bytecode.from_code(code))
+    index = {id(blk): cfg.get_block_index(blk) for blk in cfg}
+    line = code.co_firstlineno
+    decoded: dict[int, CodeBlock] = {}
+    for blk in cfg:
+        ops: list[Op] = []
+        last: bytecode.Instr | None = None
+        for item in blk:
+            if isinstance(item, bytecode.SetLineno):
+                line = item.lineno
+                continue
+            if not isinstance(item, bytecode.Instr):  # TryBegin / TryEnd
+                raise Unsupported(f"{name}: try/except/finally and with blocks are not supported")
+            line = item.lineno if item.lineno is not None else line
+            target = None
+            if item.has_jump():
+                target = index[id(item.arg)]
+            canonical = compat.OPCODE_ALIASES.get(item.name, item.name)
+            ops.append(Op(canonical, item.name, None if target is not None else item.arg,
+                          line, target))
+            last = item
+        ends = last is not None and (last.is_final() or last.is_uncond_jump())
+        fallthrough = None
+        if not ends and blk.next_block is not None:
+            fallthrough = index[id(blk.next_block)]
+        decoded[index[id(blk)]] = CodeBlock(index[id(blk)], tuple(ops), fallthrough)
+    reachable: set[int] = set()
+    todo = [0]
+    while todo:
+        i = todo.pop()
+        if i in reachable:
+            continue
+        reachable.add(i)
+        blk_ = decoded[i]
+        todo.extend(op.target for op in blk_.ops if op.target is not None)
+        if blk_.fallthrough is not None:
+            todo.append(blk_.fallthrough)
+    argnames = code.co_varnames[: code.co_argcount]
+    return DecodedFunction(
+        name=name,
+        argnames=argnames,
+        varnames=tuple(code.co_varnames),
+        blocks=tuple(decoded[i] for i in sorted(reachable)),
+        first_line=code.co_firstlineno,
+    )

@@ -1,0 +1,494 @@
+"""The frontend's SSA IR: frozen dataclasses, one class per instruction.
+
+A :class:`Function` is a list of :class:`Block` s.  A block has parameters (the SSA
+form of a join: every predecessor passes one argument per parameter, the way a phi
+has one incoming value per predecessor), straight-line instructions, and one
+terminator.  Values are :class:`Var` s, each defined exactly once: by a block
+parameter or by an instruction's ``dest``.
+
+The IR itself is untyped; :mod:`autotier.frontend.typeinfer` gives every Var a set
+of :class:`VKind` s, which :meth:`Function.dump` prints when given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import Enum, IntEnum
+from types import FunctionType
+
+# ------------------------------------------------------------------ kinds
+
+
+class VKind(IntEnum):
+    """What a value can be at run time.  INT, FLOAT, BOOL equal ``abi.Kind``'s values."""
+
+    UNDEF = 0  # an unbound local variable (reading it raises UnboundLocalError)
+    INT = 1
+    FLOAT = 2
+    BOOL = 3
+    RANGE = 4  # a range object (start, stop, step)
+    ITER = 5  # a range iterator (next value, items left, step)
+
+
+Kinds = frozenset[VKind]
+NO_KINDS: Kinds = frozenset()
+SCALARS: Kinds = frozenset({VKind.INT, VKind.FLOAT, VKind.BOOL})
+
+
+def kinds_text(kinds: Kinds) -> str:
+    if not kinds:
+        return "never"
+    return "|".join(k.name.lower() for k in sorted(kinds))
+
+
+# ------------------------------------------------------------------ operators
+
+
+class BinOp(Enum):
+    ADD = "+"
+    SUB = "-"
+    MUL = "*"
+    TRUEDIV = "/"
+    FLOORDIV = "//"
+    MOD = "%"
+    POW = "**"
+    LSHIFT = "<<"
+    RSHIFT = ">>"
+    AND = "&"
+    OR = "|"
+    XOR = "^"
+    MATMUL = "@"
+
+
+class UnOp(Enum):
+    NEG = "-"
+    POS = "+"
+    INVERT = "~"
+    NOT = "not"
+
+
+class CmpOp(Enum):
+    LT = "<"
+    LE = "<="
+    EQ = "=="
+    NE = "!="
+    GT = ">"
+    GE = ">="
+
+
+# ------------------------------------------------------------------ values
+
+
+@dataclass(frozen=True)
+class Var:
+    """An SSA value; ``hint`` is the Python local it came from, if any."""
+
+    id: int
+    hint: str = ""
+
+    def __str__(self) -> str:
+        return f"%{self.hint}.{self.id}" if self.hint else f"%{self.id}"
+
+
+def _vars_of(value: object) -> Iterator[Var]:
+    if isinstance(value, Var):
+        yield value
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from _vars_of(item)
+
+
+def _substitute(value: object, mapping: Mapping[Var, Var]) -> object:
+    if isinstance(value, Var):
+        return mapping.get(value, value)
+    if isinstance(value, tuple):
+        return tuple(_substitute(item, mapping) for item in value)
+    return value
+
+
+class _Node:
+    """Shared helpers: the Vars a node reads, and a copy with reads renamed."""
+
+    def uses(self) -> tuple[Var, ...]:
+        out: list[Var] = []
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            if f.name != "dest":
+                out.extend(_vars_of(getattr(self, f.name)))
+        return tuple(out)
+
+    def substitute(self, mapping: Mapping[Var, Var]) -> _Node:
+        changes = {
+            f.name: _substitute(getattr(self, f.name), mapping)
+            for f in dataclasses.fields(self)  # type: ignore[arg-type]
+            if f.name != "dest"
+        }
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
+# ------------------------------------------------------------------ instructions
+
+
+@dataclass(frozen=True)
+class Instr(_Node):
+    dest: Var
+    line: int = field(default=0, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Const(Instr):
+    value: int | float | bool
+
+
+@dataclass(frozen=True)
+class Undefined(Instr):
+    """The value of a local that has not been assigned yet."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class CheckBound(Instr):
+    """``operand`` read from local ``name``: bail out (UnboundLocalError) if unbound."""
+
+    operand: Var
+    name: str
+
+
+@dataclass(frozen=True)
+class BinaryOp(Instr):
+    op: BinOp
+    left: Var
+    right: Var
+
+
+@dataclass(frozen=True)
+class UnaryOp(Instr):
+    op: UnOp
+    operand: Var
+
+
+@dataclass(frozen=True)
+class Compare(Instr):
+    op: CmpOp
+    left: Var
+    right: Var
+
+
+@dataclass(frozen=True)
+class Truth(Instr):
+    """``bool(operand)``."""
+
+    operand: Var
+
+
+@dataclass(frozen=True)
+class Select(Instr):
+    """``if_true if cond else if_false`` with ``cond`` a bool (min and max use it)."""
+
+    cond: Var
+    if_true: Var
+    if_false: Var
+
+
+@dataclass(frozen=True)
+class Abs(Instr):
+    operand: Var
+
+
+@dataclass(frozen=True)
+class ToInt(Instr):
+    """``int(operand)``."""
+
+    operand: Var
+
+
+@dataclass(frozen=True)
+class ToFloat(Instr):
+    """``float(operand)``."""
+
+    operand: Var
+
+
+@dataclass(frozen=True)
+class Round(Instr):
+    """``round(operand)`` (one argument)."""
+
+    operand: Var
+
+
+@dataclass(frozen=True)
+class MathCall(Instr):
+    """``math.<fn>(*args)`` for a function of :data:`builtins_table.MATH_FUNCTIONS`."""
+
+    fn: str
+    args: tuple[Var, ...]
+
+
+@dataclass(frozen=True)
+class MakeRange(Instr):
+    """``range(*args)`` with one to three arguments."""
+
+    args: tuple[Var, ...]
+
+
+@dataclass(frozen=True)
+class GetIter(Instr):
+    operand: Var
+
+
+@dataclass(frozen=True)
+class IterHasNext(Instr):
+    """True while the range iterator ``it`` has items left."""
+
+    it: Var
+
+
+@dataclass(frozen=True)
+class IterValue(Instr):
+    """The item the range iterator ``it`` yields next (valid while it has one)."""
+
+    it: Var
+
+
+@dataclass(frozen=True)
+class IterAdvance(Instr):
+    """The range iterator after ``it`` has yielded one item."""
+
+    it: Var
+
+
+@dataclass(frozen=True)
+class CallFunction(Instr):
+    """A direct call of another compiled Python function (or of itself)."""
+
+    callee: FunctionType
+    args: tuple[Var, ...]
+
+
+# ------------------------------------------------------------------ terminators
+
+
+@dataclass(frozen=True)
+class Terminator(_Node):
+    line: int = field(default=0, kw_only=True)
+
+    def successors(self) -> tuple[tuple[int, tuple[Var, ...]], ...]:
+        return ()
+
+
+@dataclass(frozen=True)
+class Jump(Terminator):
+    target: int
+    args: tuple[Var, ...]
+
+    def successors(self) -> tuple[tuple[int, tuple[Var, ...]], ...]:
+        return ((self.target, self.args),)
+
+
+@dataclass(frozen=True)
+class Branch(Terminator):
+    """Go to ``then_target`` if ``cond`` (a bool) is true, else to ``else_target``."""
+
+    cond: Var
+    then_target: int
+    then_args: tuple[Var, ...]
+    else_target: int
+    else_args: tuple[Var, ...]
+
+    def successors(self) -> tuple[tuple[int, tuple[Var, ...]], ...]:
+        return ((self.then_target, self.then_args), (self.else_target, self.else_args))
+
+
+@dataclass(frozen=True)
+class Return(Terminator):
+    value: Var
+
+
+# ------------------------------------------------------------------ blocks, functions
+
+
+class IRError(Exception):
+    """The IR is malformed: a compiler bug, never the user's fault."""
+
+
+def _instr_text(instr: Instr) -> str:
+    name = type(instr).__name__
+    if isinstance(instr, Const):
+        return f"const {instr.value!r}"
+    if isinstance(instr, BinaryOp | Compare):
+        return f"{name.lower()} {instr.left} {instr.op.value} {instr.right}"
+    if isinstance(instr, UnaryOp):
+        return f"unaryop {instr.op.value} {instr.operand}"
+    if isinstance(instr, MathCall):
+        return f"math.{instr.fn}({', '.join(map(str, instr.args))})"
+    if isinstance(instr, CallFunction):
+        return f"call {instr.callee.__qualname__}({', '.join(map(str, instr.args))})"
+    if isinstance(instr, Undefined | CheckBound):
+        args = ", ".join(map(str, instr.uses()))
+        return f"{name.lower()} {args} {instr.name!r}".replace("  ", " ")
+    return f"{name.lower()} {', '.join(map(str, instr.uses()))}"
+
+
+def _term_text(term: Terminator) -> str:
+    def edge(target: int, args: tuple[Var, ...]) -> str:
+        return f"bb{target}({', '.join(map(str, args))})"
+
+    if isinstance(term, Jump):
+        return f"jump {edge(term.target, term.args)}"
+    if isinstance(term, Branch):
+        then = edge(term.then_target, term.then_args)
+        return f"branch {term.cond} ? {then} : {edge(term.else_target, term.else_args)}"
+    if isinstance(term, Return):
+        return f"return {term.value}"
+    return type(term).__name__
+
+
+@dataclass(frozen=True)
+class Block:
+    id: int
+    params: tuple[Var, ...]
+    instrs: tuple[Instr, ...]
+    term: Terminator
+
+    def defs(self) -> Iterator[Var]:
+        yield from self.params
+        for instr in self.instrs:
+            yield instr.dest
+
+    def verify(self, live_in: frozenset[Var] | set[Var] = frozenset()) -> None:
+        """Local checks: a terminator, single definitions, reads after definitions.
+
+        ``live_in``: the Vars defined before this block (in its dominators).
+        """
+        if not isinstance(self.term, Terminator):
+            raise IRError(f"bb{self.id} has no terminator")
+        seen = set(live_in)
+        for param in self.params:
+            if param in seen:
+                raise IRError(f"bb{self.id}: {param} defined twice")
+            seen.add(param)
+        for instr in self.instrs:
+            if not isinstance(instr, Instr):
+                raise IRError(f"bb{self.id}: {instr!r} is not an instruction")
+            for use in instr.uses():
+                if use not in seen:
+                    raise IRError(f"bb{self.id}: {instr.dest} reads {use} before it is defined")
+            if instr.dest in seen:
+                raise IRError(f"bb{self.id}: {instr.dest} defined twice")
+            seen.add(instr.dest)
+        for use in self.term.uses():
+            if use not in seen:
+                raise IRError(f"bb{self.id}: terminator reads {use} before it is defined")
+
+    def dump(self, types: Mapping[Var, Kinds] | None = None) -> str:
+        def typed(var: Var) -> str:
+            return f"{var}: {kinds_text(types[var])}" if types and var in types else str(var)
+
+        lines = [f"bb{self.id}({', '.join(typed(p) for p in self.params)}):"]
+        for instr in self.instrs:
+            text = f"    {typed(instr.dest)} = {_instr_text(instr)}"
+            lines.append(f"{text:<60} ; line {instr.line}" if instr.line else text)
+        lines.append(f"    {_term_text(self.term)}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Function:
+    """One Python function in SSA form; the entry block's params are its arguments."""
+
+    name: str
+    blocks: tuple[Block, ...]
+    entry: int = 0
+
+    @property
+    def params(self) -> tuple[Var, ...]:
+        return self.block(self.entry).params
+
+    def block(self, block_id: int) -> Block:
+        for blk in self.blocks:
+            if blk.id == block_id:
+                return blk
+        raise IRError(f"no block bb{block_id}")
+
+    def successors(self, block_id: int) -> list[int]:
+        return [t for t, _ in self.block(block_id).term.successors()]
+
+    def predecessors(self) -> dict[int, list[int]]:
+        preds: dict[int, list[int]] = {b.id: [] for b in self.blocks}
+        for blk in self.blocks:
+            for target, _ in blk.term.successors():
+                preds.setdefault(target, []).append(blk.id)
+        return preds
+
+    def reverse_postorder(self) -> list[int]:
+        order: list[int] = []
+        seen: set[int] = set()
+        stack: list[tuple[int, Iterator[int]]] = [(self.entry, iter(self.successors(self.entry)))]
+        seen.add(self.entry)
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                if child not in seen:
+                    seen.add(child)
+                    stack.append((child, iter(self.successors(child))))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+        return order[::-1]
+
+    def dominators(self) -> dict[int, set[int]]:
+        """Dominator sets of the blocks reachable from the entry."""
+        order = self.reverse_postorder()
+        preds = self.predecessors()
+        dom = {b: set(order) for b in order}
+        dom[self.entry] = {self.entry}
+        changed = True
+        while changed:
+            changed = False
+            for b in order[1:]:
+                incoming = [dom[p] for p in preds[b] if p in dom]
+                new = set.intersection(*incoming) | {b} if incoming else {b}
+                if new != dom[b]:
+                    dom[b] = new
+                    changed = True
+        return dom
+
+    def verify(self) -> None:
+        """Raise IRError unless the function is well-formed SSA."""
+        ids = [b.id for b in self.blocks]
+        if len(set(ids)) != len(ids):
+            raise IRError("duplicate block ids")
+        by_id = {b.id: b for b in self.blocks}
+        if self.entry not in by_id:
+            raise IRError(f"entry block bb{self.entry} missing")
+        for blk in self.blocks:
+            if not isinstance(blk.term, Terminator):
+                raise IRError(f"bb{blk.id} has no terminator")
+            for target, args in blk.term.successors():
+                if target not in by_id:
+                    raise IRError(f"bb{blk.id} jumps to missing bb{target}")
+                if target == self.entry:
+                    raise IRError(f"bb{blk.id} jumps to the entry block")
+                if len(args) != len(by_id[target].params):
+                    raise IRError(
+                        f"bb{blk.id} passes {len(args)} values to bb{target}, "
+                        f"which takes {len(by_id[target].params)}"
+                    )
+        defined: dict[Var, int] = {}
+        for blk in self.blocks:
+            for var in blk.defs():
+                if var in defined:
+                    raise IRError(f"{var} defined twice (bb{defined[var]} and bb{blk.id})")
+                defined[var] = blk.id
+        dom = self.dominators()
+        for b in dom:
+            live_in = {v for v, home in defined.items() if home in dom[b] and home != b}
+            by_id[b].verify(live_in)
+
+    def dump(self, types: Mapping[Var, Kinds] | None = None) -> str:
+        params = ", ".join(map(str, self.params))
+        body = "\n".join(b.dump(types) for b in self.blocks)
+        return f"function {self.name}({params}):\n{body}"

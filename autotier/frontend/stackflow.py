@@ -1,0 +1,538 @@
+"""Stage 2: simulate the value stack of each bytecode block -> SSA IR.
+
+Every block gets one parameter per local variable and per value on the stack at its
+entry; each predecessor passes its values (block arguments are the phis of this
+IR).  Parameters whose incoming values are all the same are then removed, so a
+straight-line function has none.
+
+Compile-time values the code never computes with (NULL, ``abs``, ``math``,
+``math.sqrt``, a hot function, a tuple being unpacked) travel on the simulated stack
+as *statics* (:mod:`autotier.frontend.builtins_table`) to the CALL, LOAD_ATTR or
+UNPACK_SEQUENCE that consumes them.  Handlers are named after the opcode they handle
+(``_op_LOAD_FAST``); a missing one raises Unsupported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import bytecode
+
+from autotier import compat
+from autotier.frontend import ir
+from autotier.frontend.builtins_table import (
+    NoneValue,
+    Null,
+    Resolver,
+    Static,
+    TupleValue,
+    constant_ok,
+    describe,
+)
+from autotier.frontend.calls import lower_call
+from autotier.frontend.decode import CodeBlock, DecodedFunction, Op
+from autotier.frontend.errors import Unsupported, at_line
+
+Item = ir.Var | Static
+_ENTRY = 0  # the synthetic entry block; bytecode block i becomes IR block i + 1
+
+_BINOPS = {
+    "ADD": ir.BinOp.ADD, "SUBTRACT": ir.BinOp.SUB, "MULTIPLY": ir.BinOp.MUL,
+    "TRUE_DIVIDE": ir.BinOp.TRUEDIV, "FLOOR_DIVIDE": ir.BinOp.FLOORDIV,
+    "REMAINDER": ir.BinOp.MOD, "POWER": ir.BinOp.POW, "LSHIFT": ir.BinOp.LSHIFT,
+    "RSHIFT": ir.BinOp.RSHIFT, "AND": ir.BinOp.AND, "OR": ir.BinOp.OR,
+    "XOR": ir.BinOp.XOR, "MATRIX_MULTIPLY": ir.BinOp.MATMUL,
+}
+_COMPARES = {c.name: ir.CmpOp[c.name] for c in bytecode.Compare}
+
+# Why common opcodes have no handler, for the Unsupported message.
+_REASONS = {
+    "BUILD_LIST": "lists are not supported", "BUILD_MAP": "dicts are not supported",
+    "BUILD_SET": "sets are not supported", "BUILD_STRING": "strings are not supported",
+    "FORMAT_VALUE": "f-strings are not supported", "LIST_EXTEND": "lists are not supported",
+    "BINARY_SUBSCR": "subscripts are not supported", "STORE_SUBSCR": "subscripts are not supported",
+    "STORE_GLOBAL": "assigning to globals is not supported",
+    "STORE_ATTR": "attribute assignment is not supported",
+    "RAISE_VARARGS": "raise statements are not supported",
+    "LOAD_ASSERTION_ERROR": "assert statements are not supported",
+    "IS_OP": "`is` comparisons are not supported", "CONTAINS_OP": "`in` tests are not supported",
+    "MAKE_FUNCTION": "nested functions and lambdas are not supported",
+    "IMPORT_NAME": "import statements are not supported",
+    "CALL_FUNCTION_EX": "calls with *args or **kwargs are not supported",
+    "KW_NAMES": "keyword arguments are not supported",
+    "POP_JUMP_IF_NONE": "None is not supported", "POP_JUMP_IF_NOT_NONE": "None is not supported",
+    "LOAD_DEREF": "closures are not supported", "LOAD_CLOSURE": "closures are not supported",
+}
+
+
+@dataclass
+class _Block:
+    params: list[ir.Var]
+    instrs: list[ir.Instr]
+    term: ir.Terminator | None = None
+
+
+class StackFlow:
+    def __init__(self, decoded: DecodedFunction, resolver: Resolver) -> None:
+        self.d = decoded
+        self.resolver = resolver
+        self._ids = 0
+        self.blocks: dict[int, _Block] = {}
+        self.shapes: dict[int, tuple[object, ...]] = {}  # stack shape at a block's entry
+        self.iters: set[ir.Var] = set()  # range iterators (never copied or stored)
+        self.bound: set[ir.Var] = set()  # values that are never an unbound local
+        self.bools: set[ir.Var] = set()  # values that are bools already
+        # state of the block being simulated
+        self.stack: list[Item] = []
+        self.locals: dict[str, ir.Var] = {}
+        self.instrs: list[ir.Instr] = []
+        self.ops: tuple[Op, ...] = ()
+        self.pos = 0
+        self.line = decoded.first_line
+        self.index = 0
+
+    # ---------------------------------------------------------------- helpers
+    def var(self, hint: str = "") -> ir.Var:
+        self._ids += 1
+        return ir.Var(self._ids, hint)
+
+    def _store_hint(self) -> str:
+        nxt = self.ops[self.pos + 1] if self.pos + 1 < len(self.ops) else None
+        return str(nxt.arg) if nxt is not None and nxt.name == "STORE_FAST" else ""
+
+    def emit(self, cls: type[ir.Instr], *args: object, hint: str | None = None) -> ir.Var:
+        dest = self.var(self._store_hint() if hint is None else hint)
+        self.instrs.append(cls(dest, *args, line=self.line))  # type: ignore[call-arg]
+        if cls is not ir.Undefined:
+            self.bound.add(dest)
+        return dest
+
+    def fail(self, what: str) -> Unsupported:
+        return Unsupported(at_line(f"{self.d.name}: {what}", self.line))
+
+    def pop(self) -> Item:
+        if not self.stack:
+            raise self.fail("stack underflow")
+        return self.stack.pop()
+
+    def pop_value(self, what: str = "value") -> ir.Var:
+        item = self.pop()
+        if not isinstance(item, ir.Var):
+            raise self.fail(f"{describe(item)} used as a {what} is not supported")
+        return item
+
+    def truth(self, value: ir.Var) -> ir.Var:
+        if value in self.bools:
+            return value
+        result = self.emit(ir.Truth, value, hint="")
+        self.bools.add(result)
+        return result
+
+    def const(self, value: object) -> Item:
+        if value is None:
+            return NoneValue()
+        if isinstance(value, tuple):
+            return TupleValue(tuple(self.const(v) for v in value))
+        if not constant_ok(value):
+            if type(value) is int:
+                raise self.fail("an int constant beyond 64 bits is not supported")
+            raise self.fail(f"{type(value).__name__} constants are not supported")
+        return self.emit(ir.Const, value)
+
+    # ---------------------------------------------------------------- edges
+    def _slot(self, item: Item) -> object:
+        if isinstance(item, ir.Var):
+            return "iter" if item in self.iters else "value"
+        return item
+
+    def edge(self, target: int, stack: list[Item]) -> tuple[int, tuple[ir.Var, ...]]:
+        """Block arguments for a jump to bytecode block ``target`` with ``stack``."""
+        shape = tuple(self._slot(item) for item in stack)
+        known = self.shapes.setdefault(target, shape)
+        if known != shape:
+            raise self.fail("values of different sorts meet at a jump target "
+                            "(a callable or tuple chosen at run time?)")
+        values = [self.locals[name] for name in self.d.varnames]
+        values.extend(item for item in stack if isinstance(item, ir.Var))
+        return target + 1, tuple(values)
+
+    def jump(self, target: int, stack: list[Item] | None = None) -> ir.Jump:
+        return ir.Jump(*self.edge(target, self.stack if stack is None else stack),
+                       line=self.line)
+
+    def branch(self, cond: ir.Var, then: tuple[int, list[Item]],
+               other: tuple[int, list[Item]]) -> ir.Branch:
+        then_target, then_args = self.edge(*then)
+        else_target, else_args = self.edge(*other)
+        return ir.Branch(cond, then_target, then_args, else_target, else_args, line=self.line)
+
+    # ---------------------------------------------------------------- driver
+    def run(self) -> ir.Function:
+        entry_instrs: list[ir.Instr] = []
+        args = [self.var(name) for name in self.d.argnames]
+        self.bound.update(args)
+        self.locals = dict(zip(self.d.argnames, args, strict=True))
+        for name in self.d.varnames[len(args):]:
+            dest = self.var(name)
+            entry_instrs.append(ir.Undefined(dest, name, line=self.d.first_line))
+            self.locals[name] = dest
+        self.stack = []
+        first = self.jump(self.d.blocks[0].index)
+        self.blocks[_ENTRY] = _Block(args, entry_instrs, first)
+        for blk in self._order():
+            self.run_block(blk)
+        return _finish(self.d.name, self.blocks, self.bound)
+
+    def _order(self) -> list[CodeBlock]:
+        """Reverse postorder: every block after at least one of its predecessors."""
+        by_index = {b.index: b for b in self.d.blocks}
+        order: list[int] = []
+        seen: set[int] = set()
+
+        def succs(b: CodeBlock) -> list[int]:
+            out = [op.target for op in b.ops if op.target is not None]
+            return out + ([b.fallthrough] if b.fallthrough is not None else [])
+
+        stack = [(self.d.blocks[0].index, iter(succs(self.d.blocks[0])))]
+        seen.add(self.d.blocks[0].index)
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                if child not in seen:
+                    seen.add(child)
+                    stack.append((child, iter(succs(by_index[child]))))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+        return [by_index[i] for i in reversed(order)]
+
+    def run_block(self, blk: CodeBlock) -> None:
+        self.index = blk.index
+        params: list[ir.Var] = []
+        self.locals = {}
+        for name in self.d.varnames:
+            self.locals[name] = self.var(name)
+            params.append(self.locals[name])
+        self.stack = []
+        for depth, slot in enumerate(self.shapes[blk.index]):
+            if slot in ("value", "iter"):
+                var = self.var(f"stack{depth}")
+                params.append(var)
+                self.stack.append(var)
+                if slot == "iter":
+                    self.iters.add(var)
+            else:
+                self.stack.append(slot)  # type: ignore[arg-type]
+        self.instrs = []
+        self.ops = blk.ops
+        term: ir.Terminator | None = None
+        for self.pos, op in enumerate(blk.ops):
+            self.line = op.line
+            if op.name in compat.NO_EFFECT_OPCODES:
+                continue
+            handler = getattr(self, f"_op_{op.name}", None)
+            if handler is None:
+                reason = _REASONS.get(op.name)
+                what = f"{op.opname}: {reason}" if reason else op.opname
+                raise self.fail(what)
+            term = handler(op)
+        if term is None:
+            if blk.fallthrough is None:
+                raise self.fail(f"block {blk.index} ends without a jump or return")
+            term = self.jump(blk.fallthrough)
+        self.blocks[blk.index + 1] = _Block(params, self.instrs, term)
+
+    # ---------------------------------------------------------------- locals, constants
+    def _op_LOAD_FAST(self, op: Op) -> None:
+        name = str(op.arg)
+        value = self.locals[name]
+        if value not in self.bound:
+            value = self.emit(ir.CheckBound, value, name, hint=name)
+            self.locals[name] = value
+        self.stack.append(value)
+
+    def _op_STORE_FAST(self, op: Op) -> None:
+        value = self.pop_value("local variable")
+        if value in self.iters:
+            raise self.fail("storing an iterator in a local variable is not supported")
+        self.locals[str(op.arg)] = value
+
+    def _op_DELETE_FAST(self, op: Op) -> None:
+        name = str(op.arg)
+        if self.locals[name] not in self.bound:
+            self.emit(ir.CheckBound, self.locals[name], name, hint=name)
+        self.locals[name] = self.emit(ir.Undefined, name, hint=name)
+
+    def _op_LOAD_CONST(self, op: Op) -> None:
+        self.stack.append(self.const(op.arg))
+
+    def _op_POP_TOP(self, op: Op) -> None:
+        self.pop()
+
+    def _op_PUSH_NULL(self, op: Op) -> None:
+        self.stack.append(Null())
+
+    def _op_COPY(self, op: Op) -> None:
+        item = self.stack[-int(op.arg)]  # type: ignore[call-overload]
+        if isinstance(item, ir.Var) and item in self.iters:
+            raise self.fail("copying an iterator is not supported")
+        self.stack.append(item)
+
+    def _op_SWAP(self, op: Op) -> None:
+        n = int(op.arg)  # type: ignore[call-overload]
+        self.stack[-1], self.stack[-n] = self.stack[-n], self.stack[-1]
+
+    def _op_BUILD_TUPLE(self, op: Op) -> None:
+        n = int(op.arg)  # type: ignore[call-overload]
+        items = self.stack[len(self.stack) - n:] if n else []
+        del self.stack[len(self.stack) - n:]
+        self.stack.append(TupleValue(tuple(items)))
+
+    def _op_UNPACK_SEQUENCE(self, op: Op) -> None:
+        seq = self.pop()
+        if not isinstance(seq, TupleValue):
+            raise self.fail("unpacking anything but a tuple is not supported")
+        if len(seq.items) != op.arg:
+            raise self.fail(f"unpacking {len(seq.items)} values into {op.arg} names")
+        self.stack.extend(reversed(seq.items))
+
+    # ---------------------------------------------------------------- names, calls
+    def _push_resolved(self, value: object) -> None:
+        if isinstance(value, int | float):
+            self.stack.append(self.emit(ir.Const, value))
+        else:
+            self.stack.append(value)  # type: ignore[arg-type]
+
+    def _op_LOAD_GLOBAL(self, op: Op) -> None:
+        push_null, name = compat.load_global_arg(op.arg)
+        if push_null:
+            self.stack.append(Null())
+        self._push_resolved(self.resolver.load_global(name, self.line))
+
+    def _op_LOAD_ATTR(self, op: Op) -> None:
+        method, name = compat.load_attr_arg(op.arg)
+        obj = self.pop()
+        if isinstance(obj, ir.Var):
+            raise self.fail(f"attribute .{name} of a number is not supported")
+        if method:
+            self.stack.append(Null())
+        self._push_resolved(self.resolver.load_attr(obj, name, self.line))
+
+    def _op_LOAD_METHOD(self, op: Op) -> None:
+        obj = self.pop()
+        if isinstance(obj, ir.Var):
+            raise self.fail(f"method .{op.arg} of a number is not supported")
+        self.stack.append(Null())
+        self._push_resolved(self.resolver.load_attr(obj, str(op.arg), self.line))
+
+    def _op_CALL(self, op: Op) -> None:
+        n = int(op.arg)  # type: ignore[call-overload]
+        args = [self.pop_value("function argument") for _ in range(n)][::-1]
+        upper, lower = self.pop(), self.pop()
+        if not isinstance(lower, Null):
+            raise self.fail("method calls are not supported")
+        if isinstance(upper, ir.Var):
+            raise self.fail("calling a number")
+        self.stack.append(lower_call(self, upper, args))
+
+    # ---------------------------------------------------------------- operators
+    def _op_BINARY_OP(self, op: Op) -> None:
+        right, left = self.pop_value(), self.pop_value()
+        kind = op.arg.name.removeprefix("INPLACE_")  # type: ignore[attr-defined]
+        self.stack.append(self.emit(ir.BinaryOp, _BINOPS[kind], left, right))
+
+    def _unary(self, op: ir.UnOp) -> None:
+        result = self.emit(ir.UnaryOp, op, self.pop_value())
+        if op is ir.UnOp.NOT:
+            self.bools.add(result)
+        self.stack.append(result)
+
+    def _op_UNARY_NEGATIVE(self, op: Op) -> None:
+        self._unary(ir.UnOp.NEG)
+
+    def _op_UNARY_POSITIVE(self, op: Op) -> None:
+        self._unary(ir.UnOp.POS)
+
+    def _op_UNARY_INVERT(self, op: Op) -> None:
+        self._unary(ir.UnOp.INVERT)
+
+    def _op_UNARY_NOT(self, op: Op) -> None:
+        self._unary(ir.UnOp.NOT)
+
+    def _op_CALL_INTRINSIC_1(self, op: Op) -> None:
+        alias = compat.INTRINSIC_1_ALIASES.get(int(op.arg))  # type: ignore[call-overload]
+        if alias is None:
+            raise self.fail(f"CALL_INTRINSIC_1 {op.arg}")
+        getattr(self, f"_op_{alias}")(op)
+
+    def _op_COMPARE_OP(self, op: Op) -> None:
+        right, left = self.pop_value(), self.pop_value()
+        result = self.emit(ir.Compare, _COMPARES[op.arg.name], left, right)  # type: ignore[attr-defined]
+        self.bools.add(result)
+        self.stack.append(result)
+
+    # ---------------------------------------------------------------- control flow
+    def _fallthrough(self) -> int:
+        nxt = self.d.block(self.index).fallthrough
+        if nxt is None:
+            raise self.fail("conditional jump without a fall-through block")
+        return nxt
+
+    def _op_JUMP(self, op: Op) -> ir.Terminator:
+        assert op.target is not None
+        return self.jump(op.target)
+
+    def _pop_jump(self, op: Op, jump_if: bool) -> ir.Terminator:
+        assert op.target is not None
+        cond = self.truth(self.pop_value("condition"))
+        taken, not_taken = (op.target, list(self.stack)), (self._fallthrough(), list(self.stack))
+        return self.branch(cond, taken, not_taken) if jump_if else \
+            self.branch(cond, not_taken, taken)
+
+    def _op_POP_JUMP_IF_TRUE(self, op: Op) -> ir.Terminator:
+        return self._pop_jump(op, True)
+
+    def _op_POP_JUMP_IF_FALSE(self, op: Op) -> ir.Terminator:
+        return self._pop_jump(op, False)
+
+    def _jump_or_pop(self, op: Op, jump_if: bool) -> ir.Terminator:
+        assert op.target is not None
+        top = self.stack[-1]
+        if not isinstance(top, ir.Var):
+            raise self.fail(f"{describe(top)} used as a condition is not supported")
+        cond = self.truth(top)
+        taken, popped = (op.target, list(self.stack)), (self._fallthrough(), self.stack[:-1])
+        return self.branch(cond, taken, popped) if jump_if else self.branch(cond, popped, taken)
+
+    def _op_JUMP_IF_TRUE_OR_POP(self, op: Op) -> ir.Terminator:
+        return self._jump_or_pop(op, True)
+
+    def _op_JUMP_IF_FALSE_OR_POP(self, op: Op) -> ir.Terminator:
+        return self._jump_or_pop(op, False)
+
+    def _op_RETURN_VALUE(self, op: Op) -> ir.Terminator:
+        item = self.pop()
+        if not isinstance(item, ir.Var):
+            raise self.fail(f"returning {describe(item)} is not supported")
+        return ir.Return(item, line=self.line)
+
+    def _op_RETURN_CONST(self, op: Op) -> ir.Terminator:
+        self.stack.append(self.const(op.arg))
+        return self._op_RETURN_VALUE(op)
+
+    def _op_GET_ITER(self, op: Op) -> None:
+        it = self.emit(ir.GetIter, self.pop_value("iterable"), hint="iter")
+        self.iters.add(it)
+        self.stack.append(it)
+
+    def _op_FOR_ITER(self, op: Op) -> ir.Terminator:
+        assert op.target is not None
+        it = self.pop_value("iterator")
+        if it not in self.iters:
+            raise self.fail("FOR_ITER over something that is not a range iterator")
+        more = self.emit(ir.IterHasNext, it, hint="more")
+        item = self.emit(ir.IterValue, it)
+        advanced = self.emit(ir.IterAdvance, it, hint="iter")
+        self.iters.add(advanced)
+        body = [*self.stack, advanced, item]
+        exhausted = list(self.stack)
+        if compat.FOR_ITER_EXIT_PUSHES_PLACEHOLDER:
+            exhausted += [it, Null()]
+        return self.branch(more, (self._fallthrough(), body), (op.target, exhausted))
+
+    def _op_END_FOR(self, op: Op) -> None:
+        self.pop()
+        self.pop()
+
+
+def _finish(name: str, blocks: dict[int, _Block], bound: set[ir.Var]) -> ir.Function:
+    """Drop parameters that always receive the same value, and redundant CheckBounds."""
+    incoming: dict[int, list[list[ir.Var]]] = {b: [[] for _ in blk.params]
+                                               for b, blk in blocks.items()}
+    for blk in blocks.values():
+        assert blk.term is not None
+        for target, args in blk.term.successors():
+            for i, arg in enumerate(args):
+                incoming[target][i].append(arg)
+    checked = {i.dest: i.operand for blk in blocks.values() for i in blk.instrs
+               if isinstance(i, ir.CheckBound)}
+    repl: dict[ir.Var, ir.Var] = {}
+
+    def find(v: ir.Var) -> ir.Var:
+        while v in repl:
+            v = repl[v]
+        return v
+
+    def strip(v: ir.Var) -> ir.Var:
+        """The value behind any CheckBounds (a CheckBound passes its operand on)."""
+        v = find(v)
+        while v in checked:
+            v = find(checked[v])
+        return v
+
+    changed = True
+    while changed:
+        changed = False
+        for b, blk in blocks.items():
+            if b == _ENTRY:
+                continue
+            for i, param in enumerate(blk.params):
+                if param in repl:
+                    continue
+                # Every incoming value is `value` (or this param): so is the param.
+                values = {strip(a) for a in incoming[b][i]} - {param}
+                if len(values) == 1:
+                    repl[param] = values.pop()
+                    changed = True
+        for dest in checked:
+            if dest not in repl and strip(dest) in bound:
+                repl[dest] = strip(dest)  # a CheckBound of a value that is always bound
+                changed = True
+    # Parameters bound on every path in (optimistically, around loops) need no check.
+    always = {p for b, blk in blocks.items() if b != _ENTRY for p in blk.params if p not in repl}
+    changed = True
+    while changed:
+        changed = False
+        for b, blk in blocks.items():
+            for i, param in enumerate(blk.params):
+                if param in always and any(
+                    strip(a) not in bound and strip(a) not in always for a in incoming[b][i]
+                ):
+                    always.discard(param)
+                    changed = True
+    for dest in checked:
+        if dest not in repl and strip(dest) in always:
+            repl[dest] = strip(dest)
+    mapping = {v: find(v) for v in repl}
+    keep = {b: [p not in repl for p in blk.params] for b, blk in blocks.items()}
+
+    def args_for(target: int, args: tuple[ir.Var, ...]) -> tuple[ir.Var, ...]:
+        return tuple(mapping.get(a, a) for a, k in zip(args, keep[target], strict=True) if k)
+
+    out: list[ir.Block] = []
+    for b in sorted(blocks):
+        blk = blocks[b]
+        term = blk.term
+        if isinstance(term, ir.Jump):
+            term = ir.Jump(term.target, args_for(term.target, term.args), line=term.line)
+        elif isinstance(term, ir.Branch):
+            term = ir.Branch(mapping.get(term.cond, term.cond),
+                             term.then_target, args_for(term.then_target, term.then_args),
+                             term.else_target, args_for(term.else_target, term.else_args),
+                             line=term.line)
+        else:
+            assert term is not None
+            term = term.substitute(mapping)  # type: ignore[assignment]
+        instrs = tuple(i.substitute(mapping) for i in blk.instrs if i.dest not in repl)
+        params = tuple(p for p, k in zip(blk.params, keep[b], strict=True) if k)
+        out.append(ir.Block(b, params, instrs, term))  # type: ignore[arg-type]
+    return ir.Function(name, tuple(out), _ENTRY)
+
+
+def build_ir(decoded: DecodedFunction, resolver: Resolver) -> ir.Function:
+    """The SSA IR of one decoded function."""
+    func = StackFlow(decoded, resolver).run()
+    func.verify()
+    return func
+
