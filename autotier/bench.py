@@ -176,13 +176,20 @@ def promote(hot: Any, args: Sequence[Any], threshold: int, timeout_s: float) -> 
     return None
 
 
+def hot_variant(kernel: Kernel, threshold: int = 10, backend: str = "auto",
+                timeout_s: float = 300.0) -> tuple[Any, str | None]:
+    """An ``@autotier.hot`` variant of ``kernel``, promoted: (it, note if that failed)."""
+    hot = variant(kernel, autotier.hot(threshold=threshold, backend=backend))
+    return hot, promote(hot, kernel.args, threshold, timeout_s)
+
+
 def _autotier_fields(m: Measurement, hot: Any) -> None:
     st = _stats(hot)
     m.state, m.backend, m.reason = st.state, st.backend, st.reason
     m.bailouts, m.calls = st.bailouts, st.calls
 
 
-def _numba_variant(kernel: Kernel) -> tuple[Any, str | None]:
+def numba_variant(kernel: Kernel) -> tuple[Any, str | None]:
     try:
         import numba
     except ImportError as exc:  # pragma: no cover - numba is a dependency
@@ -220,8 +227,7 @@ def run_kernel(kernel: Kernel, opts: Options, log: Callable[[str], None]) -> Ker
     log("cpython ")
 
     at = res.variants["autotier"] = Measurement()
-    hot = variant(kernel, autotier.hot(threshold=opts.threshold, backend=opts.backend))
-    note = promote(hot, kernel.args, opts.threshold, opts.compile_timeout_s)
+    hot, note = hot_variant(kernel, opts.threshold, opts.backend, opts.compile_timeout_s)
     _autotier_fields(at, hot)
     at.error = note
     before = at.bailouts or 0
@@ -236,7 +242,7 @@ def run_kernel(kernel: Kernel, opts: Options, log: Callable[[str], None]) -> Ker
     log("autotier ")
 
     nb = res.variants["numba"] = Measurement()
-    dispatcher, err = _numba_variant(kernel)
+    dispatcher, err = numba_variant(kernel)
     if dispatcher is None:
         nb.error = err
     else:
@@ -262,9 +268,9 @@ def run_call_path(opts: Options, log: Callable[[str], None]) -> dict[str, Any]:
     rows["python"] = Measurement(result=_encode(expected), match=True)
     _measure(rows["python"], plain, args, expected, opts)
 
-    hot = variant(kernel, autotier.hot(threshold=opts.threshold, backend=opts.backend))
+    hot, note = hot_variant(kernel, opts.threshold, opts.backend, opts.compile_timeout_s)
     m = rows["autotier"] = Measurement()
-    m.error = promote(hot, args, opts.threshold, opts.compile_timeout_s)
+    m.error = note
     _autotier_fields(m, hot)
     _measure(m, hot, args, expected, opts)
     _autotier_fields(m, hot)
@@ -275,7 +281,7 @@ def run_call_path(opts: Options, log: Callable[[str], None]) -> dict[str, Any]:
     _autotier_fields(m, cold)
 
     m = rows["numba"] = Measurement()
-    dispatcher, err = _numba_variant(kernel)
+    dispatcher, err = numba_variant(kernel)
     if dispatcher is None:
         m.error = err
     else:
@@ -682,5 +688,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if autotier_mismatch(results) else 0
 
 
-__all__ = ["VARIANTS", "KernelResult", "Measurement", "Options", "main", "render", "run",
-           "same", "to_jsonable", "variant"]
+__all__ = ["VARIANTS", "KernelResult", "Measurement", "Options", "hot_variant", "main",
+           "numba_variant", "render", "run", "same", "to_jsonable", "variant"]

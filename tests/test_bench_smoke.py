@@ -1,0 +1,143 @@
+"""Smoke tests of ``python -m autotier bench``: structure and correctness, never timing.
+
+Machines are shared and noisy: nothing here looks at how fast anything was, only that
+every variant ran, was checked against CPython, and agreed with it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autotier import bench, bench_kernels
+
+KERNELS = "gcd,float_loop,add"
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, dict]:
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = bench.main(["--quick", "--no-pypy", "--kernels", KERNELS, "--json", str(out)])
+    return rc, buf.getvalue(), json.loads(out.read_text())
+
+
+def test_exit_code_says_autotier_agreed(quick_run):
+    rc, _, data = quick_run
+    assert rc == 0, data["mismatches"]
+
+
+def test_table_has_the_columns_and_rows(quick_run):
+    _, text, _ = quick_run
+    header = next(line for line in text.splitlines() if line.startswith("kernel "))
+    for column in ("CPython", "autotier", "numba", "at/CPy", "at/numba", "backend",
+                   "state", "check"):
+        assert column in header.split()
+    rows = {line.split()[0]: line for line in text.splitlines() if line.split()}
+    assert "gcd" in rows and "float_loop" in rows
+    assert "geometric mean speed-up" in text
+    assert "call path: add(3, 4)" in text
+    assert "time ratio autotier/python" in text
+    assert "time ratio autotier/numba" in text
+    assert "all checked results matched CPython" in text
+    assert "MISMATCH" not in text
+
+
+def test_json_structure(quick_run):
+    _, _, data = quick_run
+    assert set(data) >= {"meta", "kernels", "call_path", "summary", "mismatches"}
+    assert data["meta"]["quick"] is True
+    assert [k["name"] for k in data["kernels"]] == ["gcd", "float_loop"]
+    for k in data["kernels"]:
+        assert set(k["variants"]) == {"cpython", "autotier", "numba"}
+        for m in k["variants"].values():
+            assert m["ns"] is not None and m["ns"] > 0
+            assert m["number"] >= 1 and m["repeat"] >= 1
+        at = k["variants"]["autotier"]
+        assert at["state"] in {"interpreted", "queued", "compiling", "compiled",
+                               "blacklisted", "failed", "invalid"}
+        if at["state"] == "compiled":
+            assert at["backend"] in {"llvm", "numba"}
+        else:
+            assert at["reason"] or at["error"]  # not compiled: it says why
+    cp = data["call_path"]
+    assert set(cp["rows"]) >= {"python", "autotier", "autotier_interpreted", "numba"}
+    assert set(cp["ratios"]) == {"autotier/python", "autotier/numba"}
+    for r in cp["ratios"].values():
+        assert set(r) == {"raw", "net_of_loop", "target", "met"}
+    assert set(data["summary"]) >= {"autotier_vs_cpython", "numba_vs_cpython"}
+
+
+def test_every_checked_result_matched(quick_run):
+    _, _, data = quick_run
+    assert data["mismatches"] == []
+    for k in data["kernels"]:
+        for name, m in k["variants"].items():
+            assert m["match"] is True, (k["name"], name, m["result"], k["expected"])
+            assert m["result"] == k["expected"]
+    for name, m in data["call_path"]["rows"].items():
+        assert m["match"] is True, (name, m)
+
+
+def test_same_compares_value_and_type():
+    assert bench.same(1, 1)
+    assert not bench.same(1, 1.0)
+    assert not bench.same(1, True)
+    assert bench.same(math.nan, math.nan)
+    assert not bench.same(0.1 + 0.2, 0.3)
+    assert bench.same(bench.Raised(ValueError("a")), bench.Raised(ValueError("b")))
+    assert not bench.same(bench.Raised(ValueError("a")), 0)
+    assert not bench.same(bench.Raised(ValueError("a")), bench.Raised(TypeError("a")))
+
+
+def test_variant_recursion_goes_through_the_variant():
+    seen = []
+
+    def wrap(f):
+        def counting(*args):
+            seen.append(args)
+            return f(*args)
+        return counting
+
+    fib = bench.variant(bench_kernels.BY_NAME["fib"], wrap)
+    assert fib(5) == 5
+    assert len(seen) == 15  # every recursive call went through the wrapper
+    assert bench_kernels.fib.__globals__["fib"] is bench_kernels.fib  # original untouched
+
+
+def test_cli_subprocess(tmp_path: Path):
+    out = tmp_path / "b.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "autotier", "bench", "--quick", "--no-pypy",
+         "--kernels", "is_prime", "--json", str(out)],
+        capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(out.read_text())
+    assert [k["name"] for k in data["kernels"]] == ["is_prime"]
+    assert data["call_path"] is None
+    assert data["kernels"][0]["expected"] == {"type": "bool", "repr": "True"}
+    assert all(m["match"] for m in data["kernels"][0]["variants"].values())
+
+
+def test_unknown_kernel_is_an_error():
+    with pytest.raises(SystemExit):
+        bench.run(bench.Options(kernels=("no_such_kernel",)))
+
+
+@pytest.mark.skipif(shutil.which("pypy3") is None, reason="pypy3 not on PATH")
+def test_pypy_column():
+    results = bench.run(bench.Options(quick=True, kernels=("gcd",)))
+    m = results["kernels"][0].variants["pypy"]
+    assert m.error is None, m.error
+    assert m.match is True and m.ns
+    assert "PyPy" in bench.render(results)
