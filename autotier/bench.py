@@ -417,6 +417,7 @@ def run(opts: Options, log: Callable[[str], None] | None = None) -> dict[str, An
         "summary": summarise(results),
         "mismatches": mismatches(results, call_path),
         "autotier_log": captured.lines,
+        "autotier_log_grouped": captured.grouped,
     }
 
 
@@ -427,15 +428,24 @@ class _CapturedLog(logging.Handler):
         super().__init__(logging.WARNING)
         self.enabled = enabled
         self.lines: list[str] = []
+        # the same message about different functions, once: (template, exc) -> args
+        self.grouped: dict[str, list[str]] = {}
         self._logger = logging.getLogger("autotier")
         self._propagate = self._logger.propagate
 
     def emit(self, record: logging.LogRecord) -> None:
-        line = f"{record.levelname}: {record.getMessage()}"
+        suffix = ""
         if record.exc_info and record.exc_info[1] is not None:
             exc = record.exc_info[1]
-            line += f" ({type(exc).__name__}: {exc})"
-        self.lines.append(line)
+            suffix = f" ({type(exc).__name__}: {exc})"
+        self.lines.append(f"{record.levelname}: {record.getMessage()}{suffix}")
+        args = record.args if isinstance(record.args, tuple) else ()
+        try:
+            template = str(record.msg) % (("{}",) * len(args)) if args else str(record.msg)
+        except (TypeError, ValueError):
+            template, args = record.getMessage(), ()
+        key = f"{record.levelname}: {template}{suffix}"
+        self.grouped.setdefault(key, []).append(", ".join(str(a) for a in args))
 
     def __enter__(self) -> _CapturedLog:
         if self.enabled:
@@ -620,13 +630,17 @@ def render(results: dict[str, Any]) -> str:
             out.append(f"  autotier add: {at.state}: {at.error or at.reason or ''}")
 
     log_lines = results.get("autotier_log") or []
+    grouped: dict[str, list[str]] = results.get("autotier_log_grouped") or {}
     if log_lines:
-        unique = list(dict.fromkeys(log_lines))
         out += ["", f"autotier logged {len(log_lines)} warning(s) during the run "
                 "(--verbose shows them as logged):"]
-        out += [f"  {line}" for line in unique[:10]]
-        if len(unique) > 10:
-            out.append(f"  ... and {len(unique) - 10} more")
+        for n, (template, args) in enumerate(grouped.items()):
+            if n == 10:
+                out.append(f"  ... and {len(grouped) - 10} more")
+                break
+            names = [a for a in dict.fromkeys(args) if a]
+            out.append("  " + template.replace("{}", "{" + ", ".join(names) + "}", 1)
+                       if names else f"  {template}")
 
     if results["mismatches"]:
         bar = "!" * 78
