@@ -1,0 +1,44 @@
+"""autotier's frontend: a Python function and its argument kinds -> an LLVM IR module.
+
+The pipeline, one stage per module, each a plain function::
+
+    decode      code object -> CFG of bytecode blocks          (decode.decode)
+    stackflow   value-stack simulation -> SSA IR               (stackflow.build_ir)
+    typeinfer   argument kinds -> kinds of every value         (typeinfer.infer)
+    program     the callees, typed to a fixpoint               (program.build_program)
+    lower       typed IR -> llvmlite module                    (lower.ModuleLowering)
+
+:func:`lower` runs them all.  The module it returns exports one *body* obeying
+:mod:`autotier.abi`; anything the frontend cannot compile exactly raises
+:class:`Unsupported` with a reason.
+"""
+
+from __future__ import annotations
+
+from types import FunctionType
+
+from autotier.abi import Kind
+from autotier.frontend.errors import Unsupported
+from autotier.frontend.model import MISSING, GlobalDep, LoweredModule
+
+__all__ = ["MISSING", "GlobalDep", "LoweredModule", "Unsupported", "lower"]
+
+
+def lower(func: FunctionType, arg_kinds: tuple[Kind, ...]) -> LoweredModule:
+    """Lower ``func`` specialised for ``arg_kinds``; raises Unsupported."""
+    from autotier.frontend.lower import ModuleLowering
+    from autotier.frontend.program import build_program
+    from autotier.jit import engine
+
+    if not isinstance(func, FunctionType):
+        raise Unsupported(f"{func!r} is not a Python function")
+    kinds = tuple(Kind(k) for k in arg_kinds)
+    program = build_program(func, kinds)
+    body = engine.unique_name(f"body_{func.__qualname__}")
+    text = str(ModuleLowering(program, body).run())
+    dumps = {
+        "bytecode": "\n\n".join(s.decoded.listing() for s in program.sources.values()),
+        "ir": "\n\n".join(t.dump() for t in program.typed.values()),
+        "llvm": text,
+    }
+    return LoweredModule(ir=text, body=body, arg_kinds=kinds, deps=program.deps, dumps=dumps)

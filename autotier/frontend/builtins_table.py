@@ -134,7 +134,7 @@ class Resolver:
     def __init__(self, func: FunctionType) -> None:
         self.func = func
         self.globals: dict[str, object] = func.__globals__
-        b = func.__builtins__
+        b = func.__builtins__  # type: ignore[attr-defined]
         self.builtins: dict[str, object] = b.__dict__ if isinstance(b, ModuleType) else b
         self.deps: list[GlobalDep] = []
 
@@ -186,7 +186,7 @@ class Resolver:
         value = namespace.get(name, MISSING)
         self._record(namespace, name, value)
         if name in MATH_CONSTANTS and type(value) is float:
-            return value  # type: ignore[return-value]
+            return value
         if name in MATH_FUNCTIONS and value is _MATH_OBJECTS[name]:
             return MathFunctionRef(name)
         raise Unsupported(at_line(f"math.{name} is not supported", line))

@@ -102,7 +102,7 @@ class StackFlow:
 
     def emit(self, cls: type[ir.Instr], *args: object, hint: str | None = None) -> ir.Var:
         dest = self.var(self._store_hint() if hint is None else hint)
-        self.instrs.append(cls(dest, *args, line=self.line))  # type: ignore[call-arg]
+        self.instrs.append(cls(dest, *args, line=self.line))
         if cls is not ir.Undefined:
             self.bound.add(dest)
         return dest

@@ -1,0 +1,337 @@
+"""Stage 4: typed IR -> an llvmlite module.
+
+Every specialisation becomes an internal *fast* function::
+
+    {i32 status, <result values>} fast(<params>, i64 budget)
+
+returning its result in registers (the out-pointer ABI costs recursion dearly,
+FINDINGS.md), and the root also gets the exported *body* of :mod:`autotier.abi`,
+which calls its fast function and stores the result into ``out``.  The budget is
+checked once, on entry of each fast function; calls pass ``budget - 1``.
+
+Values are tuples of scalars (:mod:`autotier.frontend.values`).  An instruction
+whose operands can each have several kinds is *split*: a switch on each tagged
+operand's tag leads to one straight-line leaf per combination of kinds
+(:mod:`autotier.frontend.ops`), whose results meet in phis.  A failed guard (a
+numerics helper's status, an unbound local, range() with step 0 ...) branches to
+the one bail block, which returns the status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import FunctionType
+
+from llvmlite import ir as ll
+
+from autotier.abi import RESULT_IR, Kind, Status
+from autotier.frontend import ir, ops
+from autotier.frontend.ir import Kinds, Var, VKind
+from autotier.frontend.numerics import Numerics
+from autotier.frontend.program import Program, Spec
+from autotier.frontend.typeinfer import Typed
+from autotier.frontend.values import (
+    I1,
+    I32,
+    I64,
+    LV,
+    coerce,
+    i64,
+    is_tagged,
+    llvm_types,
+    tag,
+    untag,
+)
+
+RESULT = ll.LiteralStructType([I64, I64, ll.DoubleType()])
+assert str(RESULT).replace(" ", "") == RESULT_IR.replace(" ", "")
+_PARAM_TYPES = {Kind.INT: I64, Kind.FLOAT: ll.DoubleType(), Kind.BOOL: I1}
+
+
+def _spec_text(spec: Spec) -> str:
+    return "_".join(k.name.lower() for k in spec[1]) or "noargs"
+
+
+class ModuleLowering:
+    """Lowers every specialisation of a :class:`Program` into one llvmlite module."""
+
+    def __init__(self, program: Program, body_name: str) -> None:
+        self.program = program
+        self.body_name = body_name
+        self.module = ll.Module(name=body_name)
+        self.numerics = Numerics(self.module)
+        self.functions: dict[Spec, ll.Function] = {}
+
+    def fast_function(self, func: FunctionType, kinds: tuple[Kind, ...]) -> ll.Function:
+        spec = (func, kinds)
+        if spec not in self.functions:
+            typed = self.program.typed[spec]
+            ret = ll.LiteralStructType([I32, *llvm_types(typed.returns)])
+            fnty = ll.FunctionType(ret, [*(_PARAM_TYPES[k] for k in kinds), I64])
+            name = f"{self.body_name}.{func.__name__}.{_spec_text(spec)}"
+            fn = ll.Function(self.module, fnty, name)
+            fn.linkage = "internal"
+            fn.attributes.add("nounwind")
+            for arg, var in zip(fn.args[:-1], typed.func.params, strict=True):
+                arg.name = var.hint
+            fn.args[-1].name = "budget"
+            self.functions[spec] = fn
+        return self.functions[spec]
+
+    def run(self) -> ll.Module:
+        for spec, typed in self.program.typed.items():
+            FunctionLowering(self, typed, self.fast_function(*spec)).lower()
+        self._root_body()
+        return self.module
+
+    def _root_body(self) -> None:
+        """``i32 body(<params>, Result *out, i64 budget)``: the exported ABI entry."""
+        root = self.program.root
+        typed = self.program.typed[root]
+        params = [_PARAM_TYPES[k] for k in root[1]]
+        fnty = ll.FunctionType(I32, [*params, RESULT.as_pointer(), I64])
+        fn = ll.Function(self.module, fnty, self.body_name)
+        for arg, var in zip(fn.args[:-2], typed.func.params, strict=True):
+            arg.name = var.hint
+        out, budget = fn.args[-2], fn.args[-1]
+        out.name, budget.name = "out", "budget"
+        b = ll.IRBuilder(fn.append_basic_block("entry"))
+        result = b.call(self.fast_function(*root), [*fn.args[:-2], budget], name="result")
+        status = b.extract_value(result, 0, name="status")
+        kinds = typed.returns
+        if kinds:
+            ok = fn.append_basic_block("ok")
+            done = fn.append_basic_block("done")
+            b.cbranch(b.icmp_signed("==", status, ll.Constant(I32, Status.OK)), ok, done)
+            b.position_at_end(ok)
+            lv = tuple(b.extract_value(result, i + 1) for i in range(len(llvm_types(kinds))))
+            tagged = lv if is_tagged(kinds) else tag(b, lv, next(iter(kinds)))
+            for i, value in enumerate(tagged):
+                b.store(value, b.gep(out, [ll.Constant(I32, 0), ll.Constant(I32, i)]))
+            b.branch(done)
+            b.position_at_end(done)
+        b.ret(status)
+
+
+class FunctionLowering:
+    """Lowers one typed specialisation into its fast function."""
+
+    def __init__(self, ml: ModuleLowering, typed: Typed, fn: ll.Function) -> None:
+        self.ml = ml
+        self.typed = typed
+        self.types = typed.types
+        self.fn = fn
+        self.budget = fn.args[-1]
+        entry = fn.append_basic_block("entry")
+        self.allocas = ll.IRBuilder(entry)
+        self.b = ll.IRBuilder(entry)
+        self.bail_block = fn.append_basic_block("bail")
+        with self.b.goto_block(self.bail_block):
+            self.bail_status = self.b.phi(I32, name="status")
+            self.b.ret(self._failure(self.bail_status))
+        self.values: dict[Var, LV] = {}
+        self.blocks: dict[int, ll.Block] = {}
+        self.phis: dict[int, list[tuple[ll.PhiInstr, ...]]] = {}
+        self.incoming: list[tuple[int, tuple[LV, ...], ll.Block]] = []  # (target, args, pred)
+
+    # ------------------------------------------------------------ services for ops
+    def _failure(self, status: ll.Value) -> ll.Value:
+        ret_type = self.fn.function_type.return_type
+        return self.b.insert_value(ll.Constant(ret_type, ll.Undefined), status, 0)
+
+    def block(self, name: str) -> ll.Block:
+        return self.fn.append_basic_block(name)
+
+    def alloca(self, ty: ll.Type, name: str = "") -> ll.Value:
+        """A stack slot in the entry block (where LLVM promotes it to registers)."""
+        with self.allocas.goto_entry_block():
+            self.allocas.position_at_start(self.fn.entry_basic_block)
+            return self.allocas.alloca(ty, name=name)
+
+    def bail(self, status: Status) -> None:
+        """End the current block with a bailout returning ``status``."""
+        self.bail_status.add_incoming(ll.Constant(I32, status), self.b.block)
+        self.b.branch(self.bail_block)
+
+    def bail_if(self, cond: ll.Value, status: ll.Value | Status, name: str = "ok") -> None:
+        """Bail out with ``status`` when ``cond`` (i1) holds; continue in a new block."""
+        ok = self.block(name)
+        value = ll.Constant(I32, status) if isinstance(status, Status) else status
+        self.bail_status.add_incoming(value, self.b.block)
+        self.b.cbranch(cond, self.bail_block, ok).set_weights([1, 1000])
+        self.b.position_at_end(ok)
+
+    def check(self, status: ll.Value) -> None:
+        """Bail out with ``status`` unless it is OK."""
+        self.bail_if(self.b.icmp_signed("!=", status, ll.Constant(I32, 0)), status)
+
+    def helper(self, name: str, args: list[ll.Value]) -> ll.Value:
+        """Call numerics helper ``name``: bail on a non-OK status, return its result."""
+        fn = self.ml.numerics.get(name)
+        params = fn.function_type.args
+        if len(params) == len(args) + 1 and isinstance(params[-1], ll.PointerType):
+            slot = self.alloca(params[-1].pointee, name=f"{name}_out")
+            self.check(self.b.call(fn, [*args, slot]))
+            return self.b.load(slot)
+        return self.b.call(fn, args)
+
+    def call_function(self, func: FunctionType, kinds: tuple[Kind, ...],
+                      args: list[ll.Value]) -> tuple[LV, Kinds]:
+        callee = self.ml.fast_function(func, kinds)
+        budget = self.b.sub(self.budget, i64(1), name="budget")
+        result = self.b.call(callee, [*args, budget])
+        self.check(self.b.extract_value(result, 0))
+        returns = self.ml.program.typed[(func, kinds)].returns
+        lv = tuple(self.b.extract_value(result, i + 1) for i in range(len(llvm_types(returns))))
+        return lv, returns
+
+    # ------------------------------------------------------------ driver
+    def lower(self) -> None:
+        func = self.typed.func
+        b = self.b
+        too_deep = b.icmp_signed("<=", self.budget, i64(0))
+        start = self.block("start")
+        deep = self.block("recursion")
+        b.cbranch(too_deep, deep, start).set_weights([1, 1000])
+        with b.goto_block(deep):
+            b.ret(self._failure(ll.Constant(I32, Status.RECURSION)))
+        for arg, var in zip(self.fn.args[:-1], func.params, strict=True):
+            self.values[var] = (arg,)
+        order = [bid for bid in func.reverse_postorder() if bid in self.typed.reached]
+        for bid in order:
+            self.blocks[bid] = start if bid == func.entry else self.block(f"bb{bid}")
+        for bid in order:
+            self._lower_block(func.block(bid))
+        self._fill_phis()
+
+    def _lower_block(self, blk: ir.Block) -> None:
+        b = self.b
+        b.position_at_end(self.blocks[blk.id])
+        if blk.id != self.typed.func.entry:
+            phis = []
+            for param in blk.params:
+                phis.append(tuple(b.phi(t, name=param.hint) for t in llvm_types(self.types[param])))
+                self.values[param] = phis[-1]
+            self.phis[blk.id] = phis
+        for instr in blk.instrs:
+            lv = self._lower_instr(instr)
+            if lv is None:
+                return
+            self.values[instr.dest] = lv
+        term = blk.term
+        if isinstance(term, ir.Return):
+            kinds = self.typed.returns
+            lv = coerce(b, self.values[term.value], self.types[term.value], kinds)
+            ret = ll.Constant(self.fn.function_type.return_type, ll.Undefined)
+            ret = b.insert_value(ret, ll.Constant(I32, Status.OK), 0)
+            for i, value in enumerate(lv):
+                ret = b.insert_value(ret, value, i + 1)
+            b.ret(ret)
+        elif isinstance(term, ir.Jump):
+            self._edge(term.target, term.args, b.block)
+            b.branch(self.blocks[term.target])
+        elif isinstance(term, ir.Branch):
+            (cond,) = self.values[term.cond]
+            here = b.block
+            then, other = self.blocks[term.then_target], self.blocks[term.else_target]
+            self._edge(term.then_target, term.then_args, here)
+            if then is other:  # a phi takes one value per predecessor block: add a block
+                other = self.block("same_target")
+                with b.goto_block(other):
+                    b.branch(then)
+                self._edge(term.else_target, term.else_args, other)
+            else:
+                self._edge(term.else_target, term.else_args, here)
+            b.cbranch(cond, then, other)
+
+    def _edge(self, target: int, args: tuple[Var, ...], pred: ll.Block) -> None:
+        """Record the values a jump from ``pred`` passes to ``target``'s phis."""
+        params = self.typed.func.block(target).params
+        values = tuple(coerce(self.b, self.values[a], self.types[a], self.types[p])
+                       for a, p in zip(args, params, strict=True))
+        self.incoming.append((target, values, pred))
+
+    def _fill_phis(self) -> None:
+        for target, values, pred in self.incoming:
+            for phis, lv in zip(self.phis[target], values, strict=True):
+                for phi, value in zip(phis, lv, strict=True):
+                    phi.add_incoming(value, pred)
+
+    # ------------------------------------------------------------ instructions
+    def _lower_instr(self, instr: ir.Instr) -> LV | None:
+        """The value of ``instr``, or None when control never gets past it."""
+        result = self.types[instr.dest]
+        special: Callable[[ir.Instr], LV | None] | None = getattr(
+            self, f"_lower_{type(instr).__name__}", None)
+        lv = special(instr) if special is not None else self._split(instr, result)
+        if lv is None and result:
+            raise ir.IRError(f"{instr.dest}: typed {result} but every path bails")
+        if lv is not None:
+            for value in lv:
+                if isinstance(value, ll.Instruction) and not value.name and instr.dest.hint:
+                    value.name = instr.dest.hint
+        return lv
+
+    def _lower_CheckBound(self, instr: ir.CheckBound) -> LV | None:
+        src, dst = self.types[instr.operand], self.types[instr.dest]
+        lv = self.values[instr.operand]
+        if VKind.UNDEF not in src:
+            return lv
+        if not dst:
+            self.bail(Status.VALUE)  # UnboundLocalError
+            return None
+        self.bail_if(self.b.icmp_signed("==", lv[0], i64(VKind.UNDEF)), Status.VALUE,
+                     name=f"{instr.name}_bound")
+        return lv if is_tagged(dst) else untag(self.b, lv, next(iter(dst)))
+
+    def _lower_Select(self, instr: ir.Select) -> LV:
+        (cond,) = self.values[instr.cond]
+        result = self.types[instr.dest]
+        yes = coerce(self.b, self.values[instr.if_true], self.types[instr.if_true], result)
+        no = coerce(self.b, self.values[instr.if_false], self.types[instr.if_false], result)
+        return tuple(self.b.select(cond, y, n) for y, n in zip(yes, no, strict=True))
+
+    def _split(self, instr: ir.Instr, result: Kinds) -> LV | None:
+        """Lower ``instr`` once per combination of its operands' kinds (see module doc)."""
+        operands = instr.uses()
+        kinds = [self.types[v] for v in operands]
+        b = self.b
+        if not any(is_tagged(k) for k in kinds):
+            combo = tuple(next(iter(k)) for k in kinds)
+            out = ops.leaf(self, instr, combo, [self.values[v] for v in operands])
+            return None if out is None else coerce(b, out[0], out[1], result)
+        merge = self.block("merge")
+        incoming: list[tuple[LV, ll.Block]] = []
+
+        def visit(i: int, combo: tuple[VKind, ...], values: list[LV]) -> None:
+            if i == len(operands):
+                out = ops.leaf(self, instr, combo, values)
+                if out is not None:
+                    incoming.append((coerce(b, out[0], out[1], result), b.block))
+                    b.branch(merge)
+                return
+            lv = self.values[operands[i]]
+            if not is_tagged(kinds[i]):
+                visit(i + 1, (*combo, next(iter(kinds[i]))), [*values, lv])
+                return
+            cases = sorted(kinds[i])
+            targets = [self.block(f"{k.name.lower()}") for k in cases]
+            switch = b.switch(lv[0], targets[-1])
+            for k, target in zip(cases, targets, strict=True):
+                switch.add_case(i64(k), target)
+            for k, target in zip(cases, targets, strict=True):
+                b.position_at_end(target)
+                visit(i + 1, (*combo, k), [*values, untag(b, lv, k)])
+
+        visit(0, (), [])
+        b.position_at_end(merge)
+        if not incoming:
+            b.unreachable()
+            return None
+        types = llvm_types(result)
+        phis = tuple(b.phi(t) for t in types)
+        for lv, pred in incoming:
+            for phi, value in zip(phis, lv, strict=True):
+                phi.add_incoming(value, pred)
+        return phis
+

@@ -1,0 +1,286 @@
+"""Leaves of the lowering: one instruction for one combination of operand kinds.
+
+``leaf(fl, instr, combo, args)`` emits straight-line code computing ``instr`` when
+its operands have the kinds ``combo`` (their unboxed values in ``args``) and returns
+``(values, kinds)``, or None after branching to a bailout (a combination Python
+answers with TypeError).  Handlers are found by name: ``_lower_<Instr class>``.
+Arithmetic semantics (overflow, floor division, int/float comparison, math domain
+errors ...) come from the numerics helpers; this module only picks them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from llvmlite import ir as ll
+
+from autotier.abi import Status
+from autotier.frontend import ir
+from autotier.frontend.builtins_table import MATH_FUNCTIONS
+from autotier.frontend.ir import BinOp, CmpOp, Kinds, UnOp, VKind
+from autotier.frontend.typeinfer import INTLIKE, binop_kind, result_kinds, unop_kind
+from autotier.frontend.values import F64, I1, I64, LV, f64, i64
+
+if TYPE_CHECKING:
+    from autotier.frontend.lower import FunctionLowering
+
+Leaf = tuple[LV, Kinds] | None
+
+_INT_HELPERS = {
+    BinOp.ADD: "int_add", BinOp.SUB: "int_sub", BinOp.MUL: "int_mul",
+    BinOp.FLOORDIV: "int_floordiv", BinOp.MOD: "int_mod", BinOp.POW: "int_pow",
+    BinOp.LSHIFT: "int_lshift", BinOp.RSHIFT: "int_rshift", BinOp.TRUEDIV: "int_truediv",
+}
+_FLOAT_HELPERS = {
+    BinOp.TRUEDIV: "float_div", BinOp.FLOORDIV: "float_floordiv", BinOp.MOD: "float_mod",
+    BinOp.POW: "float_pow",
+}
+_CMP_NAMES = {CmpOp.LT: "lt", CmpOp.LE: "le", CmpOp.EQ: "eq", CmpOp.NE: "ne",
+              CmpOp.GT: "gt", CmpOp.GE: "ge"}
+_TO_INT_HELPERS = {"floor": "float_floor_to_int", "ceil": "float_ceil_to_int",
+                   "trunc": "float_to_int"}
+
+
+def _one(kind: VKind) -> Kinds:
+    return frozenset({kind})
+
+
+def as_int(b: ll.IRBuilder, value: ll.Value, kind: VKind) -> ll.Value:
+    """An int or bool as i64."""
+    return b.zext(value, I64) if kind is VKind.BOOL else value
+
+
+def as_float(fl: FunctionLowering, value: ll.Value, kind: VKind) -> ll.Value:
+    """An int, bool or float as double, converted the way CPython converts."""
+    if kind is VKind.FLOAT:
+        return value
+    if kind is VKind.BOOL:
+        return fl.b.uitofp(value, F64)  # 0.0 or 1.0, exactly
+    return fl.helper("int_to_float", [value])
+
+
+def as_bool(b: ll.IRBuilder, value: ll.Value) -> ll.Value:
+    """A helper's boolean result (i1 or a wider int) as i1."""
+    if value.type == I1:
+        return value
+    return b.icmp_unsigned("!=", value, ll.Constant(value.type, 0))
+
+
+def truth(fl: FunctionLowering, value: ll.Value, kind: VKind) -> ll.Value:
+    if kind is VKind.BOOL:
+        return value
+    if kind is VKind.INT:
+        return fl.b.icmp_signed("!=", value, i64(0))
+    return fl.b.fcmp_unordered("!=", value, f64(0.0))  # nan is true, -0.0 false
+
+
+def leaf(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...], args: list[LV]) -> Leaf:
+    expected = result_kinds(instr, combo, _callee_returns(fl))
+    if not expected:
+        fl.bail(Status.VALUE)  # Python raises TypeError (or the call never returns)
+        return None
+    handler = globals()[f"_lower_{type(instr).__name__}"]
+    values = [v[0] if len(v) == 1 else v for v in args]
+    out: Leaf = handler(fl, instr, combo, values)
+    if out is not None and not out[1] <= expected:
+        raise ir.IRError(f"{instr.dest}: lowered to {set(out[1])}, typed {set(expected)}")
+    return out
+
+
+def _callee_returns(fl: FunctionLowering) -> Any:
+    typed = fl.ml.program.typed
+    return lambda func, kinds: typed[(func, kinds)].returns
+
+
+# ---------------------------------------------------------------- constants
+
+
+def _lower_Const(fl: FunctionLowering, instr: ir.Const, combo: Any, args: list[Any]) -> Leaf:
+    value = instr.value
+    if type(value) is bool:
+        return (ll.Constant(I1, int(value)),), _one(VKind.BOOL)
+    if type(value) is float:
+        return (f64(value),), _one(VKind.FLOAT)
+    return (i64(int(value)),), _one(VKind.INT)
+
+
+def _lower_Undefined(fl: FunctionLowering, instr: ir.Undefined, combo: Any, args: Any) -> Leaf:
+    return (i64(0), i64(0), f64(0.0)), _one(VKind.UNDEF)
+
+
+# ---------------------------------------------------------------- operators
+
+
+def _lower_BinaryOp(fl: FunctionLowering, instr: ir.BinaryOp, combo: tuple[VKind, VKind],
+                    args: list[Any]) -> Leaf:
+    ka, kb = combo
+    x, y = args
+    b = fl.b
+    op = instr.op
+    out = binop_kind(op, ka, kb)
+    if out is VKind.BOOL:
+        fn = {BinOp.AND: b.and_, BinOp.OR: b.or_, BinOp.XOR: b.xor}[op]
+        return (fn(x, y),), _one(VKind.BOOL)
+    if ka in INTLIKE and kb in INTLIKE:
+        x, y = as_int(b, x, ka), as_int(b, y, kb)
+        if op in (BinOp.AND, BinOp.OR, BinOp.XOR):
+            fn = {BinOp.AND: b.and_, BinOp.OR: b.or_, BinOp.XOR: b.xor}[op]
+            return (fn(x, y),), _one(VKind.INT)
+        kind = VKind.FLOAT if op is BinOp.TRUEDIV else VKind.INT
+        return (fl.helper(_INT_HELPERS[op], [x, y]),), _one(kind)
+    x, y = as_float(fl, x, ka), as_float(fl, y, kb)
+    if op in (BinOp.ADD, BinOp.SUB, BinOp.MUL):
+        fn = {BinOp.ADD: b.fadd, BinOp.SUB: b.fsub, BinOp.MUL: b.fmul}[op]
+        return (fn(x, y),), _one(VKind.FLOAT)
+    return (fl.helper(_FLOAT_HELPERS[op], [x, y]),), _one(VKind.FLOAT)
+
+
+def _lower_UnaryOp(fl: FunctionLowering, instr: ir.UnaryOp, combo: tuple[VKind],
+                   args: list[Any]) -> Leaf:
+    (kind,), (x,) = combo, args
+    b = fl.b
+    out = unop_kind(instr.op, kind)
+    assert out is not None
+    if instr.op is UnOp.NOT:
+        return (b.xor(truth(fl, x, kind), ll.Constant(I1, 1)),), _one(VKind.BOOL)
+    if kind is VKind.FLOAT:
+        return ((b.fneg(x) if instr.op is UnOp.NEG else x),), _one(VKind.FLOAT)
+    x = as_int(b, x, kind)
+    if instr.op is UnOp.INVERT:
+        return (b.xor(x, i64(-1)),), _one(VKind.INT)
+    if instr.op is UnOp.POS:
+        return (x,), _one(VKind.INT)
+    if kind is VKind.BOOL:
+        return (b.sub(i64(0), x),), _one(VKind.INT)
+    return (fl.helper("int_neg", [x]),), _one(VKind.INT)
+
+
+def _lower_Compare(fl: FunctionLowering, instr: ir.Compare, combo: tuple[VKind, VKind],
+                   args: list[Any]) -> Leaf:
+    ka, kb = combo
+    x, y = args
+    b = fl.b
+    op = instr.op.value
+    if ka in INTLIKE and kb in INTLIKE:
+        return (b.icmp_signed(op, as_int(b, x, ka), as_int(b, y, kb)),), _one(VKind.BOOL)
+    if VKind.INT not in combo:  # floats, or a float and a bool (0.0 / 1.0 exactly)
+        x, y = as_float(fl, x, ka), as_float(fl, y, kb)
+        if instr.op is CmpOp.NE:
+            return (b.fcmp_unordered("!=", x, y),), _one(VKind.BOOL)
+        return (b.fcmp_ordered(op, x, y),), _one(VKind.BOOL)
+    name = "cmp_int_float_" if ka is VKind.INT else "cmp_float_int_"
+    return (as_bool(b, fl.helper(name + _CMP_NAMES[instr.op], [x, y])),), _one(VKind.BOOL)
+
+
+def _lower_Truth(fl: FunctionLowering, instr: ir.Truth, combo: tuple[VKind],
+                 args: list[Any]) -> Leaf:
+    return (truth(fl, args[0], combo[0]),), _one(VKind.BOOL)
+
+
+# ---------------------------------------------------------------- builtins
+
+
+def _lower_Abs(fl: FunctionLowering, instr: ir.Abs, combo: tuple[VKind],
+               args: list[Any]) -> Leaf:
+    (kind,), (x,) = combo, args
+    if kind is VKind.FLOAT:
+        fabs = fl.ml.module.declare_intrinsic("llvm.fabs", [F64])
+        return (fl.b.call(fabs, [x]),), _one(VKind.FLOAT)
+    if kind is VKind.BOOL:
+        return (as_int(fl.b, x, kind),), _one(VKind.INT)
+    return (fl.helper("int_abs", [x]),), _one(VKind.INT)
+
+
+def _to_int(fl: FunctionLowering, x: ll.Value, kind: VKind, helper: str) -> Leaf:
+    if kind is VKind.FLOAT:
+        return (fl.helper(helper, [x]),), _one(VKind.INT)
+    return (as_int(fl.b, x, kind),), _one(VKind.INT)
+
+
+def _lower_ToInt(fl: FunctionLowering, instr: ir.ToInt, combo: tuple[VKind],
+                 args: list[Any]) -> Leaf:
+    return _to_int(fl, args[0], combo[0], "float_to_int")
+
+
+def _lower_Round(fl: FunctionLowering, instr: ir.Round, combo: tuple[VKind],
+                 args: list[Any]) -> Leaf:
+    return _to_int(fl, args[0], combo[0], "float_round_to_int")
+
+
+def _lower_ToFloat(fl: FunctionLowering, instr: ir.ToFloat, combo: tuple[VKind],
+                   args: list[Any]) -> Leaf:
+    return (as_float(fl, args[0], combo[0]),), _one(VKind.FLOAT)
+
+
+def _lower_MathCall(fl: FunctionLowering, instr: ir.MathCall, combo: tuple[VKind, ...],
+                    args: list[Any]) -> Leaf:
+    fn = MATH_FUNCTIONS[instr.fn]
+    if instr.fn in _TO_INT_HELPERS:
+        return _to_int(fl, args[0], combo[0], _TO_INT_HELPERS[instr.fn])
+    floats = [as_float(fl, x, k) for x, k in zip(args, combo, strict=True)]
+    name = "math_log_base" if instr.fn == "log" and len(args) == 2 else f"math_{instr.fn}"
+    value = fl.helper(name, floats)
+    if fn.result is VKind.BOOL:
+        value = as_bool(fl.b, value)
+    return (value,), _one(fn.result)
+
+
+def _lower_CallFunction(fl: FunctionLowering, instr: ir.CallFunction,
+                        combo: tuple[VKind, ...], args: list[Any]) -> Leaf:
+    from autotier.abi import Kind
+
+    return fl.call_function(instr.callee, tuple(Kind(k) for k in combo), args)
+
+
+# ---------------------------------------------------------------- range loops
+
+
+def _lower_MakeRange(fl: FunctionLowering, instr: ir.MakeRange, combo: tuple[VKind, ...],
+                     args: list[Any]) -> Leaf:
+    b = fl.b
+    ints = [as_int(b, x, k) for x, k in zip(args, combo, strict=True)]
+    if len(ints) == 1:
+        start, stop, step = i64(0), ints[0], i64(1)
+    elif len(ints) == 2:
+        (start, stop), step = ints, i64(1)
+    else:
+        start, stop, step = ints
+        fl.bail_if(b.icmp_signed("==", step, i64(0)), Status.VALUE, name="step_ok")
+    return (start, stop, step), _one(VKind.RANGE)
+
+
+def _lower_GetIter(fl: FunctionLowering, instr: ir.GetIter, combo: tuple[VKind],
+                   args: list[Any]) -> Leaf:
+    """A range's iterator: (first item, number of items, step), counted exactly.
+
+    The distance between start and stop fits in 64 unsigned bits whenever the range
+    is non-empty, so the count is computed unsigned and never overflows.
+    """
+    b = fl.b
+    start, stop, step = args[0]
+    up = b.icmp_signed(">", step, i64(0), name="up")
+    nonempty = b.select(up, b.icmp_signed("<", start, stop), b.icmp_signed(">", start, stop))
+    distance = b.select(up, b.sub(stop, start), b.sub(start, stop))
+    stride = b.select(up, step, b.sub(i64(0), step))
+    count = b.add(b.udiv(b.sub(distance, i64(1)), stride), i64(1))
+    left = b.select(nonempty, count, i64(0), name="left")
+    return (start, left, step), _one(VKind.ITER)
+
+
+def _lower_IterHasNext(fl: FunctionLowering, instr: ir.IterHasNext, combo: Any,
+                       args: list[Any]) -> Leaf:
+    _, left, _ = args[0]
+    return (fl.b.icmp_unsigned("!=", left, i64(0)),), _one(VKind.BOOL)
+
+
+def _lower_IterValue(fl: FunctionLowering, instr: ir.IterValue, combo: Any,
+                     args: list[Any]) -> Leaf:
+    return (args[0][0],), _one(VKind.INT)
+
+
+def _lower_IterAdvance(fl: FunctionLowering, instr: ir.IterAdvance, combo: Any,
+                       args: list[Any]) -> Leaf:
+    value, left, step = args[0]
+    b = fl.b
+    # wraps past the last item (never yielded: the count runs out first)
+    return (b.add(value, step), b.sub(left, i64(1)), step), _one(VKind.ITER)

@@ -1,0 +1,95 @@
+"""The functions one compile covers: the root and every hot function it calls.
+
+Each Python function is decoded and turned into IR once; each *specialisation*
+(function, argument kinds) is typed separately.  What a call returns depends on the
+callee's typing, which may depend on the caller (recursion), so the typings are
+iterated until no specialisation's return kinds grow: a fixpoint that starts from
+"returns nothing" and only adds kinds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import FunctionType
+
+from autotier.abi import Kind
+from autotier.frontend import ir
+from autotier.frontend.builtins_table import Resolver
+from autotier.frontend.decode import DecodedFunction, decode
+from autotier.frontend.errors import Unsupported
+from autotier.frontend.model import GlobalDep
+from autotier.frontend.stackflow import build_ir
+from autotier.frontend.typeinfer import Typed, infer
+
+Spec = tuple[FunctionType, tuple[Kind, ...]]
+MAX_SPECS = 64
+
+
+@dataclass(frozen=True)
+class Source:
+    """One Python function, decoded and in SSA form."""
+
+    func: FunctionType
+    decoded: DecodedFunction
+    ir: ir.Function
+    deps: tuple[GlobalDep, ...]
+
+
+@dataclass
+class Program:
+    root: Spec
+    sources: dict[FunctionType, Source] = field(default_factory=dict)
+    typed: dict[Spec, Typed] = field(default_factory=dict)  # insertion order: root first
+
+    @property
+    def deps(self) -> tuple[GlobalDep, ...]:
+        out: list[GlobalDep] = []
+        for source in self.sources.values():
+            out.extend(d for d in source.deps if d not in out)
+        return tuple(out)
+
+
+def _source(func: FunctionType) -> Source:
+    resolver = Resolver(func)
+    decoded = decode(func)
+    return Source(func, decoded, build_ir(decoded, resolver), tuple(resolver.deps))
+
+
+def build_program(func: FunctionType, arg_kinds: tuple[Kind, ...]) -> Program:
+    """Decode, build and type ``func`` for ``arg_kinds`` and everything it calls."""
+    code = func.__code__
+    if len(arg_kinds) != code.co_argcount:
+        raise Unsupported(f"{func.__qualname__} takes {code.co_argcount} arguments, "
+                          f"not {len(arg_kinds)}")
+    program = Program((func, tuple(arg_kinds)))
+    program.sources[func] = _source(func)
+    returns: dict[Spec, ir.Kinds] = {program.root: ir.NO_KINDS}
+
+    def callee_result(callee: FunctionType, kinds: tuple[Kind, ...]) -> ir.Kinds:
+        if callee not in program.sources:
+            try:
+                program.sources[callee] = _source(callee)
+            except Unsupported as exc:
+                raise Unsupported(f"in {callee.__qualname__}, called by "
+                                  f"{func.__qualname__}: {exc.reason}") from None
+        spec = (callee, kinds)
+        if spec not in returns:
+            if len(returns) >= MAX_SPECS:
+                raise Unsupported(f"more than {MAX_SPECS} specialisations of called functions")
+            returns[spec] = ir.NO_KINDS
+        return returns[spec]
+
+    changed = True
+    while changed:
+        changed = False
+        for spec in list(returns):
+            source = program.sources[spec[0]]
+            typed = infer(source.ir, spec[1], callee_result)
+            program.typed[spec] = typed
+            grown = returns[spec] | typed.returns
+            if grown != returns[spec]:
+                returns[spec] = grown
+                changed = True
+        # a callee first seen in this pass has not been typed yet
+        changed = changed or any(spec not in program.typed for spec in returns)
+    return program
