@@ -138,6 +138,9 @@ class Resolver:
         self.builtins: dict[str, object] = b.__dict__ if isinstance(b, ModuleType) else b
         self.deps: list[GlobalDep] = []
 
+    def _fail(self, what: str, line: int) -> Unsupported:
+        return Unsupported(f"{at_line(what, line)} (in {self.func.__qualname__})")
+
     def _record(self, namespace: dict[str, object], name: str, value: object) -> None:
         dep = GlobalDep(namespace, name, value)
         if dep not in self.deps:
@@ -150,18 +153,18 @@ class Resolver:
             return self._classify_global(name, value, line)
         self._record(self.globals, name, MISSING)
         if name not in self.builtins:
-            raise Unsupported(at_line(f"name {name!r} is not defined", line))
+            raise self._fail(f"name {name!r} is not defined", line)
         value = self.builtins[name]
         self._record(self.builtins, name, value)
         builtin = _BUILTIN_BY_ID.get(id(value))
         if builtin is None or value is not _BUILTIN_OBJECTS[builtin]:
-            raise Unsupported(at_line(f"builtin {name}() is not supported", line))
+            raise self._fail(f"builtin {name}() is not supported", line)
         return BuiltinRef(builtin)
 
     def _classify_global(self, name: str, value: object, line: int) -> Constant | Static:
         if type(value) in (int, float, bool):
             if not constant_ok(value):
-                raise Unsupported(at_line(f"global {name!r} is an int beyond 64 bits", line))
+                raise self._fail(f"global {name!r} is an int beyond 64 bits", line)
             return value  # type: ignore[return-value]
         if value is math:
             return MathModule()
@@ -174,14 +177,13 @@ class Resolver:
         target = hot_target(value)
         if target is not None:
             return HotFunctionRef(target, name)
-        raise Unsupported(at_line(
+        raise self._fail(
             f"global {name!r} is a {type(value).__name__}: only int/float/bool constants, "
-            "the math module and @autotier.hot functions are supported", line))
+            "the math module and @autotier.hot functions are supported", line)
 
     def load_attr(self, obj: Static, name: str, line: int) -> Constant | Static:
         if not isinstance(obj, MathModule):
-            raise Unsupported(at_line(f"attribute .{name} of {describe(obj)} is not supported",
-                                      line))
+            raise self._fail(f"attribute .{name} of {describe(obj)} is not supported", line)
         namespace = math.__dict__
         value = namespace.get(name, MISSING)
         self._record(namespace, name, value)
@@ -189,4 +191,4 @@ class Resolver:
             return value
         if name in MATH_FUNCTIONS and value is _MATH_OBJECTS[name]:
             return MathFunctionRef(name)
-        raise Unsupported(at_line(f"math.{name} is not supported", line))
+        raise self._fail(f"math.{name} is not supported", line)

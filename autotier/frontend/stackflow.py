@@ -108,7 +108,7 @@ class StackFlow:
         return dest
 
     def fail(self, what: str) -> Unsupported:
-        return Unsupported(at_line(f"{self.d.name}: {what}", self.line))
+        return Unsupported(f"{at_line(what, self.line)} (in {self.d.name})")
 
     def pop(self) -> Item:
         if not self.stack:
@@ -234,8 +234,8 @@ class StackFlow:
             handler = getattr(self, f"_op_{op.name}", None)
             if handler is None:
                 reason = _REASONS.get(op.name)
-                what = f"{op.opname}: {reason}" if reason else op.opname
-                raise self.fail(what)
+                where = at_line(op.opname, self.line)
+                raise Unsupported(f"{where}: {reason or 'not supported'} (in {self.d.name})")
             term = handler(op)
         if term is None:
             if blk.fallthrough is None:

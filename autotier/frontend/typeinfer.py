@@ -39,6 +39,7 @@ class Typed:
     func: ir.Function
     arg_kinds: tuple[Kind, ...]
     types: Mapping[ir.Var, Kinds]
+    reached: frozenset[int]  # blocks control can enter
     completed: frozenset[int]  # blocks that can reach their terminator
     returns: Kinds  # kinds the function can return
 
@@ -159,7 +160,7 @@ def infer(func: ir.Function, arg_kinds: tuple[Kind, ...], callee: CalleeResult) 
     _check_mixed(func, types)
     if returns & _OBJECTS:
         raise Unsupported(f"{func.name}: returning a range or an iterator is not supported")
-    return Typed(func, arg_kinds, types, frozenset(completed), returns)
+    return Typed(func, arg_kinds, types, frozenset(reached), frozenset(completed), returns)
 
 
 def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult) -> bool:

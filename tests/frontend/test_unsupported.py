@@ -1,0 +1,60 @@
+"""What the frontend declines, and that it says why."""
+
+from __future__ import annotations
+
+import pytest
+
+from autotier.abi import Kind
+from autotier.frontend import Unsupported, lower
+from tests.frontend import kernels as k
+
+INT, FLT = Kind.INT, Kind.FLOAT
+
+CASES = [
+    (k.uses_list, (INT,), "BUILD_LIST at line .*: lists are not supported"),
+    (k.uses_string, (INT,), "builtin len"),
+    (k.uses_attribute, (FLT,), r"attribute \.real of a number"),
+    (k.uses_try, (INT,), "try/except"),
+    (k.generator, (INT,), "generators"),
+    (k.make_closure, (INT,), "closures"),
+    (k.keyword_call, (FLT,), "KW_NAMES.*keyword arguments"),
+    (k.star_args, (), r"\*args"),
+    (k.returns_none, (INT,), "returning None"),
+    (k.calls_with_default, (INT,), "default arguments"),
+    (k.calls_plain_function, (INT,), "global 'add' is a function"),
+    (k.uses_big, (INT,), "beyond 64 bits"),
+    (k.round_ndigits, (FLT,), r"round\(\) with 2 arguments"),
+    (k.math_unsupported, (FLT,), r"math\.gamma is not supported"),
+    (k.add, (INT,), "takes 2 arguments, not 1"),
+]
+
+
+@pytest.mark.parametrize(("func", "kinds", "reason"), CASES,
+                         ids=lambda c: getattr(c, "__name__", ""))
+def test_unsupported_with_reason(func, kinds, reason):
+    with pytest.raises(Unsupported, match=reason) as info:
+        lower(func, kinds)
+    assert info.value.reason == str(info.value)
+    assert func.__qualname__ in info.value.reason  # says which function
+
+
+def test_unsupported_reasons_name_the_line():
+    with pytest.raises(Unsupported, match=r"at line \d+"):
+        lower(k.uses_list, (INT,))
+
+
+def test_not_a_function():
+    with pytest.raises(Unsupported, match="not a Python function"):
+        lower(len, (INT,))  # type: ignore[arg-type]
+
+
+def test_unsupported_callee_is_reported_through_the_caller():
+    def uses_bad_callee(n):
+        return bad(n)  # noqa: F821  (a global, bound below)
+
+    uses_bad_callee.__globals__["bad"] = k.hot(k.uses_list)
+    try:
+        with pytest.raises(Unsupported, match="in uses_list, called by .*uses_bad_callee"):
+            lower(uses_bad_callee, (INT,))
+    finally:
+        del uses_bad_callee.__globals__["bad"]
