@@ -6,9 +6,11 @@ The pipeline, one stage per module, each a plain function::
     stackflow   value-stack simulation -> SSA IR               (stackflow.build_ir)
     typeinfer   argument kinds -> kinds of every value         (typeinfer.infer)
     program     the callees, typed to a fixpoint               (program.build_program)
-    lower       typed IR -> llvmlite module                    (lower.ModuleLowering)
+    lowering    typed IR -> llvmlite module                    (lowering.ModuleLowering)
 
-:func:`lower` runs them all.  The module it returns exports one *body* obeying
+:func:`lower` runs them all.  (The lowering stage is ``lowering.py``, not ``lower.py``:
+a submodule named ``lower`` would replace this package's ``lower`` function as an
+attribute once imported.)  The module it returns exports one *body* obeying
 :mod:`autotier.abi`; anything the frontend cannot compile exactly raises
 :class:`Unsupported` with a reason.
 """
@@ -26,7 +28,7 @@ __all__ = ["MISSING", "GlobalDep", "LoweredModule", "Unsupported", "lower"]
 
 def lower(func: FunctionType, arg_kinds: tuple[Kind, ...]) -> LoweredModule:
     """Lower ``func`` specialised for ``arg_kinds``; raises Unsupported."""
-    from autotier.frontend.lower import ModuleLowering
+    from autotier.frontend.lowering import ModuleLowering
     from autotier.frontend.program import build_program
     from autotier.jit import engine
 

@@ -22,7 +22,7 @@ from autotier.frontend.typeinfer import INTLIKE, binop_kind, result_kinds, unop_
 from autotier.frontend.values import F64, I1, I64, LV, f64, i64
 
 if TYPE_CHECKING:
-    from autotier.frontend.lower import FunctionLowering
+    from autotier.frontend.lowering import FunctionLowering
 
 Leaf = tuple[LV, Kinds] | None
 
