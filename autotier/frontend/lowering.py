@@ -203,6 +203,9 @@ class FunctionLowering:
         for bid in order:
             self._lower_block(func.block(bid))
         self._fill_phis()
+        self.fn.blocks.remove(self.bail_block)
+        if self.bail_status.incomings:  # keep the bail block, last
+            self.fn.blocks.append(self.bail_block)
 
     def _lower_block(self, blk: ir.Block) -> None:
         b = self.b
@@ -311,6 +314,10 @@ class FunctionLowering:
                     b.branch(merge)
                 return
             lv = self.values[operands[i]]
+            if operands[i] in operands[:i]:  # the same value: the kind chosen before
+                j = operands.index(operands[i])
+                visit(i + 1, (*combo, combo[j]), [*values, values[j]])
+                return
             if not is_tagged(kinds[i]):
                 visit(i + 1, (*combo, next(iter(kinds[i]))), [*values, lv])
                 return

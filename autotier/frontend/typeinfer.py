@@ -118,9 +118,14 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     return NO_KINDS if out is None else frozenset({out})
 
 
-def combos(kinds: list[Kinds]) -> list[tuple[VKind, ...]]:
-    """Every combination of one kind per operand, in a stable order."""
-    return list(itertools.product(*(sorted(k) for k in kinds)))
+def combos(operands: tuple[ir.Var, ...], types: Mapping[ir.Var, Kinds]) -> list[tuple[VKind, ...]]:
+    """Every combination of one kind per operand (a Var used twice has one kind)."""
+    distinct = list(dict.fromkeys(operands))
+    out = []
+    for choice in itertools.product(*(sorted(types[v]) for v in distinct)):
+        chosen = dict(zip(distinct, choice, strict=True))
+        out.append(tuple(chosen[v] for v in operands))
+    return out
 
 
 def infer(func: ir.Function, arg_kinds: tuple[Kind, ...], callee: CalleeResult) -> Typed:
@@ -166,11 +171,11 @@ def infer(func: ir.Function, arg_kinds: tuple[Kind, ...], callee: CalleeResult) 
 def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult) -> bool:
     """Update the kinds of ``blk``'s instructions; False if its end is unreachable."""
     for instr in blk.instrs:
-        operands = [types[u] for u in instr.uses()]
-        if any(not k for k in operands):
+        operands = instr.uses()
+        if any(not types[u] for u in operands):
             return False
         result = NO_KINDS
-        for combo in combos(operands):
+        for combo in combos(operands, types):
             result |= result_kinds(instr, combo, callee)
         types[instr.dest] = types[instr.dest] | result
         if not result:
