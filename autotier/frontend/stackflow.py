@@ -14,8 +14,6 @@ UNPACK_SEQUENCE that consumes them.  Handlers are named after the opcode they ha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import bytecode
 
 from autotier import compat
@@ -32,6 +30,7 @@ from autotier.frontend.builtins_table import (
 from autotier.frontend.calls import lower_call
 from autotier.frontend.decode import CodeBlock, DecodedFunction, Op
 from autotier.frontend.errors import Unsupported, at_line
+from autotier.frontend.ssa import RawBlock, finish
 
 Item = ir.Var | Static
 _ENTRY = 0  # the synthetic entry block; bytecode block i becomes IR block i + 1
@@ -65,19 +64,12 @@ _REASONS = {
 }
 
 
-@dataclass
-class _Block:
-    params: list[ir.Var]
-    instrs: list[ir.Instr]
-    term: ir.Terminator | None = None
-
-
 class StackFlow:
     def __init__(self, decoded: DecodedFunction, resolver: Resolver) -> None:
         self.d = decoded
         self.resolver = resolver
         self._ids = 0
-        self.blocks: dict[int, _Block] = {}
+        self.blocks: dict[int, RawBlock] = {}
         self.shapes: dict[int, tuple[object, ...]] = {}  # stack shape at a block's entry
         self.iters: set[ir.Var] = set()  # range iterators (never copied or stored)
         self.bound: set[ir.Var] = set()  # values that are never an unbound local
@@ -178,10 +170,10 @@ class StackFlow:
             self.locals[name] = dest
         self.stack = []
         first = self.jump(self.d.blocks[0].index)
-        self.blocks[_ENTRY] = _Block(args, entry_instrs, first)
+        self.blocks[_ENTRY] = RawBlock(args, entry_instrs, first)
         for blk in self._order():
             self.run_block(blk)
-        return _finish(self.d.name, self.blocks, self.bound)
+        return finish(self.d.name, self.blocks, _ENTRY, self.bound)
 
     def _order(self) -> list[CodeBlock]:
         """Reverse postorder: every block after at least one of its predecessors."""
@@ -241,7 +233,7 @@ class StackFlow:
             if blk.fallthrough is None:
                 raise self.fail(f"block {blk.index} ends without a jump or return")
             term = self.jump(blk.fallthrough)
-        self.blocks[blk.index + 1] = _Block(params, self.instrs, term)
+        self.blocks[blk.index + 1] = RawBlock(params, self.instrs, term)
 
     # ---------------------------------------------------------------- locals, constants
     def _op_LOAD_FAST(self, op: Op) -> None:
@@ -444,90 +436,6 @@ class StackFlow:
     def _op_END_FOR(self, op: Op) -> None:
         self.pop()
         self.pop()
-
-
-def _finish(name: str, blocks: dict[int, _Block], bound: set[ir.Var]) -> ir.Function:
-    """Drop parameters that always receive the same value, and redundant CheckBounds."""
-    incoming: dict[int, list[list[ir.Var]]] = {b: [[] for _ in blk.params]
-                                               for b, blk in blocks.items()}
-    for blk in blocks.values():
-        assert blk.term is not None
-        for target, args in blk.term.successors():
-            for i, arg in enumerate(args):
-                incoming[target][i].append(arg)
-    checked = {i.dest: i.operand for blk in blocks.values() for i in blk.instrs
-               if isinstance(i, ir.CheckBound)}
-    repl: dict[ir.Var, ir.Var] = {}
-
-    def find(v: ir.Var) -> ir.Var:
-        while v in repl:
-            v = repl[v]
-        return v
-
-    def strip(v: ir.Var) -> ir.Var:
-        """The value behind any CheckBounds (a CheckBound passes its operand on)."""
-        v = find(v)
-        while v in checked:
-            v = find(checked[v])
-        return v
-
-    changed = True
-    while changed:
-        changed = False
-        for b, blk in blocks.items():
-            if b == _ENTRY:
-                continue
-            for i, param in enumerate(blk.params):
-                if param in repl:
-                    continue
-                # Every incoming value is `value` (or this param): so is the param.
-                values = {strip(a) for a in incoming[b][i]} - {param}
-                if len(values) == 1:
-                    repl[param] = values.pop()
-                    changed = True
-        for dest in checked:
-            if dest not in repl and strip(dest) in bound:
-                repl[dest] = strip(dest)  # a CheckBound of a value that is always bound
-                changed = True
-    # Parameters bound on every path in (optimistically, around loops) need no check.
-    always = {p for b, blk in blocks.items() if b != _ENTRY for p in blk.params if p not in repl}
-    changed = True
-    while changed:
-        changed = False
-        for b, blk in blocks.items():
-            for i, param in enumerate(blk.params):
-                if param in always and any(
-                    strip(a) not in bound and strip(a) not in always for a in incoming[b][i]
-                ):
-                    always.discard(param)
-                    changed = True
-    for dest in checked:
-        if dest not in repl and strip(dest) in always:
-            repl[dest] = strip(dest)
-    mapping = {v: find(v) for v in repl}
-    keep = {b: [p not in repl for p in blk.params] for b, blk in blocks.items()}
-
-    def args_for(target: int, args: tuple[ir.Var, ...]) -> tuple[ir.Var, ...]:
-        return tuple(mapping.get(a, a) for a, k in zip(args, keep[target], strict=True) if k)
-
-    out: list[ir.Block] = []
-    for b in sorted(blocks):
-        blk = blocks[b]
-        term = blk.term
-        if isinstance(term, ir.Jump):
-            term = ir.Jump(term.target, args_for(term.target, term.args), line=term.line)
-        elif isinstance(term, ir.Branch):
-            term = ir.Branch(mapping.get(term.cond, term.cond),
-                             term.then_target, args_for(term.then_target, term.then_args),
-                             term.else_target, args_for(term.else_target, term.else_args),
-                             line=term.line)
-        else:
-            assert term is not None
-            term = term.substitute(mapping)  # type: ignore[assignment]
-        instrs = tuple(i.substitute(mapping) for i in blk.instrs if i.dest not in repl)
-        params = tuple(p for p, k in zip(blk.params, keep[b], strict=True) if k)
-        out.append(ir.Block(b, params, instrs, term))  # type: ignore[arg-type]
-    return ir.Function(name, tuple(out), _ENTRY)
 
 
 def build_ir(decoded: DecodedFunction, resolver: Resolver) -> ir.Function:
