@@ -580,3 +580,27 @@ def round_ndigits(x):
 
 def math_unsupported(x):
     return math.gamma(x)
+
+
+# ------------------------------------------------------------------ real @autotier.hot objects
+
+
+def _cube(x):
+    return x * x * x
+
+
+def _sum_cubes(n):
+    total = 0
+    for i in range(n):
+        total += real_cube(i)
+    return total
+
+
+def _make_real_hot():
+    import autotier
+
+    hot_forever = autotier.hot(threshold=10**9)  # stays interpreted in CPython's runs
+    return hot_forever(_cube), hot_forever(_sum_cubes)
+
+
+real_cube, real_sum_cubes = _make_real_hot()

@@ -257,3 +257,12 @@ def test_recursion_budget():
     assert compiled.call(10, budget=10) == (Status.OK, 55)  # fib(10) ... fib(1): 10 frames
     assert compiled.call(10, budget=9)[0] is Status.RECURSION
     assert check(k.forever, 1) is not Status.OK  # never returns: always bails
+
+
+def test_real_hot_objects_are_called_natively():
+    from autotier.abi import hot_target
+
+    assert hot_target(k.real_cube) is k._cube
+    for n in [0, 1, 10, 100]:
+        assert check(k.real_sum_cubes, n) is Status.OK
+    check(k.real_sum_cubes, 10**5, may_bail=True)  # the sum overflows int64 eventually
