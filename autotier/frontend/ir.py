@@ -13,6 +13,7 @@ of :class:`VKind` s, which :meth:`Function.dump` prints when given.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import FunctionType
@@ -358,11 +359,15 @@ class Function:
     def params(self) -> tuple[Var, ...]:
         return self.block(self.entry).params
 
+    @functools.cached_property
+    def _by_id(self) -> dict[int, Block]:
+        return {b.id: b for b in self.blocks}
+
     def block(self, block_id: int) -> Block:
-        for blk in self.blocks:
-            if blk.id == block_id:
-                return blk
-        raise IRError(f"no block bb{block_id}")
+        try:
+            return self._by_id[block_id]
+        except KeyError:
+            raise IRError(f"no block bb{block_id}") from None
 
     def successors(self, block_id: int) -> list[int]:
         return [t for t, _ in self.block(block_id).term.successors()]
