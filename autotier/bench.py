@@ -36,7 +36,7 @@ from typing import Any
 
 import autotier
 from autotier import bench_kernels
-from autotier.bench_kernels import CALL_PATH, KERNELS, Kernel, encode, time_call
+from autotier.bench_kernels import CALL_PATH, KERNELS, Kernel, encode, time_call, time_calls
 
 VARIANTS = ("cpython", "autotier", "numba", "pypy")
 CALLPATH_TARGETS = {"autotier/python": 0.8, "autotier/numba": 0.3}
@@ -202,18 +202,35 @@ def numba_variant(kernel: Kernel) -> tuple[Any, str | None]:
     return dispatcher, None
 
 
-def _measure(m: Measurement, func: Callable[..., Any], args: Sequence[Any],
-             expected: Any, opts: Options) -> None:
+def _check_result(m: Measurement, func: Callable[..., Any], args: Sequence[Any],
+           expected: Any) -> None:
     got = _call(func, args)
     m.result = _encode(got)
     m.match = same(expected, got)
-    try:
-        t = time_call(func, tuple(args), opts.target_s, opts.repeat)
-    except Exception as exc:
-        m.error = f"while timed: {type(exc).__name__}: {exc}"
-        return
+    if isinstance(got, Raised) and not isinstance(expected, Raised):
+        m.error = f"raised while checked: {got!r}"
+
+
+def _store(m: Measurement, t: dict[str, Any]) -> None:
     m.ns, m.min_ns, m.number, m.repeat = t["ns"], t["min_ns"], t["number"], t["repeat"]
     m.spread = max(t["runs_ns"]) / t["min_ns"] if t["min_ns"] else None
+
+
+def _time_all(rows: dict[str, tuple[Measurement, Callable[..., Any]]], args: Sequence[Any],
+              opts: Options) -> None:
+    """Time every row's function on ``args``, measurements interleaved across rows."""
+    calls = {name: (func, tuple(args)) for name, (m, func) in rows.items() if m.error is None}
+    try:
+        timings = time_calls(calls, opts.target_s, opts.repeat)
+    except Exception:  # one of them raised: time them one by one, to say which
+        timings = {}
+        for name, call in calls.items():
+            try:
+                timings[name] = time_call(*call, opts.target_s, opts.repeat)
+            except Exception as exc:
+                rows[name][0].error = f"while timed: {type(exc).__name__}: {exc}"
+    for name, t in timings.items():
+        _store(rows[name][0], t)
 
 
 def run_kernel(kernel: Kernel, opts: Options, log: Callable[[str], None]) -> KernelResult:
@@ -221,33 +238,38 @@ def run_kernel(kernel: Kernel, opts: Options, log: Callable[[str], None]) -> Ker
     plain = variant(kernel)
     expected = _call(plain, kernel.args)
     res = KernelResult(kernel.name, kernel.about, list(kernel.args), _encode(expected))
+    rows: dict[str, tuple[Measurement, Callable[..., Any]]] = {}
 
     cpy = res.variants["cpython"] = Measurement(result=_encode(expected), match=True)
-    _measure(cpy, plain, kernel.args, expected, opts)
-    log("cpython ")
+    rows["cpython"] = (cpy, plain)
 
     at = res.variants["autotier"] = Measurement()
     hot, note = hot_variant(kernel, opts.threshold, opts.backend, opts.compile_timeout_s)
     _autotier_fields(at, hot)
-    at.error = note
-    before = at.bailouts or 0
-    _measure(at, hot, kernel.args, expected, opts)
-    after = _stats(hot)
-    at.bailouts_while_timed = after.bailouts - before
-    if after.state != at.state:  # it bailed out (or was recompiled) while timed
-        at.reason = ((at.reason + "; ") if at.reason else "") + \
-            f"state went {at.state} -> {after.state} while timed"
-        at.state = after.state
-    at.bailouts, at.calls = after.bailouts, after.calls
-    log("autotier ")
+    _check_result(at, hot, kernel.args, expected)
+    at.error = at.error or note
+    rows["autotier"] = (at, hot)
+    log(f"autotier {at.state} ")
 
     nb = res.variants["numba"] = Measurement()
     dispatcher, err = numba_variant(kernel)
     if dispatcher is None:
         nb.error = err
     else:
-        _measure(nb, dispatcher, kernel.args, expected, opts)
-    log("numba\n")
+        _check_result(nb, dispatcher, kernel.args, expected)
+        rows["numba"] = (nb, dispatcher)
+    log("numba, timing ")
+
+    before = _stats(hot)
+    _time_all(rows, kernel.args, opts)
+    after = _stats(hot)
+    at.bailouts_while_timed = after.bailouts - before.bailouts
+    if after.state != before.state:  # it bailed out (or was recompiled) while timed
+        at.reason = ((at.reason + "; ") if at.reason else "") + \
+            f"state went {before.state} -> {after.state} while timed"
+        at.state = after.state
+    at.bailouts, at.calls = after.bailouts, after.calls
+    log("done\n")
     return res
 
 
@@ -260,32 +282,36 @@ def run_call_path(opts: Options, log: Callable[[str], None]) -> dict[str, Any]:
     plain = variant(kernel)
     expected = _call(plain, args)
     rows: dict[str, Measurement] = {}
-
-    loop = timeit.Timer("pass")
-    number = max(1, int(opts.target_s / 5e-9))
-    empty = statistics.median(t / number * 1e9 for t in loop.repeat(opts.repeat, number))
+    timed: dict[str, tuple[Measurement, Callable[..., Any]]] = {}
 
     rows["python"] = Measurement(result=_encode(expected), match=True)
-    _measure(rows["python"], plain, args, expected, opts)
+    timed["python"] = (rows["python"], plain)
 
     hot, note = hot_variant(kernel, opts.threshold, opts.backend, opts.compile_timeout_s)
     m = rows["autotier"] = Measurement()
-    m.error = note
-    _autotier_fields(m, hot)
-    _measure(m, hot, args, expected, opts)
-    _autotier_fields(m, hot)
+    _check_result(m, hot, args, expected)
+    m.error = m.error or note
+    timed["autotier"] = (m, hot)
 
     cold = variant(kernel, autotier.hot(threshold=2**62, backend=opts.backend))
     m = rows["autotier_interpreted"] = Measurement()
-    _measure(m, cold, args, expected, opts)
-    _autotier_fields(m, cold)
+    _check_result(m, cold, args, expected)
+    timed["autotier_interpreted"] = (m, cold)
 
     m = rows["numba"] = Measurement()
     dispatcher, err = numba_variant(kernel)
     if dispatcher is None:
         m.error = err
     else:
-        _measure(m, dispatcher, args, expected, opts)
+        _check_result(m, dispatcher, args, expected)
+        timed["numba"] = (m, dispatcher)
+
+    loop = timeit.Timer("pass")
+    number = max(1, int(opts.target_s / 5e-9))
+    empty = statistics.median(t / number * 1e9 for t in loop.repeat(opts.repeat, number))
+    _time_all(timed, args, opts)
+    _autotier_fields(rows["autotier"], hot)
+    _autotier_fields(rows["autotier_interpreted"], cold)
     log("done\n")
 
     ratios: dict[str, dict[str, float | bool | None]] = {}

@@ -145,9 +145,9 @@ def encode(value: Any) -> dict[str, str]:
     return {"type": type(value).__name__, "repr": repr(value)}
 
 
-def time_call(func: Callable[..., Any], args: tuple[Any, ...], target_s: float,
-              repeat: int) -> dict[str, Any]:
-    """timeit ``func(*args)``: loops auto-scaled to ``target_s``, median of ``repeat``."""
+def calibrate(func: Callable[..., Any], args: tuple[Any, ...], target_s: float
+              ) -> tuple[timeit.Timer, int, float]:
+    """A timer of ``func(*args)``, the loop count that takes ``target_s``, and that time."""
     names = ", ".join(f"a{i}" for i in range(len(args)))
     env: dict[str, Any] = {"f": func}
     env.update({f"a{i}": a for i, a in enumerate(args)})
@@ -156,14 +156,38 @@ def time_call(func: Callable[..., Any], args: tuple[Any, ...], target_s: float,
     while True:
         elapsed = timer.timeit(number)
         if elapsed >= target_s or number >= 1 << 30:
-            break
+            return timer, number, elapsed
         # aim a little past the target, at most 10x per step
-        number = max(number + 1, min(number * 10, int(number * target_s * 1.2 / max(elapsed,
-                                                                                   1e-9))))
-    runs = [elapsed, *timer.repeat(repeat=max(repeat - 1, 0), number=number)]
+        guess = int(number * target_s * 1.2 / max(elapsed, 1e-9))
+        number = max(number + 1, min(number * 10, guess))
+
+
+def summary(runs: list[float], number: int) -> dict[str, Any]:
+    """Per-call statistics of ``runs`` (seconds per ``number`` calls)."""
     per_call = [r / number * 1e9 for r in runs]
     return {"ns": statistics.median(per_call), "min_ns": min(per_call),
             "runs_ns": per_call, "number": number, "repeat": len(runs)}
+
+
+def time_calls(calls: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]],
+               target_s: float, repeat: int) -> dict[str, dict[str, Any]]:
+    """timeit each ``func(*args)``, loops scaled to ``target_s``; median of ``repeat``.
+
+    The measurements of the different calls are interleaved (a, b, c, a, b, c, ...),
+    so a burst of load on a shared machine hits all of them, not one.
+    """
+    timers = {name: calibrate(func, args, target_s) for name, (func, args) in calls.items()}
+    runs: dict[str, list[float]] = {name: [t[2]] for name, t in timers.items()}
+    for _ in range(max(repeat - 1, 0)):
+        for name, (timer, number, _first) in timers.items():
+            runs[name].append(timer.timeit(number))
+    return {name: summary(runs[name], timers[name][1]) for name in calls}
+
+
+def time_call(func: Callable[..., Any], args: tuple[Any, ...], target_s: float,
+              repeat: int) -> dict[str, Any]:
+    """timeit ``func(*args)``: loops auto-scaled to ``target_s``, median of ``repeat``."""
+    return time_calls({"f": (func, args)}, target_s, repeat)["f"]
 
 
 def main() -> None:
