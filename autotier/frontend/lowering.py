@@ -166,7 +166,15 @@ class FunctionLowering:
         self.bail_if(self.b.icmp_signed("!=", status, ll.Constant(I32, 0)), status)
 
     def helper(self, name: str, args: list[ll.Value]) -> ll.Value:
-        """Call numerics helper ``name``: bail on a non-OK status, return its result."""
+        """Call numerics helper ``name``: bail on a non-OK status, return its result.
+
+        Helpers are ``i32 @name(inputs..., T* out)`` returning a Status; one without
+        the out pointer is taken to return its result directly.
+        """
+        # TODO(numerics): helpers need internal (or linkonce_odr) linkage: the llvm
+        # backend links one lowered module per signature into one module, so two
+        # external definitions of @int_add would collide
+        # (tests/frontend/test_lowering.py::test_two_signatures_link_into_one_module).
         fn = self.ml.numerics.get(name)
         params = fn.function_type.args
         if len(params) == len(args) + 1 and isinstance(params[-1], ll.PointerType):
