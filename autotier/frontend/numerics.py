@@ -1,0 +1,432 @@
+"""CPython's numeric semantics as small LLVM IR helpers, exact or bailing out.
+
+Every helper is ``i32 @name(<inputs>..., <T>* %out)``: it returns a
+:class:`autotier.abi.Status` and, on ``OK`` only, stores the result in ``*out``.
+Python ints are i64 (in int64 range), floats double, bools i1.  A helper returns
+OK only when ``*out`` is exactly what CPython computes (same value, same sign of
+zero); wherever CPython raises, or where matching it bit for bit is not certain,
+it returns a non-OK status and the interpreter re-runs the call.
+
+:class:`Numerics` defines helpers in a module on first use, with internal linkage
+(several lowered modules, each with its own copy, may be linked into one) and
+``alwaysinline``.  No fast-math flags are used anywhere: LLVM's default floating
+point semantics are IEEE 754's, which is what CPython's C code gets on x86-64.
+
+The math-module helpers (``math_*``) live in :mod:`autotier.frontend.mathlib`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from llvmlite import ir
+
+from autotier.abi import Status
+from autotier.frontend import mathlib
+
+I1 = ir.IntType(1)
+I32 = ir.IntType(32)
+I64 = ir.IntType(64)
+F64 = ir.DoubleType()
+
+INT64_MIN = -(2**63)
+TWO_63 = 9223372036854775808.0  # 2.0**63, the first double above int64's range
+
+
+
+def i64(value: int) -> ir.Constant:
+    return ir.Constant(I64, value)
+
+
+def f64(value: float) -> ir.Constant:
+    return ir.Constant(F64, value)
+
+
+class Emitter:
+    """Builds the body of one helper ``i32 @name(inputs..., T* out)``.
+
+    ``ok(value)`` stores the result and returns OK; ``bail_if(cond, status)``
+    returns ``status`` when ``cond`` holds and continues in a fresh block.
+    """
+
+    def __init__(self, module: ir.Module, fn: ir.Function) -> None:
+        self.module = module
+        self.fn = fn
+        self.args: list[ir.Value] = list(fn.args[:-1])
+        self.out: ir.Value = fn.args[-1]
+        self.b = ir.IRBuilder(fn.append_basic_block("entry"))
+
+    # ------------------------------------------------------------ control flow
+    def ok(self, value: ir.Value) -> None:
+        self.b.store(value, self.out)
+        self.b.ret(ir.Constant(I32, Status.OK))
+
+    def fail(self, status: Status | ir.Value) -> None:
+        self.b.ret(ir.Constant(I32, int(status)) if isinstance(status, Status) else status)
+
+    def bail_if(self, cond: ir.Value, status: Status | ir.Value, name: str = "ok") -> None:
+        bail = self.fn.append_basic_block("bail")
+        cont = self.fn.append_basic_block(name)
+        self.b.cbranch(cond, bail, cont)
+        self.b.position_at_end(bail)
+        self.fail(status)
+        self.b.position_at_end(cont)
+
+    @contextmanager
+    def when(self, cond: ir.Value) -> Iterator[None]:
+        """Emit the body only when ``cond`` holds (the body usually ends in ``ok``)."""
+        with self.b.if_then(cond):
+            yield
+
+    # ------------------------------------------------------------ float tests
+    def call_intrinsic(self, name: str, *args: ir.Value) -> ir.Value:
+        fnty = ir.FunctionType(args[0].type, [a.type for a in args])
+        fn = self.module.declare_intrinsic(name, [args[0].type], fnty)
+        return self.b.call(fn, list(args))
+
+    def fabs(self, x: ir.Value) -> ir.Value:
+        return self.call_intrinsic("llvm.fabs", x)
+
+    def copysign(self, x: ir.Value, y: ir.Value) -> ir.Value:
+        return self.call_intrinsic("llvm.copysign", x, y)
+
+    def floor(self, x: ir.Value) -> ir.Value:
+        return self.call_intrinsic("llvm.floor", x)
+
+    def isnan(self, x: ir.Value) -> ir.Value:
+        return self.b.fcmp_unordered("uno", x, x)
+
+    def isinf(self, x: ir.Value) -> ir.Value:
+        return self.b.fcmp_ordered("==", self.fabs(x), f64(float("inf")))
+
+    def isfinite(self, x: ir.Value) -> ir.Value:
+        return self.b.fcmp_ordered("!=", self.fabs(x), f64(float("inf")))
+
+    def truthy(self, x: ir.Value) -> ir.Value:
+        """C's ``if (x)`` on a double: true for nan and any nonzero value."""
+        return self.b.fcmp_unordered("!=", x, f64(0.0))
+
+    def is_odd_integer(self, x: ir.Value) -> ir.Value:
+        """CPython's DOUBLE_IS_ODD_INTEGER: ``fmod(fabs(x), 2.0) == 1.0``."""
+        return self.b.fcmp_ordered("==", self.b.frem(self.fabs(x), f64(2.0)), f64(1.0))
+
+
+Emit = Callable[[Emitter], None]
+Spec = tuple[tuple[ir.Type, ...], ir.Type, Emit]
+_HELPERS: dict[str, Spec] = {}
+
+
+def _helper(name: str, inputs: tuple[ir.Type, ...], out: ir.Type) -> Callable[[Emit], Emit]:
+    def register(emit: Emit) -> Emit:
+        _HELPERS[name] = (inputs, out, emit)
+        return emit
+
+    return register
+
+
+# ---------------------------------------------------------------- int
+
+
+def _checked(e: Emitter, op: Callable[[ir.Value, ir.Value], ir.Value]) -> None:
+    pair = op(e.args[0], e.args[1])
+    e.bail_if(e.b.extract_value(pair, 1), Status.OVERFLOW)
+    e.ok(e.b.extract_value(pair, 0))
+
+
+@_helper("int_add", (I64, I64), I64)
+def _int_add(e: Emitter) -> None:
+    """a + b; OVERFLOW when the exact sum leaves int64."""
+    _checked(e, e.b.sadd_with_overflow)
+
+
+@_helper("int_sub", (I64, I64), I64)
+def _int_sub(e: Emitter) -> None:
+    """a - b; OVERFLOW when the exact difference leaves int64."""
+    _checked(e, e.b.ssub_with_overflow)
+
+
+@_helper("int_mul", (I64, I64), I64)
+def _int_mul(e: Emitter) -> None:
+    """a * b; OVERFLOW when the exact product leaves int64."""
+    _checked(e, e.b.smul_with_overflow)
+
+
+@_helper("int_neg", (I64,), I64)
+def _int_neg(e: Emitter) -> None:
+    """-a; OVERFLOW for -(-2**63)."""
+    (a,) = e.args
+    e.bail_if(e.b.icmp_signed("==", a, i64(INT64_MIN)), Status.OVERFLOW)
+    e.ok(e.b.sub(i64(0), a))
+
+
+@_helper("int_abs", (I64,), I64)
+def _int_abs(e: Emitter) -> None:
+    """abs(a); OVERFLOW for abs(-2**63)."""
+    (a,) = e.args
+    e.bail_if(e.b.icmp_signed("==", a, i64(INT64_MIN)), Status.OVERFLOW)
+    e.ok(e.b.select(e.b.icmp_signed("<", a, i64(0)), e.b.sub(i64(0), a), a))
+
+
+def _divisor_checks(e: Emitter) -> tuple[ir.Value, ir.Value]:
+    a, d = e.args
+    e.bail_if(e.b.icmp_signed("==", d, i64(0)), Status.ZERO_DIVISION)
+    return a, d
+
+
+@_helper("int_floordiv", (I64, I64), I64)
+def _int_floordiv(e: Emitter) -> None:
+    """a // b rounded toward -inf (Python's floor division).
+
+    ZERO_DIVISION for b == 0; OVERFLOW for -2**63 // -1 (2**63).  b == -1 is
+    handled apart: LLVM's sdiv of -2**63 by -1 is undefined (x86 traps).
+    """
+    a, d = _divisor_checks(e)
+    with e.when(e.b.icmp_signed("==", d, i64(-1))):
+        e.bail_if(e.b.icmp_signed("==", a, i64(INT64_MIN)), Status.OVERFLOW)
+        e.ok(e.b.sub(i64(0), a))
+    q = e.b.sdiv(a, d)
+    r = e.b.srem(a, d)
+    # a remainder whose sign differs from the divisor's means C truncated upwards
+    fix = e.b.and_(e.b.icmp_signed("!=", r, i64(0)),
+                   e.b.icmp_signed("<", e.b.xor(r, d), i64(0)))
+    e.ok(e.b.sub(q, e.b.zext(fix, I64)))
+
+
+@_helper("int_mod", (I64, I64), I64)
+def _int_mod(e: Emitter) -> None:
+    """a % b with the sign of b (Python's modulo); ZERO_DIVISION for b == 0."""
+    a, d = _divisor_checks(e)
+    with e.when(e.b.icmp_signed("==", d, i64(-1))):
+        e.ok(i64(0))
+    r = e.b.srem(a, d)
+    fix = e.b.and_(e.b.icmp_signed("!=", r, i64(0)),
+                   e.b.icmp_signed("<", e.b.xor(r, d), i64(0)))
+    e.ok(e.b.select(fix, e.b.add(r, d), r))
+
+
+@_helper("int_pow", (I64, I64), I64)
+def _int_pow(e: Emitter) -> None:
+    """a ** n for n >= 0 by repeated squaring (0 ** 0 == 1).
+
+    OVERFLOW when the result leaves int64 (a square is only taken when a higher
+    exponent bit still needs it, so no intermediate overflows spuriously);
+    UNSUPPORTED for n < 0, where CPython returns a float.
+    """
+    a, n = e.args
+    b = e.b
+    e.bail_if(b.icmp_signed("<", n, i64(0)), Status.UNSUPPORTED)
+    entry = b.block
+    loop = e.fn.append_basic_block("pow.loop")
+    body = e.fn.append_basic_block("pow.body")
+    done = e.fn.append_basic_block("pow.done")
+    b.branch(loop)
+    b.position_at_end(loop)
+    acc = b.phi(I64, "acc")
+    base = b.phi(I64, "base")
+    exp = b.phi(I64, "exp")
+    acc.add_incoming(i64(1), entry)
+    base.add_incoming(a, entry)
+    exp.add_incoming(n, entry)
+    b.cbranch(b.icmp_signed("==", exp, i64(0)), done, body)
+    b.position_at_end(body)
+    bit = b.trunc(exp, I1)
+    prod = b.smul_with_overflow(acc, base)
+    rest = b.lshr(exp, i64(1))
+    square = b.smul_with_overflow(base, base)
+    overflow = b.or_(b.and_(bit, b.extract_value(prod, 1)),
+                     b.and_(b.icmp_signed("!=", rest, i64(0)), b.extract_value(square, 1)))
+    e.bail_if(overflow, Status.OVERFLOW, "pow.next")
+    acc.add_incoming(b.select(bit, b.extract_value(prod, 0), acc), b.block)
+    base.add_incoming(b.extract_value(square, 0), b.block)
+    exp.add_incoming(rest, b.block)
+    b.branch(loop)
+    b.position_at_end(done)
+    e.ok(acc)
+
+
+@_helper("int_lshift", (I64, I64), I64)
+def _int_lshift(e: Emitter) -> None:
+    """a << n: VALUE for n < 0 (ValueError); 0 << n is 0 for any n; OVERFLOW
+    when any bit (or the sign) would be lost, i.e. the result leaves int64."""
+    a, n = e.args
+    b = e.b
+    e.bail_if(b.icmp_signed("<", n, i64(0)), Status.VALUE)
+    with e.when(b.icmp_signed("==", a, i64(0))):
+        e.ok(i64(0))
+    e.bail_if(b.icmp_signed(">=", n, i64(64)), Status.OVERFLOW)
+    shifted = b.shl(a, n)
+    e.bail_if(b.icmp_signed("!=", b.ashr(shifted, n), a), Status.OVERFLOW)
+    e.ok(shifted)
+
+
+@_helper("int_rshift", (I64, I64), I64)
+def _int_rshift(e: Emitter) -> None:
+    """a >> n (floor of a / 2**n): VALUE for n < 0; n >= 64 gives 0 or -1."""
+    a, n = e.args
+    b = e.b
+    e.bail_if(b.icmp_signed("<", n, i64(0)), Status.VALUE)
+    e.ok(b.ashr(a, b.select(b.icmp_signed(">", n, i64(63)), i64(63), n)))
+
+
+def _exact_double(e: Emitter, a: ir.Value) -> tuple[ir.Value, ir.Value]:
+    """(float(a), whether float(a) == a exactly)."""
+    b = e.b
+    d = b.sitofp(a, F64)
+    in_range = b.fcmp_ordered("<", d, f64(TWO_63))  # float(2**63 - 1) rounds up to 2**63
+    back = b.fptosi(b.select(in_range, d, f64(0.0)), I64)
+    return d, b.and_(in_range, b.icmp_signed("==", back, a))
+
+
+@_helper("int_truediv", (I64, I64), F64)
+def _int_truediv(e: Emitter) -> None:
+    """a / b, correctly rounded as CPython's int true division is.
+
+    ZERO_DIVISION for b == 0.  When both a and b are exact doubles (any |x| <=
+    2**53, and larger ones with enough trailing zero bits) one IEEE division is
+    correctly rounded; otherwise UNSUPPORTED.
+    """
+    a, d = _divisor_checks(e)
+    fa, exact_a = _exact_double(e, a)
+    fd, exact_d = _exact_double(e, d)
+    e.bail_if(e.b.not_(e.b.and_(exact_a, exact_d)), Status.UNSUPPORTED)
+    e.ok(e.b.fdiv(fa, fd))
+
+
+@_helper("int_to_float", (I64,), F64)
+def _int_to_float(e: Emitter) -> None:
+    """float(a): sitofp rounds to nearest, ties to even, as PyLong_AsDouble does."""
+    e.ok(e.b.sitofp(e.args[0], F64))
+
+
+# ---------------------------------------------------------------- float -> int
+
+
+def _integral_to_int(e: Emitter, whole: ir.Value) -> None:
+    """Store int(whole) for an integral-valued double, as PyLong_FromDouble would.
+
+    VALUE for nan (ValueError), OVERFLOW for infinities (OverflowError) and for
+    values outside int64 (a big int native code cannot hold).
+    """
+    b = e.b
+    e.bail_if(e.isnan(whole), Status.VALUE)
+    in_range = b.and_(b.fcmp_ordered(">=", whole, f64(-TWO_63)),
+                      b.fcmp_ordered("<", whole, f64(TWO_63)))
+    e.bail_if(b.not_(in_range), Status.OVERFLOW)
+    e.ok(b.fptosi(whole, I64))
+
+
+@_helper("float_to_int", (F64,), I64)
+def _float_to_int(e: Emitter) -> None:
+    """int(x) (and math.trunc): x truncated toward zero."""
+    _integral_to_int(e, e.call_intrinsic("llvm.trunc", e.args[0]))
+
+
+@_helper("float_floor_to_int", (F64,), I64)
+def _float_floor_to_int(e: Emitter) -> None:
+    """math.floor(x) for a float: int(floor(x))."""
+    _integral_to_int(e, e.floor(e.args[0]))
+
+
+@_helper("float_ceil_to_int", (F64,), I64)
+def _float_ceil_to_int(e: Emitter) -> None:
+    """math.ceil(x) for a float: int(ceil(x))."""
+    _integral_to_int(e, e.call_intrinsic("llvm.ceil", e.args[0]))
+
+
+@_helper("float_round_to_int", (F64,), I64)
+def _float_round_to_int(e: Emitter) -> None:
+    """round(x) with one argument: ties to even, as CPython's float_round does it.
+
+    rounded = round(x) (ties away from zero); when |x - rounded| == 0.5 it is a
+    tie and 2.0 * round(x / 2.0) is taken instead.
+    """
+    (x,) = e.args
+    b = e.b
+    rounded = e.call_intrinsic("llvm.round", x)
+    tie = b.fcmp_ordered("==", e.fabs(b.fsub(x, rounded)), f64(0.5))
+    even = b.fmul(f64(2.0), e.call_intrinsic("llvm.round", b.fdiv(x, f64(2.0))))
+    _integral_to_int(e, b.select(tie, even, rounded))
+
+
+# ---------------------------------------------------------------- int <-> float comparisons
+
+_OPS = {"lt": "<", "le": "<=", "eq": "==", "ne": "!=", "gt": ">", "ge": ">="}
+_SWAPPED = {"lt": "gt", "le": "ge", "eq": "eq", "ne": "ne", "gt": "lt", "ge": "le"}
+_TRUE_WHEN_LESS = frozenset({"lt", "le", "ne"})
+_TRUE_WHEN_GREATER = frozenset({"gt", "ge", "ne"})
+
+
+def _compare_int_float(e: Emitter, i: ir.Value, f: ir.Value, op: str) -> None:
+    """Store ``i <op> f`` compared exactly, as CPython's float_richcompare does.
+
+    nan compares unequal to everything (only ``ne`` is true).  A float at or
+    beyond +-2**63 (infinities included) lies beyond every int64.  Otherwise
+    t = trunc(f) is an int64 and an exact double: when i != t the integers
+    decide (f lies strictly between t - 1 and t + 1, on i's far side), and when
+    i == t the exact doubles trunc(f) and f decide.
+    """
+    b = e.b
+    with e.when(e.isnan(f)):
+        e.ok(ir.Constant(I1, op == "ne"))
+    with e.when(b.fcmp_ordered(">=", f, f64(TWO_63))):
+        e.ok(ir.Constant(I1, op in _TRUE_WHEN_LESS))
+    with e.when(b.fcmp_ordered("<", f, f64(-TWO_63))):
+        e.ok(ir.Constant(I1, op in _TRUE_WHEN_GREATER))
+    t = b.fptosi(f, I64)
+    whole = b.sitofp(t, F64)
+    pyop = _OPS[op]
+    by_fraction = b.fcmp_ordered(pyop, whole, f)
+    e.ok(b.select(b.icmp_signed("==", i, t), by_fraction, b.icmp_signed(pyop, i, t)))
+
+
+def _register_comparisons() -> None:
+    for op in _OPS:
+        def int_float(e: Emitter, op: str = op) -> None:
+            _compare_int_float(e, e.args[0], e.args[1], op)
+
+        def float_int(e: Emitter, op: str = op) -> None:
+            _compare_int_float(e, e.args[1], e.args[0], _SWAPPED[op])
+
+        _HELPERS[f"cmp_int_float_{op}"] = ((I64, F64), I1, int_float)
+        _HELPERS[f"cmp_float_int_{op}"] = ((F64, I64), I1, float_int)
+
+
+_register_comparisons()
+_HELPERS.update(mathlib.HELPERS)
+
+#: Every helper name :meth:`Numerics.get` accepts.
+NAMES: frozenset[str] = frozenset(_HELPERS)
+
+
+class Numerics:
+    """The helpers of one module, each defined on first use."""
+
+    def __init__(self, module: ir.Module) -> None:
+        self.module = module
+        self._functions: dict[str, ir.Function] = {}
+
+    def get(self, name: str) -> ir.Function:
+        """Helper ``name`` (defined in the module now if it is not yet).
+
+        Raises KeyError for a name not in :data:`NAMES`.
+        """
+        fn = self._functions.get(name)
+        if fn is not None:
+            return fn
+        if name not in _HELPERS:
+            raise KeyError(f"no numerics helper named {name!r}")
+        existing = self.module.globals.get(name)
+        if isinstance(existing, ir.Function) and not existing.is_declaration:
+            fn = existing  # defined by another Numerics of the same module
+        else:
+            inputs, out, emit = _HELPERS[name]
+            fnty = ir.FunctionType(I32, [*inputs, out.as_pointer()])
+            fn = ir.Function(self.module, fnty, name)
+            fn.linkage = "internal"
+            fn.attributes.add("alwaysinline")
+            fn.attributes.add("nounwind")
+            fn.args[-1].name = "out"
+            emit(Emitter(self.module, fn))
+        self._functions[name] = fn
+        return fn
