@@ -1,10 +1,9 @@
-"""Float arithmetic and ``math`` module helpers for :mod:`autotier.frontend.numerics`.
+"""``math`` module helpers for :mod:`autotier.frontend.numerics`, and the C library.
 
 Same convention as there: ``i32 @name(inputs..., T* out)`` returning a Status,
-OK only with exactly CPython's result.  Float operators follow
-Objects/floatobject.c (float_div, float_rem, _float_div_mod, float_pow); math
-functions follow Modules/mathmodule.c, whose wrappers call the C library and
-turn its outcome into exceptions:
+OK only with exactly CPython's result.  The helpers follow Modules/mathmodule.c
+of CPython 3.11, whose wrappers call the C library and turn its outcome into
+exceptions:
 
 - ``math_1`` (one argument): a nan result from a non-nan argument is a domain
   error; an infinite result from a finite argument is a range (or domain)
@@ -143,109 +142,6 @@ def _math_2_checks(e: Emitter, x: ir.Value, y: ir.Value, r: ir.Value) -> None:
     no_nan = b.not_(b.or_(e.isnan(x), e.isnan(y)))
     e.bail_if(b.and_(e.isnan(r), no_nan), Status.MATH_DOMAIN)
     e.bail_if(b.and_(e.isinf(r), b.and_(e.isfinite(x), e.isfinite(y))), Status.OVERFLOW)
-
-
-# ---------------------------------------------------------------- float operators
-
-
-@_helper("float_div", (F64, F64), F64)
-def _float_div(e: Emitter) -> None:
-    """x / y; ZERO_DIVISION when y is 0.0 or -0.0 (a nan divisor divides)."""
-    x, y = e.args
-    e.bail_if(e.b.fcmp_ordered("==", y, f64(0.0)), Status.ZERO_DIVISION)
-    e.ok(e.b.fdiv(x, y))
-
-
-def _remainder(e: Emitter, x: ir.Value, y: ir.Value) -> tuple[ir.Value, ir.Value, ir.Value]:
-    """CPython's remainder step: (fmod(x, y), Python's x % y, whether y was added).
-
-    A nonzero fmod (nan included: C's ``if (mod)``) whose sign differs from y's
-    gets y added; a zero one takes y's sign.  LLVM's frem is C's fmod (exact).
-    """
-    b = e.b
-    raw = b.frem(x, y)
-    differs = b.icmp_unsigned("!=", b.fcmp_ordered("<", y, f64(0.0)),
-                              b.fcmp_ordered("<", raw, f64(0.0)))
-    moved = b.and_(e.truthy(raw), differs)
-    mod = b.select(moved, b.fadd(raw, y), raw)
-    return raw, b.select(e.truthy(raw), mod, e.copysign(f64(0.0), y)), moved
-
-
-@_helper("float_mod", (F64, F64), F64)
-def _float_mod(e: Emitter) -> None:
-    """x % y (float_rem): the result has y's sign; ZERO_DIVISION for y == +-0.0.
-
-    E.g. -1.0 % inf == inf, inf % 2.0 is nan, 0.0 % -1.0 == -0.0.
-    """
-    x, y = e.args
-    e.bail_if(e.b.fcmp_ordered("==", y, f64(0.0)), Status.ZERO_DIVISION)
-    e.ok(_remainder(e, x, y)[1])
-
-
-@_helper("float_floordiv", (F64, F64), F64)
-def _float_floordiv(e: Emitter) -> None:
-    """x // y as _float_div_mod computes it; ZERO_DIVISION for y == +-0.0.
-
-    div = (x - fmod(x, y)) / y, less 1 when the remainder was moved; a nonzero
-    div is snapped to an integer (floor, plus 1 when the floor is more than 0.5
-    below); a zero div becomes 0.0 with the sign of x / y.
-    """
-    x, y = e.args
-    b = e.b
-    e.bail_if(b.fcmp_ordered("==", y, f64(0.0)), Status.ZERO_DIVISION)
-    raw, _, moved = _remainder(e, x, y)
-    div = b.fdiv(b.fsub(x, raw), y)
-    div = b.select(moved, b.fsub(div, f64(1.0)), div)
-    low = e.floor(div)
-    snapped = b.select(b.fcmp_ordered(">", b.fsub(div, low), f64(0.5)),
-                       b.fadd(low, f64(1.0)), low)
-    e.ok(b.select(e.truthy(div), snapped, e.copysign(f64(0.0), b.fdiv(x, y))))
-
-
-@_helper("float_pow", (F64, F64), F64)
-def _float_pow(e: Emitter) -> None:
-    """x ** y for floats, case by case as float_pow.
-
-    x**0 == 1 (nan too); nan**y == nan; x**nan is nan except 1**nan == 1;
-    x**+-inf and +-inf**y by magnitude, keeping the sign for an odd integer y;
-    0**y is +-0 for y > 0 and ZERO_DIVISION for y < 0; a negative x with a
-    non-integer y is MATH_DOMAIN (Python returns a complex); (-1)**n is exact.
-    The rest is libm pow(|x|, y), negated for a negative x and an odd y:
-    OVERFLOW when infinite, or when errno is set other than by an underflow to 0.
-    """
-    x, y = e.args
-    b = e.b
-    with e.when(b.fcmp_ordered("==", y, f64(0.0))):
-        e.ok(f64(1.0))
-    with e.when(e.isnan(x)):
-        e.ok(x)
-    with e.when(e.isnan(y)):
-        e.ok(b.select(b.fcmp_ordered("==", x, f64(1.0)), f64(1.0), y))
-    with e.when(e.isinf(y)):
-        ax = e.fabs(x)
-        grows = b.icmp_unsigned("==", b.fcmp_ordered(">", y, f64(0.0)),
-                                b.fcmp_ordered(">", ax, f64(1.0)))
-        e.ok(b.select(b.fcmp_ordered("==", ax, f64(1.0)), f64(1.0),
-                      b.select(grows, f64(INF), f64(0.0))))
-    odd = e.is_odd_integer(y)
-    with e.when(e.isinf(x)):
-        e.ok(b.select(b.fcmp_ordered(">", y, f64(0.0)),
-                      b.select(odd, x, e.fabs(x)),
-                      b.select(odd, e.copysign(f64(0.0), x), f64(0.0))))
-    with e.when(b.fcmp_ordered("==", x, f64(0.0))):
-        e.bail_if(b.fcmp_ordered("<", y, f64(0.0)), Status.ZERO_DIVISION)
-        e.ok(b.select(odd, x, f64(0.0)))
-    negative = b.fcmp_ordered("<", x, f64(0.0))
-    e.bail_if(b.and_(negative, b.fcmp_ordered("!=", y, e.floor(y))), Status.MATH_DOMAIN)
-    negate = b.and_(negative, odd)
-    ax = e.fabs(x)
-    with e.when(b.fcmp_ordered("==", ax, f64(1.0))):
-        e.ok(b.select(negate, f64(-1.0), f64(1.0)))
-    r, err = call_libm(e, "pow", ax, y)
-    e.bail_if(e.isinf(r), Status.OVERFLOW)  # Py_ADJUST_ERANGE1: +-HUGE_VAL is ERANGE
-    to_zero = b.and_(b.icmp_signed("==", err, i32(ERANGE)), b.fcmp_ordered("==", r, f64(0.0)))
-    e.bail_if(b.and_(b.icmp_signed("!=", err, i32(0)), b.not_(to_zero)), Status.OVERFLOW)
-    e.ok(b.select(negate, b.fneg(r), r))
 
 
 # ---------------------------------------------------------------- math, one argument

@@ -12,7 +12,9 @@ it returns a non-OK status and the interpreter re-runs the call.
 ``alwaysinline``.  No fast-math flags are used anywhere: LLVM's default floating
 point semantics are IEEE 754's, which is what CPython's C code gets on x86-64.
 
-The math-module helpers (``math_*``) live in :mod:`autotier.frontend.mathlib`.
+The int helpers are here; the float operators, float -> int conversions and
+int/float comparisons live in :mod:`autotier.frontend.floatops`, the ``math``
+module helpers (``math_*``) in :mod:`autotier.frontend.mathlib`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from contextlib import contextmanager
 from llvmlite import ir
 
 from autotier.abi import Status
-from autotier.frontend import mathlib
+from autotier.frontend import floatops, mathlib
 
 I1 = ir.IntType(1)
 I32 = ir.IntType(32)
@@ -278,19 +280,75 @@ def _exact_double(e: Emitter, a: ir.Value) -> tuple[ir.Value, ir.Value]:
     return d, b.and_(in_range, b.icmp_signed("==", back, a))
 
 
+def _ctlz(e: Emitter, x: ir.Value) -> ir.Value:
+    fnty = ir.FunctionType(I64, [I64, I1])
+    fn = e.module.declare_intrinsic("llvm.ctlz", [I64], fnty)
+    return e.b.call(fn, [x, ir.Constant(I1, 0)])  # ctlz(0) == 64
+
+
+def _divide_rounded(e: Emitter, a: ir.Value, d: ir.Value) -> ir.Value:
+    """a / d correctly rounded, for a != 0 and d != 0, by long division.
+
+    With A = |a|, B = |d| (unsigned; B <= 2**63) and A shifted left by s so
+    that A / B >= 1/2: Q = A // B, R = A % B, then one quotient bit per step
+    (R < B, so 2R fits in 64 bits) until Q has at least 55 bits.  A nonzero R
+    is folded into Q's lowest bit (a sticky bit, below the rounding bit), so
+    converting Q to double rounds A / B * 2**(s + steps) to nearest-even
+    exactly; scaling by 2**-(s + steps) (at most 2**-118) is then exact.
+    """
+    b = e.b
+    negative = b.icmp_signed("<", b.xor(a, d), i64(0))
+    big_a = b.select(b.icmp_signed("<", a, i64(0)), b.sub(i64(0), a), a)
+    big_b = b.select(b.icmp_signed("<", d, i64(0)), b.sub(i64(0), d), d)
+    shift = b.select(b.icmp_unsigned("<", big_a, big_b),
+                     b.sub(_ctlz(e, big_a), _ctlz(e, big_b)), i64(0))
+    num = b.shl(big_a, shift)
+    quot0, rem0 = b.udiv(num, big_b), b.urem(num, big_b)
+    bits = b.sub(i64(64), _ctlz(e, quot0))
+    steps = b.select(b.icmp_unsigned("<", bits, i64(55)), b.sub(i64(55), bits), i64(0))
+    entry = b.block
+    loop = e.fn.append_basic_block("div.loop")
+    body = e.fn.append_basic_block("div.step")
+    done = e.fn.append_basic_block("div.done")
+    b.branch(loop)
+    b.position_at_end(loop)
+    quot, rem, left = b.phi(I64, "quot"), b.phi(I64, "rem"), b.phi(I64, "left")
+    quot.add_incoming(quot0, entry)
+    rem.add_incoming(rem0, entry)
+    left.add_incoming(steps, entry)
+    b.cbranch(b.icmp_unsigned("==", left, i64(0)), done, body)
+    b.position_at_end(body)
+    twice = b.shl(rem, i64(1))
+    bit = b.icmp_unsigned(">=", twice, big_b)
+    quot.add_incoming(b.or_(b.shl(quot, i64(1)), b.zext(bit, I64)), body)
+    rem.add_incoming(b.select(bit, b.sub(twice, big_b), twice), body)
+    left.add_incoming(b.sub(left, i64(1)), body)
+    b.branch(loop)
+    b.position_at_end(done)
+    sticky = b.zext(b.icmp_unsigned("!=", rem, i64(0)), I64)
+    rounded = b.uitofp(b.or_(quot, sticky), F64)
+    exponent = b.sub(i64(1023), b.add(shift, steps))
+    scale = b.bitcast(b.shl(exponent, i64(52)), F64)  # 2.0**-(shift + steps)
+    result = b.fmul(rounded, scale)
+    return b.select(negative, b.fneg(result), result)
+
+
 @_helper("int_truediv", (I64, I64), F64)
 def _int_truediv(e: Emitter) -> None:
-    """a / b, correctly rounded as CPython's int true division is.
+    """a / b correctly rounded, as CPython's int true division is; ZERO_DIVISION for b == 0.
 
-    ZERO_DIVISION for b == 0.  When both a and b are exact doubles (any |x| <=
-    2**53, and larger ones with enough trailing zero bits) one IEEE division is
-    correctly rounded; otherwise UNSUPPORTED.
+    When a and b are exact doubles (every |x| <= 2**53, larger ones with enough
+    trailing zero bits; or a == 0, whose quotient is +-0.0 by the signs) one
+    IEEE division is correctly rounded; otherwise a long division rounds.
     """
     a, d = _divisor_checks(e)
+    b = e.b
     fa, exact_a = _exact_double(e, a)
     fd, exact_d = _exact_double(e, d)
-    e.bail_if(e.b.not_(e.b.and_(exact_a, exact_d)), Status.UNSUPPORTED)
-    e.ok(e.b.fdiv(fa, fd))
+    fast = b.and_(exact_a, b.or_(exact_d, b.icmp_signed("==", a, i64(0))))
+    with e.when(fast):
+        e.ok(b.fdiv(fa, fd))
+    e.ok(_divide_rounded(e, a, d))
 
 
 @_helper("int_to_float", (I64,), F64)
@@ -299,100 +357,7 @@ def _int_to_float(e: Emitter) -> None:
     e.ok(e.b.sitofp(e.args[0], F64))
 
 
-# ---------------------------------------------------------------- float -> int
-
-
-def _integral_to_int(e: Emitter, whole: ir.Value) -> None:
-    """Store int(whole) for an integral-valued double, as PyLong_FromDouble would.
-
-    VALUE for nan (ValueError), OVERFLOW for infinities (OverflowError) and for
-    values outside int64 (a big int native code cannot hold).
-    """
-    b = e.b
-    e.bail_if(e.isnan(whole), Status.VALUE)
-    in_range = b.and_(b.fcmp_ordered(">=", whole, f64(-TWO_63)),
-                      b.fcmp_ordered("<", whole, f64(TWO_63)))
-    e.bail_if(b.not_(in_range), Status.OVERFLOW)
-    e.ok(b.fptosi(whole, I64))
-
-
-@_helper("float_to_int", (F64,), I64)
-def _float_to_int(e: Emitter) -> None:
-    """int(x) (and math.trunc): x truncated toward zero."""
-    _integral_to_int(e, e.call_intrinsic("llvm.trunc", e.args[0]))
-
-
-@_helper("float_floor_to_int", (F64,), I64)
-def _float_floor_to_int(e: Emitter) -> None:
-    """math.floor(x) for a float: int(floor(x))."""
-    _integral_to_int(e, e.floor(e.args[0]))
-
-
-@_helper("float_ceil_to_int", (F64,), I64)
-def _float_ceil_to_int(e: Emitter) -> None:
-    """math.ceil(x) for a float: int(ceil(x))."""
-    _integral_to_int(e, e.call_intrinsic("llvm.ceil", e.args[0]))
-
-
-@_helper("float_round_to_int", (F64,), I64)
-def _float_round_to_int(e: Emitter) -> None:
-    """round(x) with one argument: ties to even, as CPython's float_round does it.
-
-    rounded = round(x) (ties away from zero); when |x - rounded| == 0.5 it is a
-    tie and 2.0 * round(x / 2.0) is taken instead.
-    """
-    (x,) = e.args
-    b = e.b
-    rounded = e.call_intrinsic("llvm.round", x)
-    tie = b.fcmp_ordered("==", e.fabs(b.fsub(x, rounded)), f64(0.5))
-    even = b.fmul(f64(2.0), e.call_intrinsic("llvm.round", b.fdiv(x, f64(2.0))))
-    _integral_to_int(e, b.select(tie, even, rounded))
-
-
-# ---------------------------------------------------------------- int <-> float comparisons
-
-_OPS = {"lt": "<", "le": "<=", "eq": "==", "ne": "!=", "gt": ">", "ge": ">="}
-_SWAPPED = {"lt": "gt", "le": "ge", "eq": "eq", "ne": "ne", "gt": "lt", "ge": "le"}
-_TRUE_WHEN_LESS = frozenset({"lt", "le", "ne"})
-_TRUE_WHEN_GREATER = frozenset({"gt", "ge", "ne"})
-
-
-def _compare_int_float(e: Emitter, i: ir.Value, f: ir.Value, op: str) -> None:
-    """Store ``i <op> f`` compared exactly, as CPython's float_richcompare does.
-
-    nan compares unequal to everything (only ``ne`` is true).  A float at or
-    beyond +-2**63 (infinities included) lies beyond every int64.  Otherwise
-    t = trunc(f) is an int64 and an exact double: when i != t the integers
-    decide (f lies strictly between t - 1 and t + 1, on i's far side), and when
-    i == t the exact doubles trunc(f) and f decide.
-    """
-    b = e.b
-    with e.when(e.isnan(f)):
-        e.ok(ir.Constant(I1, op == "ne"))
-    with e.when(b.fcmp_ordered(">=", f, f64(TWO_63))):
-        e.ok(ir.Constant(I1, op in _TRUE_WHEN_LESS))
-    with e.when(b.fcmp_ordered("<", f, f64(-TWO_63))):
-        e.ok(ir.Constant(I1, op in _TRUE_WHEN_GREATER))
-    t = b.fptosi(f, I64)
-    whole = b.sitofp(t, F64)
-    pyop = _OPS[op]
-    by_fraction = b.fcmp_ordered(pyop, whole, f)
-    e.ok(b.select(b.icmp_signed("==", i, t), by_fraction, b.icmp_signed(pyop, i, t)))
-
-
-def _register_comparisons() -> None:
-    for op in _OPS:
-        def int_float(e: Emitter, op: str = op) -> None:
-            _compare_int_float(e, e.args[0], e.args[1], op)
-
-        def float_int(e: Emitter, op: str = op) -> None:
-            _compare_int_float(e, e.args[1], e.args[0], _SWAPPED[op])
-
-        _HELPERS[f"cmp_int_float_{op}"] = ((I64, F64), I1, int_float)
-        _HELPERS[f"cmp_float_int_{op}"] = ((F64, I64), I1, float_int)
-
-
-_register_comparisons()
+_HELPERS.update(floatops.HELPERS)
 _HELPERS.update(mathlib.HELPERS)
 
 #: Every helper name :meth:`Numerics.get` accepts.
