@@ -9,7 +9,9 @@ from typing import Any
 from autotier.abi import Kind, Status
 from autotier.backends.base import NativeSpec
 
-_CTYPE = {Kind.INT: ctypes.c_int64, Kind.FLOAT: ctypes.c_double, Kind.BOOL: ctypes.c_bool}
+_CTYPE: dict[Kind, Any] = {
+    Kind.INT: ctypes.c_int64, Kind.FLOAT: ctypes.c_double, Kind.BOOL: ctypes.c_bool
+}
 
 
 class Result(ctypes.Structure):

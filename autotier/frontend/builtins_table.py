@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from enum import Enum
 from types import FunctionType, ModuleType
+from typing import Any
 
 from autotier.abi import hot_target
 from autotier.frontend.errors import Unsupported, at_line
@@ -134,7 +135,7 @@ class Resolver:
     def __init__(self, func: FunctionType) -> None:
         self.func = func
         self.globals: dict[str, object] = func.__globals__
-        b = func.__builtins__  # type: ignore[attr-defined]
+        b: Any = getattr(func, "__builtins__")  # noqa: B009 (typeshed lacks it)
         self.builtins: dict[str, object] = b.__dict__ if isinstance(b, ModuleType) else b
         self.deps: list[GlobalDep] = []
 
