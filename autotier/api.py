@@ -95,18 +95,34 @@ def hot(
     return decorate if func is None else decorate(func)
 
 
-def _make(func: FunctionType, hotness: HotnessPolicy, deopt: DeoptPolicy,
-          backend: str) -> HotFunction:
+def _make(
+    func: FunctionType,
+    hotness: HotnessPolicy,
+    deopt: DeoptPolicy,
+    backend: str,
+    *,
+    broker: Broker | None = None,
+    before_compile: Callable[[CompileRequest], None] | None = None,
+) -> HotFunction:
+    """Build the hot function and its bead.
+
+    ``broker`` (default: the process's) runs its compiles; ``before_compile`` runs on
+    the broker thread before each compile (tests use it to hold or fail a compile at
+    a chosen moment).
+    """
     hf: HotFunction = object.__new__(HotFunction)
     functools.update_wrapper(hf, func)
     hf._func = func
 
     def compiler(request: CompileRequest) -> CompiledCode:
+        if before_compile is not None:
+            before_compile(request)
         code = compile_with(backend, request)
         _emit_dumps(func, code)
         return code
 
-    bead = Bead(hf, func, hotness, deopt, compiler, BROKER.submit, DUMP_STAGES)
+    submit = (broker or BROKER).submit
+    bead = Bead(hf, func, hotness, deopt, compiler, submit, DUMP_STAGES)
     hf._bead = bead
     hf._slow = bead.on_bail
     hf._vectorcall = build.trampoline_address()

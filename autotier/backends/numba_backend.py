@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import builtins
 import dis
+import re
 from types import FunctionType
 from typing import Any
 
@@ -30,8 +31,12 @@ def _numba_type(kind: Kind) -> Any:
     return {Kind.INT: types.int64, Kind.FLOAT: types.float64, Kind.BOOL: types.boolean}[kind]
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # numba colours its messages
+
+
 def _first_line(exc: BaseException) -> str:
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    text = _ANSI.sub("", str(exc))
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     generic = ("Failed in nopython mode pipeline", "Failed in object mode pipeline")
     useful = [ln for ln in lines if not ln.startswith(generic)]
     return (useful or lines or [type(exc).__name__])[0]

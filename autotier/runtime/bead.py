@@ -217,6 +217,7 @@ class Bead:
     def _queue(self, tier: int, signatures: tuple[Signature, ...], calls: int) -> None:
         """Submit a compile (lock held); on a full queue, retry some calls later."""
         self.ticket += 1
+        self.signatures = signatures  # what the bead is (being) specialised for
         job = CompileJob(self, self.ticket, tier, signatures)
         self._move(S.QUEUED)
         self._arm(None)

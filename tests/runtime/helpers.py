@@ -1,0 +1,107 @@
+"""Shared pieces of the runtime tests: hot functions with a held or failing compile,
+a private broker, and a way to see whether a call ran in the interpreter."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType, FunctionType
+from typing import Any
+
+import autotier
+from autotier import api
+from autotier.backends.base import CompileRequest
+from autotier.broker import Broker
+from autotier.deopt import DeoptPolicy
+from autotier.runtime.bead import Bead
+from autotier.runtime.policy import HotnessPolicy
+
+
+class Gate:
+    """Holds every compile on the broker thread until ``open()``; counts them."""
+
+    def __init__(self, *, fail: BaseException | None = None) -> None:
+        self._open = threading.Event()
+        self.entered = threading.Semaphore(0)
+        self.fail = fail
+        self.requests: list[CompileRequest] = []
+
+    def __call__(self, request: CompileRequest) -> None:
+        self.requests.append(request)
+        self.entered.release()
+        assert self._open.wait(60), "gate never opened"
+        if self.fail is not None:
+            raise self.fail
+
+    def wait_entered(self, timeout: float = 60) -> None:
+        assert self.entered.acquire(timeout=timeout), "no compile reached the gate"
+
+    def open(self) -> None:
+        self._open.set()
+
+    def close(self) -> None:
+        """Hold the next compiles; ``wait_entered`` then waits for a new one."""
+        self._open.clear()
+        self.entered = threading.Semaphore(0)
+
+
+def make_hot(
+    func: FunctionType,
+    *,
+    threshold: int = 3,
+    policy: HotnessPolicy | None = None,
+    deopt: DeoptPolicy | None = None,
+    backend: str = "llvm",
+    broker: Broker | None = None,
+    before_compile: Callable[[CompileRequest], None] | None = None,
+) -> Any:
+    """``@autotier.hot`` with the runtime's own pieces, optionally a private broker
+    and a hook run on the broker thread before each (real) compile."""
+    hotness = policy if policy is not None else autotier.ThresholdPolicy(threshold)
+    return api._make(func, hotness, deopt or autotier.ThresholdDeoptPolicy(), backend,
+                     broker=broker, before_compile=before_compile)
+
+
+def bead_of(hf: Any) -> Bead:
+    return api._bead_of(hf)
+
+
+def state(hf: Any) -> str:
+    return autotier.stats(hf).state
+
+
+def settle(broker: Broker | None = None) -> None:
+    assert (broker or api.BROKER).wait_idle(60), "the broker did not finish its jobs"
+
+
+def promote(hf: Any, *args: Any, broker: Broker | None = None) -> None:
+    """Call ``hf(*args)`` until it is queued, then wait for the compile."""
+    bead = bead_of(hf)
+    for _ in range(100_000):
+        if bead.state.value != "interpreted":
+            break
+        hf(*args)
+    settle(broker)
+
+
+@contextmanager
+def interpreted_frames(func: Any) -> Iterator[list[int]]:
+    """Count the Python frames of ``func``'s code started on this thread meanwhile.
+
+    Native code runs no Python frame; the interpreter answering a call runs one.
+    """
+    code = getattr(func, "__wrapped__", func).__code__
+    seen = [0]
+
+    def profile(frame: FrameType, event: str, arg: object) -> None:
+        if event == "call" and frame.f_code is code:
+            seen[0] += 1
+
+    old = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        yield seen
+    finally:
+        sys.setprofile(old)

@@ -1,0 +1,192 @@
+"""Deopt policies: every decision step by step (beadie's semantics and defaults), then
+each policy driving a real compiled function through repeated bailouts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import autotier
+from autotier.deopt import Action, BailoutEvent, Decision, DeoptPolicy
+from tests.runtime.helpers import bead_of, interpreted_frames, make_hot, promote, settle, state
+
+
+def event(bailouts=1, tier=1, calls=5000, recompiles=0, reverts=0):
+    return BailoutEvent(bailouts, tier, calls, recompiles, reverts, "overflow")
+
+
+def test_defaults_are_beadies():
+    assert autotier.ThresholdDeoptPolicy().recompile_limit == 3
+    assert autotier.ExponentialBackoffPolicy().base_pause == 1000
+    assert autotier.ExponentialBackoffPolicy().max_recompiles == 4
+    tiered = autotier.TieredDeoptPolicy()
+    assert (tiered.tier1_recompile_limit, tiered.tier2_revert_limit) == (3, 1)
+    for policy in (autotier.AlwaysRecompilePolicy(), autotier.ThresholdDeoptPolicy(),
+                   autotier.ExponentialBackoffPolicy(), tiered, autotier.BlacklistPolicy()):
+        assert isinstance(policy, DeoptPolicy)
+
+
+def test_always_recompile():
+    policy = autotier.AlwaysRecompilePolicy()
+    for n in range(1, 50):
+        assert policy.decide(event(bailouts=n, recompiles=n - 1)).action is Action.RECOMPILE
+
+
+def test_threshold_blacklists_after_the_limit():
+    policy = autotier.ThresholdDeoptPolicy()
+    actions = [policy.decide(event(bailouts=n)).action for n in range(1, 6)]
+    assert actions == [Action.RECOMPILE] * 3 + [Action.BLACKLIST] * 2
+
+
+def test_exponential_backoff_doubles_then_blacklists():
+    policy = autotier.ExponentialBackoffPolicy()
+    decisions = []
+    for n in range(1, 6):
+        decisions.append(policy.decide(event(bailouts=n, calls=10_000, recompiles=n - 1)))
+    assert [d.action for d in decisions] == [Action.PAUSE] * 4 + [Action.BLACKLIST]
+    assert [d.until_calls for d in decisions[:4]] == [11_000, 12_000, 14_000, 18_000]
+
+
+def test_tiered_reverts_in_tier_two_and_recompiles_in_tier_one():
+    policy = autotier.TieredDeoptPolicy()
+    assert policy.decide(event(tier=2)).action is Action.REVERT_TIER
+    assert policy.decide(event(tier=2, reverts=1)).action is Action.BLACKLIST
+    tier1 = [policy.decide(event(tier=1, bailouts=n, recompiles=n - 1)).action
+             for n in range(1, 5)]
+    assert tier1 == [Action.RECOMPILE] * 3 + [Action.BLACKLIST]
+
+
+def cube(a):
+    return a * a * a
+
+
+BIG = 2**30  # cube(BIG) overflows int64: a bailout on every call
+
+
+def compiled_cube(deopt, **kwargs):
+    def cube(a):
+        return a * a * a
+    hf = make_hot(cube, deopt=deopt, **kwargs)
+    promote(hf, 3)
+    assert state(hf) == "compiled"
+    return hf
+
+
+def test_threshold_policy_end_to_end():
+    hf = compiled_cube(autotier.ThresholdDeoptPolicy(recompile_limit=3))
+    for n in range(1, 4):
+        assert hf(BIG) == BIG**3  # CPython's exact big int
+        settle()
+        assert state(hf) == "compiled" and autotier.stats(hf).bailouts == n
+    assert hf(BIG) == BIG**3
+    assert state(hf) == "blacklisted"
+    assert "blacklisted after 4 bailouts (last: overflow)" in autotier.stats(hf).reason
+    with interpreted_frames(hf) as frames:
+        assert [hf(i) for i in range(10)] == [i**3 for i in range(10)]
+    assert frames[0] == 10  # blacklisted: every call interprets
+
+
+def test_always_recompile_end_to_end():
+    hf = compiled_cube(autotier.AlwaysRecompilePolicy())
+    for _ in range(6):
+        assert hf(BIG) == BIG**3
+        settle()
+    assert state(hf) == "compiled" and autotier.stats(hf).bailouts == 6
+    assert bead_of(hf).recompiles == 6
+
+
+def test_backoff_pause_really_stops_native_code():
+    hf = compiled_cube(autotier.ExponentialBackoffPolicy(base_pause=40, max_recompiles=2))
+    with interpreted_frames(hf) as frames:
+        hf(2)
+    assert frames[0] == 0  # compiled: no Python frame
+    bead = bead_of(hf)
+    calls = bead.calls
+    assert hf(BIG) == BIG**3  # bailout 1: pause for 40 calls
+    assert state(hf) == "interpreted"
+    with interpreted_frames(hf) as frames:
+        for i in range(39):
+            assert hf(i) == i**3
+    assert frames[0] == 39  # every call during the pause ran in the interpreter
+    assert state(hf) == "interpreted" and bead.calls == calls + 40
+    hf(1)  # the 40th call after the bailout ends the pause: recompile
+    settle()
+    assert state(hf) == "compiled"
+    with interpreted_frames(hf) as frames:
+        hf(3)
+    assert frames[0] == 0
+    assert hf(BIG) == BIG**3  # bailout 2: pause 80 calls
+    for _ in range(80):
+        hf(2)
+    settle()
+    assert state(hf) == "compiled"
+    assert hf(BIG) == BIG**3  # bailout 3: two paused recompiles were ordered: blacklist
+    assert state(hf) == "blacklisted"
+
+
+def test_tiered_deopt_reverts_to_tier_one_then_blacklists():
+    hf = compiled_cube(autotier.TieredDeoptPolicy(),
+                       policy=autotier.TieredPolicy((3, 10)))
+    for _ in range(12):
+        hf(2)
+    settle()
+    assert autotier.stats(hf).tier == 2 and state(hf) == "compiled"
+    assert hf(BIG) == BIG**3  # tier 2 bails: back to the kept tier-1 code
+    assert autotier.stats(hf).tier == 1 and state(hf) == "compiled"
+    assert hf(5) == 125
+    assert hf(BIG) == BIG**3  # tier 1 bailouts: recompile (reverts are spent)
+    assert bead_of(hf).reverts == 1
+
+
+class CountingPolicy:
+    """A user's own deopt policy: recompile twice, then blacklist."""
+
+    def __init__(self) -> None:
+        self.events: list[BailoutEvent] = []
+
+    def decide(self, event: BailoutEvent) -> Decision:
+        self.events.append(event)
+        return Decision.recompile() if event.bailouts <= 2 else Decision.blacklist()
+
+
+def test_custom_deopt_policy_sees_every_bailout():
+    policy = CountingPolicy()
+    hf = compiled_cube(policy)
+    for _ in range(3):
+        assert hf(BIG) == BIG**3
+        settle()
+    assert [e.bailouts for e in policy.events] == [1, 2, 3]
+    assert {e.reason for e in policy.events} == {"overflow"}
+    assert state(hf) == "blacklisted"
+
+
+@pytest.mark.parametrize("value", [2.5, True, 2**64, -(2**63) - 1, "x", None])
+def test_type_change_bailout_answers_like_cpython(value):
+    def cube(a):
+        return a * a * a
+    hf = make_hot(cube, deopt=autotier.AlwaysRecompilePolicy())
+    promote(hf, 3)
+    try:
+        expected = cube(value)
+    except TypeError as exc:
+        with pytest.raises(TypeError, match=re.escape(str(exc))):
+            hf(value)
+    else:
+        got = hf(value)
+        assert got == expected and type(got) is type(expected)
+    settle()
+    assert autotier.stats(hf).bailouts == 1
+
+
+def test_types_bailout_adds_a_specialisation():
+    def cube(a):
+        return a * a * a
+    hf = make_hot(cube, deopt=autotier.AlwaysRecompilePolicy())
+    promote(hf, 3)
+    assert hf(1.5) == 3.375
+    settle()
+    assert autotier.stats(hf).signatures == (("int",), ("float",))
+    with interpreted_frames(hf) as frames:
+        assert hf(2.0) == 8.0 and hf(3) == 27
+    assert frames[0] == 0  # both now native
