@@ -87,16 +87,16 @@ def promote(hf: Any, *args: Any, broker: Broker | None = None) -> None:
 
 
 @contextmanager
-def interpreted_frames(func: Any) -> Iterator[list[int]]:
-    """Count the Python frames of ``func``'s code started on this thread meanwhile.
+def interpreted_frames(*funcs: Any) -> Iterator[list[int]]:
+    """Count the Python frames of ``funcs``' code started on this thread meanwhile.
 
     Native code runs no Python frame; the interpreter answering a call runs one.
     """
-    code = getattr(func, "__wrapped__", func).__code__
+    codes = {getattr(f, "__wrapped__", f).__code__ for f in funcs}
     seen = [0]
 
     def profile(frame: FrameType, event: str, arg: object) -> None:
-        if event == "call" and frame.f_code is code:
+        if event == "call" and frame.f_code in codes:
             seen[0] += 1
 
     old = sys.getprofile()
