@@ -2,11 +2,13 @@
 
 ``llvm``: autotier's own frontend (bytecode -> typed IR -> LLVM).  ``numba``: numba's
 ``njit``, for what the frontend declines.  ``auto`` tries llvm, then numba, and
-remembers why llvm declined.  Backends are imported lazily, on the broker thread.
+remembers why llvm declined (or crashed: a frontend bug is logged with its traceback
+and still falls back to numba).  Backends are imported lazily, on the broker thread.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 from autotier.backends.base import (
@@ -18,6 +20,7 @@ from autotier.backends.base import (
 )
 
 NAMES = ("auto", "llvm", "numba")
+log = logging.getLogger("autotier")
 
 
 def _backend(name: str) -> Backend:
@@ -38,12 +41,16 @@ def compile_with(name: str, request: CompileRequest) -> CompiledCode:
         return _backend(name).compile(request)
     try:
         return _backend("llvm").compile(request)
-    except Unsupported as declined:
-        try:
-            code = _backend("numba").compile(request)
-        except Unsupported as also:
-            raise Unsupported(f"llvm: {declined.reason}; numba: {also.reason}") from None
-        return replace(code, note=f"llvm declined: {declined.reason}")
+    except Unsupported as exc:
+        why = f"llvm declined: {exc.reason}"
+    except Exception as exc:  # a frontend bug: logged, numba still gets its chance
+        log.exception("autotier: the llvm backend crashed on %s", request.func.__qualname__)
+        why = f"llvm internal error: {type(exc).__name__}: {exc}"
+    try:
+        code = _backend("numba").compile(request)
+    except Unsupported as also:
+        raise Unsupported(f"{why}; numba: {also.reason}") from None
+    return replace(code, note=why)
 
 
 def check_name(name: str) -> str:

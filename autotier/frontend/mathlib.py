@@ -103,6 +103,10 @@ def call_libm(e: Emitter, symbol: str, *args: ir.Value) -> tuple[ir.Value, ir.Va
     """Call libm's ``symbol`` on doubles with errno cleared: (result, errno after)."""
     errno_location = _c_function(e.module, "__errno_location",
                                  ir.FunctionType(I32.as_pointer(), []))
+    # The address of this thread's errno never changes (glibc declares the function
+    # const): LLVM may then compute it once per body instead of once per call.
+    if "readnone" not in errno_location.attributes:
+        errno_location.attributes.add("readnone")
     where = e.b.call(errno_location, [])
     e.b.store(i32(0), where)
     fn = _c_function(e.module, symbol, ir.FunctionType(F64, [F64] * len(args)))

@@ -63,12 +63,16 @@ def _engine() -> tuple[llvm.ExecutionEngine, llvm.TargetMachine]:
             assert addr is not None
             llvm.add_symbol(name, addr)
         target = llvm.Target.from_default_triple()
-        # The engine owns its TargetMachine; the optimiser gets one of its own
-        # (sharing one between two owners segfaults, FINDINGS.md).
-        engine_tm = target.create_target_machine(opt=3, codemodel="jitdefault")
+        # Code for this very CPU (its vector width, its fast division paths), as the
+        # code never leaves the process.  The engine owns its TargetMachine; the
+        # optimiser gets one of its own (sharing one between two owners segfaults,
+        # FINDINGS.md).
+        host = {"cpu": llvm.get_host_cpu_name(),
+                "features": llvm.get_host_cpu_features().flatten()}
+        engine_tm = target.create_target_machine(opt=3, codemodel="jitdefault", **host)
         backing = llvm.parse_assembly("")
         _ENGINE = llvm.create_mcjit_compiler(backing, engine_tm)
-        _TM = target.create_target_machine(opt=3)
+        _TM = target.create_target_machine(opt=3, **host)
     assert _TM is not None
     return _ENGINE, _TM
 

@@ -311,3 +311,37 @@ def test_autotier_log_debug_shows_transitions():
     """, AUTOTIER_LOG="debug")
     assert proc.returncode == 0, proc.stderr
     assert "interpreted -> queued" in proc.stderr and "compiled by llvm" in proc.stderr
+
+
+def test_auto_falls_back_to_numba_and_says_why():
+    def total(n):
+        xs = [1.5, 2.5]  # lists: the llvm frontend declines, numba compiles
+        return xs[0] * n + xs[1]
+
+    hf = make_hot(total, backend="auto")
+    promote(hf, 4)
+    row = autotier.stats(hf)
+    assert (row.state, row.backend) == ("compiled", "numba")
+    assert row.reason.startswith("llvm declined: ")
+    assert hf(2) == total(2)
+
+
+def test_auto_survives_an_llvm_frontend_crash(monkeypatch, caplog):
+    from autotier import frontend
+
+    def broken(func, kinds):
+        raise RuntimeError("frontend bug")
+
+    monkeypatch.setattr(frontend, "lower", broken)
+
+    def add3(a):
+        return a + 3
+
+    hf = make_hot(add3, backend="auto")
+    with caplog.at_level(logging.ERROR, logger="autotier"):
+        promote(hf, 4)
+    row = autotier.stats(hf)
+    assert (row.state, row.backend) == ("compiled", "numba")
+    assert row.reason == "llvm internal error: RuntimeError: frontend bug"
+    assert "the llvm backend crashed" in caplog.text
+    assert hf(5) == 8
