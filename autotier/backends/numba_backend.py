@@ -5,9 +5,11 @@ numba always does); autotier's entry guards every global the function names, so 
 rebound global stops the code, and guards the exact argument types, so numba's own
 dispatcher is only ever called with the types it was compiled for.
 
-Exactness caveat: numba computes with wrapping int64 arithmetic.  Where autotier's
-own frontend declines a function, numba's answer on int64 overflow is numba's, not
-CPython's; ``stats()`` shows which backend compiled each function.
+Exactness: numba computes with machine numbers (wrapping int64 arithmetic, inexact
+int/float mixing, nan where CPython raises).  After numba has typed a function, its
+typed IR is checked (:mod:`autotier.backends.numba_semantics`) and a function using
+any operation whose numba answer could differ from CPython's is declined.  Arrays
+are compiled with bounds checking, so a bad index raises IndexError.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from types import FunctionType
 from typing import Any
 
 from autotier.abi import Kind, hot_target
+from autotier.backends import numba_semantics
 from autotier.backends.base import CompiledCode, CompileRequest, Unsupported
 from autotier.dispatch import build
 from autotier.dispatch.entry import Specialisation
@@ -75,13 +78,17 @@ class NumbaBackend:
                 raise Unsupported(f"numba backend: calls hot function {name!r} "
                                   "(recursion could not honour the recursion limit)")
         copy = FunctionType(func.__code__, namespace, func.__name__, func.__defaults__)
-        dispatcher = numba.njit(copy)
+        dispatcher = numba.njit(copy, boundscheck=True)
         signatures = []
         for kinds in request.signatures:
+            sig = tuple(_numba_type(k) for k in kinds)
             try:
-                dispatcher.compile(tuple(_numba_type(k) for k in kinds))
+                dispatcher.compile(sig)
             except (errors.NumbaError, TypeError, ValueError, NotImplementedError) as exc:
                 raise Unsupported(f"numba: {_first_line(exc)}") from None
+            risk = next(numba_semantics.risks(dispatcher.overloads[sig]), None)
+            if risk is not None:
+                raise Unsupported(f"numba could differ from CPython: {risk}")
             signatures.append(kinds)
         dispatcher.disable_compile()
         nargs = func.__code__.co_argcount

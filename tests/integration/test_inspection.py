@@ -81,7 +81,7 @@ def test_native_of_a_numba_compile_is_a_lookup_error():
         return a * b
 
     hf = make_hot(mul, backend="numba")
-    promote(hf, 2, 3)
+    promote(hf, 2.0, 3.0)
     assert autotier.stats(hf).backend == "numba"
     with pytest.raises(LookupError, match="backend numba"):
         autotier.native(hf)

@@ -7,6 +7,7 @@ import gc
 import inspect
 import json
 import logging
+import math
 import pickle
 import subprocess
 import sys
@@ -319,11 +320,47 @@ def test_auto_falls_back_to_numba_and_says_why():
         return xs[0] * n + xs[1]
 
     hf = make_hot(total, backend="auto")
-    promote(hf, 4)
+    promote(hf, 4.0)
     row = autotier.stats(hf)
     assert (row.state, row.backend) == ("compiled", "numba")
     assert row.reason.startswith("llvm declined: ")
-    assert hf(2) == total(2)
+    assert hf(2.0) == total(2.0)
+    assert hf(2) == total(2)  # an int: a bailout, the interpreter answers
+
+
+@pytest.mark.parametrize(("source", "args", "risk"), [
+    ("def f(n):\n    xs = [n]\n    return xs[0] * n\n", (3,), "int *"),
+    ("def f(n):\n    xs = [1.5]\n    return xs[0] < n\n", (3,), "< mixing ints and floats"),
+    ("def f(x):\n    xs = [x]\n    return math.sqrt(xs[0])\n", (3.0,), "call of sqrt"),
+    ("def f(x):\n    xs = [x]\n    return xs[0] ** 0.5\n", (3.0,), "** on float"),
+])
+def test_numba_declines_what_could_differ_from_cpython(source, args, risk):
+    ns = {"math": math}
+    exec(source, ns)
+    hf = make_hot(ns["f"], backend="auto")
+    promote(hf, *args)
+    row = autotier.stats(hf)
+    assert row.state == "failed" and row.backend is None
+    assert "numba could differ from CPython: " + risk in row.reason
+    assert hf(*args) == ns["f"](*args)
+
+
+def test_numba_arrays_are_bounds_checked():
+    import numpy as np
+
+    table = np.arange(4.0)
+
+    def pick(i):
+        return table[int(i)] if i >= 0.0 else 0.0
+
+    hf = make_hot(pick, backend="numba", deopt=autotier.AlwaysRecompilePolicy())
+    promote(hf, 1.0)
+    if autotier.stats(hf).state == "compiled":
+        with pytest.raises(IndexError):
+            hf(10.0)
+    else:  # declined: int() is not on numba's safe list; the interpreter raises alike
+        with pytest.raises(IndexError):
+            hf(10.0)
 
 
 def test_auto_survives_an_llvm_frontend_crash(monkeypatch, caplog):
@@ -335,13 +372,13 @@ def test_auto_survives_an_llvm_frontend_crash(monkeypatch, caplog):
     monkeypatch.setattr(frontend, "lower", broken)
 
     def add3(a):
-        return a + 3
+        return a + 3.0
 
     hf = make_hot(add3, backend="auto")
     with caplog.at_level(logging.ERROR, logger="autotier"):
-        promote(hf, 4)
+        promote(hf, 4.0)
     row = autotier.stats(hf)
     assert (row.state, row.backend) == ("compiled", "numba")
     assert row.reason == "llvm internal error: RuntimeError: frontend bug"
     assert "the llvm backend crashed" in caplog.text
-    assert hf(5) == 8
+    assert hf(5.0) == 8.0
