@@ -14,6 +14,7 @@ import sys
 import textwrap
 import weakref
 
+import numpy as np
 import pytest
 
 import autotier
@@ -345,22 +346,21 @@ def test_numba_declines_what_could_differ_from_cpython(source, args, risk):
     assert hf(*args) == ns["f"](*args)
 
 
+TABLE = np.arange(4.0)
+
+
 def test_numba_arrays_are_bounds_checked():
-    import numpy as np
-
-    table = np.arange(4.0)
-
     def pick(i):
-        return table[int(i)] if i >= 0.0 else 0.0
+        return TABLE[i]
 
     hf = make_hot(pick, backend="numba", deopt=autotier.AlwaysRecompilePolicy())
-    promote(hf, 1.0)
-    if autotier.stats(hf).state == "compiled":
-        with pytest.raises(IndexError):
-            hf(10.0)
-    else:  # declined: int() is not on numba's safe list; the interpreter raises alike
-        with pytest.raises(IndexError):
-            hf(10.0)
+    promote(hf, 1)
+    assert (autotier.stats(hf).state, autotier.stats(hf).backend) == ("compiled", "numba")
+    assert hf(3) == 3.0 and hf(-1) == 3.0
+    with pytest.raises(IndexError):
+        hf(10)
+    with pytest.raises(IndexError):
+        hf(-5)
 
 
 def test_auto_survives_an_llvm_frontend_crash(monkeypatch, caplog):
