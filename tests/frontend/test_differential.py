@@ -266,3 +266,14 @@ def test_real_hot_objects_are_called_natively():
     for n in [0, 1, 10, 100]:
         assert check(k.real_sum_cubes, n) is Status.OK
     check(k.real_sum_cubes, 10**5, may_bail=True)  # the sum overflows int64 eventually
+
+
+def _big_constant_on_one_path(a):
+    if a > 100:
+        return 2**62 * 4 + a  # CPython folds this into one constant beyond int64
+    return a + 1
+
+
+def test_int_constant_beyond_int64_bails_only_where_reached():
+    assert check(_big_constant_on_one_path, 5) is Status.OK
+    assert check(_big_constant_on_one_path, 500) is not Status.OK  # CPython: a big int

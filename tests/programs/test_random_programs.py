@@ -1,0 +1,88 @@
+"""Random straight-line and branching programs, compiled and compared with CPython.
+
+Program ``n`` of a run is :mod:`tests.programs.progen`'s program for seed ``n`` (so
+every run checks the same distinct programs, and a failure names the program's source);
+hypothesis draws each program's arguments, edge values included, and shrinks them.
+Each program is compiled by the llvm frontend for its argument types and run natively
+on several inputs; the harness of ``tests/frontend`` fails on any result that is not
+CPython's (value and type, floats bit for bit).  A bailout is accepted (an intermediate
+int64 overflow is legitimate), but the run must answer most calls natively, and at
+least 2,000 distinct programs are checked per run.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from autotier.abi import Status
+from autotier.frontend import Unsupported
+from tests.frontend.harness import check
+from tests.programs.progen import program
+
+PROGRAMS = 2100
+CALLS_PER_PROGRAM = 4
+VALUES = {
+    "int": st.one_of(st.integers(-100, 100), st.sampled_from(
+        [0, 1, -1, 2**31, 2**53 + 1, 2**62, 2**63 - 1, -(2**63)]),
+        st.integers(-(2**63), 2**63 - 1)),
+    "float": st.one_of(st.floats(-1e6, 1e6), st.sampled_from(
+        [0.0, -0.0, 0.5, 1e300, -1e300, 5e-324, math.inf, -math.inf, math.nan]),
+        st.floats(allow_nan=True, allow_infinity=True)),
+    "bool": st.booleans(),
+}
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.examples = 0
+        self.sources: set[str] = set()
+        self.calls = 0
+        self.native = 0
+        self.declined: list[str] = []
+
+
+def run(tally: Tally, data: Any) -> None:
+    # Draw the same values whatever the program (hypothesis requires it): for each
+    # call and each parameter one int, one float and one bool; the signature picks.
+    drawn = [[{t: data.draw(VALUES[t]) for t in VALUES} for _ in range(3)]
+             for _ in range(CALLS_PER_PROGRAM)]
+    tally.examples += 1
+    rng = random.Random(tally.examples)
+    source, signature = program(rng.randrange)
+    ns: dict[str, Any] = {"math": math}
+    exec(compile(source, f"<progen {len(tally.sources)}>", "exec"), ns)
+    tally.sources.add(source)
+    opt = 0 if len(tally.sources) % 4 == 0 else 2
+    for per_param in drawn:
+        args = tuple(values[t] for values, t in zip(per_param, signature, strict=True))
+        try:
+            status = check(ns["f"], *args, may_bail=True, opt=opt)
+        except Unsupported as exc:
+            tally.declined.append(f"{exc}\n{source}")
+            return
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\nprogram:\n{source}\nargs: {args!r}") from None
+        tally.calls += 1
+        tally.native += status is Status.OK
+
+
+def test_random_programs_match_cpython():
+    tally = Tally()
+
+    @settings(max_examples=PROGRAMS, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def one_program(data):
+        run(tally, data)
+
+    one_program()
+    print(f"{len(tally.sources)} distinct programs, {tally.calls} calls, "
+          f"{tally.native} answered natively")
+    assert len(tally.sources) >= 2000, len(tally.sources)
+    assert not tally.declined, f"{len(tally.declined)} declined, e.g.\n{tally.declined[0]}"
+    assert tally.native >= tally.calls // 2, (tally.native, tally.calls)
