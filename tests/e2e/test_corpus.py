@@ -8,6 +8,7 @@ import itertools
 import math
 import struct
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,13 +62,16 @@ def _hot_namespace() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def hot() -> dict[str, Any]:
+def hot() -> Iterator[dict[str, Any]]:
     ns = _hot_namespace()
     for name in NAMES:
         for _ in range(3):
             ns[name](*getattr(corpus, name).promote)
     assert autotier.wait_idle(300)
-    return ns
+    yield ns
+    for name in NAMES:  # done: later tests' reload_all() need not recompile these
+        autotier.invalidate(ns[name])
+    autotier.prune()
 
 
 def outcome(func: Any, args: tuple[Any, ...]) -> tuple[str, Any]:

@@ -14,7 +14,7 @@ from tests.runtime.helpers import make_hot, settle
 
 THREADS = 8
 MIN_CALLS = 2000
-RELOADS = 6
+RELOADS = 4
 
 
 def poly(a, b):
