@@ -61,6 +61,7 @@ class Status(IntEnum):
     RECURSION = 4  # native frame budget exhausted
     VALUE = 5  # any other case where CPython raises (range() step 0, ...)
     UNSUPPORTED = 6  # reached code the compiler chose not to compile
+    SIGNAL = 7  # a signal handler raised (Ctrl-C): the exception is set, propagate it
 
 
 # The LLVM type of the ``out`` struct, for llvmlite: ``{i64, i64, double}``.

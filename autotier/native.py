@@ -25,7 +25,8 @@ class NativeFunction:
     """One specialisation's native body, callable through ctypes.
 
     ``cfunc`` is the raw ctypes function with the body ABI of autotier.abi
-    (``int32 body(args..., Result *out, int64 budget)``); calling the NativeFunction
+    (``int32 body(args..., Result *out, int64 budget)``), called with the GIL held
+    (a body checks for signals in long loops); calling the NativeFunction
     itself converts the arguments, runs the body and returns the Python value, or
     re-runs the call with the Python function when the body bails out, so its
     answers are CPython's.
@@ -55,7 +56,9 @@ class NativeFunction:
 
 
 def make(spec: NativeSpec, fallback: Any) -> NativeFunction:
-    proto = ctypes.CFUNCTYPE(
+    # PYFUNCTYPE: called with the GIL held (a body checks for signals, a C-API call),
+    # and an exception the body left set (Status.SIGNAL) is raised after the call.
+    proto = ctypes.PYFUNCTYPE(
         ctypes.c_int32, *(_CTYPE[k] for k in spec.kinds), ctypes.POINTER(Result), ctypes.c_int64
     )
     return NativeFunction(spec.kinds, spec.address, proto(spec.address), fallback)

@@ -357,6 +357,9 @@ def entry_ir(plan: EntryPlan) -> str:
             body = t.declare(spec.body, I32, [*params, RESULT.as_pointer(), I64])
             result = t.slot("result", RESULT)
             status = b.call(body, [*values, result, _budget(t)], name="status")
+            interrupted = b.icmp_signed("==", status, ir.Constant(I32, Status.SIGNAL))
+            with b.if_then(interrupted, likely=False):
+                b.ret(ir.Constant(PTR, None))  # a signal handler raised: propagate it
             failed = b.icmp_signed("!=", status, ir.Constant(I32, Status.OK))
             with b.if_then(failed, likely=False):
                 t.bail(b.add(b.zext(status, I64), ir.Constant(I64, Bail.NATIVE)))

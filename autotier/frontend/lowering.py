@@ -44,6 +44,7 @@ from autotier.frontend.values import (
 )
 
 RESULT = ll.LiteralStructType([I64, I64, ll.DoubleType()])
+SIGNAL_CHECK_EVERY = 1 << 20  # loop iterations between two PyErr_CheckSignals calls
 assert str(RESULT).replace(" ", "") == RESULT_IR.replace(" ", "")
 _PARAM_TYPES = {Kind.INT: I64, Kind.FLOAT: ll.DoubleType(), Kind.BOOL: I1}
 
@@ -133,6 +134,8 @@ class FunctionLowering:
         self.blocks: dict[int, ll.Block] = {}
         self.phis: dict[int, list[tuple[ll.PhiInstr, ...]]] = {}
         self.incoming: list[tuple[int, tuple[LV, ...], ll.Block]] = []  # (target, args, pred)
+        self.order: dict[int, int] = {}  # block id -> position in reverse postorder
+        self.ticks: ll.Value | None = None  # i64 slot: loop iterations to the next check
 
     # ------------------------------------------------------------ services for ops
     def _failure(self, status: ll.Value) -> ll.Value:
@@ -206,6 +209,7 @@ class FunctionLowering:
         for arg, var in zip(self.fn.args[:-1], func.params, strict=True):
             self.values[var] = (arg,)
         order = [bid for bid in func.reverse_postorder() if bid in self.typed.reached]
+        self.order = {bid: i for i, bid in enumerate(order)}
         for bid in order:
             self.blocks[bid] = start if bid == func.entry else self.block(f"bb{bid}")
         for bid in order:
@@ -239,9 +243,11 @@ class FunctionLowering:
                 ret = b.insert_value(ret, value, i + 1)
             b.ret(ret)
         elif isinstance(term, ir.Jump):
+            self._loop_tick(blk.id, (term.target,))
             self._edge(term.target, term.args, b.block)
             b.branch(self.blocks[term.target])
         elif isinstance(term, ir.Branch):
+            self._loop_tick(blk.id, (term.then_target, term.else_target))
             (cond,) = self.values[term.cond]
             here = b.block
             then, other = self.blocks[term.then_target], self.blocks[term.else_target]
@@ -254,6 +260,28 @@ class FunctionLowering:
             else:
                 self._edge(term.else_target, term.else_args, here)
             b.cbranch(cond, then, other)
+
+    def _loop_tick(self, here: int, targets: tuple[int, ...]) -> None:
+        """On a loop's back edge: count down, and every SIGNAL_CHECK_EVERY iterations
+        let CPython run signal handlers (Ctrl-C); bail with SIGNAL if one raised."""
+        if not any(self.order.get(t, len(self.order)) <= self.order[here] for t in targets):
+            return
+        b = self.b
+        if self.ticks is None:
+            self.ticks = self.alloca(I64, name="ticks")
+            with b.goto_block(self.fn.entry_basic_block):
+                b.position_before(self.fn.entry_basic_block.instructions[-1])
+                b.store(i64(SIGNAL_CHECK_EVERY), self.ticks)
+        left = b.sub(b.load(self.ticks), i64(1), name="ticks")
+        b.store(left, self.ticks)
+        with b.if_then(b.icmp_signed("<=", left, i64(0)), likely=False):
+            b.store(i64(SIGNAL_CHECK_EVERY), self.ticks)
+            check = self.ml.module.globals.get("PyErr_CheckSignals")
+            if check is None:
+                check = ll.Function(self.ml.module, ll.FunctionType(I32, []),
+                                    "PyErr_CheckSignals")
+            raised = b.icmp_signed("!=", b.call(check, []), ll.Constant(I32, 0))
+            self.bail_if(raised, Status.SIGNAL, name="no_signal")
 
     def _edge(self, target: int, args: tuple[Var, ...], pred: ll.Block) -> None:
         """Record the values a jump from ``pred`` passes to ``target``'s phis."""

@@ -34,6 +34,7 @@ _CAPI_SYMBOLS = (
     "PyDict_GetItem",
     "PyErr_Occurred",
     "PyErr_SetString",
+    "PyErr_CheckSignals",
     "Py_DecRef",
 )
 

@@ -93,8 +93,9 @@ def compile_function(func: Any, kinds: tuple[Kind, ...], *, opt: int = 2) -> Com
     if key not in _CACHE:
         lowered = lower(func, kinds)
         address = engine.compile_ir(lowered.ir, [lowered.body], opt=opt).addresses[lowered.body]
-        proto = ctypes.CFUNCTYPE(ctypes.c_int32, *(_CTYPES[k] for k in kinds),
-                                 ctypes.POINTER(Result), ctypes.c_int64)
+        # PYFUNCTYPE: called with the GIL held, as bodies check for signals.
+        proto = ctypes.PYFUNCTYPE(ctypes.c_int32, *(_CTYPES[k] for k in kinds),
+                                  ctypes.POINTER(Result), ctypes.c_int64)
         _CACHE[key] = Compiled(lowered, proto(address))  # type: ignore[index]
     return _CACHE[key]  # type: ignore[index]
 

@@ -62,7 +62,8 @@ def test_fib_is_tight_native_recursion():
 
 def test_float_loop_has_no_calls():
     text = optimised(lower(k.float_loop, (INT,)).ir)
-    assert not [c for c in calls(text) if not c.startswith("llvm.")]
+    # Only the signal check, once every 2**20 iterations (SIGNAL_CHECK_EVERY).
+    assert [c for c in calls(text) if not c.startswith("llvm.")] == ["PyErr_CheckSignals"]
     assert "alloca" not in text
     assert re.search(r"fadd double", text)
 

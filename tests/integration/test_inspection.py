@@ -69,7 +69,7 @@ def test_native_returns_a_ctypes_callable_body():
     out = Result()
     status = nf.cfunc(ctypes.c_double(6.0), ctypes.c_double(8.0), ctypes.byref(out), 100)
     assert status == Status.OK and out.kind == Kind.FLOAT and out.fval == 10.0
-    proto = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_double, ctypes.c_double,
+    proto = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_double, ctypes.c_double,
                              ctypes.POINTER(Result), ctypes.c_int64)
     raw = proto(nf.address)
     assert raw(5.0, 12.0, ctypes.byref(out), 100) == Status.OK and out.fval == 13.0
