@@ -1,0 +1,176 @@
+"""``python -m autotier bench``: run everything, print, write JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import autotier
+from autotier import bench_kernels
+from autotier.bench.measure import (
+    VARIANTS,
+    KernelResult,
+    Measurement,
+    Options,
+    hot_variant,
+    numba_variant,
+    pypy_measurement,
+    run_call_path,
+    run_kernel,
+    run_pypy,
+    same,
+    variant,
+)
+from autotier.bench.report import (
+    autotier_mismatch,
+    mismatches,
+    render,
+    summarise,
+    to_jsonable,
+)
+from autotier.bench_kernels import CALL_PATH, KERNELS
+
+
+def run(opts: Options, log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    say = log or (lambda s: None)
+    wanted = set(opts.kernels)
+    unknown = wanted - set(bench_kernels.BY_NAME)
+    if unknown:
+        raise SystemExit(f"unknown kernels: {', '.join(sorted(unknown))}; "
+                         f"choose from {', '.join(bench_kernels.BY_NAME)}")
+    selected = [k for k in KERNELS if not wanted or k.name in wanted]
+    with_call_path = not wanted or CALL_PATH.name in wanted
+
+    with _CapturedLog(enabled=not opts.verbose) as captured:
+        results = [run_kernel(k, opts, say) for k in selected]
+        call_path = run_call_path(opts, say) if with_call_path else None
+    names = [k.name for k in selected] + ([CALL_PATH.name] if with_call_path else [])
+    pypy = run_pypy(names, opts, say)
+    if pypy is not None:
+        for k in results:
+            raw = pypy["kernels"].get(k.name) if "kernels" in pypy else pypy
+            k.variants["pypy"] = pypy_measurement(raw, k.expected)
+        if call_path is not None:
+            raw = pypy["kernels"].get(CALL_PATH.name) if "kernels" in pypy else pypy
+            call_path["rows"]["pypy"] = pypy_measurement(raw, call_path["expected"])
+
+    return {
+        "meta": _meta(opts, pypy),
+        "kernels": results,
+        "call_path": call_path,
+        "summary": summarise(results),
+        "mismatches": mismatches(results, call_path),
+        "autotier_log": captured.lines,
+        "autotier_log_grouped": captured.grouped,
+    }
+
+
+class _CapturedLog(logging.Handler):
+    """Keep autotier's warnings (compile tracebacks) out of the table; list them."""
+
+    def __init__(self, enabled: bool) -> None:
+        super().__init__(logging.WARNING)
+        self.enabled = enabled
+        self.lines: list[str] = []
+        # the same message about different functions, once: (template, exc) -> args
+        self.grouped: dict[str, list[str]] = {}
+        self._logger = logging.getLogger("autotier")
+        self._propagate = self._logger.propagate
+
+    def emit(self, record: logging.LogRecord) -> None:
+        suffix = ""
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            suffix = f" ({type(exc).__name__}: {exc})"
+        self.lines.append(f"{record.levelname}: {record.getMessage()}{suffix}")
+        args = record.args if isinstance(record.args, tuple) else ()
+        try:
+            template = str(record.msg) % (("{}",) * len(args)) if args else str(record.msg)
+        except (TypeError, ValueError):
+            template, args = record.getMessage(), ()
+        key = f"{record.levelname}: {template}{suffix}"
+        self.grouped.setdefault(key, []).append(", ".join(str(a) for a in args))
+
+    def __enter__(self) -> _CapturedLog:
+        if self.enabled:
+            self._logger.addHandler(self)
+            self._logger.propagate = False
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self._logger.removeHandler(self)
+            self._logger.propagate = self._propagate
+
+
+def _meta(opts: Options, pypy: dict[str, Any] | None) -> dict[str, Any]:
+    def version(mod: str) -> str | None:
+        try:
+            m = __import__(mod)
+        except ImportError:
+            return None
+        return str(getattr(m, "__version__", "?"))
+
+    return {
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "autotier": autotier.__version__,
+        "numba": version("numba"),
+        "llvmlite": version("llvmlite"),
+        "pypy": None if pypy is None else pypy.get("version", pypy.get("error")),
+        "quick": opts.quick,
+        "backend": opts.backend,
+        "threshold": opts.threshold,
+        "target_ms": opts.target_s * 1e3,
+        "repeat": opts.repeat,
+    }
+
+
+def parse_args(argv: Sequence[str] | None) -> Options:
+    p = argparse.ArgumentParser(prog="python -m autotier bench",
+                                description="CPython vs autotier vs numba (vs PyPy).")
+    p.add_argument("--quick", action="store_true", help="few, short measurements (CI)")
+    p.add_argument("--json", metavar="PATH", help="write the results as JSON")
+    p.add_argument("--kernels", metavar="A,B", default="",
+                   help="comma-separated kernels (default: all; 'add' is the call path): "
+                        + ", ".join(bench_kernels.BY_NAME))
+    p.add_argument("--backend", default="auto", choices=("auto", "llvm", "numba"),
+                   help="autotier backend (default auto)")
+    p.add_argument("--threshold", type=int, default=10, help="autotier hotness threshold")
+    p.add_argument("--no-pypy", action="store_true", help="skip pypy3 even if on PATH")
+    p.add_argument("--verbose", action="store_true",
+                   help="let autotier's log (compile tracebacks) through to stderr")
+    ns = p.parse_args(argv)
+    kernels = tuple(k.strip() for k in ns.kernels.split(",") if k.strip())
+    return Options(quick=ns.quick, kernels=kernels, backend=ns.backend,
+                   threshold=max(1, ns.threshold), pypy=not ns.no_pypy, json_path=ns.json,
+                   verbose=ns.verbose)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run, print the table, write JSON; exit 1 if autotier disagreed with CPython."""
+    opts = parse_args(argv)
+
+    def log(s: str) -> None:
+        print(s, end="", file=sys.stderr, flush=True)
+
+    log("autotier bench: running\n")
+    results = run(opts, log)
+    print(render(results))
+    if opts.json_path:
+        with open(opts.json_path, "w", encoding="utf-8") as fh:
+            json.dump(to_jsonable(results), fh, indent=2)
+            fh.write("\n")
+    return 1 if autotier_mismatch(results) else 0
+
+
+__all__ = ["VARIANTS", "KernelResult", "Measurement", "Options", "hot_variant", "main",
+           "numba_variant", "render", "run", "same", "to_jsonable", "variant"]
