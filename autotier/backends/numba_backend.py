@@ -26,6 +26,7 @@ from autotier.backends.base import CompiledCode, CompileRequest, Unsupported
 from autotier.dispatch import build
 from autotier.dispatch.entry import Specialisation
 from autotier.dispatch.guards import MISSING
+from autotier.jit import engine
 
 
 def _numba_type(kind: Kind) -> Any:
@@ -83,7 +84,8 @@ class NumbaBackend:
         for kinds in request.signatures:
             sig = tuple(_numba_type(k) for k in kinds)
             try:
-                dispatcher.compile(sig)
+                with engine.compile_lock():  # LLVM's global context is shared
+                    dispatcher.compile(sig)
             except (errors.NumbaError, TypeError, ValueError, NotImplementedError) as exc:
                 raise Unsupported(f"numba: {_first_line(exc)}") from None
             risk = next(numba_semantics.risks(dispatcher.overloads[sig]), None)

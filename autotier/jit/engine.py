@@ -5,21 +5,25 @@ the rest of the process: native code may be running (or be on some thread's stac
 waiting for a Python call it made to return) at any moment, so code is never freed.
 Recompiles are bounded by the deopt policies, so this memory is bounded too.
 
-Thread safety: ``_LOCK`` guards the engine and the symbol table.  llvmlite releases
-the GIL inside optimisation and code generation, so a compile on the broker thread
-runs beside the interpreter.
+Thread safety: ``_LOCK`` (an RLock) guards the engine, the symbol table and every
+use of LLVM (:func:`compile_lock`): one compile at a time.  llvmlite releases the GIL
+inside optimisation and code generation, so a compile on the broker thread runs
+beside the interpreter.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import itertools
+import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import llvmlite.binding as llvm
 
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()
 _ENGINE: llvm.ExecutionEngine | None = None
 _TM: llvm.TargetMachine | None = None
 _NAMES = itertools.count()
@@ -114,12 +118,45 @@ def compile_ir_modules(
     Raises RuntimeError (from llvmlite) when the IR does not parse or verify: a
     compile error, never a crash.
     """
+    with compile_lock():
+        return _compile_locked(ir_texts, symbols, globals_, opt, want_asm)
+
+
+@contextlib.contextmanager
+def compile_lock() -> Iterator[None]:
+    """Hold while using LLVM: one compile at a time in this process.
+
+    Parsing, optimising and code generation use LLVM's global context (shared with
+    numba, which is built on the same llvmlite) and the shared target machine, none
+    of which is thread-safe.  The broker compiles, and so may any thread that builds
+    the trampoline.  Order: ``_LOCK`` first, then numba's global compiler lock when
+    numba is loaded (numba takes only its own, so the two never deadlock).
+    """
+    with _LOCK:
+        numba_lock = None
+        if "numba" in sys.modules:
+            from numba.core.compiler_lock import global_compiler_lock
+
+            numba_lock = global_compiler_lock
+        if numba_lock is None:
+            yield
+        else:
+            with numba_lock:
+                yield
+
+
+def _compile_locked(
+    ir_texts: list[str],
+    symbols: list[str],
+    globals_: list[str] | tuple[str, ...],
+    opt: int,
+    want_asm: bool,
+) -> CompiledModule:
+    engine, tm = _engine()
     mods = [llvm.parse_assembly(text) for text in ir_texts]
     mod = mods[0]
     for other in mods[1:]:
         mod.link_in(other)
-    with _LOCK:
-        engine, tm = _engine()
     mod.triple = tm.triple
     mod.data_layout = str(tm.target_data)
     mod.verify()
@@ -128,11 +165,10 @@ def compile_ir_modules(
         pb = llvm.create_pass_builder(tm, pto)
         pb.getModulePassManager().run(mod, pb)
     asm = tm.emit_assembly(mod) if want_asm else None
-    with _LOCK:
-        engine.add_module(mod)
-        engine.finalize_object()
-        addresses = {name: engine.get_function_address(name) for name in symbols}
-        global_addresses = {name: engine.get_global_value_address(name) for name in globals_}
+    engine.add_module(mod)
+    engine.finalize_object()
+    addresses = {name: engine.get_function_address(name) for name in symbols}
+    global_addresses = {name: engine.get_global_value_address(name) for name in globals_}
     missing = [n for n, a in {**addresses, **global_addresses}.items() if not a]
     if missing:
         raise RuntimeError(f"no native code for {missing}")
