@@ -57,8 +57,18 @@ def finish(name: str, blocks: dict[int, RawBlock], entry: int, bound: set[ir.Var
                 if param in repl:
                     continue
                 # Every incoming value is `value` (or this param): so is the param.
+                exact = {find(a) for a in incoming[b][i]} - {param}
+                if len(exact) == 1:
+                    repl[param] = exact.pop()
+                    changed = True
+                    continue
+                # The same local, checked on some paths and not on others: the param is
+                # that local, unchecked, which is right only when no path passes a
+                # checked copy that a use may rely on (a stack slot holding a checked
+                # value is never checked again: keep the phi of the checked values).
                 values = {strip(a) for a in incoming[b][i]} - {param}
-                if len(values) == 1:
+                if len(values) == 1 and not any(
+                        find(a) in checked and find(a) not in repl for a in incoming[b][i]):
                     repl[param] = values.pop()
                     changed = True
         for dest in checked:

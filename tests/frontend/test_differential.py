@@ -277,3 +277,28 @@ def _big_constant_on_one_path(a):
 def test_int_constant_beyond_int64_bails_only_where_reached():
     assert check(_big_constant_on_one_path, 5) is Status.OK
     assert check(_big_constant_on_one_path, 500) is not Status.OK  # CPython: a big int
+
+
+def _maybe_unbound_in_chain(a, b, c):
+    if b:
+        v = 1
+    return c != v != a  # the checked middle operand is copied across the chain's branch
+
+
+def _maybe_unbound_in_loop(a, b, c):
+    w = 0.0
+    for i in range(3):
+        if b:
+            break
+        elif i == 1:
+            v = 1
+        else:
+            w = c != v != a
+    return w
+
+
+def test_maybe_unbound_locals_copied_on_the_stack():
+    for args in ((1.0, 1.0, 3.0), (1.0, 2.0, 1.0), (1.0, 0.0, 3.0)):
+        check(_maybe_unbound_in_chain, *args)
+    for args in ((1.0, 0.0, 3.0), (1.0, 1.0, 3.0)):
+        check(_maybe_unbound_in_loop, *args)
