@@ -42,6 +42,8 @@ TPFLAGS_HAVE_VECTORCALL = 1 << 11
 TPFLAGS_METHOD_DESCRIPTOR = 1 << 17
 # PyTypeObject.tp_flags
 TYPE_TP_FLAGS = 168
+# PyFunctionObject.func_code (after globals, builtins, name, qualname in 3.11 and 3.12)
+FUNC_CODE = 48
 # PyThreadState: the int counting how many more Python frames may be entered
 # (3.11: recursion_remaining; 3.12: py_recursion_remaining).  Found by probing.
 TSTATE_RECURSION_REMAINING = 32 if PY_VERSION == (3, 11) else 44
@@ -98,6 +100,9 @@ def check_layouts() -> None:
             decoded = sum(d << (LONG_SHIFT * i) for i, d in enumerate(digits))
             if (-decoded if size < 0 else decoded) != value:
                 raise ImportError("unexpected PyLongObject layout")
+    if ctypes.c_void_p.from_address(id(check_layouts) + FUNC_CODE).value != id(
+            check_layouts.__code__):
+        raise ImportError("unexpected PyFunctionObject layout")
     if _probe_depth(0) - _probe_depth(5) != 5:
         raise ImportError("cannot locate the thread state's recursion counter")
 

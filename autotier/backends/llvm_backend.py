@@ -58,6 +58,7 @@ class LLVMBackend:
             opt=request.opt,
             want_asm="asm" in request.dump,
             extra_symbols=[lm.body for lm in lowered],
+            code=func.__code__,
         )
         dumps: dict[str, str] = {}
         for lm in lowered:
@@ -74,6 +75,7 @@ class LLVMBackend:
             guards=guards,
             dumps=dumps,
             natives=natives,
+            keepalive=(func.__code__,),
         )
 
 

@@ -100,7 +100,7 @@ class NumbaBackend:
             bindings.append((builtins.__dict__, blt))
         entry, guards, _, asm = build.build_entry(
             func.__name__, nargs, specs, bindings, opt=request.opt,
-            want_asm="asm" in request.dump,
+            want_asm="asm" in request.dump, code=func.__code__,
         )
         dumps = {"asm": asm} if asm else {}
         return CompiledCode(
@@ -109,5 +109,5 @@ class NumbaBackend:
             signatures=tuple(signatures),
             guards=guards,
             dumps=dumps,
-            keepalive=(dispatcher, copy),
+            keepalive=(dispatcher, copy, func.__code__),
         )

@@ -35,15 +35,20 @@ def build_entry(
     opt: int = 2,
     want_asm: bool = False,
     extra_symbols: Sequence[str] = (),
+    code: object | None = None,
 ) -> tuple[int, tuple[NamespaceGuard, ...], dict[str, int], str | None]:
     """Compile an entry (linked with ``body_ir``) and return its address and guards.
 
     ``bindings``: per namespace dict, the names the code assumed and their values.
     The guards come back refreshed: they expect each namespace's current version.
+    ``code``: the code object compiled; the entry bails (``Bail.CODE``) once the
+    function's ``__code__`` is another (the caller keeps ``code`` alive, so its address
+    is never reused).
     Returns (entry address, guards, addresses of ``extra_symbols``, assembly or None).
     """
     name = engine.unique_name(f"entry_{stem}")
-    plan = entry_ir.EntryPlan(name, nargs, tuple(specs), tuple(id(ns) for ns, _ in bindings))
+    plan = entry_ir.EntryPlan(name, nargs, tuple(specs), tuple(id(ns) for ns, _ in bindings),
+                              id(code) if code is not None else 0)
     cells = [entry_ir.version_global_name(name, i) for i in range(len(bindings))]
     compiled = engine.compile_ir_modules(
         [*body_ir, entry_ir.entry_ir(plan)],

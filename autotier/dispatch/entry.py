@@ -51,6 +51,7 @@ class Bail(IntEnum):
     ARGS = 2  # keyword arguments or another arity: not a guard failure
     TYPES = 3  # no specialisation matches the argument types
     GLOBALS = 4  # a namespace the code read has changed since the compile
+    CODE = 5  # the function's __code__ was replaced (autoreload): the code is stale
     NATIVE = 16  # NATIVE + Status: the native body bailed out
 
     @staticmethod
@@ -81,6 +82,7 @@ class EntryPlan:
     nargs: int
     specs: tuple[Specialisation, ...]
     namespaces: tuple[int, ...]  # addresses of dicts whose version tag is checked
+    code: int = 0  # address of the code object compiled (0: not checked)
 
 
 def version_global_name(entry: str, index: int) -> str:
@@ -335,6 +337,11 @@ def entry_ir(plan: EntryPlan) -> str:
     )
     with b.if_then(b.not_(shape_ok), likely=False):
         t.bail(Bail.ARGS)
+    if plan.code:
+        func = b.load(_field(b, t.self_, ho.FUNC_OFFSET, PTR), name="func")
+        code = b.load(_field(b, func, compat.FUNC_CODE, PTR), name="code")
+        with b.if_then(b.icmp_unsigned("!=", code, _const_ptr(plan.code)), likely=False):
+            t.bail(Bail.CODE)
     for index, addr in enumerate(plan.namespaces):
         expected = ir.GlobalVariable(module, I64, name=version_global_name(plan.name, index))
         expected.initializer = ir.Constant(I64, 0)

@@ -137,6 +137,41 @@ class HotFunction(_HotBase):
     def __signature__(self) -> inspect.Signature:
         return inspect.signature(self._func)
 
+    # The function attributes tools read and reloaders write (IPython's autoreload
+    # assigns __code__ and __defaults__): they are the original function's.  A new
+    # __code__ makes the installed entry bail (Bail.CODE) and the bead recompile.
+    @property
+    def __code__(self) -> types.CodeType:
+        return self._func.__code__
+
+    @__code__.setter
+    def __code__(self, code: types.CodeType) -> None:
+        self._func.__code__ = code
+
+    @property
+    def __defaults__(self) -> tuple[Any, ...] | None:
+        return self._func.__defaults__
+
+    @__defaults__.setter
+    def __defaults__(self, value: tuple[Any, ...] | None) -> None:
+        self._func.__defaults__ = value
+
+    @property
+    def __kwdefaults__(self) -> dict[str, Any] | None:
+        return self._func.__kwdefaults__
+
+    @__kwdefaults__.setter
+    def __kwdefaults__(self, value: dict[str, Any] | None) -> None:
+        self._func.__kwdefaults__ = value
+
+    @property
+    def __globals__(self) -> dict[str, Any]:
+        return self._func.__globals__
+
+    @property
+    def __closure__(self) -> tuple[Any, ...] | None:
+        return self._func.__closure__
+
     def __repr__(self) -> str:
         return f"<autotier.hot function {self.__qualname__}>"
 

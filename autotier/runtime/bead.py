@@ -184,8 +184,19 @@ class Bead:
         """
         if code == Bail.HOT:
             self._on_hot(args)
+        elif code == Bail.CODE:
+            self._on_new_code()
         else:
             self._on_bailout(code, args)
+
+    def _on_new_code(self) -> None:
+        """The function's ``__code__`` was replaced (IPython's autoreload does so): the
+        installed code is stale.  Not a bailout (the user changed the function): it is
+        recompiled from the new code, as by ``reload``."""
+        with self._lock:
+            if self.code is not None and self.state not in (S.BLACKLISTED, S.INVALID):
+                log.debug("autotier: %s has new code: recompiling", self.qualname)
+                self.reload()
 
     def _on_hot(self, args: tuple[Any, ...]) -> None:
         with self._lock:

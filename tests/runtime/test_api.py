@@ -382,3 +382,33 @@ def test_auto_survives_an_llvm_frontend_crash(monkeypatch, caplog):
     assert row.reason == "llvm internal error: RuntimeError: frontend bug"
     assert "the llvm backend crashed" in caplog.text
     assert hf(5.0) == 8.0
+
+
+def test_a_new_code_object_never_leaves_stale_native_code():
+    """IPython's autoreload assigns __code__ (and __defaults__) on the module's object,
+    which is the hot function: the installed entry must notice."""
+
+    def f(a, b=1):
+        return a + b
+
+    hf = make_hot(f)
+    promote(hf, 1, 2)
+    assert state(hf) == "compiled" and hf(1, 2) == 3
+    assert hf.__code__ is f.__code__ and hf.__defaults__ == (1,)
+    assert hf.__globals__ is f.__globals__ and hf.__closure__ is None
+
+    def g(a, b=1):
+        return a * b * 100
+
+    hf.__code__, hf.__defaults__ = g.__code__, (7,)  # what autoreload does
+    assert f.__code__ is g.__code__
+    assert hf(1, 2) == 200  # at once, never the stale native code
+    assert hf(3) == 2100
+    settle()
+    assert state(hf) == "compiled" and autotier.stats(hf).bailouts == 0
+    with interpreted_frames(hf) as frames:
+        assert hf(2, 3) == 600
+    assert frames[0] == 0  # the new code runs natively
+
+    f.__code__ = (lambda a, b=1: a - b).__code__  # the original function, directly
+    assert hf(5, 2) == 3
