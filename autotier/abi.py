@@ -62,6 +62,7 @@ class Status(IntEnum):
     VALUE = 5  # any other case where CPython raises (range() step 0, ...)
     UNSUPPORTED = 6  # reached code the compiler chose not to compile
     SIGNAL = 7  # a signal handler raised (Ctrl-C): the exception is set, propagate it
+    STALE = 8  # a namespace the code read changed while it ran (a signal handler did)
 
 
 # The LLVM type of the ``out`` struct, for llvmlite: ``{i64, i64, double}``.

@@ -24,6 +24,7 @@ from types import FunctionType
 
 from llvmlite import ir as ll
 
+from autotier import compat
 from autotier.abi import RESULT_IR, Kind, Status
 from autotier.frontend import ir, ops
 from autotier.frontend.ir import Kinds, Var, VKind
@@ -136,6 +137,7 @@ class FunctionLowering:
         self.incoming: list[tuple[int, tuple[LV, ...], ll.Block]] = []  # (target, args, pred)
         self.order: dict[int, int] = {}  # block id -> position in reverse postorder
         self.ticks: ll.Value | None = None  # i64 slot: loop iterations to the next check
+        self.versions: list[tuple[ll.Value, ll.Value]] = []  # (tag address, tag on entry)
 
     # ------------------------------------------------------------ services for ops
     def _failure(self, status: ll.Value) -> ll.Value:
@@ -262,8 +264,10 @@ class FunctionLowering:
             b.cbranch(cond, then, other)
 
     def _loop_tick(self, here: int, targets: tuple[int, ...]) -> None:
-        """On a loop's back edge: count down, and every SIGNAL_CHECK_EVERY iterations
-        let CPython run signal handlers (Ctrl-C); bail with SIGNAL if one raised."""
+        """On a loop's back edge: count down; every SIGNAL_CHECK_EVERY iterations let
+        CPython run signal handlers (Ctrl-C).  Bail with SIGNAL if a handler raised,
+        and with STALE if one changed a namespace the code read (a handler setting a
+        flag the loop polls): the interpreter then re-runs the call and sees it."""
         if not any(self.order.get(t, len(self.order)) <= self.order[here] for t in targets):
             return
         b = self.b
@@ -272,6 +276,10 @@ class FunctionLowering:
             with b.goto_block(self.fn.entry_basic_block):
                 b.position_before(self.fn.entry_basic_block.instructions[-1])
                 b.store(i64(SIGNAL_CHECK_EVERY), self.ticks)
+                spaces = {id(d.namespace) for d in self.ml.program.deps}
+                self.versions = [(tag, b.load(tag)) for tag in (
+                    ll.Constant(I64, n + compat.DICT_VERSION_TAG).inttoptr(I64.as_pointer())
+                    for n in sorted(spaces))]
         left = b.sub(b.load(self.ticks), i64(1), name="ticks")
         b.store(left, self.ticks)
         with b.if_then(b.icmp_signed("<=", left, i64(0)), likely=False):
@@ -282,6 +290,9 @@ class FunctionLowering:
                                     "PyErr_CheckSignals")
             raised = b.icmp_signed("!=", b.call(check, []), ll.Constant(I32, 0))
             self.bail_if(raised, Status.SIGNAL, name="no_signal")
+            for tag, before in self.versions:
+                self.bail_if(b.icmp_unsigned("!=", b.load(tag), before), Status.STALE,
+                             name="same_globals")
 
     def _edge(self, target: int, args: tuple[Var, ...], pred: ll.Block) -> None:
         """Record the values a jump from ``pred`` passes to ``target``'s phis."""

@@ -243,7 +243,7 @@ class Bead:
             installed = self.code
             if installed is None:
                 return  # raced with an uninstall: nothing to decide
-            if code == Bail.GLOBALS:
+            if code in (Bail.GLOBALS, Bail.NATIVE + Status.STALE):
                 stale = [n for g in installed.guards for n in g.revalidate()]
                 if not stale:
                     return  # another global changed; the guard holds again

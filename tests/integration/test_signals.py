@@ -9,7 +9,7 @@ import time
 import pytest
 
 import autotier
-from tests.runtime.helpers import interpreted_frames, make_hot, promote
+from tests.runtime.helpers import bead_of, interpreted_frames, make_hot, promote, settle
 
 
 class Interrupted(Exception):
@@ -71,3 +71,38 @@ def test_native_function_propagates_the_signal_exception():
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
     assert body(50) == 50
+
+
+STOP = False
+
+
+def poll(n):
+    i = 0
+    while not STOP:  # a flag a signal handler sets
+        i += 1
+    return n
+
+
+def _stop(signum, frame):
+    global STOP
+    STOP = True
+
+
+def test_a_handler_setting_a_polled_global_ends_the_native_loop():
+    global STOP
+    hf = make_hot(poll, deopt=autotier.AlwaysRecompilePolicy())
+    STOP = True
+    promote(hf, 1)  # the loop is not entered while STOP is True
+    STOP = False
+    assert bead_of(hf).reload()  # compiled now with STOP False: natively, a loop forever
+    settle()
+    assert autotier.stats(hf).state == "compiled"
+    old = signal.signal(signal.SIGALRM, _stop)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        assert hf(7) == 7  # the handler sets STOP: the native loop bails, CPython answers
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        STOP = False
+    assert bead_of(hf).last_bailout == "rebound global STOP"
