@@ -9,48 +9,24 @@ float_round; the comparisons float_richcompare's exact int/float comparison.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from llvmlite import ir
 
 from autotier.abi import Status
+from autotier.frontend.helperdefs import F64, I1, I64, f64, helper, i32
 from autotier.frontend.mathlib import ERANGE, call_libm
 
 if TYPE_CHECKING:
     from autotier.frontend.numerics import Emitter
 
-I1 = ir.IntType(1)
-I32 = ir.IntType(32)
-I64 = ir.IntType(64)
-F64 = ir.DoubleType()
 INF = float("inf")
 TWO_63 = 9223372036854775808.0  # 2.0**63, the first double above int64's range
-
-Emit = Callable[["Emitter"], None]
-HELPERS: dict[str, tuple[tuple[ir.Type, ...], ir.Type, Emit]] = {}
-
-
-def _helper(name: str, inputs: tuple[ir.Type, ...], out: ir.Type) -> Callable[[Emit], Emit]:
-    def register(emit: Emit) -> Emit:
-        HELPERS[name] = (inputs, out, emit)
-        return emit
-
-    return register
-
-
-def f64(value: float) -> ir.Constant:
-    return ir.Constant(F64, value)
-
-
-def i32(value: int) -> ir.Constant:
-    return ir.Constant(I32, value)
-
 
 # ---------------------------------------------------------------- float operators
 
 
-@_helper("float_div", (F64, F64), F64)
+@helper("float_div", (F64, F64), F64)
 def _float_div(e: Emitter) -> None:
     """x / y; ZERO_DIVISION when y is 0.0 or -0.0 (a nan divisor divides)."""
     x, y = e.args
@@ -73,7 +49,7 @@ def _remainder(e: Emitter, x: ir.Value, y: ir.Value) -> tuple[ir.Value, ir.Value
     return raw, b.select(e.truthy(raw), mod, e.copysign(f64(0.0), y)), moved
 
 
-@_helper("float_mod", (F64, F64), F64)
+@helper("float_mod", (F64, F64), F64)
 def _float_mod(e: Emitter) -> None:
     """x % y (float_rem): the result has y's sign; ZERO_DIVISION for y == +-0.0.
 
@@ -84,7 +60,7 @@ def _float_mod(e: Emitter) -> None:
     e.ok(_remainder(e, x, y)[1])
 
 
-@_helper("float_floordiv", (F64, F64), F64)
+@helper("float_floordiv", (F64, F64), F64)
 def _float_floordiv(e: Emitter) -> None:
     """x // y as _float_div_mod computes it; ZERO_DIVISION for y == +-0.0.
 
@@ -104,7 +80,7 @@ def _float_floordiv(e: Emitter) -> None:
     e.ok(b.select(e.truthy(div), snapped, e.copysign(f64(0.0), b.fdiv(x, y))))
 
 
-@_helper("float_pow", (F64, F64), F64)
+@helper("float_pow", (F64, F64), F64)
 def _float_pow(e: Emitter) -> None:
     """x ** y for floats, case by case as float_pow.
 
@@ -168,25 +144,25 @@ def _integral_to_int(e: Emitter, whole: ir.Value) -> None:
     e.ok(b.fptosi(whole, I64))
 
 
-@_helper("float_to_int", (F64,), I64)
+@helper("float_to_int", (F64,), I64)
 def _float_to_int(e: Emitter) -> None:
     """int(x) (and math.trunc): x truncated toward zero."""
     _integral_to_int(e, e.call_intrinsic("llvm.trunc", e.args[0]))
 
 
-@_helper("float_floor_to_int", (F64,), I64)
+@helper("float_floor_to_int", (F64,), I64)
 def _float_floor_to_int(e: Emitter) -> None:
     """math.floor(x) for a float: int(floor(x))."""
     _integral_to_int(e, e.floor(e.args[0]))
 
 
-@_helper("float_ceil_to_int", (F64,), I64)
+@helper("float_ceil_to_int", (F64,), I64)
 def _float_ceil_to_int(e: Emitter) -> None:
     """math.ceil(x) for a float: int(ceil(x))."""
     _integral_to_int(e, e.call_intrinsic("llvm.ceil", e.args[0]))
 
 
-@_helper("float_round_to_int", (F64,), I64)
+@helper("float_round_to_int", (F64,), I64)
 def _float_round_to_int(e: Emitter) -> None:
     """round(x) with one argument: ties to even, as CPython's float_round does it.
 
@@ -240,8 +216,8 @@ def _register_comparisons() -> None:
         def float_int(e: Emitter, op: str = op) -> None:
             _compare_int_float(e, e.args[1], e.args[0], _SWAPPED[op])
 
-        HELPERS[f"cmp_int_float_{op}"] = ((I64, F64), I1, int_float)
-        HELPERS[f"cmp_float_int_{op}"] = ((F64, I64), I1, float_int)
+        helper(f"cmp_int_float_{op}", (I64, F64), I1)(int_float)
+        helper(f"cmp_float_int_{op}", (F64, I64), I1)(float_int)
 
 
 _register_comparisons()

@@ -26,44 +26,21 @@ import ctypes
 import ctypes.util
 import errno
 import threading
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from llvmlite import ir
 
 from autotier.abi import Status
+from autotier.frontend.helperdefs import F64, I1, I32, f64, helper, i32
 from autotier.jit import engine
 
 if TYPE_CHECKING:
     from autotier.frontend.numerics import Emitter
 
-I1 = ir.IntType(1)
-I32 = ir.IntType(32)
-F64 = ir.DoubleType()
 ERANGE = errno.ERANGE
 EDOM = errno.EDOM
 PI = 3.141592653589793
 INF = float("inf")
-
-Emit = Callable[["Emitter"], None]
-HELPERS: dict[str, tuple[tuple[ir.Type, ...], ir.Type, Emit]] = {}
-
-
-def _helper(name: str, inputs: tuple[ir.Type, ...], out: ir.Type) -> Callable[[Emit], Emit]:
-    def register(emit: Emit) -> Emit:
-        HELPERS[name] = (inputs, out, emit)
-        return emit
-
-    return register
-
-
-def f64(value: float) -> ir.Constant:
-    return ir.Constant(F64, value)
-
-
-def i32(value: int) -> ir.Constant:
-    return ir.Constant(I32, value)
-
 
 # ---------------------------------------------------------------- the C library
 
@@ -167,13 +144,13 @@ def _register_math_1() -> None:
             e.ok(_math_1(e, name, e.args[0], can_overflow))
 
         emit.__doc__ = f"math.{name}(x) with math_1's error rules."
-        HELPERS[f"math_{name}"] = ((F64,), F64, emit)
+        helper(f"math_{name}", (F64,), F64)(emit)
 
 
 _register_math_1()
 
 
-@_helper("math_sqrt", (F64,), F64)
+@helper("math_sqrt", (F64,), F64)
 def _math_sqrt(e: Emitter) -> None:
     """math.sqrt(x): correctly rounded; MATH_DOMAIN for x < 0 (sqrt(-0.0) is -0.0)."""
     (x,) = e.args
@@ -182,31 +159,31 @@ def _math_sqrt(e: Emitter) -> None:
     e.ok(r)
 
 
-@_helper("math_fabs", (F64,), F64)
+@helper("math_fabs", (F64,), F64)
 def _math_fabs(e: Emitter) -> None:
     """math.fabs(x): never raises."""
     e.ok(e.fabs(e.args[0]))
 
 
-@_helper("math_isnan", (F64,), I1)
+@helper("math_isnan", (F64,), I1)
 def _math_isnan(e: Emitter) -> None:
     """math.isnan(x)."""
     e.ok(e.isnan(e.args[0]))
 
 
-@_helper("math_isinf", (F64,), I1)
+@helper("math_isinf", (F64,), I1)
 def _math_isinf(e: Emitter) -> None:
     """math.isinf(x)."""
     e.ok(e.isinf(e.args[0]))
 
 
-@_helper("math_isfinite", (F64,), I1)
+@helper("math_isfinite", (F64,), I1)
 def _math_isfinite(e: Emitter) -> None:
     """math.isfinite(x)."""
     e.ok(e.isfinite(e.args[0]))
 
 
-@_helper("math_log_base", (F64, F64), F64)
+@helper("math_log_base", (F64, F64), F64)
 def _math_log_base(e: Emitter) -> None:
     """math.log(x, base): log(x) / log(base), each with math_1's rules.
 
@@ -223,13 +200,13 @@ def _math_log_base(e: Emitter) -> None:
 # ---------------------------------------------------------------- math, two arguments
 
 
-@_helper("math_copysign", (F64, F64), F64)
+@helper("math_copysign", (F64, F64), F64)
 def _math_copysign(e: Emitter) -> None:
     """math.copysign(x, y): |x| with y's sign bit; never raises."""
     e.ok(e.copysign(e.args[0], e.args[1]))
 
 
-@_helper("math_atan2", (F64, F64), F64)
+@helper("math_atan2", (F64, F64), F64)
 def _math_atan2(e: Emitter) -> None:
     """math.atan2(y, x): m_atan2's special cases, then libm atan2; never raises.
 
@@ -253,7 +230,7 @@ def _math_atan2(e: Emitter) -> None:
     e.ok(r)
 
 
-@_helper("math_fmod", (F64, F64), F64)
+@helper("math_fmod", (F64, F64), F64)
 def _math_fmod(e: Emitter) -> None:
     """math.fmod(x, y): C's fmod (exact); x itself for finite x and infinite y.
 
@@ -268,7 +245,7 @@ def _math_fmod(e: Emitter) -> None:
     e.ok(r)
 
 
-@_helper("math_pow", (F64, F64), F64)
+@helper("math_pow", (F64, F64), F64)
 def _math_pow(e: Emitter) -> None:
     """math.pow(x, y) as math_pow_impl: IEEE special values, then libm pow.
 
@@ -322,7 +299,7 @@ def _add_compensated(e: Emitter, csum: ir.Value, frac: ir.Value,
     return new, b.fadd(frac, b.fadd(b.fsub(csum, new), x))
 
 
-@_helper("math_hypot", (F64, F64), F64)
+@helper("math_hypot", (F64, F64), F64)
 def _math_hypot(e: Emitter) -> None:
     """math.hypot(x, y): CPython 3.11's vector_norm for two coordinates, op by op.
 

@@ -25,24 +25,12 @@ from contextlib import contextmanager
 from llvmlite import ir
 
 from autotier.abi import Status
-from autotier.frontend import floatops, mathlib
-
-I1 = ir.IntType(1)
-I32 = ir.IntType(32)
-I64 = ir.IntType(64)
-F64 = ir.DoubleType()
+from autotier.frontend import floatops, mathlib  # noqa: F401 - they register helpers
+from autotier.frontend.helperdefs import F64, HELPERS, I1, I32, I64, f64, helper, i64
 
 INT64_MIN = -(2**63)
 TWO_63 = 9223372036854775808.0  # 2.0**63, the first double above int64's range
 
-
-
-def i64(value: int) -> ir.Constant:
-    return ir.Constant(I64, value)
-
-
-def f64(value: float) -> ir.Constant:
-    return ir.Constant(F64, value)
 
 
 class Emitter:
@@ -114,17 +102,6 @@ class Emitter:
         return self.b.fcmp_ordered("==", self.b.frem(self.fabs(x), f64(2.0)), f64(1.0))
 
 
-Emit = Callable[[Emitter], None]
-Spec = tuple[tuple[ir.Type, ...], ir.Type, Emit]
-_HELPERS: dict[str, Spec] = {}
-
-
-def _helper(name: str, inputs: tuple[ir.Type, ...], out: ir.Type) -> Callable[[Emit], Emit]:
-    def register(emit: Emit) -> Emit:
-        _HELPERS[name] = (inputs, out, emit)
-        return emit
-
-    return register
 
 
 # ---------------------------------------------------------------- int
@@ -143,25 +120,25 @@ def _checked(e: Emitter, op: Callable[[ir.Value, ir.Value], ir.Value], plain: st
     e.ok(getattr(e.b, plain)(a, b, flags=["nsw"]))
 
 
-@_helper("int_add", (I64, I64), I64)
+@helper("int_add", (I64, I64), I64)
 def _int_add(e: Emitter) -> None:
     """a + b; OVERFLOW when the exact sum leaves int64."""
     _checked(e, e.b.sadd_with_overflow, "add")
 
 
-@_helper("int_sub", (I64, I64), I64)
+@helper("int_sub", (I64, I64), I64)
 def _int_sub(e: Emitter) -> None:
     """a - b; OVERFLOW when the exact difference leaves int64."""
     _checked(e, e.b.ssub_with_overflow, "sub")
 
 
-@_helper("int_mul", (I64, I64), I64)
+@helper("int_mul", (I64, I64), I64)
 def _int_mul(e: Emitter) -> None:
     """a * b; OVERFLOW when the exact product leaves int64."""
     _checked(e, e.b.smul_with_overflow, "mul")
 
 
-@_helper("int_neg", (I64,), I64)
+@helper("int_neg", (I64,), I64)
 def _int_neg(e: Emitter) -> None:
     """-a; OVERFLOW for -(-2**63)."""
     (a,) = e.args
@@ -169,7 +146,7 @@ def _int_neg(e: Emitter) -> None:
     e.ok(e.b.sub(i64(0), a))
 
 
-@_helper("int_abs", (I64,), I64)
+@helper("int_abs", (I64,), I64)
 def _int_abs(e: Emitter) -> None:
     """abs(a); OVERFLOW for abs(-2**63)."""
     (a,) = e.args
@@ -183,7 +160,7 @@ def _divisor_checks(e: Emitter) -> tuple[ir.Value, ir.Value]:
     return a, d
 
 
-@_helper("int_floordiv", (I64, I64), I64)
+@helper("int_floordiv", (I64, I64), I64)
 def _int_floordiv(e: Emitter) -> None:
     """a // b rounded toward -inf (Python's floor division).
 
@@ -202,7 +179,7 @@ def _int_floordiv(e: Emitter) -> None:
     e.ok(e.b.sub(q, e.b.zext(fix, I64)))
 
 
-@_helper("int_mod", (I64, I64), I64)
+@helper("int_mod", (I64, I64), I64)
 def _int_mod(e: Emitter) -> None:
     """a % b with the sign of b (Python's modulo); ZERO_DIVISION for b == 0."""
     a, d = _divisor_checks(e)
@@ -214,7 +191,7 @@ def _int_mod(e: Emitter) -> None:
     e.ok(e.b.select(fix, e.b.add(r, d), r))
 
 
-@_helper("int_pow", (I64, I64), I64)
+@helper("int_pow", (I64, I64), I64)
 def _int_pow(e: Emitter) -> None:
     """a ** n for n >= 0 by repeated squaring (0 ** 0 == 1).
 
@@ -254,7 +231,7 @@ def _int_pow(e: Emitter) -> None:
     e.ok(acc)
 
 
-@_helper("int_lshift", (I64, I64), I64)
+@helper("int_lshift", (I64, I64), I64)
 def _int_lshift(e: Emitter) -> None:
     """a << n: VALUE for n < 0 (ValueError); 0 << n is 0 for any n; OVERFLOW
     when any bit (or the sign) would be lost, i.e. the result leaves int64."""
@@ -269,7 +246,7 @@ def _int_lshift(e: Emitter) -> None:
     e.ok(shifted)
 
 
-@_helper("int_rshift", (I64, I64), I64)
+@helper("int_rshift", (I64, I64), I64)
 def _int_rshift(e: Emitter) -> None:
     """a >> n (floor of a / 2**n): VALUE for n < 0; n >= 64 gives 0 or -1."""
     a, n = e.args
@@ -340,7 +317,7 @@ def _divide_rounded(e: Emitter, a: ir.Value, d: ir.Value) -> ir.Value:
     return b.select(negative, b.fneg(result), result)
 
 
-@_helper("int_truediv", (I64, I64), F64)
+@helper("int_truediv", (I64, I64), F64)
 def _int_truediv(e: Emitter) -> None:
     """a / b correctly rounded, as CPython's int true division is; ZERO_DIVISION for b == 0.
 
@@ -358,17 +335,14 @@ def _int_truediv(e: Emitter) -> None:
     e.ok(_divide_rounded(e, a, d))
 
 
-@_helper("int_to_float", (I64,), F64)
+@helper("int_to_float", (I64,), F64)
 def _int_to_float(e: Emitter) -> None:
     """float(a): sitofp rounds to nearest, ties to even, as PyLong_AsDouble does."""
     e.ok(e.b.sitofp(e.args[0], F64))
 
 
-_HELPERS.update(floatops.HELPERS)
-_HELPERS.update(mathlib.HELPERS)
-
 #: Every helper name :meth:`Numerics.get` accepts.
-NAMES: frozenset[str] = frozenset(_HELPERS)
+NAMES: frozenset[str] = frozenset(HELPERS)
 
 
 class Numerics:
@@ -386,13 +360,13 @@ class Numerics:
         fn = self._functions.get(name)
         if fn is not None:
             return fn
-        if name not in _HELPERS:
+        if name not in HELPERS:
             raise KeyError(f"no numerics helper named {name!r}")
         existing = self.module.globals.get(name)
         if isinstance(existing, ir.Function) and not existing.is_declaration:
             fn = existing  # defined by another Numerics of the same module
         else:
-            inputs, out, emit = _HELPERS[name]
+            inputs, out, emit = HELPERS[name]
             fnty = ir.FunctionType(I32, [*inputs, out.as_pointer()])
             fn = ir.Function(self.module, fnty, name)
             fn.linkage = "internal"
