@@ -32,7 +32,7 @@ class CompileRequest:
     func: FunctionType
     signatures: tuple[Signature, ...]  # argument kinds to specialise for, in order
     tier: int
-    opt: int  # LLVM optimisation level: 0 for a quick tier, 2-3 for optimising tiers
+    opt: int  # LLVM optimisation level: 1 for a quick tier, 2 for the last (optimising) one
     dump: frozenset[str] = frozenset()  # stages to keep text for: bytecode, ir, llvm, asm
 
 

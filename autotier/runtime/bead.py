@@ -311,7 +311,9 @@ class Bead:
             with self._lock:
                 self._move(S.INVALID)
             return
-        opt = 2 if job.tier >= self.hotness.max_tier else 0
+        # A quick tier is O1: on this IR, O0 compiles slower than O1 (it leaves more
+        # for code generation) and runs far slower.
+        opt = 2 if job.tier >= self.hotness.max_tier else 1
         request = CompileRequest(self.func, job.signatures, job.tier, opt, self._dump)
         started = time.perf_counter()
         error: str | None = None
