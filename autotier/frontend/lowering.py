@@ -43,9 +43,12 @@ from autotier.frontend.values import (
     tag,
     untag,
 )
+from autotier.jit import engine
 
 RESULT = ll.LiteralStructType([I64, I64, ll.DoubleType()])
 SIGNAL_CHECK_EVERY = 1 << 20  # loop iterations between two PyErr_CheckSignals calls
+PTR8 = ll.IntType(8).as_pointer()
+YIELD_EVERY_NS = 20_000_000  # at most one GIL hand-over per 20 ms of native loop
 assert str(RESULT).replace(" ", "") == RESULT_IR.replace(" ", "")
 _PARAM_TYPES = {Kind.INT: I64, Kind.FLOAT: ll.DoubleType(), Kind.BOOL: I1}
 
@@ -137,6 +140,7 @@ class FunctionLowering:
         self.incoming: list[tuple[int, tuple[LV, ...], ll.Block]] = []  # (target, args, pred)
         self.order: dict[int, int] = {}  # block id -> position in reverse postorder
         self.ticks: ll.Value | None = None  # i64 slot: loop iterations to the next check
+        self.yielded: ll.Value | None = None  # i64 slot: when the GIL was last released
         self.versions: list[tuple[ll.Value, ll.Value]] = []  # (tag address, tag on entry)
 
     # ------------------------------------------------------------ services for ops
@@ -284,15 +288,48 @@ class FunctionLowering:
         b.store(left, self.ticks)
         with b.if_then(b.icmp_signed("<=", left, i64(0)), likely=False):
             b.store(i64(SIGNAL_CHECK_EVERY), self.ticks)
-            check = self.ml.module.globals.get("PyErr_CheckSignals")
-            if check is None:
-                check = ll.Function(self.ml.module, ll.FunctionType(I32, []),
-                                    "PyErr_CheckSignals")
+            check = self._c_api("PyErr_CheckSignals", I32, [])
             raised = b.icmp_signed("!=", b.call(check, []), ll.Constant(I32, 0))
             self.bail_if(raised, Status.SIGNAL, name="no_signal")
+            self._let_threads_run()
             for tag, before in self.versions:
                 self.bail_if(b.icmp_unsigned("!=", b.load(tag), before), Status.STALE,
                              name="same_globals")
+
+    def _let_threads_run(self) -> None:
+        """Release the GIL and take it back, at most every YIELD_EVERY_NS.
+
+        Other threads then run, as the interpreter's own switching would let them
+        (the body touches no Python object; what they change is checked after).  The
+        gap matters: a thread waiting for the GIL asks for it only after a whole
+        switch interval (5 ms) without a hand-over, and our taking it back counts as
+        one, so releasing at every check would starve it.
+        """
+        b = self.b
+        timespec = self.alloca(ll.LiteralStructType([I64, I64]), name="now")
+        if self.yielded is None:
+            self.yielded = self.alloca(I64, name="yielded")
+            with b.goto_block(self.fn.entry_basic_block):
+                b.position_before(self.fn.entry_basic_block.instructions[-1])
+                b.store(i64(0), self.yielded)
+        clock = self._c_api(engine.CLOCK_GETTIME, I32, [I32, timespec.type])
+        b.call(clock, [ll.Constant(I32, engine.CLOCK_MONOTONIC), timespec])
+        sec = b.load(b.gep(timespec, [ll.Constant(I32, 0), ll.Constant(I32, 0)]))
+        nsec = b.load(b.gep(timespec, [ll.Constant(I32, 0), ll.Constant(I32, 1)]))
+        now = b.add(b.mul(sec, i64(1_000_000_000)), nsec)
+        due = b.icmp_signed(">=", b.sub(now, b.load(self.yielded)), i64(YIELD_EVERY_NS))
+        with b.if_then(due, likely=False):
+            save = self._c_api("PyEval_SaveThread", PTR8, [])
+            restore = self._c_api("PyEval_RestoreThread", ll.VoidType(), [PTR8])
+            b.call(restore, [b.call(save, [])])
+            b.store(now, self.yielded)
+
+    def _c_api(self, name: str, ret: ll.Type, args: list[ll.Type]) -> ll.Function:
+        fn = self.ml.module.globals.get(name)
+        if fn is None:
+            fn = ll.Function(self.ml.module, ll.FunctionType(ret, args), name)
+        assert isinstance(fn, ll.Function)
+        return fn
 
     def _edge(self, target: int, args: tuple[Var, ...], pred: ll.Block) -> None:
         """Record the values a jump from ``pred`` passes to ``target``'s phis."""

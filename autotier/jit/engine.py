@@ -29,6 +29,9 @@ _TM: llvm.TargetMachine | None = None
 _NAMES = itertools.count()
 
 # C-API functions native code may call; registered with LLVM by address.
+CLOCK_GETTIME = "__autotier_clock_gettime"  # the C library's, for native loops
+CLOCK_MONOTONIC = 1  # Linux
+
 _CAPI_SYMBOLS = (
     "PyLong_FromLongLong",
     "PyLong_AsLongLongAndOverflow",
@@ -39,6 +42,8 @@ _CAPI_SYMBOLS = (
     "PyErr_Occurred",
     "PyErr_SetString",
     "PyErr_CheckSignals",
+    "PyEval_SaveThread",
+    "PyEval_RestoreThread",
     "Py_DecRef",
 )
 
@@ -67,6 +72,9 @@ def _engine() -> tuple[llvm.ExecutionEngine, llvm.TargetMachine]:
             addr = ctypes.cast(getattr(ctypes.pythonapi, name), ctypes.c_void_p).value
             assert addr is not None
             llvm.add_symbol(name, addr)
+        clock = ctypes.cast(ctypes.CDLL(None).clock_gettime, ctypes.c_void_p).value
+        assert clock is not None
+        llvm.add_symbol(CLOCK_GETTIME, clock)
         target = llvm.Target.from_default_triple()
         # Code for this very CPU (its vector width, its fast division paths), as the
         # code never leaves the process.  The engine owns its TargetMachine; the

@@ -4,6 +4,9 @@ that raises) interrupts compiled code as it interrupts the interpreter."""
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
+import threading
 import time
 
 import pytest
@@ -106,3 +109,66 @@ def test_a_handler_setting_a_polled_global_ends_the_native_loop():
         signal.signal(signal.SIGALRM, old)
         STOP = False
     assert bead_of(hf).last_bailout == "rebound global STOP"
+
+
+RUNNING = True
+
+
+def worker_loop(n):
+    i = 0
+    while RUNNING:  # another thread ends it by rebinding RUNNING
+        i += 1
+    return n
+
+
+def test_a_native_loop_lets_other_threads_run_and_sees_their_globals():
+    global RUNNING
+    hf = make_hot(worker_loop, deopt=autotier.AlwaysRecompilePolicy())
+    RUNNING = False
+    promote(hf, 1)
+    RUNNING = True
+    assert bead_of(hf).reload()  # compiled with RUNNING True: natively, a loop forever
+    settle()
+    assert autotier.stats(hf).state == "compiled"
+    result = []
+    worker = threading.Thread(target=lambda: result.append(hf(5)), daemon=True)
+    worker.start()
+    try:
+        started = time.monotonic()
+        ticks = 0
+        while time.monotonic() - started < 0.5:  # this thread keeps getting the GIL
+            ticks += 1
+            time.sleep(0.01)
+        assert ticks >= 10
+    finally:
+        RUNNING = False  # the native loop sees it at its next check, and bails
+    worker.join(30)
+    assert not worker.is_alive() and result == [5]
+    RUNNING = True
+
+
+DAEMON_EXIT = """
+import threading, time, autotier
+
+@autotier.hot(threshold=2)
+def spin(n):
+    i = 0
+    while i < n:
+        i += 1
+    return i
+
+for _ in range(3):
+    spin(3)
+autotier.wait_idle(60)
+assert autotier.stats(spin).state == "compiled"
+threading.Thread(target=spin, args=(2**62,), daemon=True).start()
+time.sleep(0.3)
+print("main still runs", flush=True)
+"""
+
+
+def test_interpreter_exits_while_a_daemon_thread_is_in_a_native_loop():
+    proc = subprocess.run([sys.executable, "-c", DAEMON_EXIT], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "main still runs"
