@@ -14,7 +14,9 @@ whose operands can each have several kinds is *split*: a switch on each tagged
 operand's tag leads to one straight-line leaf per combination of kinds
 (:mod:`autotier.frontend.ops`), whose results meet in phis.  A failed guard (a
 numerics helper's status, an unbound local, range() with step 0 ...) branches to
-the one bail block, which returns the status.
+the one bail block, which returns the status.  Every loop back edge also gets the
+periodic check of :mod:`autotier.frontend.periodic` (signals, other threads, rebound
+globals).
 """
 
 from __future__ import annotations
@@ -24,9 +26,8 @@ from types import FunctionType
 
 from llvmlite import ir as ll
 
-from autotier import compat
 from autotier.abi import RESULT_IR, Kind, Status
-from autotier.frontend import ir, ops
+from autotier.frontend import ir, ops, periodic
 from autotier.frontend.ir import Kinds, Var, VKind
 from autotier.frontend.numerics import Numerics
 from autotier.frontend.program import Program, Spec
@@ -43,12 +44,8 @@ from autotier.frontend.values import (
     tag,
     untag,
 )
-from autotier.jit import engine
 
 RESULT = ll.LiteralStructType([I64, I64, ll.DoubleType()])
-SIGNAL_CHECK_EVERY = 1 << 20  # loop iterations between two PyErr_CheckSignals calls
-PTR8 = ll.IntType(8).as_pointer()
-YIELD_EVERY_NS = 20_000_000  # at most one GIL hand-over per 20 ms of native loop
 assert str(RESULT).replace(" ", "") == RESULT_IR.replace(" ", "")
 _PARAM_TYPES = {Kind.INT: I64, Kind.FLOAT: ll.DoubleType(), Kind.BOOL: I1}
 
@@ -139,9 +136,7 @@ class FunctionLowering:
         self.phis: dict[int, list[tuple[ll.PhiInstr, ...]]] = {}
         self.incoming: list[tuple[int, tuple[LV, ...], ll.Block]] = []  # (target, args, pred)
         self.order: dict[int, int] = {}  # block id -> position in reverse postorder
-        self.ticks: ll.Value | None = None  # i64 slot: loop iterations to the next check
-        self.yielded: ll.Value | None = None  # i64 slot: when the GIL was last released
-        self.versions: list[tuple[ll.Value, ll.Value]] = []  # (tag address, tag on entry)
+        self.periodic: periodic.State | None = None  # the loops' periodic check
 
     # ------------------------------------------------------------ services for ops
     def _failure(self, status: ll.Value) -> ll.Value:
@@ -249,11 +244,11 @@ class FunctionLowering:
                 ret = b.insert_value(ret, value, i + 1)
             b.ret(ret)
         elif isinstance(term, ir.Jump):
-            self._loop_tick(blk.id, (term.target,))
+            periodic.loop_tick(self, blk.id, (term.target,))
             self._edge(term.target, term.args, b.block)
             b.branch(self.blocks[term.target])
         elif isinstance(term, ir.Branch):
-            self._loop_tick(blk.id, (term.then_target, term.else_target))
+            periodic.loop_tick(self, blk.id, (term.then_target, term.else_target))
             (cond,) = self.values[term.cond]
             here = b.block
             then, other = self.blocks[term.then_target], self.blocks[term.else_target]
@@ -266,70 +261,6 @@ class FunctionLowering:
             else:
                 self._edge(term.else_target, term.else_args, here)
             b.cbranch(cond, then, other)
-
-    def _loop_tick(self, here: int, targets: tuple[int, ...]) -> None:
-        """On a loop's back edge: count down; every SIGNAL_CHECK_EVERY iterations let
-        CPython run signal handlers (Ctrl-C).  Bail with SIGNAL if a handler raised,
-        and with STALE if one changed a namespace the code read (a handler setting a
-        flag the loop polls): the interpreter then re-runs the call and sees it."""
-        if not any(self.order.get(t, len(self.order)) <= self.order[here] for t in targets):
-            return
-        b = self.b
-        if self.ticks is None:
-            self.ticks = self.alloca(I64, name="ticks")
-            with b.goto_block(self.fn.entry_basic_block):
-                b.position_before(self.fn.entry_basic_block.instructions[-1])
-                b.store(i64(SIGNAL_CHECK_EVERY), self.ticks)
-                spaces = {id(d.namespace) for d in self.ml.program.deps}
-                self.versions = [(tag, b.load(tag)) for tag in (
-                    ll.Constant(I64, n + compat.DICT_VERSION_TAG).inttoptr(I64.as_pointer())
-                    for n in sorted(spaces))]
-        left = b.sub(b.load(self.ticks), i64(1), name="ticks")
-        b.store(left, self.ticks)
-        with b.if_then(b.icmp_signed("<=", left, i64(0)), likely=False):
-            b.store(i64(SIGNAL_CHECK_EVERY), self.ticks)
-            check = self._c_api("PyErr_CheckSignals", I32, [])
-            raised = b.icmp_signed("!=", b.call(check, []), ll.Constant(I32, 0))
-            self.bail_if(raised, Status.SIGNAL, name="no_signal")
-            self._let_threads_run()
-            for tag, before in self.versions:
-                self.bail_if(b.icmp_unsigned("!=", b.load(tag), before), Status.STALE,
-                             name="same_globals")
-
-    def _let_threads_run(self) -> None:
-        """Release the GIL and take it back, at most every YIELD_EVERY_NS.
-
-        Other threads then run, as the interpreter's own switching would let them
-        (the body touches no Python object; what they change is checked after).  The
-        gap matters: a thread waiting for the GIL asks for it only after a whole
-        switch interval (5 ms) without a hand-over, and our taking it back counts as
-        one, so releasing at every check would starve it.
-        """
-        b = self.b
-        timespec = self.alloca(ll.LiteralStructType([I64, I64]), name="now")
-        if self.yielded is None:
-            self.yielded = self.alloca(I64, name="yielded")
-            with b.goto_block(self.fn.entry_basic_block):
-                b.position_before(self.fn.entry_basic_block.instructions[-1])
-                b.store(i64(0), self.yielded)
-        clock = self._c_api(engine.CLOCK_GETTIME, I32, [I32, timespec.type])
-        b.call(clock, [ll.Constant(I32, engine.CLOCK_MONOTONIC), timespec])
-        sec = b.load(b.gep(timespec, [ll.Constant(I32, 0), ll.Constant(I32, 0)]))
-        nsec = b.load(b.gep(timespec, [ll.Constant(I32, 0), ll.Constant(I32, 1)]))
-        now = b.add(b.mul(sec, i64(1_000_000_000)), nsec)
-        due = b.icmp_signed(">=", b.sub(now, b.load(self.yielded)), i64(YIELD_EVERY_NS))
-        with b.if_then(due, likely=False):
-            save = self._c_api("PyEval_SaveThread", PTR8, [])
-            restore = self._c_api("PyEval_RestoreThread", ll.VoidType(), [PTR8])
-            b.call(restore, [b.call(save, [])])
-            b.store(now, self.yielded)
-
-    def _c_api(self, name: str, ret: ll.Type, args: list[ll.Type]) -> ll.Function:
-        fn = self.ml.module.globals.get(name)
-        if fn is None:
-            fn = ll.Function(self.ml.module, ll.FunctionType(ret, args), name)
-        assert isinstance(fn, ll.Function)
-        return fn
 
     def _edge(self, target: int, args: tuple[Var, ...], pred: ll.Block) -> None:
         """Record the values a jump from ``pred`` passes to ``target``'s phis."""

@@ -1,0 +1,114 @@
+"""The periodic check of native loops: what the interpreter's eval breaker does.
+
+A native loop would otherwise hold the GIL until it ends: no signal handler (Ctrl-C),
+no other thread, no interpreter exit.  Every loop back edge counts down a slot; every
+SIGNAL_CHECK_EVERY iterations the body
+
+- lets CPython run signal handlers (``PyErr_CheckSignals``) and bails with
+  ``Status.SIGNAL`` if one raised (the entry propagates the exception);
+- releases the GIL and takes it back, at most every YIELD_EVERY_NS, so other threads
+  run.  The gap matters: a thread waiting for the GIL asks for it only after a whole
+  switch interval (5 ms) without a hand-over, and taking the GIL back counts as one,
+  so releasing at every check would starve it;
+- compares the version tags of the namespaces the code read with their values on
+  entry, and bails with ``Status.STALE`` if a handler or another thread changed one
+  (a stop flag the loop polls): the interpreter re-runs the call and sees it.  The
+  body has no effects, so the run that counts is one that started after the change.
+
+The body touches no Python object, so releasing the GIL inside it is safe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from llvmlite import ir as ll
+
+from autotier import compat
+from autotier.abi import Status
+from autotier.jit import engine
+
+if TYPE_CHECKING:
+    from autotier.frontend.lowering import FunctionLowering
+
+SIGNAL_CHECK_EVERY = 1 << 20  # loop iterations between two checks
+YIELD_EVERY_NS = 20_000_000  # at most one GIL hand-over per 20 ms of native loop
+I32 = ll.IntType(32)
+I64 = ll.IntType(64)
+PTR8 = ll.IntType(8).as_pointer()
+TIMESPEC = ll.LiteralStructType([I64, I64])
+
+
+@dataclass
+class State:
+    """A function's stack slots for the check, created with its first loop."""
+
+    ticks: ll.Value  # i64: iterations left before the next check
+    yielded: ll.Value  # i64: when the GIL was last released (monotonic ns)
+    now: ll.Value  # {i64, i64}: the clock's timespec
+    versions: list[tuple[ll.Value, ll.Value]]  # (tag address, tag on entry)
+
+
+def _c_function(fl: FunctionLowering, name: str, ret: ll.Type,
+                args: list[ll.Type]) -> ll.Function:
+    fn = fl.ml.module.globals.get(name)
+    if fn is None:
+        fn = ll.Function(fl.ml.module, ll.FunctionType(ret, args), name)
+    assert isinstance(fn, ll.Function)
+    return fn
+
+
+def _state(fl: FunctionLowering) -> State:
+    """The slots, initialised at the end of the function's entry block."""
+    if fl.periodic is None:
+        b = fl.b
+        ticks = fl.alloca(I64, name="ticks")
+        yielded = fl.alloca(I64, name="yielded")
+        now = fl.alloca(TIMESPEC, name="now")
+        entry = fl.fn.entry_basic_block
+        with b.goto_block(entry):
+            b.position_before(entry.instructions[-1])
+            b.store(ll.Constant(I64, SIGNAL_CHECK_EVERY), ticks)
+            b.store(ll.Constant(I64, 0), yielded)
+            spaces = sorted({id(d.namespace) for d in fl.ml.program.deps})
+            tags = [ll.Constant(I64, n + compat.DICT_VERSION_TAG).inttoptr(I64.as_pointer())
+                    for n in spaces]
+            versions = [(tag, b.load(tag)) for tag in tags]
+        fl.periodic = State(ticks, yielded, now, versions)
+    return fl.periodic
+
+
+def loop_tick(fl: FunctionLowering, here: int, targets: tuple[int, ...]) -> None:
+    """Emit the countdown on a back edge (a jump to a block not after ``here``)."""
+    if not any(fl.order.get(t, len(fl.order)) <= fl.order[here] for t in targets):
+        return
+    b = fl.b
+    st = _state(fl)
+    left = b.sub(b.load(st.ticks), ll.Constant(I64, 1), name="ticks")
+    b.store(left, st.ticks)
+    with b.if_then(b.icmp_signed("<=", left, ll.Constant(I64, 0)), likely=False):
+        b.store(ll.Constant(I64, SIGNAL_CHECK_EVERY), st.ticks)
+        check = _c_function(fl, "PyErr_CheckSignals", I32, [])
+        raised = b.icmp_signed("!=", b.call(check, []), ll.Constant(I32, 0))
+        fl.bail_if(raised, Status.SIGNAL, name="no_signal")
+        _let_threads_run(fl, st)
+        for tag, before in st.versions:
+            fl.bail_if(b.icmp_unsigned("!=", b.load(tag), before), Status.STALE,
+                       name="same_globals")
+
+
+def _let_threads_run(fl: FunctionLowering, st: State) -> None:
+    b = fl.b
+    clock = _c_function(fl, engine.CLOCK_GETTIME, I32, [I32, TIMESPEC.as_pointer()])
+    b.call(clock, [ll.Constant(I32, engine.CLOCK_MONOTONIC), st.now])
+    zero = ll.Constant(I32, 0)
+    sec = b.load(b.gep(st.now, [zero, zero]))
+    nsec = b.load(b.gep(st.now, [zero, ll.Constant(I32, 1)]))
+    now = b.add(b.mul(sec, ll.Constant(I64, 1_000_000_000)), nsec)
+    due = b.icmp_signed(">=", b.sub(now, b.load(st.yielded)), ll.Constant(I64, YIELD_EVERY_NS))
+    with b.if_then(due, likely=False):
+        save = _c_function(fl, "PyEval_SaveThread", PTR8, [])
+        restore = _c_function(fl, "PyEval_RestoreThread", ll.VoidType(), [PTR8])
+        b.call(restore, [b.call(save, [])])
+        b.store(now, st.yielded)
