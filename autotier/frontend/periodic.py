@@ -15,6 +15,11 @@ SIGNAL_CHECK_EVERY iterations the body
   (a stop flag the loop polls): the interpreter re-runs the call and sees it.  The
   body has no effects, so the run that counts is one that started after the change.
 
+Recursion has no back edge and gets no check: a loop-free recursion holds the GIL
+for its whole run (a per-call countdown in a module global was measured: fib 25%
+slower).  When the GIL was last released is one module global (native code runs only
+under the GIL, so plain loads and stores of it never race).
+
 The body touches no Python object, so releasing the GIL inside it is safe.
 """
 
@@ -45,8 +50,6 @@ class State:
     """A function's stack slots for the check, created with its first loop."""
 
     ticks: ll.Value  # i64: iterations left before the next check
-    yielded: ll.Value  # i64: when the GIL was last released (monotonic ns)
-    now: ll.Value  # {i64, i64}: the clock's timespec
     versions: list[tuple[ll.Value, ll.Value]]  # (tag address, tag on entry)
 
 
@@ -60,23 +63,35 @@ def _c_function(fl: FunctionLowering, name: str, ret: ll.Type,
 
 
 def _state(fl: FunctionLowering) -> State:
-    """The slots, initialised at the end of the function's entry block."""
+    """The loop slots, initialised at the end of the function's entry block."""
     if fl.periodic is None:
         b = fl.b
         ticks = fl.alloca(I64, name="ticks")
-        yielded = fl.alloca(I64, name="yielded")
-        now = fl.alloca(TIMESPEC, name="now")
         entry = fl.fn.entry_basic_block
         with b.goto_block(entry):
             b.position_before(entry.instructions[-1])
             b.store(ll.Constant(I64, SIGNAL_CHECK_EVERY), ticks)
-            b.store(ll.Constant(I64, 0), yielded)
-            spaces = sorted({id(d.namespace) for d in fl.ml.program.deps})
-            tags = [ll.Constant(I64, n + compat.DICT_VERSION_TAG).inttoptr(I64.as_pointer())
-                    for n in spaces]
-            versions = [(tag, b.load(tag)) for tag in tags]
-        fl.periodic = State(ticks, yielded, now, versions)
+            versions = [(tag, b.load(tag)) for tag in _tags(fl)]
+        fl.periodic = State(ticks, versions)
     return fl.periodic
+
+
+def _tags(fl: FunctionLowering) -> list[ll.Constant]:
+    """Addresses of the version tags of every namespace the code read."""
+    spaces = sorted({id(d.namespace) for d in fl.ml.program.deps})
+    return [ll.Constant(I64, n + compat.DICT_VERSION_TAG).inttoptr(I64.as_pointer())
+            for n in spaces]
+
+
+def _module_counter(fl: FunctionLowering, name: str, start: int) -> ll.GlobalVariable:
+    """An i64 shared by the module's bodies (accessed only under the GIL)."""
+    var = fl.ml.module.globals.get(name)
+    if var is None:
+        var = ll.GlobalVariable(fl.ml.module, I64, name=name)
+        var.initializer = ll.Constant(I64, start)
+        var.linkage = "internal"
+    assert isinstance(var, ll.GlobalVariable)
+    return var
 
 
 def loop_tick(fl: FunctionLowering, here: int, targets: tuple[int, ...]) -> None:
@@ -89,26 +104,34 @@ def loop_tick(fl: FunctionLowering, here: int, targets: tuple[int, ...]) -> None
     b.store(left, st.ticks)
     with b.if_then(b.icmp_signed("<=", left, ll.Constant(I64, 0)), likely=False):
         b.store(ll.Constant(I64, SIGNAL_CHECK_EVERY), st.ticks)
-        check = _c_function(fl, "PyErr_CheckSignals", I32, [])
-        raised = b.icmp_signed("!=", b.call(check, []), ll.Constant(I32, 0))
-        fl.bail_if(raised, Status.SIGNAL, name="no_signal")
-        _let_threads_run(fl, st)
-        for tag, before in st.versions:
-            fl.bail_if(b.icmp_unsigned("!=", b.load(tag), before), Status.STALE,
-                       name="same_globals")
+        _check(fl, st.versions)
 
 
-def _let_threads_run(fl: FunctionLowering, st: State) -> None:
+def _check(fl: FunctionLowering, versions: list[tuple[ll.Value, ll.Value]]) -> None:
+    """Signals, then other threads, then: did a namespace change since ``versions``?"""
     b = fl.b
+    check = _c_function(fl, "PyErr_CheckSignals", I32, [])
+    raised = b.icmp_signed("!=", b.call(check, []), ll.Constant(I32, 0))
+    fl.bail_if(raised, Status.SIGNAL, name="no_signal")
+    _let_threads_run(fl)
+    for tag, before in versions:
+        fl.bail_if(b.icmp_unsigned("!=", b.load(tag), before), Status.STALE,
+                   name="same_globals")
+
+
+def _let_threads_run(fl: FunctionLowering) -> None:
+    b = fl.b
+    now_slot = fl.alloca(TIMESPEC, name="now")
+    yielded = _module_counter(fl, "periodic_yielded", 0)  # monotonic ns
     clock = _c_function(fl, engine.CLOCK_GETTIME, I32, [I32, TIMESPEC.as_pointer()])
-    b.call(clock, [ll.Constant(I32, engine.CLOCK_MONOTONIC), st.now])
+    b.call(clock, [ll.Constant(I32, engine.CLOCK_MONOTONIC), now_slot])
     zero = ll.Constant(I32, 0)
-    sec = b.load(b.gep(st.now, [zero, zero]))
-    nsec = b.load(b.gep(st.now, [zero, ll.Constant(I32, 1)]))
+    sec = b.load(b.gep(now_slot, [zero, zero]))
+    nsec = b.load(b.gep(now_slot, [zero, ll.Constant(I32, 1)]))
     now = b.add(b.mul(sec, ll.Constant(I64, 1_000_000_000)), nsec)
-    due = b.icmp_signed(">=", b.sub(now, b.load(st.yielded)), ll.Constant(I64, YIELD_EVERY_NS))
+    due = b.icmp_signed(">=", b.sub(now, b.load(yielded)), ll.Constant(I64, YIELD_EVERY_NS))
     with b.if_then(due, likely=False):
         save = _c_function(fl, "PyEval_SaveThread", PTR8, [])
         restore = _c_function(fl, "PyEval_RestoreThread", ll.VoidType(), [PTR8])
         b.call(restore, [b.call(save, [])])
-        b.store(now, st.yielded)
+        b.store(now, yielded)
