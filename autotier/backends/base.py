@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import FunctionType
+from types import CodeType, FunctionType
 from typing import Protocol
 
 from autotier.abi import Kind
@@ -34,6 +34,14 @@ class CompileRequest:
     tier: int
     opt: int  # LLVM optimisation level: 1 for a quick tier, 2 for the last (optimising) one
     dump: frozenset[str] = frozenset()  # stages to keep text for: bytecode, ir, llvm, asm
+    # func.__code__ when the compile was asked for: the entry guards this one
+    # snapshot.  If __code__ is replaced while the backend works, the entry bails
+    # (Bail.CODE) on its first call and the bead recompiles: never new guards over old
+    # code.  The bead keeps it alive with the installed code (its address is embedded).
+    code: CodeType = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "code", self.func.__code__)
 
 
 @dataclass(frozen=True, eq=False)

@@ -51,14 +51,14 @@ class LLVMBackend:
         bindings = _merge_bindings(dep for lm in lowered for dep in lm.deps)
         entry, guards, bodies, asm = build.build_entry(
             func.__name__,
-            func.__code__.co_argcount,
+            request.code.co_argcount,
             specs,
             bindings,
             [lm.ir for lm in lowered],
             opt=request.opt,
             want_asm="asm" in request.dump,
             extra_symbols=[lm.body for lm in lowered],
-            code=func.__code__,
+            code=request.code,
         )
         dumps: dict[str, str] = {}
         for lm in lowered:
@@ -75,7 +75,6 @@ class LLVMBackend:
             guards=guards,
             dumps=dumps,
             natives=natives,
-            keepalive=(func.__code__,),
         )
 
 

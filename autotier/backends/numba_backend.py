@@ -17,7 +17,7 @@ from __future__ import annotations
 import builtins
 import dis
 import re
-from types import FunctionType
+from types import CodeType, FunctionType
 from typing import Any
 
 from autotier.abi import Kind, hot_target
@@ -46,8 +46,8 @@ def _first_line(exc: BaseException) -> str:
     return (useful or lines or [type(exc).__name__])[0]
 
 
-def _global_names(func: FunctionType) -> list[str]:
-    names = {ins.argval for ins in dis.get_instructions(func)
+def _global_names(code: CodeType) -> list[str]:
+    names = {ins.argval for ins in dis.get_instructions(code)
              if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
     return sorted(n for n in names if isinstance(n, str))
 
@@ -62,12 +62,13 @@ class NumbaBackend:
         func = request.func
         if func.__closure__:
             raise Unsupported("numba backend: closures are not supported")
-        if func.__code__.co_flags & (0x04 | 0x08 | 0x20 | 0x80 | 0x100 | 0x200):
+        code = request.code
+        if code.co_flags & (0x04 | 0x08 | 0x20 | 0x80 | 0x100 | 0x200):
             raise Unsupported("numba backend: *args, **kwargs, generators and coroutines")
         namespace = dict(func.__globals__)
         glb: dict[str, object] = {}
         blt: dict[str, object] = {}
-        for name in _global_names(func):
+        for name in _global_names(code):
             value = func.__globals__.get(name, MISSING)
             if value is MISSING:
                 blt[name] = builtins.__dict__.get(name, MISSING)
@@ -78,7 +79,7 @@ class NumbaBackend:
                 # where numba answers (or crashes), so it is not offered.
                 raise Unsupported(f"numba backend: calls hot function {name!r} "
                                   "(recursion could not honour the recursion limit)")
-        copy = FunctionType(func.__code__, namespace, func.__name__, func.__defaults__)
+        copy = FunctionType(code, namespace, func.__name__, func.__defaults__)
         dispatcher = numba.njit(copy, boundscheck=True)
         signatures = []
         for kinds in request.signatures:
@@ -93,14 +94,14 @@ class NumbaBackend:
                 raise Unsupported(f"numba could differ from CPython: {risk}")
             signatures.append(kinds)
         dispatcher.disable_compile()
-        nargs = func.__code__.co_argcount
+        nargs = code.co_argcount
         specs = [Specialisation(kinds, target=id(dispatcher)) for kinds in signatures]
         bindings: list[tuple[dict[str, object], dict[str, object]]] = [(func.__globals__, glb)]
         if blt:
             bindings.append((builtins.__dict__, blt))
         entry, guards, _, asm = build.build_entry(
             func.__name__, nargs, specs, bindings, opt=request.opt,
-            want_asm="asm" in request.dump, code=func.__code__,
+            want_asm="asm" in request.dump, code=code,
         )
         dumps = {"asm": asm} if asm else {}
         return CompiledCode(
@@ -109,5 +110,5 @@ class NumbaBackend:
             signatures=tuple(signatures),
             guards=guards,
             dumps=dumps,
-            keepalive=(dispatcher, copy, func.__code__),
+            keepalive=(dispatcher, copy),
         )

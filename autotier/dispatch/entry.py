@@ -50,7 +50,7 @@ class Bail(IntEnum):
     HOT = 1  # the call counter reached the trigger
     ARGS = 2  # keyword arguments or another arity: not a guard failure
     TYPES = 3  # no specialisation matches the argument types
-    GLOBALS = 4  # a namespace the code read has changed since the compile
+    GLOBALS = 4  # a namespace the code read changed (before the call or during a loop)
     CODE = 5  # the function's __code__ was replaced (autoreload): the code is stale
     NATIVE = 16  # NATIVE + Status: the native body bailed out
 
@@ -324,6 +324,19 @@ def _budget(t: _Builder) -> ir.Value:
     return b.select(b.icmp_signed("<", remaining, cap), remaining, cap, name="budget")
 
 
+def _native_bail(t: _Builder, status: ir.Value) -> None:
+    """Leave for a body's non-OK status: SIGNAL propagates the exception a signal
+    handler raised; STALE (a namespace changed while a native loop ran) is the
+    GLOBALS guard failing late; anything else is NATIVE + status."""
+    b = t.b
+    with b.if_then(b.icmp_signed("==", status, ir.Constant(I32, Status.SIGNAL))):
+        b.ret(ir.Constant(PTR, None))
+    code = b.select(b.icmp_signed("==", status, ir.Constant(I32, Status.STALE)),
+                    ir.Constant(I64, Bail.GLOBALS),
+                    b.add(b.zext(status, I64), ir.Constant(I64, Bail.NATIVE)))
+    t.bail(code)
+
+
 def entry_ir(plan: EntryPlan) -> str:
     """A guarded entry for ``plan``; bodies it calls are declared, defined elsewhere."""
     module = ir.Module(name=plan.name)
@@ -364,12 +377,9 @@ def entry_ir(plan: EntryPlan) -> str:
             body = t.declare(spec.body, I32, [*params, RESULT.as_pointer(), I64])
             result = t.slot("result", RESULT)
             status = b.call(body, [*values, result, _budget(t)], name="status")
-            interrupted = b.icmp_signed("==", status, ir.Constant(I32, Status.SIGNAL))
-            with b.if_then(interrupted, likely=False):
-                b.ret(ir.Constant(PTR, None))  # a signal handler raised: propagate it
             failed = b.icmp_signed("!=", status, ir.Constant(I32, Status.OK))
             with b.if_then(failed, likely=False):
-                t.bail(b.add(b.zext(status, I64), ir.Constant(I64, Bail.NATIVE)))
+                _native_bail(t, status)
             _box(t, result)
         b.position_at_end(mismatch)
     t.bail(Bail.TYPES)

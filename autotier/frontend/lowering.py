@@ -136,7 +136,7 @@ class FunctionLowering:
         self.phis: dict[int, list[tuple[ll.PhiInstr, ...]]] = {}
         self.incoming: list[tuple[int, tuple[LV, ...], ll.Block]] = []  # (target, args, pred)
         self.order: dict[int, int] = {}  # block id -> position in reverse postorder
-        self.periodic: periodic.State | None = None  # the loops' periodic check
+        self.ticks: ll.Value | None = None  # i64 slot: loop iterations to the next check
 
     # ------------------------------------------------------------ services for ops
     def _failure(self, status: ll.Value) -> ll.Value:

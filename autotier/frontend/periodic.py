@@ -10,10 +10,12 @@ SIGNAL_CHECK_EVERY iterations the body
   run.  The gap matters: a thread waiting for the GIL asks for it only after a whole
   switch interval (5 ms) without a hand-over, and taking the GIL back counts as one,
   so releasing at every check would starve it;
-- compares the version tags of the namespaces the code read with their values on
-  entry, and bails with ``Status.STALE`` if a handler or another thread changed one
-  (a stop flag the loop polls): the interpreter re-runs the call and sees it.  The
-  body has no effects, so the run that counts is one that started after the change.
+- compares the version tags of the namespaces the code read before and after the
+  two steps above, and bails with ``Status.STALE`` if a handler or another thread
+  changed one (a stop flag the loop polls): the interpreter re-runs the call and
+  sees it.  Between two checks no Python code runs (the body holds the GIL), so this
+  window is the only place a change can come from.  The body has no effects, so the
+  run that counts is one that started after the change.
 
 Recursion has no back edge and gets no check: a loop-free recursion holds the GIL
 for its whole run (a per-call countdown in a module global was measured: fib 25%
@@ -25,7 +27,6 @@ The body touches no Python object, so releasing the GIL inside it is safe.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from llvmlite import ir as ll
@@ -45,14 +46,6 @@ PTR8 = ll.IntType(8).as_pointer()
 TIMESPEC = ll.LiteralStructType([I64, I64])
 
 
-@dataclass
-class State:
-    """A function's stack slots for the check, created with its first loop."""
-
-    ticks: ll.Value  # i64: iterations left before the next check
-    versions: list[tuple[ll.Value, ll.Value]]  # (tag address, tag on entry)
-
-
 def _c_function(fl: FunctionLowering, name: str, ret: ll.Type,
                 args: list[ll.Type]) -> ll.Function:
     fn = fl.ml.module.globals.get(name)
@@ -62,18 +55,16 @@ def _c_function(fl: FunctionLowering, name: str, ret: ll.Type,
     return fn
 
 
-def _state(fl: FunctionLowering) -> State:
-    """The loop slots, initialised at the end of the function's entry block."""
-    if fl.periodic is None:
+def _ticks(fl: FunctionLowering) -> ll.Value:
+    """The function's countdown slot, set at the end of its entry block."""
+    if fl.ticks is None:
         b = fl.b
-        ticks = fl.alloca(I64, name="ticks")
+        fl.ticks = fl.alloca(I64, name="ticks")
         entry = fl.fn.entry_basic_block
         with b.goto_block(entry):
             b.position_before(entry.instructions[-1])
-            b.store(ll.Constant(I64, SIGNAL_CHECK_EVERY), ticks)
-            versions = [(tag, b.load(tag)) for tag in _tags(fl)]
-        fl.periodic = State(ticks, versions)
-    return fl.periodic
+            b.store(ll.Constant(I64, SIGNAL_CHECK_EVERY), fl.ticks)
+    return fl.ticks
 
 
 def _tags(fl: FunctionLowering) -> list[ll.Constant]:
@@ -83,7 +74,7 @@ def _tags(fl: FunctionLowering) -> list[ll.Constant]:
             for n in spaces]
 
 
-def _module_counter(fl: FunctionLowering, name: str, start: int) -> ll.GlobalVariable:
+def _module_i64(fl: FunctionLowering, name: str, start: int) -> ll.GlobalVariable:
     """An i64 shared by the module's bodies (accessed only under the GIL)."""
     var = fl.ml.module.globals.get(name)
     if var is None:
@@ -99,17 +90,18 @@ def loop_tick(fl: FunctionLowering, here: int, targets: tuple[int, ...]) -> None
     if not any(fl.order.get(t, len(fl.order)) <= fl.order[here] for t in targets):
         return
     b = fl.b
-    st = _state(fl)
-    left = b.sub(b.load(st.ticks), ll.Constant(I64, 1), name="ticks")
-    b.store(left, st.ticks)
+    ticks = _ticks(fl)
+    left = b.sub(b.load(ticks), ll.Constant(I64, 1), name="ticks")
+    b.store(left, ticks)
     with b.if_then(b.icmp_signed("<=", left, ll.Constant(I64, 0)), likely=False):
-        b.store(ll.Constant(I64, SIGNAL_CHECK_EVERY), st.ticks)
-        _check(fl, st.versions)
+        b.store(ll.Constant(I64, SIGNAL_CHECK_EVERY), ticks)
+        _check(fl)
 
 
-def _check(fl: FunctionLowering, versions: list[tuple[ll.Value, ll.Value]]) -> None:
-    """Signals, then other threads, then: did a namespace change since ``versions``?"""
+def _check(fl: FunctionLowering) -> None:
+    """Signals, then other threads, then: did a namespace change meanwhile?"""
     b = fl.b
+    versions = [(tag, b.load(tag)) for tag in _tags(fl)]
     check = _c_function(fl, "PyErr_CheckSignals", I32, [])
     raised = b.icmp_signed("!=", b.call(check, []), ll.Constant(I32, 0))
     fl.bail_if(raised, Status.SIGNAL, name="no_signal")
@@ -122,7 +114,7 @@ def _check(fl: FunctionLowering, versions: list[tuple[ll.Value, ll.Value]]) -> N
 def _let_threads_run(fl: FunctionLowering) -> None:
     b = fl.b
     now_slot = fl.alloca(TIMESPEC, name="now")
-    yielded = _module_counter(fl, "periodic_yielded", 0)  # monotonic ns
+    yielded = _module_i64(fl, "periodic_yielded", 0)  # monotonic ns
     clock = _c_function(fl, engine.CLOCK_GETTIME, I32, [I32, TIMESPEC.as_pointer()])
     b.call(clock, [ll.Constant(I32, engine.CLOCK_MONOTONIC), now_slot])
     zero = ll.Constant(I32, 0)

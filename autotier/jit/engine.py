@@ -140,17 +140,16 @@ def compile_lock() -> Iterator[None]:
     the trampoline.  Order: ``_LOCK`` first, then numba's global compiler lock when
     numba is loaded (numba takes only its own, so the two never deadlock).
     """
-    with _LOCK:
-        numba_lock = None
-        if "numba" in sys.modules:
-            from numba.core.compiler_lock import global_compiler_lock
+    with _LOCK, _numba_lock():
+        yield
 
-            numba_lock = global_compiler_lock
-        if numba_lock is None:
-            yield
-        else:
-            with numba_lock:
-                yield
+
+def _numba_lock() -> contextlib.AbstractContextManager[object]:
+    if "numba" not in sys.modules:
+        return contextlib.nullcontext()
+    from numba.core.compiler_lock import global_compiler_lock
+
+    return global_compiler_lock
 
 
 def _compile_locked(

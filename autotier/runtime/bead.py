@@ -34,7 +34,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from types import FunctionType
 from typing import Any
@@ -243,7 +243,7 @@ class Bead:
             installed = self.code
             if installed is None:
                 return  # raced with an uninstall: nothing to decide
-            if code in (Bail.GLOBALS, Bail.NATIVE + Status.STALE):
+            if code == Bail.GLOBALS:
                 stale = [n for g in installed.guards for n in g.revalidate()]
                 if not stale:
                     return  # another global changed; the guard holds again
@@ -337,6 +337,8 @@ class Bead:
                 self.reason = error
                 self.tier = 0
                 return
+            # The entry embeds the address of request.code: keep it alive with the code.
+            compiled = replace(compiled, keepalive=(*compiled.keepalive, request.code))
             self.tier = job.tier
             self.signatures = compiled.signatures
             self.tier_code[job.tier] = compiled

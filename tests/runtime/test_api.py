@@ -412,3 +412,26 @@ def test_a_new_code_object_never_leaves_stale_native_code():
 
     f.__code__ = (lambda a, b=1: a - b).__code__  # the original function, directly
     assert hf(5, 2) == 3
+
+
+def test_code_replaced_during_the_compile_never_runs_stale():
+    """The entry guards the code object snapshotted when the compile was asked for."""
+    from tests.runtime.helpers import Gate
+
+    def f(a):
+        return a + 1
+
+    gate = Gate()
+    hf = make_hot(f, before_compile=gate)
+    for _ in range(3):
+        hf(1)
+    gate.wait_entered()  # the request (and its code snapshot) exists; hold the compile
+    f.__code__ = (lambda a: a * 10).__code__
+    gate.open()
+    settle()
+    assert hf(4) == 40  # whatever landed, the answer is the new code's
+    settle()
+    assert state(hf) == "compiled" and hf(5) == 50
+    with interpreted_frames(hf) as frames:
+        assert hf(6) == 60
+    assert frames[0] == 0
