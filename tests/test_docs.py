@@ -41,8 +41,9 @@ def test_readme_has_an_example() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
-    assert "python -m pytest -q" in readme and "python -m pytest -q" in ci
-    assert "pip install -e '.[test]'" in readme and "pip install -q -e '.[test]'" in ci
+    (command,) = re.findall(r"^\| the tests \| `([^`]+)` \|$", readme, flags=re.M)
+    assert "pip install" in command and "python -m pytest" in command
+    assert command in ci.splitlines()
 
 
 def test_package_doctest() -> None:
