@@ -46,7 +46,7 @@ TYPE_TP_FLAGS = 168
 FUNC_CODE = 48
 # PyThreadState: the int counting how many more Python frames may be entered
 # (3.11: recursion_remaining; 3.12: py_recursion_remaining).  Found by probing.
-TSTATE_RECURSION_REMAINING = 32 if PY_VERSION == (3, 11) else 44
+TSTATE_RECURSION_REMAINING = 32 if PY_VERSION == (3, 11) else 28
 
 
 def dict_version(d: dict[str, object]) -> int:
