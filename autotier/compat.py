@@ -143,6 +143,10 @@ NO_EFFECT_OPCODES = frozenset({"NOP", "RESUME", "PRECALL", "CACHE"})
 # after popping the iterator; the two models leave the same stack).
 FOR_ITER_EXIT_PUSHES_PLACEHOLDER = PY_VERSION >= (3, 12)
 
+# 3.12 deprecates ``~`` on a bool (a DeprecationWarning on every use, an error under
+# -W error): the frontend leaves that combination to the interpreter.
+INVERT_BOOL_WARNS = PY_VERSION >= (3, 12)
+
 # 3.12's CALL_INTRINSIC_1 operands the frontend understands, by intrinsic number.
 INTRINSIC_1_ALIASES: dict[int, str] = {5: "UNARY_POSITIVE"}
 

@@ -66,6 +66,8 @@ def _op_risk(fn: Any, operand_types: list[Any]) -> str | None:
     if kinds == {"float"}:
         ok = _UNARY_OK_FLOAT if unary else _FLOAT_OK
         return None if fn in ok else f"{name} on float"
+    if fn is operator.invert and "bool" in kinds:
+        return "~ on bool (numba answers not b, CPython -1 - b)"
     if kinds <= {"int", "bool"}:
         ok = _UNARY_OK_INT if unary else _INT_OK
         return None if fn in ok else f"int {name} (numba wraps or traps on int64 overflow)"

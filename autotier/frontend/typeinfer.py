@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import FunctionType
 
+from autotier import compat
 from autotier.abi import Kind
 from autotier.frontend import ir
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
@@ -65,6 +66,8 @@ def unop_kind(op: UnOp, a: VKind) -> VKind | None:
         return VKind.BOOL
     if a is VKind.FLOAT:
         return None if op is UnOp.INVERT else VKind.FLOAT
+    if a is VKind.BOOL and op is UnOp.INVERT and compat.INVERT_BOOL_WARNS:
+        return None  # the interpreter warns (3.12+)
     return VKind.INT
 
 

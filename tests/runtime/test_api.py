@@ -334,6 +334,7 @@ def test_auto_falls_back_to_numba_and_says_why():
     ("def f(n):\n    xs = [1.5]\n    return xs[0] < n\n", (3,), "< mixing ints and floats"),
     ("def f(x):\n    xs = [x]\n    return math.sqrt(xs[0])\n", (3.0,), "call of sqrt"),
     ("def f(x):\n    xs = [x]\n    return xs[0] ** 0.5\n", (3.0,), "** on float"),
+    ("def f(b):\n    xs = [b]\n    return ~xs[0]\n", (True,), "~ on bool"),
 ])
 def test_numba_declines_what_could_differ_from_cpython(source, args, risk):
     ns = {"math": math}
