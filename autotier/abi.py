@@ -8,8 +8,10 @@ function per compiled Python function, with this C signature::
 - ``<params>``: one per Python parameter, in order, typed by :class:`Kind`
   (``INT`` -> i64, ``FLOAT`` -> double, ``BOOL`` -> i1).
 - ``out``: where the body writes its result on success, a :data:`RESULT_IR`
-  struct ``{i64 kind, i64 ival, double fval}``; ``kind`` is a :class:`Kind`
-  (``BOOL`` uses ``ival`` 0/1, ``INT`` uses ``ival``, ``FLOAT`` uses ``fval``).
+  struct ``{i64 kind, i64 ival, double fval, i64 high}``; ``kind`` is a :class:`Kind`
+  (``BOOL`` uses ``ival`` 0/1, ``INT`` uses ``ival``, ``FLOAT`` uses ``fval``,
+  ``WIDE_INT`` -- an int beyond int64 from code that holds ints as i128 -- is
+  ``high * 2**64 + (ival as unsigned)``).
 - ``budget``: how many more native frames (calls of bodies) may be entered.
   A body whose budget is <= 0 on entry returns ``Status.RECURSION`` without doing
   anything; a body calls another body with ``budget - 1``.
@@ -33,6 +35,7 @@ class Kind(IntEnum):
     INT = 1  # exact ``int`` in int64 range, LLVM i64
     FLOAT = 2  # exact ``float``, LLVM double
     BOOL = 3  # exact ``bool``, LLVM i1
+    WIDE_INT = 4  # results only: an int beyond int64, in ``ival`` and ``high``
 
     @classmethod
     def of(cls, value: object) -> Kind | None:
@@ -48,7 +51,7 @@ class Kind(IntEnum):
 
     @property
     def pytype(self) -> type:
-        return {Kind.INT: int, Kind.FLOAT: float, Kind.BOOL: bool}[self]
+        return {Kind.INT: int, Kind.FLOAT: float, Kind.BOOL: bool, Kind.WIDE_INT: int}[self]
 
 
 class Status(IntEnum):
@@ -65,8 +68,8 @@ class Status(IntEnum):
     STALE = 8  # a namespace the code read changed while it ran (a signal handler did)
 
 
-# The LLVM type of the ``out`` struct, for llvmlite: ``{i64, i64, double}``.
-RESULT_IR = "{i64, i64, double}"
+# The LLVM type of the ``out`` struct, for llvmlite: ``{i64, i64, double, i64}``.
+RESULT_IR = "{i64, i64, double, i64}"
 
 #: Attribute that marks a decorated object; its value is the original function.
 HOT_MARKER = "_autotier_hot_"

@@ -160,6 +160,7 @@ def _row(bead: Bead) -> FunctionStats:
             compile_ms=round(bead.compile_ms, 3),
             bailouts=bead.bailouts,
             signatures=tuple(tuple(k.pytype.__name__ for k in sig) for sig in bead.signatures),
+            int_bits=code.int_bits if code is not None else bead.int_bits,
             reason=bead.reason,
         )
 

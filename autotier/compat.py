@@ -35,6 +35,10 @@ SMALL_INT_STRIDE = id(1) - id(0)
 SMALL_INTS_CONTIGUOUS = all(
     id(i + 1) - id(i) == SMALL_INT_STRIDE for i in range(SMALL_INT_MIN, SMALL_INT_MAX)
 )
+# The C function that makes an int from little-endian two's-complement bytes,
+# ``PyObject *f(const unsigned char *, size_t n, int little_endian, int is_signed)``
+# (private but exported on 3.11 and 3.12): entries box an int128 result with it.
+LONG_FROM_BYTES = "_PyLong_FromByteArray"
 # PyDictObject.ma_version_tag: changes on every mutation of the dict.
 DICT_VERSION_TAG = 24
 # Type flags (Include/object.h)

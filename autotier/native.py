@@ -17,7 +17,19 @@ _CTYPE: dict[Kind, Any] = {
 class Result(ctypes.Structure):
     """ctypes view of the body's out struct (autotier.abi)."""
 
-    _fields_ = (("kind", ctypes.c_int64), ("ival", ctypes.c_int64), ("fval", ctypes.c_double))
+    _fields_ = (("kind", ctypes.c_int64), ("ival", ctypes.c_int64), ("fval", ctypes.c_double),
+                ("high", ctypes.c_int64))
+
+    def value(self) -> int | float | bool:
+        """The Python value a body stored here (after returning Status.OK)."""
+        kind = Kind(self.kind)
+        if kind is Kind.FLOAT:
+            return float(self.fval)
+        if kind is Kind.BOOL:
+            return bool(self.ival)
+        if kind is Kind.WIDE_INT:
+            return int(self.high) * 2**64 + (int(self.ival) & (2**64 - 1))
+        return int(self.ival)
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,12 +59,7 @@ class NativeFunction:
         status = self.cfunc(*args, ctypes.byref(out), self.budget)
         if status != Status.OK:
             return self.fallback(*args)
-        kind = Kind(out.kind)
-        if kind is Kind.FLOAT:
-            return out.fval
-        if kind is Kind.BOOL:
-            return bool(out.ival)
-        return int(out.ival)
+        return out.value()
 
 
 def make(spec: NativeSpec, fallback: Any) -> NativeFunction:

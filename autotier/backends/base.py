@@ -34,6 +34,9 @@ class CompileRequest:
     tier: int
     opt: int  # LLVM optimisation level: 1 for a quick tier, 2 for the last (optimising) one
     dump: frozenset[str] = frozenset()  # stages to keep text for: bytecode, ir, llvm, asm
+    # How native code holds Python ints: 64, or 128 once the function's 64-bit code
+    # bailed out on an overflow (backends that cannot hold wide ints ignore it).
+    int_bits: int = 64
     # func.__code__ when the compile was asked for: the entry guards this one
     # snapshot.  If __code__ is replaced while the backend works, the entry bails
     # (Bail.CODE) on its first call and the bead recompiles: never new guards over old
@@ -66,6 +69,7 @@ class CompiledCode:
     natives: tuple[NativeSpec, ...] = ()
     keepalive: tuple[object, ...] = ()  # objects the native code points at
     note: str | None = None  # e.g. why the preferred backend declined
+    int_bits: int = 64  # how this code holds ints (CompileRequest.int_bits, if honoured)
 
 
 class Backend(Protocol):

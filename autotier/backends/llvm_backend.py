@@ -44,7 +44,7 @@ class LLVMBackend:
         lowered = []
         for kinds in request.signatures:
             try:
-                lowered.append(frontend.lower(func, kinds))
+                lowered.append(frontend.lower(func, kinds, int_bits=request.int_bits))
             except frontend.Unsupported as exc:
                 raise Unsupported(exc.reason) from None
         specs = [Specialisation(lm.arg_kinds, body=lm.body) for lm in lowered]
@@ -75,6 +75,7 @@ class LLVMBackend:
             guards=guards,
             dumps=dumps,
             natives=natives,
+            int_bits=request.int_bits,
         )
 
 

@@ -36,7 +36,7 @@ I64 = ir.IntType(64)
 F64 = ir.DoubleType()
 PTR = I8.as_pointer()
 PPTR = PTR.as_pointer()
-RESULT = ir.LiteralStructType([I64, I64, F64])
+RESULT = ir.LiteralStructType([I64, I64, F64, I64])
 VECTORCALL = ir.FunctionType(PTR, [PTR, PPTR, I64, PTR])
 ARGS_MASK = (1 << 63) - 1  # clears PY_VECTORCALL_ARGUMENTS_OFFSET
 # Native frames one entry may start; the interpreter's own limit is usually lower.
@@ -283,9 +283,20 @@ def _box(t: _Builder, result: ir.Value) -> None:
     as_float = t.fn.append_basic_block("box_float")
     as_bool = t.fn.append_basic_block("box_bool")
     as_int = t.fn.append_basic_block("box_int")
+    as_wide = t.fn.append_basic_block("box_wide_int")
     switch = b.switch(kind, as_int)
     switch.add_case(ir.Constant(I64, Kind.FLOAT), as_float)
     switch.add_case(ir.Constant(I64, Kind.BOOL), as_bool)
+    switch.add_case(ir.Constant(I64, Kind.WIDE_INT), as_wide)
+    b.position_at_end(as_wide)
+    # 16 little-endian two's-complement bytes: the low half (ival), then the high one.
+    halves = t.slot("wide_int", ir.ArrayType(I64, 2))
+    b.store(ival, b.gep(halves, [ir.Constant(I32, 0), ir.Constant(I32, 0)]))
+    b.store(b.extract_value(b.load(result), 3),
+            b.gep(halves, [ir.Constant(I32, 0), ir.Constant(I32, 1)]))
+    from_bytes = t.declare(compat.LONG_FROM_BYTES, PTR, [PTR, I64, I32, I32])
+    b.ret(b.call(from_bytes, [b.bitcast(halves, PTR), ir.Constant(I64, 16),
+                              ir.Constant(I32, 1), ir.Constant(I32, 1)]))
     b.position_at_end(as_int)
     if compat.SMALL_INTS_CONTIGUOUS:
         offset = b.sub(ival, ir.Constant(I64, compat.SMALL_INT_MIN))

@@ -26,8 +26,13 @@ from autotier.frontend.model import MISSING, GlobalDep, LoweredModule
 __all__ = ["MISSING", "GlobalDep", "LoweredModule", "Unsupported", "lower"]
 
 
-def lower(func: FunctionType, arg_kinds: tuple[Kind, ...]) -> LoweredModule:
-    """Lower ``func`` specialised for ``arg_kinds``; raises Unsupported."""
+def lower(func: FunctionType, arg_kinds: tuple[Kind, ...], *, int_bits: int = 64
+          ) -> LoweredModule:
+    """Lower ``func`` specialised for ``arg_kinds``; raises Unsupported.
+
+    ``int_bits`` is how native code holds Python ints: 64, or 128 for a function
+    that overflowed int64 before (:mod:`autotier.frontend.wideints`).
+    """
     from autotier.frontend.lowering import ModuleLowering
     from autotier.frontend.program import build_program
     from autotier.jit import engine
@@ -37,7 +42,7 @@ def lower(func: FunctionType, arg_kinds: tuple[Kind, ...]) -> LoweredModule:
     kinds = tuple(Kind(k) for k in arg_kinds)
     program = build_program(func, kinds)
     body = engine.unique_name(f"body_{func.__qualname__}")
-    text = str(ModuleLowering(program, body).run())
+    text = str(ModuleLowering(program, body, int_bits).run())
     dumps = {
         "bytecode": "\n\n".join(s.decoded.listing() for s in program.sources.values()),
         "ir": "\n\n".join(t.dump() for t in program.typed.values()),

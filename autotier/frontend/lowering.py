@@ -36,18 +36,22 @@ from autotier.frontend.values import (
     I1,
     I32,
     I64,
+    I128,
     LV,
     coerce,
     i64,
     is_tagged,
     llvm_types,
+    scalar_type,
     tag,
     untag,
 )
+from autotier.frontend.wideints import WIDE_VERSIONS, fits_int64
 
-RESULT = ll.LiteralStructType([I64, I64, ll.DoubleType()])
+RESULT = ll.LiteralStructType([I64, I64, ll.DoubleType(), I64])
 assert str(RESULT).replace(" ", "") == RESULT_IR.replace(" ", "")
-_PARAM_TYPES = {Kind.INT: I64, Kind.FLOAT: ll.DoubleType(), Kind.BOOL: I1}
+_ABI_TYPES = {Kind.INT: I64, Kind.FLOAT: ll.DoubleType(), Kind.BOOL: I1}
+_INT_TYPES = {64: I64, 128: I128}
 
 
 def _spec_text(spec: Spec) -> str:
@@ -57,9 +61,10 @@ def _spec_text(spec: Spec) -> str:
 class ModuleLowering:
     """Lowers every specialisation of a :class:`Program` into one llvmlite module."""
 
-    def __init__(self, program: Program, body_name: str) -> None:
+    def __init__(self, program: Program, body_name: str, int_bits: int = 64) -> None:
         self.program = program
         self.body_name = body_name
+        self.ints: ll.IntType = _INT_TYPES[int_bits]  # how Python ints are held
         self.module = ll.Module(name=body_name)
         self.numerics = Numerics(self.module)
         self.functions: dict[Spec, ll.Function] = {}
@@ -68,8 +73,9 @@ class ModuleLowering:
         spec = (func, kinds)
         if spec not in self.functions:
             typed = self.program.typed[spec]
-            ret = ll.LiteralStructType([I32, *llvm_types(typed.returns)])
-            fnty = ll.FunctionType(ret, [*(_PARAM_TYPES[k] for k in kinds), I64])
+            ret = ll.LiteralStructType([I32, *llvm_types(typed.returns, self.ints)])
+            params = [scalar_type(VKind(k), self.ints) for k in kinds]
+            fnty = ll.FunctionType(ret, [*params, I64])
             name = f"{self.body_name}.{func.__name__}.{_spec_text(spec)}"
             fn = ll.Function(self.module, fnty, name)
             fn.linkage = "internal"
@@ -90,7 +96,7 @@ class ModuleLowering:
         """``i32 body(<params>, Result *out, i64 budget)``: the exported ABI entry."""
         root = self.program.root
         typed = self.program.typed[root]
-        params = [_PARAM_TYPES[k] for k in root[1]]
+        params = [_ABI_TYPES[k] for k in root[1]]
         fnty = ll.FunctionType(I32, [*params, RESULT.as_pointer(), I64])
         fn = ll.Function(self.module, fnty, self.body_name)
         for arg, var in zip(fn.args[:-2], typed.func.params, strict=True):
@@ -98,7 +104,9 @@ class ModuleLowering:
         out, budget = fn.args[-2], fn.args[-1]
         out.name, budget.name = "out", "budget"
         b = ll.IRBuilder(fn.append_basic_block("entry"))
-        result = b.call(self.fast_function(*root), [*fn.args[:-2], budget], name="result")
+        args = [b.sext(a, self.ints) if k is Kind.INT and self.ints is not I64 else a
+                for a, k in zip(fn.args[:-2], root[1], strict=True)]
+        result = b.call(self.fast_function(*root), [*args, budget], name="result")
         status = b.extract_value(result, 0, name="status")
         kinds = typed.returns
         if kinds:
@@ -106,9 +114,15 @@ class ModuleLowering:
             done = fn.append_basic_block("done")
             b.cbranch(b.icmp_signed("==", status, ll.Constant(I32, Status.OK)), ok, done)
             b.position_at_end(ok)
-            lv = tuple(b.extract_value(result, i + 1) for i in range(len(llvm_types(kinds))))
-            tagged = lv if is_tagged(kinds) else tag(b, lv, next(iter(kinds)))
-            for i, value in enumerate(tagged):
+            n = len(llvm_types(kinds, self.ints))
+            lv = tuple(b.extract_value(result, i + 1) for i in range(n))
+            kind, ival, fval = lv if is_tagged(kinds) else tag(b, lv, next(iter(kinds)), self.ints)
+            high = i64(0)
+            if self.ints is not I64:  # an int beyond int64 leaves as WIDE_INT, two halves
+                kind = b.select(fits_int64(b, ival), kind, i64(Kind.WIDE_INT))
+                high = b.trunc(b.ashr(ival, ll.Constant(self.ints, 64)), I64)
+                ival = b.trunc(ival, I64)
+            for i, value in enumerate((kind, ival, fval, high)):
                 b.store(value, b.gep(out, [ll.Constant(I32, 0), ll.Constant(I32, i)]))
             b.branch(done)
             b.position_at_end(done)
@@ -120,6 +134,7 @@ class FunctionLowering:
 
     def __init__(self, ml: ModuleLowering, typed: Typed, fn: ll.Function) -> None:
         self.ml = ml
+        self.ints = ml.ints
         self.typed = typed
         self.types = typed.types
         self.fn = fn
@@ -179,13 +194,32 @@ class FunctionLowering:
         # backend links one lowered module per signature into one module, so two
         # external definitions of @int_add would collide
         # (tests/frontend/test_lowering.py::test_two_signatures_link_into_one_module).
+        wide = self.ints is not I64
+        if wide:
+            name = WIDE_VERSIONS.get(name, name)
         fn = self.ml.numerics.get(name)
         params = fn.function_type.args
+        if wide:  # a 64-bit helper: narrow its int operands (bail if they do not fit)
+            args = [self.narrow(a) if a.type == self.ints and p == I64 else a
+                    for a, p in zip(args, params, strict=False)]
         if len(params) == len(args) + 1 and isinstance(params[-1], ll.PointerType):
             slot = self.alloca(params[-1].pointee, name=f"{name}_out")
             self.check(self.b.call(fn, [*args, slot]))
-            return self.b.load(slot)
-        return self.b.call(fn, args)
+            result = self.b.load(slot)
+        else:
+            result = self.b.call(fn, args)
+        return self.widen(result) if result.type == I64 else result
+
+    def narrow(self, x: ll.Value) -> ll.Value:
+        """An int held wide, as i64; bails with OVERFLOW when it does not fit."""
+        if x.type == I64:
+            return x
+        self.bail_if(self.b.not_(fits_int64(self.b, x)), Status.OVERFLOW, name="narrow_ok")
+        return self.b.trunc(x, I64)
+
+    def widen(self, x: ll.Value) -> ll.Value:
+        """An i64 int (a helper's result, a range item) as the function holds ints."""
+        return x if self.ints is I64 else self.b.sext(x, self.ints)
 
     def call_function(self, func: FunctionType, kinds: tuple[Kind, ...],
                       args: list[ll.Value]) -> tuple[LV, Kinds]:
@@ -194,8 +228,8 @@ class FunctionLowering:
         result = self.b.call(callee, [*args, budget])
         self.check(self.b.extract_value(result, 0))
         returns = self.ml.program.typed[(func, kinds)].returns
-        lv = tuple(self.b.extract_value(result, i + 1) for i in range(len(llvm_types(returns))))
-        return lv, returns
+        n = len(llvm_types(returns, self.ints))
+        return tuple(self.b.extract_value(result, i + 1) for i in range(n)), returns
 
     # ------------------------------------------------------------ driver
     def lower(self) -> None:
@@ -226,7 +260,8 @@ class FunctionLowering:
         if blk.id != self.typed.func.entry:
             phis = []
             for param in blk.params:
-                phis.append(tuple(b.phi(t, name=param.hint) for t in llvm_types(self.types[param])))
+                types = llvm_types(self.types[param], self.ints)
+                phis.append(tuple(b.phi(t, name=param.hint) for t in types))
                 self.values[param] = phis[-1]
             self.phis[blk.id] = phis
         for instr in blk.instrs:
@@ -237,7 +272,7 @@ class FunctionLowering:
         term = blk.term
         if isinstance(term, ir.Return):
             kinds = self.typed.returns
-            lv = coerce(b, self.values[term.value], self.types[term.value], kinds)
+            lv = coerce(b, self.values[term.value], self.types[term.value], kinds, self.ints)
             ret = ll.Constant(self.fn.function_type.return_type, ll.Undefined)
             ret = b.insert_value(ret, ll.Constant(I32, Status.OK), 0)
             for i, value in enumerate(lv):
@@ -265,7 +300,7 @@ class FunctionLowering:
     def _edge(self, target: int, args: tuple[Var, ...], pred: ll.Block) -> None:
         """Record the values a jump from ``pred`` passes to ``target``'s phis."""
         params = self.typed.func.block(target).params
-        values = tuple(coerce(self.b, self.values[a], self.types[a], self.types[p])
+        values = tuple(coerce(self.b, self.values[a], self.types[a], self.types[p], self.ints)
                        for a, p in zip(args, params, strict=True))
         self.incoming.append((target, values, pred))
 
@@ -305,8 +340,10 @@ class FunctionLowering:
     def _lower_Select(self, instr: ir.Select) -> LV:
         (cond,) = self.values[instr.cond]
         result = self.types[instr.dest]
-        yes = coerce(self.b, self.values[instr.if_true], self.types[instr.if_true], result)
-        no = coerce(self.b, self.values[instr.if_false], self.types[instr.if_false], result)
+        yes = coerce(self.b, self.values[instr.if_true], self.types[instr.if_true], result,
+                     self.ints)
+        no = coerce(self.b, self.values[instr.if_false], self.types[instr.if_false], result,
+                    self.ints)
         return tuple(self.b.select(cond, y, n) for y, n in zip(yes, no, strict=True))
 
     def _split(self, instr: ir.Instr, result: Kinds) -> LV | None:
@@ -317,7 +354,7 @@ class FunctionLowering:
         if not any(is_tagged(k) for k in kinds):
             combo = tuple(next(iter(k)) for k in kinds)
             out = ops.leaf(self, instr, combo, [self.values[v] for v in operands])
-            return None if out is None else coerce(b, out[0], out[1], result)
+            return None if out is None else coerce(b, out[0], out[1], result, self.ints)
         merge = self.block("merge")
         incoming: list[tuple[LV, ll.Block]] = []
 
@@ -325,7 +362,7 @@ class FunctionLowering:
             if i == len(operands):
                 out = ops.leaf(self, instr, combo, values)
                 if out is not None:
-                    incoming.append((coerce(b, out[0], out[1], result), b.block))
+                    incoming.append((coerce(b, out[0], out[1], result, self.ints), b.block))
                     b.branch(merge)
                 return
             lv = self.values[operands[i]]
@@ -350,8 +387,7 @@ class FunctionLowering:
         if not incoming:
             b.unreachable()
             return None
-        types = llvm_types(result)
-        phis = tuple(b.phi(t) for t in types)
+        phis = tuple(b.phi(t) for t in llvm_types(result, self.ints))
         for lv, pred in incoming:
             for phi, value in zip(phis, lv, strict=True):
                 phi.add_incoming(value, pred)

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from llvmlite import ir
 
 from autotier.abi import Status
-from autotier.frontend import floatops, mathlib  # noqa: F401 - they register helpers
+from autotier.frontend import floatops, mathlib, wideints  # noqa: F401 - they register helpers
 from autotier.frontend.helperdefs import F64, HELPERS, I1, I32, I64, f64, helper, i64
 
 INT64_MIN = -(2**63)

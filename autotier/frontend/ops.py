@@ -19,7 +19,7 @@ from autotier.frontend import ir
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.ir import BinOp, CmpOp, Kinds, UnOp, VKind
 from autotier.frontend.typeinfer import INTLIKE, binop_kind, result_kinds, unop_kind
-from autotier.frontend.values import F64, I1, I64, LV, f64, i64
+from autotier.frontend.values import F64, I1, LV, f64, i64
 
 if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering
@@ -45,9 +45,9 @@ def _one(kind: VKind) -> Kinds:
     return frozenset({kind})
 
 
-def as_int(b: ll.IRBuilder, value: ll.Value, kind: VKind) -> ll.Value:
-    """An int or bool as i64."""
-    return b.zext(value, I64) if kind is VKind.BOOL else value
+def as_int(fl: FunctionLowering, value: ll.Value, kind: VKind) -> ll.Value:
+    """An int or bool as an int of the function's int type."""
+    return fl.b.zext(value, fl.ints) if kind is VKind.BOOL else value
 
 
 def as_float(fl: FunctionLowering, value: ll.Value, kind: VKind) -> ll.Value:
@@ -70,7 +70,7 @@ def truth(fl: FunctionLowering, value: ll.Value, kind: VKind) -> ll.Value:
     if kind is VKind.BOOL:
         return value
     if kind is VKind.INT:
-        return fl.b.icmp_signed("!=", value, i64(0))
+        return fl.b.icmp_signed("!=", value, ll.Constant(value.type, 0))
     return fl.b.fcmp_unordered("!=", value, f64(0.0))  # nan is true, -0.0 false
 
 
@@ -101,11 +101,11 @@ def _lower_Const(fl: FunctionLowering, instr: ir.Const, combo: Any, args: list[A
         return (ll.Constant(I1, int(value)),), _one(VKind.BOOL)
     if type(value) is float:
         return (f64(value),), _one(VKind.FLOAT)
-    return (i64(int(value)),), _one(VKind.INT)
+    return (ll.Constant(fl.ints, int(value)),), _one(VKind.INT)
 
 
 def _lower_Undefined(fl: FunctionLowering, instr: ir.Undefined, combo: Any, args: Any) -> Leaf:
-    return (i64(0), i64(0), f64(0.0)), _one(VKind.UNDEF)
+    return (i64(0), ll.Constant(fl.ints, 0), f64(0.0)), _one(VKind.UNDEF)
 
 
 # ---------------------------------------------------------------- operators
@@ -122,7 +122,7 @@ def _lower_BinaryOp(fl: FunctionLowering, instr: ir.BinaryOp, combo: tuple[VKind
         fn = {BinOp.AND: b.and_, BinOp.OR: b.or_, BinOp.XOR: b.xor}[op]
         return (fn(x, y),), _one(VKind.BOOL)
     if ka in INTLIKE and kb in INTLIKE:
-        x, y = as_int(b, x, ka), as_int(b, y, kb)
+        x, y = as_int(fl, x, ka), as_int(fl, y, kb)
         if op in (BinOp.AND, BinOp.OR, BinOp.XOR):
             fn = {BinOp.AND: b.and_, BinOp.OR: b.or_, BinOp.XOR: b.xor}[op]
             return (fn(x, y),), _one(VKind.INT)
@@ -145,13 +145,13 @@ def _lower_UnaryOp(fl: FunctionLowering, instr: ir.UnaryOp, combo: tuple[VKind],
         return (b.xor(truth(fl, x, kind), ll.Constant(I1, 1)),), _one(VKind.BOOL)
     if kind is VKind.FLOAT:
         return ((b.fneg(x) if instr.op is UnOp.NEG else x),), _one(VKind.FLOAT)
-    x = as_int(b, x, kind)
+    x = as_int(fl, x, kind)
     if instr.op is UnOp.INVERT:
-        return (b.xor(x, i64(-1)),), _one(VKind.INT)
+        return (b.xor(x, ll.Constant(x.type, -1)),), _one(VKind.INT)
     if instr.op is UnOp.POS:
         return (x,), _one(VKind.INT)
     if kind is VKind.BOOL:
-        return (b.sub(i64(0), x),), _one(VKind.INT)
+        return (b.sub(ll.Constant(x.type, 0), x),), _one(VKind.INT)
     return (fl.helper("int_neg", [x]),), _one(VKind.INT)
 
 
@@ -162,7 +162,7 @@ def _lower_Compare(fl: FunctionLowering, instr: ir.Compare, combo: tuple[VKind, 
     b = fl.b
     op = instr.op.value
     if ka in INTLIKE and kb in INTLIKE:
-        return (b.icmp_signed(op, as_int(b, x, ka), as_int(b, y, kb)),), _one(VKind.BOOL)
+        return (b.icmp_signed(op, as_int(fl, x, ka), as_int(fl, y, kb)),), _one(VKind.BOOL)
     if VKind.INT not in combo:  # floats, or a float and a bool (0.0 / 1.0 exactly)
         x, y = as_float(fl, x, ka), as_float(fl, y, kb)
         if instr.op is CmpOp.NE:
@@ -187,14 +187,14 @@ def _lower_Abs(fl: FunctionLowering, instr: ir.Abs, combo: tuple[VKind],
         fabs = fl.ml.module.declare_intrinsic("llvm.fabs", [F64])
         return (fl.b.call(fabs, [x]),), _one(VKind.FLOAT)
     if kind is VKind.BOOL:
-        return (as_int(fl.b, x, kind),), _one(VKind.INT)
+        return (as_int(fl, x, kind),), _one(VKind.INT)
     return (fl.helper("int_abs", [x]),), _one(VKind.INT)
 
 
 def _to_int(fl: FunctionLowering, x: ll.Value, kind: VKind, helper: str) -> Leaf:
     if kind is VKind.FLOAT:
         return (fl.helper(helper, [x]),), _one(VKind.INT)
-    return (as_int(fl.b, x, kind),), _one(VKind.INT)
+    return (as_int(fl, x, kind),), _one(VKind.INT)
 
 
 def _lower_ToInt(fl: FunctionLowering, instr: ir.ToInt, combo: tuple[VKind],
@@ -238,7 +238,7 @@ def _lower_CallFunction(fl: FunctionLowering, instr: ir.CallFunction,
 def _lower_MakeRange(fl: FunctionLowering, instr: ir.MakeRange, combo: tuple[VKind, ...],
                      args: list[Any]) -> Leaf:
     b = fl.b
-    ints = [as_int(b, x, k) for x, k in zip(args, combo, strict=True)]
+    ints = [fl.narrow(as_int(fl, x, k)) for x, k in zip(args, combo, strict=True)]
     if len(ints) == 1:
         start, stop, step = i64(0), ints[0], i64(1)
     elif len(ints) == 2:
@@ -275,7 +275,7 @@ def _lower_IterHasNext(fl: FunctionLowering, instr: ir.IterHasNext, combo: Any,
 
 def _lower_IterValue(fl: FunctionLowering, instr: ir.IterValue, combo: Any,
                      args: list[Any]) -> Leaf:
-    return (args[0][0],), _one(VKind.INT)
+    return (fl.widen(args[0][0]),), _one(VKind.INT)
 
 
 def _lower_IterAdvance(fl: FunctionLowering, instr: ir.IterAdvance, combo: Any,

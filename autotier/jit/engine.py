@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import llvmlite.binding as llvm
 
+from autotier import compat
+
 _LOCK = threading.RLock()
 _ENGINE: llvm.ExecutionEngine | None = None
 _TM: llvm.TargetMachine | None = None
@@ -45,6 +47,7 @@ _CAPI_SYMBOLS = (
     "PyEval_SaveThread",
     "PyEval_RestoreThread",
     "Py_DecRef",
+    compat.LONG_FROM_BYTES,
 )
 
 

@@ -95,6 +95,7 @@ class CompileJob:
     ticket: int
     tier: int
     signatures: tuple[Signature, ...]
+    int_bits: int = 64  # how native code is to hold ints (CompileRequest.int_bits)
 
     def run(self) -> None:
         self.bead._run_job(self)
@@ -130,6 +131,9 @@ class Bead:
         self.code: CompiledCode | None = None  # installed, serving calls
         self.tier_code: dict[int, CompiledCode] = {}
         self.signatures: tuple[Signature, ...] = ()
+        # 64, or 128 once 64-bit native code bailed out on an int overflow: the next
+        # compiles hold ints as i128 (frontend.wideints); a reload starts over at 64.
+        self.int_bits = 64
         self.bailouts = 0
         self.recompiles = 0
         self.reverts = 0
@@ -229,7 +233,7 @@ class Bead:
         """Submit a compile (lock held); on a full queue, retry some calls later."""
         self.ticket += 1
         self.signatures = signatures  # what the bead is (being) specialised for
-        job = CompileJob(self, self.ticket, tier, signatures)
+        job = CompileJob(self, self.ticket, tier, signatures, self.int_bits)
         self._move(S.QUEUED)
         self._arm(None)
         if not self._submit(job):
@@ -260,6 +264,8 @@ class Bead:
             else:
                 status = Bail.status(code)
                 reason = status.name.lower() if status is not None else f"code {code}"
+                if status is Status.OVERFLOW and self.int_bits == 64:
+                    self.int_bits = 128  # recompiles hold ints as i128
             self.bailouts += 1
             self.last_bailout = reason
             event = BailoutEvent(self.bailouts, self.tier, self.calls, self.recompiles,
@@ -314,7 +320,8 @@ class Bead:
         # A quick tier is O1: on this IR, O0 compiles slower than O1 (it leaves more
         # for code generation) and runs far slower.
         opt = 2 if job.tier >= self.hotness.max_tier else 1
-        request = CompileRequest(self.func, job.signatures, job.tier, opt, self._dump)
+        request = CompileRequest(self.func, job.signatures, job.tier, opt, self._dump,
+                                 job.int_bits)
         started = time.perf_counter()
         error: str | None = None
         compiled: CompiledCode | None = None
@@ -371,6 +378,7 @@ class Bead:
             self._install(None)
             self.tier_code.clear()
             self.paused_tier = None
+            self.int_bits = 64
             if self.state is not S.INTERPRETED:
                 self._move(S.INTERPRETED)
             self.reason = None

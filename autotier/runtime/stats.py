@@ -19,6 +19,7 @@ class FunctionStats:
     compile_ms: float
     bailouts: int
     signatures: tuple[tuple[str, ...], ...]  # specialised argument types, by name
+    int_bits: int  # how native code holds ints: 64, or 128 after an int64 overflow
     reason: str | None  # why it is not compiled (or why it was declined), else None
 
     def to_dict(self) -> dict[str, Any]:
@@ -28,7 +29,7 @@ class FunctionStats:
 
 
 _COLUMNS = ("qualname", "state", "tier", "backend", "calls", "compile_ms", "bailouts",
-            "signatures", "reason")
+            "signatures", "ints", "reason")
 
 
 class Stats:
@@ -61,7 +62,7 @@ class Stats:
             sigs = " | ".join("(" + ", ".join(s) + ")" for s in r.signatures)
             cells.append([r.qualname, r.state, str(r.tier), r.backend or "-", str(r.calls),
                           f"{r.compile_ms:.1f}", str(r.bailouts), sigs or "-",
-                          r.reason or ""])
+                          f"i{r.int_bits}", r.reason or ""])
         widths = [max(len(row[i]) for row in cells) for i in range(len(_COLUMNS))]
         lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
                  for row in cells]

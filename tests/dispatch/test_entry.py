@@ -15,13 +15,12 @@ import sys
 import pytest
 
 from autotier import compat
+from autotier.abi import RESULT_IR as RESULT
 from autotier.abi import Kind, Status
 from autotier.dispatch import build
 from autotier.dispatch.entry import Bail, Specialisation
 from autotier.dispatch.hotobject import NEVER, HotFunction
 from autotier.jit import engine
-
-RESULT = "{i64, i64, double}"
 
 
 def body_ir(name: str, params: str, compute: str, kind: Kind, slot: int, value: str) -> str:

@@ -11,6 +11,11 @@ value and type (floats compared bit for bit, any nan equal to any nan); when CPy
 raises, or returns an int beyond 64 bits, the body must bail out (a non-OK status).
 ``may_bail=True`` relaxes the first rule for inputs where a bailout is legitimate
 although CPython returns (an intermediate int64 overflow, for instance).
+
+``int_bits=128`` compiles the function as a bead does after an overflow bailout, ints
+held as i128 (:mod:`autotier.frontend.wideints`): an int result beyond int64 may then
+come back natively (exactly) or bail, and a bailout is allowed only where the 64-bit
+code of the same function bails too (wide code answers whatever narrow code answers).
 """
 
 from __future__ import annotations
@@ -25,13 +30,10 @@ from typing import Any
 from autotier.abi import Kind, Status, hot_target
 from autotier.frontend import LoweredModule, lower
 from autotier.jit import engine
+from autotier.native import Result
 
 _CTYPES = {Kind.INT: ctypes.c_int64, Kind.FLOAT: ctypes.c_double, Kind.BOOL: ctypes.c_bool}
 DEFAULT_BUDGET = 500
-
-
-class Result(ctypes.Structure):
-    _fields_ = (("kind", ctypes.c_int64), ("ival", ctypes.c_int64), ("fval", ctypes.c_double))
 
 
 class FakeHot:
@@ -62,13 +64,12 @@ class Compiled:
         if status is not Status.OK:
             return status, None
         kind = Kind(out.kind)
-        if kind is Kind.FLOAT:
-            return status, out.fval
-        if kind is Kind.BOOL:
-            if out.ival not in (0, 1):
-                raise AssertionError(f"bool result with ival {out.ival}")
-            return status, bool(out.ival)
-        return status, int(out.ival)
+        value = out.value()
+        if kind is Kind.BOOL and out.ival not in (0, 1):
+            raise AssertionError(f"bool result with ival {out.ival}")
+        if kind is Kind.WIDE_INT and -(2**63) <= value < 2**63:
+            raise AssertionError(f"WIDE_INT result {value} lies in int64")
+        return status, value
 
 
 _CACHE: dict[tuple[Any, tuple[Kind, ...]], Compiled] = {}
@@ -86,12 +87,13 @@ def python_function(func: Any) -> FunctionType:
     return target if target is not None else func
 
 
-def compile_function(func: Any, kinds: tuple[Kind, ...], *, opt: int = 2) -> Compiled:
-    """Lower and compile once per (function, kinds); cached for the whole session."""
+def compile_function(func: Any, kinds: tuple[Kind, ...], *, opt: int = 2,
+                     int_bits: int = 64) -> Compiled:
+    """Lower and compile once per (function, kinds, opt, int_bits); cached per session."""
     func = python_function(func)
-    key = (func, kinds, opt)
+    key = (func, kinds, opt, int_bits)
     if key not in _CACHE:
-        lowered = lower(func, kinds)
+        lowered = lower(func, kinds, int_bits=int_bits)
         address = engine.compile_ir(lowered.ir, [lowered.body], opt=opt).addresses[lowered.body]
         # PYFUNCTYPE: called with the GIL held, as bodies check for signals.
         proto = ctypes.PYFUNCTYPE(ctypes.c_int32, *(_CTYPES[k] for k in kinds),
@@ -116,10 +118,10 @@ def _representable(value: Any) -> bool:
 
 
 def check(func: Any, *args: Any, may_bail: bool = False, budget: int = DEFAULT_BUDGET,
-          opt: int = 2) -> Status:
+          opt: int = 2, int_bits: int = 64) -> Status:
     """Run ``func(*args)`` natively and in CPython; fail unless they agree (module doc)."""
     py = python_function(func)
-    compiled = compile_function(py, kinds_of(args), opt=opt)
+    compiled = compile_function(py, kinds_of(args), opt=opt, int_bits=int_bits)
     status, value = compiled.call(*args, budget=budget)
     try:
         expected = py(*args)
@@ -127,11 +129,19 @@ def check(func: Any, *args: Any, may_bail: bool = False, budget: int = DEFAULT_B
         assert status is not Status.OK, (
             f"{py.__name__}{args}: CPython raised {exc!r}, native returned {value!r}")
         return status
+    wide = int_bits > 64 and type(expected) is int and -(2**127) <= expected < 2**127
+    if wide and not _representable(expected):
+        assert status is not Status.OK or same(value, expected), (
+            f"{py.__name__}{args}: CPython returned {expected!r}, native returned {value!r}")
+        return status
     if not _representable(expected):
         assert status is not Status.OK, (
             f"{py.__name__}{args}: CPython returned {expected!r}, native returned {value!r}")
         return status
     if status is not Status.OK:
+        if int_bits > 64 and not may_bail:  # wide code answers whatever 64-bit code does
+            narrow = compile_function(py, kinds_of(args), opt=opt).call(*args, budget=budget)
+            may_bail = narrow[0] is not Status.OK
         assert may_bail, f"{py.__name__}{args}: bailed with {status.name}, CPython {expected!r}"
         return status
     assert same(value, expected), (

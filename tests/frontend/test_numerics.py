@@ -27,8 +27,13 @@ from hypothesis import strategies as st
 from llvmlite import ir
 
 from autotier.abi import Status
-from autotier.frontend.numerics import NAMES, Numerics
+from autotier.frontend import numerics
+from autotier.frontend.numerics import Numerics
+from autotier.frontend.wideints import WIDE_VERSIONS
 from autotier.jit import engine
+
+# The helpers over i64 and double; the i128 ones are tested in test_wideints.py.
+NAMES = numerics.NAMES - set(WIDE_VERSIONS.values())
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 INF, NAN = math.inf, math.nan
@@ -208,6 +213,7 @@ def test_every_helper_has_a_tested_signature() -> None:
     tested = {n for sig in _SIGNATURES for n in helpers_of(*sig)}
     assert tested == NAMES
     assert set(ORACLE) == NAMES
+    assert numerics.NAMES == NAMES | set(WIDE_VERSIONS.values())
 
 
 @pytest.mark.parametrize("signature", _SIGNATURES, ids="-".join)

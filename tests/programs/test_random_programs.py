@@ -7,7 +7,8 @@ Each program is compiled by the llvm frontend for its argument types and run nat
 on several inputs; the harness of ``tests/frontend`` fails on any result that is not
 CPython's (value and type, floats bit for bit).  A bailout is accepted (an intermediate
 int64 overflow is legitimate), but the run must answer most calls natively, and at
-least 2,000 distinct programs are checked per run.
+least 2,000 distinct programs are checked per run.  Every third program is compiled with
+ints held as i128 (as a bead recompiles after an int64 overflow) instead of i64.
 """
 
 from __future__ import annotations
@@ -58,10 +59,12 @@ def run(tally: Tally, data: Any) -> None:
     exec(compile(source, f"<progen {len(tally.sources)}>", "exec"), ns)
     tally.sources.add(source)
     opt = 0 if len(tally.sources) % 4 == 0 else 2
+    # every third program is also compiled as after an overflow: ints held as i128
+    int_bits = 128 if len(tally.sources) % 3 == 1 else 64
     for per_param in drawn:
         args = tuple(values[t] for values, t in zip(per_param, signature, strict=True))
         try:
-            status = check(ns["f"], *args, may_bail=True, opt=opt)
+            status = check(ns["f"], *args, may_bail=True, opt=opt, int_bits=int_bits)
         except Unsupported as exc:
             tally.declined.append(f"{exc}\n{source}")
             return

@@ -198,7 +198,7 @@ def test_stats_table_dict_and_json():
     table = str(autotier.stats())
     header = table.splitlines()[0].split()
     assert header == ["qualname", "state", "tier", "backend", "calls", "compile_ms",
-                      "bailouts", "signatures", "reason"]
+                      "bailouts", "signatures", "ints", "reason"]
     assert any(line.startswith("muladd ") and "compiled" in line
                for line in table.splitlines())
     data = json.loads(autotier.stats().to_json())
@@ -367,7 +367,7 @@ def test_numba_arrays_are_bounds_checked():
 def test_auto_survives_an_llvm_frontend_crash(monkeypatch, caplog):
     from autotier import frontend
 
-    def broken(func, kinds):
+    def broken(func, kinds, **options):
         raise RuntimeError("frontend bug")
 
     monkeypatch.setattr(frontend, "lower", broken)

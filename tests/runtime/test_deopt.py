@@ -62,7 +62,9 @@ def cube(a):
     return a * a * a
 
 
-BIG = 2**30  # cube(BIG) overflows int64: a bailout on every call
+# cube(BIG) overflows int64, and int128 too (after the first overflow the bead
+# recompiles with i128 ints): a bailout on every call, whatever the int width.
+BIG = 2**43
 
 
 def compiled_cube(deopt, **kwargs):

@@ -1,0 +1,106 @@
+"""Deopt-driven widening: an int64 overflow in native code makes the bead recompile the
+function with ints held as i128, which then answers natively and exactly."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import tracemalloc
+
+import autotier
+from tests.runtime.helpers import bead_of, interpreted_frames, make_hot, promote, settle, state
+
+
+def sum_cubes(n):
+    s = 0
+    for i in range(n):
+        s += i * i * i
+    return s
+
+
+def factorial(n):
+    result = 1
+    for i in range(2, n + 1):
+        result *= i
+    return result
+
+
+def negated_square(a):
+    return -(a * a)
+
+
+def test_overflow_recompiles_with_wide_ints():
+    hf = make_hot(sum_cubes)
+    promote(hf, 10)
+    assert autotier.stats(hf).int_bits == 64
+    assert hf(100_000) == sum_cubes(100_000)  # bailout: the interpreter answers
+    settle()
+    row = autotier.stats(hf)
+    assert (row.state, row.backend, row.int_bits, row.bailouts) == ("compiled", "llvm", 128, 1)
+    with interpreted_frames(hf) as frames:
+        results = [hf(n) for n in (100_000, 77_938, 10, 0, 1_000_000)]
+    assert frames[0] == 0  # every one native, those beyond int64 included
+    assert results == [sum_cubes(n) for n in (100_000, 77_938, 10, 0, 1_000_000)]
+    assert all(type(r) is int for r in results)
+    assert autotier.stats(hf).bailouts == 1
+    assert "i128" in str(autotier.stats())
+
+
+def test_wide_code_still_bails_past_int128():
+    hf = make_hot(factorial)
+    promote(hf, 5)
+    assert hf(30) == factorial(30)
+    settle()
+    assert autotier.stats(hf).int_bits == 128
+    expected = [factorial(n) for n in range(34)]  # 33! < 2**127
+    with interpreted_frames(hf) as frames:
+        got = [hf(n) for n in range(34)]
+    assert frames[0] == 0 and got == expected
+    assert hf(40) == factorial(40)  # beyond int128: a bailout, CPython's big int
+    settle()
+    assert autotier.stats(hf).bailouts == 2 and state(hf) == "compiled"
+
+
+def test_negative_wide_results_and_references():
+    hf = make_hot(negated_square)
+    promote(hf, 3)
+    big = -(2**62) - 12345
+    assert hf(big) == negated_square(big)
+    settle()
+    assert autotier.stats(hf).int_bits == 128
+    value = hf(big)
+    assert value == -(big * big) and type(value) is int
+    assert sys.getrefcount(value) == 2  # the entry hands over its one reference
+    assert hf(-(2**63)) == -(2**126)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        hf(big)
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(100_000):
+            hf(big)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 10_000  # no leaked boxes
+
+
+def test_blacklist_policy_is_not_overridden_by_widening():
+    hf = make_hot(sum_cubes, deopt=autotier.BlacklistPolicy())
+    promote(hf, 10)
+    assert hf(100_000) == sum_cubes(100_000)
+    settle()
+    assert state(hf) == "blacklisted"
+
+
+def test_reload_starts_again_with_64_bit_ints():
+    hf = make_hot(sum_cubes)
+    promote(hf, 10)
+    hf(100_000)
+    settle()
+    assert bead_of(hf).int_bits == 128
+    assert autotier.reload_all() >= 1
+    settle()
+    row = autotier.stats(hf)
+    assert (row.state, row.int_bits) == ("compiled", 64)
+    assert hf(100_000) == sum_cubes(100_000)
