@@ -144,14 +144,24 @@ def _stats(hot: Any) -> autotier.FunctionStats:
     return autotier.stats(hot)
 
 
+WARMUP_ROUNDS = 5  # calls that may still bail out and recompile before timing
+
+
 def promote(hot: Any, args: Sequence[Any], threshold: int, timeout_s: float) -> str | None:
-    """Call ``hot`` past its threshold and wait for the compile; a note if that failed."""
+    """Call ``hot`` past its threshold and wait for the compile, then call it again until
+    a call no longer bails out (a bailout may recompile it: an int64 overflow, for
+    instance, recompiles with i128 ints), as a JIT is warmed; a note if that failed."""
     for _ in range(threshold + 2):
         _call(hot, args)
         if _stats(hot).state != "interpreted":
             break
-    if not autotier.wait_idle(timeout_s):
-        return f"compile did not finish in {timeout_s:.0f} s"
+    for _ in range(WARMUP_ROUNDS):
+        if not autotier.wait_idle(timeout_s):
+            return f"compile did not finish in {timeout_s:.0f} s"
+        bailouts = _stats(hot).bailouts
+        _call(hot, args)
+        if _stats(hot).bailouts == bailouts:
+            break
     return None
 
 
