@@ -6,7 +6,7 @@ import threading
 from collections.abc import Mapping, Sequence
 
 from autotier.dispatch import entry as entry_ir
-from autotier.dispatch.guards import NamespaceGuard
+from autotier.dispatch.guards import NamespaceGuard, binding_addresses
 from autotier.jit import engine
 
 _TRAMPOLINE: int | None = None
@@ -47,7 +47,9 @@ def build_entry(
     Returns (entry address, guards, addresses of ``extra_symbols``, assembly or None).
     """
     name = engine.unique_name(f"entry_{stem}")
-    plan = entry_ir.EntryPlan(name, nargs, tuple(specs), tuple(id(ns) for ns, _ in bindings),
+    checks = tuple(entry_ir.NamespaceCheck(id(ns), binding_addresses(names))
+                   for ns, names in bindings)
+    plan = entry_ir.EntryPlan(name, nargs, tuple(specs), checks,
                               id(code) if code is not None else 0)
     cells = [entry_ir.version_global_name(name, i) for i in range(len(bindings))]
     compiled = engine.compile_ir_modules(
@@ -57,7 +59,7 @@ def build_entry(
         opt=opt,
         want_asm=want_asm,
     )
-    guards = tuple(
+    guards = tuple(  # the same name and value objects the entry points at: kept alive
         NamespaceGuard(ns, dict(names), compiled.globals[cell])
         for (ns, names), cell in zip(bindings, cells, strict=True)
     )

@@ -28,6 +28,7 @@ from llvmlite import ir
 from autotier import compat
 from autotier.abi import Kind, Status
 from autotier.dispatch import hotobject as ho
+from autotier.dispatch.guards import emit_bindings_hold
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -75,13 +76,22 @@ class Specialisation:
 
 
 @dataclass(frozen=True)
+class NamespaceCheck:
+    """A namespace the compiled code read: its dict's address, and the bindings the
+    code assumed there, as (name, value or 0 for absent) addresses."""
+
+    namespace: int
+    bindings: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
 class EntryPlan:
     """Everything needed to generate one guarded entry."""
 
     name: str
     nargs: int
     specs: tuple[Specialisation, ...]
-    namespaces: tuple[int, ...]  # addresses of dicts whose version tag is checked
+    namespaces: tuple[NamespaceCheck, ...]  # dicts whose version tag is checked
     code: int = 0  # address of the code object compiled (0: not checked)
 
 
@@ -366,13 +376,18 @@ def entry_ir(plan: EntryPlan) -> str:
         code = b.load(_field(b, func, compat.FUNC_CODE, PTR), name="code")
         with b.if_then(b.icmp_unsigned("!=", code, _const_ptr(plan.code)), likely=False):
             t.bail(Bail.CODE)
-    for index, addr in enumerate(plan.namespaces):
+    for index, ns in enumerate(plan.namespaces):
         expected = ir.GlobalVariable(module, I64, name=version_global_name(plan.name, index))
         expected.initializer = ir.Constant(I64, 0)
-        current = b.load(_field(b, _const_ptr(addr), compat.DICT_VERSION_TAG, I64))
+        current = b.load(_field(b, _const_ptr(ns.namespace), compat.DICT_VERSION_TAG, I64))
         changed = b.icmp_unsigned("!=", current, b.load(expected))
         with b.if_then(changed, likely=False):
-            t.bail(Bail.GLOBALS)
+            # another global changed (a module-level loop's variable), or one the code
+            # relies on: recheck those; if they hold, expect the new tag and go on
+            holds = emit_bindings_hold(b, ns.namespace, ns.bindings)
+            with b.if_then(b.not_(holds), likely=False):
+                t.bail(Bail.GLOBALS)
+            b.store(current, expected)
     args = [b.load(b.gep(t.args, [ir.Constant(I64, i)]), name=f"arg{i}") for i in range(plan.nargs)]
     for number, spec in enumerate(plan.specs):
         mismatch = t.fn.append_basic_block(f"not_spec{number}")

@@ -3,21 +3,32 @@
 A compiled body may treat a global as a constant (``N = 10``), call another hot
 function by its global name, or call ``math.sqrt``.  The entry checks, on every call,
 that each namespace it read has the same ``ma_version_tag`` as when the guard was last
-refreshed (one load and compare per namespace).  A changed tag sends the call to the
-slow path, which rechecks the assumed bindings by identity: if they all still hold
-(some other global changed), it refreshes the expected tag; if not, the code is stale
-and the bead deoptimises.
+refreshed (one load and compare per namespace).  A changed tag makes native code recheck
+the assumed bindings by identity (:func:`emit_bindings_hold`: one ``PyDict_GetItem``
+per name): if they all still hold (some other global changed: a module-level loop
+rebinds its variable on every iteration), the entry expects the new tag and goes on
+natively; if not, the call takes the slow path, whose :meth:`NamespaceGuard.revalidate`
+finds the stale names, and the bead deoptimises.  Native loops run the same recheck
+at their periodic check (:mod:`autotier.frontend.periodic`).
+
+Everything the emitted code points at (the namespace, the names, the expected values)
+is kept alive by the guard's ``bindings`` (or the lowered module's dependencies).
 """
 
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from llvmlite import ir
 
 from autotier import compat
 
 MISSING = object()  # "this name was not bound" (e.g. a builtin not shadowed)
+
+_I64 = ir.IntType(64)
+_PTR = ir.IntType(8).as_pointer()
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,3 +52,32 @@ class NamespaceGuard:
         if not stale:
             ctypes.c_uint64.from_address(self.version_cell).value = version
         return stale
+
+
+
+def binding_addresses(bindings: Mapping[str, object]) -> tuple[tuple[int, int], ...]:
+    """(address of the name, address of the value, or 0 for MISSING) per binding."""
+    return tuple((id(name), 0 if value is MISSING else id(value))
+                 for name, value in bindings.items())
+
+
+def emit_bindings_hold(b: ir.IRBuilder, namespace: int,
+                       expected: Iterable[tuple[int, int]]) -> ir.Value:
+    """i1: every (name, value) binding, by address, still holds in dict ``namespace``.
+
+    ``PyDict_GetItem`` (a borrowed reference, or NULL when absent; it never raises)
+    with the exact ``str`` names the code read: no Python code runs, so the answer
+    holds until the caller next releases the GIL.  A value address of 0 expects the
+    name to be absent.
+    """
+    module = b.module
+    get = module.globals.get("PyDict_GetItem")
+    if get is None:
+        get = ir.Function(module, ir.FunctionType(_PTR, [_PTR, _PTR]), "PyDict_GetItem")
+    holds: ir.Value = ir.Constant(ir.IntType(1), 1)
+    ns = ir.Constant(_I64, namespace).inttoptr(_PTR)
+    for name, value in expected:
+        found = b.call(get, [ns, ir.Constant(_I64, name).inttoptr(_PTR)])
+        same = b.icmp_unsigned("==", b.ptrtoint(found, _I64), ir.Constant(_I64, value))
+        holds = b.and_(holds, same)
+    return holds

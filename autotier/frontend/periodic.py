@@ -11,11 +11,14 @@ SIGNAL_CHECK_EVERY iterations the body
   switch interval (5 ms) without a hand-over, and taking the GIL back counts as one,
   so releasing at every check would starve it;
 - compares the version tags of the namespaces the code read before and after the
-  two steps above, and bails with ``Status.STALE`` if a handler or another thread
-  changed one (a stop flag the loop polls): the interpreter re-runs the call and
-  sees it.  Between two checks no Python code runs (the body holds the GIL), so this
-  window is the only place a change can come from.  The body has no effects, so the
-  run that counts is one that started after the change.
+  two steps above; where one changed, rechecks the bindings the code assumed there
+  (:func:`autotier.dispatch.guards.emit_bindings_hold`) and bails with
+  ``Status.STALE`` if a handler or another thread rebound one (a stop flag the loop
+  polls): the interpreter re-runs the call and sees it.  Another global changing (a
+  counter another thread updates) lets the loop go on.  Between two checks no Python
+  code runs (the body holds the GIL), so this window is the only place a change can
+  come from.  The body has no effects, so the run that counts is one that started
+  after the change.
 
 Recursion has no back edge and gets no check: a loop-free recursion holds the GIL
 for its whole run (a per-call countdown in a module global was measured: fib 25%
@@ -33,6 +36,8 @@ from llvmlite import ir as ll
 
 from autotier import compat
 from autotier.abi import Status
+from autotier.dispatch import guards
+from autotier.frontend.model import MISSING
 from autotier.jit import engine
 
 if TYPE_CHECKING:
@@ -67,11 +72,13 @@ def _ticks(fl: FunctionLowering) -> ll.Value:
     return fl.ticks
 
 
-def _tags(fl: FunctionLowering) -> list[ll.Constant]:
-    """Addresses of the version tags of every namespace the code read."""
-    spaces = sorted({id(d.namespace) for d in fl.ml.program.deps})
-    return [ll.Constant(I64, n + compat.DICT_VERSION_TAG).inttoptr(I64.as_pointer())
-            for n in spaces]
+def _namespaces(fl: FunctionLowering) -> list[tuple[int, tuple[tuple[int, int], ...]]]:
+    """Every namespace the code read (address) with the bindings it assumed there."""
+    assumed: dict[int, dict[str, object]] = {}
+    for d in fl.ml.program.deps:  # the deps keep the names and values alive
+        value = guards.MISSING if d.value is MISSING else d.value
+        assumed.setdefault(id(d.namespace), {})[d.name] = value
+    return [(ns, guards.binding_addresses(names)) for ns, names in sorted(assumed.items())]
 
 
 def _module_i64(fl: FunctionLowering, name: str, start: int) -> ll.GlobalVariable:
@@ -101,14 +108,18 @@ def loop_tick(fl: FunctionLowering, here: int, targets: tuple[int, ...]) -> None
 def _check(fl: FunctionLowering) -> None:
     """Signals, then other threads, then: did a namespace change meanwhile?"""
     b = fl.b
-    versions = [(tag, b.load(tag)) for tag in _tags(fl)]
+    spaces = _namespaces(fl)
+    tags = [ll.Constant(I64, ns + compat.DICT_VERSION_TAG).inttoptr(I64.as_pointer())
+            for ns, _ in spaces]
+    versions = [b.load(tag) for tag in tags]
     check = _c_function(fl, "PyErr_CheckSignals", I32, [])
     raised = b.icmp_signed("!=", b.call(check, []), ll.Constant(I32, 0))
     fl.bail_if(raised, Status.SIGNAL, name="no_signal")
     _let_threads_run(fl)
-    for tag, before in versions:
-        fl.bail_if(b.icmp_unsigned("!=", b.load(tag), before), Status.STALE,
-                   name="same_globals")
+    for (ns, expected), tag, before in zip(spaces, tags, versions, strict=True):
+        with b.if_then(b.icmp_unsigned("!=", b.load(tag), before), likely=False):
+            holds = guards.emit_bindings_hold(b, ns, expected)
+            fl.bail_if(b.not_(holds), Status.STALE, name="same_globals")
 
 
 def _let_threads_run(fl: FunctionLowering) -> None:

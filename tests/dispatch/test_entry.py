@@ -18,6 +18,7 @@ from autotier import compat
 from autotier.abi import RESULT_IR as RESULT
 from autotier.abi import Kind, Status
 from autotier.dispatch import build
+from autotier.dispatch import guards as guards_mod
 from autotier.dispatch.entry import Bail, Specialisation
 from autotier.dispatch.hotobject import NEVER, HotFunction
 from autotier.jit import engine
@@ -206,22 +207,33 @@ def test_entry_bails_with_the_body_status():
     assert Bail.status(code) is Status.OVERFLOW
 
 
-def test_globals_guard_fails_on_any_change_and_revalidates(add_int):
+def test_globals_guard_rechecks_bindings_natively(add_int):
     spec, ir = add_int
     namespace: dict[str, object] = {"K": 1, "other": 0}
     hf = make(lambda a, b: a + b)
-    hf._vectorcall, guards = compile_entry([spec], [ir], [(namespace, {"K": 1})])
+    hf._vectorcall, guards = compile_entry(
+        [spec], [ir], [(namespace, {"K": 1, "len": guards_mod.MISSING})])
     assert hf(1, 2) == 3
     assert hf._slow.seen == []
-    namespace["other"] = 1  # an unrelated global changes: guard trips, binding holds
-    assert interpreted(hf, 1, 2, code=Bail.GLOBALS) == 3
-    assert guards[0].revalidate() == []
-    assert hf(1, 2) == 3
-    assert len(hf._slow.seen) == 1
-    namespace["K"] = 2  # the assumed binding changes: stays stale
+    for i in range(100):  # an unrelated global changes (a module-level loop): native
+        namespace["other"] = i
+        assert hf(1, 2) == 3
+    assert hf._slow.seen == []
+    assert guards[0].revalidate() == []  # and the entry took the new tag
+    namespace["K"] = 2  # the assumed binding changes: stale, the slow path is told
     assert interpreted(hf, 1, 2, code=Bail.GLOBALS) == 3
     assert guards[0].revalidate() == ["K"]
     assert interpreted(hf, 1, 2, code=Bail.GLOBALS) == 3
+    namespace["K"] = 1  # bound to the very object again: holds
+    assert hf(1, 2) == 3 and guards[0].revalidate() == []
+    seen = len(hf._slow.seen)
+    del namespace["K"]
+    assert interpreted(hf, 1, 2, code=Bail.GLOBALS) == 3
+    namespace["K"] = 1
+    assert hf(1, 2) == 3 and len(hf._slow.seen) == seen + 1
+    namespace["len"] = len  # a name assumed absent (a builtin not shadowed) appears
+    assert interpreted(hf, 1, 2, code=Bail.GLOBALS) == 3
+    assert guards[0].revalidate() == ["len"]
 
 
 def test_entry_calls_a_python_target_for_numba_style_backends():

@@ -147,6 +147,45 @@ def test_a_native_loop_lets_other_threads_run_and_sees_their_globals():
     RUNNING = True
 
 
+KEEP_GOING = True
+TICKER = 0
+
+
+def long_count(n):
+    i = 0
+    while i < n and KEEP_GOING:  # reads a global: its namespace is checked
+        i += 1
+    return i
+
+
+def test_a_native_loop_goes_on_while_another_global_changes():
+    """Another thread updating an unrelated global of the same module (TICKER) is
+    seen at each periodic check, but the bindings the loop assumed still hold: no
+    bailout (which would re-run the whole loop in the interpreter)."""
+    hf = make_hot(long_count)
+    promote(hf, 3)
+    assert autotier.stats(hf).state == "compiled"
+    stop = threading.Event()
+
+    def tick():
+        global TICKER
+        while not stop.is_set():
+            TICKER += 1
+            time.sleep(0.001)
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    try:
+        n = 1 << 28  # ~0.1-0.3 s natively, many seconds in the interpreter
+        with interpreted_frames(hf) as frames:
+            assert hf(n) == n
+    finally:
+        stop.set()
+        ticker.join(10)
+    assert TICKER > 0
+    assert frames[0] == 0  # answered natively, never re-run by the interpreter
+
+
 DAEMON_EXIT = """
 import threading, time, autotier
 
