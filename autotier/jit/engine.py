@@ -32,6 +32,8 @@ _NAMES = itertools.count()
 
 # C-API functions native code may call; registered with LLVM by address.
 CLOCK_GETTIME = "__autotier_clock_gettime"  # the C library's, for native loops
+SETJMP = "__autotier_setjmp"  # the C library's _setjmp and longjmp: bailouts unwind
+LONGJMP = "__autotier_longjmp"
 CLOCK_MONOTONIC = 1  # Linux
 
 _CAPI_SYMBOLS = (
@@ -75,9 +77,12 @@ def _engine() -> tuple[llvm.ExecutionEngine, llvm.TargetMachine]:
             addr = ctypes.cast(getattr(ctypes.pythonapi, name), ctypes.c_void_p).value
             assert addr is not None
             llvm.add_symbol(name, addr)
-        clock = ctypes.cast(ctypes.CDLL(None).clock_gettime, ctypes.c_void_p).value
-        assert clock is not None
-        llvm.add_symbol(CLOCK_GETTIME, clock)
+        libc = ctypes.CDLL(None)
+        for symbol, c_name in ((CLOCK_GETTIME, "clock_gettime"), (SETJMP, "_setjmp"),
+                               (LONGJMP, "longjmp")):
+            addr = ctypes.cast(getattr(libc, c_name), ctypes.c_void_p).value
+            assert addr is not None
+            llvm.add_symbol(symbol, addr)
         target = llvm.Target.from_default_triple()
         # Code for this very CPU (its vector width, its fast division paths), as the
         # code never leaves the process.  The engine owns its TargetMachine; the

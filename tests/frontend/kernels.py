@@ -604,3 +604,22 @@ def _make_real_hot():
 
 
 real_cube, real_sum_cubes = _make_real_hot()
+
+
+def _deep_sum(n):
+    if n == 0:
+        return 0
+    return n * 2**50 + deep_sum(n - 1)  # from n = 128 on, leaves int64 part-way up
+
+
+deep_sum = hot(_deep_sum)
+
+
+def _loop_then_recurse(n, stop):
+    i = 0
+    while i < stop:
+        i += 1
+    return i if n == 0 else 1 + loop_then_recurse(n - 1, stop)
+
+
+loop_then_recurse = hot(_loop_then_recurse)

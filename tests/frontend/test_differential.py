@@ -259,6 +259,24 @@ def test_recursion_budget():
     assert check(k.forever, 1) is not Status.OK  # never returns: always bails
 
 
+def test_bailouts_deep_in_a_recursion_unwind_to_the_body():
+    """A program with native calls unwinds its bailouts (longjmp to the exported body):
+    whatever the depth the guard fails at, the body bails with that guard's status."""
+    for n in [0, 1, 5, 50, 127]:
+        assert check(k.deep_sum, n) is Status.OK
+    for n in [128, 200, 300]:  # 2**50 * n(n+1)/2 leaves int64 somewhere up the chain
+        assert check(k.deep_sum, n) is Status.OVERFLOW
+        assert check(k.deep_sum, n, int_bits=128) is Status.OK  # and fits in int128
+    assert check(k.deep_sum, 499) is Status.OVERFLOW
+    assert check(k.deep_sum, 600) is Status.RECURSION  # past the harness' 500 frames
+    compiled = compile_function(k.loop_then_recurse, kinds_of((3, 10)))
+    for budget in (3, 4, 100):  # a loop in every frame, then a bailout at depth 4
+        status, value = compiled.call(3, 10, budget=budget)
+        assert (status, value) == ((Status.OK, 13) if budget > 3 else (Status.RECURSION, None))
+    for args in [(0, 0), (3, 10), (20, 1000), (5, -1), (2.5, 3), (True, 2)]:
+        check(k.loop_then_recurse, *args)
+
+
 def test_real_hot_objects_are_called_natively():
     from autotier.abi import hot_target
 

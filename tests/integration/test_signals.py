@@ -37,6 +37,15 @@ def _raise(signum, frame):
     raise Interrupted
 
 
+def spin_deep(depth, n):
+    if depth > 0:
+        return spin_deep(depth - 1, n) + 1  # native recursion: a bailout unwinds
+    i = 0
+    while i < n:
+        i += 1
+    return i
+
+
 @pytest.mark.parametrize("func", [spin, spin_for])
 def test_a_signal_handler_interrupts_a_native_loop(func):
     hf = make_hot(func)
@@ -59,6 +68,32 @@ def test_a_signal_handler_interrupts_a_native_loop(func):
     assert time.monotonic() - started < 60
     assert autotier.stats(hf).bailouts == 0  # an interruption is not a bailout
     assert hf(100) == func(100)
+
+
+def test_a_signal_handler_interrupts_a_loop_deep_in_a_native_recursion():
+    hf = make_hot(spin_deep)
+    ns = spin_deep.__globals__
+    saved = ns["spin_deep"]
+    ns["spin_deep"] = hf  # the recursion goes through the hot object: native calls
+    try:
+        promote(hf, 3, 10)
+        assert autotier.stats(hf).state == "compiled"
+        with interpreted_frames(hf) as frames:
+            assert hf(50, 1000) == 1050
+        assert frames[0] == 0
+        old = signal.signal(signal.SIGALRM, _raise)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0.2)
+            with interpreted_frames(hf) as frames, pytest.raises(Interrupted):
+                hf(50, 2**62)  # the loop 50 native frames down never ends
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+        assert frames[0] == 0
+        assert autotier.stats(hf).bailouts == 0
+        assert hf(20, 5) == 25
+    finally:
+        ns["spin_deep"] = saved
 
 
 def test_native_function_propagates_the_signal_exception():
