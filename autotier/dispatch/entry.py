@@ -50,6 +50,7 @@ class Bail(IntEnum):
 
     HOT = 1  # the call counter reached the trigger
     ARGS = 2  # keyword arguments or another arity: not a guard failure
+    FOREIGN = 6  # an argument of a type native code never takes (str, numpy.float64 ...)
     TYPES = 3  # no specialisation matches the argument types
     GLOBALS = 4  # a namespace the code read changed (before the call or during a loop)
     CODE = 5  # the function's __code__ was replaced (autoreload): the code is stale
@@ -159,8 +160,8 @@ class _Builder:
 
         The bead's bookkeeping returns before the original function runs, so a call
         that left the fast path costs exactly one Python frame, as undecorated:
-        recursion depth limits stay CPython's.  ARGS (keywords, other arities) goes
-        straight to the function.
+        recursion depth limits stay CPython's.  ARGS (keywords, other arities) and
+        FOREIGN (argument types native code never takes) go straight to the function.
         """
         b = self.b
         b.position_at_end(self.bail_block)
@@ -169,7 +170,8 @@ class _Builder:
             code.add_incoming(value, block)
         nargs = b.and_(self.nargsf, ir.Constant(I64, ARGS_MASK), name="nargs")
         vectorcall = self.declare("PyObject_Vectorcall", PTR, [PTR, PPTR, I64, PTR])
-        tell = b.icmp_unsigned("!=", code, ir.Constant(I64, Bail.ARGS))
+        tell = b.and_(b.icmp_unsigned("!=", code, ir.Constant(I64, Bail.ARGS)),
+                      b.icmp_unsigned("!=", code, ir.Constant(I64, Bail.FOREIGN)))
         with b.if_then(tell):
             # Small ints are cached singletons that live for the whole process.
             table_type = ir.ArrayType(PTR, _CODE_LIMIT)
@@ -408,6 +410,16 @@ def entry_ir(plan: EntryPlan) -> str:
                 _native_bail(t, status)
             _box(t, result)
         b.position_at_end(mismatch)
+    # No specialisation matched.  Arguments that are all ints, floats or bools ask for a
+    # new specialisation (TYPES: the bead's bookkeeping); any other type native code
+    # never takes, so that call goes straight to the function, as a keyword call does.
+    scalar = ir.Constant(I1, 1)
+    for arg in args:
+        typ = b.load(_field(b, arg, compat.OB_TYPE, PTR))
+        known = [b.icmp_unsigned("==", typ, _const_ptr(id(k))) for k in (int, float, bool)]
+        scalar = b.and_(scalar, b.or_(b.or_(known[0], known[1]), known[2]))
+    with b.if_then(b.not_(scalar)):
+        t.bail(Bail.FOREIGN)
     t.bail(Bail.TYPES)
     t.finish_bail()
     return str(module)

@@ -141,6 +141,9 @@ class Bead:
         self.reason: str | None = None
         self.last_bailout: str | None = None
         self.paused_tier: int | None = None
+        # FAILED only because the promoting call's arguments were of types native code
+        # never takes: try again, at doubling call counts, with a later call's arguments.
+        self.retry_types = False
         self.history: deque[tuple[BeadState, BeadState]] = deque(maxlen=64)
         self._arm(hotness.promote_at(0))
 
@@ -205,6 +208,9 @@ class Bead:
     def _on_hot(self, args: tuple[Any, ...]) -> None:
         with self._lock:
             calls = self.calls
+            if self.state is S.FAILED and self.retry_types:
+                self._retry_promotion(args, calls)
+                return
             if self.state not in (S.INTERPRETED, S.COMPILED):
                 self._arm(None)
                 return
@@ -218,16 +224,32 @@ class Bead:
             if self.state is S.INTERPRETED:
                 kinds = _kinds(args)
                 if kinds is None:
-                    self._arm(None)
                     self._move(S.FAILED)
-                    names = ", ".join(type(a).__name__ for a in args)
-                    self.reason = f"argument types ({names}) cannot be compiled"
+                    self._fail_types(args, calls)
                     return
                 self._queue(self.tier + 1, (kinds,), calls)
             elif self.tier < self.hotness.max_tier:
                 self._queue(self.tier + 1, self.signatures, calls)
             else:
                 self._arm(None)
+
+    def _fail_types(self, args: tuple[Any, ...], calls: int) -> None:
+        """The promoting call's argument types cannot be compiled (lock held, FAILED):
+        say why, and look again at the call twice as many calls from now."""
+        names = ", ".join(type(a).__name__ for a in args)
+        self.reason = f"argument types ({names}) cannot be compiled"
+        self.retry_types = True
+        self._arm(2 * max(calls, 1))
+
+    def _retry_promotion(self, args: tuple[Any, ...], calls: int) -> None:
+        kinds = _kinds(args)
+        if kinds is None:
+            self._fail_types(args, calls)
+            return
+        self.retry_types = False
+        self.reason = None
+        self._move(S.INTERPRETED)
+        self._queue(1, (kinds,), calls)
 
     def _queue(self, tier: int, signatures: tuple[Signature, ...], calls: int) -> None:
         """Submit a compile (lock held); on a full queue, retry some calls later."""
@@ -256,8 +278,10 @@ class Bead:
                 self._move(S.INTERPRETED)
                 reason = "rebound global " + ", ".join(sorted(stale))
             elif code == Bail.TYPES:
-                reason = "types (" + ", ".join(type(a).__name__ for a in args) + ")"
                 kinds = _kinds(args)
+                if kinds is None:  # an int past 64 bits: no compile can take it
+                    return  # not a guard failure; the interpreter answers the call
+                reason = "types (" + ", ".join(type(a).__name__ for a in args) + ")"
                 if (kinds is not None and kinds not in self.signatures
                         and len(self.signatures) < MAX_SPECIALISATIONS):
                     self.signatures = (*self.signatures, kinds)
@@ -379,6 +403,7 @@ class Bead:
             self.tier_code.clear()
             self.paused_tier = None
             self.int_bits = 64
+            self.retry_types = False
             if self.state is not S.INTERPRETED:
                 self._move(S.INTERPRETED)
             self.reason = None

@@ -77,6 +77,27 @@ def test_promotion_path():
     record(hf)
 
 
+def test_failed_for_argument_types_retries_with_later_arguments():
+    hf = fresh_concat()  # threshold 3: the promoting call has a str argument
+    for _ in range(3):
+        assert hf("ab") == "abab"
+    assert state(hf) == "failed" and "cannot be compiled" in autotier.stats(hf).reason
+    bead = bead_of(hf)
+    calls = bead.calls
+    for _ in range(calls):  # still strs: it looks again at 2x the calls, and fails again
+        hf("x")
+    assert state(hf) == "failed" and bead.retry_types
+    for _ in range(2 * bead.calls):  # ints now: the next look compiles it
+        assert hf(21) == 42
+        if state(hf) != "failed":
+            break
+    settle()
+    # failed -> interpreted -> queued -> compiling -> compiled
+    assert state(hf) == "compiled" and autotier.stats(hf).reason is None
+    assert hf(4) == 8 and hf("cd") == "cdcd"
+    record(hf)
+
+
 def test_uncompilable_arguments_fail_then_reload_then_invalidate():
     hf = fresh_concat()
     for _ in range(5):
