@@ -46,8 +46,13 @@ TPFLAGS_HAVE_VECTORCALL = 1 << 11
 TPFLAGS_METHOD_DESCRIPTOR = 1 << 17
 # PyTypeObject.tp_flags
 TYPE_TP_FLAGS = 168
-# PyFunctionObject.func_code (after globals, builtins, name, qualname in 3.11 and 3.12)
+# PyFunctionObject.func_code (after globals, builtins, name, qualname in 3.11 and 3.12),
+# then func_defaults (a tuple, or NULL)
 FUNC_CODE = 48
+FUNC_DEFAULTS = 56
+# PyTupleObject: ob_size (the length), then the items
+TUPLE_SIZE = 16
+TUPLE_ITEMS = 24
 # PyThreadState: the int counting how many more Python frames may be entered
 # (3.11: recursion_remaining; 3.12: py_recursion_remaining).  Found by probing.
 TSTATE_RECURSION_REMAINING = 32 if PY_VERSION == (3, 11) else 28
@@ -76,6 +81,10 @@ def _recursion_remaining() -> int:
 
 def _probe_depth(n: int) -> int:
     return _recursion_remaining() if n == 0 else _probe_depth(n - 1)
+
+
+def _probe_defaults(a: int = 1) -> int:
+    return a
 
 
 def check_layouts() -> None:
@@ -107,6 +116,12 @@ def check_layouts() -> None:
     if ctypes.c_void_p.from_address(id(check_layouts) + FUNC_CODE).value != id(
             check_layouts.__code__):
         raise ImportError("unexpected PyFunctionObject layout")
+    probe = (1, 2)
+    if (ctypes.c_void_p.from_address(id(_probe_defaults) + FUNC_DEFAULTS).value
+            != id(_probe_defaults.__defaults__)
+            or ctypes.c_ssize_t.from_address(id(probe) + TUPLE_SIZE).value != 2
+            or ctypes.c_void_p.from_address(id(probe) + TUPLE_ITEMS + 8).value != id(2)):
+        raise ImportError("unexpected PyFunctionObject or PyTupleObject layout")
     if _probe_depth(0) - _probe_depth(5) != 5:
         raise ImportError("cannot locate the thread state's recursion counter")
 

@@ -42,9 +42,13 @@ class CompileRequest:
     # (Bail.CODE) on its first call and the bead recompiles: never new guards over old
     # code.  The bead keeps it alive with the installed code (its address is embedded).
     code: CodeType = field(init=False)
+    # func.__defaults__ likewise: the entry binds defaults from this tuple and guards
+    # that the function still has it (Bail.CODE otherwise); kept alive by the bead.
+    defaults: tuple[object, ...] | None = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "code", self.func.__code__)
+        object.__setattr__(self, "defaults", self.func.__defaults__)
 
 
 @dataclass(frozen=True, eq=False)

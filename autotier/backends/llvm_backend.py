@@ -59,6 +59,7 @@ class LLVMBackend:
             want_asm="asm" in request.dump,
             extra_symbols=[lm.body for lm in lowered],
             code=request.code,
+            defaults=request.defaults,
         )
         dumps: dict[str, str] = {}
         for lm in lowered:

@@ -79,7 +79,7 @@ class NumbaBackend:
                 # where numba answers (or crashes), so it is not offered.
                 raise Unsupported(f"numba backend: calls hot function {name!r} "
                                   "(recursion could not honour the recursion limit)")
-        copy = FunctionType(code, namespace, func.__name__, func.__defaults__)
+        copy = FunctionType(code, namespace, func.__name__, request.defaults)
         dispatcher = numba.njit(copy, boundscheck=True)
         signatures = []
         for kinds in request.signatures:
@@ -101,7 +101,7 @@ class NumbaBackend:
             bindings.append((builtins.__dict__, blt))
         entry, guards, _, asm = build.build_entry(
             func.__name__, nargs, specs, bindings, opt=request.opt,
-            want_asm="asm" in request.dump, code=code,
+            want_asm="asm" in request.dump, code=code, defaults=request.defaults,
         )
         dumps = {"asm": asm} if asm else {}
         return CompiledCode(

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Mapping, Sequence
 
 from autotier.dispatch import entry as entry_ir
+from autotier.dispatch.binding import BindingPlan
 from autotier.dispatch.guards import NamespaceGuard, binding_addresses
 from autotier.jit import engine
 
@@ -36,6 +37,7 @@ def build_entry(
     want_asm: bool = False,
     extra_symbols: Sequence[str] = (),
     code: object | None = None,
+    defaults: tuple[object, ...] | None = None,
 ) -> tuple[int, tuple[NamespaceGuard, ...], dict[str, int], str | None]:
     """Compile an entry (linked with ``body_ir``) and return its address and guards.
 
@@ -43,14 +45,16 @@ def build_entry(
     The guards come back refreshed: they expect each namespace's current version.
     ``code``: the code object compiled; the entry bails (``Bail.CODE``) once the
     function's ``__code__`` is another (the caller keeps ``code`` alive, so its address
-    is never reused).
+    is never reused).  With ``code``, the entry binds keyword arguments and the
+    ``defaults`` (the function's ``__defaults__``, kept alive by the caller too) itself.
     Returns (entry address, guards, addresses of ``extra_symbols``, assembly or None).
     """
     name = engine.unique_name(f"entry_{stem}")
     checks = tuple(entry_ir.NamespaceCheck(id(ns), binding_addresses(names))
                    for ns, names in bindings)
+    binding = BindingPlan.of(code, defaults) if code is not None else None
     plan = entry_ir.EntryPlan(name, nargs, tuple(specs), checks,
-                              id(code) if code is not None else 0)
+                              id(code) if code is not None else 0, binding)
     cells = [entry_ir.version_global_name(name, i) for i in range(len(bindings))]
     compiled = engine.compile_ir_modules(
         [*body_ir, entry_ir.entry_ir(plan)],

@@ -6,10 +6,11 @@ size_t nargsf, PyObject *kwnames)``:
 - the *trampoline* (one per process, shared by every interpreted function): count
   the call; below the trigger, forward the call to the original Python function;
   at the trigger, go to the slow path.
-- a *guarded entry* (one per compile): count the call; check the trigger, the call
-  shape (positional only, right arity), the version tags of every namespace the
-  compiled code read, then try each specialisation in order: exact argument types,
-  unbox, run the native body (or vectorcall a backend's callable), box the result.
+- a *guarded entry* (one per compile): count the call; check the trigger; bind the
+  arguments to the parameters (keywords and defaults too, :mod:`.binding`); check the
+  version tags of every namespace the compiled code read, then try each
+  specialisation in order: exact argument types, unbox, run the native body (or
+  vectorcall a backend's callable with the bound arguments), box the result.
 
 Whatever the fast path cannot answer goes to the *slow path*: the bead's bookkeeping
 (the Python callable in the ``_slow`` slot, called as ``_slow(code, *positional_args)``
@@ -28,15 +29,10 @@ from llvmlite import ir
 from autotier import compat
 from autotier.abi import Kind, Status
 from autotier.dispatch import hotobject as ho
+from autotier.dispatch.binding import BindingPlan, bind
 from autotier.dispatch.guards import emit_bindings_hold
+from autotier.dispatch.irutil import F64, I1, I8, I32, I64, PPTR, PTR, const_ptr, field
 
-I1 = ir.IntType(1)
-I8 = ir.IntType(8)
-I32 = ir.IntType(32)
-I64 = ir.IntType(64)
-F64 = ir.DoubleType()
-PTR = I8.as_pointer()
-PPTR = PTR.as_pointer()
 RESULT = ir.LiteralStructType([I64, I64, F64, I64])
 VECTORCALL = ir.FunctionType(PTR, [PTR, PPTR, I64, PTR])
 ARGS_MASK = (1 << 63) - 1  # clears PY_VECTORCALL_ARGUMENTS_OFFSET
@@ -94,20 +90,12 @@ class EntryPlan:
     specs: tuple[Specialisation, ...]
     namespaces: tuple[NamespaceCheck, ...]  # dicts whose version tag is checked
     code: int = 0  # address of the code object compiled (0: not checked)
+    binding: BindingPlan | None = None  # None: positional calls of the right arity only
 
 
 def version_global_name(entry: str, index: int) -> str:
     """The LLVM global holding the expected version tag of namespace ``index``."""
     return f"{entry}__ver{index}"
-
-
-def _const_ptr(addr: int) -> ir.Constant:
-    return ir.Constant(I64, addr).inttoptr(PTR)
-
-
-def _field(b: ir.IRBuilder, obj: ir.Value, offset: int, ty: ir.Type) -> ir.Value:
-    addr = b.gep(obj, [ir.Constant(I64, offset)], inbounds=True)
-    return b.bitcast(addr, ty.as_pointer())
 
 
 class _Builder:
@@ -147,10 +135,10 @@ class _Builder:
     def count_call(self) -> None:
         """calls += 1; at the trigger, bail HOT."""
         b = self.b
-        calls_p = _field(b, self.self_, ho.CALLS_OFFSET, I64)
+        calls_p = field(b, self.self_, ho.CALLS_OFFSET, I64)
         calls = b.add(b.load(calls_p), ir.Constant(I64, 1), name="calls")
         b.store(calls, calls_p)
-        trigger = b.load(_field(b, self.self_, ho.TRIGGER_OFFSET, I64), name="trigger")
+        trigger = b.load(field(b, self.self_, ho.TRIGGER_OFFSET, I64), name="trigger")
         hot = b.icmp_signed(">=", calls, trigger)
         with b.if_then(hot, likely=False):
             self.bail(Bail.HOT)
@@ -177,7 +165,7 @@ class _Builder:
             table_type = ir.ArrayType(PTR, _CODE_LIMIT)
             table = ir.GlobalVariable(self.module, table_type, name=f"{self.fn.name}__codes")
             table.initializer = ir.Constant(
-                table_type, [_const_ptr(id(i)) for i in range(_CODE_LIMIT)]
+                table_type, [const_ptr(id(i)) for i in range(_CODE_LIMIT)]
             )
             table.global_constant = True
             table.linkage = "internal"
@@ -188,7 +176,7 @@ class _Builder:
             dest = b.bitcast(b.gep(array, [ir.Constant(I64, 1)]), PTR)
             b.call(memcpy, [dest, b.bitcast(self.args, PTR), b.mul(nargs, ir.Constant(I64, 8)),
                             ir.Constant(I1, 0)])
-            slow = b.load(_field(b, self.self_, ho.SLOW_OFFSET, PTR), name="slow")
+            slow = b.load(field(b, self.self_, ho.SLOW_OFFSET, PTR), name="slow")
             with b.if_then(b.icmp_unsigned("==", slow, ir.Constant(PTR, None)), likely=False):
                 self.raise_runtime_error("autotier: hot function has no slow path")
             told = b.call(vectorcall, [slow, array, b.add(nargs, ir.Constant(I64, 1)),
@@ -197,7 +185,7 @@ class _Builder:
                 b.ret(ir.Constant(PTR, None))  # the bookkeeping raised: propagate
             decref = self.declare("Py_DecRef", ir.VoidType(), [PTR])
             b.call(decref, [told])
-        func = b.load(_field(b, self.self_, ho.FUNC_OFFSET, PTR), name="func")
+        func = b.load(field(b, self.self_, ho.FUNC_OFFSET, PTR), name="func")
         with b.if_then(b.icmp_unsigned("==", func, ir.Constant(PTR, None)), likely=False):
             self.raise_runtime_error("autotier: hot function has no Python function")
         b.ret(b.call(vectorcall, [func, self.args, self.nargsf, self.kwnames]))
@@ -211,7 +199,7 @@ class _Builder:
         text.global_constant = True
         text.linkage = "internal"
         set_string = self.declare("PyErr_SetString", ir.VoidType(), [PTR, PTR])
-        b.call(set_string, [_const_ptr(id(RuntimeError)), b.bitcast(text, PTR)])
+        b.call(set_string, [const_ptr(id(RuntimeError)), b.bitcast(text, PTR)])
         b.ret(ir.Constant(PTR, None))
 
 
@@ -221,7 +209,7 @@ def trampoline_ir(name: str) -> str:
     t = _Builder(module, name)
     t.count_call()
     b = t.b
-    func = b.load(_field(b, t.self_, ho.FUNC_OFFSET, PTR), name="func")
+    func = b.load(field(b, t.self_, ho.FUNC_OFFSET, PTR), name="func")
     missing = b.icmp_unsigned("==", func, ir.Constant(PTR, None))
     with b.if_then(missing, likely=False):
         t.raise_runtime_error("autotier: hot function has no Python function")
@@ -234,16 +222,16 @@ def trampoline_ir(name: str) -> str:
 def _unbox(t: _Builder, arg: ir.Value, kind: Kind, mismatch: ir.Block) -> ir.Value:
     """Check ``arg``'s exact type for ``kind`` and unbox it; jump to ``mismatch`` if not."""
     b = t.b
-    typ = b.load(_field(b, arg, compat.OB_TYPE, PTR))
+    typ = b.load(field(b, arg, compat.OB_TYPE, PTR))
     expected = {Kind.INT: int, Kind.FLOAT: float, Kind.BOOL: bool}[kind]
-    ok = b.icmp_unsigned("==", typ, _const_ptr(id(expected)))
+    ok = b.icmp_unsigned("==", typ, const_ptr(id(expected)))
     good = t.fn.append_basic_block(f"is_{kind.name.lower()}")
     b.cbranch(ok, good, mismatch)
     b.position_at_end(good)
     if kind is Kind.FLOAT:
-        return b.load(_field(b, arg, compat.FLOAT_OB_FVAL, F64))
+        return b.load(field(b, arg, compat.FLOAT_OB_FVAL, F64))
     if kind is Kind.BOOL:
-        return b.icmp_unsigned("==", arg, _const_ptr(id(True)))
+        return b.icmp_unsigned("==", arg, const_ptr(id(True)))
     return _unbox_int(t, arg, mismatch)
 
 
@@ -254,7 +242,7 @@ def _unbox_int(t: _Builder, arg: ir.Value, mismatch: ir.Block) -> ir.Value:
     slow = t.fn.append_basic_block("int_slow")
     incoming: list[tuple[ir.Value, ir.Block]] = []
     if compat.LONG_INLINE_UNBOX:
-        size = b.load(_field(b, arg, compat.LONG_OB_SIZE, I64), name="ob_size")
+        size = b.load(field(b, arg, compat.LONG_OB_SIZE, I64), name="ob_size")
         small = b.icmp_unsigned("<=", b.add(size, ir.Constant(I64, 2)), ir.Constant(I64, 4))
         inline = t.fn.append_basic_block("int_inline")
         b.cbranch(small, inline, slow)
@@ -327,13 +315,13 @@ def _box(t: _Builder, result: ir.Value) -> None:
     b.ret(b.call(from_double, [fval]))
     b.position_at_end(as_bool)
     obj = b.select(b.icmp_signed("!=", ival, ir.Constant(I64, 0)),
-                   _const_ptr(id(True)), _const_ptr(id(False)))
+                   const_ptr(id(True)), const_ptr(id(False)))
     _incref(b, obj)
     b.ret(obj)
 
 
 def _incref(b: ir.IRBuilder, obj: ir.Value) -> None:
-    refcnt = _field(b, obj, compat.OB_REFCNT, I64)
+    refcnt = field(b, obj, compat.OB_REFCNT, I64)
     b.store(b.add(b.load(refcnt), ir.Constant(I64, 1)), refcnt)
 
 
@@ -342,7 +330,7 @@ def _budget(t: _Builder) -> ir.Value:
     b = t.b
     get = t.declare("PyThreadState_Get", PTR, [])
     tstate = b.call(get, [])
-    remaining = b.sext(b.load(_field(b, tstate, compat.TSTATE_RECURSION_REMAINING, I32)), I64)
+    remaining = b.sext(b.load(field(b, tstate, compat.TSTATE_RECURSION_REMAINING, I32)), I64)
     cap = ir.Constant(I64, NATIVE_FRAME_CAP)
     return b.select(b.icmp_signed("<", remaining, cap), remaining, cap, name="budget")
 
@@ -367,21 +355,23 @@ def entry_ir(plan: EntryPlan) -> str:
     b = t.b
     t.count_call()
     nargs = b.and_(t.nargsf, ir.Constant(I64, ARGS_MASK), name="nargs")
-    shape_ok = b.and_(
-        b.icmp_unsigned("==", t.kwnames, ir.Constant(PTR, None)),
-        b.icmp_unsigned("==", nargs, ir.Constant(I64, plan.nargs)),
-    )
-    with b.if_then(b.not_(shape_ok), likely=False):
-        t.bail(Bail.ARGS)
+    if plan.binding is not None:  # keywords and defaults bound natively
+        argv = bind(t, plan.binding, nargs, Bail.ARGS, Bail.CODE)
+    else:
+        shape_ok = b.and_(b.icmp_unsigned("==", t.kwnames, ir.Constant(PTR, None)),
+                          b.icmp_unsigned("==", nargs, ir.Constant(I64, plan.nargs)))
+        with b.if_then(b.not_(shape_ok), likely=False):
+            t.bail(Bail.ARGS)
+        argv = t.args
     if plan.code:
-        func = b.load(_field(b, t.self_, ho.FUNC_OFFSET, PTR), name="func")
-        code = b.load(_field(b, func, compat.FUNC_CODE, PTR), name="code")
-        with b.if_then(b.icmp_unsigned("!=", code, _const_ptr(plan.code)), likely=False):
+        func = b.load(field(b, t.self_, ho.FUNC_OFFSET, PTR), name="func")
+        code = b.load(field(b, func, compat.FUNC_CODE, PTR), name="code")
+        with b.if_then(b.icmp_unsigned("!=", code, const_ptr(plan.code)), likely=False):
             t.bail(Bail.CODE)
     for index, ns in enumerate(plan.namespaces):
         expected = ir.GlobalVariable(module, I64, name=version_global_name(plan.name, index))
         expected.initializer = ir.Constant(I64, 0)
-        current = b.load(_field(b, _const_ptr(ns.namespace), compat.DICT_VERSION_TAG, I64))
+        current = b.load(field(b, const_ptr(ns.namespace), compat.DICT_VERSION_TAG, I64))
         changed = b.icmp_unsigned("!=", current, b.load(expected))
         with b.if_then(changed, likely=False):
             # another global changed (a module-level loop's variable), or one the code
@@ -390,15 +380,15 @@ def entry_ir(plan: EntryPlan) -> str:
             with b.if_then(b.not_(holds), likely=False):
                 t.bail(Bail.GLOBALS)
             b.store(current, expected)
-    args = [b.load(b.gep(t.args, [ir.Constant(I64, i)]), name=f"arg{i}") for i in range(plan.nargs)]
+    args = [b.load(b.gep(argv, [ir.Constant(I64, i)]), name=f"arg{i}") for i in range(plan.nargs)]
     for number, spec in enumerate(plan.specs):
         mismatch = t.fn.append_basic_block(f"not_spec{number}")
         values = [_unbox(t, arg, kind, mismatch)
                   for arg, kind in zip(args, spec.kinds, strict=True)]
         if spec.target is not None:
             vectorcall = t.declare("PyObject_Vectorcall", PTR, [PTR, PPTR, I64, PTR])
-            b.ret(b.call(vectorcall, [_const_ptr(spec.target), t.args, t.nargsf,
-                                      ir.Constant(PTR, None)]))
+            b.ret(b.call(vectorcall, [const_ptr(spec.target), argv,
+                                      ir.Constant(I64, plan.nargs), ir.Constant(PTR, None)]))
         else:
             assert spec.body is not None
             params = [{Kind.INT: I64, Kind.FLOAT: F64, Kind.BOOL: I1}[k] for k in spec.kinds]
@@ -415,8 +405,8 @@ def entry_ir(plan: EntryPlan) -> str:
     # never takes, so that call goes straight to the function, as a keyword call does.
     scalar = ir.Constant(I1, 1)
     for arg in args:
-        typ = b.load(_field(b, arg, compat.OB_TYPE, PTR))
-        known = [b.icmp_unsigned("==", typ, _const_ptr(id(k))) for k in (int, float, bool)]
+        typ = b.load(field(b, arg, compat.OB_TYPE, PTR))
+        known = [b.icmp_unsigned("==", typ, const_ptr(id(k))) for k in (int, float, bool)]
         scalar = b.and_(scalar, b.or_(b.or_(known[0], known[1]), known[2]))
     with b.if_then(b.not_(scalar)):
         t.bail(Bail.FOREIGN)

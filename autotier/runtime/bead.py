@@ -216,13 +216,13 @@ class Bead:
                 return
             if self.paused_tier is not None:  # a pause ended, or a full queue retries
                 tier, self.paused_tier = self.paused_tier, None
-                kinds = _kinds(args)
+                kinds = self._signature(args)
                 signatures = self.signatures or ((kinds,) if kinds is not None else ())
                 if signatures:
                     self._queue(tier, signatures, calls)
                     return
             if self.state is S.INTERPRETED:
-                kinds = _kinds(args)
+                kinds = self._signature(args)
                 if kinds is None:
                     self._move(S.FAILED)
                     self._fail_types(args, calls)
@@ -233,6 +233,15 @@ class Bead:
             else:
                 self._arm(None)
 
+    def _signature(self, args: tuple[Any, ...]) -> Signature | None:
+        """The kinds of a call's parameters: its positional ``args``, then the defaults
+        of the parameters it left out; None if native code cannot take one."""
+        missing = self.func.__code__.co_argcount - len(args)
+        defaults = self.func.__defaults__ or ()
+        if 0 < missing <= len(defaults):
+            args = (*args, *defaults[len(defaults) - missing:])
+        return _kinds(args)
+
     def _fail_types(self, args: tuple[Any, ...], calls: int) -> None:
         """The promoting call's argument types cannot be compiled (lock held, FAILED):
         say why, and look again at the call twice as many calls from now."""
@@ -242,7 +251,7 @@ class Bead:
         self._arm(2 * max(calls, 1))
 
     def _retry_promotion(self, args: tuple[Any, ...], calls: int) -> None:
-        kinds = _kinds(args)
+        kinds = self._signature(args)
         if kinds is None:
             self._fail_types(args, calls)
             return
@@ -278,7 +287,7 @@ class Bead:
                 self._move(S.INTERPRETED)
                 reason = "rebound global " + ", ".join(sorted(stale))
             elif code == Bail.TYPES:
-                kinds = _kinds(args)
+                kinds = self._signature(args)
                 if kinds is None:  # an int past 64 bits: no compile can take it
                     return  # not a guard failure; the interpreter answers the call
                 reason = "types (" + ", ".join(type(a).__name__ for a in args) + ")"
@@ -368,8 +377,10 @@ class Bead:
                 self.reason = error
                 self.tier = 0
                 return
-            # The entry embeds the address of request.code: keep it alive with the code.
-            compiled = replace(compiled, keepalive=(*compiled.keepalive, request.code))
+            # The entry embeds the addresses of request.code and request.defaults (and
+            # the defaults' items): keep them alive with the code.
+            compiled = replace(compiled, keepalive=(*compiled.keepalive, request.code,
+                                                    request.defaults))
             self.tier = job.tier
             self.signatures = compiled.signatures
             self.tier_code[job.tier] = compiled

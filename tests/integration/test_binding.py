@@ -1,0 +1,117 @@
+"""Keyword arguments and defaults, bound by the native entry as CPython binds them:
+every call shape answers like the undecorated function (value or exception type), and
+the ones CPython accepts run natively."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+import autotier
+from tests.runtime.helpers import interpreted_frames, make_hot, promote, settle
+
+
+def scaled(x, n=10, k=2.5):
+    return x * n + k
+
+
+def posonly(a, b=3, /, c=4):
+    return a * 100 + b * 10 + c
+
+
+def no_defaults(a, b):
+    return a - b
+
+
+def outcome(func, *args, **kwargs):
+    try:
+        value = func(*args, **kwargs)
+    except TypeError:
+        return ("TypeError",)
+    return ("value", value, type(value))
+
+
+SHAPES = {
+    scaled: [((1.5,), {}), ((1.5, 3), {}), ((1.5, 3, 1.0), {}), ((1.5,), {"n": 4}),
+             ((1.5,), {"k": 0.5}), ((1.5,), {"k": 0.5, "n": 2}), ((), {"x": 2.0}),
+             ((), {"k": 1.0, "x": 2.0, "n": 1}), ((1.5, 3), {"k": 1.0}), ((2, 3), {}),
+             # CPython refuses these: TypeError
+             ((), {}), ((1.5,), {"x": 2.0}), ((1.5, 3, 1.0, 4), {}), ((1.5,), {"m": 1}),
+             ((1.5, 3, 1.0), {"n": 2})],
+    posonly: [((1,), {}), ((1, 2), {}), ((1, 2, 5), {}), ((1,), {"c": 7}), ((1, 2), {"c": 7}),
+              ((1,), {"b": 2}), ((), {"a": 1}), ((1, 2, 3, 4), {})],
+    no_defaults: [((5, 3), {}), ((5,), {"b": 3}), ((), {"b": 3, "a": 5}), ((5,), {}),
+                  ((5,), {"a": 3}), ((5, 3), {"b": 1})],
+}
+
+
+@pytest.mark.parametrize("func", list(SHAPES), ids=lambda f: f.__name__)
+def test_every_call_shape_answers_like_cpython(func):
+    hf = make_hot(func)
+    args, kwargs = SHAPES[func][0]
+    for _ in range(5):
+        hf(*args, **kwargs)
+    settle()
+    assert autotier.stats(hf).state == "compiled", autotier.stats(hf)
+    for _ in range(2):  # the second round: after any recompile the first one caused
+        for args, kwargs in SHAPES[func]:
+            assert outcome(hf, *args, **kwargs) == outcome(func, *args, **kwargs), (args, kwargs)
+        settle()
+    native = 0
+    for args, kwargs in SHAPES[func]:
+        expected = outcome(func, *args, **kwargs)
+        with interpreted_frames(hf) as frames:
+            got = outcome(hf, *args, **kwargs)
+        assert got == expected
+        if expected[0] == "value" and type(args[0] if args else 0) in (int, float):
+            native += frames[0] == 0
+    assert native >= 3  # the accepted shapes of the compiled kinds ran natively
+
+
+def test_a_default_used_by_the_promoting_call_compiles():
+    hf = make_hot(scaled)
+    promote(hf, 1.5)  # n and k from the defaults: the signature is (float, int, float)
+    assert autotier.stats(hf).signatures == (("float", "int", "float"),)
+    expected = scaled(2.0), scaled(2.0, n=3)
+    with interpreted_frames(hf) as frames:
+        got = hf(2.0), hf(2.0, n=3)
+    assert frames[0] == 0 and got == expected
+
+
+def test_replacing_defaults_recompiles():
+    def shifted(x, d=1):
+        return x + d
+    hf = make_hot(shifted)
+    promote(hf, 1)
+    assert hf(10) == 11
+    hf.__defaults__ = (5,)
+    assert shifted.__defaults__ == (5,)
+    assert hf(10) == 15  # the interpreter answers, the bead recompiles
+    settle()
+    assert autotier.stats(hf).state == "compiled"
+    with interpreted_frames(hf) as frames:
+        assert hf(10) == 15 and hf(10, 2) == 12
+    assert frames[0] == 0
+    hf.__defaults__ = None
+    with pytest.raises(TypeError):
+        hf(10)
+
+
+def test_keywords_reach_numba_bound():
+    def mean3(x, scale=2.0, shift=0.5):
+        return x * scale + shift
+    hf = make_hot(mean3, backend="numba")
+    promote(hf, 4.0)
+    assert autotier.stats(hf).backend == "numba"
+    for args, kwargs in [((4.0,), {}), ((4.0,), {"shift": 1.5}), ((), {"x": 3.0, "scale": 1.0}),
+                         ((4.0, 1.0, 2.0), {}), ((4.0,), {"x": 1.0})]:
+        assert outcome(hf, *args, **kwargs) == outcome(mean3, *args, **kwargs)
+
+
+def test_dynamic_keyword_names_are_bound_by_the_interpreter():
+    hf = make_hot(scaled)
+    promote(hf, 1.5)
+    name = "".join(["n"])  # not interned: no identity with the parameter name
+    for value in itertools.islice(itertools.count(), 5):
+        assert hf(1.5, **{name: value}) == scaled(1.5, n=value)
