@@ -109,7 +109,8 @@ class _Builder:
             arg.name = label
         self.b = ir.IRBuilder(self.fn.append_basic_block("entry"))
         self.bail_block = self.fn.append_basic_block("bail")
-        self.bail_codes: list[tuple[ir.Value, ir.Block]] = []
+        self.bail_codes: list[tuple[ir.Value, ir.Block, ir.Value, ir.Value]] = []
+        self.nargs = self.b.and_(self.nargsf, ir.Constant(I64, ARGS_MASK), name="nargs")
         self._allocas: dict[str, ir.Value] = {}
 
     def slot(self, name: str, ty: ir.Type) -> ir.Value:
@@ -126,10 +127,13 @@ class _Builder:
             return existing
         return ir.Function(self.module, ir.FunctionType(ret, args), name)
 
-    def bail(self, code: int | ir.Value) -> None:
-        """End the current block with a jump to the slow path carrying ``code``."""
+    def bail(self, code: int | ir.Value, told: tuple[ir.Value, ir.Value] | None = None
+             ) -> None:
+        """End the current block with a jump to the slow path carrying ``code``; the bead
+        is told the ``told`` arguments (array, count), by default the positional ones."""
         value = ir.Constant(I64, int(code)) if isinstance(code, int) else code
-        self.bail_codes.append((value, self.b.block))
+        argv, count = told if told is not None else (self.args, self.nargs)
+        self.bail_codes.append((value, self.b.block, argv, count))
         self.b.branch(self.bail_block)
 
     def count_call(self) -> None:
@@ -144,7 +148,7 @@ class _Builder:
             self.bail(Bail.HOT)
 
     def finish_bail(self) -> None:
-        """The slow path: tell the bead (``_slow(code, *positional)``), then run ``_func``.
+        """The slow path: tell the bead (``_slow(code, *arguments)``), then run ``_func``.
 
         The bead's bookkeeping returns before the original function runs, so a call
         that left the fast path costs exactly one Python frame, as undecorated:
@@ -154,9 +158,12 @@ class _Builder:
         b = self.b
         b.position_at_end(self.bail_block)
         code = b.phi(I64, name="code")
-        for value, block in self.bail_codes:
+        told = b.phi(PPTR, name="told")
+        nargs = b.phi(I64, name="told_n")
+        for value, block, argv, count in self.bail_codes:
             code.add_incoming(value, block)
-        nargs = b.and_(self.nargsf, ir.Constant(I64, ARGS_MASK), name="nargs")
+            told.add_incoming(argv, block)
+            nargs.add_incoming(count, block)
         vectorcall = self.declare("PyObject_Vectorcall", PTR, [PTR, PPTR, I64, PTR])
         tell = b.and_(b.icmp_unsigned("!=", code, ir.Constant(I64, Bail.ARGS)),
                       b.icmp_unsigned("!=", code, ir.Constant(I64, Bail.FOREIGN)))
@@ -174,17 +181,17 @@ class _Builder:
             b.store(code_obj, array)
             memcpy = self.module.declare_intrinsic("llvm.memcpy", [PTR, PTR, I64])
             dest = b.bitcast(b.gep(array, [ir.Constant(I64, 1)]), PTR)
-            b.call(memcpy, [dest, b.bitcast(self.args, PTR), b.mul(nargs, ir.Constant(I64, 8)),
+            b.call(memcpy, [dest, b.bitcast(told, PTR), b.mul(nargs, ir.Constant(I64, 8)),
                             ir.Constant(I1, 0)])
             slow = b.load(field(b, self.self_, ho.SLOW_OFFSET, PTR), name="slow")
             with b.if_then(b.icmp_unsigned("==", slow, ir.Constant(PTR, None)), likely=False):
                 self.raise_runtime_error("autotier: hot function has no slow path")
-            told = b.call(vectorcall, [slow, array, b.add(nargs, ir.Constant(I64, 1)),
-                                       ir.Constant(PTR, None)])
-            with b.if_then(b.icmp_unsigned("==", told, ir.Constant(PTR, None)), likely=False):
+            noted = b.call(vectorcall, [slow, array, b.add(nargs, ir.Constant(I64, 1)),
+                                        ir.Constant(PTR, None)])
+            with b.if_then(b.icmp_unsigned("==", noted, ir.Constant(PTR, None)), likely=False):
                 b.ret(ir.Constant(PTR, None))  # the bookkeeping raised: propagate
             decref = self.declare("Py_DecRef", ir.VoidType(), [PTR])
-            b.call(decref, [told])
+            b.call(decref, [noted])
         func = b.load(field(b, self.self_, ho.FUNC_OFFSET, PTR), name="func")
         with b.if_then(b.icmp_unsigned("==", func, ir.Constant(PTR, None)), likely=False):
             self.raise_runtime_error("autotier: hot function has no Python function")
@@ -354,7 +361,7 @@ def entry_ir(plan: EntryPlan) -> str:
     t = _Builder(module, plan.name)
     b = t.b
     t.count_call()
-    nargs = b.and_(t.nargsf, ir.Constant(I64, ARGS_MASK), name="nargs")
+    nargs = t.nargs
     if plan.binding is not None:  # keywords and defaults bound natively
         argv = bind(t, plan.binding, nargs, Bail.ARGS, Bail.CODE)
     else:
@@ -410,6 +417,7 @@ def entry_ir(plan: EntryPlan) -> str:
         scalar = b.and_(scalar, b.or_(b.or_(known[0], known[1]), known[2]))
     with b.if_then(b.not_(scalar)):
         t.bail(Bail.FOREIGN)
-    t.bail(Bail.TYPES)
+    # the bead specialises for the bound arguments (a keyword's kind, not its default's)
+    t.bail(Bail.TYPES, (argv, ir.Constant(I64, plan.nargs)))
     t.finish_bail()
     return str(module)

@@ -115,3 +115,20 @@ def test_dynamic_keyword_names_are_bound_by_the_interpreter():
     name = "".join(["n"])  # not interned: no identity with the parameter name
     for value in itertools.islice(itertools.count(), 5):
         assert hf(1.5, **{name: value}) == scaled(1.5, n=value)
+
+
+def test_keyword_kinds_become_specialisations():
+    """A keyword argument of another kind than its default: the type bailout reports the
+    bound arguments, so the bead specialises for them (it used to be told only the
+    positional ones, recompiled for the same kinds and blacklisted)."""
+    def times(x, n=10):
+        return x * n
+    hf = make_hot(times)
+    for _ in range(10):
+        assert hf(1.5, n=2.5) == 3.75
+        settle()
+    row = autotier.stats(hf)
+    assert row.state == "compiled" and ("float", "float") in row.signatures
+    with interpreted_frames(hf) as frames:
+        got = hf(1.5, n=2.5), hf(2.0)
+    assert frames[0] == 0 and got == (3.75, 20.0)
