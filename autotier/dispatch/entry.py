@@ -189,9 +189,18 @@ class _Builder:
             noted = b.call(vectorcall, [slow, array, b.add(nargs, ir.Constant(I64, 1)),
                                         ir.Constant(PTR, None)])
             with b.if_then(b.icmp_unsigned("==", noted, ir.Constant(PTR, None)), likely=False):
-                b.ret(ir.Constant(PTR, None))  # the bookkeeping raised: propagate
-            decref = self.declare("Py_DecRef", ir.VoidType(), [PTR])
-            b.call(decref, [noted])
+                # The bookkeeping raised.  A RecursionError there (a few Python frames
+                # deep, near the limit) must not fail a call CPython would run: forget
+                # it, and let the function's own call decide.  Anything else propagates.
+                matches = self.declare("PyErr_ExceptionMatches", I32, [PTR])
+                deep = b.call(matches, [const_ptr(id(RecursionError))])
+                with b.if_else(b.icmp_signed("!=", deep, ir.Constant(I32, 0))) as (yes, no):
+                    with yes:
+                        b.call(self.declare("PyErr_Clear", ir.VoidType(), []), [])
+                    with no:
+                        b.ret(ir.Constant(PTR, None))
+            with b.if_then(b.icmp_unsigned("!=", noted, ir.Constant(PTR, None))):
+                b.call(self.declare("Py_DecRef", ir.VoidType(), [PTR]), [noted])
         func = b.load(field(b, self.self_, ho.FUNC_OFFSET, PTR), name="func")
         with b.if_then(b.icmp_unsigned("==", func, ir.Constant(PTR, None)), likely=False):
             self.raise_runtime_error("autotier: hot function has no Python function")

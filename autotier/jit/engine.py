@@ -45,6 +45,8 @@ _CAPI_SYMBOLS = (
     "PyDict_GetItem",
     "PyErr_Occurred",
     "PyErr_SetString",
+    "PyErr_ExceptionMatches",
+    "PyErr_Clear",
     "PyErr_CheckSignals",
     "PyEval_SaveThread",
     "PyEval_RestoreThread",

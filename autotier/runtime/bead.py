@@ -144,6 +144,9 @@ class Bead:
         # FAILED only because the promoting call's arguments were of types native code
         # never takes: try again, at doubling call counts, with a later call's arguments.
         self.retry_types = False
+        # argument kinds a compile declined to add to working code: the interpreter
+        # answers those calls, the code keeps serving the others (a reload retries)
+        self.declined: set[Signature] = set()
         self.history: deque[tuple[BeadState, BeadState]] = deque(maxlen=64)
         self._arm(hotness.promote_at(0))
 
@@ -290,10 +293,18 @@ class Bead:
                 kinds = self._signature(args)
                 if kinds is None:  # an int past 64 bits: no compile can take it
                     return  # not a guard failure; the interpreter answers the call
-                reason = "types (" + ", ".join(type(a).__name__ for a in args) + ")"
-                if (kinds is not None and kinds not in self.signatures
-                        and len(self.signatures) < MAX_SPECIALISATIONS):
+                if kinds in self.signatures or kinds in self.declined:
+                    return  # a compile that serves them is on its way, or none can
+                if len(self.signatures) < MAX_SPECIALISATIONS:
+                    # more kinds to serve, not a failed speculation: specialise for
+                    # them too (up to MAX_SPECIALISATIONS; past that the deopt policy
+                    # decides)
                     self.signatures = (*self.signatures, kinds)
+                    log.debug("autotier: %s specialises for %s", self.qualname, kinds)
+                    if self.state in (S.COMPILED, S.INTERPRETED):
+                        self._queue(max(self.tier, 1), self.signatures, self.calls)
+                    return
+                reason = "types (" + ", ".join(type(a).__name__ for a in args) + ")"
             else:
                 status = Bail.status(code)
                 reason = status.name.lower() if status is not None else f"code {code}"
@@ -370,6 +381,8 @@ class Bead:
             self.compile_ms += elapsed
             if job.ticket != self.ticket or self.state is not S.COMPILING:
                 return  # a reload or invalidate arrived mid-compile: discard
+            if compiled is None and self._keep_serving(job, error):
+                return
             if compiled is None:
                 self._install(None)
                 self._arm(None)
@@ -391,6 +404,23 @@ class Bead:
                       else None)
             log.debug("autotier: %s compiled by %s at tier %d in %.1f ms", self.qualname,
                       compiled.backend, job.tier, elapsed)
+
+    def _keep_serving(self, job: CompileJob, error: str | None) -> bool:
+        """A compile that only added specialisations failed (lock held): keep the code
+        that serves the others, and leave the new kinds to the interpreter."""
+        previous = self.code
+        if previous is None or not set(previous.signatures) < set(job.signatures):
+            return False
+        added = [k for k in job.signatures if k not in previous.signatures]
+        self.declined.update(added)
+        self.signatures = previous.signatures
+        names = ", ".join("(" + ", ".join(k.pytype.__name__ for k in sig) + ")" for sig in added)
+        self.reason = f"not specialised for {names}: {error}"
+        self._move(S.COMPILED)
+        self._arm(self.hotness.promote_at(self.tier) if self.tier < self.hotness.max_tier
+                  else None)
+        log.debug("autotier: %s keeps its code; %s", self.qualname, self.reason)
+        return True
 
     def _cancel_job(self, job: CompileJob) -> None:
         with self._lock:
@@ -415,6 +445,7 @@ class Bead:
             self.paused_tier = None
             self.int_bits = 64
             self.retry_types = False
+            self.declined.clear()
             if self.state is not S.INTERPRETED:
                 self._move(S.INTERPRETED)
             self.reason = None
