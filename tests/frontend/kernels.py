@@ -623,3 +623,17 @@ def _loop_then_recurse(n, stop):
 
 
 loop_then_recurse = hot(_loop_then_recurse)
+
+
+def sum_cubes(n):
+    s = 0
+    for i in range(n):
+        s += i * i * i  # leaves int64 from n = 77 938 on
+    return s
+
+
+def factorial(n):
+    result = 1
+    for i in range(2, n + 1):
+        result *= i  # leaves int64 from 21!, int128 from 34!
+    return result

@@ -30,6 +30,7 @@ from tests.e2e import corpus
 from tests.e2e.test_corpus import NAMES as CORPUS_NAMES
 from tests.e2e.test_corpus import inputs as corpus_inputs
 from tests.frontend.harness import check, compile_function, hot
+from tests.frontend.kernels import factorial, sum_cubes
 
 I64 = ir.IntType(64)
 I128 = ir.IntType(128)
@@ -168,20 +169,6 @@ def test_corpus_with_wide_ints(name):
         if any(Kind.of(a) is None for a in args):
             continue  # the entry would not call native code (an int beyond 64 bits)
         check(func, *args, int_bits=128)
-
-
-def sum_cubes(n):
-    s = 0
-    for i in range(n):
-        s += i * i * i
-    return s
-
-
-def factorial(n):
-    result = 1
-    for i in range(2, n + 1):
-        result *= i
-    return result
 
 
 def dot3(a, b, c):

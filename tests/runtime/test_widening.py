@@ -8,21 +8,8 @@ import sys
 import tracemalloc
 
 import autotier
+from tests.frontend.kernels import factorial, sum_cubes
 from tests.runtime.helpers import bead_of, interpreted_frames, make_hot, promote, settle, state
-
-
-def sum_cubes(n):
-    s = 0
-    for i in range(n):
-        s += i * i * i
-    return s
-
-
-def factorial(n):
-    result = 1
-    for i in range(2, n + 1):
-        result *= i
-    return result
 
 
 def negated_square(a):
