@@ -77,7 +77,8 @@ def _int_sub_wide(e: Emitter) -> None:
 def _int_mul_wide(e: Emitter) -> None:
     """a * b; OVERFLOW when the exact product leaves int128.
 
-    Both operands in int64 (the common case): one multiply, exact as |a * b| <= 2**126.
+    Both operands in int64 (the common case): a checked 64-bit multiply, or past int64
+    the 128-bit product, exact as |a * b| <= 2**126.
     Otherwise the magnitudes are multiplied in 64-bit halves: with |a| = ah:al and
     |b| = bh:bl, a product below 2**127 needs ah or bh to be 0, and then it is
     al*bl + (ah*bl + al*bh) * 2**64, each piece checked.
@@ -87,9 +88,17 @@ def _int_mul_wide(e: Emitter) -> None:
     small, wide = e.fn.append_basic_block("small"), e.fn.append_basic_block("wide")
     e.b.cbranch(both, small, wide)
     e.b.position_at_end(small)
-    # as sext(trunc(x)): LLVM then multiplies with one 64x64->128-bit imul
-    sa, sb = (e.b.sext(e.b.trunc(x, I64), I128) for x in (a, b))
-    e.ok(e.b.mul(sa, sb, flags=["nsw"]))
+    # Most products of int64 values fit in int64 too: one checked 64-bit multiply;
+    # otherwise the 128-bit product of the two, which cannot overflow.
+    na, nb = e.b.trunc(a, I64), e.b.trunc(b, I64)
+    pair = e.b.smul_with_overflow(na, nb)
+    narrow_ok = e.fn.append_basic_block("narrow_product")
+    wide_product = e.fn.append_basic_block("wide_product")
+    e.b.cbranch(e.b.extract_value(pair, 1), wide_product, narrow_ok).set_weights([1, 100])
+    e.b.position_at_end(narrow_ok)
+    e.ok(e.b.sext(e.b.mul(na, nb, flags=["nsw"]), I128))
+    e.b.position_at_end(wide_product)
+    e.ok(e.b.mul(e.b.sext(na, I128), e.b.sext(nb, I128), flags=["nsw"]))
     e.b.position_at_end(wide)
     bld = e.b
     e.bail_if(bld.or_(bld.icmp_signed("==", a, i128(INT128_MIN)),
