@@ -215,9 +215,16 @@ def native(f: Any, *types: type) -> NativeFunction:
 
 
 def explain(f: Any) -> dict[str, str]:
-    """The stages of ``f``'s installed compile: bytecode, ir, llvm, asm (as kept)."""
+    """The stages of ``f``'s installed compile: bytecode, ir, llvm and asm (the llvm
+    backend's assembly is generated now if the compile did not keep it)."""
     bead = _bead_of(f)
     code = bead.code
     if code is None:
         return {"state": bead.state.value, "reason": bead.reason or ""}
-    return dict(code.dumps)
+    stages = dict(code.dumps)
+    if "asm" not in stages and code.asm_source is not None:
+        from autotier.jit import engine
+
+        texts, opt = code.asm_source
+        stages["asm"] = engine.assembly(list(texts), opt=opt)
+    return stages

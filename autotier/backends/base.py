@@ -74,6 +74,9 @@ class CompiledCode:
     keepalive: tuple[object, ...] = ()  # objects the native code points at
     note: str | None = None  # e.g. why the preferred backend declined
     int_bits: int = 64  # how this code holds ints (CompileRequest.int_bits, if honoured)
+    # the LLVM IR of the bodies and the optimisation level, for ``explain()``'s assembly
+    # when the compile did not keep it (AUTOTIER_DUMP without asm)
+    asm_source: tuple[tuple[str, ...], int] | None = None
 
 
 class Backend(Protocol):

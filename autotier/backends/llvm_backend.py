@@ -77,6 +77,7 @@ class LLVMBackend:
             dumps=dumps,
             natives=natives,
             int_bits=request.int_bits,
+            asm_source=(tuple(lm.ir for lm in lowered), request.opt),
         )
 
 

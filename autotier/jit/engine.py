@@ -140,6 +140,30 @@ def compile_ir_modules(
         return _compile_locked(ir_texts, symbols, globals_, opt, want_asm)
 
 
+def assembly(ir_texts: list[str], *, opt: int = 2) -> str:
+    """The machine code ``ir_texts`` compile to (linked and optimised as
+    :func:`compile_ir_modules` does), as assembly text; nothing is added to the engine."""
+    with compile_lock():
+        _, tm = _engine()
+        mod = _optimised(ir_texts, tm, opt)
+        return str(tm.emit_assembly(mod))
+
+
+def _optimised(ir_texts: list[str], tm: llvm.TargetMachine, opt: int) -> llvm.ModuleRef:
+    mods = [llvm.parse_assembly(text) for text in ir_texts]
+    mod = mods[0]
+    for other in mods[1:]:
+        mod.link_in(other)
+    mod.triple = tm.triple
+    mod.data_layout = str(tm.target_data)
+    mod.verify()
+    if opt > 0:
+        pto = llvm.create_pipeline_tuning_options(speed_level=opt)
+        pb = llvm.create_pass_builder(tm, pto)
+        pb.getModulePassManager().run(mod, pb)
+    return mod
+
+
 @contextlib.contextmanager
 def compile_lock() -> Iterator[None]:
     """Hold while using LLVM: one compile at a time in this process.
@@ -170,17 +194,7 @@ def _compile_locked(
     want_asm: bool,
 ) -> CompiledModule:
     engine, tm = _engine()
-    mods = [llvm.parse_assembly(text) for text in ir_texts]
-    mod = mods[0]
-    for other in mods[1:]:
-        mod.link_in(other)
-    mod.triple = tm.triple
-    mod.data_layout = str(tm.target_data)
-    mod.verify()
-    if opt > 0:
-        pto = llvm.create_pipeline_tuning_options(speed_level=opt)
-        pb = llvm.create_pass_builder(tm, pto)
-        pb.getModulePassManager().run(mod, pb)
+    mod = _optimised(ir_texts, tm, opt)
     asm = tm.emit_assembly(mod) if want_asm else None
     engine.add_module(mod)
     engine.finalize_object()

@@ -29,7 +29,8 @@ def test_explain_returns_every_stage():
     assert before["state"] == "interpreted"
     promote(hf, 3.0, 4.0)
     stages = autotier.explain(hf)
-    assert set(stages) >= {"bytecode", "ir", "llvm"}
+    assert set(stages) >= {"bytecode", "ir", "llvm", "asm"}
+    assert "body_hyp" in stages["asm"] and "ret" in stages["asm"]  # made now, not kept
     assert "BINARY_OP" in stages["bytecode"]
     assert "define" in stages["llvm"] and "(float, float)" in stages["llvm"]
     assert stages["ir"].strip()
