@@ -66,6 +66,9 @@ class Status(IntEnum):
     UNSUPPORTED = 6  # reached code the compiler chose not to compile
     SIGNAL = 7  # a signal handler raised (Ctrl-C): the exception is set, propagate it
     STALE = 8  # a namespace the code read changed while it ran (a signal handler did)
+    # + - * unary- abs left int64: the exact result is a big int, and code holding ints
+    # as i128 (frontend.wideints) may answer it: the bead recompiles so
+    INT64_OVERFLOW = 9
 
 
 # The LLVM type of the ``out`` struct, for llvmlite: ``{i64, i64, double, i64}``.

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from autotier.abi import Kind
 from autotier.backends.base import (
     CompiledCode,
+    CompileError,
     CompileRequest,
     NativeSpec,
     Signature,
@@ -30,7 +31,12 @@ def _merge_bindings(
     for dep in deps:
         assert isinstance(dep, frontend.GlobalDep)
         _, names = by_ns.setdefault(id(dep.namespace), (dep.namespace, {}))
-        names[dep.name] = MISSING if dep.value is frontend.MISSING else dep.value
+        value = MISSING if dep.value is frontend.MISSING else dep.value
+        if names.get(dep.name, value) is not value:
+            # rebound between the lowerings of two signatures: one guard cannot
+            # vouch for both bodies
+            raise CompileError(f"global {dep.name!r} changed during the compile")
+        names[dep.name] = value
     return list(by_ns.values())
 
 
@@ -78,6 +84,8 @@ class LLVMBackend:
             natives=natives,
             int_bits=request.int_bits,
             asm_source=(tuple(lm.ir for lm in lowered), request.opt),
+            # the periodic checks embed the addresses of the names and values read
+            keepalive=tuple(lm.deps for lm in lowered),
         )
 
 

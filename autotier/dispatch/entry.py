@@ -109,7 +109,7 @@ class _Builder:
             arg.name = label
         self.b = ir.IRBuilder(self.fn.append_basic_block("entry"))
         self.bail_block = self.fn.append_basic_block("bail")
-        self.bail_codes: list[tuple[ir.Value, ir.Block, ir.Value, ir.Value]] = []
+        self.bail_codes: list[tuple[ir.Value, ir.Block, ir.Value, ir.Value, ir.Value]] = []
         self.nargs = self.b.and_(self.nargsf, ir.Constant(I64, ARGS_MASK), name="nargs")
         self._allocas: dict[str, ir.Value] = {}
 
@@ -129,11 +129,15 @@ class _Builder:
 
     def bail(self, code: int | ir.Value, told: tuple[ir.Value, ir.Value] | None = None
              ) -> None:
-        """End the current block with a jump to the slow path carrying ``code``; the bead
-        is told the ``told`` arguments (array, count), by default the positional ones."""
+        """End the current block with a jump to the slow path carrying ``code``.  The
+        bead is told the call's own arguments, keywords included, or the positional
+        ``told`` ones (array, count: the bound arguments of a type bailout)."""
         value = ir.Constant(I64, int(code)) if isinstance(code, int) else code
-        argv, count = told if told is not None else (self.args, self.nargs)
-        self.bail_codes.append((value, self.b.block, argv, count))
+        if told is None:
+            argv, count, kwnames = self.args, self.nargs, self.kwnames
+        else:
+            (argv, count), kwnames = told, ir.Constant(PTR, None)
+        self.bail_codes.append((value, self.b.block, argv, count, kwnames))
         self.b.branch(self.bail_block)
 
     def count_call(self) -> None:
@@ -148,7 +152,7 @@ class _Builder:
             self.bail(Bail.HOT)
 
     def finish_bail(self) -> None:
-        """The slow path: tell the bead (``_slow(code, *arguments)``), then run ``_func``.
+        """The slow path: tell the bead (``_slow(code, *args, **kwargs)``), then run ``_func``.
 
         The bead's bookkeeping returns before the original function runs, so a call
         that left the fast path costs exactly one Python frame, as undecorated:
@@ -160,10 +164,12 @@ class _Builder:
         code = b.phi(I64, name="code")
         told = b.phi(PPTR, name="told")
         nargs = b.phi(I64, name="told_n")
-        for value, block, argv, count in self.bail_codes:
+        kwnames = b.phi(PTR, name="told_kw")
+        for value, block, argv, count, names in self.bail_codes:
             code.add_incoming(value, block)
             told.add_incoming(argv, block)
             nargs.add_incoming(count, block)
+            kwnames.add_incoming(names, block)
         vectorcall = self.declare("PyObject_Vectorcall", PTR, [PTR, PPTR, I64, PTR])
         tell = b.and_(b.icmp_unsigned("!=", code, ir.Constant(I64, Bail.ARGS)),
                       b.icmp_unsigned("!=", code, ir.Constant(I64, Bail.FOREIGN)))
@@ -177,17 +183,21 @@ class _Builder:
             table.global_constant = True
             table.linkage = "internal"
             code_obj = b.load(b.gep(table, [ir.Constant(I64, 0), code], inbounds=True))
-            array = b.alloca(PTR, b.add(nargs, ir.Constant(I64, 1)), name="slowargs")
+            # positional values, then the keywords' values (kwnames says whose)
+            some_kw = b.select(b.icmp_unsigned("==", kwnames, ir.Constant(PTR, None)),
+                               const_ptr(id(())), kwnames)
+            values = b.add(nargs, b.load(field(b, some_kw, compat.TUPLE_SIZE, I64)))
+            array = b.alloca(PTR, b.add(values, ir.Constant(I64, 1)), name="slowargs")
             b.store(code_obj, array)
             memcpy = self.module.declare_intrinsic("llvm.memcpy", [PTR, PTR, I64])
             dest = b.bitcast(b.gep(array, [ir.Constant(I64, 1)]), PTR)
-            b.call(memcpy, [dest, b.bitcast(told, PTR), b.mul(nargs, ir.Constant(I64, 8)),
+            b.call(memcpy, [dest, b.bitcast(told, PTR), b.mul(values, ir.Constant(I64, 8)),
                             ir.Constant(I1, 0)])
             slow = b.load(field(b, self.self_, ho.SLOW_OFFSET, PTR), name="slow")
             with b.if_then(b.icmp_unsigned("==", slow, ir.Constant(PTR, None)), likely=False):
                 self.raise_runtime_error("autotier: hot function has no slow path")
             noted = b.call(vectorcall, [slow, array, b.add(nargs, ir.Constant(I64, 1)),
-                                        ir.Constant(PTR, None)])
+                                        kwnames])
             with b.if_then(b.icmp_unsigned("==", noted, ir.Constant(PTR, None)), likely=False):
                 # The bookkeeping raised.  A RecursionError there (a few Python frames
                 # deep, near the limit) must not fail a call CPython would run: forget
@@ -419,13 +429,21 @@ def entry_ir(plan: EntryPlan) -> str:
     # No specialisation matched.  Arguments that are all ints, floats or bools ask for a
     # new specialisation (TYPES: the bead's bookkeeping); any other type native code
     # never takes, so that call goes straight to the function, as a keyword call does.
-    scalar = ir.Constant(I1, 1)
+    # (An int past 64 bits counts as such a type.)
+    as_ll = t.declare("PyLong_AsLongLongAndOverflow", I64, [PTR, I32.as_pointer()])
+    overflow = t.slot("overflow", I32)
     for arg in args:
         typ = b.load(field(b, arg, compat.OB_TYPE, PTR))
-        known = [b.icmp_unsigned("==", typ, const_ptr(id(k))) for k in (int, float, bool)]
-        scalar = b.and_(scalar, b.or_(b.or_(known[0], known[1]), known[2]))
-    with b.if_then(b.not_(scalar)):
-        t.bail(Bail.FOREIGN)
+        known = [b.icmp_unsigned("==", typ, const_ptr(id(k))) for k in (float, bool)]
+        unknown = b.not_(b.or_(*known))
+        is_int = b.icmp_unsigned("==", typ, const_ptr(id(int)))
+        with b.if_then(b.and_(unknown, b.not_(is_int))):
+            t.bail(Bail.FOREIGN)
+        with b.if_then(is_int):
+            b.store(ir.Constant(I32, 0), overflow)
+            b.call(as_ll, [arg, overflow])
+            with b.if_then(b.icmp_signed("!=", b.load(overflow), ir.Constant(I32, 0))):
+                t.bail(Bail.FOREIGN)
     # the bead specialises for the bound arguments (a keyword's kind, not its default's)
     t.bail(Bail.TYPES, (argv, ir.Constant(I64, plan.nargs)))
     t.finish_bail()

@@ -66,9 +66,11 @@ def emit_bindings_hold(b: ir.IRBuilder, namespace: int,
     """i1: every (name, value) binding, by address, still holds in dict ``namespace``.
 
     ``PyDict_GetItem`` (a borrowed reference, or NULL when absent; it never raises)
-    with the exact ``str`` names the code read: no Python code runs, so the answer
-    holds until the caller next releases the GIL.  A value address of 0 expects the
-    name to be absent.
+    with the exact ``str`` names the code read.  Python code could run only through a
+    key of the namespace with a user-defined ``__eq__`` whose hash collides with a
+    name; the tag is read before the lookups and stored only if they all hold, so a
+    change made meanwhile is seen by the next check.  A value address of 0 expects
+    the name to be absent.
     """
     module = b.module
     get = module.globals.get("PyDict_GetItem")

@@ -9,15 +9,16 @@ FINDINGS.md), and the root also gets the exported *body* of :mod:`autotier.abi`,
 which calls its fast function and stores the result into ``out``.  The budget is
 checked once, on entry of each fast function; calls pass ``budget - 1``.
 
-Bailouts in a program with native calls (recursion, calls of other hot functions)
+Bailouts in a recursive program (a cycle of native calls: recursion, mutual recursion)
 *unwind*: the exported body saves its context with ``_setjmp`` into a buffer passed to
 every fast function as ``unwind``, and a bailout anywhere ``longjmp``s there with its
 status.  So a caller never tests a status after a call (that test, and the status
 register kept live across the call, cost recursion a quarter of its time: fib(25) 368
 -> 290 us).  Unwinding is exact: bodies have no effects and hold nothing that needs
-releasing (the periodic check gives the GIL back before it can bail).  A program
-without calls returns its status instead: a ``_setjmp`` on every call would cost more
-than it saves.
+releasing (the periodic check gives the GIL back before it can bail).  Other programs
+return their status instead: a ``_setjmp`` on every call of a function that makes no or
+few native calls would cost more than it saves.  The buffer is sized for glibc's x86-64
+``jmp_buf`` (200 bytes), the platform autotier runs on.
 
 Values are tuples of scalars (:mod:`autotier.frontend.values`).  An instruction
 whose operands can each have several kinds is *split*: a switch on each tagged
@@ -67,11 +68,29 @@ _ABI_TYPES = {Kind.INT: I64, Kind.FLOAT: ll.DoubleType(), Kind.BOOL: I1}
 _INT_TYPES = {64: I64, 128: I128}
 
 
-def _has_calls(program: Program) -> bool:
-    """True if some reached code of the program calls a fast function."""
-    return any(isinstance(instr, ir.CallFunction)
-               for typed in program.typed.values() for bid in typed.reached
-               for instr in typed.func.block(bid).instrs)
+def _recursive(program: Program) -> bool:
+    """True if the program's native calls form a cycle (recursion, mutual recursion):
+    then a status test after every call costs more than one ``_setjmp`` per entry."""
+    calls: dict[FunctionType, set[FunctionType]] = {}
+    for (func, _), typed in program.typed.items():
+        callees = calls.setdefault(func, set())
+        callees.update(instr.callee for bid in typed.reached
+                       for instr in typed.func.block(bid).instrs
+                       if isinstance(instr, ir.CallFunction))
+    done: set[FunctionType] = set()
+
+    def cycle_from(func: FunctionType, path: set[FunctionType]) -> bool:
+        if func in path:
+            return True
+        if func in done:
+            return False
+        path.add(func)
+        found = any(cycle_from(c, path) for c in calls.get(func, ()))
+        path.discard(func)
+        done.add(func)
+        return found
+
+    return any(cycle_from(f, set()) for f in calls)
 
 
 def _spec_text(spec: Spec) -> str:
@@ -85,7 +104,7 @@ class ModuleLowering:
         self.program = program
         self.body_name = body_name
         self.ints: ll.IntType = _INT_TYPES[int_bits]  # how Python ints are held
-        self.unwinds = _has_calls(program)  # bailouts longjmp to the exported body
+        self.unwinds = _recursive(program)  # bailouts longjmp to the exported body
         self.module = ll.Module(name=body_name)
         self.numerics = Numerics(self.module)
         self.functions: dict[Spec, ll.Function] = {}
@@ -154,7 +173,9 @@ class ModuleLowering:
             kind, ival, fval = lv if is_tagged(kinds) else tag(b, lv, next(iter(kinds)), self.ints)
             high = i64(0)
             if self.ints is not I64:  # an int beyond int64 leaves as WIDE_INT, two halves
-                kind = b.select(fits_int64(b, ival), kind, i64(Kind.WIDE_INT))
+                beyond = b.and_(b.icmp_unsigned("==", kind, i64(Kind.INT)),
+                                b.not_(fits_int64(b, ival)))
+                kind = b.select(beyond, i64(Kind.WIDE_INT), kind)
                 high = b.trunc(b.ashr(ival, ll.Constant(self.ints, 64)), I64)
                 ival = b.trunc(ival, I64)
             for i, value in enumerate((kind, ival, fval, high)):

@@ -116,41 +116,41 @@ def _checked(e: Emitter, op: Callable[[ir.Value, ir.Value], ir.Value], plain: st
     """
     a, b = e.args[0], e.args[1]
     pair = op(a, b)
-    e.bail_if(e.b.extract_value(pair, 1), Status.OVERFLOW)
+    e.bail_if(e.b.extract_value(pair, 1), Status.INT64_OVERFLOW)
     e.ok(getattr(e.b, plain)(a, b, flags=["nsw"]))
 
 
 @helper("int_add", (I64, I64), I64)
 def _int_add(e: Emitter) -> None:
-    """a + b; OVERFLOW when the exact sum leaves int64."""
+    """a + b; INT64_OVERFLOW when the exact sum leaves int64."""
     _checked(e, e.b.sadd_with_overflow, "add")
 
 
 @helper("int_sub", (I64, I64), I64)
 def _int_sub(e: Emitter) -> None:
-    """a - b; OVERFLOW when the exact difference leaves int64."""
+    """a - b; INT64_OVERFLOW when the exact difference leaves int64."""
     _checked(e, e.b.ssub_with_overflow, "sub")
 
 
 @helper("int_mul", (I64, I64), I64)
 def _int_mul(e: Emitter) -> None:
-    """a * b; OVERFLOW when the exact product leaves int64."""
+    """a * b; INT64_OVERFLOW when the exact product leaves int64."""
     _checked(e, e.b.smul_with_overflow, "mul")
 
 
 @helper("int_neg", (I64,), I64)
 def _int_neg(e: Emitter) -> None:
-    """-a; OVERFLOW for -(-2**63)."""
+    """-a; INT64_OVERFLOW for -(-2**63)."""
     (a,) = e.args
-    e.bail_if(e.b.icmp_signed("==", a, i64(INT64_MIN)), Status.OVERFLOW)
+    e.bail_if(e.b.icmp_signed("==", a, i64(INT64_MIN)), Status.INT64_OVERFLOW)
     e.ok(e.b.sub(i64(0), a))
 
 
 @helper("int_abs", (I64,), I64)
 def _int_abs(e: Emitter) -> None:
-    """abs(a); OVERFLOW for abs(-2**63)."""
+    """abs(a); INT64_OVERFLOW for abs(-2**63)."""
     (a,) = e.args
-    e.bail_if(e.b.icmp_signed("==", a, i64(INT64_MIN)), Status.OVERFLOW)
+    e.bail_if(e.b.icmp_signed("==", a, i64(INT64_MIN)), Status.INT64_OVERFLOW)
     e.ok(e.b.select(e.b.icmp_signed("<", a, i64(0)), e.b.sub(i64(0), a), a))
 
 

@@ -75,7 +75,8 @@ def _ticks(fl: FunctionLowering) -> ll.Value:
 def _namespaces(fl: FunctionLowering) -> list[tuple[int, tuple[tuple[int, int], ...]]]:
     """Every namespace the code read (address) with the bindings it assumed there."""
     assumed: dict[int, dict[str, object]] = {}
-    for d in fl.ml.program.deps:  # the deps keep the names and values alive
+    # the lowered module's deps hold the names and values (the backend keeps them alive)
+    for d in fl.ml.program.deps:
         value = guards.MISSING if d.value is MISSING else d.value
         assumed.setdefault(id(d.namespace), {})[d.name] = value
     return [(ns, guards.binding_addresses(names)) for ns, names in sorted(assumed.items())]

@@ -134,6 +134,7 @@ class Bead:
         # 64, or 128 once 64-bit native code bailed out on an int overflow: the next
         # compiles hold ints as i128 (frontend.wideints); a reload starts over at 64.
         self.int_bits = 64
+        self.wide_failed = False  # a compile with i128 ints failed: stay at 64 bits
         self.bailouts = 0
         self.recompiles = 0
         self.reverts = 0
@@ -185,7 +186,7 @@ class Bead:
             hf._vectorcall = build.trampoline_address() if code is None else code.entry
 
     # ------------------------------------------------------------ slow path
-    def on_bail(self, code: int, *args: Any) -> None:
+    def on_bail(self, code: int, *args: Any, **kwargs: Any) -> None:
         """Bookkeeping for a call that left the native fast path.
 
         Called by native code with the Bail code and the call's positional
@@ -193,7 +194,7 @@ class Bead:
         interpreter answers the call with exactly one Python frame, as undecorated.
         """
         if code == Bail.HOT:
-            self._on_hot(args)
+            self._on_hot(args, kwargs)
         elif code == Bail.CODE:
             self._on_new_code()
         else:
@@ -208,27 +209,27 @@ class Bead:
                 log.debug("autotier: %s has new code: recompiling", self.qualname)
                 self.reload()
 
-    def _on_hot(self, args: tuple[Any, ...]) -> None:
+    def _on_hot(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         with self._lock:
             calls = self.calls
             if self.state is S.FAILED and self.retry_types:
-                self._retry_promotion(args, calls)
+                self._retry_promotion(args, kwargs, calls)
                 return
             if self.state not in (S.INTERPRETED, S.COMPILED):
                 self._arm(None)
                 return
             if self.paused_tier is not None:  # a pause ended, or a full queue retries
                 tier, self.paused_tier = self.paused_tier, None
-                kinds = self._signature(args)
+                kinds = self._signature(args, kwargs)
                 signatures = self.signatures or ((kinds,) if kinds is not None else ())
                 if signatures:
                     self._queue(tier, signatures, calls)
                     return
             if self.state is S.INTERPRETED:
-                kinds = self._signature(args)
+                kinds = self._signature(args, kwargs)
                 if kinds is None:
                     self._move(S.FAILED)
-                    self._fail_types(args, calls)
+                    self._fail_types((*args, *kwargs.values()), calls)
                     return
                 self._queue(self.tier + 1, (kinds,), calls)
             elif self.tier < self.hotness.max_tier:
@@ -236,14 +237,32 @@ class Bead:
             else:
                 self._arm(None)
 
-    def _signature(self, args: tuple[Any, ...]) -> Signature | None:
-        """The kinds of a call's parameters: its positional ``args``, then the defaults
-        of the parameters it left out; None if native code cannot take one."""
-        missing = self.func.__code__.co_argcount - len(args)
+    def _signature(self, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None
+                   ) -> Signature | None:
+        """The kinds of a call's parameters, bound as CPython binds them (positional
+        ``args``, then ``kwargs`` by name, then defaults); None if the call does not bind
+        or native code cannot take one of them."""
+        code = self.func.__code__
+        count = code.co_argcount
+        if len(args) > count:
+            return None
+        values: list[Any] = [*args, *[_UNBOUND] * (count - len(args))]
+        names = code.co_varnames[:count]
+        for name, value in (kwargs or {}).items():
+            if name not in names[code.co_posonlyargcount:]:
+                return None
+            index = names.index(name)
+            if values[index] is not _UNBOUND:
+                return None
+            values[index] = value
         defaults = self.func.__defaults__ or ()
-        if 0 < missing <= len(defaults):
-            args = (*args, *defaults[len(defaults) - missing:])
-        return _kinds(args)
+        first = count - len(defaults)
+        for i in range(count):
+            if values[i] is _UNBOUND:
+                if i < first:
+                    return None
+                values[i] = defaults[i - first]
+        return _kinds(tuple(values))
 
     def _fail_types(self, args: tuple[Any, ...], calls: int) -> None:
         """The promoting call's argument types cannot be compiled (lock held, FAILED):
@@ -253,10 +272,11 @@ class Bead:
         self.retry_types = True
         self._arm(2 * max(calls, 1))
 
-    def _retry_promotion(self, args: tuple[Any, ...], calls: int) -> None:
-        kinds = self._signature(args)
+    def _retry_promotion(self, args: tuple[Any, ...], kwargs: dict[str, Any], calls: int
+                         ) -> None:
+        kinds = self._signature(args, kwargs)
         if kinds is None:
-            self._fail_types(args, calls)
+            self._fail_types((*args, *kwargs.values()), calls)
             return
         self.retry_types = False
         self.reason = None
@@ -307,9 +327,13 @@ class Bead:
                 reason = "types (" + ", ".join(type(a).__name__ for a in args) + ")"
             else:
                 status = Bail.status(code)
-                reason = status.name.lower() if status is not None else f"code {code}"
-                if status is Status.OVERFLOW and self.int_bits == 64:
+                if (status is Status.INT64_OVERFLOW and installed.int_bits == 64
+                        and not self.wide_failed):
+                    if self.int_bits == 128 and self.state in (S.QUEUED, S.COMPILING):
+                        return  # the i128 compile that answers it is on its way
                     self.int_bits = 128  # recompiles hold ints as i128
+                reason = "overflow" if status in (Status.OVERFLOW, Status.INT64_OVERFLOW) \
+                    else status.name.lower() if status is not None else f"code {code}"
             self.bailouts += 1
             self.last_bailout = reason
             event = BailoutEvent(self.bailouts, self.tier, self.calls, self.recompiles,
@@ -337,7 +361,8 @@ class Bead:
             self.reverts += 1
             self.ticket += 1
             tier1 = self.tier_code.get(1)
-            if tier1 is not None and not any(g.revalidate() for g in tier1.guards):
+            if (tier1 is not None and tier1.int_bits == self.int_bits
+                    and not any(g.revalidate() for g in tier1.guards)):
                 self._install(tier1)
                 self.tier = 1
                 self._move(S.COMPILED)
@@ -406,16 +431,24 @@ class Bead:
                       compiled.backend, job.tier, elapsed)
 
     def _keep_serving(self, job: CompileJob, error: str | None) -> bool:
-        """A compile that only added specialisations failed (lock held): keep the code
-        that serves the others, and leave the new kinds to the interpreter."""
+        """A compile that only added specialisations, or only widened the ints, failed
+        (lock held): keep the installed code serving what it serves, leave the rest to
+        the interpreter, and say so in the reason."""
         previous = self.code
-        if previous is None or not set(previous.signatures) < set(job.signatures):
+        if previous is None:
             return False
-        added = [k for k in job.signatures if k not in previous.signatures]
-        self.declined.update(added)
-        self.signatures = previous.signatures
-        names = ", ".join("(" + ", ".join(k.pytype.__name__ for k in sig) + ")" for sig in added)
-        self.reason = f"not specialised for {names}: {error}"
+        if job.int_bits > previous.int_bits and set(job.signatures) == set(previous.signatures):
+            self.int_bits, self.wide_failed = previous.int_bits, True
+            self.reason = f"not recompiled with {job.int_bits}-bit ints: {error}"
+        elif set(previous.signatures) < set(job.signatures):
+            added = [k for k in job.signatures if k not in previous.signatures]
+            self.declined.update(added)
+            self.signatures = previous.signatures
+            names = ", ".join("(" + ", ".join(k.pytype.__name__ for k in sig) + ")"
+                              for sig in added)
+            self.reason = f"not specialised for {names}: {error}"
+        else:
+            return False
         self._move(S.COMPILED)
         self._arm(self.hotness.promote_at(self.tier) if self.tier < self.hotness.max_tier
                   else None)
@@ -444,6 +477,7 @@ class Bead:
             self.tier_code.clear()
             self.paused_tier = None
             self.int_bits = 64
+            self.wide_failed = False
             self.retry_types = False
             self.declined.clear()
             if self.state is not S.INTERPRETED:
@@ -464,6 +498,9 @@ class Bead:
             self.tier_code.clear()
             self._move(S.INVALID)
             self.reason = reason
+
+
+_UNBOUND = object()  # a parameter no argument or default bound yet
 
 
 def _kinds(args: tuple[Any, ...]) -> Signature | None:

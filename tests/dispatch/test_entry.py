@@ -38,13 +38,16 @@ define i32 @{name}({params}, {RESULT}* %out, i64 %budget) {{
 
 
 class Recorder:
-    """A slow path that records (code, args) and lets the call go on."""
+    """A slow path that records (code, args) and lets the call go on; keyword
+    arguments, which only the trigger's bail passes, are recorded in ``kwargs``."""
 
     def __init__(self) -> None:
         self.seen: list[tuple[int, tuple]] = []
+        self.kwargs: list[dict[str, object]] = []
 
-    def __call__(self, code: int, *args: object) -> None:
+    def __call__(self, code: int, *args: object, **kwargs: object) -> None:
         self.seen.append((code, args))
+        self.kwargs.append(kwargs)
 
     @property
     def last(self) -> tuple[int, tuple]:
@@ -120,6 +123,7 @@ def test_trampoline_calls_slow_path_at_trigger():
     assert hf._slow.seen == []
     assert hf(3, k=4) == 7
     assert hf._slow.seen == [(Bail.HOT, (3,))]
+    assert hf._slow.kwargs == [{"k": 4}]  # the promotion binds keywords too
 
 
 def test_slow_path_exception_propagates():
@@ -147,8 +151,11 @@ def test_entry_unboxes_and_boxes_ints(add_int):
                 assert r == a + b and type(r) is int, (a, b, r)
     assert hf(3, 4) is 7  # small ints come from CPython's cache  # noqa: F632
     assert hf._slow.seen == []
-    assert interpreted(hf, 2**63, 0, code=Bail.TYPES) == 2**63
-    assert interpreted(hf, -(2**63) - 1, 0, code=Bail.TYPES) == -(2**63) - 1
+    # past int64: no compile could take them, straight to the function
+    assert interpreted(hf, 2**63, 0, code=Bail.FOREIGN) == 2**63
+    assert interpreted(hf, -(2**63) - 1, 0, code=Bail.FOREIGN) == -(2**63) - 1
+    assert interpreted(hf, 10**40, 2.5, code=Bail.FOREIGN) == 10**40 + 2.5
+    assert interpreted(hf, 1, 2.5, code=Bail.TYPES) == 3.5  # a new kind: tell the bead
 
 
 def test_entry_type_guards_are_exact(add_int):

@@ -112,3 +112,10 @@ def test_other_optimisation_levels(opt):
     compiled = compile_function(k.changing_kind, (INT,), opt=opt)
     assert compiled.call(3) == (Status.OK, 1.5)
     assert compiled.call(0) == (Status.OK, 0)
+
+
+def test_only_recursive_programs_unwind():
+    assert "__autotier_setjmp" in lower(k._fib, (INT,)).ir  # a cycle: fib calls fib
+    assert "__autotier_setjmp" in lower(k._is_even, (INT,)).ir  # mutual recursion
+    calls_once = lower(k.calls_halve, (INT,)).ir  # one call of another hot function
+    assert "__autotier_setjmp" not in calls_once and "__autotier_longjmp" not in calls_once

@@ -118,9 +118,10 @@ def test_dynamic_keyword_names_are_bound_by_the_interpreter():
 
 
 def test_keyword_kinds_become_specialisations():
-    """A keyword argument of another kind than its default: the type bailout reports the
-    bound arguments, so the bead specialises for them (it used to be told only the
-    positional ones, recompiled for the same kinds and blacklisted)."""
+    """A keyword argument of another kind than its default: the bead binds the keyword
+    (promotion) and the type bailout reports the bound arguments, so it specialises for
+    what calls pass (it used to see only the positional ones, recompile for the same
+    kinds and blacklist)."""
     def times(x, n=10):
         return x * n
     hf = make_hot(times)
@@ -129,6 +130,33 @@ def test_keyword_kinds_become_specialisations():
         settle()
     row = autotier.stats(hf)
     assert row.state == "compiled" and ("float", "float") in row.signatures
+    assert hf(2.0) == 20.0  # the default's kind: one more specialisation
+    settle()
+    assert set(autotier.stats(hf).signatures) == {("float", "float"), ("float", "int")}
     with interpreted_frames(hf) as frames:
         got = hf(1.5, n=2.5), hf(2.0)
     assert frames[0] == 0 and got == (3.75, 20.0)
+    assert autotier.stats(hf).bailouts == 0
+
+
+def test_promoting_calls_by_keyword_compile():
+    """The promotion is told the call's keyword arguments and binds them (it used to see
+    only the positional ones, compile the wrong arity and fail for good)."""
+    def f(x, y):
+        return x * y + 1.0
+    hf = make_hot(f)
+    for _ in range(6):
+        assert hf(x=1.5, y=2.0) == 4.0
+        settle()
+    row = autotier.stats(hf)
+    assert (row.state, row.signatures) == ("compiled", (("float", "float"),))
+    with interpreted_frames(hf) as frames:
+        got = hf(y=2.0, x=1.5), hf(1.5, y=4.0)
+    assert frames[0] == 0 and got == (4.0, 7.0)
+    def g(x, n=3):
+        return x * n
+    hg = make_hot(g)
+    for _ in range(6):
+        assert hg(x=1.5) == 4.5
+        settle()
+    assert autotier.stats(hg).signatures == (("float", "int"),)

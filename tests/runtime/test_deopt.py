@@ -130,18 +130,44 @@ def test_backoff_pause_really_stops_native_code():
     assert state(hf) == "blacklisted"
 
 
+def per_mille(a):
+    return 1000 // a
+
+
 def test_tiered_deopt_reverts_to_tier_one_then_blacklists():
-    hf = compiled_cube(autotier.TieredDeoptPolicy(),
-                       policy=autotier.TieredPolicy((3, 10)))
+    hf = make_hot(per_mille, deopt=autotier.TieredDeoptPolicy(),
+                  policy=autotier.TieredPolicy((3, 10)))
     for _ in range(12):
         hf(2)
-    settle()
+        settle()
     assert autotier.stats(hf).tier == 2 and state(hf) == "compiled"
-    assert hf(BIG) == BIG**3  # tier 2 bails: back to the kept tier-1 code
+    with pytest.raises(ZeroDivisionError):
+        hf(0)  # tier 2 bails: back to the kept tier-1 code
     assert autotier.stats(hf).tier == 1 and state(hf) == "compiled"
-    assert hf(5) == 125
-    assert hf(BIG) == BIG**3  # tier 1 bailouts: recompile (reverts are spent)
+    assert hf(5) == 200
+    with pytest.raises(ZeroDivisionError):
+        hf(0)  # tier 1 bailouts: recompile (reverts are spent)
     assert bead_of(hf).reverts == 1
+
+
+def test_tiered_revert_does_not_bring_back_64_bit_code_after_an_overflow():
+    def square(a):
+        return a * a
+    hf = make_hot(square, deopt=autotier.TieredDeoptPolicy(),
+                  policy=autotier.TieredPolicy((3, 10)))
+    for _ in range(12):
+        hf(2)
+        settle()
+    assert autotier.stats(hf).tier == 2
+    assert hf(2**40) == 2**80  # int64 overflow at tier 2: the tier-1 code is 64-bit too
+    settle()
+    row = autotier.stats(hf)
+    assert (row.state, row.tier, row.int_bits) == ("compiled", 1, 128)  # wide, not reverted
+    assert hf(2**40) == 2**80  # (the call that reaches tier 2's threshold again)
+    settle()
+    with interpreted_frames(hf) as frames:
+        assert hf(2**40) == 2**80
+    assert frames[0] == 0 and autotier.stats(hf).int_bits == 128
 
 
 class CountingPolicy:

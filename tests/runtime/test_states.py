@@ -184,16 +184,25 @@ def test_compiling_to_blacklisted_and_invalid():
             REACHED.update(history)
 
 
+def fresh_div(**kwargs):
+    def per(a):
+        return 1000 // a
+    return make_hot(per, **kwargs)
+
+
 def test_compiled_bailouts_queue_compile_and_blacklist():
     gate = Gate()
     gate.open()
-    hf = fresh(deopt=autotier.ThresholdDeoptPolicy(recompile_limit=1), before_compile=gate)
+    hf = fresh_div(deopt=autotier.ThresholdDeoptPolicy(recompile_limit=1),
+                   before_compile=gate)
     promote(hf, 3)
     gate.close()
-    assert hf(2**40) == 2**80  # overflow bailout: recompile, compiled -> queued
+    with pytest.raises(ZeroDivisionError):
+        hf(0)  # a bailout: recompile, compiled -> queued
     gate.wait_entered()  # queued -> compiling, the old code still serving
     assert state(hf) == "compiling"
-    assert hf(2**40) == 2**80  # second bailout: compiling -> blacklisted
+    with pytest.raises(ZeroDivisionError):
+        hf(0)  # second bailout: compiling -> blacklisted
     assert state(hf) == "blacklisted"
     gate.open()
     settle()

@@ -91,3 +91,46 @@ def test_reload_starts_again_with_64_bit_ints():
     row = autotier.stats(hf)
     assert (row.state, row.int_bits) == ("compiled", 64)
     assert hf(100_000) == sum_cubes(100_000)
+
+
+def product_plus_one(a, b):
+    return a * b + 1
+
+
+def test_a_loop_of_overflowing_calls_waits_for_the_wide_code():
+    """Overflowing calls that arrive while the i128 compile is on its way are answered
+    by the interpreter without counting as bailouts (the default policy would blacklist
+    at the fourth): the wide code lands and serves them."""
+    hf = make_hot(product_plus_one)
+    promote(hf, 1, 2)
+    for i in range(100):  # no settling between calls
+        assert hf(2**40 + i, 2**40) == product_plus_one(2**40 + i, 2**40)
+    settle()
+    row = autotier.stats(hf)
+    assert (row.state, row.int_bits, row.bailouts) == ("compiled", 128, 1)
+    with interpreted_frames(hf) as frames:
+        assert hf(2**62, 2**62) == 2**124 + 1
+    assert frames[0] == 0
+
+
+def test_only_int_overflow_widens():
+    """An OverflowError CPython raises for floats (math.exp) or an int() of a huge
+    float cannot be helped by i128 ints: the code stays 64-bit."""
+    import math
+
+    def grow(x, n):
+        s = 0.0
+        for i in range(n):
+            s += math.exp(x) * i
+        return s
+
+    hf = make_hot(grow)
+    promote(hf, 1.0, 3)
+    try:
+        hf(1000.0, 3)
+    except OverflowError:
+        pass
+    else:
+        raise AssertionError("math.exp(1000.0) raises OverflowError")
+    settle()
+    assert autotier.stats(hf).int_bits == 64
