@@ -9,6 +9,7 @@ reads (section "layouts"), and bytecode differences the frontend decodes (sectio
 from __future__ import annotations
 
 import ctypes
+import platform
 import sys
 
 PY_VERSION = sys.version_info[:2]
@@ -93,6 +94,11 @@ def check_layouts() -> None:
         raise ImportError(f"autotier supports CPython 3.11 and 3.12, not {sys.version}")
     if sys.implementation.name != "cpython" or ctypes.sizeof(ctypes.c_void_p) != 8:
         raise ImportError("autotier needs 64-bit CPython")
+    if platform.machine() not in ("x86_64", "AMD64") or not sys.platform.startswith("linux"):
+        # native code uses the C library's _setjmp/longjmp with a buffer sized for
+        # glibc on x86-64, and the System V calling convention
+        raise ImportError(f"autotier runs on x86-64 Linux, not {platform.machine()} "
+                          f"{sys.platform}")
     x = 1.5
     if ctypes.c_double.from_address(id(x) + FLOAT_OB_FVAL).value != 1.5:
         raise ImportError("unexpected PyFloatObject layout")
