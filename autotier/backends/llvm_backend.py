@@ -66,6 +66,9 @@ class LLVMBackend:
             extra_symbols=[lm.body for lm in lowered],
             code=request.code,
             defaults=request.defaults,
+            # by identity: a defaults tuple may hold unhashable values of other parameters
+            callee_defaults=list({(id(f), id(d)): (f, d) for lm in lowered
+                                  for f, d in lm.defaults}.values()),
         )
         dumps: dict[str, str] = {}
         for lm in lowered:
@@ -85,7 +88,7 @@ class LLVMBackend:
             int_bits=request.int_bits,
             asm_source=(tuple(lm.ir for lm in lowered), request.opt),
             # the periodic checks embed the addresses of the names and values read
-            keepalive=tuple(lm.deps for lm in lowered),
+            keepalive=tuple((lm.deps, lm.defaults) for lm in lowered),
         )
 
 

@@ -38,6 +38,7 @@ def build_entry(
     extra_symbols: Sequence[str] = (),
     code: object | None = None,
     defaults: tuple[object, ...] | None = None,
+    callee_defaults: Sequence[tuple[object, tuple[object, ...]]] = (),
 ) -> tuple[int, tuple[NamespaceGuard, ...], dict[str, int], str | None]:
     """Compile an entry (linked with ``body_ir``) and return its address and guards.
 
@@ -47,6 +48,9 @@ def build_entry(
     function's ``__code__`` is another (the caller keeps ``code`` alive, so its address
     is never reused).  With ``code``, the entry binds keyword arguments and the
     ``defaults`` (the function's ``__defaults__``, kept alive by the caller too) itself.
+    ``callee_defaults``: (function, its ``__defaults__``) native calls took defaults
+    from; the entry bails (``Bail.CODE``) once one has other defaults (the caller keeps
+    them alive).
     Returns (entry address, guards, addresses of ``extra_symbols``, assembly or None).
     """
     name = engine.unique_name(f"entry_{stem}")
@@ -54,7 +58,8 @@ def build_entry(
                    for ns, names in bindings)
     binding = BindingPlan.of(code, defaults) if code is not None else None
     plan = entry_ir.EntryPlan(name, nargs, tuple(specs), checks,
-                              id(code) if code is not None else 0, binding)
+                              id(code) if code is not None else 0, binding,
+                              tuple((id(f), id(d)) for f, d in callee_defaults))
     cells = [entry_ir.version_global_name(name, i) for i in range(len(bindings))]
     compiled = engine.compile_ir_modules(
         [*body_ir, entry_ir.entry_ir(plan)],

@@ -48,4 +48,5 @@ def lower(func: FunctionType, arg_kinds: tuple[Kind, ...], *, int_bits: int = 64
         "ir": "\n\n".join(t.dump() for t in program.typed.values()),
         "llvm": text,
     }
-    return LoweredModule(ir=text, body=body, arg_kinds=kinds, deps=program.deps, dumps=dumps)
+    return LoweredModule(ir=text, body=body, arg_kinds=kinds, deps=program.deps, dumps=dumps,
+                         defaults=program.defaults)

@@ -138,6 +138,8 @@ class Resolver:
         b: Any = getattr(func, "__builtins__")  # noqa: B009 (typeshed lacks it)
         self.builtins: dict[str, object] = b.__dict__ if isinstance(b, ModuleType) else b
         self.deps: list[GlobalDep] = []
+        # (callee, its __defaults__ tuple) for calls that took a default from it
+        self.defaults: list[tuple[FunctionType, tuple[object, ...]]] = []
 
     def _fail(self, what: str, line: int) -> Unsupported:
         return Unsupported(f"{at_line(what, line)} (in {self.func.__qualname__})")

@@ -8,6 +8,7 @@ earlier operand, with its own type.
 
 from __future__ import annotations
 
+from types import FunctionType
 from typing import TYPE_CHECKING
 
 from autotier.frontend import ir
@@ -18,6 +19,7 @@ from autotier.frontend.builtins_table import (
     HotFunctionRef,
     MathFunctionRef,
     Static,
+    constant_ok,
     describe,
 )
 
@@ -31,8 +33,15 @@ _CONVERSIONS: dict[Builtin, type[ir.Instr]] = {
 _NO_ARGUMENT = {Builtin.INT: 0, Builtin.FLOAT: 0.0, Builtin.BOOL: False}
 
 
-def lower_call(flow: StackFlow, callee: Static, args: list[ir.Var]) -> ir.Var:
-    """Emit the IR of ``callee(*args)`` into ``flow``'s current block."""
+def lower_call(flow: StackFlow, callee: Static, args: list[ir.Var],
+               kw_names: tuple[str, ...] = ()) -> ir.Var:
+    """Emit the IR of ``callee(*args)`` into ``flow``'s current block; the last
+    ``len(kw_names)`` arguments are passed by those keywords."""
+    if isinstance(callee, HotFunctionRef):
+        bound = _bind(flow, callee.func, args, kw_names)
+        return flow.emit(ir.CallFunction, callee.func, tuple(bound))
+    if kw_names:
+        raise flow.fail(f"keyword arguments to {describe(callee)} are not supported")
     n = len(args)
     if isinstance(callee, BuiltinRef):
         return _builtin(flow, callee.builtin, args)
@@ -41,14 +50,42 @@ def lower_call(flow: StackFlow, callee: Static, args: list[ir.Var]) -> ir.Var:
         if n not in fn.arities:
             raise flow.fail(f"math.{fn.name}() with {n} arguments is not supported")
         return flow.emit(ir.MathCall, fn.name, tuple(args))
-    if isinstance(callee, HotFunctionRef):
-        code = callee.func.__code__
-        if n != code.co_argcount:
-            raise flow.fail(
-                f"call of {callee.func.__qualname__}() with {n} of {code.co_argcount} "
-                "arguments: default arguments are not supported")
-        return flow.emit(ir.CallFunction, callee.func, tuple(args))
     raise flow.fail(f"calling {describe(callee)} is not supported")
+
+
+def _bind(flow: StackFlow, func: FunctionType, args: list[ir.Var],
+          kw_names: tuple[str, ...]) -> list[ir.Var]:
+    """The arguments of a call of hot function ``func``, bound to its parameters as
+    CPython binds them; defaults become constants, and the call relies on ``func``'s
+    ``__defaults__`` tuple (the entry checks it is still the same one).  A call CPython
+    would refuse with a TypeError is left to it (Unsupported)."""
+    code = func.__code__
+    count, name = code.co_argcount, func.__qualname__
+    positional = args[:len(args) - len(kw_names)]
+    if len(args) > count or code.co_kwonlyargcount or code.co_flags & 0x0C:
+        raise flow.fail(f"call of {name}(): its parameters are not all positional")
+    slots: list[ir.Var | None] = [*positional, *[None] * (count - len(positional))]
+    names = code.co_varnames[:count]
+    for keyword, value in zip(kw_names, args[len(positional):], strict=True):
+        if keyword not in names[code.co_posonlyargcount:] or slots[names.index(keyword)]:
+            raise flow.fail(f"call of {name}() with keyword {keyword!r} (a TypeError)")
+        slots[names.index(keyword)] = value
+    defaults = func.__defaults__ or ()
+    first = count - len(defaults)
+    for i, slot in enumerate(slots):
+        if slot is not None:
+            continue
+        if i < first:
+            raise flow.fail(f"call of {name}() without argument {names[i]!r} (a TypeError)")
+        value = defaults[i - first]
+        if not constant_ok(value):
+            raise flow.fail(f"call of {name}() with default {names[i]}={value!r}")
+        slots[i] = flow.emit(ir.Const, value, hint=names[i])
+        if type(value) is bool:
+            flow.bools.add(slots[i])  # type: ignore[arg-type]
+        if not any(f is func and d is defaults for f, d in flow.resolver.defaults):
+            flow.resolver.defaults.append((func, defaults))
+    return [s for s in slots if s is not None]
 
 
 def _builtin(flow: StackFlow, builtin: Builtin, args: list[ir.Var]) -> ir.Var:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import FunctionType
 
 from autotier.abi import Kind
 
@@ -66,3 +67,5 @@ class LoweredModule:
     arg_kinds: tuple[Kind, ...]
     deps: tuple[GlobalDep, ...]
     dumps: Mapping[str, str]  # "bytecode", "ir", "llvm"
+    # (callee, its __defaults__ tuple) for native calls compiled with a default
+    defaults: tuple[tuple[FunctionType, tuple[object, ...]], ...] = ()

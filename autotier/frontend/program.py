@@ -33,6 +33,7 @@ class Source:
     decoded: DecodedFunction
     ir: ir.Function
     deps: tuple[GlobalDep, ...]
+    defaults: tuple[tuple[FunctionType, tuple[object, ...]], ...] = ()
 
 
 @dataclass
@@ -48,11 +49,22 @@ class Program:
             out.extend(d for d in source.deps if d not in out)
         return tuple(out)
 
+    @property
+    def defaults(self) -> tuple[tuple[FunctionType, tuple[object, ...]], ...]:
+        """(callee, __defaults__) whose defaults native calls were compiled with."""
+        out: list[tuple[FunctionType, tuple[object, ...]]] = []
+        for source in self.sources.values():
+            for func, defaults in source.defaults:
+                if not any(f is func and d is defaults for f, d in out):
+                    out.append((func, defaults))
+        return tuple(out)
+
 
 def _source(func: FunctionType) -> Source:
     resolver = Resolver(func)
     decoded = decode(func)
-    return Source(func, decoded, build_ir(decoded, resolver), tuple(resolver.deps))
+    built = build_ir(decoded, resolver)
+    return Source(func, decoded, built, tuple(resolver.deps), tuple(resolver.defaults))
 
 
 def build_program(func: FunctionType, arg_kinds: tuple[Kind, ...]) -> Program:

@@ -58,7 +58,6 @@ _REASONS = {
     "MAKE_FUNCTION": "nested functions and lambdas are not supported",
     "IMPORT_NAME": "import statements are not supported",
     "CALL_FUNCTION_EX": "calls with *args or **kwargs are not supported",
-    "KW_NAMES": "keyword arguments are not supported",
     "POP_JUMP_IF_NONE": "None is not supported", "POP_JUMP_IF_NOT_NONE": "None is not supported",
     "LOAD_DEREF": "closures are not supported", "LOAD_CLOSURE": "closures are not supported",
 }
@@ -82,6 +81,7 @@ class StackFlow:
         self.pos = 0
         self.line = decoded.first_line
         self.index = 0
+        self.kw_names: tuple[str, ...] = ()  # KW_NAMES of the next CALL
 
     # ---------------------------------------------------------------- helpers
     def var(self, hint: str = "") -> ir.Var:
@@ -322,15 +322,19 @@ class StackFlow:
         self.stack.append(Null())
         self._push_resolved(self.resolver.load_attr(obj, str(op.arg), self.line))
 
+    def _op_KW_NAMES(self, op: Op) -> None:
+        self.kw_names = tuple(str(n) for n in op.arg)  # type: ignore[attr-defined]
+
     def _op_CALL(self, op: Op) -> None:
         n = int(op.arg)  # type: ignore[call-overload]
+        kw_names, self.kw_names = self.kw_names, ()
         args = [self.pop_value("function argument") for _ in range(n)][::-1]
         upper, lower = self.pop(), self.pop()
         if not isinstance(lower, Null):
             raise self.fail("method calls are not supported")
         if isinstance(upper, ir.Var):
             raise self.fail("calling a number")
-        self.stack.append(lower_call(self, upper, args))
+        self.stack.append(lower_call(self, upper, args, kw_names))
 
     # ---------------------------------------------------------------- operators
     def _op_BINARY_OP(self, op: Op) -> None:

@@ -45,8 +45,8 @@ class FakeHot:
         self._func = func
         self.__name__ = func.__name__
 
-    def __call__(self, *args: Any) -> Any:
-        return self._func(*args)
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._func(*args, **kwargs)
 
 
 def hot(func: FunctionType) -> FakeHot:

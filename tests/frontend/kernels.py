@@ -566,6 +566,17 @@ def calls_with_default(a):
     return with_default(a)
 
 
+def _with_none_default(a, b=None):
+    return a if b is None else a + b
+
+
+with_none_default = hot(_with_none_default)
+
+
+def calls_with_none_default(a):
+    return with_none_default(a)  # None: no native value
+
+
 def calls_plain_function(a):
     return add(a, a)
 
@@ -637,3 +648,38 @@ def factorial(n):
     for i in range(2, n + 1):
         result *= i  # leaves int64 from 21!, int128 from 34!
     return result
+
+
+def _scaled(x, k=2.0, shift=1):
+    return x * k + shift
+
+
+scaled = hot(_scaled)
+
+
+def _calls_with_defaults(x):
+    return scaled(x) + scaled(x, 3.0) + scaled(x, shift=5) + scaled(shift=2, x=x, k=0.5)
+
+
+calls_with_defaults = hot(_calls_with_defaults)
+
+
+def _power_sum(n, p=2):
+    return 0 if n == 0 else n**p + power_sum(n - 1)  # recursion taking a default
+
+
+power_sum = hot(_power_sum)
+
+
+def _posonly(a, b=1, /):
+    return a - b
+
+
+posonly = hot(_posonly)
+
+
+def _calls_posonly_by_keyword(x):
+    return posonly(x, b=2)  # a TypeError in CPython
+
+
+calls_posonly_by_keyword = hot(_calls_posonly_by_keyword)

@@ -277,6 +277,25 @@ def test_bailouts_deep_in_a_recursion_unwind_to_the_body():
         check(k.loop_then_recurse, *args)
 
 
+def test_calls_of_hot_functions_bind_keywords_and_defaults():
+    for x in [0, 1, -3, 2.5, -0.0, True, I64_MAX, NAN]:
+        check(k.calls_with_defaults, x, may_bail=True)  # int64 overflow may bail
+    assert check(k.calls_with_defaults, 1.5) is Status.OK
+    for a in [0, 5, -7, 2.5, True]:
+        assert check(k.calls_with_default, a) is Status.OK  # with_default(a): b=2
+    for n in [0, 1, 10, 100]:
+        assert check(k.power_sum, n, 2) is Status.OK and check(k.power_sum, n, 3) is Status.OK
+    lm = compile_function(k.calls_with_defaults, kinds_of((1.5,))).lowered
+    assert [(f.__name__, d) for f, d in lm.defaults] == [("_scaled", (2.0, 1))]
+
+
+def test_calls_cpython_refuses_are_not_compiled():
+    from autotier.frontend import Unsupported, lower
+
+    with pytest.raises(Unsupported, match="keyword 'b'"):
+        lower(k._calls_posonly_by_keyword, kinds_of((3,)))
+
+
 def test_real_hot_objects_are_called_natively():
     from autotier.abi import hot_target
 

@@ -160,3 +160,28 @@ def test_promoting_calls_by_keyword_compile():
         assert hg(x=1.5) == 4.5
         settle()
     assert autotier.stats(hg).signatures == (("float", "int"),)
+
+
+def test_native_calls_take_defaults_and_see_them_replaced():
+    """A hot function calling another with a default or a keyword compiles the call
+    natively, with the default as a constant; replacing the callee's __defaults__
+    makes the caller recompile (never a stale default)."""
+    ns: dict[str, object] = {}
+    exec("def offset(x, d=1):\n    return x + d\n"
+         "def caller(x):\n    return offset(x) * 10 + offset(x, d=2)\n", ns)
+    offset = make_hot(ns["offset"])
+    ns["offset"] = offset
+    caller = make_hot(ns["caller"])
+    promote(caller, 5)
+    assert autotier.stats(caller).state == "compiled"
+    with interpreted_frames(caller, offset) as frames:
+        assert caller(5) == 67
+    assert frames[0] == 0  # the call of offset is native too
+    offset.__defaults__ = (3,)
+    assert caller(5) == 87  # the interpreter answers; the caller recompiles
+    settle()
+    assert caller(5) == 87
+    settle()
+    with interpreted_frames(caller, offset) as frames:
+        assert caller(5) == 87
+    assert frames[0] == 0
