@@ -39,13 +39,14 @@ from enum import Enum
 from types import FunctionType
 from typing import Any
 
-from autotier.abi import Kind, Status
+from autotier.abi import Status
 from autotier.backends.base import CompiledCode, CompileError, CompileRequest, Signature
 from autotier.deopt import Action, BailoutEvent, DeoptPolicy
 from autotier.dispatch import build
 from autotier.dispatch.entry import Bail
 from autotier.dispatch.hotobject import NEVER, HotFunction
 from autotier.runtime.policy import HotnessPolicy
+from autotier.runtime.signature import call_kinds
 
 log = logging.getLogger("autotier")
 
@@ -189,9 +190,10 @@ class Bead:
     def on_bail(self, code: int, *args: Any, **kwargs: Any) -> None:
         """Bookkeeping for a call that left the native fast path.
 
-        Called by native code with the Bail code and the call's positional
-        arguments; the native code then calls the original function itself, so the
-        interpreter answers the call with exactly one Python frame, as undecorated.
+        Called by native code with the Bail code and the call's arguments (the bound
+        ones for a type bailout); the native code then calls the original function
+        itself, so the interpreter answers the call with exactly one Python frame, as
+        undecorated.
         """
         if code == Bail.HOT:
             self._on_hot(args, kwargs)
@@ -220,13 +222,13 @@ class Bead:
                 return
             if self.paused_tier is not None:  # a pause ended, or a full queue retries
                 tier, self.paused_tier = self.paused_tier, None
-                kinds = self._signature(args, kwargs)
+                kinds = call_kinds(self.func, args, kwargs)
                 signatures = self.signatures or ((kinds,) if kinds is not None else ())
                 if signatures:
                     self._queue(tier, signatures, calls)
                     return
             if self.state is S.INTERPRETED:
-                kinds = self._signature(args, kwargs)
+                kinds = call_kinds(self.func, args, kwargs)
                 if kinds is None:
                     self._move(S.FAILED)
                     self._fail_types((*args, *kwargs.values()), calls)
@@ -236,33 +238,6 @@ class Bead:
                 self._queue(self.tier + 1, self.signatures, calls)
             else:
                 self._arm(None)
-
-    def _signature(self, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None
-                   ) -> Signature | None:
-        """The kinds of a call's parameters, bound as CPython binds them (positional
-        ``args``, then ``kwargs`` by name, then defaults); None if the call does not bind
-        or native code cannot take one of them."""
-        code = self.func.__code__
-        count = code.co_argcount
-        if len(args) > count:
-            return None
-        values: list[Any] = [*args, *[_UNBOUND] * (count - len(args))]
-        names = code.co_varnames[:count]
-        for name, value in (kwargs or {}).items():
-            if name not in names[code.co_posonlyargcount:]:
-                return None
-            index = names.index(name)
-            if values[index] is not _UNBOUND:
-                return None
-            values[index] = value
-        defaults = self.func.__defaults__ or ()
-        first = count - len(defaults)
-        for i in range(count):
-            if values[i] is _UNBOUND:
-                if i < first:
-                    return None
-                values[i] = defaults[i - first]
-        return _kinds(tuple(values))
 
     def _fail_types(self, args: tuple[Any, ...], calls: int) -> None:
         """The promoting call's argument types cannot be compiled (lock held, FAILED):
@@ -274,7 +249,7 @@ class Bead:
 
     def _retry_promotion(self, args: tuple[Any, ...], kwargs: dict[str, Any], calls: int
                          ) -> None:
-        kinds = self._signature(args, kwargs)
+        kinds = call_kinds(self.func, args, kwargs)
         if kinds is None:
             self._fail_types((*args, *kwargs.values()), calls)
             return
@@ -310,7 +285,7 @@ class Bead:
                 self._move(S.INTERPRETED)
                 reason = "rebound global " + ", ".join(sorted(stale))
             elif code == Bail.TYPES:
-                kinds = self._signature(args)
+                kinds = call_kinds(self.func, args)
                 if kinds is None:  # an int past 64 bits: no compile can take it
                     return  # not a guard failure; the interpreter answers the call
                 if kinds in self.signatures or kinds in self.declined:
@@ -332,8 +307,10 @@ class Bead:
                     if self.int_bits == 128 and self.state in (S.QUEUED, S.COMPILING):
                         return  # the i128 compile that answers it is on its way
                     self.int_bits = 128  # recompiles hold ints as i128
-                reason = "overflow" if status in (Status.OVERFLOW, Status.INT64_OVERFLOW) \
-                    else status.name.lower() if status is not None else f"code {code}"
+                if status in (Status.OVERFLOW, Status.INT64_OVERFLOW):
+                    reason = "overflow"
+                else:
+                    reason = status.name.lower() if status is not None else f"code {code}"
             self.bailouts += 1
             self.last_bailout = reason
             event = BailoutEvent(self.bailouts, self.tier, self.calls, self.recompiles,
@@ -498,14 +475,6 @@ class Bead:
             self.tier_code.clear()
             self._move(S.INVALID)
             self.reason = reason
-
-
-_UNBOUND = object()  # a parameter no argument or default bound yet
-
-
-def _kinds(args: tuple[Any, ...]) -> Signature | None:
-    kinds = tuple(Kind.of(a) for a in args)
-    return None if any(k is None for k in kinds) else kinds  # type: ignore[return-value]
 
 
 __all__ = ["TRANSITIONS", "Bead", "BeadState", "CompileJob", "IllegalTransition", "Status"]
