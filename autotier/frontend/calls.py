@@ -11,6 +11,7 @@ from __future__ import annotations
 from types import FunctionType
 from typing import TYPE_CHECKING
 
+from autotier.callbinding import BindError, bind_positions
 from autotier.frontend import ir
 from autotier.frontend.builtins_table import (
     MATH_FUNCTIONS,
@@ -59,33 +60,29 @@ def _bind(flow: StackFlow, func: FunctionType, args: list[ir.Var],
     CPython binds them; defaults become constants, and the call relies on ``func``'s
     ``__defaults__`` tuple (the entry checks it is still the same one).  A call CPython
     would refuse with a TypeError is left to it (Unsupported)."""
-    code = func.__code__
-    count, name = code.co_argcount, func.__qualname__
-    positional = args[:len(args) - len(kw_names)]
-    if len(args) > count or code.co_kwonlyargcount or code.co_flags & 0x0C:
+    code, name = func.__code__, func.__qualname__
+    if code.co_kwonlyargcount or code.co_flags & 0x0C:  # *args, **kwargs
         raise flow.fail(f"call of {name}(): its parameters are not all positional")
-    slots: list[ir.Var | None] = [*positional, *[None] * (count - len(positional))]
-    names = code.co_varnames[:count]
-    for keyword, value in zip(kw_names, args[len(positional):], strict=True):
-        if keyword not in names[code.co_posonlyargcount:] or slots[names.index(keyword)]:
-            raise flow.fail(f"call of {name}() with keyword {keyword!r} (a TypeError)")
-        slots[names.index(keyword)] = value
     defaults = func.__defaults__ or ()
-    first = count - len(defaults)
-    for i, slot in enumerate(slots):
-        if slot is not None:
+    try:
+        sources = bind_positions(code, len(defaults), len(args) - len(kw_names), kw_names)
+    except BindError as exc:
+        raise flow.fail(f"call of {name}(): {exc} (a TypeError)") from None
+    bound: list[ir.Var] = []
+    for param, (where, i) in zip(code.co_varnames, sources, strict=False):
+        if where == "arg":
+            bound.append(args[i])
             continue
-        if i < first:
-            raise flow.fail(f"call of {name}() without argument {names[i]!r} (a TypeError)")
-        value = defaults[i - first]
+        value = defaults[i]
         if not constant_ok(value):
-            raise flow.fail(f"call of {name}() with default {names[i]}={value!r}")
-        slots[i] = flow.emit(ir.Const, value, hint=names[i])
+            raise flow.fail(f"call of {name}() with default {param}={value!r}")
+        var = flow.emit(ir.Const, value, hint=param)
         if type(value) is bool:
-            flow.bools.add(slots[i])  # type: ignore[arg-type]
+            flow.bools.add(var)
+        bound.append(var)
         if not any(f is func and d is defaults for f, d in flow.resolver.defaults):
             flow.resolver.defaults.append((func, defaults))
-    return [s for s in slots if s is not None]
+    return bound
 
 
 def _builtin(flow: StackFlow, builtin: Builtin, args: list[ir.Var]) -> ir.Var:

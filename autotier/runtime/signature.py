@@ -11,8 +11,7 @@ from typing import Any
 
 from autotier.abi import Kind
 from autotier.backends.base import Signature
-
-_UNBOUND = object()  # a parameter no argument or default bound yet
+from autotier.callbinding import BindError, bind_positions
 
 
 def kinds_of(args: tuple[Any, ...]) -> Signature | None:
@@ -25,24 +24,11 @@ def call_kinds(func: FunctionType, args: tuple[Any, ...],
                kwargs: dict[str, Any] | None = None) -> Signature | None:
     """The kinds of ``func``'s parameters for the call ``func(*args, **kwargs)``; None if
     the call does not bind (CPython raises TypeError) or a value is not native."""
-    code = func.__code__
-    count = code.co_argcount
-    if len(args) > count:
-        return None
-    values: list[Any] = [*args, *[_UNBOUND] * (count - len(args))]
-    names = code.co_varnames[:count]
-    for name, value in (kwargs or {}).items():
-        if name not in names[code.co_posonlyargcount:]:
-            return None
-        index = names.index(name)
-        if values[index] is not _UNBOUND:
-            return None
-        values[index] = value
+    kwargs = kwargs or {}
     defaults = func.__defaults__ or ()
-    first = count - len(defaults)
-    for i in range(count):
-        if values[i] is _UNBOUND:
-            if i < first:
-                return None
-            values[i] = defaults[i - first]
-    return kinds_of(tuple(values))
+    try:
+        sources = bind_positions(func.__code__, len(defaults), len(args), tuple(kwargs))
+    except BindError:
+        return None
+    given = (*args, *kwargs.values())
+    return kinds_of(tuple(given[i] if where == "arg" else defaults[i] for where, i in sources))

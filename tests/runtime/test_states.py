@@ -285,3 +285,32 @@ def test_zz_every_legal_transition_was_reached():
     """Runs last in this module (pytest keeps file order; see pyproject: no random)."""
     missing = sorted(f"{a.value}->{b.value}" for a, b in LEGAL - REACHED)
     assert not missing, f"legal transitions no scenario reached: {missing}"
+
+
+def test_call_binding_positions_match_cpython():
+    """bind_positions (shared by the bead and the frontend) against CPython's own binding
+    of the same calls, TypeError included."""
+    import inspect
+
+    from autotier.callbinding import BindError, bind_positions
+
+    def f(a, b, /, c, d=4, e=5):
+        return (a, b, c, d, e)
+
+    shapes = [((1, 2, 3), {}), ((1, 2), {"c": 3}), ((1, 2, 3), {"e": 9}), ((1, 2), {}),
+              ((1,), {"b": 2, "c": 3}), ((1, 2, 3, 4, 5, 6), {}), ((1, 2, 3), {"c": 1}),
+              ((1, 2), {"e": 1, "c": 2, "d": 3}), ((1, 2, 3), {"x": 1})]
+    for args, kwargs in shapes:
+        try:
+            expected = inspect.signature(f).bind(*args, **kwargs)
+        except TypeError:
+            try:
+                bind_positions(f.__code__, 2, len(args), tuple(kwargs))
+            except BindError:
+                continue
+            raise AssertionError(f"{args} {kwargs}: CPython refuses, bind_positions binds")
+        expected.apply_defaults()
+        given = (*args, *kwargs.values())
+        sources = bind_positions(f.__code__, 2, len(args), tuple(kwargs))
+        got = tuple(given[i] if w == "arg" else f.__defaults__[i] for w, i in sources)
+        assert got == tuple(expected.arguments.values()), (args, kwargs)
