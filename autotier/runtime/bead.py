@@ -396,6 +396,8 @@ class Bead:
             # the defaults' items): keep them alive with the code.
             compiled = replace(compiled, keepalive=(*compiled.keepalive, request.code,
                                                     request.defaults))
+            # kinds type bailouts asked for while this compile ran: compile them next
+            pending = [k for k in self.signatures if k not in compiled.signatures]
             self.tier = job.tier
             self.signatures = compiled.signatures
             self.tier_code[job.tier] = compiled
@@ -406,6 +408,9 @@ class Bead:
                       else None)
             log.debug("autotier: %s compiled by %s at tier %d in %.1f ms", self.qualname,
                       compiled.backend, job.tier, elapsed)
+            if pending:
+                room = MAX_SPECIALISATIONS - len(compiled.signatures)
+                self._queue(job.tier, (*compiled.signatures, *pending[:room]), self.calls)
 
     def _keep_serving(self, job: CompileJob, error: str | None) -> bool:
         """A compile that only added specialisations, or only widened the ints, failed

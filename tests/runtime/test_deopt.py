@@ -285,3 +285,32 @@ def test_new_argument_kinds_specialise_without_bailouts_up_to_four():
     assert hf(2.5, 0, 1) == 1  # a fifth combination: the deopt policy decides
     settle()
     assert autotier.stats(hf).bailouts == 1 and len(autotier.stats(hf).signatures) == 4
+
+
+def test_kinds_asked_for_during_a_compile_are_compiled_next():
+    """A type bailout while a compile is running (tier 1 serves, tier 2 compiles) adds
+    its kinds; when that compile, built without them, installs, a follow-up compile
+    takes them in."""
+    from tests.runtime.helpers import Gate
+
+    def twice(a):
+        return a + a
+    gate = Gate()
+    gate.open()
+    hf = make_hot(twice, policy=autotier.TieredPolicy((3, 10)), before_compile=gate)
+    promote(hf, 3)
+    assert autotier.stats(hf).tier == 1
+    gate.close()
+    while state(hf) == "compiled":  # up to tier 2's threshold: its compile is held
+        hf(3)
+    gate.wait_entered()
+    assert hf(1.5) == 3.0 and hf(True) == 2  # new kinds, answered by the interpreter
+    gate.open()
+    settle()
+    settle()
+    row = autotier.stats(hf)
+    assert row.state == "compiled" and row.bailouts == 0
+    assert set(row.signatures) == {("int",), ("float",), ("bool",)}
+    with interpreted_frames(hf) as frames:
+        assert (hf(2), hf(2.5), hf(False)) == (4, 5.0, 0)
+    assert frames[0] == 0
