@@ -30,7 +30,7 @@ from llvmlite import ir
 
 from autotier import compat
 from autotier.dispatch import hotobject as ho
-from autotier.dispatch.irutil import I1, I64, NULL, PPTR, PTR, const_ptr, field
+from autotier.dispatch.irutil import I1, I64, NULL, PPTR, PTR, const_ptr, field, keywords
 
 if TYPE_CHECKING:
     from autotier.dispatch.entry import _Builder
@@ -109,9 +109,7 @@ def _binder(module: ir.Module, name: str, plan: BindingPlan, args_bail: int,
     def slot(i: int) -> ir.Value:
         return b.gep(slots, [ir.Constant(I64, i)], inbounds=True)
 
-    # the keyword names, or the (immortal) empty tuple: no keywords
-    kwnames = b.select(b.icmp_unsigned("==", kwnames_arg, NULL), const_ptr(id(())), kwnames_arg)
-    nkw = b.load(field(b, kwnames, compat.TUPLE_SIZE, I64), name="nkw")
+    kwnames, nkw = keywords(b, kwnames_arg)
     leave_if(b.icmp_unsigned(">", b.add(nargs, nkw), ir.Constant(I64, count)), args_bail)
     for i in range(count):  # positional arguments; NULL marks a parameter not bound yet
         with b.if_else(b.icmp_unsigned("<", ir.Constant(I64, i), nargs)) as (given, missing):

@@ -13,7 +13,7 @@ size_t nargsf, PyObject *kwnames)``:
   vectorcall a backend's callable with the bound arguments), box the result.
 
 Whatever the fast path cannot answer goes to the *slow path*: the bead's bookkeeping
-(the Python callable in the ``_slow`` slot, called as ``_slow(code, *positional_args)``
+(the Python callable in the ``_slow`` slot, called as ``_slow(code, *args, **kwargs)``
 with a :class:`Bail` code saying why), then the original function in ``_func`` with the
 call's own arguments: the interpreter's own result.
 """
@@ -31,7 +31,19 @@ from autotier.abi import Kind, Status
 from autotier.dispatch import hotobject as ho
 from autotier.dispatch.binding import BindingPlan, bind
 from autotier.dispatch.guards import emit_bindings_hold
-from autotier.dispatch.irutil import F64, I1, I8, I32, I64, PPTR, PTR, const_ptr, field
+from autotier.dispatch.irutil import (
+    F64,
+    I1,
+    I8,
+    I32,
+    I64,
+    PPTR,
+    PTR,
+    const_ptr,
+    declare,
+    field,
+    keywords,
+)
 
 RESULT = ir.LiteralStructType([I64, I64, F64, I64])
 VECTORCALL = ir.FunctionType(PTR, [PTR, PPTR, I64, PTR])
@@ -124,10 +136,7 @@ class _Builder:
         return self._allocas[name]
 
     def declare(self, name: str, ret: ir.Type, args: Sequence[ir.Type]) -> ir.Function:
-        existing = self.module.globals.get(name)
-        if existing is not None:
-            return existing
-        return ir.Function(self.module, ir.FunctionType(ret, args), name)
+        return declare(self.module, name, ret, args)
 
     def bail(self, code: int | ir.Value, told: tuple[ir.Value, ir.Value] | None = None
              ) -> None:
@@ -186,9 +195,7 @@ class _Builder:
             table.linkage = "internal"
             code_obj = b.load(b.gep(table, [ir.Constant(I64, 0), code], inbounds=True))
             # positional values, then the keywords' values (kwnames says whose)
-            some_kw = b.select(b.icmp_unsigned("==", kwnames, ir.Constant(PTR, None)),
-                               const_ptr(id(())), kwnames)
-            values = b.add(nargs, b.load(field(b, some_kw, compat.TUPLE_SIZE, I64)))
+            values = b.add(nargs, keywords(b, kwnames)[1])
             array = b.alloca(PTR, b.add(values, ir.Constant(I64, 1)), name="slowargs")
             b.store(code_obj, array)
             memcpy = self.module.declare_intrinsic("llvm.memcpy", [PTR, PTR, I64])
@@ -440,10 +447,9 @@ def entry_ir(plan: EntryPlan) -> str:
     overflow = t.slot("overflow", I32)
     for arg in args:
         typ = b.load(field(b, arg, compat.OB_TYPE, PTR))
-        known = [b.icmp_unsigned("==", typ, const_ptr(id(k))) for k in (float, bool)]
-        unknown = b.not_(b.or_(*known))
-        is_int = b.icmp_unsigned("==", typ, const_ptr(id(int)))
-        with b.if_then(b.and_(unknown, b.not_(is_int))):
+        is_int, is_float, is_bool = (b.icmp_unsigned("==", typ, const_ptr(id(k)))
+                                     for k in (int, float, bool))
+        with b.if_then(b.not_(b.or_(b.or_(is_int, is_float), is_bool))):
             t.bail(Bail.FOREIGN)
         with b.if_then(is_int):
             b.store(ir.Constant(I32, 0), overflow)

@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from llvmlite import ir
 
 from autotier import compat
+from autotier.dispatch.irutil import I64, PTR, const_ptr, declare
 
 MISSING = object()  # "this name was not bound" (e.g. a builtin not shadowed)
 
-_I64 = ir.IntType(64)
-_PTR = ir.IntType(8).as_pointer()
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,14 +71,10 @@ def emit_bindings_hold(b: ir.IRBuilder, namespace: int,
     change made meanwhile is seen by the next check.  A value address of 0 expects
     the name to be absent.
     """
-    module = b.module
-    get = module.globals.get("PyDict_GetItem")
-    if get is None:
-        get = ir.Function(module, ir.FunctionType(_PTR, [_PTR, _PTR]), "PyDict_GetItem")
+    get = declare(b.module, "PyDict_GetItem", PTR, [PTR, PTR])
     holds: ir.Value = ir.Constant(ir.IntType(1), 1)
-    ns = ir.Constant(_I64, namespace).inttoptr(_PTR)
     for name, value in expected:
-        found = b.call(get, [ns, ir.Constant(_I64, name).inttoptr(_PTR)])
-        same = b.icmp_unsigned("==", b.ptrtoint(found, _I64), ir.Constant(_I64, value))
+        found = b.call(get, [const_ptr(namespace), const_ptr(name)])
+        same = b.icmp_unsigned("==", b.ptrtoint(found, I64), ir.Constant(I64, value))
         holds = b.and_(holds, same)
     return holds

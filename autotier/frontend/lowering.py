@@ -38,6 +38,7 @@ from types import FunctionType
 from llvmlite import ir as ll
 
 from autotier.abi import RESULT_IR, Kind, Status
+from autotier.dispatch.irutil import declare
 from autotier.frontend import ir, ops, periodic
 from autotier.frontend.ir import Kinds, Var, VKind
 from autotier.frontend.numerics import Numerics
@@ -150,9 +151,8 @@ class ModuleLowering:
                 for a, k in zip(fn.args[:-2], root[1], strict=True)]
         if self.unwinds:  # a bailout anywhere below comes back here, with its status
             buffer = b.bitcast(b.alloca(JMP_BUF, name="unwind"), PTR8)
-            setjmp = ll.Function(self.module, ll.FunctionType(I32, [PTR8]), engine.SETJMP)
-            setjmp.attributes.add("returns_twice")
-            setjmp.attributes.add("nounwind")
+            setjmp = declare(self.module, engine.SETJMP, I32, [PTR8],
+                             ("returns_twice", "nounwind"))
             bailed = b.call(setjmp, [buffer], name="bailed")
             with b.if_then(b.icmp_signed("!=", bailed, ll.Constant(I32, 0)), likely=False):
                 b.ret(bailed)
@@ -204,13 +204,8 @@ class FunctionLowering:
         with self.b.goto_block(self.bail_block):
             self.bail_status = self.b.phi(I32, name="status")
             if self.unwind is not None:
-                longjmp = ml.module.globals.get(engine.LONGJMP)
-                if longjmp is None:
-                    longjmp = ll.Function(ml.module, ll.FunctionType(ll.VoidType(), [PTR8, I32]),
-                                          engine.LONGJMP)
-                    longjmp.attributes.add("noreturn")
-                    longjmp.attributes.add("nounwind")
-                    longjmp.attributes.add("cold")
+                longjmp = declare(ml.module, engine.LONGJMP, ll.VoidType(), [PTR8, I32],
+                                  ("noreturn", "nounwind", "cold"))
                 self.b.call(longjmp, [self.unwind, self.bail_status])
                 self.b.unreachable()
             else:

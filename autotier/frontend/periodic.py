@@ -37,6 +37,7 @@ from llvmlite import ir as ll
 from autotier import compat
 from autotier.abi import Status
 from autotier.dispatch import guards
+from autotier.dispatch.irutil import declare
 from autotier.frontend.model import MISSING
 from autotier.jit import engine
 
@@ -49,15 +50,6 @@ I32 = ll.IntType(32)
 I64 = ll.IntType(64)
 PTR8 = ll.IntType(8).as_pointer()
 TIMESPEC = ll.LiteralStructType([I64, I64])
-
-
-def _c_function(fl: FunctionLowering, name: str, ret: ll.Type,
-                args: list[ll.Type]) -> ll.Function:
-    fn = fl.ml.module.globals.get(name)
-    if fn is None:
-        fn = ll.Function(fl.ml.module, ll.FunctionType(ret, args), name)
-    assert isinstance(fn, ll.Function)
-    return fn
 
 
 def _ticks(fl: FunctionLowering) -> ll.Value:
@@ -113,7 +105,7 @@ def _check(fl: FunctionLowering) -> None:
     tags = [ll.Constant(I64, ns + compat.DICT_VERSION_TAG).inttoptr(I64.as_pointer())
             for ns, _ in spaces]
     versions = [b.load(tag) for tag in tags]
-    check = _c_function(fl, "PyErr_CheckSignals", I32, [])
+    check = declare(fl.ml.module, "PyErr_CheckSignals", I32, [])
     raised = b.icmp_signed("!=", b.call(check, []), ll.Constant(I32, 0))
     fl.bail_if(raised, Status.SIGNAL, name="no_signal")
     _let_threads_run(fl)
@@ -127,7 +119,7 @@ def _let_threads_run(fl: FunctionLowering) -> None:
     b = fl.b
     now_slot = fl.alloca(TIMESPEC, name="now")
     yielded = _module_i64(fl, "periodic_yielded", 0)  # monotonic ns
-    clock = _c_function(fl, engine.CLOCK_GETTIME, I32, [I32, TIMESPEC.as_pointer()])
+    clock = declare(fl.ml.module, engine.CLOCK_GETTIME, I32, [I32, TIMESPEC.as_pointer()])
     b.call(clock, [ll.Constant(I32, engine.CLOCK_MONOTONIC), now_slot])
     zero = ll.Constant(I32, 0)
     sec = b.load(b.gep(now_slot, [zero, zero]))
@@ -135,7 +127,7 @@ def _let_threads_run(fl: FunctionLowering) -> None:
     now = b.add(b.mul(sec, ll.Constant(I64, 1_000_000_000)), nsec)
     due = b.icmp_signed(">=", b.sub(now, b.load(yielded)), ll.Constant(I64, YIELD_EVERY_NS))
     with b.if_then(due, likely=False):
-        save = _c_function(fl, "PyEval_SaveThread", PTR8, [])
-        restore = _c_function(fl, "PyEval_RestoreThread", ll.VoidType(), [PTR8])
+        save = declare(fl.ml.module, "PyEval_SaveThread", PTR8, [])
+        restore = declare(fl.ml.module, "PyEval_RestoreThread", ll.VoidType(), [PTR8])
         b.call(restore, [b.call(save, [])])
         b.store(now, yielded)
