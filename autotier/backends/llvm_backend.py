@@ -7,6 +7,7 @@ one LLVM module, so the optimiser can inline each body into the entry.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from types import CodeType, FunctionType
 
 from autotier.abi import Kind
 from autotier.backends.base import (
@@ -40,6 +41,17 @@ def _merge_bindings(
     return list(by_ns.values())
 
 
+def _merge_codes(codes: Iterable[tuple[FunctionType, CodeType]]
+                 ) -> list[tuple[FunctionType, CodeType]]:
+    """One (callee, code) per callee; a callee whose ``__code__`` was replaced between
+    the lowerings of two signatures fails the compile, as a rebound global does."""
+    merged: dict[int, tuple[FunctionType, CodeType]] = {}
+    for func, code in codes:
+        if merged.setdefault(id(func), (func, code))[1] is not code:
+            raise CompileError(f"the code of {func.__qualname__} changed during the compile")
+    return list(merged.values())
+
+
 class LLVMBackend:
     name = "llvm"
 
@@ -69,6 +81,7 @@ class LLVMBackend:
             # by identity: a defaults tuple may hold unhashable values of other parameters
             callee_defaults=list({(id(f), id(d)): (f, d) for lm in lowered
                                   for f, d in lm.defaults}.values()),
+            callee_codes=_merge_codes(c for lm in lowered for c in lm.codes),
         )
         dumps: dict[str, str] = {}
         for lm in lowered:
@@ -88,7 +101,7 @@ class LLVMBackend:
             int_bits=request.int_bits,
             asm_source=(tuple(lm.ir for lm in lowered), request.opt),
             # the periodic checks embed the addresses of the names and values read
-            keepalive=tuple((lm.deps, lm.defaults) for lm in lowered),
+            keepalive=tuple((lm.deps, lm.defaults, lm.codes) for lm in lowered),
         )
 
 

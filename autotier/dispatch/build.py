@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 
+from autotier import compat
 from autotier.dispatch import entry as entry_ir
 from autotier.dispatch.binding import BindingPlan
 from autotier.dispatch.guards import NamespaceGuard, binding_addresses
@@ -39,6 +40,7 @@ def build_entry(
     code: object | None = None,
     defaults: tuple[object, ...] | None = None,
     callee_defaults: Sequence[tuple[object, tuple[object, ...]]] = (),
+    callee_codes: Sequence[tuple[object, object]] = (),
 ) -> tuple[int, tuple[NamespaceGuard, ...], dict[str, int], str | None]:
     """Compile an entry (linked with ``body_ir``) and return its address and guards.
 
@@ -49,8 +51,9 @@ def build_entry(
     is never reused).  With ``code``, the entry binds keyword arguments and the
     ``defaults`` (the function's ``__defaults__``, kept alive by the caller too) itself.
     ``callee_defaults``: (function, its ``__defaults__``) native calls took defaults
-    from; the entry bails (``Bail.CODE``) once one has other defaults (the caller keeps
-    them alive).
+    from; ``callee_codes``: (function, its ``__code__``) native calls run the code of.
+    The entry bails (``Bail.CODE``) once one has other defaults or another code object
+    (a callee redefined as IPython's autoreload does; the caller keeps them alive).
     Returns (entry address, guards, addresses of ``extra_symbols``, assembly or None).
     """
     name = engine.unique_name(f"entry_{stem}")
@@ -59,7 +62,8 @@ def build_entry(
     binding = BindingPlan.of(code, defaults) if code is not None else None
     plan = entry_ir.EntryPlan(name, nargs, tuple(specs), checks,
                               id(code) if code is not None else 0, binding,
-                              tuple((id(f), id(d)) for f, d in callee_defaults))
+                              (*((id(f), compat.FUNC_DEFAULTS, id(d)) for f, d in callee_defaults),
+                               *((id(f), compat.FUNC_CODE, id(c)) for f, c in callee_codes)))
     cells = [entry_ir.version_global_name(name, i) for i in range(len(bindings))]
     compiled = engine.compile_ir_modules(
         [*body_ir, entry_ir.entry_ir(plan)],

@@ -103,8 +103,9 @@ class EntryPlan:
     namespaces: tuple[NamespaceCheck, ...]  # dicts whose version tag is checked
     code: int = 0  # address of the code object compiled (0: not checked)
     binding: BindingPlan | None = None  # None: positional calls of the right arity only
-    # (function, __defaults__ tuple) addresses native calls were compiled with
-    callee_defaults: tuple[tuple[int, int], ...] = ()
+    # (function address, field offset, expected object address): a callee's
+    # ``__defaults__`` or ``__code__`` that native calls were compiled with
+    callee_fields: tuple[tuple[int, int, int], ...] = ()
 
 
 def version_global_name(entry: str, index: int) -> str:
@@ -403,9 +404,9 @@ def entry_ir(plan: EntryPlan) -> str:
         code = b.load(field(b, func, compat.FUNC_CODE, PTR), name="code")
         with b.if_then(b.icmp_unsigned("!=", code, const_ptr(plan.code)), likely=False):
             t.bail(Bail.CODE)
-    for callee, defaults in plan.callee_defaults:  # a callee's defaults were replaced
-        current = b.load(field(b, const_ptr(callee), compat.FUNC_DEFAULTS, PTR))
-        with b.if_then(b.icmp_unsigned("!=", current, const_ptr(defaults)), likely=False):
+    for callee, offset, expected in plan.callee_fields:  # a callee's code or defaults
+        current = b.load(field(b, const_ptr(callee), offset, PTR))  # were replaced
+        with b.if_then(b.icmp_unsigned("!=", current, const_ptr(expected)), likely=False):
             t.bail(Bail.CODE)
     for index, ns in enumerate(plan.namespaces):
         expected = ir.GlobalVariable(module, I64, name=version_global_name(plan.name, index))

@@ -49,4 +49,4 @@ def lower(func: FunctionType, arg_kinds: tuple[Kind, ...], *, int_bits: int = 64
         "llvm": text,
     }
     return LoweredModule(ir=text, body=body, arg_kinds=kinds, deps=program.deps, dumps=dumps,
-                         defaults=program.defaults)
+                         defaults=program.defaults, codes=program.callee_codes)

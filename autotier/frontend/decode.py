@@ -60,6 +60,7 @@ class DecodedFunction:
     varnames: tuple[str, ...]  # every local, arguments first
     blocks: tuple[CodeBlock, ...]  # blocks reachable from blocks[0], in bytecode order
     first_line: int
+    code: CodeType  # the code object decoded (a native call of the function assumes it)
 
     def block(self, index: int) -> CodeBlock:
         for blk in self.blocks:
@@ -138,4 +139,5 @@ def decode(func: FunctionType) -> DecodedFunction:
         varnames=tuple(code.co_varnames),
         blocks=tuple(decoded[i] for i in sorted(reachable)),
         first_line=code.co_firstlineno,
+        code=code,
     )

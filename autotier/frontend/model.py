@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import FunctionType
+from types import CodeType, FunctionType
 
 from autotier.abi import Kind
 
@@ -69,3 +69,5 @@ class LoweredModule:
     dumps: Mapping[str, str]  # "bytecode", "ir", "llvm"
     # (callee, its __defaults__ tuple) for native calls compiled with a default
     defaults: tuple[tuple[FunctionType, tuple[object, ...]], ...] = ()
+    # (callee, its __code__ as compiled) for every function native calls reach
+    codes: tuple[tuple[FunctionType, CodeType], ...] = ()

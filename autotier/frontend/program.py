@@ -10,7 +10,7 @@ iterated until no specialisation's return kinds grow: a fixpoint that starts fro
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from types import FunctionType
+from types import CodeType, FunctionType
 
 from autotier.abi import Kind
 from autotier.frontend import ir
@@ -58,6 +58,13 @@ class Program:
                 if not any(f is func and d is defaults for f, d in out):
                     out.append((func, defaults))
         return tuple(out)
+
+    @property
+    def callee_codes(self) -> tuple[tuple[FunctionType, CodeType], ...]:
+        """(callee, the ``__code__`` decoded) for every function native calls reach
+        other than the root (whose code the entry checks anyway)."""
+        return tuple((func, source.decoded.code) for func, source in self.sources.items()
+                     if func is not self.root[0])
 
 
 def _source(func: FunctionType) -> Source:

@@ -185,3 +185,30 @@ def test_native_calls_take_defaults_and_see_them_replaced():
     with interpreted_frames(caller, offset) as frames:
         assert caller(5) == 87
     assert frames[0] == 0
+
+
+def test_native_calls_see_a_callee_code_replaced():
+    """A caller compiled with a native call of g runs g's code as it was compiled;
+    assigning g.__code__ (IPython's autoreload does) makes the caller's entry bail
+    (Bail.CODE) and recompile: never the old g."""
+    ns: dict[str, object] = {}
+    exec("def g(a):\n    return a + 1\n"
+         "def g_new(a):\n    return a + 100\n"
+         "def f(a):\n    return g(a) * 2\n", ns)
+    g = make_hot(ns["g"])
+    ns["g"] = g
+    f = make_hot(ns["f"])
+    promote(f, 3)
+    assert autotier.stats(f).state == "compiled"
+    with interpreted_frames(f, g) as frames:
+        assert f(3) == 8
+    assert frames[0] == 0  # g is called natively
+    g.__code__ = ns["g_new"].__code__
+    assert g(3) == 103
+    assert f(3) == 206  # never the old g's 8
+    settle()
+    assert f(3) == 206
+    settle()
+    with interpreted_frames(f, g) as frames:
+        assert f(3) == 206
+    assert frames[0] == 0  # recompiled with the new g, natively again
