@@ -146,6 +146,39 @@ def test_a_handler_setting_a_polled_global_ends_the_native_loop():
     assert bead_of(hf).last_bailout == "rebound global STOP"
 
 
+def poll_count():
+    i = 0
+    while not STOP:
+        i += 1
+    return i  # the iterations run before the flag was seen
+
+
+@pytest.mark.xfail(strict=True, reason="issue 9 (precise deoptimisation): a periodic check "
+                   "that sees a rebound global re-runs the whole call in the interpreter, "
+                   "which sees the flag already set and answers 0")
+def test_a_loop_ended_by_a_polled_global_answers_the_iterations_it_ran():
+    """No CPython run of poll_count() started before STOP is set can answer 0: the
+    loop runs at least once (the handler fires 0.3 s in).  Issue 7 point 4."""
+    global STOP
+    hf = make_hot(poll_count, deopt=autotier.AlwaysRecompilePolicy())
+    STOP = True
+    promote(hf)
+    STOP = False
+    assert bead_of(hf).reload()
+    settle()
+    assert autotier.stats(hf).state == "compiled"
+    old = signal.signal(signal.SIGALRM, _stop)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        result = hf()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        STOP = False
+    assert bead_of(hf).last_bailout == "rebound global STOP"  # it did run natively
+    assert result > 0
+
+
 RUNNING = True
 
 
