@@ -57,6 +57,13 @@ TUPLE_ITEMS = 24
 # PyThreadState: the int counting how many more Python frames may be entered
 # (3.11: recursion_remaining; 3.12: py_recursion_remaining).  Found by probing.
 TSTATE_RECURSION_REMAINING = 32 if PY_VERSION == (3, 11) else 28
+# PyThreadState.c_profilefunc and c_tracefunc: non-NULL while sys.setprofile or
+# sys.settrace (or a C tool: cProfile, coverage's CTracer) watches the thread.  Entries
+# then send every call to the interpreter, so the tool sees what it sees undecorated.
+# (3.12's sys.monitoring tools are per interpreter and are not seen here.)
+TSTATE_C_PROFILEFUNC = 64
+TSTATE_C_TRACEFUNC = 72
+TSTATE_C_PROFILEOBJ = 80  # the object sys.setprofile was given
 
 
 def dict_version(d: dict[str, object]) -> int:
@@ -130,6 +137,54 @@ def check_layouts() -> None:
         raise ImportError("unexpected PyFunctionObject or PyTupleObject layout")
     if _probe_depth(0) - _probe_depth(5) != 5:
         raise ImportError("cannot locate the thread state's recursion counter")
+    _check_tracing_fields()
+
+
+def _thread_state() -> int:
+    get = ctypes.pythonapi.PyThreadState_Get
+    get.restype = ctypes.c_void_p
+    return int(get())
+
+
+def thread_is_traced() -> bool:
+    """True while a profile or trace function watches the calling thread (as the
+    native entries read it)."""
+    tstate = _thread_state()
+    return any(ctypes.c_void_p.from_address(tstate + offset).value
+               for offset in (TSTATE_C_PROFILEFUNC, TSTATE_C_TRACEFUNC))
+
+
+def _check_tracing_fields() -> None:
+    """Verify the two offsets by setting a profile and a trace function, unless a tool
+    already watches this thread (replacing its C-level hook from Python would change
+    what it records): then check only that one of the fields is set."""
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        if not thread_is_traced():
+            raise ImportError("cannot locate the thread state's trace and profile hooks")
+        return
+    tstate = _thread_state()
+
+    def word(offset: int) -> int:
+        return ctypes.c_void_p.from_address(tstate + offset).value or 0
+
+    def hook(*_: object) -> None:
+        return None
+
+    seen = [word(TSTATE_C_PROFILEFUNC), word(TSTATE_C_TRACEFUNC)]
+    sys.setprofile(hook)
+    try:
+        seen += [word(TSTATE_C_PROFILEFUNC), word(TSTATE_C_TRACEFUNC)]
+        profiled_by_hook = word(TSTATE_C_PROFILEOBJ) == id(hook)
+    finally:
+        sys.setprofile(None)
+    sys.settrace(hook)
+    try:
+        seen += [word(TSTATE_C_PROFILEFUNC), word(TSTATE_C_TRACEFUNC)]
+    finally:
+        sys.settrace(None)
+    if [bool(w) for w in seen] != [False, False, True, False, False, True] or not (
+            profiled_by_hook):
+        raise ImportError("cannot locate the thread state's trace and profile hooks")
 
 
 check_layouts()

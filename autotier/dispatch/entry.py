@@ -5,8 +5,10 @@ size_t nargsf, PyObject *kwnames)``:
 
 - the *trampoline* (one per process, shared by every interpreted function): count
   the call; below the trigger, forward the call to the original Python function;
-  at the trigger, go to the slow path.
-- a *guarded entry* (one per compile): count the call; check the trigger; bind the
+  at the trigger, go to the slow path (unless a tool traces the thread).
+- a *guarded entry* (one per compile): while a trace or profile function watches the
+  thread, run the function in the interpreter (``Bail.TRACED``: the tool sees every
+  call and line); count the call; check the trigger; bind the
   arguments to the parameters (keywords and defaults too, :mod:`.binding`); check the
   version tags of every namespace the compiled code read, then try each
   specialisation in order: exact argument types, unbox, run the native body (or
@@ -30,6 +32,7 @@ from autotier import compat
 from autotier.abi import Kind, Status
 from autotier.dispatch import hotobject as ho
 from autotier.dispatch.binding import BindingPlan, bind
+from autotier.dispatch.framecount import FRAME_COUNTER
 from autotier.dispatch.guards import emit_bindings_hold
 from autotier.dispatch.irutil import (
     F64,
@@ -62,6 +65,7 @@ class Bail(IntEnum):
     TYPES = 3  # no specialisation matches the argument types
     GLOBALS = 4  # a namespace the code read changed (before the call or during a loop)
     CODE = 5  # the function's __code__ was replaced (autoreload): the code is stale
+    TRACED = 7  # a trace or profile function watches the thread: the interpreter runs it
     NATIVE = 16  # NATIVE + Status: the native body bailed out
 
     @staticmethod
@@ -152,8 +156,34 @@ class _Builder:
         self.bail_codes.append((value, self.b.block, argv, count, kwnames))
         self.b.branch(self.bail_block)
 
-    def count_call(self) -> None:
-        """calls += 1; at the trigger, bail HOT."""
+    def thread_state(self) -> ir.Value:
+        return self.b.call(self.declare("PyThreadState_Get", PTR, []), [], name="tstate")
+
+    def traced(self, tstate: ir.Value) -> ir.Value:
+        """i1: a profile or trace function watches this thread (sys.setprofile,
+        sys.settrace, cProfile, coverage, a debugger), other than autotier's own frame
+        counter (:mod:`.framecount`, checked only on the cold path)."""
+        b = self.b
+        profile, trace = (b.ptrtoint(b.load(field(b, tstate, offset, PTR)), I64)
+                          for offset in (compat.TSTATE_C_PROFILEFUNC,
+                                         compat.TSTATE_C_TRACEFUNC))
+        zero = ir.Constant(I64, 0)
+        watched = b.icmp_unsigned("!=", b.or_(profile, trace), zero)
+        before = b.block
+        with b.if_then(watched, likely=False):
+            obj = b.load(field(b, tstate, compat.TSTATE_C_PROFILEOBJ, PTR))
+            exempt = b.and_(b.icmp_unsigned("==", obj, const_ptr(id(FRAME_COUNTER))),
+                            b.icmp_unsigned("==", trace, zero))
+            tool = b.not_(exempt)
+            checked = b.block
+        traced = b.phi(I1, name="traced")
+        traced.add_incoming(ir.Constant(I1, 0), before)
+        traced.add_incoming(tool, checked)
+        return traced
+
+    def count_call(self, tstate: ir.Value | None = None) -> None:
+        """calls += 1; at the trigger, bail HOT, unless the thread is traced (the
+        bookkeeping is Python code a tool would see; a later call promotes)."""
         b = self.b
         calls_p = field(b, self.self_, ho.CALLS_OFFSET, I64)
         calls = b.add(b.load(calls_p), ir.Constant(I64, 1), name="calls")
@@ -161,15 +191,19 @@ class _Builder:
         trigger = b.load(field(b, self.self_, ho.TRIGGER_OFFSET, I64), name="trigger")
         hot = b.icmp_signed(">=", calls, trigger)
         with b.if_then(hot, likely=False):
-            self.bail(Bail.HOT)
+            if tstate is None:
+                with b.if_then(b.not_(self.traced(self.thread_state()))):
+                    self.bail(Bail.HOT)
+            else:  # the entry left already if it was traced
+                self.bail(Bail.HOT)
 
     def finish_bail(self) -> None:
         """The slow path: tell the bead (``_slow(code, *args, **kwargs)``), then run ``_func``.
 
         The bead's bookkeeping returns before the original function runs, so a call
         that left the fast path costs exactly one Python frame, as undecorated:
-        recursion depth limits stay CPython's.  ARGS (keywords, other arities) and
-        FOREIGN (argument types native code never takes) go straight to the function.
+        recursion depth limits stay CPython's.  ARGS (keywords, other arities), FOREIGN
+        (argument types native code never takes) and TRACED go straight to the function.
         """
         b = self.b
         b.position_at_end(self.bail_block)
@@ -185,6 +219,7 @@ class _Builder:
         vectorcall = self.declare("PyObject_Vectorcall", PTR, [PTR, PPTR, I64, PTR])
         tell = b.and_(b.icmp_unsigned("!=", code, ir.Constant(I64, Bail.ARGS)),
                       b.icmp_unsigned("!=", code, ir.Constant(I64, Bail.FOREIGN)))
+        tell = b.and_(tell, b.icmp_unsigned("!=", code, ir.Constant(I64, Bail.TRACED)))
         with b.if_then(tell):
             # Small ints are cached singletons that live for the whole process.
             table_type = ir.ArrayType(PTR, _CODE_LIMIT)
@@ -361,11 +396,9 @@ def _incref(b: ir.IRBuilder, obj: ir.Value) -> None:
     b.store(b.add(b.load(refcnt), ir.Constant(I64, 1)), refcnt)
 
 
-def _budget(t: _Builder) -> ir.Value:
+def _budget(t: _Builder, tstate: ir.Value) -> ir.Value:
     """Native frames this call may use: the interpreter's remaining depth, capped."""
     b = t.b
-    get = t.declare("PyThreadState_Get", PTR, [])
-    tstate = b.call(get, [])
     remaining = b.sext(b.load(field(b, tstate, compat.TSTATE_RECURSION_REMAINING, I32)), I64)
     cap = ir.Constant(I64, NATIVE_FRAME_CAP)
     return b.select(b.icmp_signed("<", remaining, cap), remaining, cap, name="budget")
@@ -389,7 +422,10 @@ def entry_ir(plan: EntryPlan) -> str:
     module = ir.Module(name=plan.name)
     t = _Builder(module, plan.name)
     b = t.b
-    t.count_call()
+    tstate = t.thread_state()
+    with b.if_then(t.traced(tstate), likely=False):
+        t.bail(Bail.TRACED)
+    t.count_call(tstate)
     nargs = t.nargs
     if plan.binding is not None:  # keywords and defaults bound natively
         argv = bind(t, plan.binding, nargs, Bail.ARGS, Bail.CODE)
@@ -434,7 +470,7 @@ def entry_ir(plan: EntryPlan) -> str:
             params = [{Kind.INT: I64, Kind.FLOAT: F64, Kind.BOOL: I1}[k] for k in spec.kinds]
             body = t.declare(spec.body, I32, [*params, RESULT.as_pointer(), I64])
             result = t.slot("result", RESULT)
-            status = b.call(body, [*values, result, _budget(t)], name="status")
+            status = b.call(body, [*values, result, _budget(t, tstate)], name="status")
             failed = b.icmp_signed("!=", status, ir.Constant(I32, Status.OK))
             with b.if_then(failed, likely=False):
                 _native_bail(t, status)

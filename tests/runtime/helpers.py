@@ -7,7 +7,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from types import FrameType, FunctionType
+from types import FunctionType
 from typing import Any
 
 import autotier
@@ -15,6 +15,7 @@ from autotier import api
 from autotier.backends.base import CompileRequest
 from autotier.broker import Broker
 from autotier.deopt import DeoptPolicy
+from autotier.dispatch.framecount import FRAME_COUNTER
 from autotier.runtime.bead import Bead
 from autotier.runtime.policy import HotnessPolicy
 
@@ -91,17 +92,17 @@ def interpreted_frames(*funcs: Any) -> Iterator[list[int]]:
     """Count the Python frames of ``funcs``' code started on this thread meanwhile.
 
     Native code runs no Python frame; the interpreter answering a call runs one.
+    (autotier's own frame counter: any other profile function would send every call
+    to the interpreter.)
     """
-    codes = {getattr(f, "__wrapped__", f).__code__ for f in funcs}
-    seen = [0]
-
-    def profile(frame: FrameType, event: str, arg: object) -> None:
-        if event == "call" and frame.f_code in codes:
-            seen[0] += 1
-
+    codes = frozenset(getattr(f, "__wrapped__", f).__code__ for f in funcs)
+    counter = FRAME_COUNTER  # the one profile function entries do not answer as a tool
+    saved = counter.codes, counter.seen
+    counter.codes, counter.seen = codes, [0]
     old = sys.getprofile()
-    sys.setprofile(profile)
+    sys.setprofile(counter)
     try:
-        yield seen
+        yield counter.seen
     finally:
         sys.setprofile(old)
+        counter.codes, counter.seen = saved
