@@ -69,6 +69,15 @@ class Status(IntEnum):
     # + - * unary- abs left int64: the exact result is a big int, and code holding ints
     # as i128 (frontend.wideints) may answer it: the bead recompiles so
     INT64_OVERFLOW = 9
+    FLOAT_OVERFLOW = 10  # a float result out of range: CPython raises OverflowError
+    COMPLEX = 11  # a negative float to a fractional power: CPython returns a complex
+
+
+#: Statuses whose CPython answer is an exception (ZeroDivisionError, ValueError,
+#: OverflowError, UnboundLocalError ...): the call raises, which is an answer of the
+#: function, not a failed speculation; no recompile could answer it natively.
+RAISES = frozenset({Status.ZERO_DIVISION, Status.MATH_DOMAIN, Status.VALUE,
+                    Status.FLOAT_OVERFLOW})
 
 
 # The LLVM type of the ``out`` struct, for llvmlite: ``{i64, i64, double, i64}``.

@@ -87,9 +87,9 @@ def _float_pow(e: Emitter) -> None:
     x**0 == 1 (nan too); nan**y == nan; x**nan is nan except 1**nan == 1;
     x**+-inf and +-inf**y by magnitude, keeping the sign for an odd integer y;
     0**y is +-0 for y > 0 and ZERO_DIVISION for y < 0; a negative x with a
-    non-integer y is MATH_DOMAIN (Python returns a complex); (-1)**n is exact.
+    non-integer y is COMPLEX (Python returns a complex); (-1)**n is exact.
     The rest is libm pow(|x|, y), negated for a negative x and an odd y:
-    OVERFLOW when infinite, or when errno is set other than by an underflow to 0.
+    FLOAT_OVERFLOW when infinite, or when errno is set other than by an underflow to 0.
     """
     x, y = e.args
     b = e.b
@@ -114,15 +114,15 @@ def _float_pow(e: Emitter) -> None:
         e.bail_if(b.fcmp_ordered("<", y, f64(0.0)), Status.ZERO_DIVISION)
         e.ok(b.select(odd, x, f64(0.0)))
     negative = b.fcmp_ordered("<", x, f64(0.0))
-    e.bail_if(b.and_(negative, b.fcmp_ordered("!=", y, e.floor(y))), Status.MATH_DOMAIN)
+    e.bail_if(b.and_(negative, b.fcmp_ordered("!=", y, e.floor(y))), Status.COMPLEX)
     negate = b.and_(negative, odd)
     ax = e.fabs(x)
     with e.when(b.fcmp_ordered("==", ax, f64(1.0))):
         e.ok(b.select(negate, f64(-1.0), f64(1.0)))
     r, err = call_libm(e, "pow", ax, y)
-    e.bail_if(e.isinf(r), Status.OVERFLOW)  # Py_ADJUST_ERANGE1: +-HUGE_VAL is ERANGE
+    e.bail_if(e.isinf(r), Status.FLOAT_OVERFLOW)  # Py_ADJUST_ERANGE1: +-HUGE_VAL is ERANGE
     to_zero = b.and_(b.icmp_signed("==", err, i32(ERANGE)), b.fcmp_ordered("==", r, f64(0.0)))
-    e.bail_if(b.and_(b.icmp_signed("!=", err, i32(0)), b.not_(to_zero)), Status.OVERFLOW)
+    e.bail_if(b.and_(b.icmp_signed("!=", err, i32(0)), b.not_(to_zero)), Status.FLOAT_OVERFLOW)
     e.ok(b.select(negate, b.fneg(r), r))
 
 
@@ -133,11 +133,12 @@ def _float_pow(e: Emitter) -> None:
 def _integral_to_int(e: Emitter, whole: ir.Value) -> None:
     """Store int(whole) for an integral-valued double, as PyLong_FromDouble would.
 
-    VALUE for nan (ValueError), OVERFLOW for infinities (OverflowError) and for
-    values outside int64 (a big int native code cannot hold).
+    VALUE for nan (ValueError), FLOAT_OVERFLOW for infinities (OverflowError),
+    OVERFLOW for finite values outside int64 (a big int native code cannot hold).
     """
     b = e.b
     e.bail_if(e.isnan(whole), Status.VALUE)
+    e.bail_if(e.isinf(whole), Status.FLOAT_OVERFLOW)
     in_range = b.and_(b.fcmp_ordered(">=", whole, f64(-TWO_63)),
                       b.fcmp_ordered("<", whole, f64(TWO_63)))
     e.bail_if(b.not_(in_range), Status.OVERFLOW)

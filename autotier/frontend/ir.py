@@ -101,6 +101,11 @@ class Undefined(Instr):
     name: str
 
 
+#: CheckBound's name for an int constant beyond 64 bits (its operand is never bound):
+#: reaching it bails with OVERFLOW (CPython answers with the big int), not VALUE.
+BIG_INT_CONSTANT = "<int constant beyond 64 bits>"
+
+
 @dataclass(frozen=True)
 class CheckBound(Instr):
     """``operand`` read from local ``name``: bail out (UnboundLocalError) if unbound."""

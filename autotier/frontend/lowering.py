@@ -397,8 +397,8 @@ class FunctionLowering:
         lv = self.values[instr.operand]
         if VKind.UNDEF not in src:
             return lv
-        if not dst:
-            self.bail(Status.VALUE)  # UnboundLocalError
+        if not dst:  # UnboundLocalError, or a big int CPython computes with
+            self.bail(Status.OVERFLOW if instr.name == ir.BIG_INT_CONSTANT else Status.VALUE)
             return None
         self.bail_if(self.b.icmp_signed("==", lv[0], i64(VKind.UNDEF)), Status.VALUE,
                      name=f"{instr.name}_bound")

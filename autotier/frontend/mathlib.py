@@ -11,7 +11,7 @@ exceptions:
   the result is below 1.5 in magnitude (an underflow).
 - ``math_2`` (two arguments) likewise, with nan/inf judged on both arguments.
 
-Each error becomes a bailout (MATH_DOMAIN or OVERFLOW; the exact exception type
+Each error becomes a bailout (MATH_DOMAIN or FLOAT_OVERFLOW; the exact exception type
 does not matter, the interpreter re-runs the call).  The C library is the one
 this process runs CPython with: its functions are called through private symbol
 names bound to their addresses, so LLVM cannot recognise them as builtins and
@@ -102,7 +102,7 @@ def _check_errno(e: Emitter, r: ir.Value, err: ir.Value) -> None:
                        b.fcmp_ordered("<", e.fabs(r), f64(1.5)))
     error = b.and_(b.and_(e.isfinite(r), b.icmp_signed("!=", err, i32(0))), b.not_(underflow))
     status = b.select(b.icmp_signed("==", err, i32(ERANGE)),
-                      i32(Status.OVERFLOW), i32(Status.MATH_DOMAIN))
+                      i32(Status.FLOAT_OVERFLOW), i32(Status.MATH_DOMAIN))
     e.bail_if(error, status)
 
 
@@ -129,7 +129,7 @@ def _math_1(e: Emitter, symbol: str, x: ir.Value, can_overflow: bool) -> ir.Valu
     r, err = call_libm(e, symbol, x)
     e.bail_if(b.and_(e.isnan(r), b.not_(e.isnan(x))), Status.MATH_DOMAIN)
     e.bail_if(b.and_(e.isinf(r), e.isfinite(x)),
-              Status.OVERFLOW if can_overflow else Status.MATH_DOMAIN)
+              Status.FLOAT_OVERFLOW if can_overflow else Status.MATH_DOMAIN)
     _check_errno(e, r, err)
     return r
 
@@ -139,7 +139,7 @@ def _math_2_checks(e: Emitter, x: ir.Value, y: ir.Value, r: ir.Value) -> None:
     b = e.b
     no_nan = b.not_(b.or_(e.isnan(x), e.isnan(y)))
     e.bail_if(b.and_(e.isnan(r), no_nan), Status.MATH_DOMAIN)
-    e.bail_if(b.and_(e.isinf(r), b.and_(e.isfinite(x), e.isfinite(y))), Status.OVERFLOW)
+    e.bail_if(b.and_(e.isinf(r), b.and_(e.isfinite(x), e.isfinite(y))), Status.FLOAT_OVERFLOW)
 
 
 # ---------------------------------------------------------------- math, one argument

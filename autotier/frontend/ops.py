@@ -77,7 +77,9 @@ def truth(fl: FunctionLowering, value: ll.Value, kind: VKind) -> ll.Value:
 def leaf(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...], args: list[LV]) -> Leaf:
     expected = result_kinds(instr, combo, _callee_returns(fl))
     if not expected:
-        fl.bail(Status.VALUE)  # Python raises TypeError (or the call never returns)
+        # no kind to answer with: CPython raises a TypeError, never returns, or holds a
+        # value native code cannot (an int constant past int64)
+        fl.bail(Status.UNSUPPORTED)
         return None
     handler = globals()[f"_lower_{type(instr).__name__}"]
     values = [v[0] if len(v) == 1 else v for v in args]

@@ -130,8 +130,8 @@ class StackFlow:
                 # Beyond int64 (CPython folds 2**62 * 4 into one constant): native code
                 # cannot hold it, so reaching it bails out, and the interpreter, which
                 # re-runs the call, computes with it.  The rest of the function compiles.
-                missing = self.emit(ir.Undefined, "<int constant beyond 64 bits>")
-                return self.emit(ir.CheckBound, missing, "<int constant beyond 64 bits>")
+                missing = self.emit(ir.Undefined, ir.BIG_INT_CONSTANT)
+                return self.emit(ir.CheckBound, missing, ir.BIG_INT_CONSTANT)
             raise self.fail(f"{type(value).__name__} constants are not supported")
         return self.emit(ir.Const, value)
 

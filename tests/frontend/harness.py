@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from types import FunctionType
 from typing import Any
 
-from autotier.abi import Kind, Status, hot_target
+from autotier.abi import RAISES, Kind, Status, hot_target
 from autotier.frontend import LoweredModule, lower
 from autotier.jit import engine
 from autotier.native import Result
@@ -102,6 +102,14 @@ def compile_function(func: Any, kinds: tuple[Kind, ...], *, opt: int = 2,
     return _CACHE[key]  # type: ignore[index]
 
 
+_RAISED: dict[Status, type[Exception] | tuple[type[Exception], ...]] = {
+    Status.ZERO_DIVISION: ZeroDivisionError,
+    Status.MATH_DOMAIN: ValueError,
+    Status.FLOAT_OVERFLOW: OverflowError,
+    Status.VALUE: (ValueError, TypeError, UnboundLocalError),
+}
+
+
 def same(a: Any, b: Any) -> bool:
     """Exactly equal: same type; floats bit for bit (-0.0 != 0.0), nan equals nan."""
     if type(a) is not type(b):
@@ -128,7 +136,13 @@ def check(func: Any, *args: Any, may_bail: bool = False, budget: int = DEFAULT_B
     except Exception as exc:  # CPython raised: native code must not claim a result
         assert status is not Status.OK, (
             f"{py.__name__}{args}: CPython raised {exc!r}, native returned {value!r}")
+        if status in RAISES:  # said "CPython raises": the kind of exception it raises
+            assert isinstance(exc, _RAISED[status]), (
+                f"{py.__name__}{args}: bailed with {status.name}, CPython raised {exc!r}")
         return status
+    # a status saying "CPython raises" must never come where CPython answers
+    assert status not in RAISES, (
+        f"{py.__name__}{args}: bailed with {status.name}, but CPython returned {expected!r}")
     wide = int_bits > 64 and type(expected) is int and -(2**127) <= expected < 2**127
     if wide and not _representable(expected):
         assert status is not Status.OK or same(value, expected), (

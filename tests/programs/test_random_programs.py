@@ -17,6 +17,7 @@ import math
 import random
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -74,6 +75,7 @@ def run(tally: Tally, data: Any) -> None:
         tally.native += status is Status.OK
 
 
+@pytest.mark.timeout(1200)  # ~150 s on an idle machine; shared machines run slower
 def test_random_programs_match_cpython():
     tally = Tally()
 
