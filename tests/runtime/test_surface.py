@@ -14,7 +14,7 @@ import pytest
 
 import autotier
 from autotier import api
-from tests.runtime.helpers import make_hot, promote, settle
+from tests.runtime.helpers import interpreted_frames, make_hot, promote, settle, state
 
 
 def run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -234,3 +234,112 @@ def test_explain_of_a_numba_compile_and_a_failed_one():
     stages = autotier.explain(hf)
     assert stages["state"] == "failed" and "list" in stages["reason"]
     assert "BINARY_SUBSCR" in stages["bytecode"]
+
+
+# --- reasons -------------------------------------------------------------------------
+
+def _fail(hf, *args, **kwargs):
+    for _ in range(5):
+        hf(*args, **kwargs)
+    settle()
+    row = autotier.stats(hf)
+    assert row.state == "failed", row
+    return row.reason
+
+
+def test_reason_names_a_default_that_blocks_the_compile():
+    def scaled(x, n=2, xs=[1.0, 2.0]):  # noqa: B006 - the point of the test
+        return x * n + xs[0]
+
+    reason = _fail(make_hot(scaled), 1.5)
+    assert reason.startswith("arguments cannot be compiled: xs is a list (its default)")
+    assert "float" in reason and "(float, int)" not in reason
+
+
+def test_reason_names_the_arguments_that_block_the_compile():
+    def pair(a, b, c=0):
+        return a
+
+    reason = _fail(make_hot(pair), "s", 2**70, c=[1])
+    assert reason == ("arguments cannot be compiled: a is a str, b is an int past int64, "
+                      "c is a list; native code takes int (within int64), float and bool")
+
+
+def test_reason_names_star_args():
+    def total(*args):
+        return args[0] + 1
+
+    assert _fail(make_hot(total), 1, 2) == "a *args parameter cannot be compiled"
+
+    def both(x, *args, **kwargs):
+        return x
+
+    assert _fail(make_hot(both), 1, 2) == ("a *args and a **kwargs parameter cannot be "
+                                           "compiled")
+
+
+def test_reason_says_when_the_call_does_not_bind():
+    def one(a):
+        return a
+
+    hf = make_hot(one)
+    for _ in range(5):
+        with pytest.raises(TypeError):
+            hf(1, 2)
+    settle()
+    reason = autotier.stats(hf).reason
+    assert state(hf) == "failed" and "does not bind" in reason, reason
+
+
+# --- a replaced __code__ -------------------------------------------------------------
+
+def _two(a, b):
+    return a + b
+
+
+def _one(a):
+    return a * 2
+
+
+def test_code_of_another_arity_compiles_and_so_does_the_old_one_back():
+    def f(a, b):
+        return a + b
+
+    hf = make_hot(f)
+    promote(hf, 1, 2)
+    assert state(hf) == "compiled"
+    original = hf.__code__
+    hf.__code__ = _one.__code__
+    for i in range(10):
+        assert hf(i) == 2 * i
+    with pytest.raises(TypeError, match="1 positional argument but 2"):
+        hf(1, 2)
+    settle()
+    row = autotier.stats(hf)
+    assert (row.state, row.signatures) == ("compiled", (("int",),)), row
+    hf.__code__ = original
+    for i in range(10):
+        assert hf(i, 1) == i + 1
+    settle()
+    row = autotier.stats(hf)
+    assert (row.state, row.signatures) == ("compiled", (("int", "int"),)), row
+    with interpreted_frames(hf) as frames:
+        assert hf(3, 4) == 7
+    assert frames[0] == 0  # native again
+
+
+def test_code_of_another_arity_assigned_behind_the_hot_function():
+    def f(a, b):
+        return a + b
+
+    hf = make_hot(f)
+    promote(hf, 1, 2)
+    hf.__wrapped__.__code__ = _one.__code__  # the entry's code guard notices it
+    with pytest.raises(TypeError, match="1 positional argument but 2"):
+        hf(1, 2)
+    settle()
+    for i in range(10):
+        assert hf(i) == 2 * i
+    settle()
+    row = autotier.stats(hf)
+    assert (row.state, row.signatures) == ("compiled", (("int",),)), row
