@@ -343,3 +343,50 @@ def test_code_of_another_arity_assigned_behind_the_hot_function():
     settle()
     row = autotier.stats(hf)
     assert (row.state, row.signatures) == ("compiled", (("int",),)), row
+
+
+def _larger(a, b):
+    return a if a > b else b
+
+
+def test_reason_for_a_numba_caller_of_a_hot_function_is_not_recursion():
+    ns: dict = {}
+    exec(textwrap.dedent("""
+        def pick(x):
+            xs = [x, 2.0]  # a list: llvm declines, numba is asked
+            return larger(xs[0], xs[1])
+    """), ns)
+    ns["larger"] = make_hot(_larger)
+    hf = make_hot(ns["pick"], backend="auto")
+    reason = _fail(hf, 1.0)
+    assert reason.startswith("llvm declined: "), reason
+    assert "numba backend: calls hot function 'larger'" in reason
+    assert "recursion" not in reason  # nothing here is recursive
+
+
+def test_a_missing_optional_package_is_a_reason_not_a_crash():
+    proc = run("""
+        import sys
+        sys.modules["scipy"] = None  # as if scipy were not installed
+        import numpy as np
+        import autotier
+
+        @autotier.hot(threshold=3)
+        def dot(n):
+            a = np.ones(3) * n
+            return np.dot(a, a)
+
+        for _ in range(5):
+            assert dot(2.0) == 12.0
+        autotier.wait_idle(120)
+        row = autotier.stats(dot)
+        print(row.state)
+        print(row.reason)
+    """)
+    assert proc.returncode == 0, proc.stderr
+    state_, reason = proc.stdout.splitlines()
+    assert state_ == "failed"
+    assert reason.startswith("llvm declined: "), reason  # the llvm reason is kept
+    assert "numba needs a package that is not installed: scipy" in reason, reason
+    assert "internal error" not in reason
+    assert "Traceback" not in proc.stderr, proc.stderr
