@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dis
 import functools
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Callable
-from types import FunctionType
+from types import CodeType, FunctionType
 from typing import Any, TypeVar, overload
 
 from autotier.backends import check_name, compile_with
@@ -20,6 +22,7 @@ from autotier.native import NativeFunction
 from autotier.native import make as make_native
 from autotier.runtime import registry
 from autotier.runtime.bead import Bead
+from autotier.runtime.checks import require_int
 from autotier.runtime.policy import HotnessPolicy, ThresholdPolicy
 from autotier.runtime.stats import FunctionStats, Stats
 
@@ -31,13 +34,29 @@ DUMP_STAGES = frozenset(s.strip() for s in os.environ.get("AUTOTIER_DUMP", "").s
                         if s.strip())
 
 
-def _setup_logging() -> None:
-    level = os.environ.get("AUTOTIER_LOG", "").strip().upper()
-    if level:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-        log.addHandler(handler)
-        log.setLevel(getattr(logging, level, logging.DEBUG))
+#: the values AUTOTIER_LOG takes (any case): logging's level names
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+def _setup_logging(value: str | None = None) -> logging.Handler | None:
+    """Log on stderr at the level AUTOTIER_LOG names (``value`` overrides it); the
+    handler added, or None.  A value that is not a level name is refused with a
+    warning: nothing is logged (a misspelt ``debgu`` used to act like ``debug``)."""
+    raw = os.environ.get("AUTOTIER_LOG", "") if value is None else value
+    name = raw.strip().lower()
+    if not name:
+        return None
+    if name not in LOG_LEVELS:
+        warnings.warn(f"AUTOTIER_LOG={raw!r} is not a logging level (use one of "
+                      f"{', '.join(LOG_LEVELS)}, in any case): autotier logs nothing",
+                      RuntimeWarning, stacklevel=2)
+        return None
+    handler = logging.StreamHandler(sys.stderr)
+    # the messages name autotier themselves ("autotier: f interpreted -> queued")
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(getattr(logging, name.upper()))
+    return handler
 
 
 _setup_logging()
@@ -69,14 +88,24 @@ def hot(
     """Make ``func`` a hot function: counted, compiled in the background when hot.
 
     ``@hot`` uses ThresholdPolicy(1000) and ThresholdDeoptPolicy(3);
-    ``threshold=N`` is shorthand for ``policy=ThresholdPolicy(N)``; ``backend`` is
-    "auto" (llvm, then numba), "llvm" or "numba".  With AUTOTIER_DISABLE=1 the
-    function is returned untouched.
+    ``threshold=N`` (an int >= 1) is shorthand for ``policy=ThresholdPolicy(N)``;
+    ``backend`` is "auto" (llvm, then numba), "llvm" or "numba".  Every argument is
+    checked here: TypeError for a wrong type, ValueError for a bad value.  With
+    AUTOTIER_DISABLE=1 the function is returned untouched.
     """
     if threshold is not None and policy is not None:
         raise TypeError("pass threshold= or policy=, not both")
+    if not isinstance(backend, str):
+        raise TypeError(f"backend must be a str, not {type(backend).__name__} ({backend!r})")
     check_name(backend)
-    hotness = policy if policy is not None else ThresholdPolicy(threshold or 1000)
+    if policy is not None and not isinstance(policy, HotnessPolicy):
+        raise TypeError("policy must be a hotness policy (an object with max_tier and "
+                        f"promote_at(tier)), not {type(policy).__name__}")
+    if deopt is not None and not isinstance(deopt, DeoptPolicy):
+        raise TypeError("deopt must be a deopt policy (an object with decide(event)), not "
+                        f"{type(deopt).__name__}")
+    hotness = policy if policy is not None else ThresholdPolicy(
+        require_int("threshold", threshold, 1) if threshold is not None else 1000)
     deopt_policy = deopt if deopt is not None else ThresholdDeoptPolicy()
 
     def decorate(f: Any) -> Any:
@@ -137,14 +166,33 @@ def _emit_dumps(func: FunctionType, code: CompiledCode) -> None:
                   file=sys.stderr)
 
 
-def _bead_of(f: Any) -> Bead:
+def _target(f: Any) -> Any:
+    """What ``f`` decorates: itself, or the function of a static, class or bound method."""
     target = f.__func__ if isinstance(f, staticmethod | classmethod) else f
-    target = getattr(target, "__func__", target)  # bound methods
+    return getattr(target, "__func__", target)  # bound methods
+
+
+def _bead_of(f: Any) -> Bead:
+    target = _target(f)
     if not isinstance(target, HotFunction):
         raise TypeError(f"{f!r} is not an @autotier.hot function")
     bead = target._bead
     assert isinstance(bead, Bead)
     return bead
+
+
+#: why a function is not compiled while AUTOTIER_DISABLE is set
+DISABLED_REASON = "AUTOTIER_DISABLE is set: @autotier.hot returned the function untouched"
+
+
+def _disabled_function(f: Any) -> FunctionType | None:
+    """``f``'s plain function when AUTOTIER_DISABLE is set and ``f`` is not hot (as
+    ``@hot`` left it), else None: the inspecting functions answer for it instead of
+    refusing a function the switch left undecorated."""
+    target = _target(f)
+    if _disabled() and isinstance(target, FunctionType):
+        return target
+    return None
 
 
 def _row(bead: Bead) -> FunctionStats:
@@ -170,8 +218,18 @@ def stats() -> Stats: ...
 @overload
 def stats(f: Any) -> FunctionStats: ...
 def stats(f: Any = None) -> Stats | FunctionStats:
-    """All hot functions' stats (a table when printed), or one function's."""
+    """All hot functions' stats (a table when printed), or one function's.
+
+    With AUTOTIER_DISABLE set, an undecorated function's row has state "disabled"
+    (and, since nothing counts its calls, calls 0).
+    """
     if f is not None:
+        plain = _disabled_function(f)
+        if plain is not None:
+            return FunctionStats(name=plain.__name__, qualname=plain.__qualname__,
+                                 state="disabled", tier=0, backend=None, calls=0,
+                                 compile_ms=0.0, bailouts=0, signatures=(), int_bits=64,
+                                 reason=DISABLED_REASON)
         return _row(_bead_of(f))
     return Stats([_row(b) for b in registry.snapshot()])
 
@@ -200,8 +258,12 @@ def native(f: Any, *types: type) -> NativeFunction:
     """The ctypes-callable native body of ``f`` for argument ``types``.
 
     With no ``types``, the first specialisation.  Raises LookupError when ``f`` has
-    no native body for them (not compiled yet, compiled by numba, or other types).
+    no native body for them (not compiled yet, compiled by numba, other types, or
+    AUTOTIER_DISABLE is set).
     """
+    plain = _disabled_function(f)
+    if plain is not None:
+        raise LookupError(f"{plain.__qualname__} has no native body: {DISABLED_REASON}")
     bead = _bead_of(f)
     code = bead.code
     specs = code.natives if code is not None else ()
@@ -214,17 +276,41 @@ def native(f: Any, *types: type) -> NativeFunction:
                       f"{code.backend if code is not None else None}")
 
 
+#: the stages explain() returns, as AUTOTIER_DUMP names them
+STAGES = ("bytecode", "ir", "llvm", "asm")
+
+
 def explain(f: Any) -> dict[str, str]:
-    """The stages of ``f``'s installed compile: bytecode, ir, llvm and asm (the llvm
-    backend's assembly is generated now if the compile did not keep it)."""
+    """What autotier made of ``f``: the stages ``bytecode``, ``ir``, ``llvm`` and
+    ``asm`` of its installed compile, and its ``state`` and ``reason`` ("" when
+    none).
+
+    Every key is always there.  ``bytecode`` is always the function's; a stage the
+    installed code has no text for (nothing is compiled, or numba compiled it: numba
+    has no autotier IR) is "".  The llvm backend's assembly is generated now if the
+    compile did not keep it.
+    """
+    plain = _disabled_function(f)
+    if plain is not None:
+        return _stages(plain.__code__, {}, "disabled", DISABLED_REASON)
     bead = _bead_of(f)
-    code = bead.code
+    with bead._lock:
+        code, state, reason = bead.code, bead.state.value, bead.reason or ""
     if code is None:
-        return {"state": bead.state.value, "reason": bead.reason or ""}
+        return _stages(bead.func.__code__, {}, state, reason)
     stages = dict(code.dumps)
     if "asm" not in stages and code.asm_source is not None:
         from autotier.jit import engine
 
         texts, opt = code.asm_source
         stages["asm"] = engine.assembly(list(texts), opt=opt)
-    return stages
+    return _stages(bead.func.__code__, stages, state, reason)
+
+
+def _stages(code: CodeType, made: dict[str, str], state: str, reason: str
+            ) -> dict[str, str]:
+    out = {stage: made.get(stage, "") for stage in STAGES}
+    if not out["bytecode"]:
+        out["bytecode"] = dis.Bytecode(code).dis()
+    out["state"], out["reason"] = state, reason
+    return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from autotier import bench, bench_kernels
+from autotier.bench import progress
 
 KERNELS = "gcd,float_loop,add"
 
@@ -26,10 +28,14 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, dict]
     import contextlib
     import io
 
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
+    buf, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err):
         rc = bench.main(["--quick", "--no-pypy", "--kernels", KERNELS, "--json", str(out)])
+    QUICK_STDERR.append(err.getvalue())
     return rc, buf.getvalue(), json.loads(out.read_text())
+
+
+QUICK_STDERR: list[str] = []  # the quick run's progress lines
 
 
 def test_exit_code_says_autotier_agreed(quick_run):
@@ -141,3 +147,77 @@ def test_pypy_column():
     assert m.error is None, m.error
     assert m.match is True and m.ns
     assert "PyPy" in bench.render(results)
+
+
+def test_progress_says_state_and_backend_apart_with_an_estimate(quick_run):
+    (err,) = QUICK_STDERR
+    lines = err.splitlines()
+    assert lines[0].startswith("autotier bench: 2 kernels and the call path; the "
+                               "measurements alone take about "), lines[0]
+    progress = [line for line in lines if line.startswith("  [")]
+    assert len(progress) == 3, err
+    for n, (line, name) in enumerate(zip(progress, ("gcd", "float_loop", "call path add"))):
+        assert line.startswith(f"  [{n + 1}/3] {name}"), line
+        assert re.search(r"autotier \w+ \(backend (llvm|numba|none)\); ", line), line
+        assert "timing... done in " in line, line
+    assert "about" in progress[0] and "left" in progress[0]
+    assert "left" not in progress[-1]  # nothing is left after the last one
+    assert "numba compiled" in progress[0]
+    assert "autotier compiled numba" not in err  # the old, ambiguous wording
+
+
+def test_progress_estimate_from_the_mean_so_far():
+    out = []
+    ticks = iter([0.0, 2.0, 2.0, 6.0, 6.0, 7.0])
+    p = progress.Progress(3, out.append, clock=lambda: next(ticks))
+    for name in "abc":
+        p.start(name)
+        out.append("work; ")
+        p.finish()
+    assert "".join(out).splitlines() == [
+        "  [1/3] a: work; done in 2.0 s, about 4.0 s left",
+        "  [2/3] b: work; done in 4.0 s, about 3.0 s left",
+        "  [3/3] c: work; done in 1.0 s",
+    ]
+    opts = bench.Options(quick=True)
+    assert progress.timing_estimate_s(opts, 2, True) == pytest.approx(
+        (2 * 3 + 4) * opts.repeat * opts.target_s)
+
+
+def test_numbas_wrong_answer_is_labelled_as_numbas_with_no_ratio():
+    results = bench.run(bench.Options(quick=True, kernels=("sum_cubes",), pypy=False))
+    k = results["kernels"][0]
+    assert k.variants["numba"].match is False  # numba's int64 wraps
+    assert k.variants["autotier"].match is True
+    assert results["mismatches"] == [] and not bench.autotier_mismatch(results)
+    assert results["wrong_answers"] == [
+        "numba's answer to sum_cubes(100000,) is wrong: "
+        f"{k.variants['numba'].result['repr']} (int), CPython gave 24999500002500000000 (int)"]
+    assert k.speedup("autotier", "numba") is None
+    text = bench.render(results)
+    row = next(line for line in text.splitlines() if line.startswith("sum_cubes "))
+    assert "wrong answer" in row and "numba wrong" in row and "0.00x" not in row, row
+    assert "MISMATCH" not in text and "!!!" not in text
+    assert "numba's answer to sum_cubes(100000,) is wrong" in text
+    assert "all of autotier's checked results matched CPython" in text
+
+
+def test_an_autotier_mismatch_is_still_loud():
+    def m(ns, match, result):
+        return bench.Measurement(ns=ns, number=1, repeat=1, spread=1.0, match=match,
+                                 result={"type": "int", "repr": result}, state="compiled",
+                                 backend="llvm")
+
+    k = bench.KernelResult("k", "about", [1], {"type": "int", "repr": "2"})
+    k.variants = {"cpython": m(100.0, True, "2"), "autotier": m(10.0, False, "3"),
+                  "numba": m(20.0, True, "2")}
+    results = {"meta": {"python": "3.11", "machine": "x", "cpus": 2, "autotier": "0",
+                        "backend": "auto", "threshold": 10, "numba": "0", "llvmlite": "0",
+                        "pypy": None, "repeat": 1, "target_ms": 1.0, "quick": True},
+               "kernels": [k], "call_path": None, "summary": bench.summarise([k]),
+               "mismatches": bench.mismatches([k], None),
+               "wrong_answers": bench.wrong_answers([k], None)}
+    text = bench.render(results)
+    assert "!!! 1 AUTOTIER RESULT MISMATCH(ES) against CPython (a bug):" in text
+    assert "MISMATCH: autotier" in text and bench.autotier_mismatch(results)
+    assert results["wrong_answers"] == []

@@ -35,10 +35,21 @@ def _backend(name: str) -> Backend:
     raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(NAMES)}")
 
 
-def compile_with(name: str, request: CompileRequest) -> CompiledCode:
-    """Compile ``request`` with backend ``name`` ("auto" falls back llvm -> numba)."""
-    if name != "auto":
+def _compile(name: str, request: CompileRequest) -> CompiledCode:
+    try:
         return _backend(name).compile(request)
+    except ImportError as exc:  # numba wants an optional package (scipy, for np.dot)
+        raise Unsupported(f"{name} needs a package that is not installed: {exc}") from None
+
+
+def compile_with(name: str, request: CompileRequest) -> CompiledCode:
+    """Compile ``request`` with backend ``name`` ("auto" falls back llvm -> numba).
+
+    A backend that needs a package that is not installed declines (Unsupported), so
+    the reason says so and keeps why llvm declined.
+    """
+    if name != "auto":
+        return _compile(name, request)
     try:
         return _backend("llvm").compile(request)
     except Unsupported as exc:
@@ -47,7 +58,7 @@ def compile_with(name: str, request: CompileRequest) -> CompiledCode:
         log.exception("autotier: the llvm backend crashed on %s", request.func.__qualname__)
         why = f"llvm internal error: {type(exc).__name__}: {exc}"
     try:
-        code = _backend("numba").compile(request)
+        code = _compile("numba", request)
     except Unsupported as also:
         raise Unsupported(f"{why}; numba: {also.reason}") from None
     return replace(code, note=why)

@@ -74,11 +74,13 @@ class NumbaBackend:
                 blt[name] = builtins.__dict__.get(name, MISSING)
             glb[name] = value
             if hot_target(value) is not None:
-                # numba recursion runs on the C stack with no regard for the
-                # interpreter's recursion limit: CPython would raise RecursionError
-                # where numba answers (or crashes), so it is not offered.
-                raise Unsupported(f"numba backend: calls hot function {name!r} "
-                                  "(recursion could not honour the recursion limit)")
+                # numba could only inline the callee's plain function, its globals
+                # frozen and its recursion on the C stack (deaf to the recursion
+                # limit), none of it guarded: calls of hot functions, recursive or
+                # not, are not offered to numba.
+                raise Unsupported(f"numba backend: calls hot function {name!r} (numba is "
+                                  "never given calls of hot functions: only llvm compiles "
+                                  "them)")
         copy = FunctionType(code, namespace, func.__name__, request.defaults)
         dispatcher = numba.njit(copy, boundscheck=True)
         signatures = []

@@ -13,7 +13,9 @@ the kernel's name is bound to the variant itself (so recursion goes through it):
 Each variant's result on the timed inputs is checked against CPython's (value and
 type; an exception must be of the same type) before timing.  Times are ``timeit``
 medians: loops auto-scaled to ``target_ms`` per measurement, ``repeat`` measurements.
-Nothing here asserts anything about speed; mismatches are reported, loudly.
+Nothing here asserts anything about speed.  autotier's mismatches are bugs, reported
+loudly (exit status 1); numba's and PyPy's wrong answers are listed apart, with no
+speed-up.
 """
 
 from autotier.bench.cli import main, parse_args, run
@@ -42,6 +44,7 @@ from autotier.bench.report import (
     render,
     summarise,
     to_jsonable,
+    wrong_answers,
 )
 
 __all__ = [
@@ -70,4 +73,5 @@ __all__ = [
     "summarise",
     "to_jsonable",
     "variant",
+    "wrong_answers",
 ]

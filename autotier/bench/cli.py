@@ -27,12 +27,14 @@ from autotier.bench.measure import (
     same,
     variant,
 )
+from autotier.bench.progress import Progress, announce
 from autotier.bench.report import (
     autotier_mismatch,
     mismatches,
     render,
     summarise,
     to_jsonable,
+    wrong_answers,
 )
 from autotier.bench_kernels import CALL_PATH, KERNELS
 
@@ -47,9 +49,19 @@ def run(opts: Options, log: Callable[[str], None] | None = None) -> dict[str, An
     selected = [k for k in KERNELS if not wanted or k.name in wanted]
     with_call_path = not wanted or CALL_PATH.name in wanted
 
+    progress = Progress(len(selected) + with_call_path, say)
+    say(announce(opts, len(selected), with_call_path))
     with _CapturedLog(enabled=not opts.verbose) as captured:
-        results = [run_kernel(k, opts, say) for k in selected]
-        call_path = run_call_path(opts, say) if with_call_path else None
+        results: list[KernelResult] = []
+        for kernel in selected:
+            progress.start(kernel.name)
+            results.append(run_kernel(kernel, opts, say))
+            progress.finish()
+        call_path = None
+        if with_call_path:
+            progress.start(f"call path {CALL_PATH.name}{CALL_PATH.args}")
+            call_path = run_call_path(opts, say)
+            progress.finish()
     names = [k.name for k in selected] + ([CALL_PATH.name] if with_call_path else [])
     pypy = run_pypy(names, opts, say)
     if pypy is not None:
@@ -66,6 +78,7 @@ def run(opts: Options, log: Callable[[str], None] | None = None) -> dict[str, An
         "call_path": call_path,
         "summary": summarise(results),
         "mismatches": mismatches(results, call_path),
+        "wrong_answers": wrong_answers(results, call_path),
         "autotier_log": captured.lines,
         "autotier_log_grouped": captured.grouped,
     }
@@ -162,7 +175,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(s: str) -> None:
         print(s, end="", file=sys.stderr, flush=True)
 
-    log("autotier bench: running\n")
     results = run(opts, log)
     print(render(results))
     if opts.json_path:

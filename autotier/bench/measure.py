@@ -76,9 +76,12 @@ class KernelResult:
     variants: dict[str, Measurement] = field(default_factory=dict)
 
     def speedup(self, variant: str, over: str = "cpython") -> float | None:
-        """How many times faster ``variant`` is than ``over`` (None if unknown)."""
+        """How many times faster ``variant`` is than ``over``: None if unknown, or if
+        either answered wrongly (a wrong answer's speed is no speed-up)."""
         a, b = self.variants.get(variant), self.variants.get(over)
         if a is None or b is None or not a.ns or not b.ns:
+            return None
+        if a.match is False or b.match is False:
             return None
         return b.ns / a.ns
 
@@ -222,8 +225,14 @@ def _time_all(rows: dict[str, tuple[Measurement, Callable[..., Any]]], args: Seq
         _store(rows[name][0], t)
 
 
+def describe(m: Measurement) -> str:
+    """autotier's state and backend, for a progress line: ``compiled (backend llvm)``."""
+    return f"{m.state or 'not built'} (backend {m.backend or 'none'})"
+
+
 def run_kernel(kernel: Kernel, opts: Options, log: Callable[[str], None]) -> KernelResult:
-    log(f"  {kernel.name}: ")
+    """Build, check and time every variant of ``kernel``; ``log`` gets progress
+    fragments (what autotier and numba made of it), not a whole line."""
     plain = variant(kernel)
     expected = _call(plain, kernel.args)
     res = KernelResult(kernel.name, kernel.about, list(kernel.args), _encode(expected))
@@ -238,7 +247,7 @@ def run_kernel(kernel: Kernel, opts: Options, log: Callable[[str], None]) -> Ker
     _check_result(at, hot, kernel.args, expected)
     at.error = at.error or note
     rows["autotier"] = (at, hot)
-    log(f"autotier {at.state} ")
+    log(f"autotier {describe(at)}; ")
 
     nb = res.variants["numba"] = Measurement()
     dispatcher, err = numba_variant(kernel)
@@ -247,7 +256,8 @@ def run_kernel(kernel: Kernel, opts: Options, log: Callable[[str], None]) -> Ker
     else:
         _check_result(nb, dispatcher, kernel.args, expected)
         rows["numba"] = (nb, dispatcher)
-    log("numba, timing ")
+    log("numba " + ("error" if nb.error else "compiled (wrong answer)" if nb.match is False
+                    else "compiled") + "; timing... ")
 
     before = _stats(hot)
     _time_all(rows, kernel.args, opts)
@@ -258,15 +268,14 @@ def run_kernel(kernel: Kernel, opts: Options, log: Callable[[str], None]) -> Ker
             f"state went {before.state} -> {after.state} while timed"
         at.state = after.state
     at.bailouts, at.calls = after.bailouts, after.calls
-    log("done\n")
     return res
 
 
 # --- the call path -------------------------------------------------------------------
 
 def run_call_path(opts: Options, log: Callable[[str], None]) -> dict[str, Any]:
-    """ns per call of add(3, 4): plain, @hot compiled, @hot before promotion, njit."""
-    log("  call path: ")
+    """ns per call of add(3, 4): plain, @hot compiled, @hot before promotion, njit;
+    ``log`` gets progress fragments, as for :func:`run_kernel`."""
     kernel, args = CALL_PATH, CALL_PATH.args
     plain = variant(kernel)
     expected = _call(plain, args)
@@ -281,6 +290,8 @@ def run_call_path(opts: Options, log: Callable[[str], None]) -> dict[str, Any]:
     _check_result(m, hot, args, expected)
     m.error = m.error or note
     timed["autotier"] = (m, hot)
+    _autotier_fields(m, hot)
+    log(f"autotier {describe(m)}; ")
 
     cold = variant(kernel, autotier.hot(threshold=2**62, backend=opts.backend))
     m = rows["autotier_interpreted"] = Measurement()
@@ -295,18 +306,20 @@ def run_call_path(opts: Options, log: Callable[[str], None]) -> dict[str, Any]:
         _check_result(m, dispatcher, args, expected)
         timed["numba"] = (m, dispatcher)
 
+    log("timing... ")
     loop = timeit.Timer("pass")
     number = max(1, int(opts.target_s / 5e-9))
     empty = statistics.median(t / number * 1e9 for t in loop.repeat(opts.repeat, number))
     _time_all(timed, args, opts)
     _autotier_fields(rows["autotier"], hot)
     _autotier_fields(rows["autotier_interpreted"], cold)
-    log("done\n")
 
     ratios: dict[str, dict[str, float | bool | None]] = {}
     at = rows["autotier"].ns
-    for name, base in (("autotier/python", rows["python"].ns),
-                       ("autotier/numba", rows["numba"].ns)):
+    for name, row in (("autotier/python", rows["python"]), ("autotier/numba", rows["numba"])):
+        # no ratio against a wrong answer, nor for a wrong one
+        base = row.ns if row.match is not False and rows["autotier"].match is not False \
+            else None
         raw = at / base if at and base else None
         net = (at - empty) / (base - empty) if at and base and base > empty else None
         ratios[name] = {"raw": raw, "net_of_loop": net, "target": CALLPATH_TARGETS[name],

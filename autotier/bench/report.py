@@ -41,20 +41,37 @@ def summarise(kernels: Sequence[KernelResult]) -> dict[str, Any]:
     return out
 
 
-def mismatches(kernels: Sequence[KernelResult], call_path: dict[str, Any] | None
-               ) -> list[str]:
-    lines = []
+def _disagreements(kernels: Sequence[KernelResult], call_path: dict[str, Any] | None,
+                   autotier: bool) -> list[tuple[str, str, dict[str, str] | None,
+                                                 dict[str, str]]]:
+    """(variant, call, result, CPython's) where a variant's answer was not CPython's:
+    autotier's own (``autotier``) or the other implementations'."""
+    out = []
     for k in kernels:
         for name, m in k.variants.items():
-            if m.match is False:
-                lines.append(f"MISMATCH {name} on {k.name}{tuple(k.args)}: got "
-                             f"{_show(m.result)}, CPython gave {_show(k.expected)}")
+            if m.match is False and name.startswith("autotier") == autotier:
+                out.append((name, f"{k.name}{tuple(k.args)}", m.result, k.expected))
     if call_path is not None:
         for name, m in call_path["rows"].items():
-            if m.match is False:
-                lines.append(f"MISMATCH {name} on add{tuple(call_path['args'])}: got "
-                             f"{_show(m.result)}, CPython gave {_show(call_path['expected'])}")
-    return lines
+            if m.match is False and name.startswith("autotier") == autotier:
+                out.append((name, f"add{tuple(call_path['args'])}", m.result,
+                            call_path["expected"]))
+    return out
+
+
+def mismatches(kernels: Sequence[KernelResult], call_path: dict[str, Any] | None
+               ) -> list[str]:
+    """autotier's answers that were not CPython's: bugs (the run exits 1)."""
+    return [f"MISMATCH {name} on {call}: got {_show(got)}, CPython gave {_show(want)}"
+            for name, call, got, want in _disagreements(kernels, call_path, True)]
+
+
+def wrong_answers(kernels: Sequence[KernelResult], call_path: dict[str, Any] | None
+                  ) -> list[str]:
+    """numba's and PyPy's answers that were not CPython's (numba's machine ints
+    wrap): reported, shown with no speed-up, and no failure of the run."""
+    return [f"{name}'s answer to {call} is wrong: {_show(got)}, CPython gave {_show(want)}"
+            for name, call, got, want in _disagreements(kernels, call_path, False)]
 
 
 def _show(enc: dict[str, str] | None) -> str:
@@ -92,6 +109,8 @@ def fmt_x(x: float | None) -> str:
 def _cell(m: Measurement | None) -> str:
     if m is None:
         return "-"
+    if m.match is False:
+        return "wrong answer"
     if m.ns is None:
         return "error" if m.error else "-"
     noisy = m.spread is not None and m.spread > NOISY
@@ -112,7 +131,10 @@ def _table(cells: list[list[str]], right: set[int]) -> list[str]:
 
 def _check(k: KernelResult) -> str:
     bad = [n for n, m in k.variants.items() if m.match is False]
-    return "MISMATCH: " + ",".join(bad) if bad else "ok"
+    ours = [n for n in bad if n.startswith("autotier")]
+    if ours:
+        return "MISMATCH: " + ",".join(bad)
+    return ", ".join(f"{n} wrong" for n in bad) if bad else "ok"
 
 
 def render(results: dict[str, Any]) -> str:
@@ -191,13 +213,14 @@ def render(results: dict[str, Any]) -> str:
                   "numba": "numba @njit", "pypy": "PyPy (python function)"}
         cells = [["how", "ns/call", "backend", "state", "check"]]
         for name, m in cp["rows"].items():
+            bad = "MISMATCH" if name.startswith("autotier") else "wrong answer"
             cells.append([labels.get(name, name), f"{m.ns:.1f}" if m.ns else
                           (m.error or "-"), m.backend or "-", m.state or "-",
-                          "-" if m.match is None else ("ok" if m.match else "MISMATCH")])
+                          "-" if m.match is None else ("ok" if m.match else bad)])
         out += ["  " + ln for ln in _table(cells, {1})]
         for name, r in cp["ratios"].items():
             raw, net = r["raw"], r["net_of_loop"]
-            verdict = "met" if r["met"] else "MISSED"
+            verdict = "not measured" if raw is None else "met" if r["met"] else "MISSED"
             out.append(f"  time ratio {name}: "
                        f"{'-' if raw is None else f'{raw:.2f}'} "
                        f"(net of loop {'-' if net is None else f'{net:.2f}'}); "
@@ -219,12 +242,19 @@ def render(results: dict[str, Any]) -> str:
             out.append("  " + template.replace("{}", "{" + ", ".join(names) + "}", 1)
                        if names else f"  {template}")
 
+    wrong: list[str] = results.get("wrong_answers") or []
+    if wrong:
+        out += ["", "wrong answers from other implementations, not autotier (CPython is "
+                "the oracle; no speed-up is shown for them):"]
+        out += [f"  {line}" for line in wrong]
     if results["mismatches"]:
         bar = "!" * 78
-        out += ["", bar, f"!!! {len(results['mismatches'])} RESULT MISMATCH(ES) "
-                "against CPython:"]
+        out += ["", bar, f"!!! {len(results['mismatches'])} AUTOTIER RESULT MISMATCH(ES) "
+                "against CPython (a bug):"]
         out += [f"!!! {line}" for line in results["mismatches"]]
         out.append(bar)
+    elif wrong:
+        out += ["", "all of autotier's checked results matched CPython (value and type)"]
     else:
         out += ["", "all checked results matched CPython (value and type)"]
     return "\n".join(out)

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol, runtime_checkable
 
+from autotier.runtime.checks import require_int
+
 
 class Action(Enum):
     RECOMPILE = "recompile"
@@ -74,6 +76,9 @@ class ThresholdDeoptPolicy:
 
     recompile_limit: int = 3
 
+    def __post_init__(self) -> None:
+        require_int("ThresholdDeoptPolicy recompile_limit", self.recompile_limit, 0)
+
     def decide(self, event: BailoutEvent) -> Decision:
         if event.bailouts <= self.recompile_limit:
             return Decision.recompile()
@@ -91,6 +96,10 @@ class ExponentialBackoffPolicy:
     base_pause: int = 1000
     max_recompiles: int = 4
 
+    def __post_init__(self) -> None:
+        require_int("ExponentialBackoffPolicy base_pause", self.base_pause, 1)
+        require_int("ExponentialBackoffPolicy max_recompiles", self.max_recompiles, 0)
+
     def decide(self, event: BailoutEvent) -> Decision:
         if event.recompiles >= self.max_recompiles:
             return Decision.blacklist()
@@ -106,6 +115,10 @@ class TieredDeoptPolicy:
 
     tier1_recompile_limit: int = 3
     tier2_revert_limit: int = 1
+
+    def __post_init__(self) -> None:
+        require_int("TieredDeoptPolicy tier1_recompile_limit", self.tier1_recompile_limit, 0)
+        require_int("TieredDeoptPolicy tier2_revert_limit", self.tier2_revert_limit, 0)
 
     def decide(self, event: BailoutEvent) -> Decision:
         if event.tier >= 2:

@@ -139,14 +139,18 @@ class HotFunction(_HotBase):
 
     # The function attributes tools read and reloaders write (IPython's autoreload
     # assigns __code__ and __defaults__): they are the original function's.  A new
-    # __code__ makes the installed entry bail (Bail.CODE) and the bead recompile.
+    # __code__ makes the installed entry bail (Bail.CODE) and the bead recompile;
+    # assigned here, the bead is told at once (a failed bead starts again too).
     @property
     def __code__(self) -> types.CodeType:
         return self._func.__code__
 
     @__code__.setter
     def __code__(self, code: types.CodeType) -> None:
+        old = self._func.__code__
         self._func.__code__ = code
+        if code is not old:
+            self._bead.on_code_assigned()
 
     @property
     def __defaults__(self) -> tuple[Any, ...] | None:

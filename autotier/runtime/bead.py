@@ -46,7 +46,7 @@ from autotier.dispatch import build
 from autotier.dispatch.entry import Bail
 from autotier.dispatch.hotobject import NEVER, HotFunction
 from autotier.runtime.policy import HotnessPolicy
-from autotier.runtime.signature import call_kinds
+from autotier.runtime.signature import call_kinds, why_not
 
 log = logging.getLogger("autotier")
 
@@ -211,6 +211,15 @@ class Bead:
                 log.debug("autotier: %s has new code: recompiling", self.qualname)
                 self.reload()
 
+    def on_code_assigned(self) -> None:
+        """``__code__`` was assigned through the hot function: start again from the
+        new code at once, as a reload does (a failed or interpreted bead too: a code
+        object of another arity made it fail, and the old one may come back)."""
+        with self._lock:
+            if self.state not in (S.BLACKLISTED, S.INVALID):
+                log.debug("autotier: %s was given new code", self.qualname)
+                self.reload()
+
     def _on_hot(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         with self._lock:
             calls = self.calls
@@ -231,7 +240,7 @@ class Bead:
                 kinds = call_kinds(self.func, args, kwargs)
                 if kinds is None:
                     self._move(S.FAILED)
-                    self._fail_types((*args, *kwargs.values()), calls)
+                    self._fail_types(args, kwargs, calls)
                     return
                 self._queue(self.tier + 1, (kinds,), calls)
             elif self.tier < self.hotness.max_tier:
@@ -239,11 +248,11 @@ class Bead:
             else:
                 self._arm(None)
 
-    def _fail_types(self, args: tuple[Any, ...], calls: int) -> None:
-        """The promoting call's argument types cannot be compiled (lock held, FAILED):
-        say why, and look again at the call twice as many calls from now."""
-        names = ", ".join(type(a).__name__ for a in args)
-        self.reason = f"argument types ({names}) cannot be compiled"
+    def _fail_types(self, args: tuple[Any, ...], kwargs: dict[str, Any], calls: int
+                    ) -> None:
+        """The promoting call's arguments cannot be compiled (lock held, FAILED): say
+        why, and look again at the call twice as many calls from now."""
+        self.reason = why_not(self.func, args, kwargs)
         self.retry_types = True
         self._arm(2 * max(calls, 1))
 
@@ -251,7 +260,7 @@ class Bead:
                          ) -> None:
         kinds = call_kinds(self.func, args, kwargs)
         if kinds is None:
-            self._fail_types((*args, *kwargs.values()), calls)
+            self._fail_types(args, kwargs, calls)
             return
         self.retry_types = False
         self.reason = None
@@ -465,6 +474,10 @@ class Bead:
             if self.state is not S.INTERPRETED:
                 self._move(S.INTERPRETED)
             self.reason = None
+            argcount = self.func.__code__.co_argcount
+            if any(len(sig) != argcount for sig in self.signatures):
+                # a __code__ of another arity: the kinds seen were for other parameters
+                self.signatures = ()
             if not self.signatures:
                 self.tier = 0
                 self._arm(self.hotness.promote_at(0))

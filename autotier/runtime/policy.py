@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from autotier.runtime.checks import require_int
+
 
 @runtime_checkable
 class HotnessPolicy(Protocol):
@@ -40,10 +42,11 @@ class ThresholdPolicy:
     queue_ahead: int = 0
 
     def __post_init__(self) -> None:
-        if self.threshold < 1:
-            raise ValueError(f"threshold must be >= 1, not {self.threshold}")
-        if not 0 <= self.queue_ahead < self.threshold:
-            raise ValueError("queue_ahead must be >= 0 and below the threshold")
+        require_int("ThresholdPolicy threshold", self.threshold, 1)
+        require_int("ThresholdPolicy queue_ahead", self.queue_ahead, 0)
+        if self.queue_ahead >= self.threshold:
+            raise ValueError(f"ThresholdPolicy queue_ahead must be below the threshold "
+                             f"({self.threshold}), not {self.queue_ahead}")
 
     @property
     def max_tier(self) -> int:
@@ -62,9 +65,17 @@ class TieredPolicy:
     queue_ahead: int = 0
 
     def __post_init__(self) -> None:
+        if isinstance(self.thresholds, str | bytes) or not isinstance(self.thresholds,
+                                                                        Sequence):
+            raise TypeError("TieredPolicy thresholds must be a sequence of ints, not "
+                            f"{type(self.thresholds).__name__} ({self.thresholds!r})")
         ts = tuple(self.thresholds)
-        if not ts or any(t < 1 for t in ts) or list(ts) != sorted(set(ts)):
-            raise ValueError("thresholds must be positive and strictly increasing")
+        for i, t in enumerate(ts):
+            require_int(f"TieredPolicy thresholds[{i}]", t, 1)
+        if not ts or list(ts) != sorted(set(ts)):
+            raise ValueError("TieredPolicy thresholds must be one or more strictly "
+                             f"increasing counts, not {ts!r}")
+        require_int("TieredPolicy queue_ahead", self.queue_ahead, 0)
         object.__setattr__(self, "thresholds", ts)
 
     @property

@@ -32,3 +32,37 @@ def call_kinds(func: FunctionType, args: tuple[Any, ...],
         return None
     given = (*args, *kwargs.values())
     return kinds_of(tuple(given[i] if where == "arg" else defaults[i] for where, i in sources))
+
+
+_VARARGS, _VARKEYWORDS = 0x04, 0x08  # inspect.CO_VARARGS, inspect.CO_VARKEYWORDS
+NATIVE_VALUES = "native code takes int (within int64), float and bool"
+
+
+def why_not(func: FunctionType, args: tuple[Any, ...],
+            kwargs: dict[str, Any] | None = None) -> str:
+    """Why ``call_kinds(func, args, kwargs)`` is None, naming what blocks it: a
+    ``*args``/``**kwargs`` parameter, a call that does not bind, or the parameters
+    (given or defaulted) whose values native code cannot take."""
+    kwargs = kwargs or {}
+    code = func.__code__
+    star = [s for flag, s in ((_VARARGS, "*args"), (_VARKEYWORDS, "**kwargs"))
+            if code.co_flags & flag]
+    if star:
+        return f"a {' and a '.join(star)} parameter cannot be compiled"
+    defaults = func.__defaults__ or ()
+    try:
+        sources = bind_positions(code, len(defaults), len(args), tuple(kwargs))
+    except BindError as exc:
+        return f"the call cannot be compiled: it does not bind ({exc}): CPython raises TypeError"
+    given = (*args, *kwargs.values())
+    bad = []
+    for name, (where, i) in zip(code.co_varnames, sources, strict=False):
+        value = given[i] if where == "arg" else defaults[i]
+        if Kind.of(value) is None:
+            what = "an int past int64" if type(value) is int else _a(type(value).__name__)
+            bad.append(f"{name} is {what}" + (" (its default)" if where == "default" else ""))
+    return "arguments cannot be compiled: " + ", ".join(bad) + f"; {NATIVE_VALUES}"
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
