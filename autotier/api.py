@@ -207,6 +207,7 @@ def _row(bead: Bead) -> FunctionStats:
             calls=bead.calls,
             compile_ms=round(bead.compile_ms, 3),
             bailouts=bead.bailouts,
+            exceptions=bead.exceptions,
             signatures=tuple(tuple(k.pytype.__name__ for k in sig) for sig in bead.signatures),
             int_bits=code.int_bits if code is not None else bead.int_bits,
             reason=bead.reason,

@@ -39,18 +39,17 @@ from enum import Enum
 from types import FunctionType
 from typing import Any
 
-from autotier.abi import Status
+from autotier.abi import RAISES, Status
 from autotier.backends.base import CompiledCode, CompileError, CompileRequest, Signature
 from autotier.deopt import Action, BailoutEvent, DeoptPolicy
 from autotier.dispatch import build
 from autotier.dispatch.entry import Bail
 from autotier.dispatch.hotobject import NEVER, HotFunction
 from autotier.runtime.policy import HotnessPolicy
-from autotier.runtime.signature import call_kinds, why_not
+from autotier.runtime.signature import call_kinds, has_room, why_not
 
 log = logging.getLogger("autotier")
 
-MAX_SPECIALISATIONS = 4
 # Native code is never freed (an entry may be running on any thread's stack), and
 # neither is what it points at (numba dispatchers, namespaces): installed code stays
 # referenced here.  Recompiles are bounded by the deopt policies.
@@ -137,6 +136,7 @@ class Bead:
         self.int_bits = 64
         self.wide_failed = False  # a compile with i128 ints failed: stay at 64 bits
         self.bailouts = 0
+        self.exceptions = 0  # native calls CPython answered by raising (abi.RAISES)
         self.recompiles = 0
         self.reverts = 0
         self.compile_ms = 0.0
@@ -285,6 +285,12 @@ class Bead:
             installed = self.code
             if installed is None:
                 return  # raced with an uninstall: nothing to decide
+            if Bail.status(code) in RAISES:
+                # CPython raises here: an answer of the function (one that sometimes
+                # divides by zero is ordinary Python), not a failed speculation; no
+                # recompile could answer it, so the code stays and the policy never hears
+                self.exceptions += 1
+                return
             if code == Bail.GLOBALS:
                 stale = [n for g in installed.guards for n in g.revalidate()]
                 if not stale:
@@ -299,10 +305,10 @@ class Bead:
                     return  # not a guard failure; the interpreter answers the call
                 if kinds in self.signatures or kinds in self.declined:
                     return  # a compile that serves them is on its way, or none can
-                if len(self.signatures) < MAX_SPECIALISATIONS:
+                if has_room(self.signatures, kinds):
                     # more kinds to serve, not a failed speculation: specialise for
-                    # them too (up to MAX_SPECIALISATIONS; past that the deopt policy
-                    # decides)
+                    # them too (up to MAX_SPECIALISATIONS, bools riding on ints; past
+                    # that the deopt policy decides)
                     self.signatures = (*self.signatures, kinds)
                     log.debug("autotier: %s specialises for %s", self.qualname, kinds)
                     if self.state in (S.COMPILED, S.INTERPRETED):
@@ -417,9 +423,12 @@ class Bead:
                       else None)
             log.debug("autotier: %s compiled by %s at tier %d in %.1f ms", self.qualname,
                       compiled.backend, job.tier, elapsed)
-            if pending:
-                room = MAX_SPECIALISATIONS - len(compiled.signatures)
-                self._queue(job.tier, (*compiled.signatures, *pending[:room]), self.calls)
+            wanted = compiled.signatures
+            for kinds in pending:
+                if has_room(wanted, kinds):
+                    wanted = (*wanted, kinds)
+            if wanted != compiled.signatures:
+                self._queue(job.tier, wanted, self.calls)
 
     def _keep_serving(self, job: CompileJob, error: str | None) -> bool:
         """A compile that only added specialisations, or only widened the ints, failed

@@ -20,6 +20,28 @@ def kinds_of(args: tuple[Any, ...]) -> Signature | None:
     return None if any(k is None for k in kinds) else kinds  # type: ignore[return-value]
 
 
+# How many specialisations a bead holds.  Bools ride on the int ones: a signature
+# with bools where another has ints takes no slot of its own (``(bool, int)`` beside
+# ``(int, int)``), so a function called with ints and bools still has room for floats;
+# each is compiled with the bool kinds, so results keep CPython's types (``True + 1``
+# an int, ``True & False`` a bool).  All signatures together stay below MAX_SIGNATURES.
+MAX_SPECIALISATIONS = 4
+MAX_SIGNATURES = 16
+
+
+def slot(kinds: Signature) -> Signature:
+    """The specialisation slot ``kinds`` takes: its bools counted as ints."""
+    return tuple(Kind.INT if k is Kind.BOOL else k for k in kinds)
+
+
+def has_room(signatures: tuple[Signature, ...], kinds: Signature) -> bool:
+    """Whether a bead specialised for ``signatures`` may add ``kinds``."""
+    if len(signatures) >= MAX_SIGNATURES:
+        return False
+    slots = {slot(s) for s in signatures}
+    return slot(kinds) in slots or len(slots) < MAX_SPECIALISATIONS
+
+
 def call_kinds(func: FunctionType, args: tuple[Any, ...],
                kwargs: dict[str, Any] | None = None) -> Signature | None:
     """The kinds of ``func``'s parameters for the call ``func(*args, **kwargs)``; None if

@@ -17,10 +17,13 @@ class FunctionStats:
     backend: str | None  # "llvm", "numba" or None
     calls: int
     compile_ms: float
-    bailouts: int
+    bailouts: int  # failed speculations: these reach the deopt policy
     signatures: tuple[tuple[str, ...], ...]  # specialised argument types, by name
     int_bits: int  # how native code holds ints: 64, or 128 after an int64 overflow
     reason: str | None  # why it is not compiled (or why it was declined), else None
+    # calls native code left because CPython raises there (ZeroDivisionError, a math
+    # domain error, OverflowError ...): answers of the function, not failed speculations
+    exceptions: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -29,7 +32,7 @@ class FunctionStats:
 
 
 _COLUMNS = ("qualname", "state", "tier", "backend", "calls", "compile_ms", "bailouts",
-            "signatures", "ints", "reason")
+            "exceptions", "signatures", "ints", "reason")
 
 
 class Stats:
@@ -61,7 +64,7 @@ class Stats:
         for r in self._rows:
             sigs = " | ".join("(" + ", ".join(s) + ")" for s in r.signatures)
             cells.append([r.qualname, r.state, str(r.tier), r.backend or "-", str(r.calls),
-                          f"{r.compile_ms:.1f}", str(r.bailouts), sigs or "-",
+                          f"{r.compile_ms:.1f}", str(r.bailouts), str(r.exceptions), sigs or "-",
                           f"i{r.int_bits}", r.reason or ""])
         widths = [max(len(row[i]) for row in cells) for i in range(len(_COLUMNS))]
         lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()

@@ -198,7 +198,7 @@ def test_stats_table_dict_and_json():
     table = str(autotier.stats())
     header = table.splitlines()[0].split()
     assert header == ["qualname", "state", "tier", "backend", "calls", "compile_ms",
-                      "bailouts", "signatures", "ints", "reason"]
+                      "bailouts", "exceptions", "signatures", "ints", "reason"]
     assert any(line.startswith("muladd ") and "compiled" in line
                for line in table.splitlines())
     data = json.loads(autotier.stats().to_json())
