@@ -24,16 +24,22 @@ as it was at compile time, not as it is at call time.
 list of operations whose numba semantics are CPython's for every input:
 
 - float arithmetic ``+ - * / // %``, comparisons, unary ``-`` and ``+`` on floats;
-- on ints: comparisons, ``& | ^ ~``, unary ``+`` (no result can leave int64);
-- bool operations; containers (lists, tuples, dicts), indexing and iteration;
-- calls of ``len``, ``range``, ``float``, ``bool``, ``math.fabs``, ``math.copysign``,
-  ``math.isnan``, ``math.isinf``, ``math.isfinite``, builtin exception classes (to
-  raise) and methods of lists (``index count remove sort`` only without floats: CPython
-  finds a nan by identity and sorts nans its own way; ``extend`` only with its type).
+- on int64 (a constant past int64 is numba's uint64, compared as a float: declined):
+  comparisons, ``& | ^ ~``, unary ``+`` (no result can leave int64);
+- bool operations; containers (lists, tuples, dicts not keyed by floats), indexing and
+  iteration;
+- calls of ``len``, ``bool``, ``float`` and ``math.fabs``, ``math.copysign``,
+  ``math.isnan``, ``math.isinf``, ``math.isfinite`` of numbers, ``range(n)``,
+  ``range(0, n)`` and ranges of small constants (numba computes a range's length and
+  steps in int64 and wraps: ``range(5, -2**63, -2**62)`` ran no iteration), builtin
+  exception classes (to raise) and methods of lists (``index count remove sort`` only
+  without floats: CPython finds a nan by identity and sorts nans its own way;
+  ``extend`` only with its own type).
 
-Anything else (int ``+ - * // % ** << >>``, int/float mixing, ``**``, other calls, set
-literals, whose iteration order is numba's own, ``==`` and ``in`` on containers holding
-floats, which CPython matches by identity first) is a *risk*, reported with the
+Anything else (int ``+ - * // % ** << >>``, int/float mixing, ``**``, other calls,
+slices, ``try``, set literals, whose iteration order is numba's own, ``==`` and ``in``
+on containers holding floats and dicts keyed by floats, which CPython matches by
+identity first: ``x in [x]`` is True for a nan) is a *risk*, reported with the
 operation, and the backend declines the function.
 
 **Conversions and results.**  numba unifies types by converting values: ``return 1``
@@ -149,9 +155,21 @@ def _leaf_kinds(ty: Any) -> set[str]:
     return {_kind(ty)}
 
 
+def _odd_int(ty: Any) -> bool:
+    """An int type other than int64 (numba types a constant past int64 as uint64, and
+    compares int64 with uint64 as floats: 2**63 - 1 < 2**63 is False)."""
+    from numba.core import types
+
+    plain = _plain(ty)
+    return isinstance(plain, types.Integer) and plain != types.int64
+
+
 def _op_risk(fn: Any, operand_types: list[Any]) -> str | None:
     kinds = {_kind(t) for t in operand_types}
     name = _NAMES.get(fn, getattr(fn, "__name__", str(fn)))
+    odd = next((t for t in operand_types if _odd_int(t)), None)
+    if odd is not None:
+        return f"{name} on {_plain(odd)} (numba converts it inexactly)"
     unary = len(operand_types) == 1
     if kinds == {"float"}:
         ok = _UNARY_OK_FLOAT if unary else _FLOAT_OK
@@ -195,15 +213,42 @@ def _list_method_risk(fnty: Any, arg_types: list[Any]) -> str | None:
     return f"list.{method} with {', '.join(map(str, arg_types))} on {fnty.this}"
 
 
+_RANGE_SAFE = 2**61  # constants this small keep numba's range arithmetic in int64
+
+
+def _range_risk(arg_types: list[Any]) -> str | None:
+    """numba computes a range's length and steps in int64, wrapping: range(5, -2**63,
+    -2**62) ran no iteration, len(range(-2**63, 2**63 - 1)) was 0.  Exact: range(n),
+    range(0, n), and ranges of small constants."""
+    from numba.core import types
+
+    literal = [t.literal_value if isinstance(t, types.IntegerLiteral) else None
+               for t in arg_types]
+    if len(arg_types) == 1 or (len(arg_types) == 2 and literal[0] == 0):
+        return None
+    if all(v is not None and abs(v) < _RANGE_SAFE for v in literal):
+        return None
+    return "range() of more than a stop that is not constant (numba's range wraps in int64)"
+
+
 def _call_risk(fnty: Any, arg_types: list[Any]) -> str | None:
     from numba.core import types
 
     key = getattr(fnty, "typing_key", None)
     if isinstance(fnty, types.BoundFunction) and isinstance(fnty.this, types.List):
         return _list_method_risk(fnty, arg_types)
+    if key is range:
+        return _range_risk(arg_types)
+    name = getattr(key, "__name__", key or fnty)
+    numeric = key in _CALLS_OK and key not in (len, bool)
+    if numeric and any(_kind(t) == "other" for t in arg_types):
+        # float("1_0"), math.isnan of a str ...: only numbers have numba's exact semantics
+        return f"call of {name} on {', '.join(map(str, arg_types))}"
+    if any(_odd_int(t) for t in arg_types):
+        return f"call of {name} on {', '.join(map(str, arg_types))}"
     if key in _CALLS_OK or isinstance(fnty, (types.RangeType, types.ExceptionClass)):
         return None  # an exception instance is only raised, or returned (declined)
-    return f"call of {getattr(key, '__name__', key or fnty)}"
+    return f"call of {name}"
 
 
 def _items(ty: Any) -> tuple[Any, ...]:
@@ -272,25 +317,15 @@ def _conversion(src: Any, dst: Any, what: str) -> str | None:
     return f"numba converts {what} from {_plain(src)} to {_plain(dst)}"
 
 
-def _slots(container: Any, sig: Any) -> tuple[Any, Any]:
-    """(key, item) types an index and a stored item of ``container`` end up as: a
-    dict's own key and value types (its getitem and setitem are typed with the
-    caller's, and convert inside), else the signature's."""
+def _item_type(container: Any, sig: Any) -> Any:
+    """The type a stored item of ``container`` ends up as: a dict's own value type
+    (its setitem is typed with the caller's, and converts inside), else the
+    signature's."""
     from numba.core import types
 
     if isinstance(container, types.DictType):
-        return container.key_type, container.value_type
-    return sig.args[1], sig.args[-1]
-
-
-def _key_conversion(src: Any, dst: Any) -> str | None:
-    """An index or dict key numba converts: a bool indexes and hashes as its int, but
-    an int looked up among floats is converted inexactly ({2.0**53: 1.0}[2**53 + 1])."""
-    from numba.core import types
-
-    if isinstance(src, types.Boolean) and isinstance(dst, types.Integer):
-        return None
-    return _conversion(src, dst, "an index or key")
+        return container.value_type
+    return sig.args[-1]
 
 
 def _typeof_const(value: object) -> Any:
@@ -330,20 +365,13 @@ def _assign_risks(stmt: Any, typemap: Any, calltypes: Any) -> Iterator[str]:
     elif isinstance(value, ir.Expr) and value.op == "build_map":
         if isinstance(target, types.DictType):
             for k, v in value.items:
-                risk = (_key_conversion(typemap[k.name], target.key_type)
+                risk = (_conversion(typemap[k.name], target.key_type, "a dict key")
                         or _conversion(typemap[v.name], target.value_type, "a dict value"))
                 if risk:
                     yield risk
         return
     elif isinstance(value, ir.Expr) and calltypes.get(value) is not None:
         sig = calltypes[value]
-        index = {"getitem": "index", "static_getitem": "index_var"}.get(value.op)
-        key = getattr(value, index) if index else None
-        if key is not None and len(sig.args) == 2:
-            risk = _key_conversion(typemap[key.name],
-                                   _slots(typemap[value.value.name], sig)[0])
-            if risk:
-                yield risk
         if value.op == "call" and isinstance(typemap[value.func.name], types.BoundFunction):
             for arg, param in zip(value.args, sig.args, strict=False):
                 risk = _conversion(typemap[arg.name], param, "a list method's argument")
@@ -355,6 +383,12 @@ def _assign_risks(stmt: Any, typemap: Any, calltypes: Any) -> Iterator[str]:
     risk = _conversion(src, target, "a value")
     if risk:
         yield risk
+
+
+def _float_keys(ty: Any) -> bool:
+    from numba.core import types
+
+    return isinstance(ty, types.DictType) and "float" in _leaf_kinds(ty.key_type)
 
 
 def _expr_risk(expr: Any, typemap: Any) -> str | None:
@@ -383,17 +417,18 @@ def risks(overload: Any) -> Iterator[str]:
             found: list[str] = []
             if isinstance(stmt, (ir.SetItem, ir.StaticSetItem)):
                 sig = calltypes.get(stmt)
-                key = stmt.index if isinstance(stmt, ir.SetItem) else stmt.index_var
                 if sig is not None:
-                    key_type, item_type = _slots(typemap[stmt.target.name], sig)
-                    risk = _conversion(typemap[stmt.value.name], item_type, "a stored item")
-                    if key is not None:
-                        risk = risk or _key_conversion(typemap[key.name], key_type)
+                    risk = _conversion(typemap[stmt.value.name],
+                                       _item_type(typemap[stmt.target.name], sig),
+                                       "a stored item")
                     found += [risk] if risk else []
             elif isinstance(stmt, ir.Assign):
                 if isinstance(stmt.value, ir.Expr):
                     risk = _expr_risk(stmt.value, typemap)
                     found += [risk] if risk else []
+                if _float_keys(typemap[stmt.target.name]):
+                    found.append(f"a dict keyed by floats ({typemap[stmt.target.name]}: "
+                                 "CPython finds a nan key by identity)")
                 found += _assign_risks(stmt, typemap, calltypes)
             for risk in found:
                 yield f"{risk} at line {stmt.loc.line}"

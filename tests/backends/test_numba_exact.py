@@ -224,17 +224,15 @@ def raises_value_error(x):
     return xs[0]
 
 
-def bad_range(i):
-    xs = [0.0]
-    for _ in range(0, 3, i):
-        xs[0] += 1.0
-    return xs[0]
+def missing_key(i):
+    d = {1: 2.0}
+    return d[i]
 
 
 @pytest.mark.parametrize(("f", "good", "bad"), [
     (divide, 2.0, 0.0), (floor_divide, 2.0, -0.0), (modulo, 2.0, 0.0),
     (index_list, 1, 5), (index_list, -1, -3), (index_tuple, 0, 3), (index_str, 1, 2),
-    (pop_empty, 1.0, -1.0), (raises_value_error, 1.0, -1.0), (bad_range, 1, 0),
+    (pop_empty, 1.0, -1.0), (raises_value_error, 1.0, -1.0), (missing_key, 1, 5),
 ])
 def test_numba_code_that_raises_gives_cpythons_exception(f, good, bad):
     hf = compiled(f, "numba", good)
@@ -346,7 +344,7 @@ def extend_ints(x):
     (unified_tuple, (-1.0,), "numba converts a value from Tuple(int64, float64)"),
     (returns_dict, (1,), "numba returns DictType[int64,float64]"),
     (set_order, (16, -2, 8, 8), "a set (numba's iteration order"),
-    (int_key, (2**53,), "numba converts an index or key from int64 to float64"),
+    (int_key, (2**53,), "a dict keyed by floats"),
     (int_in_floats, (2**53 + 1,), "contains on containers of floats"),
     (nan_in_list, (math.nan,), "contains on containers of floats"),
     (nan_tuple_eq, (math.nan,), "== on containers of floats"),
@@ -375,4 +373,67 @@ def test_exact_list_methods_are_still_compiled():
     row = autotier.stats(hf)
     assert (row.state, row.backend) == ("compiled", "numba"), row.reason
     for n in (3, 0, -5):
+        assert_exact(hf, f, n)
+
+
+# ---- operations numba answers differently at the edges ----------------------------------
+
+def range_steps(a, b, c):
+    xs = [0]
+    for i in range(a, b, c):
+        xs.append(i)
+    return xs
+
+
+def range_len(a, b):
+    return len(range(a, b))
+
+
+def below_2_63(n):
+    return n < 2**63  # numba holds the constant as uint64
+
+
+def nan_keys(x):
+    d = {x: 1.0}
+    d[x] = 2.0
+    return len(d)
+
+
+def float_of_str(x):
+    return float("1_0") < x
+
+
+@pytest.mark.parametrize(("f", "good", "bad", "risk"), [
+    (range_steps, (0, 10, 3), (5, -(2**63), -(2**62)), "range() of more than a stop"),
+    (range_len, (0, 5), (-(2**63), 2**63 - 1), "range() of more than a stop"),
+    (below_2_63, (1,), (2**63 - 1,), "< on uint64"),
+    (nan_keys, (1.0,), (math.nan,), "a dict keyed by floats"),
+    (float_of_str, (1.0,), (11.0,), "call of float on Literal[str]"),
+])
+def test_an_operation_numba_answers_differently_at_the_edges_is_declined(f, good, bad, risk):
+    hf = compiled(f, "numba", *good)
+    row = autotier.stats(hf)
+    assert row.state == "failed" and risk in row.reason, row.reason
+    assert_exact(hf, f, *bad)
+
+
+def test_ranges_numba_counts_exactly_are_still_compiled():
+    def f(n):
+        xs = [0]
+        for i in range(n):
+            xs.append(i)
+            if len(xs) > 3:
+                break
+        for i in range(0, n):
+            xs.append(i)
+            if len(xs) > 6:
+                break
+        for i in range(1, 10, 4):
+            xs.append(i)
+        return xs
+
+    hf = compiled(f, "numba", 5)
+    row = autotier.stats(hf)
+    assert (row.state, row.backend) == ("compiled", "numba"), row.reason
+    for n in (-(2**63), -1, 0, 2, 2**63 - 1):
         assert_exact(hf, f, n)
