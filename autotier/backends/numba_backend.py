@@ -74,7 +74,7 @@ class NumbaBackend:
         glb: dict[str, object] = {}
         blt: dict[str, object] = {}
         for name in _global_names(code):
-            value = func.__globals__.get(name, MISSING)
+            value = namespace.get(name, MISSING)  # what numba freezes, and the guard expects
             glb[name] = value
             if value is MISSING:
                 value = blt[name] = builtins.__dict__.get(name, MISSING)

@@ -12,7 +12,8 @@ size_t nargsf, PyObject *kwnames)``:
   arguments to the parameters (keywords and defaults too, :mod:`.binding`); check the
   version tags of every namespace the compiled code read, then try each
   specialisation in order: exact argument types, unbox, run the native body (or
-  vectorcall a backend's callable with the bound arguments), box the result.
+  vectorcall a backend's callable with the bound arguments, re-running the call in
+  the interpreter if it raises an Exception), box the result.
 
 Whatever the fast path cannot answer goes to the *slow path*: the bead's bookkeeping
 (the Python callable in the ``_slow`` slot, called as ``_slow(code, *args, **kwargs)``
@@ -79,7 +80,8 @@ class Specialisation:
     """One set of exact argument kinds and what runs for it.
 
     Exactly one of ``body`` (the symbol of a native body obeying autotier.abi) and
-    ``target`` (the address of a live Python callable that takes the same arguments)
+    ``target`` (the address of a live Python callable that takes the same arguments
+    and has no effects: when it raises an Exception, the interpreter re-runs the call)
     is set.
     """
 
