@@ -1,15 +1,20 @@
 """The numba backend: ``njit`` for the argument kinds seen, behind autotier's entry.
 
 numba compiles a copy of the function whose globals are frozen at compile time (as
-numba always does); autotier's entry guards every global the function names, so a
-rebound global stops the code, and guards the exact argument types, so numba's own
+numba always does), and freezes the module attributes it reads too.  Only globals
+whose frozen copy is exact are offered (exact ints, floats, bools, strs, tuples of
+them, modules, builtins: :func:`numba_semantics.frozen_risk`); autotier's entry
+guards every global the function names and every module attribute numba read, so a
+rebound one stops the code, and guards the exact argument types, so numba's own
 dispatcher is only ever called with the types it was compiled for.
 
 Exactness: numba computes with machine numbers (wrapping int64 arithmetic, inexact
-int/float mixing, nan where CPython raises).  After numba has typed a function, its
-typed IR is checked (:mod:`autotier.backends.numba_semantics`) and a function using
-any operation whose numba answer could differ from CPython's is declined.  Arrays
-are compiled with bounds checking, so a bad index raises IndexError.
+int/float mixing, nan where CPython raises) and converts values to unify types.
+After numba has typed a function, its typed IR is checked
+(:mod:`autotier.backends.numba_semantics`) and a function using any operation or
+conversion whose numba answer could differ from CPython's is declined.  numba's
+exceptions are its own: the entry re-runs a call whose numba code raised in the
+interpreter, which raises CPython's.
 """
 
 from __future__ import annotations
@@ -17,12 +22,12 @@ from __future__ import annotations
 import builtins
 import dis
 import re
-from types import CodeType, FunctionType
+from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
 from autotier.abi import Kind, hot_target
 from autotier.backends import numba_semantics
-from autotier.backends.base import CompiledCode, CompileRequest, Unsupported
+from autotier.backends.base import CompiledCode, CompileError, CompileRequest, Unsupported
 from autotier.dispatch import build
 from autotier.dispatch.entry import Specialisation
 from autotier.dispatch.guards import MISSING
@@ -69,10 +74,10 @@ class NumbaBackend:
         glb: dict[str, object] = {}
         blt: dict[str, object] = {}
         for name in _global_names(code):
-            value = func.__globals__.get(name, MISSING)
-            if value is MISSING:
-                blt[name] = builtins.__dict__.get(name, MISSING)
+            value = namespace.get(name, MISSING)  # what numba freezes, and the guard expects
             glb[name] = value
+            if value is MISSING:
+                value = blt[name] = builtins.__dict__.get(name, MISSING)
             if hot_target(value) is not None:
                 # numba could only inline the callee's plain function, its globals
                 # frozen and its recursion on the C stack (deaf to the recursion
@@ -81,6 +86,15 @@ class NumbaBackend:
                 raise Unsupported(f"numba backend: calls hot function {name!r} (numba is "
                                   "never given calls of hot functions: only llvm compiles "
                                   "them)")
+            risk = None if value is MISSING else numba_semantics.frozen_risk(name, value)
+            if risk is not None:
+                raise Unsupported(f"numba could differ from CPython: {risk}")
+        # module attributes numba froze, per module dict: guarded like globals.  A
+        # snapshot of each module named tells that an attribute read after the
+        # compile is the one numba froze during it.
+        attrs: dict[int, tuple[dict[str, object], dict[str, object]]] = {}
+        before = {id(v.__dict__): dict(v.__dict__)
+                  for v in (*glb.values(), *blt.values()) if isinstance(v, ModuleType)}
         copy = FunctionType(code, namespace, func.__name__, request.defaults)
         dispatcher = numba.njit(copy, boundscheck=True)
         signatures = []
@@ -91,16 +105,30 @@ class NumbaBackend:
                     dispatcher.compile(sig)
             except (errors.NumbaError, TypeError, ValueError, NotImplementedError) as exc:
                 raise Unsupported(f"numba: {_first_line(exc)}") from None
-            risk = next(numba_semantics.risks(dispatcher.overloads[sig]), None)
+            overload = dispatcher.overloads[sig]
+            risk = next(numba_semantics.risks(overload), None)
+            for module, attr in numba_semantics.module_reads(overload):
+                ns = module.__dict__
+                value = ns.get(attr, MISSING)
+                label = f"{module.__name__}.{attr}"
+                if id(ns) not in before:  # np.random.x: no snapshot to vouch for it
+                    risk = risk or f"{label}: an attribute of a module not named globally"
+                elif before[id(ns)].get(attr, MISSING) is not value:
+                    raise CompileError(f"{label} was rebound during the compile")
+                if value is MISSING:  # a module __getattr__ made it: nothing to guard
+                    risk = risk or f"{label} is not in its module's namespace"
+                risk = risk or numba_semantics.frozen_risk(label, value)
+                attrs.setdefault(id(ns), (ns, {}))[1][attr] = value
             if risk is not None:
                 raise Unsupported(f"numba could differ from CPython: {risk}")
             signatures.append(kinds)
         dispatcher.disable_compile()
         nargs = code.co_argcount
         specs = [Specialisation(kinds, target=id(dispatcher)) for kinds in signatures]
-        bindings: list[tuple[dict[str, object], dict[str, object]]] = [(func.__globals__, glb)]
+        attrs.setdefault(id(func.__globals__), (func.__globals__, {}))[1].update(glb)
         if blt:
-            bindings.append((builtins.__dict__, blt))
+            attrs.setdefault(id(builtins.__dict__), (builtins.__dict__, {}))[1].update(blt)
+        bindings = list(attrs.values())
         entry, guards, _, asm = build.build_entry(
             func.__name__, nargs, specs, bindings, opt=request.opt,
             want_asm="asm" in request.dump, code=code, defaults=request.defaults,

@@ -12,7 +12,8 @@ size_t nargsf, PyObject *kwnames)``:
   arguments to the parameters (keywords and defaults too, :mod:`.binding`); check the
   version tags of every namespace the compiled code read, then try each
   specialisation in order: exact argument types, unbox, run the native body (or
-  vectorcall a backend's callable with the bound arguments), box the result.
+  vectorcall a backend's callable with the bound arguments, re-running the call in
+  the interpreter if it raises an Exception), box the result.
 
 Whatever the fast path cannot answer goes to the *slow path*: the bead's bookkeeping
 (the Python callable in the ``_slow`` slot, called as ``_slow(code, *args, **kwargs)``
@@ -79,7 +80,8 @@ class Specialisation:
     """One set of exact argument kinds and what runs for it.
 
     Exactly one of ``body`` (the symbol of a native body obeying autotier.abi) and
-    ``target`` (the address of a live Python callable that takes the same arguments)
+    ``target`` (the address of a live Python callable that takes the same arguments
+    and has no effects: when it raises an Exception, the interpreter re-runs the call)
     is set.
     """
 
@@ -463,8 +465,21 @@ def entry_ir(plan: EntryPlan) -> str:
                   for arg, kind in zip(args, spec.kinds, strict=True)]
         if spec.target is not None:
             vectorcall = t.declare("PyObject_Vectorcall", PTR, [PTR, PPTR, I64, PTR])
-            b.ret(b.call(vectorcall, [const_ptr(spec.target), argv,
-                                      ir.Constant(I64, plan.nargs), ir.Constant(PTR, None)]))
+            result = b.call(vectorcall, [const_ptr(spec.target), argv,
+                                         ir.Constant(I64, plan.nargs), ir.Constant(PTR, None)])
+            with b.if_then(b.icmp_unsigned("==", result, ir.Constant(PTR, None)),
+                           likely=False):
+                # The target raised.  Its exceptions are its own (numba's messages are
+                # not CPython's): forget an Exception and re-run the call in the
+                # interpreter, which raises CPython's (the target has no effects, see
+                # backends/numba_semantics.py).  A BaseException propagates.
+                matches = t.declare("PyErr_ExceptionMatches", I32, [PTR])
+                ordinary = b.call(matches, [const_ptr(id(Exception))])
+                with b.if_then(b.icmp_signed("==", ordinary, ir.Constant(I32, 0))):
+                    b.ret(ir.Constant(PTR, None))
+                b.call(t.declare("PyErr_Clear", ir.VoidType(), []), [])
+                t.bail(Bail.NATIVE + Status.VALUE)
+            b.ret(result)
         else:
             assert spec.body is not None
             params = [{Kind.INT: I64, Kind.FLOAT: F64, Kind.BOOL: I1}[k] for k in spec.kinds]

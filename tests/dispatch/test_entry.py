@@ -260,6 +260,36 @@ def test_entry_calls_a_python_target_for_numba_style_backends():
     assert interpreted(hf, 1, 2, code=Bail.TYPES) == 3
 
 
+def test_an_exception_of_a_python_target_reruns_the_call_in_the_interpreter():
+    """numba's exceptions are not CPython's: the interpreter answers, raising its own."""
+
+    def target(a, b):
+        raise ZeroDivisionError("division by zero")  # numba's message
+
+    def func(a, b):
+        return a / b
+
+    hf = make(func)
+    spec = Specialisation((Kind.FLOAT, Kind.FLOAT), target=id(target))
+    hf._vectorcall, _ = compile_entry([spec], [])
+    with pytest.raises(ZeroDivisionError, match="^float division by zero$"):
+        interpreted(hf, 1.0, 0.0, code=Bail.NATIVE + Status.VALUE)
+    hf._func = lambda a, b: a + b  # the interpreter's answer, not an exception
+    assert interpreted(hf, 1.0, 0.0, code=Bail.NATIVE + Status.VALUE) == 1.0
+
+
+def test_a_base_exception_of_a_python_target_propagates():
+    def target(a):
+        raise KeyboardInterrupt
+
+    hf = make(lambda a: a)
+    spec = Specialisation((Kind.INT,), target=id(target))
+    hf._vectorcall, _ = compile_entry([spec], [])
+    with pytest.raises(KeyboardInterrupt):
+        hf(1)
+    assert hf._slow.seen == []
+
+
 def test_fast_and_slow_paths_do_not_leak(add_int):
     spec, ir = add_int
     hf = make(lambda a, b: a + b)

@@ -14,7 +14,6 @@ import sys
 import textwrap
 import weakref
 
-import numpy as np
 import pytest
 
 import autotier
@@ -354,23 +353,6 @@ def test_numba_declines_what_could_differ_from_cpython(source, args, risk):
     assert row.state == "failed" and row.backend is None
     assert "numba could differ from CPython: " + risk in row.reason
     assert hf(*args) == ns["f"](*args)
-
-
-TABLE = np.arange(4.0)
-
-
-def test_numba_arrays_are_bounds_checked():
-    def pick(i):
-        return TABLE[i]
-
-    hf = make_hot(pick, backend="numba", deopt=autotier.AlwaysRecompilePolicy())
-    promote(hf, 1)
-    assert (autotier.stats(hf).state, autotier.stats(hf).backend) == ("compiled", "numba")
-    assert hf(3) == 3.0 and hf(-1) == 3.0
-    with pytest.raises(IndexError):
-        hf(10)
-    with pytest.raises(IndexError):
-        hf(-5)
 
 
 def test_auto_survives_an_llvm_frontend_crash(monkeypatch, caplog):
