@@ -36,7 +36,7 @@ WARMUP = 20  # cycles run before RSS is first read (allocator and caches settle)
 # default pipeline it builds (60-140 KB per optimisation run, reproduced with llvmlite
 # alone), so the issue's bound (50 MB for 10,000 reloads) is out of reach.
 PER_CYCLE_BYTES = 250_000
-# the stress runs take most of an hour each on a loaded 2-core machine
+# the stress runs take hours on a loaded 2-core machine (1,000 reloads: 13 minutes)
 LONG = pytest.mark.timeout(4 * 3600 if STRESS else 300)
 
 SOURCE = """
