@@ -49,6 +49,7 @@ class NativeFunction:
     cfunc: Any
     fallback: Any
     budget: int = 1000
+    owner: object = None  # the machine code's owner (engine.NativeCode): alive while this is
 
     def __call__(self, *args: Any) -> Any:
         if len(args) != len(self.kinds):
@@ -68,4 +69,5 @@ def make(spec: NativeSpec, fallback: Any) -> NativeFunction:
     proto = ctypes.PYFUNCTYPE(
         ctypes.c_int32, *(_CTYPE[k] for k in spec.kinds), ctypes.POINTER(Result), ctypes.c_int64
     )
-    return NativeFunction(spec.kinds, spec.address, proto(spec.address), fallback)
+    return NativeFunction(spec.kinds, spec.address, proto(spec.address), fallback,
+                          owner=spec.native)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import CodeType, FunctionType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from autotier.abi import Kind
 from autotier.dispatch.guards import NamespaceGuard
+
+if TYPE_CHECKING:
+    from autotier.jit.engine import NativeCode
 
 Signature = tuple[Kind, ...]
 
@@ -59,11 +62,18 @@ class NativeSpec:
     address: int
     restype: type | None  # ctypes result type, None if the result is a tagged Result
     body: bool  # True: the body ABI of autotier.abi (status, out, budget)
+    native: NativeCode | None = None  # owns the code at ``address``: hold it while calling
 
 
 @dataclass(frozen=True, eq=False)
 class CompiledCode:
-    """A finished compile: the guarded entry to install and what it relies on."""
+    """A finished compile: the guarded entry to install and what it relies on.
+
+    ``native`` owns the machine code (None: it is never freed): the code is freed once
+    no CompiledCode (nor ``autotier.native`` function) holds it and no call is running
+    it.  The ``keepalive`` objects and ``guards`` are retained by ``native`` itself, so
+    they outlive every call still running the code.
+    """
 
     entry: int  # address of a vectorcall-shaped guarded entry
     backend: str
@@ -77,6 +87,11 @@ class CompiledCode:
     # the LLVM IR of the bodies and the optimisation level, for ``explain()``'s assembly
     # when the compile did not keep it (AUTOTIER_DUMP without asm)
     asm_source: tuple[tuple[str, ...], int] | None = None
+    native: NativeCode | None = None
+
+    def __post_init__(self) -> None:
+        if self.native is not None:  # replace() adds keepalive objects: retain them too
+            self.native.retain(self.guards, self.keepalive)
 
 
 class Backend(Protocol):

@@ -67,7 +67,7 @@ class LLVMBackend:
                 raise Unsupported(exc.reason) from None
         specs = [Specialisation(lm.arg_kinds, body=lm.body) for lm in lowered]
         bindings = _merge_bindings(dep for lm in lowered for dep in lm.deps)
-        entry, guards, bodies, asm = build.build_entry(
+        built = build.build_entry(
             func.__name__,
             request.code.co_argcount,
             specs,
@@ -88,20 +88,22 @@ class LLVMBackend:
             sig = _sig_text(lm.arg_kinds)
             for stage, text in lm.dumps.items():
                 dumps[stage] = dumps.get(stage, "") + f"; {sig}\n{text}\n"
-        if asm:
-            dumps["asm"] = asm
-        natives = tuple(NativeSpec(lm.arg_kinds, bodies[lm.body], None, True) for lm in lowered)
+        if built.asm:
+            dumps["asm"] = built.asm
+        natives = tuple(NativeSpec(lm.arg_kinds, built.extras[lm.body], None, True,
+                                   built.native) for lm in lowered)
         return CompiledCode(
-            entry=entry,
+            entry=built.entry,
             backend=self.name,
             signatures=tuple(lm.arg_kinds for lm in lowered),
-            guards=guards,
+            guards=built.guards,
             dumps=dumps,
             natives=natives,
             int_bits=request.int_bits,
             asm_source=(tuple(lm.ir for lm in lowered), request.opt),
             # the periodic checks embed the addresses of the names and values read
             keepalive=tuple((lm.deps, lm.defaults, lm.codes) for lm in lowered),
+            native=built.native,
         )
 
 

@@ -129,16 +129,17 @@ class NumbaBackend:
         if blt:
             attrs.setdefault(id(builtins.__dict__), (builtins.__dict__, {}))[1].update(blt)
         bindings = list(attrs.values())
-        entry, guards, _, asm = build.build_entry(
+        built = build.build_entry(
             func.__name__, nargs, specs, bindings, opt=request.opt,
             want_asm="asm" in request.dump, code=code, defaults=request.defaults,
         )
-        dumps = {"asm": asm} if asm else {}
+        dumps = {"asm": built.asm} if built.asm else {}
         return CompiledCode(
-            entry=entry,
+            entry=built.entry,
             backend=self.name,
             signatures=tuple(signatures),
-            guards=guards,
+            guards=built.guards,
             dumps=dumps,
             keepalive=(dispatcher, copy),
+            native=built.native,
         )

@@ -1,9 +1,19 @@
-"""Turn backend output into an installed-ready guarded entry (shared by backends)."""
+"""Turn backend output into an installed-ready guarded entry (shared by backends).
+
+Each compile's bodies and entry are linked into one module with its own engine, freed
+once nothing refers to it and no call is running it (:mod:`autotier.jit.engine`).
+What a call is running is counted by a wrapper around the guarded entry
+(:func:`counting_wrapper_ir`): ``running += 1``, the entry (inlined: it is made
+internal and ``alwaysinline``), ``running -= 1``, return.  Native calls between hot functions never
+leave the module (a compile includes the bodies of the hot functions it calls), so
+the count covers every frame of this code on every thread's stack.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from autotier import compat
 from autotier.dispatch import entry as entry_ir
@@ -27,6 +37,45 @@ def trampoline_address() -> int:
     return _TRAMPOLINE
 
 
+@dataclass(frozen=True, eq=False)
+class BuiltEntry:
+    """A compiled guarded entry and what it relies on."""
+
+    entry: int  # address of the vectorcall-shaped entry
+    guards: tuple[NamespaceGuard, ...]
+    extras: dict[str, int]  # addresses of the extra symbols asked for
+    asm: str | None
+    native: engine.NativeCode  # owns the machine code; keep it while it can be called
+
+
+def running_global_name(entry: str) -> str:
+    """The i64 global counting the calls of ``entry`` in progress."""
+    return f"{entry}__running"
+
+
+def counting_wrapper_ir(name: str, inner: str) -> str:
+    """``name``: call the guarded entry ``inner``, counting the call while it runs.
+
+    Native code runs with the GIL held (it releases it only inside periodic checks,
+    which do not touch the count), so plain loads and stores count exactly.
+    """
+    counter = running_global_name(name)
+    return f"""
+@"{counter}" = global i64 0
+declare ptr @"{inner}"(ptr, ptr, i64, ptr)
+define ptr @"{name}"(ptr %self, ptr %args, i64 %nargsf, ptr %kwnames) {{
+  %before = load i64, ptr @"{counter}"
+  %started = add i64 %before, 1
+  store i64 %started, ptr @"{counter}"
+  %result = call ptr @"{inner}"(ptr %self, ptr %args, i64 %nargsf, ptr %kwnames)
+  %after = load i64, ptr @"{counter}"
+  %ended = sub i64 %after, 1
+  store i64 %ended, ptr @"{counter}"
+  ret ptr %result
+}}
+"""
+
+
 def build_entry(
     stem: str,
     nargs: int,
@@ -41,7 +90,7 @@ def build_entry(
     defaults: tuple[object, ...] | None = None,
     callee_defaults: Sequence[tuple[object, tuple[object, ...]]] = (),
     callee_codes: Sequence[tuple[object, object]] = (),
-) -> tuple[int, tuple[NamespaceGuard, ...], dict[str, int], str | None]:
+) -> BuiltEntry:
     """Compile an entry (linked with ``body_ir``) and return its address and guards.
 
     ``bindings``: per namespace dict, the names the code assumed and their values.
@@ -53,32 +102,41 @@ def build_entry(
     ``callee_defaults``: (function, its ``__defaults__``) native calls took defaults
     from; ``callee_codes``: (function, its ``__code__``) native calls run the code of.
     The entry bails (``Bail.CODE``) once one has other defaults or another code object
-    (a callee redefined as IPython's autoreload does; the caller keeps them alive).
-    Returns (entry address, guards, addresses of ``extra_symbols``, assembly or None).
+    (a callee redefined as IPython's autoreload does).
+    The machine code is reclaimable: the result's ``native`` owns it, and retains the
+    guards (their names and values are embedded) and the callees' defaults and code
+    objects; the caller retains the rest.
     """
     name = engine.unique_name(f"entry_{stem}")
+    guarded = f"{name}__guarded"
     checks = tuple(entry_ir.NamespaceCheck(id(ns), binding_addresses(names))
                    for ns, names in bindings)
     binding = BindingPlan.of(code, defaults) if code is not None else None
-    plan = entry_ir.EntryPlan(name, nargs, tuple(specs), checks,
+    plan = entry_ir.EntryPlan(guarded, nargs, tuple(specs), checks,
                               id(code) if code is not None else 0, binding,
                               (*((id(f), compat.FUNC_DEFAULTS, id(d)) for f, d in callee_defaults),
                                *((id(f), compat.FUNC_CODE, id(c)) for f, c in callee_codes)))
-    cells = [entry_ir.version_global_name(name, i) for i in range(len(bindings))]
+    cells = [entry_ir.version_global_name(guarded, i) for i in range(len(bindings))]
     compiled = engine.compile_ir_modules(
-        [*body_ir, entry_ir.entry_ir(plan)],
+        [*body_ir, entry_ir.entry_ir(plan), counting_wrapper_ir(name, guarded)],
         [name, *extra_symbols],
         globals_=cells,
         opt=opt,
         want_asm=want_asm,
+        reclaimable=True,
+        running=running_global_name(name),
+        inline=[guarded],
     )
+    native = compiled.native
+    assert native is not None
     guards = tuple(  # the same name and value objects the entry points at: kept alive
         NamespaceGuard(ns, dict(names), compiled.globals[cell])
         for (ns, names), cell in zip(bindings, cells, strict=True)
     )
+    native.retain(guards, tuple(callee_defaults), tuple(callee_codes))
     for guard in guards:
         stale = guard.revalidate()
         if stale:
             raise RuntimeError(f"globals changed during the compile: {', '.join(stale)}")
     extras = {s: compiled.addresses[s] for s in extra_symbols}
-    return compiled.addresses[name], guards, extras, compiled.asm
+    return BuiltEntry(compiled.addresses[name], guards, extras, compiled.asm, native)

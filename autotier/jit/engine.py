@@ -1,12 +1,30 @@
-"""One shared MCJIT engine per process.
+"""Native code generation, and the lifetime of the machine code it makes.
 
-Every llvmlite module autotier compiles is added to this engine and stays alive for
-the rest of the process: native code may be running (or be on some thread's stack,
-waiting for a Python call it made to return) at any moment, so code is never freed.
-Recompiles are bounded by the deopt policies, so this memory is bounded too.
+One TargetMachine (host CPU, the JIT code model) optimises and emits every module as
+an object file; MCJIT only loads and links objects.  Where the object goes depends on
+who owns it:
 
-Thread safety: ``_LOCK`` (an RLock) guards the engine, the symbol table and every
-use of LLVM (:func:`compile_lock`): one compile at a time.  llvmlite releases the GIL
+- pinned (the default): one shared engine that lives as long as the process (the
+  trampoline, tests' helpers).  Nothing in it is ever freed.
+- reclaimable (``reclaimable=True``, one per compile of a hot function): its own small
+  engine (about 40 KB besides the code: a TargetMachine that generated code weighs
+  800 KB, which is why no engine generates any), owned by the :class:`NativeCode`
+  returned.  When that object becomes unreachable it is *retired*, with the Python
+  objects the code points at; a retired engine is freed by :func:`reclaim` (run at
+  the start of every compile) once its count of running calls is 0.
+
+"Can a thread still be running it": a reclaimable module may carry an i64 global
+(``running=``) that its entry increments on entry and decrements before it returns,
+under the GIL (see ``dispatch.build``).  It counts the calls in progress, including
+those waiting in the slow path or with the GIL released at a periodic check, on any
+thread, at any depth.  Once nothing refers to the code from Python (no hot function's
+vectorcall slot holds its entry: the bead stores a new entry before it drops the old
+code) no call can start, so a count read as 0 under the GIL stays 0.
+
+Thread safety: ``_LOCK`` (an RLock) guards the engines, the symbol table and every
+use of LLVM (:func:`compile_lock`): one compile at a time; freeing an engine is a use
+of LLVM too.  ``_RETIRED`` is appended to by finalizers on any thread (a list append,
+atomic under the GIL) and swept only with ``_LOCK`` held.  llvmlite releases the GIL
 inside optimisation and code generation, so a compile on the broker thread runs
 beside the interpreter.
 """
@@ -18,7 +36,7 @@ import ctypes
 import itertools
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import llvmlite.binding as llvm
@@ -26,9 +44,13 @@ import llvmlite.binding as llvm
 from autotier import compat
 
 _LOCK = threading.RLock()
-_ENGINE: llvm.ExecutionEngine | None = None
-_TM: llvm.TargetMachine | None = None
+_ENGINE: llvm.ExecutionEngine | None = None  # pinned modules: never freed
+_TM: llvm.TargetMachine | None = None  # optimises and emits every module; owned by no engine
 _NAMES = itertools.count()
+_OWNERS = itertools.count(1)
+# engines of reclaimable modules, by NativeCode key: held here, not by the NativeCode, so
+# that no finalizer of llvmlite's can free one while it is in use
+_LIVE: dict[int, llvm.ExecutionEngine] = {}
 
 # C-API functions native code may call; registered with LLVM by address.
 CLOCK_GETTIME = "__autotier_clock_gettime"  # the C library's, for native loops
@@ -57,11 +79,92 @@ _CAPI_SYMBOLS = (
 
 @dataclass(frozen=True)
 class CompiledModule:
-    """Addresses of a module's functions after native code generation."""
+    """Addresses of a module's functions after native code generation.
+
+    ``native`` owns the machine code of a reclaimable module (None: pinned): keep it
+    alive as long as any of these addresses can be called.
+    """
 
     addresses: dict[str, int]
     asm: str | None
     globals: dict[str, int]
+    native: NativeCode | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class _Retired:
+    """Machine code nothing refers to any more, and the objects it points at."""
+
+    key: int
+    running: int  # address of its count of running calls, 0 if it has none
+    refs: tuple[object, ...]
+
+    def idle(self) -> bool:
+        return self.running == 0 or ctypes.c_int64.from_address(self.running).value == 0
+
+
+_RETIRED: list[_Retired] = []
+
+
+class NativeCode:
+    """Owns the machine code of one reclaimable module.
+
+    Whoever can call into the code holds this object (the bead's CompiledCode, a
+    ``native()`` function).  ``retain`` adds Python objects the code points at: they
+    stay alive as long as the code, which may still be running after this object
+    died.  When it dies, the code is retired and freed by :func:`reclaim` once no
+    call is running it.
+    """
+
+    __slots__ = ("__weakref__", "_key", "_refs", "running")
+
+    def __init__(self, key: int, running: int) -> None:
+        self._key = key
+        self.running = running  # address of the i64 count of running calls, or 0
+        self._refs: list[object] = []
+
+    def retain(self, *objects: object) -> None:
+        """Keep ``objects`` alive until the code itself is freed."""
+        self._refs.extend(objects)
+
+    def running_calls(self) -> int:
+        """Calls of the entry in progress now (on any thread); read under the GIL."""
+        return ctypes.c_int64.from_address(self.running).value if self.running else 0
+
+    def __del__(self, _retired: list[_Retired] = _RETIRED) -> None:
+        # Unreachable: no new call can start.  Freed later, with _LOCK held.
+        _retired.append(_Retired(self._key, self.running, tuple(self._refs)))
+
+
+def reclaim() -> int:
+    """Free the retired machine code no call is running; how many modules were freed.
+
+    Takes the compile lock (engines are LLVM objects).  A retired module whose entry
+    is running somewhere (a thread in its slow path, or with the GIL released in a
+    loop) waits for a later call.
+    """
+    with compile_lock():
+        return _reclaim_locked()
+
+
+def _reclaim_locked() -> int:
+    # Decide with the GIL held (a plain Python loop): a count read as 0 stays 0.
+    idle = [r for r in list(_RETIRED) if r.idle()]
+    for record in idle:
+        _RETIRED.remove(record)
+    for record in idle:
+        _LIVE.pop(record.key).close()  # frees its code and data (the GIL is released)
+    return len(idle)  # the objects the code pointed at go with ``idle``
+
+
+def retired() -> int:
+    """Modules retired and not yet freed (some call may still be running them)."""
+    return len(_RETIRED)
+
+
+def live() -> int:
+    """Reclaimable modules not freed yet (in use, or retired)."""
+    return len(_LIVE)
 
 
 def unique_name(stem: str) -> str:
@@ -71,6 +174,7 @@ def unique_name(stem: str) -> str:
 
 
 def _engine() -> tuple[llvm.ExecutionEngine, llvm.TargetMachine]:
+    """(the pinned engine, the TargetMachine every module is optimised and emitted with)."""
     global _ENGINE, _TM
     if _ENGINE is None:
         llvm.initialize_native_target()
@@ -85,19 +189,24 @@ def _engine() -> tuple[llvm.ExecutionEngine, llvm.TargetMachine]:
             addr = ctypes.cast(getattr(libc, c_name), ctypes.c_void_p).value
             assert addr is not None
             llvm.add_symbol(symbol, addr)
-        target = llvm.Target.from_default_triple()
         # Code for this very CPU (its vector width, its fast division paths), as the
-        # code never leaves the process.  The engine owns its TargetMachine; the
-        # optimiser gets one of its own (sharing one between two owners segfaults,
-        # FINDINGS.md).
+        # code never leaves the process; the JIT code model (64-bit addresses: code
+        # lands anywhere, far from the C API it calls).  No engine owns this
+        # TargetMachine (an engine deletes its own, FINDINGS.md), and none generates
+        # code: each gets a bare TargetMachine of its own and loads objects.
         host = {"cpu": llvm.get_host_cpu_name(),
                 "features": llvm.get_host_cpu_features().flatten()}
-        engine_tm = target.create_target_machine(opt=3, codemodel="jitdefault", **host)
-        backing = llvm.parse_assembly("")
-        _ENGINE = llvm.create_mcjit_compiler(backing, engine_tm)
-        _TM = target.create_target_machine(opt=3, **host)
+        _TM = llvm.Target.from_default_triple().create_target_machine(
+            opt=3, codemodel="jitdefault", **host)
+        _ENGINE = _new_engine()
     assert _TM is not None
     return _ENGINE, _TM
+
+
+def _new_engine() -> llvm.ExecutionEngine:
+    """An MCJIT engine that only loads object files (0.3 ms, 40 KB)."""
+    tm = llvm.Target.from_default_triple().create_target_machine(codemodel="jitdefault")
+    return llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
 
 
 def register_symbol(name: str, address: int) -> None:
@@ -117,7 +226,7 @@ def target_data_layout() -> tuple[str, str]:
 def compile_ir(
     ir_text: str, symbols: list[str], *, opt: int = 2, want_asm: bool = False
 ) -> CompiledModule:
-    """Compile one module of textual IR; see :func:`compile_ir_modules`."""
+    """Compile one pinned module of textual IR; see :func:`compile_ir_modules`."""
     return compile_ir_modules([ir_text], symbols, opt=opt, want_asm=want_asm)
 
 
@@ -128,6 +237,9 @@ def compile_ir_modules(
     globals_: list[str] | tuple[str, ...] = (),
     opt: int = 2,
     want_asm: bool = False,
+    reclaimable: bool = False,
+    running: str | None = None,
+    inline: Sequence[str] = (),
 ) -> CompiledModule:
     """Parse and link ``ir_texts`` into one module, optimise, generate native code.
 
@@ -135,33 +247,58 @@ def compile_ir_modules(
     address of every function in ``symbols`` and every global in ``globals_``.
     Raises RuntimeError (from llvmlite) when the IR does not parse or verify: a
     compile error, never a crash.
+
+    ``reclaimable``: the module gets its own engine, owned by the returned
+    ``native``; ``running`` names its i64 global counting calls in progress (the code
+    is freed only while it reads 0).  ``inline``: functions given internal linkage
+    and ``alwaysinline`` after linking: the optimiser inlines them into their callers.
+    Every compile first frees the retired code no call is running (:func:`reclaim`).
     """
     with compile_lock():
-        return _compile_locked(ir_texts, symbols, globals_, opt, want_asm)
+        _reclaim_locked()
+        return _compile_locked(ir_texts, symbols, globals_, opt, want_asm,
+                               reclaimable, running, inline)
 
 
-def assembly(ir_texts: list[str], *, opt: int = 2) -> str:
+def assembly(ir_texts: list[str], *, opt: int = 2, inline: Sequence[str] = ()) -> str:
     """The machine code ``ir_texts`` compile to (linked and optimised as
     :func:`compile_ir_modules` does), as assembly text; nothing is added to the engine."""
     with compile_lock():
         _, tm = _engine()
-        mod = _optimised(ir_texts, tm, opt)
-        return str(tm.emit_assembly(mod))
+        with _optimised(ir_texts, tm, opt, inline) as mod:
+            return str(tm.emit_assembly(mod))
 
 
-def _optimised(ir_texts: list[str], tm: llvm.TargetMachine, opt: int) -> llvm.ModuleRef:
-    mods = [llvm.parse_assembly(text) for text in ir_texts]
-    mod = mods[0]
-    for other in mods[1:]:
-        mod.link_in(other)
-    mod.triple = tm.triple
-    mod.data_layout = str(tm.target_data)
-    mod.verify()
-    if opt > 0:
-        pto = llvm.create_pipeline_tuning_options(speed_level=opt)
-        pb = llvm.create_pass_builder(tm, pto)
-        pb.getModulePassManager().run(mod, pb)
-    return mod
+@contextlib.contextmanager
+def _optimised(ir_texts: list[str], tm: llvm.TargetMachine, opt: int,
+               inline: Sequence[str] = ()) -> Iterator[llvm.ModuleRef]:
+    """The linked, optimised module, in an LLVM context of its own that is disposed of
+    afterwards: the global context keeps every type and constant any module used
+    (each compile's object addresses are new constants) for the life of the process."""
+    context = llvm.create_context()
+    mods: list[llvm.ModuleRef] = []
+    try:
+        mods = [llvm.parse_assembly(text, context=context) for text in ir_texts]
+        mod = mods[0]
+        for other in mods[1:]:
+            mod.link_in(other)  # consumes ``other``
+        del mods[1:]
+        for name in inline:
+            fn = mod.get_function(name)
+            fn.linkage = llvm.Linkage.internal
+            fn.add_function_attribute("alwaysinline")
+        mod.triple = tm.triple
+        mod.data_layout = str(tm.target_data)
+        mod.verify()
+        if opt > 0:
+            pto = llvm.create_pipeline_tuning_options(speed_level=opt)
+            pb = llvm.create_pass_builder(tm, pto)
+            pb.getModulePassManager().run(mod, pb)
+        yield mod
+    finally:
+        for mod in mods:
+            mod.close()
+        context.close()
 
 
 @contextlib.contextmanager
@@ -186,21 +323,37 @@ def _numba_lock() -> contextlib.AbstractContextManager[object]:
     return global_compiler_lock
 
 
-def _compile_locked(
+def _compile_locked(  # noqa: PLR0917 - compile_ir_modules' arguments
     ir_texts: list[str],
     symbols: list[str],
     globals_: list[str] | tuple[str, ...],
     opt: int,
     want_asm: bool,
+    reclaimable: bool,
+    running: str | None,
+    inline: Sequence[str],
 ) -> CompiledModule:
-    engine, tm = _engine()
-    mod = _optimised(ir_texts, tm, opt)
-    asm = tm.emit_assembly(mod) if want_asm else None
-    engine.add_module(mod)
-    engine.finalize_object()
-    addresses = {name: engine.get_function_address(name) for name in symbols}
-    global_addresses = {name: engine.get_global_value_address(name) for name in globals_}
-    missing = [n for n, a in {**addresses, **global_addresses}.items() if not a]
-    if missing:
-        raise RuntimeError(f"no native code for {missing}")
-    return CompiledModule(addresses, asm, global_addresses)
+    pinned, tm = _engine()
+    with _optimised(ir_texts, tm, opt, inline) as mod:
+        asm = tm.emit_assembly(mod) if want_asm else None
+        obj = llvm.ObjectFileRef.from_data(tm.emit_object(mod))
+    engine = _new_engine() if reclaimable else pinned
+    try:
+        engine.add_object_file(obj)
+        engine.finalize_object()
+        addresses = {name: engine.get_function_address(name) for name in symbols}
+        wanted = [*globals_, *([running] if running else [])]
+        global_addresses = {name: engine.get_global_value_address(name) for name in wanted}
+        missing = [n for n, a in {**addresses, **global_addresses}.items() if not a]
+        if missing:
+            raise RuntimeError(f"no native code for {missing}")
+    except BaseException:
+        if engine is not pinned:
+            engine.close()  # nothing can have called into it yet
+        raise
+    if engine is pinned:
+        return CompiledModule(addresses, asm, global_addresses)
+    key = next(_OWNERS)
+    _LIVE[key] = engine
+    native = NativeCode(key, global_addresses.pop(running) if running else 0)
+    return CompiledModule(addresses, asm, global_addresses, native)

@@ -24,6 +24,12 @@ Locks: ``Bead._lock`` guards every field below except the call counter, which li
 in the decorated object and is only touched while holding the GIL (by native code
 or by member access).  The lock is never held while calling user code or a backend.
 Installing code is one store of the entry address (``HotFunction._vectorcall``).
+
+Code lifetime: the bead holds the CompiledCode it installed (``code``) and the ones it
+may reinstall (``tier_code``); a CompiledCode nobody holds any more has its machine
+code freed once no call is running it (``autotier.jit.engine``).  So the vectorcall
+slot must never hold the entry of code the bead dropped: ``_install`` stores the new
+entry before it lets go of the old code.
 """
 
 from __future__ import annotations
@@ -50,10 +56,6 @@ from autotier.runtime.signature import call_kinds, has_room, why_not
 
 log = logging.getLogger("autotier")
 
-# Native code is never freed (an entry may be running on any thread's stack), and
-# neither is what it points at (numba dispatchers, namespaces): installed code stays
-# referenced here.  Recompiles are bounded by the deopt policies.
-_EVER_INSTALLED: list[CompiledCode] = []
 RETRY_AFTER_FULL_QUEUE = 1000  # calls before retrying a submit the queue refused
 
 
@@ -180,11 +182,13 @@ class Bead:
 
     def _install(self, code: CompiledCode | None) -> None:
         hf = self._hf()
-        if code is not None:
-            _EVER_INSTALLED.append(code)
-        self.code = code
+        address = build.trampoline_address() if code is None else code.entry
+        old, self.code = self.code, code
         if hf is not None:
-            hf._vectorcall = build.trampoline_address() if code is None else code.entry
+            hf._vectorcall = address
+        # only now may the old code go (with the last reference, here or in tier_code):
+        # no call can enter it any more; one still running it keeps it until it returns
+        del old
 
     # ------------------------------------------------------------ slow path
     def on_bail(self, code: int, *args: Any, **kwargs: Any) -> None:

@@ -74,10 +74,13 @@ def interpreted(hf: HotFunction, *args, code: Bail) -> object:
     return result
 
 
+_NATIVE = []  # these entries stay installed in the tests' objects: never free their code
+
+
 def compile_entry(specs, bodies, bindings=()):
-    entry, guards, _, _ = build.build_entry("t", len(specs[0].kinds), specs, list(bindings),
-                                            bodies)
-    return entry, guards
+    built = build.build_entry("t", len(specs[0].kinds), specs, list(bindings), bodies)
+    _NATIVE.append(built.native)
+    return built.entry, built.guards
 
 
 @pytest.fixture(scope="module")
