@@ -161,9 +161,17 @@ _MATH_1 = {
 }
 
 
+# CPython's m_log, m_log2 and m_log10 return a nan argument itself, not the C library's
+# answer (which quiets a signalling nan).
+_NAN_UNCHANGED = frozenset({"log", "log2", "log10"})
+
+
 def _register_math_1() -> None:
     for name, can_overflow in _MATH_1.items():
         def emit(e: Emitter, name: str = name, can_overflow: bool = can_overflow) -> None:
+            if name in _NAN_UNCHANGED:
+                with e.when(e.isnan(e.args[0])):
+                    e.ok(e.args[0])
             e.ok(_math_1(e, name, e.args[0], can_overflow))
 
         emit.__doc__ = f"math.{name}(x) with math_1's error rules."
