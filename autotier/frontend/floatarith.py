@@ -20,7 +20,9 @@ this out.  So each operation is emitted as the very instruction, in inline
 assembly with the operands in Python's order: LLVM can still schedule it, hoist
 it out of a loop and merge two equal ones (the assembly has no side effect and
 touches no memory), but never rewrite it.  The cost is LLVM's own constant folding
-and strength reduction (``x / 2.0`` into ``x * 0.5``) of float arithmetic.
+and strength reduction of float arithmetic, so :mod:`autotier.frontend.ops` emits
+this only for values whose bits may be seen (:mod:`autotier.frontend.nanbits`), and
+:func:`binary` makes the two exact rewrites itself.
 
 Where two NaN operands meet, CPython 3.11 itself answers ``a + b`` and ``a * b``
 two ways: its specialised instructions (BINARY_OP_ADD_FLOAT, ..., which a hot

@@ -6,7 +6,8 @@ its operands have the kinds ``combo`` (their unboxed values in ``args``) and ret
 answers with TypeError).  Handlers are found by name: ``_lower_<Instr class>``.
 Arithmetic semantics (overflow, floor division, int/float comparison, math domain
 errors ...) come from the numerics helpers, float ``+ - *`` from
-:mod:`autotier.frontend.floatarith` (x86's nan bits); this module only picks them.
+:mod:`autotier.frontend.floatarith` (x86's nan bits) where :mod:`autotier.frontend.nanbits`
+says their bits may be seen; this module only picks them.
 """
 
 from __future__ import annotations
@@ -133,8 +134,11 @@ def _lower_BinaryOp(fl: FunctionLowering, instr: ir.BinaryOp, combo: tuple[VKind
         return (fl.helper(_INT_HELPERS[op], [x, y]),), _one(kind)
     x, y = as_float(fl, x, ka), as_float(fl, y, kb)
     if op in (BinOp.ADD, BinOp.SUB, BinOp.MUL):
+        if instr.dest not in fl.nan_bits_seen:  # only whether it is a nan matters
+            fn = {BinOp.ADD: b.fadd, BinOp.SUB: b.fsub, BinOp.MUL: b.fmul}[op]
+            return (fn(x, y),), _one(VKind.FLOAT)
         name = {BinOp.ADD: "add", BinOp.SUB: "sub", BinOp.MUL: "mul"}[op]
-        return (floatarith.binary(b, name, x, y),), _one(VKind.FLOAT)  # x86's NaN bits
+        return (floatarith.binary(b, name, x, y),), _one(VKind.FLOAT)  # x86's nan bits
     return (fl.helper(_FLOAT_HELPERS[op], [x, y]),), _one(VKind.FLOAT)
 
 
