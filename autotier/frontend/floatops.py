@@ -5,6 +5,8 @@ T* out)`` returning a Status, OK only with exactly CPython's result).  The float
 operators follow Objects/floatobject.c (float_div, float_rem, _float_div_mod,
 float_pow); the conversions PyLong_FromDouble after trunc, floor, ceil or
 float_round; the comparisons float_richcompare's exact int/float comparison.
+Arithmetic whose result may be a NaN goes through ``Emitter.fadd`` ... (x86's NaN
+bits, :mod:`autotier.frontend.floatarith`) and C's fmod.
 """
 
 from __future__ import annotations
@@ -31,21 +33,21 @@ def _float_div(e: Emitter) -> None:
     """x / y; ZERO_DIVISION when y is 0.0 or -0.0 (a nan divisor divides)."""
     x, y = e.args
     e.bail_if(e.b.fcmp_ordered("==", y, f64(0.0)), Status.ZERO_DIVISION)
-    e.ok(e.b.fdiv(x, y))
+    e.ok(e.fdiv(x, y))
 
 
 def _remainder(e: Emitter, x: ir.Value, y: ir.Value) -> tuple[ir.Value, ir.Value, ir.Value]:
     """CPython's remainder step: (fmod(x, y), Python's x % y, whether y was added).
 
     A nonzero fmod (nan included: C's ``if (mod)``) whose sign differs from y's
-    gets y added; a zero one takes y's sign.  LLVM's frem is C's fmod (exact).
+    gets y added; a zero one takes y's sign.
     """
     b = e.b
-    raw = b.frem(x, y)
+    raw = e.fmod(x, y)
     differs = b.icmp_unsigned("!=", b.fcmp_ordered("<", y, f64(0.0)),
                               b.fcmp_ordered("<", raw, f64(0.0)))
     moved = b.and_(e.truthy(raw), differs)
-    mod = b.select(moved, b.fadd(raw, y), raw)
+    mod = b.select(moved, e.fadd(raw, y), raw)
     return raw, b.select(e.truthy(raw), mod, e.copysign(f64(0.0), y)), moved
 
 
@@ -72,12 +74,12 @@ def _float_floordiv(e: Emitter) -> None:
     b = e.b
     e.bail_if(b.fcmp_ordered("==", y, f64(0.0)), Status.ZERO_DIVISION)
     raw, _, moved = _remainder(e, x, y)
-    div = b.fdiv(b.fsub(x, raw), y)
-    div = b.select(moved, b.fsub(div, f64(1.0)), div)
+    div = e.fdiv(e.fsub(x, raw), y)
+    div = b.select(moved, e.fsub(div, f64(1.0)), div)
     low = e.floor(div)
     snapped = b.select(b.fcmp_ordered(">", b.fsub(div, low), f64(0.5)),
                        b.fadd(low, f64(1.0)), low)
-    e.ok(b.select(e.truthy(div), snapped, e.copysign(f64(0.0), b.fdiv(x, y))))
+    e.ok(b.select(e.truthy(div), snapped, e.copysign(f64(0.0), e.fdiv(x, y))))
 
 
 @helper("float_pow", (F64, F64), F64)

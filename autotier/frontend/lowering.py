@@ -39,7 +39,7 @@ from llvmlite import ir as ll
 
 from autotier.abi import RESULT_IR, Kind, Status
 from autotier.dispatch.irutil import declare
-from autotier.frontend import ir, ops, periodic
+from autotier.frontend import ir, nanbits, ops, periodic
 from autotier.frontend.ir import Kinds, Var, VKind
 from autotier.frontend.numerics import Numerics
 from autotier.frontend.program import Program, Spec
@@ -216,6 +216,7 @@ class FunctionLowering:
         self.incoming: list[tuple[int, tuple[LV, ...], ll.Block]] = []  # (target, args, pred)
         self.order: dict[int, int] = {}  # block id -> position in reverse postorder
         self.ticks: ll.Value | None = None  # i64 slot: loop iterations to the next check
+        self.nan_bits_seen = nanbits.seen(typed.func)  # values whose nan bits may show
 
     # ------------------------------------------------------------ services for ops
     def _failure(self, status: ll.Value) -> ll.Value:

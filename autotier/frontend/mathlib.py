@@ -91,6 +91,12 @@ def call_libm(e: Emitter, symbol: str, *args: ir.Value) -> tuple[ir.Value, ir.Va
     return result, e.b.load(where)
 
 
+def c_fmod(e: Emitter, x: ir.Value, y: ir.Value) -> ir.Value:
+    """The C library's fmod(x, y) (exact; errno is never read after it)."""
+    fn = _c_function(e.module, "fmod", ir.FunctionType(F64, [F64, F64]))
+    return e.b.call(fn, [x, y])
+
+
 def _check_errno(e: Emitter, r: ir.Value, err: ir.Value) -> None:
     """CPython's ``if (Py_IS_FINITE(r) && errno && is_error(r))``.
 
@@ -155,9 +161,17 @@ _MATH_1 = {
 }
 
 
+# CPython's m_log, m_log2 and m_log10 return a nan argument itself, not the C library's
+# answer (which quiets a signalling nan).
+_NAN_UNCHANGED = frozenset({"log", "log2", "log10"})
+
+
 def _register_math_1() -> None:
     for name, can_overflow in _MATH_1.items():
         def emit(e: Emitter, name: str = name, can_overflow: bool = can_overflow) -> None:
+            if name in _NAN_UNCHANGED:
+                with e.when(e.isnan(e.args[0])):
+                    e.ok(e.args[0])
             e.ok(_math_1(e, name, e.args[0], can_overflow))
 
         emit.__doc__ = f"math.{name}(x) with math_1's error rules."
@@ -171,7 +185,7 @@ _register_math_1()
 def _math_sqrt(e: Emitter) -> None:
     """math.sqrt(x): correctly rounded; MATH_DOMAIN for x < 0 (sqrt(-0.0) is -0.0)."""
     (x,) = e.args
-    r = e.call_intrinsic("llvm.sqrt", x)
+    r = e.sqrt(x)
     e.bail_if(e.b.and_(e.isnan(r), e.b.not_(e.isnan(x))), Status.MATH_DOMAIN)
     e.ok(r)
 
@@ -211,7 +225,7 @@ def _math_log_base(e: Emitter) -> None:
     num = _math_1(e, "log", x, False)
     den = _math_1(e, "log", base, False)
     e.bail_if(e.b.fcmp_ordered("==", den, f64(0.0)), Status.ZERO_DIVISION)
-    e.ok(e.b.fdiv(num, den))
+    e.ok(e.fdiv(num, den))
 
 
 # ---------------------------------------------------------------- math, two arguments
@@ -257,7 +271,7 @@ def _math_fmod(e: Emitter) -> None:
     b = e.b
     with e.when(b.and_(e.isinf(y), e.isfinite(x))):
         e.ok(x)
-    r = b.frem(x, y)
+    r = e.fmod(x, y)
     e.bail_if(b.and_(e.isnan(r), b.not_(b.or_(e.isnan(x), e.isnan(y)))), Status.MATH_DOMAIN)
     e.ok(r)
 

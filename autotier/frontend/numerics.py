@@ -10,7 +10,10 @@ it returns a non-OK status and the interpreter re-runs the call.
 :class:`Numerics` defines helpers in a module on first use, with internal linkage
 (several lowered modules, each with its own copy, may be linked into one) and
 ``alwaysinline``.  No fast-math flags are used anywhere: LLVM's default floating
-point semantics are IEEE 754's, which is what CPython's C code gets on x86-64.
+point semantics are IEEE 754's, which is what CPython's C code gets on x86-64,
+except for the bits of a NaN result, which LLVM leaves open: float arithmetic whose
+result can be a NaN is emitted through :mod:`autotier.frontend.floatarith`
+(``Emitter.fadd`` ...), which makes them x86's.
 
 The int helpers are here; the float operators, float -> int conversions and
 int/float comparisons live in :mod:`autotier.frontend.floatops`, the ``math``
@@ -25,7 +28,7 @@ from contextlib import contextmanager
 from llvmlite import ir
 
 from autotier.abi import Status
-from autotier.frontend import floatops, mathlib, wideints  # noqa: F401 - they register helpers
+from autotier.frontend import floatarith, floatops, mathlib, wideints  # noqa: F401 - they register helpers
 from autotier.frontend.helperdefs import F64, HELPERS, I1, I32, I64, f64, helper, i64
 
 INT64_MIN = -(2**63)
@@ -68,6 +71,28 @@ class Emitter:
         """Emit the body only when ``cond`` holds (the body usually ends in ``ok``)."""
         with self.b.if_then(cond):
             yield
+
+    # ------------------------------------------------------------ float arithmetic
+    # As CPython's C computes them, NaN bits included (autotier.frontend.floatarith).
+    def fadd(self, x: ir.Value, y: ir.Value) -> ir.Value:
+        return floatarith.fadd(self.b, x, y)
+
+    def fsub(self, x: ir.Value, y: ir.Value) -> ir.Value:
+        return floatarith.fsub(self.b, x, y)
+
+    def fmul(self, x: ir.Value, y: ir.Value) -> ir.Value:
+        return floatarith.fmul(self.b, x, y)
+
+    def fdiv(self, x: ir.Value, y: ir.Value) -> ir.Value:
+        return floatarith.fdiv(self.b, x, y)
+
+    def sqrt(self, x: ir.Value) -> ir.Value:
+        return floatarith.sqrt(self.b, x)
+
+    def fmod(self, x: ir.Value, y: ir.Value) -> ir.Value:
+        """C's fmod(x, y): the C library's own, which CPython calls (LLVM's frem would
+        fold a constant's nan with other bits)."""
+        return mathlib.c_fmod(self, x, y)
 
     # ------------------------------------------------------------ float tests
     def call_intrinsic(self, name: str, *args: ir.Value) -> ir.Value:

@@ -5,7 +5,9 @@ its operands have the kinds ``combo`` (their unboxed values in ``args``) and ret
 ``(values, kinds)``, or None after branching to a bailout (a combination Python
 answers with TypeError).  Handlers are found by name: ``_lower_<Instr class>``.
 Arithmetic semantics (overflow, floor division, int/float comparison, math domain
-errors ...) come from the numerics helpers; this module only picks them.
+errors ...) come from the numerics helpers, float ``+ - *`` from
+:mod:`autotier.frontend.floatarith` (x86's nan bits) where :mod:`autotier.frontend.nanbits`
+says their bits may be seen; this module only picks them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from llvmlite import ir as ll
 
 from autotier.abi import Status
-from autotier.frontend import ir
+from autotier.frontend import floatarith, ir
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.ir import BinOp, CmpOp, Kinds, UnOp, VKind
 from autotier.frontend.typeinfer import INTLIKE, binop_kind, result_kinds, unop_kind
@@ -132,8 +134,11 @@ def _lower_BinaryOp(fl: FunctionLowering, instr: ir.BinaryOp, combo: tuple[VKind
         return (fl.helper(_INT_HELPERS[op], [x, y]),), _one(kind)
     x, y = as_float(fl, x, ka), as_float(fl, y, kb)
     if op in (BinOp.ADD, BinOp.SUB, BinOp.MUL):
-        fn = {BinOp.ADD: b.fadd, BinOp.SUB: b.fsub, BinOp.MUL: b.fmul}[op]
-        return (fn(x, y),), _one(VKind.FLOAT)
+        if instr.dest not in fl.nan_bits_seen:  # only whether it is a nan matters
+            fn = {BinOp.ADD: b.fadd, BinOp.SUB: b.fsub, BinOp.MUL: b.fmul}[op]
+            return (fn(x, y),), _one(VKind.FLOAT)
+        name = {BinOp.ADD: "add", BinOp.SUB: "sub", BinOp.MUL: "mul"}[op]
+        return (floatarith.binary(b, name, x, y),), _one(VKind.FLOAT)  # x86's nan bits
     return (fl.helper(_FLOAT_HELPERS[op], [x, y]),), _one(VKind.FLOAT)
 
 

@@ -179,6 +179,7 @@ def _engine() -> tuple[llvm.ExecutionEngine, llvm.TargetMachine]:
     if _ENGINE is None:
         llvm.initialize_native_target()
         llvm.initialize_native_asmprinter()
+        llvm.initialize_native_asmparser()  # float arithmetic is inline asm (frontend.floatarith)
         for name in _CAPI_SYMBOLS:
             addr = ctypes.cast(getattr(ctypes.pythonapi, name), ctypes.c_void_p).value
             assert addr is not None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import struct
 
 import pytest
 
@@ -20,12 +21,14 @@ I64_MAX = 2**63 - 1
 I64_MIN = -(2**63)
 INF = math.inf
 NAN = math.nan
+NEG_NAN = -math.nan
+PAYLOAD_NAN = struct.unpack("<d", struct.pack("<Q", 0xFFF800000000BEEF))[0]
 
 INTS = [0, 1, -1, 2, 7, -7, 3, 100, I64_MAX, I64_MIN]
-FLOATS = [0.0, -0.0, 1.5, -2.5, 3.0, 1e308, -1e-300, INF, -INF, NAN]
+FLOATS = [0.0, -0.0, 1.5, -2.5, 3.0, 1e308, -1e-300, INF, -INF, NAN, NEG_NAN, PAYLOAD_NAN]
 BOOLS = [True, False]
 SCALARS = INTS + FLOATS + BOOLS
-SMALL = [0, 1, -1, 5, -3, 2.5, -0.0, 0.0, 7.0, True, False, NAN, INF]
+SMALL = [0, 1, -1, 5, -3, 2.5, -0.0, 0.0, 7.0, True, False, NAN, NEG_NAN, INF]
 
 
 def _pairs(values):

@@ -5,8 +5,8 @@ function and called through ctypes on edge inputs and on hypothesis' inputs.
 The rule checked for each call: when CPython raises, or returns something the
 helper's out type cannot hold (a float from ``int ** -1``, an int beyond int64),
 the helper must return a non-OK status; when CPython returns a value, the helper
-must return OK with the identical value (floats bit for bit, any nan equal to
-any nan).  A bailout on such an input is a failure too: no helper bails where
+must return OK with the identical value (floats bit for bit: a nan's sign and
+payload too).  A bailout on such an input is a failure too: no helper bails where
 CPython returns a value its out type holds.
 """
 
@@ -134,11 +134,14 @@ def helpers_o0() -> dict[str, Helper]:
 def same(got: Any, expected: Any) -> bool:
     if type(got) is not type(expected):
         return False
-    if isinstance(expected, float):
-        if math.isnan(expected):
-            return math.isnan(got)
+    if isinstance(expected, float):  # bit for bit: a nan's sign and payload too
         return struct.pack("<d", got) == struct.pack("<d", expected)
     return bool(got == expected)
+
+
+def bits(*values: Any) -> str:
+    """Floats as their 64 bits in hex (what tells nans apart)."""
+    return ", ".join(struct.pack(">d", v).hex() if type(v) is float else repr(v) for v in values)
 
 
 def representable(value: Any, out_type: str) -> bool:
@@ -170,7 +173,9 @@ def check(helper: Helper, *args: Any, outcome: Outcome | None = None) -> None:
         f"{helper.name}{args} bailed with {Status(status)!r}; CPython gives {expected!r}")
     if outcome is not None:
         outcome.returned += 1
-    assert same(got, expected), f"{helper.name}{args} gave {got!r}; CPython gives {expected!r}"
+    assert same(got, expected), (
+        f"{helper.name}{args} ({bits(*args)}) gave {got!r} ({bits(got)}); "
+        f"CPython gives {expected!r} ({bits(expected)})")
 
 
 # ---------------------------------------------------------------- inputs
@@ -190,7 +195,9 @@ EDGE_FLOATS = [
     -(2.0**63) - 2048, 2.0**64, 1e16, 1e300, 1e308, -1e308, 1.7976931348623157e308,
     2.2250738585072014e-308, 1e-310, 5e-324, -5e-324, 709.78, 710.0, -745.2, -746.0,
     math.pi, -math.pi / 2, math.e, 0.7, -0.9, 1.0000000000000002, 0.9999999999999999,
-    INF, -INF, NAN,
+    INF, -INF, NAN, -NAN,
+    struct.unpack("<d", struct.pack("<Q", 0x7FF800000000BEEF))[0],  # a payload
+    struct.unpack("<d", struct.pack("<Q", 0xFFF0000000000005))[0],  # signalling
 ]
 
 
