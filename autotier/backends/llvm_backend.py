@@ -12,10 +12,10 @@ from types import CodeType, FunctionType
 from autotier.abi import Kind
 from autotier.backends.base import (
     CompiledCode,
-    CompileError,
     CompileRequest,
     NativeSpec,
     Signature,
+    Stale,
     Unsupported,
 )
 from autotier.dispatch import build
@@ -36,7 +36,7 @@ def _merge_bindings(
         if names.get(dep.name, value) is not value:
             # rebound between the lowerings of two signatures: one guard cannot
             # vouch for both bodies
-            raise CompileError(f"global {dep.name!r} changed during the compile")
+            raise Stale(f"globals changed during the compile: {dep.name}")
         names[dep.name] = value
     return list(by_ns.values())
 

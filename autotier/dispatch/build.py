@@ -6,6 +6,7 @@ import threading
 from collections.abc import Mapping, Sequence
 
 from autotier import compat
+from autotier.backends.base import Stale
 from autotier.dispatch import entry as entry_ir
 from autotier.dispatch.binding import BindingPlan
 from autotier.dispatch.guards import NamespaceGuard, binding_addresses
@@ -55,6 +56,8 @@ def build_entry(
     The entry bails (``Bail.CODE``) once one has other defaults or another code object
     (a callee redefined as IPython's autoreload does; the caller keeps them alive).
     Returns (entry address, guards, addresses of ``extra_symbols``, assembly or None).
+    Raises ``Stale`` when an assumed binding changed while this compiled (the bead
+    compiles again later).
     """
     name = engine.unique_name(f"entry_{stem}")
     checks = tuple(entry_ir.NamespaceCheck(id(ns), binding_addresses(names))
@@ -79,6 +82,6 @@ def build_entry(
     for guard in guards:
         stale = guard.revalidate()
         if stale:
-            raise RuntimeError(f"globals changed during the compile: {', '.join(stale)}")
+            raise Stale(f"globals changed during the compile: {', '.join(stale)}")
     extras = {s: compiled.addresses[s] for s in extra_symbols}
     return compiled.addresses[name], guards, extras, compiled.asm
