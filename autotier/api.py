@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import dis
 import functools
 import logging
@@ -18,6 +19,7 @@ from autotier.broker import Broker
 from autotier.deopt import DeoptPolicy, ThresholdDeoptPolicy
 from autotier.dispatch import build
 from autotier.dispatch.hotobject import HotFunction
+from autotier.jit import lifecycle
 from autotier.native import NativeFunction
 from autotier.native import make as make_native
 from autotier.runtime import registry
@@ -29,6 +31,9 @@ from autotier.runtime.stats import FunctionStats, Stats
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("autotier")
 
+# atexit runs its handlers last-registered first: every broker (this one and any made
+# later) closes before LLVM's exit hook runs.
+atexit.register(lifecycle.at_exit)
 BROKER = Broker()
 DUMP_STAGES = frozenset(s.strip() for s in os.environ.get("AUTOTIER_DUMP", "").split(",")
                         if s.strip())

@@ -8,9 +8,12 @@ logged and never kills the thread (jobs record their own failures on the bead).
 Locks: ``_cond`` (a Condition) guards ``_pending`` (jobs queued or running) and
 ``_closed``; the queue has its own lock.  No lock is held while a job runs.
 
-At interpreter exit (``atexit``), ``shutdown`` stops taking jobs, drops what is still
-queued (calling each dropped job's ``cancel()``), lets a running compile finish for
-at most ``exit_timeout`` seconds, and returns: exit never hangs on a compile.
+At interpreter exit (``atexit``), ``shutdown(0)`` stops taking jobs, drops what is
+still queued (calling each dropped job's ``cancel()``) and returns at once: a running
+compile is abandoned (the API's exit hook, ``autotier.jit.lifecycle.at_exit``, runs
+after every broker's and keeps LLVM from being finalised under it).  Called by hand,
+``shutdown`` waits at most ``exit_timeout`` seconds for a running job.
+
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ class Job(Protocol):
 
 
 class Broker:
-    def __init__(self, maxsize: int = 256, exit_timeout: float = 10.0) -> None:
+    def __init__(self, maxsize: int = 256, exit_timeout: float = 1.0) -> None:
         self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=maxsize)
         self._cond = threading.Condition()
         self._pending = 0
@@ -43,7 +46,7 @@ class Broker:
         self._start_lock = threading.Lock()
         self.completed = 0
         self.crashed = 0
-        atexit.register(self.shutdown)
+        atexit.register(self.shutdown, 0.0)
 
     @property
     def maxsize(self) -> int:
@@ -102,8 +105,9 @@ class Broker:
         with self._cond:
             return self._pending
 
-    def shutdown(self) -> None:
-        """Stop taking jobs, drop queued ones, give a running one a bounded wait."""
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Stop taking jobs, drop queued ones, wait at most ``timeout`` (default
+        ``exit_timeout``) seconds for a running one."""
         with self._cond:
             if self._closed:
                 return
@@ -123,5 +127,8 @@ class Broker:
         with contextlib.suppress(queue.Full):  # never block at exit
             self._queue.put_nowait(None)
         thread = self._thread
-        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
-            thread.join(self._exit_timeout)
+        wait = self._exit_timeout if timeout is None else timeout
+        if (wait > 0 and thread is not None and thread.is_alive()
+                and thread is not threading.current_thread()):
+            thread.join(wait)
+
