@@ -16,6 +16,7 @@ from typing import Any, TypeVar, overload
 from autotier.backends import check_name, compile_with
 from autotier.backends.base import CompiledCode, CompileRequest
 from autotier.broker import Broker
+from autotier.broker import broker as broker_module
 from autotier.deopt import DeoptPolicy, ThresholdDeoptPolicy
 from autotier.dispatch import build
 from autotier.dispatch.hotobject import HotFunction
@@ -35,6 +36,33 @@ log = logging.getLogger("autotier")
 # later) closes before LLVM's exit hook runs.
 atexit.register(lifecycle.at_exit)
 BROKER = Broker()
+
+
+def _before_fork() -> None:
+    """Hold everything another thread could hold at ``os.fork()``: LLVM first (the long
+    wait), then the registry and the beads, then the brokers (a bead submits while
+    holding its lock)."""
+    lifecycle.before_fork()
+    registry.before_fork()
+    broker_module.before_fork()
+
+
+def _after_fork_parent() -> None:
+    broker_module.after_fork_parent()
+    registry.after_fork_parent()
+    lifecycle.after_fork_parent()
+
+
+def _after_fork_child() -> None:
+    """A working runtime in the child: fresh locks, the beads whose compile was
+    queued or running compile again at their next call, empty brokers."""
+    lifecycle.after_fork_child()
+    registry.after_fork_child()
+    broker_module.after_fork_child()
+
+
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_parent,
+                    after_in_child=_after_fork_child)
 DUMP_STAGES = frozenset(s.strip() for s in os.environ.get("AUTOTIER_DUMP", "").split(",")
                         if s.strip())
 

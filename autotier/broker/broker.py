@@ -14,6 +14,11 @@ compile is abandoned (the API's exit hook, ``autotier.jit.lifecycle.at_exit``, r
 after every broker's and keeps LLVM from being finalised under it).  Called by hand,
 ``shutdown`` waits at most ``exit_timeout`` seconds for a running job.
 
+Fork: ``before_fork``/``after_fork_parent``/``after_fork_child`` (wired in by the API)
+hold every broker's locks across ``os.fork()`` and give each broker in the child a
+fresh queue, locks and no thread (one is started by the next submit): the jobs
+queued in the parent are cancelled there, and the running one has no thread left.
+The beads reset themselves (``registry.after_fork_child``).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import logging
 import queue
 import threading
 import time
+import weakref
 from typing import Protocol
 
 log = logging.getLogger("autotier")
@@ -46,6 +52,7 @@ class Broker:
         self._start_lock = threading.Lock()
         self.completed = 0
         self.crashed = 0
+        _BROKERS.add(self)
         atexit.register(self.shutdown, 0.0)
 
     @property
@@ -132,3 +139,46 @@ class Broker:
                 and thread is not threading.current_thread()):
             thread.join(wait)
 
+    # ------------------------------------------------------------ fork
+    def _before_fork(self) -> None:
+        self._start_lock.acquire()
+        self._cond.acquire()
+
+    def _after_fork_parent(self) -> None:
+        self._cond.release()
+        self._start_lock.release()
+
+    def _after_fork_child(self) -> None:
+        """Only the forking thread is left: fresh queue and locks, no thread."""
+        dropped = [job for job in list(self._queue.queue) if job is not None]
+        self._queue = queue.Queue(maxsize=self._queue.maxsize)
+        self._cond = threading.Condition()
+        self._start_lock = threading.Lock()
+        self._thread = None
+        self._pending = 0
+        for job in dropped:
+            job.cancel()
+
+
+_BROKERS: weakref.WeakSet[Broker] = weakref.WeakSet()
+_held_at_fork: list[Broker] = []
+
+
+def before_fork() -> None:
+    """Hold every broker's locks across ``os.fork()`` (after the beads' locks: a bead
+    submits while holding its own)."""
+    _held_at_fork[:] = list(_BROKERS)
+    for broker in _held_at_fork:
+        broker._before_fork()
+
+
+def after_fork_parent() -> None:
+    for broker in reversed(_held_at_fork):
+        broker._after_fork_parent()
+    _held_at_fork.clear()
+
+
+def after_fork_child() -> None:
+    _held_at_fork.clear()
+    for broker in list(_BROKERS):
+        broker._after_fork_child()

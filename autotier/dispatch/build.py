@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping, Sequence
 
@@ -14,6 +15,14 @@ from autotier.jit import engine
 
 _TRAMPOLINE: int | None = None
 _TRAMPOLINE_LOCK = threading.Lock()
+
+
+def _fresh_lock_in_child() -> None:  # a thread holding it at os.fork() is not there
+    global _TRAMPOLINE_LOCK
+    _TRAMPOLINE_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_lock_in_child)
 
 
 def trampoline_address() -> int:

@@ -160,6 +160,7 @@ class Bead:
         # answers those calls, the code keeps serving the others (a reload retries)
         self.declined: set[Signature] = set()
         self.stale_streak = 0  # compiles in a row that raced with a rebound global
+        self.job_tier = 0  # the tier of the compile last queued
         self.history: deque[tuple[BeadState, BeadState]] = deque(maxlen=64)
         self._arm(hotness.promote_at(0))
 
@@ -281,6 +282,7 @@ class Bead:
     def _queue(self, tier: int, signatures: tuple[Signature, ...], calls: int) -> None:
         """Submit a compile (lock held); on a full queue, retry some calls later."""
         self.paused_tier = None  # this compile is the one a pause waited for
+        self.job_tier = tier
         self.ticket += 1
         self.signatures = signatures  # what the bead is (being) specialised for
         job = CompileJob(self, self.ticket, tier, signatures, self.int_bits)
@@ -500,6 +502,18 @@ class Bead:
                 self._move(S.COMPILED if self.code is not None else S.INTERPRETED)
 
     # ------------------------------------------------------------ lifecycle
+    def after_fork_child(self) -> None:
+        """In the child of ``os.fork()``, where only the forking thread is left: a
+        fresh lock, and a compile queued or running in the parent (the child's broker
+        starts empty, the parent's thread is gone) is asked for again by the next call.
+        Installed code keeps serving: it is in the child's memory too."""
+        self._lock = threading.RLock()
+        if self.state in (S.QUEUED, S.COMPILING):
+            self.ticket += 1
+            self._move(S.COMPILED if self.code is not None else S.INTERPRETED)
+            self.paused_tier = self.job_tier
+            self._arm(self.calls + 1)
+
     def reload(self) -> bool:
         """Recompile from the function's current code; True if a compile was queued.
 
