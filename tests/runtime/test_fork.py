@@ -8,7 +8,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -220,6 +222,72 @@ def test_multiprocessing_children_compile(method: str, gate_opened_after: list[G
     assert message is None, message
     assert process.exitcode == 0
     assert bead_of(held).state.value == "compiling"  # the parent's compile is still held
+
+
+IMPORT_SCRIPT = textwrap.dedent("""
+    import importlib.abc, importlib.machinery, os, sys, threading, time
+    from tests.runtime.fork_child import check_new_function, report
+    from tests.runtime.helpers import make_hot
+    import autotier
+
+    LAZY = "autotier.frontend.lowering"  # imported by the broker at the first compile
+    assert LAZY not in sys.modules
+    importing = threading.Event()
+
+    class SlowLoader(importlib.abc.Loader):  # the real loader, a little slower
+        def __init__(self, real):
+            self.real = real
+
+        def create_module(self, spec):
+            return self.real.create_module(spec)
+
+        def exec_module(self, module):
+            importing.set()
+            time.sleep(0.5)
+            self.real.exec_module(module)
+
+    class Finder(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name != LAZY:
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.machinery.PathFinder.find_spec(name, path)
+            spec.loader = SlowLoader(spec.loader)
+            return spec
+
+    sys.meta_path.insert(0, Finder())
+
+    def sq(x):
+        return x * x
+
+    hf = make_hot(sq)
+    for _ in range(3):
+        hf(3)
+    assert importing.wait(60)
+    pid = os.fork()  # while the broker thread runs the module's body
+    if pid == 0:
+        def check():
+            for i in range(5):
+                assert hf(i) == i * i
+            assert autotier.wait_idle(60) is True
+            assert autotier.stats(hf).state == "compiled", autotier.stats(hf)
+            check_new_function()
+        message = report(check)
+        print(message or "child ok", flush=True)
+        os._exit(0 if message is None else 1)
+    _, status = os.waitpid(pid, 0)
+    print("child status", os.waitstatus_to_exitcode(status), flush=True)
+""")
+
+
+def test_fork_during_a_lazy_import_on_the_broker_thread() -> None:
+    """The first compile imports the frontend on the broker thread; a fork in the
+    middle of that import waits for it (the child would have the module half-made for
+    good: every compile there failed with ImportError)."""
+    proc = subprocess.run([sys.executable, "-c", IMPORT_SCRIPT], capture_output=True,
+                          text=True, timeout=CHILD_TIMEOUT, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "child ok" in proc.stdout and "child status 0" in proc.stdout, proc.stdout
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="fork semantics checked on Linux")
