@@ -23,8 +23,8 @@ class Abandoned(CompileError):
 
 
 class Stale(Abandoned):
-    """The function's globals changed while it compiled: a race, not an error.  The
-    bead compiles it again later, with the new values."""
+    """What the compile assumed (a global's value, a callee's code) changed while it
+    compiled: a race, not an error.  The bead compiles it again later."""
 
 
 class Cancelled(Abandoned):

@@ -44,11 +44,11 @@ def _merge_bindings(
 def _merge_codes(codes: Iterable[tuple[FunctionType, CodeType]]
                  ) -> list[tuple[FunctionType, CodeType]]:
     """One (callee, code) per callee; a callee whose ``__code__`` was replaced between
-    the lowerings of two signatures fails the compile, as a rebound global does."""
+    the lowerings of two signatures makes the compile stale, as a rebound global does."""
     merged: dict[int, tuple[FunctionType, CodeType]] = {}
     for func, code in codes:
         if merged.setdefault(id(func), (func, code))[1] is not code:
-            raise CompileError(f"the code of {func.__qualname__} changed during the compile")
+            raise Stale(f"the code of {func.__qualname__} changed during the compile")
     return list(merged.values())
 
 

@@ -102,3 +102,42 @@ def test_rebound_between_two_signatures_keeps_the_installed_code(
     with interpreted_frames(hf) as frames:
         assert hf(4) == 12 and hf(0.25) == 0.75
     assert frames[0] == 0
+
+
+def test_callee_code_replaced_between_two_lowerings_is_stale(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """The same race with a callee's ``__code__`` (replaced as IPython's autoreload
+    does) between the lowerings of two signatures."""
+    ns: dict[str, Any] = {}
+    exec("def g(x):\n    return x + 1\n\ndef f(x):\n    return g(x) * 2\n", ns)
+    ns["g"] = make_hot(ns["g"])
+    hf = make_hot(ns["f"])
+    promote(hf, 3)
+    assert state(hf) == "compiled" and hf(3) == 8
+    real = frontend.lower
+    lowered: list[Any] = []
+
+    def racing(func: Any, *args: Any, **kwargs: Any) -> Any:
+        lowered.append(func)
+        if len(lowered) == 2:  # between the int and the float body of f
+            ns["g"].__code__ = (lambda x: x + 5).__code__
+        return real(func, *args, **kwargs)
+
+    monkeypatch.setattr(frontend, "lower", racing)
+    with caplog.at_level(logging.DEBUG, logger="autotier"):
+        assert hf(1.5) == 5.0
+        settle()
+    assert lowered[:2] == [hf.__wrapped__] * 2  # f's two bodies (g recompiles after)
+    assert autotier.stats(hf).reason == (
+        "the code of g changed during the compile; compiling again later")
+    assert_quiet(caplog, capfd)
+    monkeypatch.setattr(frontend, "lower", real)
+    for i in range(2 * RETRY_AFTER_STALE + 5):
+        assert hf(i) == (i + 5) * 2
+        assert hf(i + 0.5) == (i + 5.5) * 2
+    settle()
+    row = autotier.stats(hf)
+    assert row.state == "compiled" and row.reason is None
+    assert set(row.signatures) == {("int",), ("float",)}
