@@ -403,7 +403,7 @@ class Bead:
         later = False  # not a failure: compile again later
         try:
             compiled = self._compiler(request)
-        except Stale as exc:  # a global was rebound meanwhile: a race, not an error
+        except Stale as exc:  # what it assumed changed meanwhile: a race, not an error
             error, later = str(exc), True
         except Cancelled:  # the interpreter is exiting
             later = True
