@@ -189,6 +189,14 @@ def _check_tracing_fields() -> None:
 
 check_layouts()
 
+# ---------------------------------------------------------------- imports
+def module_initializing(module: object) -> bool:
+    """True while a thread runs ``module``'s body (importlib sets
+    ``__spec__._initializing`` around it, 3.4+; another thread importing the module
+    meanwhile waits on its module lock)."""
+    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
+
+
 # ---------------------------------------------------------------- bytecode
 # (the frontend's section: opcode names and call sequences per version)
 

@@ -12,6 +12,7 @@ import logging
 from dataclasses import replace
 
 from autotier.backends.base import (
+    Abandoned,
     Backend,
     CompiledCode,
     CompileError,
@@ -54,6 +55,8 @@ def compile_with(name: str, request: CompileRequest) -> CompiledCode:
         return _backend("llvm").compile(request)
     except Unsupported as exc:
         why = f"llvm declined: {exc.reason}"
+    except Abandoned:  # a race, an exit, no LLVM: numba would stop the same way
+        raise
     except Exception as exc:  # a frontend bug: logged, numba still gets its chance
         log.exception("autotier: the llvm backend crashed on %s", request.func.__qualname__)
         why = f"llvm internal error: {type(exc).__name__}: {exc}"

@@ -20,6 +20,25 @@ class CompileError(Exception):
     """A backend failed on a function it accepted (the reason is kept on the bead)."""
 
 
+class Abandoned(CompileError):
+    """The compile stopped for a reason outside the function; no other backend is
+    tried (it would stop for the same reason)."""
+
+
+class Stale(Abandoned):
+    """What the compile assumed (a global's value, a callee's code) changed while it
+    compiled: a race, not an error.  The bead compiles it again later."""
+
+
+class Cancelled(Abandoned):
+    """The interpreter is exiting: the compile was abandoned before LLVM ran."""
+
+
+class LLVMUnavailable(Abandoned):
+    """LLVM cannot be used in this process (it was busy in another thread when the
+    process forked); the reason is kept on the bead."""
+
+
 class Unsupported(CompileError):
     """The backend declines this function; ``reason`` says why, for ``stats()``."""
 

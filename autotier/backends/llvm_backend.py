@@ -12,10 +12,10 @@ from types import CodeType, FunctionType
 from autotier.abi import Kind
 from autotier.backends.base import (
     CompiledCode,
-    CompileError,
     CompileRequest,
     NativeSpec,
     Signature,
+    Stale,
     Unsupported,
 )
 from autotier.dispatch import build
@@ -36,7 +36,7 @@ def _merge_bindings(
         if names.get(dep.name, value) is not value:
             # rebound between the lowerings of two signatures: one guard cannot
             # vouch for both bodies
-            raise CompileError(f"global {dep.name!r} changed during the compile")
+            raise Stale(f"globals changed during the compile: {dep.name}")
         names[dep.name] = value
     return list(by_ns.values())
 
@@ -44,11 +44,11 @@ def _merge_bindings(
 def _merge_codes(codes: Iterable[tuple[FunctionType, CodeType]]
                  ) -> list[tuple[FunctionType, CodeType]]:
     """One (callee, code) per callee; a callee whose ``__code__`` was replaced between
-    the lowerings of two signatures fails the compile, as a rebound global does."""
+    the lowerings of two signatures makes the compile stale, as a rebound global does."""
     merged: dict[int, tuple[FunctionType, CodeType]] = {}
     for func, code in codes:
         if merged.setdefault(id(func), (func, code))[1] is not code:
-            raise CompileError(f"the code of {func.__qualname__} changed during the compile")
+            raise Stale(f"the code of {func.__qualname__} changed during the compile")
     return list(merged.values())
 
 

@@ -8,9 +8,17 @@ logged and never kills the thread (jobs record their own failures on the bead).
 Locks: ``_cond`` (a Condition) guards ``_pending`` (jobs queued or running) and
 ``_closed``; the queue has its own lock.  No lock is held while a job runs.
 
-At interpreter exit (``atexit``), ``shutdown`` stops taking jobs, drops what is still
-queued (calling each dropped job's ``cancel()``), lets a running compile finish for
-at most ``exit_timeout`` seconds, and returns: exit never hangs on a compile.
+At interpreter exit (``atexit``), ``shutdown(0)`` stops taking jobs, drops what is
+still queued (calling each dropped job's ``cancel()``) and returns at once: a running
+compile is abandoned (the API's exit hook, ``autotier.jit.lifecycle.at_exit``, runs
+after every broker's and keeps LLVM from being finalised under it).  Called by hand,
+``shutdown`` waits at most ``exit_timeout`` seconds for a running job.
+
+Fork: ``before_fork``/``after_fork_parent``/``after_fork_child`` (wired in by the API)
+hold every broker's locks across ``os.fork()`` and give each broker in the child a
+fresh queue, locks and no thread (one is started by the next submit): the jobs
+queued in the parent are cancelled there, and the running one has no thread left.
+The beads reset themselves (``registry.after_fork_child``).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import logging
 import queue
 import threading
 import time
+import weakref
 from typing import Protocol
 
 log = logging.getLogger("autotier")
@@ -33,7 +42,7 @@ class Job(Protocol):
 
 
 class Broker:
-    def __init__(self, maxsize: int = 256, exit_timeout: float = 10.0) -> None:
+    def __init__(self, maxsize: int = 256, exit_timeout: float = 1.0) -> None:
         self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=maxsize)
         self._cond = threading.Condition()
         self._pending = 0
@@ -43,7 +52,8 @@ class Broker:
         self._start_lock = threading.Lock()
         self.completed = 0
         self.crashed = 0
-        atexit.register(self.shutdown)
+        _BROKERS.add(self)
+        atexit.register(self.shutdown, 0.0)
 
     @property
     def maxsize(self) -> int:
@@ -102,8 +112,9 @@ class Broker:
         with self._cond:
             return self._pending
 
-    def shutdown(self) -> None:
-        """Stop taking jobs, drop queued ones, give a running one a bounded wait."""
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Stop taking jobs, drop queued ones, wait at most ``timeout`` (default
+        ``exit_timeout``) seconds for a running one."""
         with self._cond:
             if self._closed:
                 return
@@ -123,5 +134,51 @@ class Broker:
         with contextlib.suppress(queue.Full):  # never block at exit
             self._queue.put_nowait(None)
         thread = self._thread
-        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
-            thread.join(self._exit_timeout)
+        wait = self._exit_timeout if timeout is None else timeout
+        if (wait > 0 and thread is not None and thread.is_alive()
+                and thread is not threading.current_thread()):
+            thread.join(wait)
+
+    # ------------------------------------------------------------ fork
+    def _before_fork(self) -> None:
+        self._start_lock.acquire()
+        self._cond.acquire()
+
+    def _after_fork_parent(self) -> None:
+        self._cond.release()
+        self._start_lock.release()
+
+    def _after_fork_child(self) -> None:
+        """Only the forking thread is left: fresh queue and locks, no thread."""
+        dropped = [job for job in list(self._queue.queue) if job is not None]
+        self._queue = queue.Queue(maxsize=self._queue.maxsize)
+        self._cond = threading.Condition()
+        self._start_lock = threading.Lock()
+        self._thread = None
+        self._pending = 0
+        for job in dropped:
+            job.cancel()
+
+
+_BROKERS: weakref.WeakSet[Broker] = weakref.WeakSet()
+_held_at_fork: list[Broker] = []
+
+
+def before_fork() -> None:
+    """Hold every broker's locks across ``os.fork()`` (after the beads' locks: a bead
+    submits while holding its own)."""
+    _held_at_fork[:] = list(_BROKERS)
+    for broker in _held_at_fork:
+        broker._before_fork()
+
+
+def after_fork_parent() -> None:
+    for broker in reversed(_held_at_fork):
+        broker._after_fork_parent()
+    _held_at_fork.clear()
+
+
+def after_fork_child() -> None:
+    _held_at_fork.clear()
+    for broker in list(_BROKERS):
+        broker._after_fork_child()

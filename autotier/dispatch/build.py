@@ -11,11 +11,13 @@ the count covers every frame of this code on every thread's stack.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from autotier import compat
+from autotier.backends.base import Stale
 from autotier.dispatch import entry as entry_ir
 from autotier.dispatch.binding import BindingPlan
 from autotier.dispatch.guards import NamespaceGuard, binding_addresses
@@ -23,6 +25,14 @@ from autotier.jit import engine
 
 _TRAMPOLINE: int | None = None
 _TRAMPOLINE_LOCK = threading.Lock()
+
+
+def _fresh_lock_in_child() -> None:  # a thread holding it at os.fork() is not there
+    global _TRAMPOLINE_LOCK
+    _TRAMPOLINE_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_lock_in_child)
 
 
 def trampoline_address() -> int:
@@ -106,6 +116,8 @@ def build_entry(
     The machine code is reclaimable: the result's ``native`` owns it, and retains the
     guards (their names and values are embedded) and the callees' defaults and code
     objects; the caller retains the rest.
+    Raises ``Stale`` when an assumed binding changed while this compiled (the bead
+    compiles again later).
     """
     name = engine.unique_name(f"entry_{stem}")
     guarded = f"{name}__guarded"
@@ -137,6 +149,6 @@ def build_entry(
     for guard in guards:
         stale = guard.revalidate()
         if stale:
-            raise RuntimeError(f"globals changed during the compile: {', '.join(stale)}")
+            raise Stale(f"globals changed during the compile: {', '.join(stale)}")
     extras = {s: compiled.addresses[s] for s in extra_symbols}
     return BuiltEntry(compiled.addresses[name], guards, extras, compiled.asm, native)

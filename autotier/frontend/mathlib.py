@@ -25,6 +25,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import os
 import threading
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,14 @@ INF = float("inf")
 _PREFIX = "__autotier_libm_"
 _REGISTERED: set[str] = set()
 _REGISTER_LOCK = threading.Lock()
+
+
+def _fresh_lock_in_child() -> None:  # a thread holding it at os.fork() is not there
+    global _REGISTER_LOCK
+    _REGISTER_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_lock_in_child)
 
 
 def _c_address(symbol: str) -> int:

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import llvmlite.binding as llvm
 
 from autotier import compat
+from autotier.backends.base import Cancelled, LLVMUnavailable
 
 _LOCK = threading.RLock()
 _ENGINE: llvm.ExecutionEngine | None = None  # pinned modules: never freed
@@ -51,6 +52,24 @@ _OWNERS = itertools.count(1)
 # engines of reclaimable modules, by NativeCode key: held here, not by the NativeCode, so
 # that no finalizer of llvmlite's can free one while it is in use
 _LIVE: dict[int, llvm.ExecutionEngine] = {}
+# Set by autotier.jit.lifecycle: the thread running interpreter exit (every other
+# thread is refused LLVM from then on), and why LLVM cannot be used in this process.
+_EXITING_THREAD: int | None = None
+_UNAVAILABLE: str | None = None
+# A native exit handler for on_exit(3): flush the C streams, _exit(status).  Built
+# with the engine, as LLVM may be busy when it is needed (autotier.jit.lifecycle).
+EXIT_HANDLER = "__autotier_exit_now"
+exit_handler_address = 0
+_EXIT_HANDLER_IR = f"""
+declare i32 @__autotier_fflush(i8*)
+declare void @__autotier__exit(i32) noreturn
+define void @{EXIT_HANDLER}(i32 %status, i8* %arg) {{
+entry:
+  %flushed = call i32 @__autotier_fflush(i8* null)
+  call void @__autotier__exit(i32 %status)
+  unreachable
+}}
+"""
 
 # C-API functions native code may call; registered with LLVM by address.
 CLOCK_GETTIME = "__autotier_clock_gettime"  # the C library's, for native loops
@@ -186,7 +205,8 @@ def _engine() -> tuple[llvm.ExecutionEngine, llvm.TargetMachine]:
             llvm.add_symbol(name, addr)
         libc = ctypes.CDLL(None)
         for symbol, c_name in ((CLOCK_GETTIME, "clock_gettime"), (SETJMP, "_setjmp"),
-                               (LONGJMP, "longjmp")):
+                               (LONGJMP, "longjmp"), ("__autotier_fflush", "fflush"),
+                               ("__autotier__exit", "_exit")):
             addr = ctypes.cast(getattr(libc, c_name), ctypes.c_void_p).value
             assert addr is not None
             llvm.add_symbol(symbol, addr)
@@ -200,6 +220,9 @@ def _engine() -> tuple[llvm.ExecutionEngine, llvm.TargetMachine]:
         _TM = llvm.Target.from_default_triple().create_target_machine(
             opt=3, codemodel="jitdefault", **host)
         _ENGINE = _new_engine()
+        global exit_handler_address
+        exit_handler_address = _compile_locked([_EXIT_HANDLER_IR], [EXIT_HANDLER], (), 0,
+                                               False, False, None, ()).addresses[EXIT_HANDLER]
     assert _TM is not None
     return _ENGINE, _TM
 
@@ -311,9 +334,22 @@ def compile_lock() -> Iterator[None]:
     of which is thread-safe.  The broker compiles, and so may any thread that builds
     the trampoline.  Order: ``_LOCK`` first, then numba's global compiler lock when
     numba is loaded (numba takes only its own, so the two never deadlock).
+
+    Raises ``Cancelled`` on any thread but the exiting one once interpreter exit has
+    begun, and ``LLVMUnavailable`` where LLVM cannot be used (a child forked while
+    another thread was inside LLVM): see :mod:`autotier.jit.lifecycle`.
     """
+    _check_usable()
     with _LOCK, _numba_lock():
+        _check_usable()
         yield
+
+
+def _check_usable() -> None:
+    if _UNAVAILABLE is not None:
+        raise LLVMUnavailable(_UNAVAILABLE)
+    if _EXITING_THREAD is not None and threading.get_ident() != _EXITING_THREAD:
+        raise Cancelled("the interpreter is exiting")
 
 
 def _numba_lock() -> contextlib.AbstractContextManager[object]:

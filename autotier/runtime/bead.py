@@ -46,7 +46,14 @@ from types import FunctionType
 from typing import Any
 
 from autotier.abi import RAISES, Status
-from autotier.backends.base import CompiledCode, CompileError, CompileRequest, Signature
+from autotier.backends.base import (
+    Cancelled,
+    CompiledCode,
+    CompileError,
+    CompileRequest,
+    Signature,
+    Stale,
+)
 from autotier.deopt import Action, BailoutEvent, DeoptPolicy
 from autotier.dispatch import build
 from autotier.dispatch.entry import Bail
@@ -57,6 +64,9 @@ from autotier.runtime.signature import call_kinds, has_room, why_not
 log = logging.getLogger("autotier")
 
 RETRY_AFTER_FULL_QUEUE = 1000  # calls before retrying a submit the queue refused
+# calls before compiling again after a compile raced with a rebound global; doubles
+# (up to 2**10 times) while compiles keep going stale
+RETRY_AFTER_STALE = 1000
 
 
 class BeadState(Enum):
@@ -151,6 +161,8 @@ class Bead:
         # argument kinds a compile declined to add to working code: the interpreter
         # answers those calls, the code keeps serving the others (a reload retries)
         self.declined: set[Signature] = set()
+        self.stale_streak = 0  # compiles in a row that raced with a rebound global
+        self.job_tier = 0  # the tier of the compile last queued
         self.history: deque[tuple[BeadState, BeadState]] = deque(maxlen=64)
         self._arm(hotness.promote_at(0))
 
@@ -273,6 +285,8 @@ class Bead:
 
     def _queue(self, tier: int, signatures: tuple[Signature, ...], calls: int) -> None:
         """Submit a compile (lock held); on a full queue, retry some calls later."""
+        self.paused_tier = None  # this compile is the one a pause waited for
+        self.job_tier = tier
         self.ticket += 1
         self.signatures = signatures  # what the bead is (being) specialised for
         job = CompileJob(self, self.ticket, tier, signatures, self.int_bits)
@@ -390,8 +404,13 @@ class Bead:
         started = time.perf_counter()
         error: str | None = None
         compiled: CompiledCode | None = None
+        later = False  # not a failure: compile again later
         try:
             compiled = self._compiler(request)
+        except Stale as exc:  # what it assumed changed meanwhile: a race, not an error
+            error, later = str(exc), True
+        except Cancelled:  # the interpreter is exiting
+            later = True
         except CompileError as exc:
             error = str(exc) or type(exc).__name__
         except Exception as exc:  # a backend bug: record it, never kill the broker
@@ -402,6 +421,9 @@ class Bead:
             self.compile_ms += elapsed
             if job.ticket != self.ticket or self.state is not S.COMPILING:
                 return  # a reload or invalidate arrived mid-compile: discard
+            if later:
+                self._compile_later(job, error)
+                return
             if compiled is None and self._keep_serving(job, error):
                 return
             if compiled is None:
@@ -418,6 +440,7 @@ class Bead:
             # kinds type bailouts asked for while this compile ran: compile them next
             pending = [k for k in self.signatures if k not in compiled.signatures]
             self.tier = job.tier
+            self.stale_streak = 0
             self.signatures = compiled.signatures
             self.tier_code[job.tier] = compiled
             self.reason = compiled.note
@@ -433,6 +456,23 @@ class Bead:
                     wanted = (*wanted, kinds)
             if wanted != compiled.signatures:
                 self._queue(job.tier, wanted, self.calls)
+
+    def _compile_later(self, job: CompileJob, stale: str | None) -> None:
+        """The compile raced with a rebound global (``stale`` says which) or was
+        cancelled at exit (None): no failure (lock held, COMPILING).  Installed code
+        keeps serving (its own guards see a rebinding); the same compile is asked for
+        again by a later call: after RETRY_AFTER_STALE calls, doubling while compiles
+        keep going stale (a global rebound on every call never costs a compile each)."""
+        self.ticket += 1
+        self._move(S.COMPILED if self.code is not None else S.INTERPRETED)
+        self.paused_tier = job.tier
+        if stale is None:
+            self._arm(self.calls + 1)
+            return
+        self.stale_streak += 1
+        self.reason = f"{stale}; compiling again later"
+        self._arm(self.calls + (RETRY_AFTER_STALE << min(self.stale_streak - 1, 10)))
+        log.debug("autotier: %s: %s", self.qualname, self.reason)
 
     def _keep_serving(self, job: CompileJob, error: str | None) -> bool:
         """A compile that only added specialisations, or only widened the ints, failed
@@ -466,6 +506,18 @@ class Bead:
                 self._move(S.COMPILED if self.code is not None else S.INTERPRETED)
 
     # ------------------------------------------------------------ lifecycle
+    def after_fork_child(self) -> None:
+        """In the child of ``os.fork()``, where only the forking thread is left: a
+        fresh lock, and a compile queued or running in the parent (the child's broker
+        starts empty, the parent's thread is gone) is asked for again by the next call.
+        Installed code keeps serving: it is in the child's memory too."""
+        self._lock = threading.RLock()
+        if self.state in (S.QUEUED, S.COMPILING):
+            self.ticket += 1
+            self._move(S.COMPILED if self.code is not None else S.INTERPRETED)
+            self.paused_tier = self.job_tier
+            self._arm(self.calls + 1)
+
     def reload(self) -> bool:
         """Recompile from the function's current code; True if a compile was queued.
 

@@ -3,6 +3,11 @@
 It holds beads, never decorated functions: a bead refers to its function weakly, so
 the registry keeps nothing alive.  ``_LOCK`` guards ``_BEADS``; it is held only to
 copy or edit the list, never while calling into beads or user code.
+
+Fork (wired in by the API): ``before_fork`` takes this lock and every bead's, so no
+bead is copied into a child half-changed by another thread; ``after_fork_parent``
+gives them back; ``after_fork_child`` gives the child fresh locks and resets the beads
+whose compile was queued or running (``Bead.after_fork_child``).
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from autotier.runtime.bead import Bead, BeadState
 
 _LOCK = threading.Lock()
 _BEADS: list[Bead] = []
+FORK_WAIT = 1.0  # seconds to wait for one bead's lock before a fork (held briefly)
+_held_at_fork: list[Bead] = []
 
 
 def add(bead: Bead) -> None:
@@ -35,3 +42,23 @@ def prune() -> int:
         removed = len(_BEADS) - len(keep)
         _BEADS[:] = keep
     return removed
+
+
+def before_fork() -> None:
+    _LOCK.acquire()
+    _held_at_fork[:] = [b for b in _BEADS if b._lock.acquire(timeout=FORK_WAIT)]
+
+
+def after_fork_parent() -> None:
+    for bead in reversed(_held_at_fork):
+        bead._lock.release()
+    _held_at_fork.clear()
+    _LOCK.release()
+
+
+def after_fork_child() -> None:
+    global _LOCK
+    _LOCK = threading.Lock()
+    _held_at_fork.clear()
+    for bead in _BEADS:
+        bead.after_fork_child()
