@@ -72,7 +72,11 @@ def test_settrace_sees_every_line_of_every_call():
     theirs = [(e, line) for e, c, line in plain if c is code]
     assert mine == theirs and len([e for e, _ in mine if e == "call"]) == 100
     # nothing of autotier's own shows up: the same code as the undecorated run's
-    assert {c.co_name for _, c, _ in events} == {c.co_name for _, c, _ in plain}
+    # (gc callbacks other libraries install may run in either run: not counted)
+    def ours(run):
+        return {c.co_name for _, c, _ in run if not c.co_name.startswith("gc_")}
+    assert ours(events) == ours(plain)
+    assert not any("autotier" in c.co_filename for _, c, _ in events)
     with interpreted_frames(hf) as frames:  # the tracer is gone: native again
         assert hf(5) == 16
     assert frames[0] == 0
