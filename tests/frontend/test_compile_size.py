@@ -1,0 +1,156 @@
+"""Compile cost linear in function size (issue 7, point 8).
+
+Nothing here is timed: the tests check what makes the cost linear (the IR the
+frontend emits, the pipeline the engine picks, the frontend's algorithms) and that
+the generated 1,000-statement functions compile exactly.  ``bench/compile_time.py``
+measures the times.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import re
+from types import FunctionType
+
+import pytest
+
+from autotier.abi import Kind, Status
+from autotier.frontend import decode, ir, lower
+from autotier.frontend.builtins_table import Resolver
+from autotier.frontend.stackflow import build_ir
+from autotier.jit import engine
+from tests.frontend import kernels as k
+from tests.frontend.bigfuncs import branchy_source, generated, make
+from tests.frontend.harness import check, compile_function
+
+INT = Kind.INT
+
+
+@functools.cache
+def _generated(shape: str, n: int) -> tuple[FunctionType, tuple[Kind, ...], str]:
+    """A generated function, its argument kinds and its lowered LLVM IR (made once)."""
+    func, kinds = generated(shape, n)
+    return func, kinds, compile_function(func, kinds).lowered.ir
+
+# ------------------------------------------------------------------ 1,000 statements
+
+
+@pytest.mark.parametrize("shape", ["straight", "branchy"])
+def test_thousand_statements_compile_and_match_cpython(shape):
+    func, _, text = _generated(shape, 1000)
+    assert engine.pipeline([text], 2) == "light"  # past LARGE_FUNCTION: the linear passes
+    rng = random.Random(8)
+    if shape == "straight":
+        cases = [(1, 2, 3.0), (0, 0, 0.0), (-7, 5, -0.0), (2**62, 1, 1.0), (1, -(2**63), 0.5),
+                 *((rng.randrange(-10**6, 10**6), rng.randrange(-10**6, 10**6),
+                    rng.uniform(-1e6, 1e6)) for _ in range(5))]
+    else:
+        cases = [(-1, 0), (0, 0), (500, 7), (999, -3), (10**6, 2**63 - 1000), (2**63 - 1, 0),
+                 *((rng.randrange(-10, 1100), rng.randrange(-10**9, 10**9)) for _ in range(5))]
+    statuses = {check(func, *args, may_bail=True) for args in cases}
+    assert Status.OK in statuses  # most inputs run natively to the end ...
+    assert Status.INT64_OVERFLOW in statuses  # ... and an int64 overflow bails to CPython
+
+
+def test_small_functions_keep_the_full_pipeline():
+    text = _generated("straight", 100)[2]
+    assert engine.pipeline([text], 2) == "O2"
+    assert engine.pipeline([text], 1) == "O1"
+    assert engine.pipeline([text], 0) == "none"
+
+
+def test_the_light_pipeline_compiles_every_kernel_exactly(monkeypatch):
+    monkeypatch.setattr(engine, "LARGE_FUNCTION", -1)  # every function counts as large
+    for func, args in [(k.while_loop, (10,)), (k.sum_range1, (7,)), (k.nested_loops, (5,)),
+                       (k.mixed, (3, 2.5)), (k.collatz, (27,)), (k.for_else, (9, 4))]:
+        assert engine.pipeline([lower(func, tuple(Kind.of(a) for a in args)).ir], 2) == "light"
+        check(func, *args, opt=3)  # opt=3: a compile of its own (the harness caches by opt)
+
+
+# ------------------------------------------------------------------ what keeps it linear
+
+
+def _allocas(text: str) -> int:
+    return len(re.findall(r"= alloca ", text))
+
+
+def test_helper_results_share_one_slot_per_type():
+    """One stack slot per call made LLVM's mem2reg walk the dominator tree once per
+    slot: quadratic in the number of checked operations."""
+    small, large = (_generated("straight", n)[2] for n in (100, 1000))
+    assert _allocas(small) == _allocas(large) <= 3  # i64 and double results
+
+
+def test_lowered_size_is_linear_in_statements():
+    for shape in ("straight", "branchy"):
+        sizes = [engine.largest_function([_generated(shape, n)[2]]) for n in (100, 1000)]
+        assert sizes[1] <= 10.5 * sizes[0], (shape, sizes)
+
+
+def test_largest_function_counts_instructions():
+    text = ('define i64 @"f"(i64 %"a")\n{\nentry:\n  %".2" = add i64 %"a", 1\n'
+            '  ret i64 %".2"\n}\n\ndefine i64 @"g"()\n{\nentry:\n  ret i64 0\n}\n'
+            'declare i64 @"h"(i64 %".1")\n')
+    assert engine.largest_function([text]) == 2
+    assert engine.largest_function([text, text.replace('"f"', '"f2"')]) == 2
+    assert engine.largest_function(["declare void @x()\n"]) == 0
+
+
+def _cfgs():
+    """IR of functions with loops, breaks, branches and returns in the middle."""
+    for func in (k.while_loop, k.nested_loops, k.sum_range1, k.for_else, k.collatz,
+                 k.early_return, make(branchy_source(30))):
+        yield build_ir(decode.decode(func), Resolver(func))
+
+
+def _dominators_by_definition(func: ir.Function) -> dict[int, set[int]]:
+    """d dominates b iff b is unreachable from the entry once d is removed."""
+    def reachable(without: int | None) -> set[int]:
+        seen, todo = set(), [func.entry]
+        while todo:
+            b = todo.pop()
+            if b in seen or b == without:
+                continue
+            seen.add(b)
+            todo.extend(func.successors(b))
+        return seen
+
+    every = reachable(None)
+    return {b: {d for d in every if d == b or b not in reachable(d)} for b in every}
+
+
+def test_dominators_match_their_definition():
+    for func in _cfgs():
+        assert func.dominators() == _dominators_by_definition(func), func.name
+
+
+def test_verify_walks_the_dominator_tree_without_copying(monkeypatch):
+    """Each block is checked against one shared set of the Vars its dominators define
+    (a set built per block made verify quadratic in a function of many branches)."""
+    func = build_ir(decode.decode(f := make(branchy_source(50))), Resolver(f))
+    seen: list[object] = []
+    original = ir.Block.verify
+
+    def spy(self, live_in=frozenset()):
+        seen.append(live_in)
+        return original(self, live_in)
+
+    monkeypatch.setattr(ir.Block, "verify", spy)
+    func.verify()
+    assert len(seen) == len(func.blocks) and all(s is seen[0] for s in seen)
+
+
+def test_verify_still_rejects_a_read_from_a_sibling_branch():
+    func, _ = generated("branchy", 3)
+    good = build_ir(decode.decode(func), Resolver(func))
+    then_blocks = [b for b in good.blocks if b.instrs and b.id != good.entry
+                   and any(isinstance(i, ir.BinaryOp) for i in b.instrs)]
+    first, second = then_blocks[0], then_blocks[1]
+    stolen = next(i.dest for i in first.instrs if isinstance(i, ir.BinaryOp))
+    bad_instr = ir.UnaryOp(ir.Var(10**6), ir.UnOp.NEG, stolen)
+    bad = ir.Block(second.id, second.params, (*second.instrs, bad_instr), second.term)
+    broken = ir.Function(good.name, tuple(bad if b.id == second.id else b
+                                          for b in good.blocks), good.entry)
+    with pytest.raises(ir.IRError, match="before it is defined"):
+        broken.verify()
