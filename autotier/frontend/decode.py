@@ -7,6 +7,7 @@ compile (generators, closures, ``*args``, ``try``) is rejected here, before any 
 
 from __future__ import annotations
 
+import functools
 import inspect
 from dataclasses import dataclass
 from types import CodeType, FunctionType
@@ -62,11 +63,14 @@ class DecodedFunction:
     first_line: int
     code: CodeType  # the code object decoded (a native call of the function assumes it)
 
+    @functools.cached_property
+    def _by_index(self) -> dict[int, CodeBlock]:
+        return {blk.index: blk for blk in self.blocks}
+
     def block(self, index: int) -> CodeBlock:
-        for blk in self.blocks:
-            if blk.index == index:
-                return blk
-        raise KeyError(index)
+        """The block numbered ``index`` (a dict look-up: the stack simulation asks once
+        per conditional jump, and a scan made that quadratic in the number of blocks)."""
+        return self._by_index[index]
 
     def listing(self) -> str:
         """A readable listing of the blocks (the "bytecode" dump)."""
