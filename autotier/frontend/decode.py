@@ -26,6 +26,23 @@ _REJECTED_FLAGS = (
     (inspect.CO_VARKEYWORDS, "**kwargs parameters are not supported"),
 )
 
+# The largest function (bytecode instructions, counted as ``dis`` lists them; for the
+# frontend, the root and its native callees together) autotier compiles.  Compiling
+# costs about 0.15-0.2 ms of one core per instruction (docs/architecture.md, "Compile
+# time and the size limit"), so this caps one compile, which holds the broker thread,
+# at about 3 s; a 1,000-statement function (6,500-9,500 instructions) is well inside
+# it.  numba would spend longer still (30 s to decline 1,000 `if` statements), so the
+# limit is checked before any backend (:func:`too_large`).
+MAX_INSTRUCTIONS = 15_000
+
+
+def too_large(count: int) -> str | None:
+    """The reason a compile of ``count`` bytecode instructions is declined, or None."""
+    limit = MAX_INSTRUCTIONS
+    if count > limit:
+        return f"function too large to compile ({count} instructions > {limit})"
+    return None
+
 
 @dataclass(frozen=True)
 class Op:
@@ -92,6 +109,9 @@ def check_code(code: CodeType, name: str) -> None:
         raise Unsupported(f"{name}: closures and cell variables are not supported")
     if code.co_kwonlyargcount:
         raise Unsupported(f"{name}: keyword-only parameters are not supported")
+    size = too_large(compat.instruction_count(code))
+    if size is not None:
+        raise Unsupported(f"{name}: {size}")
 
 
 def decode(func: FunctionType) -> DecodedFunction:

@@ -1,4 +1,4 @@
-"""Compile cost linear in function size (issue 7, point 8).
+"""Compile cost linear in function size, and the size limit (issue 7, point 8).
 
 Nothing here is timed: the tests check what makes the cost linear (the IR the
 frontend emits, the pipeline the engine picks, the frontend's algorithms) and that
@@ -16,14 +16,17 @@ from types import FunctionType
 
 import pytest
 
+import autotier
+from autotier import compat
 from autotier.abi import Kind, Status
-from autotier.frontend import decode, ir, lower
+from autotier.frontend import Unsupported, decode, ir, lower
 from autotier.frontend.builtins_table import Resolver
 from autotier.frontend.stackflow import build_ir
 from autotier.jit import engine
 from tests.frontend import kernels as k
-from tests.frontend.bigfuncs import branchy_source, generated, make
-from tests.frontend.harness import check, compile_function
+from tests.frontend.bigfuncs import branchy_source, generated, make, straight_source
+from tests.frontend.harness import check, compile_function, hot
+from tests.runtime.helpers import make_hot, promote
 
 INT = Kind.INT
 
@@ -177,3 +180,59 @@ def test_verify_still_rejects_a_read_from_a_sibling_branch():
                                           for b in good.blocks), good.entry)
     with pytest.raises(ir.IRError, match="before it is defined"):
         broken.verify()
+
+
+# ------------------------------------------------------------------ the size limit
+
+
+def _too_large_source() -> str:
+    n = decode.MAX_INSTRUCTIONS // 6 + 10  # each statement is 6 or 7 instructions
+    return straight_source(n, "huge")
+
+
+def test_a_function_past_the_limit_is_declined_with_its_size():
+    func = make(_too_large_source(), "huge")
+    count = compat.instruction_count(func.__code__)
+    assert count > decode.MAX_INSTRUCTIONS
+    with pytest.raises(Unsupported) as exc:
+        lower(func, (INT, INT, Kind.FLOAT))
+    assert exc.value.reason == (f"huge: function too large to compile "
+                                f"({count} instructions > {decode.MAX_INSTRUCTIONS})")
+
+
+def test_instruction_count_is_what_dis_lists():
+    import dis
+
+    for func in (k.while_loop, k.nested_loops, make(branchy_source(200))):
+        assert compat.instruction_count(func.__code__) == len(list(dis.get_instructions(func)))
+
+
+def test_the_limit_counts_the_functions_a_compile_calls(monkeypatch):
+    ns: dict[str, object] = {}
+    make("def leaf(x):\n    return x * 2 + 1\n", "leaf", ns)
+    make("def root(x):\n    return leaf(x) + leaf(x + 1)\n", "root", ns)
+    leaf, root = ns["leaf"], ns["root"]
+    ns["leaf"] = hot(leaf)  # a native call: lowered into root's module
+    sizes = [compat.instruction_count(f.__code__) for f in (root, leaf)]
+    monkeypatch.setattr(decode, "MAX_INSTRUCTIONS", max(sizes))  # each alone fits
+    with pytest.raises(Unsupported, match=re.escape(
+            f"root with the functions it calls: function too large to compile "
+            f"({sum(sizes)} instructions > {max(sizes)})")):
+        lower(root, (INT,))
+    monkeypatch.setattr(decode, "MAX_INSTRUCTIONS", sum(sizes))
+    check(root, 5)
+
+
+@pytest.mark.parametrize("backend", ["auto", "llvm", "numba"])
+def test_the_bead_records_the_size_reason_and_no_backend_runs(backend):
+    func = make(_too_large_source(), "huge")
+    count = compat.instruction_count(func.__code__)
+    hf = make_hot(func, backend=backend)
+    promote(hf, 1, 2, 3.0)
+    row = autotier.stats(hf)
+    assert row.state == "failed"
+    # the limit is checked before any backend: numba never spends its 30 s on it
+    assert row.reason == (f"function too large to compile "
+                          f"({count} instructions > {decode.MAX_INSTRUCTIONS})")
+    assert hf(1, 2, 3.0) == func(1, 2, 3.0)
+
