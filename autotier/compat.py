@@ -9,8 +9,10 @@ reads (section "layouts"), and bytecode differences the frontend decodes (sectio
 from __future__ import annotations
 
 import ctypes
+import dis
 import platform
 import sys
+from types import CodeType
 
 PY_VERSION = sys.version_info[:2]
 SUPPORTED = (3, 11) <= PY_VERSION < (3, 13)
@@ -237,6 +239,14 @@ INVERT_BOOL_WARNS = PY_VERSION >= (3, 12)
 
 # 3.12's CALL_INTRINSIC_1 operands the frontend understands, by intrinsic number.
 INTRINSIC_1_ALIASES: dict[int, str] = {5: "UNARY_POSITIVE"}
+
+
+def instruction_count(code: CodeType) -> int:
+    """How many instructions ``code`` has, as ``dis`` lists them (EXTENDED_ARG
+    included).  3.11+ interleaves inline CACHE entries with the instructions in
+    ``co_code``; they are not counted."""
+    units = code.co_code[::2]  # one opcode byte per 2-byte code unit
+    return len(units) - units.count(dis.opmap["CACHE"])
 
 
 def load_global_arg(arg: object) -> tuple[bool, str]:

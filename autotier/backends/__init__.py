@@ -47,8 +47,16 @@ def compile_with(name: str, request: CompileRequest) -> CompiledCode:
     """Compile ``request`` with backend ``name`` ("auto" falls back llvm -> numba).
 
     A backend that needs a package that is not installed declines (Unsupported), so
-    the reason says so and keeps why llvm declined.
+    the reason says so and keeps why llvm declined.  A function past the size limit
+    is declined first, by every backend: its compile would hold the broker, and every
+    function queued behind it, for too long.
     """
+    from autotier import compat
+    from autotier.frontend.decode import too_large
+
+    reason = too_large(compat.instruction_count(request.code))
+    if reason is not None:
+        raise Unsupported(reason)
     if name != "auto":
         return _compile(name, request)
     try:

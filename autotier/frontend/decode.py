@@ -7,6 +7,7 @@ compile (generators, closures, ``*args``, ``try``) is rejected here, before any 
 
 from __future__ import annotations
 
+import functools
 import inspect
 from dataclasses import dataclass
 from types import CodeType, FunctionType
@@ -24,6 +25,23 @@ _REJECTED_FLAGS = (
     (inspect.CO_VARARGS, "*args parameters are not supported"),
     (inspect.CO_VARKEYWORDS, "**kwargs parameters are not supported"),
 )
+
+# The largest function (bytecode instructions, counted as ``dis`` lists them; for the
+# frontend, the root and its native callees together) autotier compiles.  Compiling
+# costs about 0.15-0.2 ms of one core per instruction (docs/architecture.md, "Compile
+# time and the size limit"), so this caps one compile, which holds the broker thread,
+# at about 3 s; a 1,000-statement function (6,500-9,500 instructions) is well inside
+# it.  numba would spend longer still (30 s to decline 1,000 `if` statements), so the
+# limit is checked before any backend (:func:`too_large`).
+MAX_INSTRUCTIONS = 15_000
+
+
+def too_large(count: int) -> str | None:
+    """The reason a compile of ``count`` bytecode instructions is declined, or None."""
+    limit = MAX_INSTRUCTIONS
+    if count > limit:
+        return f"function too large to compile ({count} instructions > {limit})"
+    return None
 
 
 @dataclass(frozen=True)
@@ -62,11 +80,14 @@ class DecodedFunction:
     first_line: int
     code: CodeType  # the code object decoded (a native call of the function assumes it)
 
+    @functools.cached_property
+    def _by_index(self) -> dict[int, CodeBlock]:
+        return {blk.index: blk for blk in self.blocks}
+
     def block(self, index: int) -> CodeBlock:
-        for blk in self.blocks:
-            if blk.index == index:
-                return blk
-        raise KeyError(index)
+        """The block numbered ``index`` (a dict look-up: the stack simulation asks once
+        per conditional jump, and a scan made that quadratic in the number of blocks)."""
+        return self._by_index[index]
 
     def listing(self) -> str:
         """A readable listing of the blocks (the "bytecode" dump)."""
@@ -88,6 +109,9 @@ def check_code(code: CodeType, name: str) -> None:
         raise Unsupported(f"{name}: closures and cell variables are not supported")
     if code.co_kwonlyargcount:
         raise Unsupported(f"{name}: keyword-only parameters are not supported")
+    size = too_large(compat.instruction_count(code))
+    if size is not None:
+        raise Unsupported(f"{name}: {size}")
 
 
 def decode(func: FunctionType) -> DecodedFunction:

@@ -217,6 +217,7 @@ class FunctionLowering:
         self.order: dict[int, int] = {}  # block id -> position in reverse postorder
         self.ticks: ll.Value | None = None  # i64 slot: loop iterations to the next check
         self.nan_bits_seen = nanbits.seen(typed.func)  # values whose nan bits may show
+        self.slots: dict[str, ll.Value] = {}  # helper result slots, by type (out_slot)
 
     # ------------------------------------------------------------ services for ops
     def _failure(self, status: ll.Value) -> ll.Value:
@@ -231,6 +232,18 @@ class FunctionLowering:
         with self.allocas.goto_entry_block():
             self.allocas.position_at_start(self.fn.entry_basic_block)
             return self.allocas.alloca(ty, name=name)
+
+    def out_slot(self, ty: ll.Type) -> ll.Value:
+        """The one stack slot of type ``ty`` that helpers store their results in.
+
+        Each result is loaded right after its call, so one slot per type serves every
+        call.  (A slot per call costs LLVM's mem2reg a dominance-frontier walk per
+        slot: quadratic in a long function.)
+        """
+        key = str(ty)
+        if key not in self.slots:
+            self.slots[key] = self.alloca(ty, name=f"out_{key}")
+        return self.slots[key]
 
     def bail(self, status: Status) -> None:
         """End the current block with a bailout returning ``status``."""
@@ -268,7 +281,7 @@ class FunctionLowering:
             args = [self.narrow(a) if a.type == self.ints and p == I64 else a
                     for a, p in zip(args, params, strict=False)]
         if len(params) == len(args) + 1 and isinstance(params[-1], ll.PointerType):
-            slot = self.alloca(params[-1].pointee, name=f"{name}_out")
+            slot = self.out_slot(params[-1].pointee)
             self.check(self.b.call(fn, [*args, slot]))
             result = self.b.load(slot)
         else:

@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import CodeType, FunctionType
 
+from autotier import compat
 from autotier.abi import Kind
 from autotier.frontend import ir
 from autotier.frontend.builtins_table import Resolver
-from autotier.frontend.decode import DecodedFunction, decode
+from autotier.frontend.decode import DecodedFunction, decode, too_large
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.model import GlobalDep
 from autotier.frontend.stackflow import build_ir
@@ -91,6 +92,12 @@ def build_program(func: FunctionType, arg_kinds: tuple[Kind, ...]) -> Program:
             except Unsupported as exc:
                 raise Unsupported(f"in {callee.__qualname__}, called by "
                                   f"{func.__qualname__}: {exc.reason}") from None
+            # one module holds the root and every callee: the limit is on them all
+            size = sum(compat.instruction_count(f.__code__) for f in program.sources)
+            reason = too_large(size)
+            if reason is not None:
+                raise Unsupported(f"{func.__qualname__} with the functions it calls: "
+                                  f"{reason}")
         spec = (callee, kinds)
         if spec not in returns:
             if len(returns) >= MAX_SPECS:
