@@ -1,4 +1,4 @@
-"""Deep recursion through a hot function never crashes (issue 7, point 6).
+"""Deep recursion through a hot function never crashes (issue 7, points 6 and 11).
 
 Every call of a hot function is a C call (the trampoline or the entry vectorcalls the
 function, which starts an eval loop), so a recursion through one uses C stack where the
@@ -7,6 +7,8 @@ function at the default and a raised recursion limit, on the main thread and in
 threads with small stacks, in every bead state: where CPython raises RecursionError so
 does the hot function; where CPython returns, the hot function returns the same or
 raises RecursionError; it never crashes (the children run in subprocesses).
+A native body running out of frames is no failed speculation: the call finishes in the
+interpreter and the code stays.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -59,6 +62,7 @@ def test_deep_recursion_raises_recursion_error_never_crashes(state: str) -> None
     assert [tuple(d["config"]) for d in lines] == [c[:2] for c in deep_child.CONFIGS]
     for line in lines:
         config = tuple(line["config"])
+        assert line["stats"]["state"] == state, line["stats"]
         for depth, plain, hot in line["runs"]:
             where = f"{state} {config} depth {depth}: plain {plain}, hot {hot}"
             if plain[0] == "RecursionError":
@@ -78,6 +82,51 @@ def test_c_stack_check_reaches_most_of_the_stack() -> None:
         plain, hot = _lines(proc)[0]["deepest"]
         assert plain == 20000
         assert 4 * 1024 * 1024 // 2 // 430 <= hot < plain, (state, hot)
+
+
+DEEP_CALLS = """
+import json
+import sys
+import autotier
+from autotier.dispatch.build import trampoline_address
+
+sys.setrecursionlimit(15000)
+
+@autotier.hot(threshold=3, backend="llvm")
+def down(n):
+    if n <= 0:
+        return 0
+    return down(n - 1) + 1
+
+for i in range(5):
+    down(i)
+assert autotier.wait_idle(120)
+entry = down._vectorcall
+assert entry != trampoline_address(), autotier.stats(down)
+results = [down(12000) for _ in range(5)]
+try:
+    down(20000)
+    refused = None
+except RecursionError as exc:
+    refused = str(exc)
+row = autotier.stats(down)
+print(json.dumps({"results": results, "refused": refused, "stats": row.to_dict(),
+                  "same_entry": down._vectorcall == entry, "small": down(10)}))
+"""
+
+
+def test_running_out_of_native_frames_is_not_a_bailout() -> None:
+    """down(12000) under setrecursionlimit(15000) is deeper than the native frame cap:
+    the interpreter finishes those calls, the code stays installed (it used to be
+    blacklisted after four 'recursion' bailouts), no bailout is counted."""
+    proc = _child(code=textwrap.dedent(DEEP_CALLS))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout)
+    row = got["stats"]
+    assert got["results"] == [12000] * 5
+    assert got["refused"] == "maximum recursion depth exceeded"  # CPython's, for 20000
+    assert (row["state"], row["bailouts"], row["reason"]) == ("compiled", 0, None), got
+    assert row["deep_calls"] > 0 and got["same_entry"] and got["small"] == 10, got
 
 
 def _slot_owners() -> set[int]:
