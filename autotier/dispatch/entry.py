@@ -220,8 +220,11 @@ class _Builder:
 
         The bead's bookkeeping returns before the original function runs, so a call
         that left the fast path costs exactly one Python frame, as undecorated:
-        recursion depth limits stay CPython's.  ARGS (keywords, other arities), FOREIGN
-        (argument types native code never takes) and TRACED go straight to the function.
+        recursion depth limits stay CPython's.  That call is a tail call, so the entry's
+        frame is not on the C stack while the function runs (a compiled function's
+        interpreted recursion reaches the depth an interpreted one does).  ARGS
+        (keywords, other arities), FOREIGN (argument types native code never takes) and
+        TRACED go straight to the function.
         """
         b = self.b
         b.position_at_end(self.bail_block)
@@ -277,7 +280,7 @@ class _Builder:
         func = b.load(field(b, self.self_, ho.FUNC_OFFSET, PTR), name="func")
         with b.if_then(b.icmp_unsigned("==", func, ir.Constant(PTR, None)), likely=False):
             self.raise_runtime_error("autotier: hot function has no Python function")
-        b.ret(b.call(vectorcall, [func, self.args, self.nargsf, self.kwnames]))
+        b.ret(b.call(vectorcall, [func, self.args, self.nargsf, self.kwnames], tail=True))
 
     def raise_runtime_error(self, message: str) -> None:
         self.raise_error(RuntimeError, message)
