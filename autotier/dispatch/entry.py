@@ -144,11 +144,8 @@ class _Builder:
     def check_stack(self) -> None:
         """Raise RecursionError, before anything else, when the C stack left is below
         this thread's margin (:mod:`.cstack`): a decorated call nests C frames."""
-        b = self.b
-        self.floor = cstack.emit_floor(b, self.module)
-        self.sp = cstack.emit_stack_pointer(b, self.module)
-        with b.if_then(b.icmp_unsigned("<", self.sp, self.floor), likely=False):
-            self.raise_error(RecursionError, cstack.MESSAGE)
+        self.sp, self.floor = cstack.emit_check(
+            self.b, self.module, lambda: self.raise_error(RecursionError, cstack.MESSAGE))
 
     def slot(self, name: str, ty: ir.Type) -> ir.Value:
         """A stack slot allocated once, in the entry block (so LLVM can promote it)."""

@@ -136,8 +136,9 @@ def test_running_out_of_native_frames_is_not_a_bailout() -> None:
 
 def _slot_owners() -> set[int]:
     """The thread pointers holding a slot of the C stack check's table."""
-    words = (ctypes.c_uint64 * (2 * cstack.SLOTS)).from_address(cstack.table_address())
-    return {words[2 * i] for i in range(cstack.SLOTS)} - {0}
+    n = cstack.SLOT_WORDS
+    words = (ctypes.c_uint64 * (n * cstack.SLOTS)).from_address(cstack.table_address())
+    return {words[n * i] for i in range(cstack.SLOTS)} - {0}
 
 
 def test_an_ending_thread_gives_its_floor_up() -> None:
@@ -187,3 +188,78 @@ def test_threads_of_changing_stack_sizes_never_crash(state: str) -> None:
     proc = _child(state, rounds, code=THREAD_CHURN)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.split() == ["['RecursionError']"], proc.stdout
+
+
+SWITCHED_STACK = """
+import ctypes, json, mmap, sys
+from llvmlite import ir
+from autotier.dispatch import cstack
+from autotier.jit import engine
+from tests.integration import deep_child
+
+hot, plain = deep_child.hot_in(sys.argv[1])
+module = ir.Module("sp")
+fn = ir.Function(module, ir.FunctionType(ir.IntType(64), []), "read_sp")
+b = ir.IRBuilder(fn.append_basic_block())
+b.ret(cstack.emit_stack_pointer(b, module))
+read_sp = ctypes.CFUNCTYPE(ctypes.c_uint64)(engine.compile_ir(str(module), ["read_sp"])
+                                            .addresses["read_sp"])
+libc = ctypes.CDLL(None)
+here, there = ctypes.create_string_buffer(2048), ctypes.create_string_buffer(2048)
+STACK = 1 << 20  # mapped below the thread's stack, as every mapping is
+stack = mmap.mmap(-1, STACK, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+low = ctypes.addressof(ctypes.c_char.from_buffer(stack))
+seen = []
+
+@ctypes.CFUNCTYPE(None)
+def on_the_other_stack():
+    seen.append(low <= read_sp() < low + STACK)
+    seen.append(deep_child.outcome(hot, 50))
+
+# ucontext_t on x86-64 glibc: uc_link at 8, uc_stack.ss_sp at 16, .ss_size at 32
+assert libc.getcontext(there) == 0
+ctypes.c_void_p.from_buffer(there, 8).value = ctypes.addressof(here)
+ctypes.c_void_p.from_buffer(there, 16).value = low
+ctypes.c_size_t.from_buffer(there, 32).value = STACK
+libc.makecontext(there, on_the_other_stack, 0)
+assert libc.swapcontext(here, there) == 0
+print(json.dumps(seen))
+"""
+
+
+@pytest.mark.parametrize("state", ["interpreted", "compiled"])
+def test_code_on_another_stack_is_not_refused(state: str) -> None:
+    """Python run on a stack that is not the thread's (swapcontext onto a mapping below
+    it, as coroutine libraries do) is not checked: it used to raise RecursionError on
+    the first call, its stack pointer being below the thread's floor."""
+    proc = _child(state, code=SWITCHED_STACK)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout) == [True, ["ok", 50]]
+
+
+SLOT_TAKEN = """
+import ctypes, json, sys
+from autotier.dispatch import cstack
+from tests.integration import deep_child
+
+sys.setrecursionlimit(deep_child.RAISED_LIMIT)
+hot, plain = deep_child.hot_in(sys.argv[1])
+seen = []
+
+def work():
+    seen.append(deep_child.outcome(hot, 100))
+    # every slot lost (as to threads whose slots collide): the check takes this
+    # thread's floor from its pthread key again
+    ctypes.memset(cstack.table_address(), 0, cstack.SLOTS * cstack.SLOT_WORDS * 8)
+    seen.append(deep_child.outcome(hot, 100))
+    seen.append(deep_child.outcome(hot, 5000)[0])
+
+deep_child.in_thread(256, work)
+print(json.dumps(seen))
+"""
+
+
+def test_a_lost_slot_is_refilled_from_the_thread_key() -> None:
+    proc = _child("compiled", code=SLOT_TAKEN)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout) == [["ok", 100], ["ok", 100], "RecursionError"]
