@@ -427,7 +427,8 @@ def _budget(t: _Builder, tstate: ir.Value) -> ir.Value:
     cap = ir.Constant(I64, NATIVE_FRAME_CAP)
     budget = b.select(b.icmp_signed("<", remaining, cap), remaining, cap)
     assert t.sp is not None and t.floor is not None
-    # sp >= floor here (check_stack); a floor of 1 (bounds unknown) leaves the cap
+    # sp >= floor here (check_stack); the floor is 1 where the bounds are unknown or the
+    # call runs on a stack not the thread's: the cap alone bounds the budget there
     room = b.udiv(b.sub(t.sp, t.floor), ir.Constant(I64, cstack.NATIVE_FRAME_BYTES))
     return b.select(b.icmp_signed("<", room, budget), room, budget, name="budget")
 
