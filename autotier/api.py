@@ -260,6 +260,7 @@ def _row(bead: Bead) -> FunctionStats:
             signatures=tuple(tuple(k.pytype.__name__ for k in sig) for sig in bead.signatures),
             int_bits=code.int_bits if code is not None else bead.int_bits,
             reason=bead.reason,
+            deep_calls=bead.deep_calls,
         )
 
 

@@ -15,6 +15,10 @@ size_t nargsf, PyObject *kwnames)``:
   vectorcall a backend's callable with the bound arguments, re-running the call in
   the interpreter if it raises an Exception), box the result.
 
+Both first check that the thread's C stack has room for the call (:mod:`.cstack`):
+a call of a hot function nests C frames, so a deep recursion through one raises
+RecursionError there instead of crashing.
+
 Whatever the fast path cannot answer goes to the *slow path*: the bead's bookkeeping
 (the Python callable in the ``_slow`` slot, called as ``_slow(code, *args, **kwargs)``
 with a :class:`Bail` code saying why), then the original function in ``_func`` with the
@@ -31,6 +35,7 @@ from llvmlite import ir
 
 from autotier import compat
 from autotier.abi import Kind, Status
+from autotier.dispatch import cstack
 from autotier.dispatch import hotobject as ho
 from autotier.dispatch.binding import BindingPlan, bind
 from autotier.dispatch.framecount import FRAME_COUNTER
@@ -133,6 +138,14 @@ class _Builder:
         self.bail_codes: list[tuple[ir.Value, ir.Block, ir.Value, ir.Value, ir.Value]] = []
         self.nargs = self.b.and_(self.nargsf, ir.Constant(I64, ARGS_MASK), name="nargs")
         self._allocas: dict[str, ir.Value] = {}
+        self.sp: ir.Value | None = None
+        self.floor: ir.Value | None = None
+
+    def check_stack(self) -> None:
+        """Raise RecursionError, before anything else, when the C stack left is below
+        this thread's margin (:mod:`.cstack`): a decorated call nests C frames."""
+        self.sp, self.floor = cstack.emit_check(
+            self.b, self.module, lambda: self.raise_error(RecursionError, cstack.MESSAGE))
 
     def slot(self, name: str, ty: ir.Type) -> ir.Value:
         """A stack slot allocated once, in the entry block (so LLVM can promote it)."""
@@ -204,8 +217,11 @@ class _Builder:
 
         The bead's bookkeeping returns before the original function runs, so a call
         that left the fast path costs exactly one Python frame, as undecorated:
-        recursion depth limits stay CPython's.  ARGS (keywords, other arities), FOREIGN
-        (argument types native code never takes) and TRACED go straight to the function.
+        recursion depth limits stay CPython's.  That call is a tail call, so the entry's
+        frame is not on the C stack while the function runs (a compiled function's
+        interpreted recursion reaches the depth an interpreted one does).  ARGS
+        (keywords, other arities), FOREIGN (argument types native code never takes) and
+        TRACED go straight to the function.
         """
         b = self.b
         b.position_at_end(self.bail_block)
@@ -261,9 +277,13 @@ class _Builder:
         func = b.load(field(b, self.self_, ho.FUNC_OFFSET, PTR), name="func")
         with b.if_then(b.icmp_unsigned("==", func, ir.Constant(PTR, None)), likely=False):
             self.raise_runtime_error("autotier: hot function has no Python function")
-        b.ret(b.call(vectorcall, [func, self.args, self.nargsf, self.kwnames]))
+        b.ret(b.call(vectorcall, [func, self.args, self.nargsf, self.kwnames], tail=True))
 
     def raise_runtime_error(self, message: str) -> None:
+        self.raise_error(RuntimeError, message)
+
+    def raise_error(self, exc: type[BaseException], message: str) -> None:
+        """Set ``exc(message)`` and return NULL."""
         b = self.b
         data = bytearray(message.encode() + b"\0")
         text = ir.GlobalVariable(self.module, ir.ArrayType(I8, len(data)),
@@ -272,7 +292,7 @@ class _Builder:
         text.global_constant = True
         text.linkage = "internal"
         set_string = self.declare("PyErr_SetString", ir.VoidType(), [PTR, PTR])
-        b.call(set_string, [const_ptr(id(RuntimeError)), b.bitcast(text, PTR)])
+        b.call(set_string, [const_ptr(id(exc)), b.bitcast(text, PTR)])
         b.ret(ir.Constant(PTR, None))
 
 
@@ -280,6 +300,7 @@ def trampoline_ir(name: str) -> str:
     """The interpreted-state code: count, forward to ``_func``, slow path at the trigger."""
     module = ir.Module(name=name)
     t = _Builder(module, name)
+    t.check_stack()
     t.count_call()
     b = t.b
     func = b.load(field(b, t.self_, ho.FUNC_OFFSET, PTR), name="func")
@@ -399,11 +420,17 @@ def _incref(b: ir.IRBuilder, obj: ir.Value) -> None:
 
 
 def _budget(t: _Builder, tstate: ir.Value) -> ir.Value:
-    """Native frames this call may use: the interpreter's remaining depth, capped."""
+    """Native frames this call may use: the interpreter's remaining depth, capped, and
+    no more than fit in the C stack left above this thread's floor."""
     b = t.b
     remaining = b.sext(b.load(field(b, tstate, compat.TSTATE_RECURSION_REMAINING, I32)), I64)
     cap = ir.Constant(I64, NATIVE_FRAME_CAP)
-    return b.select(b.icmp_signed("<", remaining, cap), remaining, cap, name="budget")
+    budget = b.select(b.icmp_signed("<", remaining, cap), remaining, cap)
+    assert t.sp is not None and t.floor is not None
+    # sp >= floor here (check_stack); the floor is 1 where the bounds are unknown or the
+    # call runs on a stack not the thread's: the cap alone bounds the budget there
+    room = b.udiv(b.sub(t.sp, t.floor), ir.Constant(I64, cstack.NATIVE_FRAME_BYTES))
+    return b.select(b.icmp_signed("<", room, budget), room, budget, name="budget")
 
 
 def _native_bail(t: _Builder, status: ir.Value) -> None:
@@ -424,6 +451,7 @@ def entry_ir(plan: EntryPlan) -> str:
     module = ir.Module(name=plan.name)
     t = _Builder(module, plan.name)
     b = t.b
+    t.check_stack()
     tstate = t.thread_state()
     with b.if_then(t.traced(tstate), likely=False):
         t.bail(Bail.TRACED)

@@ -149,6 +149,9 @@ class Bead:
         self.wide_failed = False  # a compile with i128 ints failed: stay at 64 bits
         self.bailouts = 0
         self.exceptions = 0  # native calls CPython answered by raising (abi.RAISES)
+        # calls native code left to the interpreter for want of native frames (a deep
+        # recursion): no bailout, the code stays (see on_bail)
+        self.deep_calls = 0
         self.recompiles = 0
         self.reverts = 0
         self.compile_ms = 0.0
@@ -210,11 +213,19 @@ class Bead:
         ones for a type bailout); the native code then calls the original function
         itself, so the interpreter answers the call with exactly one Python frame, as
         undecorated.
+
+        A body that ran out of native frames (``Status.RECURSION``: the recursion is
+        deeper than the frame budget, the interpreter's remaining depth or the C stack
+        left) made no failed speculation: that call finishes in the interpreter, the
+        code stays installed, and only ``deep_calls`` counts it, never the deopt policy.
         """
         if code == Bail.HOT:
             self._on_hot(args, kwargs)
         elif code == Bail.CODE:
             self._on_new_code()
+        elif Bail.status(code) is Status.RECURSION:
+            with self._lock:
+                self.deep_calls += 1
         else:
             self._on_bailout(code, args)
 

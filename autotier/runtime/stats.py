@@ -24,6 +24,9 @@ class FunctionStats:
     # calls native code left because CPython raises there (ZeroDivisionError, a math
     # domain error, OverflowError ...): answers of the function, not failed speculations
     exceptions: int = 0
+    # calls native code handed to the interpreter for want of native frames (a recursion
+    # deeper than the frame budget): not bailouts, the code stays compiled
+    deep_calls: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
