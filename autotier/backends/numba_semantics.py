@@ -68,10 +68,11 @@ from collections.abc import Iterator
 from types import BuiltinFunctionType, ModuleType
 from typing import Any
 
-_FLOAT_OK = {operator.add, operator.sub, operator.mul, operator.truediv, operator.floordiv,
-             operator.mod, operator.iadd, operator.isub, operator.imul, operator.itruediv,
-             operator.ifloordiv, operator.imod, operator.lt, operator.le, operator.gt,
-             operator.ge, operator.eq, operator.ne}
+# No float arithmetic: numba's LLVM rewrites y * -1.0, y / -1.0, -0.0 - y and
+# x - (-y) and folds y + -0.0 away, so a nan's sign or payload can differ from CPython's
+# (x86 returns the nan operand); autotier's llvm frontend keeps them exact
+# (frontend/floatarith.py).  Comparisons never show a nan's bits.
+_FLOAT_OK = {operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne}
 _INT_OK = {operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
            operator.and_, operator.or_, operator.xor, operator.iand, operator.ior,
            operator.ixor}

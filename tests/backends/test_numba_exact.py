@@ -11,6 +11,7 @@ a call whose numba code raised in the interpreter.
 from __future__ import annotations
 
 import math
+import struct
 import types
 from collections.abc import Callable
 from typing import Any
@@ -143,7 +144,7 @@ def test_a_global_array_changed_in_place_after_the_compile_is_read_at_call_time(
 def test_exact_globals_are_still_compiled():
     def f(x):
         xs = [x]
-        return (xs[0] + PAIR[1]) * math.pi
+        return xs[0] < PAIR[1] or xs[0] > math.pi
 
     hf = compiled(f, "auto", 1.0)
     row = autotier.stats(hf)
@@ -153,7 +154,7 @@ def test_exact_globals_are_still_compiled():
 
 def scaled(x):
     xs = [x]
-    return CFG.SCALE * xs[0]
+    return xs[0] < CFG.SCALE
 
 
 def test_a_module_attribute_numba_froze_is_guarded():
@@ -163,7 +164,7 @@ def test_a_module_attribute_numba_froze_is_guarded():
     CFG.SCALE = 5.0  # type: ignore[attr-defined]
     try:
         assert_exact(hf, scaled, 3.0)
-        assert hf(3.0) == 15.0
+        assert hf(3.0) is True
     finally:
         CFG.SCALE = 2.0  # type: ignore[attr-defined]
     settle()
@@ -230,7 +231,6 @@ def missing_key(i):
 
 
 @pytest.mark.parametrize(("f", "good", "bad"), [
-    (divide, 2.0, 0.0), (floor_divide, 2.0, -0.0), (modulo, 2.0, 0.0),
     (index_list, 1, 5), (index_list, -1, -3), (index_tuple, 0, 3), (index_str, 1, 2),
     (pop_empty, 1.0, -1.0), (raises_value_error, 1.0, -1.0), (missing_key, 1, 5),
 ])
@@ -246,10 +246,32 @@ def test_numba_code_that_raises_gives_cpythons_exception(f, good, bad):
 
 
 def test_auto_falls_back_to_numba_and_still_raises_cpythons_exception():
-    hf = compiled(divide, "auto", 2.0)
+    hf = compiled(index_list, "auto", 1)
     assert autotier.stats(hf).backend == "numba"
-    with pytest.raises(ZeroDivisionError, match="^float division by zero$"):
-        hf(0.0)
+    with pytest.raises(IndexError, match="^list index out of range$"):
+        hf(7)
+
+
+def negated(x):
+    xs = [x]
+    return xs[0] * -1.0  # numba's LLVM makes this a sign flip: a nan's sign differs
+
+
+@pytest.mark.parametrize("f", [divide, floor_divide, modulo, negated])
+def test_float_arithmetic_is_not_offered_to_numba(f):
+    """numba's LLVM rewrites float arithmetic in ways that change a nan's sign or
+    payload (x86 returns the nan operand): numba declines it, the interpreter answers."""
+    hf = make_hot(f, threshold=2, backend="auto")
+    for _ in range(4):
+        hf(2.0)
+    settle()
+    row = autotier.stats(hf)
+    assert row.state == "failed" and "on float" in (row.reason or ""), row
+    nan = struct.unpack("<d", struct.pack("<Q", 0x7FF8000000000001))[0]
+    for x in (2.0, nan, -nan, 0.0):
+        assert outcome(hf, x) == outcome(f, x)
+        if outcome(f, x)[0] == "value":  # floats bit for bit: the nan's sign too
+            assert struct.pack("<d", hf(x)) == struct.pack("<d", f(x))
 
 
 # ---- conversions and result types --------------------------------------------------------

@@ -216,7 +216,7 @@ def test_explain_has_the_documented_keys_in_every_state():
 def test_explain_of_a_numba_compile_and_a_failed_one():
     def total(n):
         xs = [1.5, 2.5]
-        return xs[0] * n + xs[1]
+        return xs[1] if xs[0] < n else xs[0]
 
     hf = make_hot(total, backend="auto")
     promote(hf, 4.0)
