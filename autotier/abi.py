@@ -3,7 +3,7 @@
 Every backend that produces native code for the llvm path exports one *body*
 function per compiled Python function, with this C signature::
 
-    int32_t body(<params>, Result *out, int64_t budget);
+    int32_t body(<params>, Result *out, int64_t budget, int64_t *record);
 
 - ``<params>``: one per Python parameter, in order, typed by :class:`Kind`
   (``INT`` -> i64, ``FLOAT`` -> double, ``BOOL`` -> i1).
@@ -15,11 +15,38 @@ function per compiled Python function, with this C signature::
 - ``budget``: how many more native frames (calls of bodies) may be entered.
   A body whose budget is <= 0 on entry returns ``Status.RECURSION`` without doing
   anything; a body calls another body with ``budget - 1``.
+- ``record``: where a bailout leaves the frames it deoptimises (below), at least
+  the compile's ``record_words`` long.
 - return value: a :class:`Status`. ``OK`` means ``*out`` holds exactly CPython's
   result.  Anything else is a *bailout*: native code could not promise CPython's
-  answer (an int64 overflow, a zero divisor, a math domain error, ...).  The
-  entry then re-runs the call in the interpreter, which gives CPython's own
-  result or exception; bodies are side-effect free, so re-running is exact.
+  answer (an int64 overflow, a zero divisor, a math domain error, ...).  If the
+  record holds frames, the interpreter continues the call where native code left
+  it (*precise deoptimisation*, :mod:`autotier.deopt.resume`): the failing
+  instruction runs in the interpreter, and nothing that ran natively runs again.
+  If it holds none (a program whose bailouts unwind, a frame budget exhausted
+  at the first call), the entry re-runs the call in the interpreter, which is
+  exact because such bodies have no effects.
+
+Deopt records
+-------------
+An array of int64 words::
+
+    record[0]   the Status of the innermost failure
+    record[1]   the number of frames that follow (0: re-run the call instead)
+    record[2]   the index of the first free word
+    record[3:]  the frames, innermost first; each is its site id
+                (:mod:`autotier.deopt.sites`) and then one slot of
+                SLOT_WORDS words per value the site lists (its locals in
+                ``co_varnames`` order, then its value-stack entries)
+
+A slot is ``{tag, a, b, c}`` with ``tag`` a :class:`SlotTag`: an int is
+``c * 2**64 + (a as unsigned)`` (``c`` the sign word of an int64, or the high half
+of an int held as i128), a float has its IEEE bits in ``b``, a bool is ``a``, a
+range is ``range(a, b, c)``, a range iterator yields ``b`` items from ``a`` in
+steps of ``c``, and an unbound local has tag 0.  The innermost frame's native code
+writes the header; each native caller that the failure returns through appends its
+own frame at its call instruction (the caller then resumes with the callee's
+finished frame as the result of that call).
 """
 
 from __future__ import annotations
@@ -71,6 +98,22 @@ class Status(IntEnum):
     INT64_OVERFLOW = 9
     FLOAT_OVERFLOW = 10  # a float result out of range: CPython raises OverflowError
     COMPLEX = 11  # a negative float to a fractional power: CPython returns a complex
+    FORCED = 12  # a test made this site deoptimise (autotier.deopt.forcing)
+
+
+class SlotTag(IntEnum):
+    """What a deopt record slot holds (equal to the frontend's VKind values)."""
+
+    UNBOUND = 0
+    INT = 1
+    FLOAT = 2
+    BOOL = 3
+    RANGE = 4
+    ITER = 5
+
+
+RECORD_HEADER = 3  # words before the first frame of a deopt record
+SLOT_WORDS = 4  # words per value in a deopt record frame
 
 
 #: Statuses whose CPython answer is an exception (ZeroDivisionError, ValueError,

@@ -261,6 +261,10 @@ def _row(bead: Bead) -> FunctionStats:
             int_bits=code.int_bits if code is not None else bead.int_bits,
             reason=bead.reason,
             deep_calls=bead.deep_calls,
+            last_bailout=bead.last_bailout,
+            last_bailout_line=site.line if (site := bead.last_bailout_site) else None,
+            last_bailout_offset=site.offset if site is not None else None,
+            resumes=bead.resumes,
         )
 
 
@@ -328,13 +332,14 @@ def native(f: Any, *types: type) -> NativeFunction:
 
 
 #: the stages explain() returns, as AUTOTIER_DUMP names them
-STAGES = ("bytecode", "ir", "llvm", "asm")
+STAGES = ("bytecode", "ir", "llvm", "asm", "sites")
 
 
 def explain(f: Any) -> dict[str, str]:
     """What autotier made of ``f``: the stages ``bytecode``, ``ir``, ``llvm`` and
-    ``asm`` of its installed compile, and its ``state`` and ``reason`` ("" when
-    none).
+    ``asm`` of its installed compile, its deopt ``sites`` (a line per place native
+    code may hand the frame to the interpreter: source line, bytecode offset and
+    instruction), and its ``state`` and ``reason`` ("" when none).
 
     Every key is always there.  ``bytecode`` is always the function's; a stage the
     installed code has no text for (nothing is compiled, or numba compiled it: numba

@@ -14,6 +14,8 @@ import platform
 import sys
 from types import CodeType
 
+import bytecode
+
 PY_VERSION = sys.version_info[:2]
 SUPPORTED = (3, 11) <= PY_VERSION < (3, 13)
 
@@ -227,6 +229,20 @@ OPCODE_ALIASES: dict[str, str] = {
 # 3.11's PRECALL belongs to the PUSH_NULL/LOAD_GLOBAL ... PRECALL n; CALL n sequence:
 # CALL alone does the work (3.12 dropped PRECALL).
 NO_EFFECT_OPCODES = frozenset({"NOP", "RESUME", "PRECALL", "CACHE"})
+
+# The instructions of a call of the callable under a NULL with ``nargs`` arguments,
+# for the resume functions of autotier.deopt.resume.  3.11's CALL reads the call shape
+# PRECALL (and KW_NAMES) set up, so a frame resumed at a call resumes at the first
+# of those (the frontend's frame state for a CALL names it: CALL_PREFIX_OPCODES).
+CALL_PREFIX_OPCODES = frozenset({"PRECALL", "KW_NAMES"})
+
+
+def call_instructions(nargs: int, line: int) -> list[bytecode.Instr]:
+    call = [bytecode.Instr("CALL", nargs, lineno=line)]
+    if PY_VERSION < (3, 12):
+        return [bytecode.Instr("PRECALL", nargs, lineno=line), *call]
+    return call
+
 
 # 3.11: an exhausted FOR_ITER pops the iterator and jumps past the loop.  3.12: the
 # jump lands on END_FOR, which pops two values (the interpreter itself skips END_FOR

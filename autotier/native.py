@@ -8,6 +8,7 @@ from typing import Any
 
 from autotier.abi import Kind, Status
 from autotier.backends.base import NativeSpec
+from autotier.deopt import resume, sites
 
 _CTYPE: dict[Kind, Any] = {
     Kind.INT: ctypes.c_int64, Kind.FLOAT: ctypes.c_double, Kind.BOOL: ctypes.c_bool
@@ -37,10 +38,11 @@ class NativeFunction:
     """One specialisation's native body, callable through ctypes.
 
     ``cfunc`` is the raw ctypes function with the body ABI of autotier.abi
-    (``int32 body(args..., Result *out, int64 budget)``), called with the GIL held
-    (a body checks for signals in long loops); calling the NativeFunction
-    itself converts the arguments, runs the body and returns the Python value, or
-    re-runs the call with the Python function when the body bails out, so its
+    (``int32 body(args..., Result *out, int64 budget, int64 *record)``), called with
+    the GIL held (a body checks for signals in long loops); calling the NativeFunction
+    itself converts the arguments, runs the body and returns the Python value; when the
+    body bails out, the interpreter finishes the call from where the body left it (or,
+    when the body left no frames, re-runs it with the Python function), so its
     answers are CPython's.
     """
 
@@ -50,6 +52,7 @@ class NativeFunction:
     fallback: Any
     budget: int = 1000
     owner: object = None  # the machine code's owner (engine.NativeCode): alive while this is
+    record_words: int = 3  # the deopt record the body may write
 
     def __call__(self, *args: Any) -> Any:
         if len(args) != len(self.kinds):
@@ -57,8 +60,11 @@ class NativeFunction:
         if any(Kind.of(a) is not k for a, k in zip(args, self.kinds, strict=True)):
             return self.fallback(*args)
         out = Result()
-        status = self.cfunc(*args, ctypes.byref(out), self.budget)
+        record = (ctypes.c_int64 * self.record_words)()
+        status = self.cfunc(*args, ctypes.byref(out), self.budget, record)
         if status != Status.OK:
+            if record[1]:  # frames: the interpreter goes on where the body stopped
+                return resume.finish(sites.read_record(ctypes.addressof(record))[1])()
             return self.fallback(*args)
         return out.value()
 
@@ -67,7 +73,7 @@ def make(spec: NativeSpec, fallback: Any) -> NativeFunction:
     # PYFUNCTYPE: called with the GIL held (a body checks for signals, a C-API call),
     # and an exception the body left set (Status.SIGNAL) is raised after the call.
     proto = ctypes.PYFUNCTYPE(
-        ctypes.c_int32, *(_CTYPE[k] for k in spec.kinds), ctypes.POINTER(Result), ctypes.c_int64
-    )
+        ctypes.c_int32, *(_CTYPE[k] for k in spec.kinds), ctypes.POINTER(Result),
+        ctypes.c_int64, ctypes.POINTER(ctypes.c_int64))
     return NativeFunction(spec.kinds, spec.address, proto(spec.address), fallback,
-                          owner=spec.native)
+                          owner=spec.native, record_words=spec.record_words)

@@ -82,6 +82,7 @@ class NativeSpec:
     restype: type | None  # ctypes result type, None if the result is a tagged Result
     body: bool  # True: the body ABI of autotier.abi (status, out, budget)
     native: NativeCode | None = None  # owns the code at ``address``: hold it while calling
+    record_words: int = 3  # the deopt record a body may write (autotier.abi)
 
 
 @dataclass(frozen=True, eq=False)

@@ -65,7 +65,8 @@ class LLVMBackend:
                 lowered.append(frontend.lower(func, kinds, int_bits=request.int_bits))
             except frontend.Unsupported as exc:
                 raise Unsupported(exc.reason) from None
-        specs = [Specialisation(lm.arg_kinds, body=lm.body) for lm in lowered]
+        specs = [Specialisation(lm.arg_kinds, body=lm.body, record_words=lm.record_words)
+                 for lm in lowered]
         bindings = _merge_bindings(dep for lm in lowered for dep in lm.deps)
         built = build.build_entry(
             func.__name__,
@@ -91,7 +92,7 @@ class LLVMBackend:
         if built.asm:
             dumps["asm"] = built.asm
         natives = tuple(NativeSpec(lm.arg_kinds, built.extras[lm.body], None, True,
-                                   built.native) for lm in lowered)
+                                   built.native, lm.record_words) for lm in lowered)
         return CompiledCode(
             entry=built.entry,
             backend=self.name,
@@ -102,7 +103,8 @@ class LLVMBackend:
             int_bits=request.int_bits,
             asm_source=(tuple(lm.ir for lm in lowered), request.opt),
             # the periodic checks embed the addresses of the names and values read
-            keepalive=tuple((lm.deps, lm.defaults, lm.codes) for lm in lowered),
+            # and the deopt sites its records name (autotier.deopt.sites holds them weakly)
+            keepalive=tuple((lm.deps, lm.defaults, lm.codes, lm.sites) for lm in lowered),
             native=built.native,
         )
 

@@ -72,6 +72,9 @@ class Bail(IntEnum):
     GLOBALS = 4  # a namespace the code read changed (before the call or during a loop)
     CODE = 5  # the function's __code__ was replaced (autoreload): the code is stale
     TRACED = 7  # a trace or profile function watches the thread: the interpreter runs it
+    # the body deoptimised precisely: ``_slow(DEOPT, record address)`` returns the call
+    # that finishes the call in the interpreter (autotier.deopt.resume)
+    DEOPT = 8
     NATIVE = 16  # NATIVE + Status: the native body bailed out
 
     @staticmethod
@@ -93,6 +96,7 @@ class Specialisation:
     kinds: tuple[Kind, ...]
     body: str | None = None
     target: int | None = None
+    record_words: int = 3  # the deopt record the body may write (autotier.abi)
 
 
 @dataclass(frozen=True)
@@ -446,6 +450,39 @@ def _native_bail(t: _Builder, status: ir.Value) -> None:
     t.bail(code)
 
 
+def _deopt(t: _Builder, record: ir.Value) -> None:
+    """Finish a precisely deoptimised call: the bead's bookkeeping turns the record
+    into a call of no arguments (the resume functions of the deoptimised frames), which
+    the entry makes; its result or exception is the call's.  A RecursionError in the
+    bookkeeping (a few Python frames deep, near the limit) re-runs the call in the
+    interpreter instead, which is exact because bodies that deoptimise have no effects
+    yet (issue: effects will need the bookkeeping's depth budgeted)."""
+    b = t.b
+    vectorcall = t.declare("PyObject_Vectorcall", PTR, [PTR, PPTR, I64, PTR])
+    decref = t.declare("Py_DecRef", ir.VoidType(), [PTR])
+    address = b.call(t.declare("PyLong_FromVoidPtr", PTR, [PTR]), [b.bitcast(record, PTR)])
+    with b.if_then(b.icmp_unsigned("==", address, ir.Constant(PTR, None)), likely=False):
+        b.ret(ir.Constant(PTR, None))
+    argv = t.slot("deopt_args", ir.ArrayType(PTR, 2))
+    first = b.gep(argv, [ir.Constant(I32, 0), ir.Constant(I32, 0)])
+    b.store(const_ptr(id(int(Bail.DEOPT))), first)
+    b.store(address, b.gep(argv, [ir.Constant(I32, 0), ir.Constant(I32, 1)]))
+    slow = b.load(field(b, t.self_, ho.SLOW_OFFSET, PTR), name="slow")
+    finish = b.call(vectorcall, [slow, first, ir.Constant(I64, 2), ir.Constant(PTR, None)])
+    b.call(decref, [address])
+    with b.if_then(b.icmp_unsigned("==", finish, ir.Constant(PTR, None)), likely=False):
+        matches = t.declare("PyErr_ExceptionMatches", I32, [PTR])
+        deep = b.call(matches, [const_ptr(id(RecursionError))])
+        with b.if_then(b.icmp_signed("==", deep, ir.Constant(I32, 0))):
+            b.ret(ir.Constant(PTR, None))
+        b.call(t.declare("PyErr_Clear", ir.VoidType(), []), [])
+        t.bail(Bail.ARGS)  # straight to the function, no bookkeeping
+    result = b.call(vectorcall, [finish, ir.Constant(PPTR, None), ir.Constant(I64, 0),
+                                 ir.Constant(PTR, None)])
+    b.call(decref, [finish])
+    b.ret(result)
+
+
 def entry_ir(plan: EntryPlan) -> str:
     """A guarded entry for ``plan``; bodies it calls are declared, defined elsewhere."""
     module = ir.Module(name=plan.name)
@@ -511,11 +548,20 @@ def entry_ir(plan: EntryPlan) -> str:
         else:
             assert spec.body is not None
             params = [{Kind.INT: I64, Kind.FLOAT: F64, Kind.BOOL: I1}[k] for k in spec.kinds]
-            body = t.declare(spec.body, I32, [*params, RESULT.as_pointer(), I64])
+            body = t.declare(spec.body, I32,
+                             [*params, RESULT.as_pointer(), I64, I64.as_pointer()])
             result = t.slot("result", RESULT)
-            status = b.call(body, [*values, result, _budget(t, tstate)], name="status")
+            words = max(s.record_words for s in plan.specs)
+            record = b.bitcast(t.slot("record", ir.ArrayType(I64, words)), I64.as_pointer())
+            status = b.call(body, [*values, result, _budget(t, tstate), record],
+                            name="status")
             failed = b.icmp_signed("!=", status, ir.Constant(I32, Status.OK))
             with b.if_then(failed, likely=False):
+                with b.if_then(b.icmp_signed("==", status, ir.Constant(I32, Status.SIGNAL))):
+                    b.ret(ir.Constant(PTR, None))
+                frames = b.load(b.gep(record, [ir.Constant(I64, 1)]), name="frames")
+                with b.if_then(b.icmp_signed("!=", frames, ir.Constant(I64, 0))):
+                    _deopt(t, record)
                 _native_bail(t, status)
             _box(t, result)
         b.position_at_end(mismatch)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from types import FunctionType
 
 from autotier.abi import Kind
+from autotier.deopt.sites import Site
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.model import MISSING, GlobalDep, LoweredModule
 
@@ -42,11 +43,27 @@ def lower(func: FunctionType, arg_kinds: tuple[Kind, ...], *, int_bits: int = 64
     kinds = tuple(Kind(k) for k in arg_kinds)
     program = build_program(func, kinds)
     body = engine.unique_name(f"body_{func.__qualname__}")
-    text = str(ModuleLowering(program, body, int_bits).run())
+    lowering = ModuleLowering(program, body, int_bits)
+    text = str(lowering.run())
     dumps = {
         "bytecode": "\n\n".join(s.decoded.listing() for s in program.sources.values()),
         "ir": "\n\n".join(t.dump() for t in program.typed.values()),
         "llvm": text,
+        "sites": _sites_text(lowering.sites),
     }
     return LoweredModule(ir=text, body=body, arg_kinds=kinds, deps=program.deps, dumps=dumps,
-                         defaults=program.defaults, codes=program.callee_codes)
+                         defaults=program.defaults, codes=program.callee_codes,
+                         sites=lowering.sites, record_words=lowering.record_words())
+
+
+def _sites_text(sites: tuple[Site, ...]) -> str:
+    """The deopt sites, one line each: where native code may hand its frame on."""
+    import dis
+
+    lines = []
+    for site in sites:
+        names = {i.offset: i.opname for i in dis.get_instructions(site.code)}
+        what = names.get(site.offset, "?")
+        lines.append(f"{site.func.__qualname__}: line {site.line}, offset {site.offset} "
+                     f"({what}), {len(site.stack)} stack entries")
+    return "\n".join(lines)

@@ -121,6 +121,19 @@ def describe(static: Static) -> str:
     return "NULL"
 
 
+def static_object(static: Static) -> object:
+    """The object a static stands for (a resume function pushes it back)."""
+    if isinstance(static, BuiltinRef):
+        return _BUILTIN_OBJECTS[static.builtin]
+    if isinstance(static, MathFunctionRef):
+        return _MATH_OBJECTS[static.name]
+    if isinstance(static, MathModule):
+        return math
+    if isinstance(static, NoneValue):
+        return None
+    raise TypeError(f"autotier: {describe(static)} stands for no single object")
+
+
 def constant_ok(value: object) -> bool:
     """True for the constants native code holds: bool, float, int in int64 range."""
     t = type(value)

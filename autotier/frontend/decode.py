@@ -7,6 +7,7 @@ compile (generators, closures, ``*args``, ``try``) is rejected here, before any 
 
 from __future__ import annotations
 
+import dis
 import functools
 import inspect
 from dataclasses import dataclass
@@ -53,6 +54,11 @@ class Op:
     arg: object
     line: int
     target: int | None = None  # index of the block a jump goes to
+    # position among the code's instructions, in the ``bytecode`` package's order (the
+    # resume functions of autotier.deopt.resume find the instruction by it), and its
+    # byte offset as ``dis`` shows it (-1 where the two listings disagree)
+    index: int = -1
+    offset: int = -1
 
     def __str__(self) -> str:
         if self.target is not None:
@@ -114,6 +120,12 @@ def check_code(code: CodeType, name: str) -> None:
         raise Unsupported(f"{name}: {size}")
 
 
+def byte_offsets(code: CodeType) -> list[int]:
+    """The byte offset of each instruction in the ``bytecode`` package's order (which
+    leaves out EXTENDED_ARG and the inline caches, as its instruction list does)."""
+    return [i.offset for i in dis.get_instructions(code) if i.opname != "EXTENDED_ARG"]
+
+
 def decode(func: FunctionType) -> DecodedFunction:
     """The reachable bytecode blocks of ``func``."""
     code = func.__code__
@@ -123,6 +135,8 @@ def decode(func: FunctionType) -> DecodedFunction:
     index = {id(blk): cfg.get_block_index(blk) for blk in cfg}
     line = code.co_firstlineno
     decoded: dict[int, CodeBlock] = {}
+    offsets = byte_offsets(code)
+    position = 0
     for blk in cfg:
         ops: list[Op] = []
         last: bytecode.Instr | None = None
@@ -137,8 +151,10 @@ def decode(func: FunctionType) -> DecodedFunction:
             if item.has_jump():
                 target = index[id(item.arg)]
             canonical = compat.OPCODE_ALIASES.get(item.name, item.name)
+            offset = offsets[position] if position < len(offsets) else -1
             ops.append(Op(canonical, item.name, None if target is not None else item.arg,
-                          line, target))
+                          line, target, position, offset))
+            position += 1
             last = item
         ends = last is not None and (last.is_final() or last.is_uncond_jump())
         fallthrough = None

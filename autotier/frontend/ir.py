@@ -61,22 +61,88 @@ def _substitute(value: object, mapping: Mapping[Var, Var]) -> object:
     return value
 
 
+@dataclass(frozen=True)
+class FrameState:
+    """The interpreter's frame just before bytecode instruction ``index`` runs: what a
+    deoptimisation at an instruction lowered from it hands to the interpreter.
+
+    ``locals`` holds one value per local variable, in ``co_varnames`` order (a value
+    typed as possibly unbound is unbound when its tag says so); ``stack`` the value
+    stack, bottom first: Vars (numbers, ranges, range iterators) and the statics of
+    :mod:`autotier.frontend.builtins_table` (NULL, a builtin, a hot function, a tuple
+    of items).  ``index`` counts instructions in the ``bytecode`` package's order
+    (:attr:`autotier.frontend.decode.Op.index`), ``offset`` is the byte offset.
+    """
+
+    index: int
+    offset: int
+    line: int
+    locals: tuple[Var, ...]
+    stack: tuple[object, ...]
+    consumes: int = 0  # at a CALL: the stack entries it takes (NULL, callee, arguments)
+
+    def values(self) -> tuple[Var, ...]:
+        """The Vars the state holds: locals, then the stack's (tuple items too)."""
+        return (*self.locals, *(v for item in self.stack for v in _stack_vars(item)))
+
+    def substitute(self, mapping: Mapping[Var, Var]) -> FrameState:
+        return dataclasses.replace(
+            self, locals=tuple(mapping.get(v, v) for v in self.locals),
+            stack=tuple(_substitute_item(item, mapping) for item in self.stack))
+
+    def dump(self) -> str:
+        stack = ", ".join(_item_text(item) for item in self.stack)
+        local = ", ".join(map(str, self.locals))
+        return f"@{self.offset} line {self.line} [{local}] stack [{stack}]"
+
+
+def _stack_vars(item: object) -> Iterator[Var]:
+    if isinstance(item, Var):
+        yield item
+    else:
+        for sub in getattr(item, "items", ()):  # a TupleValue static
+            yield from _stack_vars(sub)
+
+
+def _substitute_item(item: object, mapping: Mapping[Var, Var]) -> object:
+    if isinstance(item, Var):
+        return mapping.get(item, item)
+    if hasattr(item, "items"):
+        return dataclasses.replace(  # type: ignore[type-var]
+            item, items=tuple(_substitute_item(i, mapping) for i in item.items))
+    return item
+
+
+def _item_text(item: object) -> str:
+    if isinstance(item, Var):
+        return str(item)
+    if hasattr(item, "items"):
+        return "(" + ", ".join(_item_text(i) for i in item.items) + ")"
+    return type(item).__name__
+
+
 class _Node:
-    """Shared helpers: the Vars a node reads, and a copy with reads renamed."""
+    """Shared helpers: the Vars a node reads, and a copy with reads renamed.
+
+    A node's ``state`` (its :class:`FrameState`, where it may leave native code) is
+    not among its operands (:meth:`uses`), but is renamed with them."""
 
     def uses(self) -> tuple[Var, ...]:
         out: list[Var] = []
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            if f.name != "dest":
+            if f.name not in ("dest", "state"):
                 out.extend(_vars_of(getattr(self, f.name)))
         return tuple(out)
 
     def substitute(self, mapping: Mapping[Var, Var]) -> _Node:
-        changes = {
+        changes: dict[str, object] = {
             f.name: _substitute(getattr(self, f.name), mapping)
             for f in dataclasses.fields(self)  # type: ignore[arg-type]
-            if f.name != "dest"
+            if f.name not in ("dest", "state")
         }
+        state = getattr(self, "state", None)
+        if state is not None:
+            changes["state"] = state.substitute(mapping)
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]
 
 
@@ -87,6 +153,7 @@ class _Node:
 class Instr(_Node):
     dest: Var
     line: int = field(default=0, kw_only=True)
+    state: FrameState | None = field(default=None, kw_only=True, repr=False)
 
 
 @dataclass(frozen=True)
@@ -231,6 +298,7 @@ class CallFunction(Instr):
 @dataclass(frozen=True)
 class Terminator(_Node):
     line: int = field(default=0, kw_only=True)
+    state: FrameState | None = field(default=None, kw_only=True, repr=False)
 
     def successors(self) -> tuple[tuple[int, tuple[Var, ...]], ...]:
         return ()
@@ -333,21 +401,39 @@ class Block:
             for use in instr.uses():
                 if use not in seen and use not in live_in:
                     raise IRError(f"bb{self.id}: {instr.dest} reads {use} before it is defined")
+            self._verify_state(instr.state, seen, live_in)
             if instr.dest in seen or instr.dest in live_in:
                 raise IRError(f"bb{self.id}: {instr.dest} defined twice")
             seen.add(instr.dest)
         for use in self.term.uses():
             if use not in seen and use not in live_in:
                 raise IRError(f"bb{self.id}: terminator reads {use} before it is defined")
+        self._verify_state(self.term.state, seen, live_in)
+
+    def _verify_state(self, state: FrameState | None, seen: set[Var],
+                      live_in: frozenset[Var] | set[Var]) -> None:
+        """A frame state holds only values defined before the node it belongs to."""
+        if state is None:
+            return
+        for var in state.values():
+            if var not in seen and var not in live_in:
+                raise IRError(f"bb{self.id}: the frame state at @{state.offset} holds "
+                              f"{var} before it is defined")
 
     def dump(self, types: Mapping[Var, Kinds] | None = None) -> str:
         def typed(var: Var) -> str:
             return f"{var}: {kinds_text(types[var])}" if types and var in types else str(var)
 
         lines = [f"bb{self.id}({', '.join(typed(p) for p in self.params)}):"]
-        for instr in self.instrs:
-            text = f"    {typed(instr.dest)} = {_instr_text(instr)}"
-            lines.append(f"{text:<60} ; line {instr.line}" if instr.line else text)
+        shown: FrameState | None = None
+        nodes: tuple[Instr | Terminator, ...] = (*self.instrs, self.term)
+        for node in nodes:
+            if node.state is not None and node.state != shown:
+                shown = node.state
+                lines.append(f"    ; state {shown.dump()}")
+            if isinstance(node, Instr):
+                text = f"    {typed(node.dest)} = {_instr_text(node)}"
+                lines.append(f"{text:<60} ; line {node.line}" if node.line else text)
         lines.append(f"    {_term_text(self.term)}")
         return "\n".join(lines)
 

@@ -37,9 +37,11 @@ from types import FunctionType
 
 from llvmlite import ir as ll
 
-from autotier.abi import RESULT_IR, Kind, Status
+from autotier.abi import RECORD_HEADER, RESULT_IR, Kind, Status
+from autotier.deopt import sites
 from autotier.dispatch.irutil import declare
 from autotier.frontend import ir, nanbits, ops, periodic
+from autotier.frontend.exits import Exits
 from autotier.frontend.ir import Kinds, Var, VKind
 from autotier.frontend.numerics import Numerics
 from autotier.frontend.program import Program, Spec
@@ -106,9 +108,11 @@ class ModuleLowering:
         self.body_name = body_name
         self.ints: ll.IntType = _INT_TYPES[int_bits]  # how Python ints are held
         self.unwinds = _recursive(program)  # bailouts longjmp to the exported body
+        self.precise = not self.unwinds  # bailouts leave frames in the deopt record
         self.module = ll.Module(name=body_name)
         self.numerics = Numerics(self.module)
         self.functions: dict[Spec, ll.Function] = {}
+        self.exits: dict[Spec, Exits] = {}
 
     def fast_function(self, func: FunctionType, kinds: tuple[Kind, ...]) -> ll.Function:
         spec = (func, kinds)
@@ -116,7 +120,8 @@ class ModuleLowering:
             typed = self.program.typed[spec]
             ret = ll.LiteralStructType([I32, *llvm_types(typed.returns, self.ints)])
             params = [scalar_type(VKind(k), self.ints) for k in kinds]
-            fnty = ll.FunctionType(ret, [*params, I64, *([PTR8] if self.unwinds else [])])
+            extra = [PTR8] if self.unwinds else [I64.as_pointer()]  # unwind or record
+            fnty = ll.FunctionType(ret, [*params, I64, *extra])
             name = f"{self.body_name}.{func.__name__}.{_spec_text(spec)}"
             fn = ll.Function(self.module, fnty, name)
             fn.linkage = "internal"
@@ -124,42 +129,65 @@ class ModuleLowering:
             for arg, var in zip(fn.args, typed.func.params, strict=False):
                 arg.name = var.hint
             fn.args[len(kinds)].name = "budget"
-            if self.unwinds:
-                fn.args[len(kinds) + 1].name = "unwind"
+            fn.args[len(kinds) + 1].name = "unwind" if self.unwinds else "record"
             self.functions[spec] = fn
         return self.functions[spec]
 
     def run(self) -> ll.Module:
         for spec, typed in self.program.typed.items():
-            FunctionLowering(self, typed, self.fast_function(*spec)).lower()
+            lowering = FunctionLowering(self, typed, self.fast_function(*spec), spec[0])
+            lowering.lower()
+            self.exits[spec] = lowering.exits
         self._root_body()
         return self.module
+
+    @property
+    def sites(self) -> tuple[sites.Site, ...]:
+        """Every deopt site of the module (the compiled code must keep them alive)."""
+        return tuple(site for exits in self.exits.values() for site in exits.sites)
+
+    def record_words(self) -> int:
+        """The deopt record the root body may write: the longest chain of frames."""
+        longest: dict[Spec, int] = {}
+
+        def chain(spec: Spec) -> int:
+            if spec not in longest:
+                longest[spec] = 0  # a cycle (never: cycles unwind, writing no frames)
+                exits = self.exits[spec]
+                longest[spec] = max([exits.own_words, *(
+                    words + chain(callee) for words, callee in exits.call_words)])  # type: ignore[arg-type]
+            return longest[spec]
+
+        return RECORD_HEADER + chain(self.program.root)
 
     def _root_body(self) -> None:
         """``i32 body(<params>, Result *out, i64 budget)``: the exported ABI entry."""
         root = self.program.root
         typed = self.program.typed[root]
         params = [_ABI_TYPES[k] for k in root[1]]
-        fnty = ll.FunctionType(I32, [*params, RESULT.as_pointer(), I64])
+        fnty = ll.FunctionType(I32, [*params, RESULT.as_pointer(), I64, I64.as_pointer()])
         fn = ll.Function(self.module, fnty, self.body_name)
-        for arg, var in zip(fn.args[:-2], typed.func.params, strict=True):
+        for arg, var in zip(fn.args[:-3], typed.func.params, strict=True):
             arg.name = var.hint
-        out, budget = fn.args[-2], fn.args[-1]
-        out.name, budget.name = "out", "budget"
+        out, budget, record = fn.args[-3], fn.args[-2], fn.args[-1]
+        out.name, budget.name, record.name = "out", "budget", "record"
         b = ll.IRBuilder(fn.append_basic_block("entry"))
         args = [b.sext(a, self.ints) if k is Kind.INT and self.ints is not I64 else a
-                for a, k in zip(fn.args[:-2], root[1], strict=True)]
+                for a, k in zip(fn.args[:-3], root[1], strict=True)]
         if self.unwinds:  # a bailout anywhere below comes back here, with its status
             buffer = b.bitcast(b.alloca(JMP_BUF, name="unwind"), PTR8)
             setjmp = declare(self.module, engine.SETJMP, I32, [PTR8],
                              ("returns_twice", "nounwind"))
             bailed = b.call(setjmp, [buffer], name="bailed")
             with b.if_then(b.icmp_signed("!=", bailed, ll.Constant(I32, 0)), likely=False):
+                # an unwound bailout leaves no frames: the entry re-runs the call
+                b.store(i64(0), b.gep(record, [i64(1)], inbounds=True))
                 b.ret(bailed)
             args.append(budget)
             args.append(buffer)
         else:
             args.append(budget)
+            args.append(record)
         result = b.call(self.fast_function(*root), args, name="result")
         status = b.extract_value(result, 0, name="status")
         kinds = typed.returns
@@ -188,7 +216,8 @@ class ModuleLowering:
 class FunctionLowering:
     """Lowers one typed specialisation into its fast function."""
 
-    def __init__(self, ml: ModuleLowering, typed: Typed, fn: ll.Function) -> None:
+    def __init__(self, ml: ModuleLowering, typed: Typed, fn: ll.Function,
+                 func: FunctionType) -> None:
         self.ml = ml
         self.ints = ml.ints
         self.typed = typed
@@ -197,6 +226,7 @@ class FunctionLowering:
         nparams = len(typed.func.params)
         self.budget = fn.args[nparams]
         self.unwind = fn.args[nparams + 1] if ml.unwinds else None
+        record = None if ml.unwinds else fn.args[nparams + 1]
         entry = fn.append_basic_block("entry")
         self.allocas = ll.IRBuilder(entry)
         self.b = ll.IRBuilder(entry)
@@ -216,7 +246,12 @@ class FunctionLowering:
         self.incoming: list[tuple[int, tuple[LV, ...], ll.Block]] = []  # (target, args, pred)
         self.order: dict[int, int] = {}  # block id -> position in reverse postorder
         self.ticks: ll.Value | None = None  # i64 slot: loop iterations to the next check
-        self.nan_bits_seen = nanbits.seen(typed.func)  # values whose nan bits may show
+        # values whose nan bits may show.  A deopt hands a frame state's values to the
+        # interpreter, which goes on with the function's own code: it can show only the
+        # bits this analysis of that code finds seen, so frame states add no roots.
+        self.nan_bits_seen = nanbits.seen(typed.func)
+        self.exits = Exits(self, func, record)
+        self.cur_state: ir.FrameState | None = None  # of the node being lowered
         self.slots: dict[str, ll.Value] = {}  # helper result slots, by type (out_slot)
 
     # ------------------------------------------------------------ services for ops
@@ -246,16 +281,18 @@ class FunctionLowering:
         return self.slots[key]
 
     def bail(self, status: Status) -> None:
-        """End the current block with a bailout returning ``status``."""
-        self.bail_status.add_incoming(ll.Constant(I32, status), self.b.block)
-        self.b.branch(self.bail_block)
+        """End the current block with a bailout returning ``status`` (deoptimising at
+        the frame state of the node being lowered, :mod:`.exits`)."""
+        self.b.branch(self.exits.target(self.cur_state, ll.Constant(I32, status)))
 
-    def bail_if(self, cond: ll.Value, status: ll.Value | Status, name: str = "ok") -> None:
-        """Bail out with ``status`` when ``cond`` (i1) holds; continue in a new block."""
+    def bail_if(self, cond: ll.Value, status: ll.Value | Status, name: str = "ok",
+                callee: Spec | None = None) -> None:
+        """Bail out with ``status`` when ``cond`` (i1) holds; continue in a new block.
+        ``callee``: the failure is that native callee's (it wrote its frames)."""
         ok = self.block(name)
         value = ll.Constant(I32, status) if isinstance(status, Status) else status
-        self.bail_status.add_incoming(value, self.b.block)
-        self.b.cbranch(cond, self.bail_block, ok).set_weights([1, 1000])
+        target = self.exits.target(self.cur_state, value, callee=callee)
+        self.b.cbranch(cond, target, ok).set_weights([1, 1000])
         self.b.position_at_end(ok)
 
     def check(self, status: ll.Value) -> None:
@@ -306,8 +343,11 @@ class FunctionLowering:
         if self.unwind is not None:  # a bailout in the callee never returns here
             result = self.b.call(callee, [*args, budget, self.unwind])
         else:
-            result = self.b.call(callee, [*args, budget])
-            self.check(self.b.extract_value(result, 0))
+            assert self.exits.record is not None
+            result = self.b.call(callee, [*args, budget, self.exits.record])
+            status = self.b.extract_value(result, 0)
+            self.bail_if(self.b.icmp_signed("!=", status, ll.Constant(I32, 0)), status,
+                         callee=(func, kinds))
         returns = self.ml.program.typed[(func, kinds)].returns
         n = len(llvm_types(returns, self.ints))
         return tuple(self.b.extract_value(result, i + 1) for i in range(n)), returns
@@ -331,6 +371,7 @@ class FunctionLowering:
         for bid in order:
             self._lower_block(func.block(bid))
         self._fill_phis()
+        self.exits.finish()
         self.fn.blocks.remove(self.bail_block)
         if self.bail_status.incomings:  # keep the bail block, last
             self.fn.blocks.append(self.bail_block)
@@ -351,6 +392,9 @@ class FunctionLowering:
                 return
             self.values[instr.dest] = lv
         term = blk.term
+        self.cur_state = term.state
+        if not isinstance(term, ir.Return):
+            self.exits.force_check(term.state)
         if isinstance(term, ir.Return):
             kinds = self.typed.returns
             lv = coerce(b, self.values[term.value], self.types[term.value], kinds, self.ints)
@@ -395,6 +439,8 @@ class FunctionLowering:
     def _lower_instr(self, instr: ir.Instr) -> LV | None:
         """The value of ``instr``, or None when control never gets past it."""
         result = self.types[instr.dest]
+        self.cur_state = instr.state
+        self.exits.force_check(instr.state)
         special: Callable[[ir.Instr], LV | None] | None = getattr(
             self, f"_lower_{type(instr).__name__}", None)
         lv = special(instr) if special is not None else self._split(instr, result)

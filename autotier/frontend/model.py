@@ -71,3 +71,7 @@ class LoweredModule:
     defaults: tuple[tuple[FunctionType, tuple[object, ...]], ...] = ()
     # (callee, its __code__ as compiled) for every function native calls reach
     codes: tuple[tuple[FunctionType, CodeType], ...] = ()
+    # the deopt sites (autotier.deopt.sites.Site) of the module, and the deopt record
+    # words its body may write (autotier.abi, "Deopt records")
+    sites: tuple[object, ...] = ()
+    record_words: int = 3

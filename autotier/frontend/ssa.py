@@ -100,13 +100,15 @@ def finish(name: str, blocks: dict[int, RawBlock], entry: int, bound: set[ir.Var
     for b in sorted(blocks):
         blk = blocks[b]
         term = blk.term
+        state = None if term is None or term.state is None else term.state.substitute(mapping)
         if isinstance(term, ir.Jump):
-            term = ir.Jump(term.target, args_for(term.target, term.args), line=term.line)
+            term = ir.Jump(term.target, args_for(term.target, term.args), line=term.line,
+                           state=state)
         elif isinstance(term, ir.Branch):
             term = ir.Branch(mapping.get(term.cond, term.cond),
                              term.then_target, args_for(term.then_target, term.then_args),
                              term.else_target, args_for(term.else_target, term.else_args),
-                             line=term.line)
+                             line=term.line, state=state)
         else:
             assert term is not None
             term = term.substitute(mapping)  # type: ignore[assignment]

@@ -82,6 +82,10 @@ class StackFlow:
         self.line = decoded.first_line
         self.index = 0
         self.kw_names: tuple[str, ...] = ()  # KW_NAMES of the next CALL
+        self.op: Op | None = None  # the instruction being simulated
+        self.resume_op: Op | None = None  # where a frame state before it resumes
+        self.op_stack: tuple[Item, ...] = ()  # the stack as it began
+        self._state: ir.FrameState | None = None
 
     # ---------------------------------------------------------------- helpers
     def var(self, hint: str = "") -> ir.Var:
@@ -92,9 +96,19 @@ class StackFlow:
         nxt = self.ops[self.pos + 1] if self.pos + 1 < len(self.ops) else None
         return str(nxt.arg) if nxt is not None and nxt.name == "STORE_FAST" else ""
 
+    def state(self) -> ir.FrameState | None:
+        """The frame state before the instruction being simulated (made at its first
+        use: the locals have not changed yet, and the stack was saved as it began)."""
+        if self._state is None and self.op is not None and self.resume_op is not None:
+            self._state = ir.FrameState(
+                self.resume_op.index, self.resume_op.offset, self.line,
+                tuple(self.locals[name] for name in self.d.varnames), self.op_stack,
+                int(self.op.arg) + 2 if self.op.name == "CALL" else 0)  # type: ignore[call-overload]
+        return self._state
+
     def emit(self, cls: type[ir.Instr], *args: object, hint: str | None = None) -> ir.Var:
         dest = self.var(self._store_hint() if hint is None else hint)
-        self.instrs.append(cls(dest, *args, line=self.line))
+        self.instrs.append(cls(dest, *args, line=self.line, state=self.state()))
         if cls is not ir.Undefined:
             self.bound.add(dest)
         return dest
@@ -154,13 +168,14 @@ class StackFlow:
 
     def jump(self, target: int, stack: list[Item] | None = None) -> ir.Jump:
         return ir.Jump(*self.edge(target, self.stack if stack is None else stack),
-                       line=self.line)
+                       line=self.line, state=self.state())
 
     def branch(self, cond: ir.Var, then: tuple[int, list[Item]],
                other: tuple[int, list[Item]]) -> ir.Branch:
         then_target, then_args = self.edge(*then)
         else_target, else_args = self.edge(*other)
-        return ir.Branch(cond, then_target, then_args, else_target, else_args, line=self.line)
+        return ir.Branch(cond, then_target, then_args, else_target, else_args,
+                         line=self.line, state=self.state())
 
     # ---------------------------------------------------------------- driver
     def run(self) -> ir.Function:
@@ -223,10 +238,19 @@ class StackFlow:
         self.instrs = []
         self.ops = blk.ops
         term: ir.Terminator | None = None
+        call_start: Op | None = None  # the PRECALL/KW_NAMES that set up the next CALL
         for self.pos, op in enumerate(blk.ops):
             self.line = op.line
+            if op.name in compat.CALL_PREFIX_OPCODES:
+                call_start = op if call_start is None else call_start
             if op.name in compat.NO_EFFECT_OPCODES:
                 continue
+            # a frame resumed at a CALL resumes where its call shape is set up
+            at = call_start if op.name == "CALL" and call_start is not None else op
+            if op.name not in compat.CALL_PREFIX_OPCODES:
+                call_start = None
+            self.op, self.op_stack, self._state = op, tuple(self.stack), None
+            self.resume_op = at
             handler = getattr(self, f"_op_{op.name}", None)
             if handler is None:
                 reason = _REASONS.get(op.name)
@@ -236,6 +260,7 @@ class StackFlow:
         if term is None:
             if blk.fallthrough is None:
                 raise self.fail(f"block {blk.index} ends without a jump or return")
+            self.op, self._state = None, None  # falling through is no instruction
             term = self.jump(blk.fallthrough)
         self.blocks[blk.index + 1] = RawBlock(params, self.instrs, term)
 

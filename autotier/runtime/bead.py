@@ -54,7 +54,7 @@ from autotier.backends.base import (
     Signature,
     Stale,
 )
-from autotier.deopt import Action, BailoutEvent, DeoptPolicy
+from autotier.deopt import Action, BailoutEvent, DeoptPolicy, resume, sites
 from autotier.dispatch import build
 from autotier.dispatch.entry import Bail
 from autotier.dispatch.hotobject import NEVER, HotFunction
@@ -157,6 +157,8 @@ class Bead:
         self.compile_ms = 0.0
         self.reason: str | None = None
         self.last_bailout: str | None = None
+        self.last_bailout_site: sites.Site | None = None  # where it deoptimised, if precise
+        self.resumes = 0  # calls the interpreter finished where native code left them
         self.paused_tier: int | None = None
         # FAILED only because the promoting call's arguments were of types native code
         # never takes: try again, at doubling call counts, with a later call's arguments.
@@ -206,7 +208,7 @@ class Bead:
         del old
 
     # ------------------------------------------------------------ slow path
-    def on_bail(self, code: int, *args: Any, **kwargs: Any) -> None:
+    def on_bail(self, code: int, *args: Any, **kwargs: Any) -> Any:
         """Bookkeeping for a call that left the native fast path.
 
         Called by native code with the Bail code and the call's arguments (the bound
@@ -219,6 +221,8 @@ class Bead:
         left) made no failed speculation: that call finishes in the interpreter, the
         code stays installed, and only ``deep_calls`` counts it, never the deopt policy.
         """
+        if code == Bail.DEOPT:
+            return self._on_deopt(args[0])
         if code == Bail.HOT:
             self._on_hot(args, kwargs)
         elif code == Bail.CODE:
@@ -228,6 +232,26 @@ class Bead:
                 self.deep_calls += 1
         else:
             self._on_bailout(code, args)
+
+    def _on_deopt(self, address: int) -> Callable[[], Any]:
+        """A body deoptimised precisely and left its frames in the deopt record at
+        ``address``: decide as for any bailout (by the innermost frame's status), and
+        return the call that finishes the call in the interpreter, from the failing
+        instruction on (:mod:`autotier.deopt.resume`); the entry makes it."""
+        status, frames = sites.read_record(address)
+        finish = resume.finish(frames)
+        with self._lock:
+            self.resumes += 1
+        reason = Status(status)
+        if reason is Status.FORCED:
+            return finish  # a test's forced deopt: no speculation failed
+        if reason is Status.RECURSION:  # a native callee found no frames left
+            with self._lock:
+                self.deep_calls += 1
+            return finish
+        self._on_bailout(Bail.GLOBALS if reason is Status.STALE else Bail.NATIVE + reason, (),
+                         frames[0].site)
+        return finish
 
     def _on_new_code(self) -> None:
         """The function's ``__code__`` was replaced (IPython's autoreload does so): the
@@ -309,7 +333,8 @@ class Bead:
             self.paused_tier = tier
             self._arm(calls + RETRY_AFTER_FULL_QUEUE)
 
-    def _on_bailout(self, code: int, args: tuple[Any, ...]) -> None:
+    def _on_bailout(self, code: int, args: tuple[Any, ...], site: sites.Site | None = None
+                    ) -> None:
         with self._lock:
             installed = self.code
             if installed is None:
@@ -357,6 +382,7 @@ class Bead:
                     reason = status.name.lower() if status is not None else f"code {code}"
             self.bailouts += 1
             self.last_bailout = reason
+            self.last_bailout_site = site
             event = BailoutEvent(self.bailouts, self.tier, self.calls, self.recompiles,
                                  self.reverts, reason)
             decision = self.deopt.decide(event)

@@ -27,6 +27,13 @@ class FunctionStats:
     # calls native code handed to the interpreter for want of native frames (a recursion
     # deeper than the frame budget): not bailouts, the code stays compiled
     deep_calls: int = 0
+    # the most recent bailout: why, and (when native code deoptimised precisely) the
+    # source line and bytecode offset of the instruction the interpreter resumed at
+    last_bailout: str | None = None
+    last_bailout_line: int | None = None
+    last_bailout_offset: int | None = None
+    # calls the interpreter finished from the failing instruction on (precise deopts)
+    resumes: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -27,7 +27,7 @@ from autotier.jit import engine
 def body_ir(name: str, params: str, compute: str, kind: Kind, slot: int, value: str) -> str:
     """A body that computes ``value`` into out slot ``slot`` (1: ival, 2: fval)."""
     return f"""
-define i32 @{name}({params}, {RESULT}* %out, i64 %budget) {{
+define i32 @{name}({params}, {RESULT}* %out, i64 %budget, i64* %record) {{
   {compute}
   %k = getelementptr {RESULT}, {RESULT}* %out, i32 0, i32 0
   store i64 {int(kind)}, i64* %k
@@ -209,7 +209,10 @@ def test_entry_bool_results_are_the_singletons():
 
 def test_entry_bails_with_the_body_status():
     name = engine.unique_name("bail")
-    ir = (f"define i32 @{name}(i64 %a, {RESULT}* %out, i64 %budget) {{\n"
+    # a bailout that leaves no frames in the deopt record (autotier.abi): re-run
+    ir = (f"define i32 @{name}(i64 %a, {RESULT}* %out, i64 %budget, i64* %record) {{\n"
+          f"  %frames = getelementptr i64, i64* %record, i64 1\n"
+          f"  store i64 0, i64* %frames\n"
           f"  ret i32 {Status.OVERFLOW}\n}}")
     hf = make(lambda a: -a)
     hf._vectorcall, _ = compile_entry([Specialisation((Kind.INT,), body=name)], [ir])

@@ -32,6 +32,7 @@ from types import FunctionType
 from typing import Any
 
 from autotier.abi import RAISES, Kind, Status, hot_target
+from autotier.deopt import forcing, resume, sites
 from autotier.frontend import LoweredModule, lower
 from autotier.jit import engine
 from autotier.native import Result
@@ -63,20 +64,28 @@ class Compiled:
     cfunc: Any
 
     def call(self, *args: Any, budget: int = DEFAULT_BUDGET) -> tuple[Status, Any]:
+        status, value, _ = self.run(*args, budget=budget)
+        return status, value
+
+    def run(self, *args: Any, budget: int = DEFAULT_BUDGET
+            ) -> tuple[Status, Any, list[sites.Frame]]:
+        """Status, value (if OK), and the frames a bailout left in the deopt record."""
         out = Result()
-        status = Status(self.cfunc(*args, ctypes.byref(out), budget))
+        record = (ctypes.c_int64 * self.lowered.record_words)()
+        status = Status(self.cfunc(*args, ctypes.byref(out), budget, record))
         if status is not Status.OK:
-            return status, None
+            frames = sites.read_record(ctypes.addressof(record))[1] if record[1] else []
+            return status, None, frames
         kind = Kind(out.kind)
         value = out.value()
         if kind is Kind.BOOL and out.ival not in (0, 1):
             raise AssertionError(f"bool result with ival {out.ival}")
         if kind is Kind.WIDE_INT and -(2**63) <= value < 2**63:
             raise AssertionError(f"WIDE_INT result {value} lies in int64")
-        return status, value
+        return status, value, []
 
 
-_CACHE: dict[tuple[Any, tuple[Kind, ...]], Compiled] = {}
+_CACHE: dict[tuple[Any, ...], Compiled] = {}
 
 
 def kinds_of(args: tuple[Any, ...]) -> tuple[Kind, ...]:
@@ -92,16 +101,19 @@ def python_function(func: Any) -> FunctionType:
 
 
 def compile_function(func: Any, kinds: tuple[Kind, ...], *, opt: int = 2,
-                     int_bits: int = 64) -> Compiled:
-    """Lower and compile once per (function, kinds, opt, int_bits); cached per session."""
+                     int_bits: int = 64, force: bool = False) -> Compiled:
+    """Lower and compile once per (function, kinds, opt, int_bits, forcing checks or
+    not); cached per session."""
     func = python_function(func)
-    key = (func, kinds, opt, int_bits)
+    key = (func, kinds, opt, int_bits, force)
     if key not in _CACHE:
-        lowered = lower(func, kinds, int_bits=int_bits)
+        with forcing.on(force):
+            lowered = lower(func, kinds, int_bits=int_bits)
         address = engine.compile_ir(lowered.ir, [lowered.body], opt=opt).addresses[lowered.body]
         # PYFUNCTYPE: called with the GIL held, as bodies check for signals.
         proto = ctypes.PYFUNCTYPE(ctypes.c_int32, *(_CTYPES[k] for k in kinds),
-                                  ctypes.POINTER(Result), ctypes.c_int64)
+                                  ctypes.POINTER(Result), ctypes.c_int64,
+                                  ctypes.POINTER(ctypes.c_int64))
         _CACHE[key] = Compiled(lowered, proto(address))  # type: ignore[index]
     return _CACHE[key]  # type: ignore[index]
 
@@ -145,11 +157,16 @@ def _representable(value: Any) -> bool:
 
 
 def check(func: Any, *args: Any, may_bail: bool = False, budget: int = DEFAULT_BUDGET,
-          opt: int = 2, int_bits: int = 64) -> Status:
-    """Run ``func(*args)`` natively and in CPython; fail unless they agree (module doc)."""
+          opt: int = 2, int_bits: int = 64, force: bool = False) -> Status:
+    """Run ``func(*args)`` natively and in CPython; fail unless they agree (module doc).
+
+    ``force``: compile with forcing checks (as :func:`forced_sites` does, so both use
+    one compile; unforced, the checks change no answer)."""
     py = python_function(func)
-    compiled = compile_function(py, kinds_of(args), opt=opt, int_bits=int_bits)
-    status, value = compiled.call(*args, budget=budget)
+    compiled = compile_function(py, kinds_of(args), opt=opt, int_bits=int_bits, force=force)
+    status, value, frames = compiled.run(*args, budget=budget)
+    if frames:  # a precise bailout: the interpreter's finish must be CPython's answer
+        check_resumed(py, args, frames)
     try:
         expected = py(*args)
     except Exception as exc:  # CPython raised: native code must not claim a result
@@ -183,6 +200,53 @@ def check(func: Any, *args: Any, may_bail: bool = False, budget: int = DEFAULT_B
         f"{py.__name__}{args}: native {value!r} ({type(value).__name__}, {bits(value)}), "
         f"CPython {expected!r} ({type(expected).__name__}, {bits(expected)})")
     return status
+
+
+def outcome(call: Any) -> tuple[str, Any]:
+    """("value", v) or ("raise", (type, message)) of ``call()``."""
+    try:
+        return "value", call()
+    except Exception as exc:
+        return "raise", (type(exc), str(exc))
+
+
+def same_outcome(a: tuple[str, Any], b: tuple[str, Any]) -> bool:
+    return a[0] == b[0] and (same(a[1], b[1]) if a[0] == "value" else a[1] == b[1])
+
+
+def check_resumed(py: FunctionType, args: tuple[Any, ...], frames: list[sites.Frame]
+                  ) -> None:
+    """The interpreter, resuming the frames a bailout left, answers as CPython does."""
+    finish = resume.finish(frames)
+    got = outcome(finish)
+    expected = outcome(lambda: py(*args))
+    if not same_outcome(got, expected) and got[0] == expected[0] == "value":
+        expected = "value", warmed_answer(py, args)  # CPython's other nan (module doc)
+    assert same_outcome(got, expected), (
+        f"{py.__name__}{args}: resumed at {[f.site.describe() for f in frames]} "
+        f"({[f.values for f in frames]}) gave {got!r}, CPython {expected!r}")
+
+
+def forced_sites(func: Any, args: tuple[Any, ...], *, opt: int = 2, int_bits: int = 64,
+                 budget: int = DEFAULT_BUDGET) -> set[int]:
+    """Deoptimise ``func(*args)`` at each of its sites in turn (forcing checks compiled
+    in, :mod:`autotier.deopt.forcing`), check each resume against CPython; return the
+    sites (their state index) the call reached."""
+    py = python_function(func)
+    compiled = compile_function(py, kinds_of(args), opt=opt, int_bits=int_bits, force=True)
+    reached: set[int] = set()
+    for site in compiled.lowered.sites:
+        assert isinstance(site, sites.Site)
+        forcing.force(site.id)
+        status, _, frames = compiled.run(*args, budget=budget)
+        if forcing.pending():
+            forcing.force(0)
+            continue  # this call never got there
+        reached.add(site.id)
+        if status is Status.FORCED or frames:
+            assert frames, f"{py.__name__}{args}: forced at {site.describe()}, no frames"
+            check_resumed(py, args, frames)
+    return reached
 
 
 def bits(value: Any) -> str:

@@ -39,7 +39,8 @@ def test_lowered_module_contract():
     assert set(lm.dumps) == {"bytecode", "ir", "llvm"}
     assert lm.dumps["llvm"] == lm.ir
     assert re.search(rf'define i32 @"?{re.escape(lm.body)}"?\(i64 %"?n"?, '
-                     r'\{i64, i64, double, i64\}\* %"?out"?, i64 %"?budget"?\)', lm.ir)
+                     r'\{i64, i64, double, i64\}\* %"?out"?, i64 %"?budget"?, i64\* %"?record"?\)',
+                     lm.ir)
     assert "FOR_ITER" in lm.dumps["bytecode"] or "POP_JUMP" in lm.dumps["bytecode"]
     assert "while_loop(int) -> int" in lm.dumps["ir"]
     assert '%"total' in lm.ir and '%"i' in lm.ir  # LLVM values named after Python locals

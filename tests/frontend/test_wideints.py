@@ -212,5 +212,6 @@ def test_results_cross_the_entry_as_wide_ints():
     compiled = compile_function(sum_cubes, (Kind.INT,), int_bits=128)
     for n, kind in ((10, Kind.INT), (100_000, Kind.WIDE_INT)):
         out = Result()
-        assert compiled.cfunc(n, ctypes.byref(out), 100) == Status.OK
+        record = (ctypes.c_int64 * compiled.lowered.record_words)()
+        assert compiled.cfunc(n, ctypes.byref(out), 100, record) == Status.OK
         assert Kind(out.kind) is kind and out.value() == sum_cubes(n)

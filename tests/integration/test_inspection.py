@@ -68,13 +68,18 @@ def test_native_returns_a_ctypes_callable_body():
     assert nf(3, 4) == 5.0  # other types: the Python function answers
     # The raw ctypes function, with the body ABI of autotier.abi.
     out = Result()
-    status = nf.cfunc(ctypes.c_double(6.0), ctypes.c_double(8.0), ctypes.byref(out), 100)
+    record = (ctypes.c_int64 * nf.record_words)()  # where a bailout leaves its frames
+    status = nf.cfunc(ctypes.c_double(6.0), ctypes.c_double(8.0), ctypes.byref(out), 100,
+                      record)
     assert status == Status.OK and out.kind == Kind.FLOAT and out.fval == 10.0
     proto = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_double, ctypes.c_double,
-                             ctypes.POINTER(Result), ctypes.c_int64)
+                              ctypes.POINTER(Result), ctypes.c_int64,
+                              ctypes.POINTER(ctypes.c_int64))
     raw = proto(nf.address)
-    assert raw(5.0, 12.0, ctypes.byref(out), 100) == Status.OK and out.fval == 13.0
-    assert raw(5.0, 12.0, ctypes.byref(out), 0) == Status.RECURSION  # no frame budget
+    assert raw(5.0, 12.0, ctypes.byref(out), 100, record) == Status.OK and out.fval == 13.0
+    # no frame budget: a bailout that leaves no frames (the call is re-run)
+    assert raw(5.0, 12.0, ctypes.byref(out), 0, record) == Status.RECURSION
+    assert record[1] == 0
 
 
 def test_native_of_a_numba_compile_is_a_lookup_error():

@@ -153,12 +153,11 @@ def poll_count():
     return i  # the iterations run before the flag was seen
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 (precise deoptimisation): a periodic check "
-                   "that sees a rebound global re-runs the whole call in the interpreter, "
-                   "which sees the flag already set and answers 0")
 def test_a_loop_ended_by_a_polled_global_answers_the_iterations_it_ran():
     """No CPython run of poll_count() started before STOP is set can answer 0: the
-    loop runs at least once (the handler fires 0.3 s in).  Issue 7 point 4."""
+    loop runs at least once (the handler fires 0.3 s in).  Issue 7 point 4: the
+    periodic check that sees STOP rebound deoptimises precisely at the loop's back
+    edge, and the interpreter goes on from the count the native loop reached."""
     global STOP
     hf = make_hot(poll_count, deopt=autotier.AlwaysRecompilePolicy())
     STOP = True
@@ -177,6 +176,8 @@ def test_a_loop_ended_by_a_polled_global_answers_the_iterations_it_ran():
         STOP = False
     assert bead_of(hf).last_bailout == "rebound global STOP"  # it did run natively
     assert result > 0
+    row = autotier.stats(hf)
+    assert row.resumes == 1 and row.last_bailout_line is not None
 
 
 RUNNING = True

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from autotier.abi import Status
 from autotier.frontend import Unsupported
-from tests.frontend.harness import check
+from tests.frontend.harness import check, compile_function, forced_sites, kinds_of
 from tests.programs.progen import program
 
 # AUTOTIER_PROGRAMS=20000 (say) runs that many examples instead, for a longer search
@@ -48,6 +48,8 @@ class Tally:
         self.calls = 0
         self.native = 0
         self.declined: list[str] = []
+        self.sites = 0  # deopt sites of the programs compiled
+        self.forced = 0  # of them, forced (reached by one of the program's calls)
 
 
 def run(tally: Tally, data: Any) -> None:
@@ -64,10 +66,14 @@ def run(tally: Tally, data: Any) -> None:
     opt = 0 if len(tally.sources) % 4 == 0 else 2
     # every third program is also compiled as after an overflow: ints held as i128
     int_bits = 128 if len(tally.sources) % 3 == 1 else 64
+    reached: set[int] = set()
     for per_param in drawn:
         args = tuple(values[t] for values, t in zip(per_param, signature, strict=True))
         try:
-            status = check(ns["f"], *args, may_bail=True, opt=opt, int_bits=int_bits)
+            status = check(ns["f"], *args, may_bail=True, opt=opt, int_bits=int_bits,
+                           force=True)
+            # a deopt at every site the call reaches resumes to CPython's answer
+            reached |= forced_sites(ns["f"], args, opt=opt, int_bits=int_bits)
         except Unsupported as exc:
             tally.declined.append(f"{exc}\n{source}")
             return
@@ -75,6 +81,9 @@ def run(tally: Tally, data: Any) -> None:
             raise AssertionError(f"{exc}\nprogram:\n{source}\nargs: {args!r}") from None
         tally.calls += 1
         tally.native += status is Status.OK
+    tally.sites += len(compile_function(ns["f"], kinds_of(args), opt=opt, int_bits=int_bits,
+                                        force=True).lowered.sites)
+    tally.forced += len(reached)
 
 
 @pytest.mark.timeout(max(1200, PROGRAMS // 5))  # ~150 s idle; shared machines run slower
@@ -89,7 +98,8 @@ def test_random_programs_match_cpython():
 
     one_program()
     print(f"{len(tally.sources)} distinct programs, {tally.calls} calls, "
-          f"{tally.native} answered natively")
+          f"{tally.native} answered natively; {tally.forced} of {tally.sites} deopt "
+          "sites forced")
     assert len(tally.sources) >= min(2000, PROGRAMS - 100), len(tally.sources)
     assert not tally.declined, f"{len(tally.declined)} declined, e.g.\n{tally.declined[0]}"
     assert tally.native >= tally.calls // 2, (tally.native, tally.calls)

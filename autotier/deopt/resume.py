@@ -1,0 +1,179 @@
+"""Resume functions: the interpreter continues a call where native code left it.
+
+A resume function is the deoptimised function's own bytecode (read with the
+``bytecode`` package) behind a prologue: its parameters are the frame's bound locals
+and its value-stack entries; the prologue pushes the entries and jumps to the
+instruction the native code failed at, which the interpreter then runs itself.  It
+keeps the function's name, qualified name, filename and line numbers (the prologue
+carries the failing instruction's line), so a traceback, a profiler or a tracer sees
+the function as if undecorated, starting at the failing line (FINDINGS.md, "Resuming
+a frame").  A local the native code had not bound stays unbound.
+
+A frame whose native callee deoptimised too resumes *after* its call instruction:
+the prologue pushes the entries below the call, calls the callee's own finished
+frame (a ``functools.partial`` of the callee's resume function: a C call, no extra
+Python frame), and jumps past the original call.  So a chain of deoptimised native
+frames nests exactly as the interpreted calls would, one Python frame per level.
+
+Resume code objects are built on a frame's first deoptimisation at a site and kept
+per code object (weakly) and site layout.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from types import CodeType, FunctionType
+from typing import Any
+
+import bytecode
+
+from autotier import compat
+from autotier.deopt.sites import (
+    UNBOUND,
+    ConstEntry,
+    Frame,
+    GlobalEntry,
+    NullEntry,
+    Site,
+    Slot,
+    TupleEntry,
+)
+
+_THUNK = ".callee"  # the parameter holding a deoptimised callee's finished frame
+
+_lock = threading.Lock()  # guards _cache
+_cache: weakref.WeakKeyDictionary[CodeType, dict[tuple[object, ...], CodeType]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _stack_name(i: int) -> str:
+    return f".stack{i}"
+
+
+def _find(items: Sequence[object], index: int) -> int:
+    """The list position of the ``index``-th instruction of a Bytecode."""
+    count = 0
+    for pos, item in enumerate(items):
+        if isinstance(item, bytecode.Instr):
+            if count == index:
+                return pos
+            count += 1
+    raise ValueError(f"autotier: no instruction {index} to resume at")
+
+
+def build_resume_code(code: CodeType, index: int, bound: tuple[str, ...],
+                      stack: tuple[object, ...], *, line: int, after_call: bool) -> CodeType:
+    """The code of a resume function for ``code`` at instruction ``index``.
+
+    ``bound``: the locals passed (as the first parameters); ``stack``: the entries to
+    push (:mod:`autotier.deopt.sites` entries), each Slot/ConstEntry/GlobalEntry a
+    parameter after the locals.  ``after_call``: ``index`` is a CALL whose NULL,
+    callee and arguments are *not* in ``stack``; the prologue calls the last parameter
+    (the callee's finished frame) instead and resumes after the CALL.
+    """
+    bc = bytecode.Bytecode.from_code(code)
+    items = list(bc)
+    target = _find(items, index)
+    if after_call:  # past the CALL that ``index`` (its PRECALL, KW_NAMES) sets up
+        target = next(i for i in range(target, len(items))
+                      if isinstance(item := items[i], bytecode.Instr) and item.name == "CALL")
+    label = bytecode.Label()
+    items.insert(target + 1 if after_call else target, label)
+    prologue: list[bytecode.Instr] = []
+    params: list[str] = list(bound)
+    for entry in stack:
+        if isinstance(entry, NullEntry):
+            prologue.append(bytecode.Instr("PUSH_NULL", lineno=line))
+        elif isinstance(entry, TupleEntry):
+            prologue.append(bytecode.Instr("BUILD_TUPLE", entry.size, lineno=line))
+        else:
+            name = _stack_name(len(params) - len(bound))
+            params.append(name)
+            prologue.append(bytecode.Instr("LOAD_FAST", name, lineno=line))
+    if after_call:
+        params.append(_THUNK)
+        prologue.append(bytecode.Instr("PUSH_NULL", lineno=line))
+        prologue.append(bytecode.Instr("LOAD_FAST", _THUNK, lineno=line))
+        prologue.extend(compat.call_instructions(0, line))
+    prologue.append(bytecode.Instr("JUMP_FORWARD", label, lineno=line))
+    start = next(i for i, item in enumerate(items)
+                 if isinstance(item, bytecode.Instr) and item.name == "RESUME")
+    items[start + 1:start + 1] = prologue
+    out = bytecode.Bytecode(items)
+    out._copy_attr_from(bc)
+    out.argnames = params
+    out.argcount = len(params)
+    out.posonlyargcount = 0
+    out.kwonlyargcount = 0
+    return out.to_code()
+
+
+def _code_for(site: Site, bound: tuple[str, ...], stack: tuple[object, ...],
+              after_call: bool) -> CodeType:
+    code = site.code
+    key = (site.index, bound, stack, after_call)
+    with _lock:
+        per_code = _cache.setdefault(code, {})
+        found = per_code.get(key)
+    if found is None:
+        found = build_resume_code(code, site.index, bound, stack, line=site.line,
+                                  after_call=after_call)
+        with _lock:
+            per_code[key] = found
+    return found
+
+
+def _stack_values(site: Site, values: Sequence[object]) -> list[object]:
+    """The arguments for the stack entries: a slot's value, a constant, a global."""
+    out: list[object] = []
+    slots = iter(values)
+    for entry in site.stack:
+        if isinstance(entry, Slot):
+            out.append(next(slots))
+        elif isinstance(entry, ConstEntry):
+            out.append(entry.value)
+        elif isinstance(entry, GlobalEntry):
+            out.append(site.func.__globals__[entry.name])
+    return out
+
+
+def frame_call(frame: Frame, callee: Callable[[], Any] | None) -> functools.partial[Any]:
+    """A callable of no arguments that finishes ``frame`` in the interpreter.
+
+    ``callee``: the finished frame of the native callee this frame's call instruction
+    was running, when it deoptimised too (the frame resumes after the call, with
+    what ``callee()`` returns or raises as the call's outcome).
+    """
+    site = frame.site
+    nlocals = len(site.varnames)
+    local_values, stack_slot_values = frame.values[:nlocals], frame.values[nlocals:]
+    bound = tuple(n for n, v in zip(site.varnames, local_values, strict=True)
+                  if v is not UNBOUND)
+    args: list[object] = [v for v in local_values if v is not UNBOUND]
+    stack = site.stack
+    stack_values = _stack_values(site, stack_slot_values)
+    if callee is not None:  # drop the NULL, callee and arguments the call consumed
+        consumed = stack[len(stack) - site.call:]
+        dropped = sum(not isinstance(e, NullEntry | TupleEntry) for e in consumed)
+        stack = stack[:len(stack) - site.call]
+        stack_values = stack_values[:len(stack_values) - dropped]
+    code = _code_for(site, bound, stack, callee is not None)
+    func = site.func
+    resume = FunctionType(code, func.__globals__, func.__name__, None, func.__closure__)
+    args.extend(stack_values)
+    if callee is not None:
+        args.append(callee)
+    return functools.partial(resume, *args)
+
+
+def finish(frames: Sequence[Frame]) -> functools.partial[Any]:
+    """The call that finishes a deoptimised chain of native frames (innermost first)
+    in the interpreter: calling it returns the outermost frame's result."""
+    call: functools.partial[Any] | None = None
+    for frame in frames:
+        call = frame_call(frame, call)
+    assert call is not None
+    return call

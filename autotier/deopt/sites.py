@@ -1,0 +1,163 @@
+"""Deopt sites: where native code may hand a running call to the interpreter.
+
+The lowering registers one :class:`Site` per bytecode instruction at which its code
+can leave (a guard, a call, an instruction CPython may raise at, a loop's back edge):
+which function, which instruction, and how the frame's values are laid out in the
+*deopt record* (:mod:`autotier.abi`, "Deopt records").  Site ids are unique in the
+process; the registry holds each site weakly, for as long as the compiled code that
+can name it is alive (the code retains its sites).
+
+This module decodes a record into frames (:func:`read_record`); :mod:`.resume` turns
+them into the call that finishes the call in the interpreter.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import struct
+import threading
+import weakref
+from dataclasses import dataclass
+from types import CodeType, FunctionType
+
+from autotier.abi import RECORD_HEADER, SLOT_WORDS, SlotTag
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A stack entry whose value is the next slot of the record."""
+
+
+@dataclass(frozen=True)
+class NullEntry:
+    """The NULL below a callable (PUSH_NULL, LOAD_GLOBAL's NULL)."""
+
+
+@dataclass(frozen=True)
+class ConstEntry:
+    """A stack entry the compiler knew: a builtin, ``math``, a math function, None."""
+
+    value: object
+
+
+@dataclass(frozen=True)
+class GlobalEntry:
+    """A stack entry loaded from the frame's globals (a hot function the code calls)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class TupleEntry:
+    """A tuple of the ``size`` entries pushed just before it."""
+
+    size: int
+
+
+StackEntry = Slot | NullEntry | ConstEntry | GlobalEntry | TupleEntry
+
+
+@dataclass(frozen=True, eq=False)
+class Site:
+    """One place native code may deoptimise, just before instruction ``index`` runs.
+
+    ``varnames``: the locals, one record slot each, in ``co_varnames`` order; then one
+    slot per :class:`Slot` of ``stack`` (the value stack, bottom first, in pushes: a
+    :class:`TupleEntry` pops the entries before it).  ``call``: for a call of a
+    native callee, how many stack entries the CALL consumes (NULL, callee, arguments):
+    when the callee's own frame deoptimised too, the caller resumes with the callee's
+    finished frame in their place.
+    """
+
+    id: int
+    func: FunctionType
+    code: CodeType  # the code compiled (the function's __code__ may change later)
+    index: int  # instruction position, in the ``bytecode`` package's order
+    offset: int  # byte offset (as ``dis`` shows), -1 if unknown
+    line: int
+    varnames: tuple[str, ...]
+    stack: tuple[StackEntry, ...]
+    call: int = 0
+
+    @property
+    def slots(self) -> int:
+        return len(self.varnames) + sum(isinstance(e, Slot) for e in self.stack)
+
+    @property
+    def words(self) -> int:
+        """The record words of this site's frame: its id, then its slots."""
+        return 1 + SLOT_WORDS * self.slots
+
+    def describe(self) -> str:
+        return f"line {self.line}, offset {self.offset}"
+
+
+_ids = itertools.count(1)
+_lock = threading.Lock()  # guards _registry (compiles run on the broker thread)
+_registry: weakref.WeakValueDictionary[int, Site] = weakref.WeakValueDictionary()
+
+
+def new_site_id() -> int:
+    with _lock:
+        return next(_ids)
+
+
+def register(site: Site) -> None:
+    with _lock:
+        _registry[site.id] = site
+
+
+def lookup(site_id: int) -> Site | None:
+    with _lock:
+        return _registry.get(site_id)
+
+
+#: The value of a local that is not bound (the resume function leaves it unbound).
+UNBOUND = object()
+
+
+def decode_slot(words: list[int]) -> object:
+    """The Python value of one record slot (:class:`autotier.abi.SlotTag`)."""
+    tag, a, b, c = words
+    if tag == SlotTag.UNBOUND:
+        return UNBOUND
+    if tag == SlotTag.INT:
+        return (c << 64) | (a & (2**64 - 1))  # high word signed, low word unsigned
+    if tag == SlotTag.FLOAT:
+        value: float = struct.unpack("<d", struct.pack("<q", b))[0]
+        return value
+    if tag == SlotTag.BOOL:
+        return a != 0
+    if tag == SlotTag.RANGE:
+        return range(a, b, c)
+    if tag == SlotTag.ITER:  # next value, items left, step
+        return iter(range(a, a + b * c, c))
+    raise ValueError(f"autotier: deopt record slot with tag {tag}")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One deoptimised frame: its site, and the values of its slots."""
+
+    site: Site
+    values: tuple[object, ...]
+
+
+def read_record(address: int) -> tuple[int, list[Frame]]:
+    """The status and the frames (innermost first) of the record at ``address``."""
+    header = (ctypes.c_int64 * RECORD_HEADER).from_address(address)
+    status, count = header[0], header[1]
+    frames: list[Frame] = []
+    at = RECORD_HEADER
+    for _ in range(count):
+        site_id = ctypes.c_int64.from_address(address + 8 * at).value
+        site = lookup(site_id)
+        if site is None:
+            raise RuntimeError(f"autotier: deopt record names unknown site {site_id}")
+        words = list((ctypes.c_int64 * (site.words - 1)).from_address(address + 8 * (at + 1)))
+        values = tuple(decode_slot(words[i:i + SLOT_WORDS])
+                       for i in range(0, len(words), SLOT_WORDS))
+        frames.append(Frame(site, values))
+        at += site.words
+    return status, frames

@@ -1,0 +1,214 @@
+"""Precise deoptimisation (issue 9): a failed guard resumes the interpreter at the
+failing instruction, with the frame as native code had it, through the full runtime.
+
+What ran natively must not run again: each test watches the resumed frame with a real
+``sys.settrace`` installed at the moment of the deopt (the bead's bookkeeping builds
+the resume call with ``resume.finish``, which the tests wrap), so the line events are
+exactly what the interpreter executed after native code stopped.
+"""
+
+from __future__ import annotations
+
+import dis
+import math
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType, FunctionType
+from typing import Any
+
+import pytest
+
+import autotier
+from autotier.deopt import resume
+from tests.runtime.helpers import bead_of, make_hot, promote
+
+
+@contextmanager
+def traced_resumes(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """Record the line events of every resumed frame, and the frames deoptimised."""
+    seen: dict[str, Any] = {"lines": [], "frames": []}
+    real = resume.finish
+
+    def tracer(frame: FrameType, event: str, arg: object) -> Any:
+        if (frame.f_code.co_filename not in (__file__, "<chain>")
+                or frame.f_code.co_name == "traced_resumes"):
+            return None  # autotier's own bookkeeping, the standard library, this helper
+        if event == "line":
+            seen["lines"].append((frame.f_code.co_name, frame.f_lineno))
+        return tracer
+
+    def finish(frames: list[Any]) -> Any:
+        seen["frames"].append(frames)
+        sys.settrace(tracer)  # the resume functions are the next frames to start
+        return real(frames)
+
+    monkeypatch.setattr(resume, "finish", finish)
+    try:
+        yield seen
+    finally:
+        sys.settrace(None)
+
+
+def line_of(func: FunctionType, text: str) -> int:
+    import inspect
+
+    lines, first = inspect.getsourcelines(func)
+    return first + next(i for i, line in enumerate(lines) if text in line)
+
+
+def offset_of(func: FunctionType, line: int, opname: str) -> int:
+    return next(i.offset for i in dis.get_instructions(func)
+                if i.opname == opname and i.positions and i.positions.lineno == line)
+
+
+# ---------------------------------------------------------------- a late overflow
+
+def late_overflow(start, n):
+    s = start
+    for i in range(n):
+        s += i
+    return s
+
+
+def test_an_overflow_at_the_last_iteration_costs_one_interpreted_iteration(monkeypatch):
+    hf = make_hot(late_overflow, deopt=autotier.BlacklistPolicy())
+    promote(hf, 0, 10)
+    assert autotier.stats(hf).state == "compiled"
+    n = 10**6
+    start = 2**63 - 1 - sum(range(n - 1))  # the last addition leaves int64
+    with traced_resumes(monkeypatch) as seen:
+        result = hf(start, n)
+    assert result == late_overflow(start, n) and result > 2**63 - 1
+    add = line_of(late_overflow, "s += i")
+    # the interpreter started at the failing line and ran one iteration's worth
+    assert seen["lines"][0] == ("late_overflow", add)
+    assert len(seen["lines"]) <= 4, seen["lines"]
+    assert ("late_overflow", line_of(late_overflow, "s = start")) not in seen["lines"]
+    row = autotier.stats(hf)
+    assert row.resumes == 1 and row.bailouts == 1 and row.last_bailout == "overflow"
+    assert row.last_bailout_line == add
+    assert row.last_bailout_offset == offset_of(late_overflow, add, "BINARY_OP")
+
+
+# ---------------------------------------------------------------- exceptions
+
+def divides(n, k):
+    total = 0
+    for i in range(n):
+        total += 10 // (i - k)
+    return total
+
+
+def test_an_exception_is_raised_by_the_interpreter_at_the_failing_line(monkeypatch):
+    hf = make_hot(divides)
+    promote(hf, 5, 100)
+    assert autotier.stats(hf).state == "compiled"
+    with traced_resumes(monkeypatch) as seen, pytest.raises(ZeroDivisionError) as info:
+        hf(50, 40)
+    with pytest.raises(ZeroDivisionError) as plain:
+        divides(50, 40)
+    assert str(info.value) == str(plain.value) == "integer division or modulo by zero"
+    line = line_of(divides, "10 //")
+    frames = [f for f in traceback.extract_tb(info.tb) if f.name == "divides"]
+    assert len(frames) == 1 and frames[0].lineno == line
+    assert frames[0].filename == divides.__code__.co_filename
+    tb = info.tb
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    # the frame that raised holds what the native loop had computed
+    assert tb.tb_frame.f_locals["i"] == 40
+    assert tb.tb_frame.f_locals["total"] == sum(10 // (i - 40) for i in range(40))
+    assert seen["lines"] == [("divides", line)]  # nothing before it ran again
+    row = autotier.stats(hf)
+    assert row.exceptions == 1 and row.bailouts == 0 and row.state == "compiled"
+
+
+def maybe_bound(c, n):
+    for i in range(n):
+        if c:
+            x = i
+    return x  # noqa: F821 (unbound when the loop ran no iteration or c is false)
+
+
+def test_an_unbound_local_stays_unbound():
+    hf = make_hot(maybe_bound)
+    promote(hf, True, 5)
+    for args in ((False, 3), (True, 0), (True, 4)):
+        try:
+            expected: Any = ("value", maybe_bound(*args))
+        except UnboundLocalError as exc:
+            expected = ("raise", str(exc))
+        try:
+            got: Any = ("value", hf(*args))
+        except UnboundLocalError as exc:
+            got = ("raise", str(exc))
+        assert got == expected
+    assert autotier.stats(hf).state == "compiled"
+
+
+# ---------------------------------------------------------------- native call chains
+
+def _chain(depth: int) -> list[Any]:
+    """f0 .. f{depth-1}: each returns the next one's result plus one; the last cubes."""
+    ns: dict[str, Any] = {}
+    source = "\n".join(
+        [f"def f{k}(n):\n    return f{k + 1}(n) + 1\n" for k in range(depth - 1)]
+        + [f"def f{depth - 1}(n):\n    return n * n * n\n"])
+    exec(compile(source, "<chain>", "exec"), ns)
+    hots = []
+    for k in reversed(range(depth)):  # callees first, so callers call hot objects
+        ns[f"f{k}"] = make_hot(ns[f"f{k}"], threshold=10**9)
+        hots.append(ns[f"f{k}"])
+    return hots[::-1]
+
+
+def test_a_failure_twenty_native_frames_deep_deoptimises_every_caller(monkeypatch):
+    chain = _chain(20)
+    root = make_hot(chain[0]._func, deopt=autotier.BlacklistPolicy())
+    chain[0]._func.__globals__["root"] = root
+    promote(root, 3)
+    assert autotier.stats(root).state == "compiled"
+    assert root(3) == 27 + 19
+    big = 3_000_000  # n**3 leaves int64 in the innermost frame
+    with traced_resumes(monkeypatch) as seen:
+        result = root(big)
+    assert result == big**3 + 19
+    (frames,) = seen["frames"]
+    assert len(frames) == 20  # every native frame handed on, innermost first
+    assert [f.site.func.__name__ for f in frames] == [f"f{k}" for k in reversed(range(20))]
+    # each caller resumed after its call: one line event per frame, none twice
+    assert len(seen["lines"]) == 20
+
+
+def fact(n):
+    if n <= 1:
+        return 1
+    return n * fact(n - 1)
+
+
+def test_recursion_that_overflows_answers_exactly():
+    """Recursive programs unwind (longjmp) and leave no frames: the call is re-run in
+    the interpreter (exact: such bodies have no effects; docs/architecture.md)."""
+    hf = make_hot(fact, deopt=autotier.BlacklistPolicy())
+    fact.__globals__["fact"] = hf
+    try:
+        promote(hf, 5)
+        assert hf(20) == math.factorial(20)
+        assert hf(25) == math.factorial(25)
+        assert autotier.stats(hf).resumes == 0
+    finally:
+        fact.__globals__["fact"] = fact
+
+
+def test_the_stats_row_says_where_the_last_bailout_was():
+    hf = make_hot(late_overflow)
+    promote(hf, 0, 10)
+    row = autotier.stats(hf)
+    assert row.last_bailout is None and row.last_bailout_line is None
+    hf(2**63 - 5, 10)
+    row = autotier.stats(hf)
+    assert row.last_bailout == "overflow"
+    assert row.last_bailout_line == line_of(late_overflow, "s += i")
+    assert bead_of(hf).last_bailout_site is not None
