@@ -35,15 +35,18 @@ An array of int64 words::
     record[1]   the number of frames that follow (0: re-run the call instead)
     record[2]   the index of the first free word
     record[3:]  the frames, innermost first; each is its site id
-                (:mod:`autotier.deopt.sites`) and then one slot of
-                SLOT_WORDS words per value the site lists (its locals in
-                ``co_varnames`` order, then its value-stack entries)
+                (:mod:`autotier.deopt.sites`) and then the words of the values
+                the site lists (its locals in ``co_varnames`` order, then its
+                value-stack entries)
 
-A slot is ``{tag, a, b, c}`` with ``tag`` a :class:`SlotTag`: an int is
-``c * 2**64 + (a as unsigned)`` (``c`` the sign word of an int64, or the high half
-of an int held as i128), a float has its IEEE bits in ``b``, a bool is ``a``, a
-range is ``range(a, b, c)``, a range iterator yields ``b`` items from ``a`` in
-steps of ``c``, and an unbound local has tag 0.  The innermost frame's native code
+Each value has a :class:`SlotForm` the site records, known at compile time from
+its kinds, so the record holds only what is not: an int64 in one word, an int held
+as i128 in two (low, high), a float's IEEE bits in one, a bool (0/1) in one, a
+range's start, stop, step and a range iterator's next value, items left, step in
+three, and a value of several possible kinds as ``{tag, a, b, c}`` (``tag`` a
+:class:`SlotTag`: an int ``c * 2**64 + (a as unsigned)``, a float's bits in ``b``,
+a bool in ``a``, tag 0 an unbound local); a constant and an unbound local take no
+words.  The innermost frame's native code
 writes the header; each native caller that the failure returns through appends its
 own frame at its call instruction (the caller then resumes with the callee's
 finished frame as the result of that call).
@@ -112,8 +115,24 @@ class SlotTag(IntEnum):
     ITER = 5
 
 
+class SlotForm(IntEnum):
+    """How a deopt record holds one value of a frame (the site records which)."""
+
+    UNBOUND = 0  # no words: the local is unbound
+    CONST = 1  # no words: the site holds the value
+    INT = 2  # an int64
+    WIDE = 3  # an int held as i128: low, high
+    FLOAT = 4  # IEEE bits
+    BOOL = 5  # 0 or 1
+    TAGGED = 6  # {tag, a, b, c}, tag a SlotTag
+    RANGE = 7  # start, stop, step
+    ITER = 8  # next value, items left, step
+
+
+FORM_WORDS = {SlotForm.UNBOUND: 0, SlotForm.CONST: 0, SlotForm.INT: 1, SlotForm.WIDE: 2,
+              SlotForm.FLOAT: 1, SlotForm.BOOL: 1, SlotForm.TAGGED: 4, SlotForm.RANGE: 3,
+              SlotForm.ITER: 3}
 RECORD_HEADER = 3  # words before the first frame of a deopt record
-SLOT_WORDS = 4  # words per value in a deopt record frame
 
 
 #: Statuses whose CPython answer is an exception (ZeroDivisionError, ValueError,

@@ -110,6 +110,18 @@ def sum_cubes(n: int) -> int:
     return s
 
 
+def late_overflow(start: int, n: int) -> int:
+    # leaves int64 at the last addition: native code runs the loop, the interpreter
+    # (or, after the bead's i128 recompile, native code) answers with the big int
+    s = start
+    for i in range(n):
+        s += i
+    return s
+
+
+LATE_START = 2**63 - 1 - sum(range(10_000 - 1))
+
+
 def add(a: int, b: int) -> int:
     return a + b
 
@@ -133,6 +145,8 @@ KERNELS: tuple[Kernel, ...] = (
            "escape count of one point (1058 iterations, break)"),
     Kernel("is_prime", is_prime, (1_000_000_007,), "trial division of a 10-digit prime"),
     Kernel("sum_cubes", sum_cubes, (100_000,), "sum of i**3: overflows int64 (exactness)"),
+    Kernel("late_overflow", late_overflow, (LATE_START, 10_000),
+           "sum of i from near 2**63: leaves int64 at the last of 10,000 additions"),
 )
 
 CALL_PATH = Kernel("add", add, (3, 4), "call path: add(a, b) on two ints")

@@ -74,7 +74,7 @@ def build_resume_code(code: CodeType, index: int, bound: tuple[str, ...],
     callee and arguments are *not* in ``stack``; the prologue calls the last parameter
     (the callee's finished frame) instead and resumes after the CALL.
     """
-    bc = bytecode.Bytecode.from_code(code)
+    bc = _parsed(code)
     items = list(bc)
     target = _find(items, index)
     if after_call:  # past the CALL that ``index`` (its PRECALL, KW_NAMES) sets up
@@ -108,7 +108,26 @@ def build_resume_code(code: CodeType, index: int, bound: tuple[str, ...],
     out.argcount = len(params)
     out.posonlyargcount = 0
     out.kwonlyargcount = 0
-    return out.to_code()
+    # the prologue pushes at most the entries the original code held there, and a call
+    # after it two more: the original stack size bounds it (and skips its computation)
+    return out.to_code(stacksize=code.co_stacksize + 2, check_pre_and_post=False,
+                       compute_exception_stack_depths=False)
+
+
+_parsed_cache: weakref.WeakKeyDictionary[CodeType, bytecode.Bytecode] = (
+    weakref.WeakKeyDictionary())  # guarded by _lock
+
+
+def _parsed(code: CodeType) -> bytecode.Bytecode:
+    """``code`` as a ``bytecode.Bytecode``, parsed once (its items are never mutated:
+    each resume code copies the list and inserts new items)."""
+    with _lock:
+        found = _parsed_cache.get(code)
+    if found is None:
+        found = bytecode.Bytecode.from_code(code)
+        with _lock:
+            _parsed_cache[code] = found
+    return found
 
 
 def _code_for(site: Site, bound: tuple[str, ...], stack: tuple[object, ...],
@@ -123,6 +142,25 @@ def _code_for(site: Site, bound: tuple[str, ...], stack: tuple[object, ...],
                                   after_call=after_call)
         with _lock:
             per_code[key] = found
+    return found
+
+
+_functions: weakref.WeakKeyDictionary[Site, dict[tuple[object, ...], FunctionType]] = (
+    weakref.WeakKeyDictionary())  # guarded by _lock
+
+
+def _function_for(site: Site, bound: tuple[str, ...], stack: tuple[object, ...],
+                  after_call: bool) -> FunctionType:
+    """The resume function for a layout of ``site`` (made once, then reused)."""
+    key = (bound, after_call)
+    with _lock:
+        found = _functions.get(site, {}).get(key)
+    if found is None:
+        func = site.func
+        found = FunctionType(_code_for(site, bound, stack, after_call), func.__globals__,
+                             func.__name__, None, func.__closure__)
+        with _lock:
+            _functions.setdefault(site, {})[key] = found
     return found
 
 
@@ -160,9 +198,7 @@ def frame_call(frame: Frame, callee: Callable[[], Any] | None) -> functools.part
         dropped = sum(not isinstance(e, NullEntry | TupleEntry) for e in consumed)
         stack = stack[:len(stack) - site.call]
         stack_values = stack_values[:len(stack_values) - dropped]
-    code = _code_for(site, bound, stack, callee is not None)
-    func = site.func
-    resume = FunctionType(code, func.__globals__, func.__name__, None, func.__closure__)
+    resume = _function_for(site, bound, stack, callee is not None)
     args.extend(stack_values)
     if callee is not None:
         args.append(callee)

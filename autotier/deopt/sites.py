@@ -18,10 +18,10 @@ import itertools
 import struct
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import CodeType, FunctionType
 
-from autotier.abi import RECORD_HEADER, SLOT_WORDS, SlotTag
+from autotier.abi import FORM_WORDS, RECORD_HEADER, SlotForm, SlotTag
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,17 @@ class TupleEntry:
 StackEntry = Slot | NullEntry | ConstEntry | GlobalEntry | TupleEntry
 
 
+@dataclass(frozen=True)
+class Form:
+    """How one value of a frame is held in the record (:class:`autotier.abi.SlotForm`):
+    in ``FORM_WORDS[form]`` words from ``word`` (counted from the frame's first word,
+    its site id), or, for CONST and UNBOUND, in none."""
+
+    form: SlotForm
+    word: int = 0
+    value: object = None  # a CONST's value
+
+
 @dataclass(frozen=True, eq=False)
 class Site:
     """One place native code may deoptimise, just before instruction ``index`` runs.
@@ -79,15 +90,16 @@ class Site:
     varnames: tuple[str, ...]
     stack: tuple[StackEntry, ...]
     call: int = 0
+    forms: tuple[Form, ...] = ()  # one per slot: the locals, then the stack's Slots
 
     @property
     def slots(self) -> int:
         return len(self.varnames) + sum(isinstance(e, Slot) for e in self.stack)
 
-    @property
-    def words(self) -> int:
-        """The record words of this site's frame: its id, then its slots."""
-        return 1 + SLOT_WORDS * self.slots
+    words: int = field(init=False)  # record words of a frame: its id, then the slots'
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "words", 1 + sum(FORM_WORDS[f.form] for f in self.forms))
 
     def describe(self) -> str:
         return f"line {self.line}, offset {self.offset}"
@@ -117,16 +129,48 @@ def lookup(site_id: int) -> Site | None:
 UNBOUND = object()
 
 
-def decode_slot(words: list[int]) -> object:
-    """The Python value of one record slot (:class:`autotier.abi.SlotTag`)."""
+def _float(bits: int) -> float:
+    value: float = struct.unpack("<d", struct.pack("<q", bits))[0]
+    return value
+
+
+def _range(w: list[int], at: int) -> object:
+    return range(w[at], w[at + 1], w[at + 2])
+
+
+def _iter(w: list[int], at: int) -> object:  # next value, items left, step
+    a, b, c = w[at:at + 3]
+    return iter(range(a, a + b * c, c))
+
+
+_DECODERS = {
+    SlotForm.UNBOUND: lambda w, at: UNBOUND,
+    SlotForm.INT: lambda w, at: w[at],
+    SlotForm.WIDE: lambda w, at: (w[at + 1] << 64) | (w[at] & (2**64 - 1)),  # low unsigned
+    SlotForm.FLOAT: lambda w, at: _float(w[at]),
+    SlotForm.BOOL: lambda w, at: w[at] != 0,
+    SlotForm.TAGGED: lambda w, at: decode_tagged(w[at:at + 4]),
+    SlotForm.RANGE: _range,
+    SlotForm.ITER: _iter,
+}
+
+
+def decode(form: Form, words: list[int]) -> object:
+    """The Python value of one slot, ``words`` the frame's words (site id first)."""
+    if form.form is SlotForm.CONST:
+        return form.value
+    return _DECODERS[form.form](words, form.word)
+
+
+def decode_tagged(words: list[int]) -> object:
+    """A value of several possible kinds: ``{tag, a, b, c}`` (abi.SlotTag)."""
     tag, a, b, c = words
     if tag == SlotTag.UNBOUND:
         return UNBOUND
     if tag == SlotTag.INT:
         return (c << 64) | (a & (2**64 - 1))  # high word signed, low word unsigned
     if tag == SlotTag.FLOAT:
-        value: float = struct.unpack("<d", struct.pack("<q", b))[0]
-        return value
+        return _float(b)
     if tag == SlotTag.BOOL:
         return a != 0
     if tag == SlotTag.RANGE:
@@ -146,18 +190,17 @@ class Frame:
 
 def read_record(address: int) -> tuple[int, list[Frame]]:
     """The status and the frames (innermost first) of the record at ``address``."""
-    header = (ctypes.c_int64 * RECORD_HEADER).from_address(address)
-    status, count = header[0], header[1]
+    status, count, free = struct.unpack("<3q", ctypes.string_at(address, 8 * RECORD_HEADER))
+    if not count:
+        return status, []
+    words = memoryview(ctypes.string_at(address, 8 * free)).cast("q").tolist()
     frames: list[Frame] = []
     at = RECORD_HEADER
     for _ in range(count):
-        site_id = ctypes.c_int64.from_address(address + 8 * at).value
-        site = lookup(site_id)
+        site = _registry.get(words[at])
         if site is None:
-            raise RuntimeError(f"autotier: deopt record names unknown site {site_id}")
-        words = list((ctypes.c_int64 * (site.words - 1)).from_address(address + 8 * (at + 1)))
-        values = tuple(decode_slot(words[i:i + SLOT_WORDS])
-                       for i in range(0, len(words), SLOT_WORDS))
-        frames.append(Frame(site, values))
+            raise RuntimeError(f"autotier: deopt record names unknown site {words[at]}")
+        mine = words[at:at + site.words]
+        frames.append(Frame(site, tuple(decode(form, mine) for form in site.forms)))
         at += site.words
     return status, frames

@@ -61,9 +61,11 @@ def _sites_text(sites: tuple[Site, ...]) -> str:
     import dis
 
     lines = []
+    names: dict[object, dict[int, str]] = {}  # per code object: offset -> opname
     for site in sites:
-        names = {i.offset: i.opname for i in dis.get_instructions(site.code)}
-        what = names.get(site.offset, "?")
+        if site.code not in names:
+            names[site.code] = {i.offset: i.opname for i in dis.get_instructions(site.code)}
+        what = names[site.code].get(site.offset, "?")
         lines.append(f"{site.func.__qualname__}: line {site.line}, offset {site.offset} "
                      f"({what}), {len(site.stack)} stack entries")
     return "\n".join(lines)

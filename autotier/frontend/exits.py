@@ -28,11 +28,15 @@ from typing import TYPE_CHECKING
 
 from llvmlite import ir as ll
 
-from autotier.abi import RECORD_HEADER, SLOT_WORDS, Status
+from autotier.abi import FORM_WORDS, RECORD_HEADER, SlotForm, Status
 from autotier.deopt import forcing, sites
 from autotier.frontend import builtins_table as bt
+from autotier.frontend import ir
 from autotier.frontend.ir import FrameState, Var, VKind
-from autotier.frontend.values import F64, I32, I64, LV, is_tagged, tag
+from autotier.frontend.values import I32, I64, is_tagged
+
+_FORMS = {VKind.FLOAT: SlotForm.FLOAT, VKind.BOOL: SlotForm.BOOL, VKind.RANGE: SlotForm.RANGE,
+          VKind.ITER: SlotForm.ITER}
 
 if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering
@@ -64,17 +68,14 @@ def stack_entries(stack: tuple[object, ...], globals_: dict[str, object]
     return tuple(out)
 
 
-Words = tuple[ll.Value, ll.Value, ll.Value, ll.Value]
-
-
 class Exits:
     """The deopt sites and exit blocks of one function's lowering.
 
-    Own exits share one block, filled by :meth:`finish`: each bailout computes its
-    site's slot words where it branches (a conversion or none per value), and the
-    shared block's phis take them, so a site costs its values as phi operands, not a
-    store each.  Call exits (a native callee failed) append at a run-time position and
-    get a block per site.
+    One exit block per site and kind (own or call), shared by every bailout under the
+    state (a phi takes the status); it converts and stores the frame's values, on the
+    cold path only.  (A single exit for the function, with a phi per record word, was
+    measured: its phis of thousands of incoming edges made code generation of a
+    1,600-statement function take 87 s instead of 2.)
     """
 
     def __init__(self, fl: FunctionLowering, func: FunctionType,
@@ -82,16 +83,14 @@ class Exits:
         self.fl = fl
         self.func = func
         self.record = record  # i64*, None where bailouts unwind (no frames)
-        self.call_blocks: dict[int, tuple[ll.Block, ll.PhiInstr]] = {}
-        # (predecessor, status, site or None, slot words) of each own bailout
-        self.own: list[tuple[ll.Block, ll.Value, sites.Site | None, list[Words]]] = []
-        self.own_block: ll.Block | None = None
+        self.blocks: dict[tuple[int, bool], tuple[ll.Block, ll.PhiInstr]] = {}
         self.site_ids: dict[int, sites.Site] = {}  # state index -> site
         self.sites: list[sites.Site] = []
         self.own_words = 0  # the largest frame this function writes for itself
         self.call_words: list[tuple[int, object]] = []  # (frame words, callee spec)
         self.forced: set[int] = set()  # states given a forcing check
         self.unframed = 0  # bailouts lowered under no state
+        self.consts: dict[Var, object] | None = None  # Vars defined by a Const
 
     @property
     def precise(self) -> bool:
@@ -102,17 +101,42 @@ class Exits:
         found = self.site_ids.get(state.index)
         if found is not None:
             return found
+        forms: list[sites.Form] = []
+        word = 1  # after the site id
+        for var in state.values():
+            form = self._form(var, word)
+            forms.append(form)
+            word += FORM_WORDS[form.form]
         site = sites.Site(
             id=sites.new_site_id(), func=self.func, code=self.func.__code__,
             index=state.index, offset=state.offset, line=state.line,
             varnames=self.func.__code__.co_varnames,
-            stack=stack_entries(state.stack, self.func.__globals__), call=state.consumes)
-        assert site.slots == len(state.values())
+            stack=stack_entries(state.stack, self.func.__globals__), call=state.consumes,
+            forms=tuple(forms))
+        assert site.slots == len(forms)
         sites.register(site)
         self.sites.append(site)
         self.site_ids[state.index] = site
         self.own_words = max(self.own_words, site.words)
         return site
+
+    def _form(self, var: Var, word: int) -> sites.Form:
+        """How ``var`` is held in the record: what its kinds say (abi.SlotForm)."""
+        fl = self.fl
+        if self.consts is None:
+            self.consts = {i.dest: i.value for blk in fl.typed.func.blocks for i in blk.instrs
+                           if isinstance(i, ir.Const)}
+        kinds = fl.types.get(var, frozenset())
+        if var in self.consts:
+            return sites.Form(SlotForm.CONST, 0, self.consts[var])
+        if not kinds or kinds == {VKind.UNDEF} or var not in fl.values:
+            return sites.Form(SlotForm.UNBOUND)  # never reached holding a value
+        if is_tagged(kinds):
+            return sites.Form(SlotForm.TAGGED, word)
+        (kind,) = kinds
+        if kind is VKind.INT:
+            return sites.Form(SlotForm.INT if fl.ints == I64 else SlotForm.WIDE, word)
+        return sites.Form(_FORMS[kind], word)
 
     # -------------------------------------------------------------- exits
     def target(self, state: FrameState | None, status: ll.Value, *,
@@ -124,108 +148,83 @@ class Exits:
         if self.record is None:
             fl.bail_status.add_incoming(status, fl.b.block)
             return fl.bail_block
-        if callee is not None and state is not None:
-            return self._call_exit(state, status, callee)
-        if state is None:
-            self.unframed += 1
-            self.own.append((fl.b.block, status, None, []))
-        else:
-            site = self.site(state)
-            self.own.append((fl.b.block, status, site,
-                             [self._slot(v) for v in state.values()]))
-        if self.own_block is None:
-            self.own_block = fl.block("deopt")
-        return self.own_block
-
-    def _call_exit(self, state: FrameState, status: ll.Value, callee: object) -> ll.Block:
-        fl = self.fl
-        if state.index not in self.call_blocks:
-            site = self.site(state)
-            block = fl.block("deopt_call")
+        own = callee is None or state is None
+        key = (state.index if state is not None else -1, own)
+        if key not in self.blocks:
+            block = fl.block("deopt" if state is not None else "deopt_unframed")
             with fl.b.goto_block(block):
                 phi = fl.b.phi(I32, name="status")
-                self._append(site, state)
-                self.call_words.append((site.words, callee))
+                if state is None:
+                    self._header(phi, 0, RECORD_HEADER)
+                else:
+                    site = self.site(state)
+                    if own:
+                        self._header(phi, 1, RECORD_HEADER + site.words)
+                        self._frame(site, state, None)
+                    else:
+                        b = fl.b
+                        frames, free = b.load(self._word(1)), b.load(self._word(2))
+                        self._frame(site, state, free)
+                        b.store(b.add(frames, ll.Constant(I64, 1)), self._word(1))
+                        b.store(b.add(free, ll.Constant(I64, site.words)), self._word(2))
+                        self.call_words.append((site.words, callee))
                 fl.bail_status.add_incoming(phi, block)
                 fl.b.branch(fl.bail_block)
-            self.call_blocks[state.index] = (block, phi)
-        block, phi = self.call_blocks[state.index]
+            self.blocks[key] = (block, phi)
+        if state is None:
+            self.unframed += 1
+        block, phi = self.blocks[key]
         phi.add_incoming(status, fl.b.block)
         return block
-
-    def finish(self) -> None:
-        """Fill the shared own exit: phis of every bailout's words, then the stores."""
-        if self.own_block is None:
-            return
-        b = self.fl.b
-        width = max((len(words) for _, _, _, words in self.own), default=0)
-        with b.goto_block(self.own_block):
-            status = b.phi(I32, name="status")
-            site_id, frames, free = (b.phi(I64, name=n) for n in ("site", "frames", "free"))
-            slots = [[b.phi(I64) for _ in range(SLOT_WORDS)] for _ in range(width)]
-            undef = ll.Constant(I64, ll.Undefined)
-            for pred, value, site, words in self.own:
-                status.add_incoming(value, pred)
-                site_id.add_incoming(ll.Constant(I64, site.id if site else 0), pred)
-                frames.add_incoming(ll.Constant(I64, 1 if site else 0), pred)
-                free.add_incoming(ll.Constant(
-                    I64, RECORD_HEADER + (site.words if site else 0)), pred)
-                for n, phis in enumerate(slots):
-                    for k, phi in enumerate(phis):
-                        phi.add_incoming(words[n][k] if n < len(words) else undef, pred)
-            b.store(b.sext(status, I64), self._word(0))
-            b.store(frames, self._word(1))
-            b.store(free, self._word(2))
-            b.store(site_id, self._word(RECORD_HEADER))
-            for n, phis in enumerate(slots):
-                for k, phi in enumerate(phis):
-                    b.store(phi, self._word(RECORD_HEADER + 1 + SLOT_WORDS * n + k))
-            self.fl.bail_status.add_incoming(status, self.own_block)
-            b.branch(self.fl.bail_block)
 
     def _word(self, index: ll.Value | int) -> ll.Value:
         assert self.record is not None
         at = ll.Constant(I64, index) if isinstance(index, int) else index
         return self.fl.b.gep(self.record, [at], inbounds=True)
 
-    def _append(self, site: sites.Site, state: FrameState) -> None:
+    def _header(self, status: ll.Value, frames: int, free: int) -> None:
         b = self.fl.b
-        frames, free = b.load(self._word(1)), b.load(self._word(2))
-        b.store(ll.Constant(I64, site.id), self._word(free))
-        for n, var in enumerate(state.values()):
-            for k, word in enumerate(self._slot(var)):
-                at = b.add(free, ll.Constant(I64, 1 + SLOT_WORDS * n + k))
-                b.store(word, self._word(at))
-        b.store(b.add(frames, ll.Constant(I64, 1)), self._word(1))
-        b.store(b.add(free, ll.Constant(I64, site.words)), self._word(2))
+        b.store(b.sext(status, I64), self._word(0))
+        b.store(ll.Constant(I64, frames), self._word(1))
+        b.store(ll.Constant(I64, free), self._word(2))
 
-    def _slot(self, var: Var) -> Words:
-        """The four words of ``var``'s slot (:class:`autotier.abi.SlotTag`), computed
-        in the current block."""
+    def _frame(self, site: sites.Site, state: FrameState, at: ll.Value | None) -> None:
+        """Store this frame at word ``at`` (None: the first frame, at constant offsets)."""
+        b = self.fl.b
+
+        def word(k: int) -> ll.Value:
+            return self._word(RECORD_HEADER + k if at is None
+                              else b.add(at, ll.Constant(I64, k)))
+
+        b.store(ll.Constant(I64, site.id), word(0))
+        for form, var in zip(site.forms, state.values(), strict=True):
+            for k, value in enumerate(self._words(form, var)):
+                b.store(value, word(form.word + k))
+
+    def _words(self, form: sites.Form, var: Var) -> list[ll.Value]:
+        """The words ``var`` is stored in (computed on the cold path)."""
         fl, b = self.fl, self.fl.b
-        kinds = fl.types.get(var, frozenset())
-        lv: LV | None = fl.values.get(var)
-        if not kinds or lv is None:
-            return (_ZERO, _ZERO, _ZERO, _ZERO)
-        if kinds in ({VKind.RANGE}, {VKind.ITER}):
-            first, second, third = lv
-            return (ll.Constant(I64, next(iter(kinds))), first, second, third)
-        if not is_tagged(kinds):
-            (kind,) = kinds
-            (value,) = lv
-            if kind is VKind.FLOAT:
-                return (ll.Constant(I64, kind), _ZERO, b.bitcast(value, I64), _ZERO)
-            if kind is VKind.BOOL:
-                return (ll.Constant(I64, kind), b.zext(value, I64), _ZERO, _ZERO)
-            lv = tag(b, lv, kind, fl.ints)
-        tag_word, ival, fval = lv
+        f = form.form
+        if f in (SlotForm.UNBOUND, SlotForm.CONST):
+            return []
+        lv = fl.values[var]
+        if f in (SlotForm.RANGE, SlotForm.ITER):
+            return list(lv)
+        if f is SlotForm.INT:
+            return [lv[0]]
+        if f is SlotForm.WIDE:
+            return [b.trunc(lv[0], I64), b.trunc(b.ashr(lv[0], ll.Constant(lv[0].type, 64)), I64)]
+        if f is SlotForm.FLOAT:
+            return [b.bitcast(lv[0], I64)]
+        if f is SlotForm.BOOL:
+            return [b.zext(lv[0], I64)]
+        tag_word, ival, fval = lv  # TAGGED
         if ival.type == I64:
             low, high = ival, b.ashr(ival, ll.Constant(I64, 63))
         else:
             low = b.trunc(ival, I64)
             high = b.trunc(b.ashr(ival, ll.Constant(ival.type, 64)), I64)
-        bits = b.bitcast(fval, I64) if fval.type == F64 else fval
-        return (tag_word, low, bits, high)
+        return [tag_word, low, b.bitcast(fval, I64), high]
 
     # -------------------------------------------------------------- forcing
     def force_check(self, state: FrameState | None) -> None:

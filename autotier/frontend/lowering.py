@@ -371,7 +371,6 @@ class FunctionLowering:
         for bid in order:
             self._lower_block(func.block(bid))
         self._fill_phis()
-        self.exits.finish()
         self.fn.blocks.remove(self.bail_block)
         if self.bail_status.incomings:  # keep the bail block, last
             self.fn.blocks.append(self.bail_block)

@@ -36,7 +36,7 @@ def calls(text: str) -> set[str]:
 def test_lowered_module_contract():
     lm = lower(k.while_loop, (INT,))
     assert lm.arg_kinds == (INT,)
-    assert set(lm.dumps) == {"bytecode", "ir", "llvm"}
+    assert set(lm.dumps) == {"bytecode", "ir", "llvm", "sites"}
     assert lm.dumps["llvm"] == lm.ir
     assert re.search(rf'define i32 @"?{re.escape(lm.body)}"?\(i64 %"?n"?, '
                      r'\{i64, i64, double, i64\}\* %"?out"?, i64 %"?budget"?, i64\* %"?record"?\)',
