@@ -13,8 +13,8 @@ ints held as i128 (as a bead recompiles after an int64 overflow) instead of i64.
 Precise deoptimisation (issue 9): every bailout's frames are resumed in the interpreter
 and must give CPython's answer, and every deopt site the first call (FORCED_CALLS)
 reaches is also forced to deoptimise in turn (``forced_sites``; the programs compile
-with forcing checks), so a resume at every reachable instruction is checked.  The run prints how many of the
-programs' sites the drawn inputs reached.
+with forcing checks), so a resume at every reachable instruction is checked.  The run
+prints how many of the programs' sites the drawn inputs reached.
 """
 
 from __future__ import annotations
