@@ -59,6 +59,7 @@ def test_negative_wide_results_and_references():
     assert value == -(big * big) and type(value) is int
     assert sys.getrefcount(value) == 2  # the entry hands over its one reference
     assert hf(-(2**63)) == -(2**126)
+    settle()  # tracemalloc sees every thread: no compile may run meanwhile
     gc.collect()
     tracemalloc.start()
     try:
