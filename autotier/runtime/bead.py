@@ -256,6 +256,7 @@ class Bead:
             return finish
         self._on_bailout(Bail.GLOBALS if reason is Status.STALE else Bail.NATIVE + reason, (),
                          frames[0].site)
+        self._give_name_back()
         return finish
 
     def _on_new_code(self) -> None:
