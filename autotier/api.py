@@ -222,9 +222,14 @@ def _target(f: Any) -> Any:
 
 
 def _bead_of(f: Any) -> Bead:
+    """``f``'s bead: of a hot function, or of the plain function a bead that gave up
+    put back in the decorator's place (``mod.f`` once ``f`` was declined for good)."""
     target = _target(f)
     if not isinstance(target, HotFunction):
-        raise TypeError(f"{f!r} is not an @autotier.hot function")
+        found = registry.unwrapped_bead(target) if isinstance(target, FunctionType) else None
+        if found is None:
+            raise TypeError(f"{f!r} is not an @autotier.hot function")
+        return found
     bead = target._bead
     assert isinstance(bead, Bead)
     return bead
@@ -265,6 +270,7 @@ def _row(bead: Bead) -> FunctionStats:
             last_bailout_line=site.line if (site := bead.last_bailout_site) else None,
             last_bailout_offset=site.offset if site is not None else None,
             resumes=bead.resumes,
+            unwrapped=bead.rebound.where if bead.rebound is not None else None,
         )
 
 

@@ -281,3 +281,9 @@ def load_attr_arg(arg: object) -> tuple[bool, str]:
     if isinstance(arg, tuple):
         return bool(arg[0]), str(arg[1])
     return False, str(arg)
+
+# Bytecode the numba backend's screen reads (backends/numba_semantics.prescreen): a
+# slice is BUILD_SLICE on 3.11, and also BINARY_SLICE / STORE_SLICE from 3.12; an
+# attribute a call is made of is LOAD_METHOD on 3.11, LOAD_ATTR (method flag) on 3.12.
+SLICE_OPCODES = frozenset({"BUILD_SLICE", "BINARY_SLICE", "STORE_SLICE"})
+ATTRIBUTE_OPCODES = frozenset({"LOAD_ATTR", "LOAD_METHOD"})

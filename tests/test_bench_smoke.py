@@ -78,7 +78,7 @@ def test_json_structure(quick_run):
             assert at["reason"] or at["error"]  # not compiled: it says why
     cp = data["call_path"]
     assert set(cp["rows"]) >= {"python", "autotier", "autotier_interpreted", "numba"}
-    assert set(cp["ratios"]) == {"autotier/python", "autotier/numba"}
+    assert set(cp["ratios"]) == {"autotier/python", "autotier/numba", "declined/python"}
     for r in cp["ratios"].values():
         assert set(r) == {"raw", "net_of_loop", "target", "met"}
     assert set(data["summary"]) >= {"autotier_vs_cpython", "numba_vs_cpython"}

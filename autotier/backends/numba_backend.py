@@ -57,13 +57,36 @@ def _global_names(code: CodeType) -> list[str]:
     return sorted(n for n in names if isinstance(n, str))
 
 
+Snapshots = dict[int, dict[str, object]]  # id(module dict) -> its items before the compile
+Attributes = dict[int, tuple[dict[str, object], dict[str, object]]]
+
+
+def _attribute_risk(annotation: Any, before: Snapshots, attrs: Attributes | None
+                    ) -> str | None:
+    """Why a module attribute the typed code reads could answer otherwise than
+    numba's frozen copy, or None; with ``attrs``, also collect them to guard (and
+    raise CompileError for one rebound while numba compiled)."""
+    risk = None
+    for module, attr in numba_semantics.module_reads(annotation):
+        ns = module.__dict__
+        value = ns.get(attr, MISSING)
+        label = f"{module.__name__}.{attr}"
+        if id(ns) not in before:  # np.random.x: no snapshot to vouch for it
+            risk = risk or f"{label}: an attribute of a module not named globally"
+        elif attrs is not None and before[id(ns)].get(attr, MISSING) is not value:
+            raise CompileError(f"{label} was rebound during the compile")
+        if value is MISSING:  # a module __getattr__ made it: nothing to guard
+            risk = risk or f"{label} is not in its module's namespace"
+        risk = risk or numba_semantics.frozen_risk(label, value)
+        if attrs is not None:
+            attrs.setdefault(id(ns), (ns, {}))[1][attr] = value
+    return risk
+
+
 class NumbaBackend:
     name = "numba"
 
     def compile(self, request: CompileRequest) -> CompiledCode:
-        import numba
-        from numba.core import errors
-
         func = request.func
         if func.__closure__:
             raise Unsupported("numba backend: closures are not supported")
@@ -89,36 +112,45 @@ class NumbaBackend:
             risk = None if value is MISSING else numba_semantics.frozen_risk(name, value)
             if risk is not None:
                 raise Unsupported(f"numba could differ from CPython: {risk}")
+        risk = numba_semantics.prescreen(code, namespace)
+        if risk is not None:  # certain from the bytecode: numba is not asked
+            raise Unsupported(f"numba could differ from CPython: {risk} (seen before "
+                              "compiling)")
+        import numba
+        from numba.core import errors
+
+        from autotier.backends.numba_pipeline import ScreenedCompiler, Stopped, screened
+
         # module attributes numba froze, per module dict: guarded like globals.  A
         # snapshot of each module named tells that an attribute read after the
         # compile is the one numba froze during it.
-        attrs: dict[int, tuple[dict[str, object], dict[str, object]]] = {}
-        before = {id(v.__dict__): dict(v.__dict__)
+        attrs: Attributes = {}
+        before: Snapshots = {id(v.__dict__): dict(v.__dict__)
                   for v in (*glb.values(), *blt.values()) if isinstance(v, ModuleType)}
         copy = FunctionType(code, namespace, func.__name__, request.defaults)
-        dispatcher = numba.njit(copy, boundscheck=True)
+        dispatcher = numba.njit(copy, boundscheck=True, pipeline_class=ScreenedCompiler)
+
+        def screen(result: Any, annotation: Any) -> str | None:
+            # inside numba's pipeline, before lowering: decline without compiling
+            risk = next(numba_semantics.risks(result, annotation), None)
+            return risk or _attribute_risk(annotation, before, None)
+
         signatures = []
         for kinds in request.signatures:
             sig = tuple(_numba_type(k) for k in kinds)
             try:
-                with engine.compile_lock():  # LLVM's global context is shared
+                with engine.compile_lock(), screened(screen):  # LLVM's context is shared
                     dispatcher.compile(sig)
+            except Stopped as stop:
+                raise Unsupported(f"numba could differ from CPython: {stop.reason}"
+                                  if stop.risk else stop.reason) from None
             except (errors.NumbaError, TypeError, ValueError, NotImplementedError) as exc:
                 raise Unsupported(f"numba: {_first_line(exc)}") from None
-            overload = dispatcher.overloads[sig]
-            risk = next(numba_semantics.risks(overload), None)
-            for module, attr in numba_semantics.module_reads(overload):
-                ns = module.__dict__
-                value = ns.get(attr, MISSING)
-                label = f"{module.__name__}.{attr}"
-                if id(ns) not in before:  # np.random.x: no snapshot to vouch for it
-                    risk = risk or f"{label}: an attribute of a module not named globally"
-                elif before[id(ns)].get(attr, MISSING) is not value:
-                    raise CompileError(f"{label} was rebound during the compile")
-                if value is MISSING:  # a module __getattr__ made it: nothing to guard
-                    risk = risk or f"{label} is not in its module's namespace"
-                risk = risk or numba_semantics.frozen_risk(label, value)
-                attrs.setdefault(id(ns), (ns, {}))[1][attr] = value
+            overload: Any = dispatcher.overloads[sig]
+            annotation = overload.type_annotation
+            risk = next(numba_semantics.risks(overload.signature.return_type, annotation),
+                        None)
+            risk = risk or _attribute_risk(annotation, before, attrs)
             if risk is not None:
                 raise Unsupported(f"numba could differ from CPython: {risk}")
             signatures.append(kinds)

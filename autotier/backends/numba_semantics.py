@@ -62,11 +62,15 @@ mutable object it can reach was created by the call being re-run.
 
 from __future__ import annotations
 
+import builtins
+import dis
 import math
 import operator
 from collections.abc import Iterator
-from types import BuiltinFunctionType, ModuleType
+from types import BuiltinFunctionType, CodeType, ModuleType
 from typing import Any
+
+from autotier import compat
 
 # No float arithmetic: numba's LLVM rewrites y * -1.0, y / -1.0, -0.0 - y and
 # x - (-y) and folds y + -0.0 away, so a nan's sign or payload can differ from CPython's
@@ -115,11 +119,11 @@ def frozen_risk(name: str, value: object) -> str | None:
     return None if why is None else f"global {name!r} is {why}"
 
 
-def module_reads(overload: Any) -> Iterator[tuple[ModuleType, str]]:
-    """(module, attribute) for every module attribute the compiled code read."""
+def module_reads(annotation: Any) -> Iterator[tuple[ModuleType, str]]:
+    """(module, attribute) for every module attribute the typed code reads
+    (``annotation``: numba's type annotation of a compile, or of one being made)."""
     from numba.core import ir, types
 
-    annotation = overload.type_annotation
     for block in annotation.blocks.values():
         for stmt in block.body:
             if (isinstance(stmt, ir.Assign) and isinstance(stmt.value, ir.Expr)
@@ -404,14 +408,14 @@ def _expr_risk(expr: Any, typemap: Any) -> str | None:
     return None
 
 
-def risks(overload: Any) -> Iterator[str]:
-    """The operations of one numba compile result whose semantics may differ."""
+def risks(result: Any, annotation: Any) -> Iterator[str]:
+    """The operations of one numba compile (its return type and type annotation:
+    of a finished compile, or inside numba's pipeline before lowering) whose
+    semantics may differ."""
     from numba.core import ir
 
-    result = overload.signature.return_type
     if not _boxes_exactly(result):
         yield f"numba returns {_plain(result)}, which it boxes as another type than CPython's"
-    annotation = overload.type_annotation
     typemap, calltypes = annotation.typemap, annotation.calltypes
     for block in annotation.blocks.values():
         for stmt in block.body:
@@ -433,3 +437,65 @@ def risks(overload: Any) -> Iterator[str]:
                 found += _assign_risks(stmt, typemap, calltypes)
             for risk in found:
                 yield f"{risk} at line {stmt.loc.line}"
+
+
+# --- the screen before numba runs ------------------------------------------------
+# numba spends 0.05-1.5 s typing and compiling a function (11 s was seen) before the
+# checks above can see its typed IR, and most functions offered to it are then
+# declined.  What the bytecode alone shows will be declined whatever numba infers is
+# declined before numba runs (numba is not even imported): every binary operator
+# but & | ^ is a risk on every operand type (see _op_risk), and so are a set, a slice
+# and a call of a builtin or math function that is not in _CALLS_OK.  A function in
+# dead code numba would prune (``if False: x + 1``) is declined too: only slower.
+_BITWISE = frozenset({"&", "|", "^", "&=", "|=", "^="})
+_METHODS_OK = _LIST_METHODS | _LIST_METHODS_NO_FLOAT | {"extend"}
+# numba's instruction count past which a compile is not started (NUMBA_MAX_INSTRUCTIONS)
+NUMBA_MAX_INSTRUCTIONS = 1500
+
+
+def _callable_risk(what: str, value: object) -> str | None:
+    """A builtin or math callable numba would be asked to call, if not an exact one."""
+    if not isinstance(value, BuiltinFunctionType | type) or value in _CALLS_OK:
+        return None
+    if isinstance(value, type) and issubclass(value, BaseException):
+        return None  # raised: numba's exception is re-run in the interpreter
+    if isinstance(value, BuiltinFunctionType) or (isinstance(value, type)
+                                                  and value.__module__ == "builtins"):
+        return f"call of {what}"
+    return None
+
+
+def prescreen(code: CodeType, namespace: dict[str, object]) -> str | None:
+    """Why numba's compile of ``code`` (globals ``namespace``) would certainly be
+    declined, seen in its bytecode before numba runs; None if it may compile."""
+    count = 0
+    previous: Any = None  # the value the last LOAD_GLOBAL pushed
+    for ins in dis.get_instructions(code):
+        count += 1
+        line = f" at line {ins.positions.lineno}" if ins.positions else ""
+        value: Any = None
+        if ins.opname == "BINARY_OP" and ins.argrepr not in _BITWISE:
+            return f"{ins.argrepr.rstrip('=') or ins.argrepr} on numbers (numba's int and " \
+                   f"float arithmetic can differ from CPython's){line}"
+        if ins.opname in ("BUILD_SET", "SET_ADD", "SET_UPDATE"):
+            return f"a set (numba's iteration order can differ from CPython's){line}"
+        if ins.opname in compat.SLICE_OPCODES:
+            return f"a slice{line}"
+        if ins.opname == "LOAD_GLOBAL":
+            name = str(ins.argval)
+            value = namespace.get(name, builtins.__dict__.get(name))
+            risk = _callable_risk(name, value)
+            if risk is not None:
+                return risk + line
+        elif ins.opname in compat.ATTRIBUTE_OPCODES and isinstance(previous, ModuleType):
+            attr = str(ins.argval)
+            risk = _callable_risk(f"{previous.__name__}.{attr}", vars(previous).get(attr))
+            if risk is not None:
+                return risk + line
+        elif ins.opname == "LOAD_METHOD" and ins.argval not in _METHODS_OK:
+            return f"a call of method {ins.argval} (only methods of lists are offered){line}"
+        previous = value
+    if count > NUMBA_MAX_INSTRUCTIONS:
+        return (f"too large for numba ({count} instructions > {NUMBA_MAX_INSTRUCTIONS}: "
+                "its compile would hold the broker for seconds)")
+    return None

@@ -7,6 +7,7 @@ import math
 import shutil
 import statistics
 import subprocess
+import sys
 import timeit
 import types
 from collections.abc import Callable, Sequence
@@ -18,7 +19,10 @@ from autotier import bench_kernels
 from autotier.bench_kernels import CALL_PATH, Kernel, encode, time_call, time_calls
 
 VARIANTS = ("cpython", "autotier", "numba", "pypy")
-CALLPATH_TARGETS = {"autotier/python": 0.8, "autotier/numba": 0.3}
+CALLPATH_TARGETS = {"autotier/python": 0.8, "autotier/numba": 0.3, "declined/python": 1.1}
+# a call of the call-path kernel that overflows int64: under BlacklistPolicy, the
+# declined variant's first bailout gives it up for good
+DECLINE_ARGS = (2**62, 2**62)
 NOISY = 1.25  # a time is marked ~ when its slowest measurement is this much slower
 
 
@@ -273,8 +277,41 @@ def run_kernel(kernel: Kernel, opts: Options, log: Callable[[str], None]) -> Ker
 
 # --- the call path -------------------------------------------------------------------
 
+def declined_variant(kernel: Kernel, opts: Options) -> tuple[Any, Any, str | None]:
+    """``@autotier.hot`` over ``kernel`` in a module of its own, blacklisted: (what the
+    module's name holds now, the hot object, a note if it was not given up).
+
+    A bead that gives up for good rebinds the decorator's name to the plain function
+    (autotier.runtime.unwrap), and only a module's global is rebound: so the kernel is
+    defined in a real module, promoted, and sent one call that overflows int64
+    (DECLINE_ARGS) under BlacklistPolicy.  Callers of the name then call the plain
+    function; the hot object, held elsewhere, still goes through the trampoline.
+    """
+    func = kernel.func
+    assert isinstance(func, types.FunctionType)
+    name = f"autotier.bench._declined_{kernel.name}"
+    module = types.ModuleType(name)
+    module.__dict__.update({k: v for k, v in func.__globals__.items()
+                            if not k.startswith("__")})
+    module.__dict__["__name__"] = name
+    sys.modules[name] = module
+    copy = types.FunctionType(func.__code__, vars(module), func.__name__,
+                              func.__defaults__, func.__closure__)
+    hot = autotier.hot(threshold=opts.threshold, backend=opts.backend,
+                       deopt=autotier.BlacklistPolicy())(copy)
+    vars(module)[func.__name__] = hot
+    note = promote(hot, kernel.args, opts.threshold, opts.compile_timeout_s)
+    _call(hot, DECLINE_ARGS)
+    now = vars(module)[func.__name__]
+    if now is hot:
+        note = note or f"not rebound to the plain function: {_stats(hot).state}"
+    return now, hot, note
+
+
 def run_call_path(opts: Options, log: Callable[[str], None]) -> dict[str, Any]:
-    """ns per call of add(3, 4): plain, @hot compiled, @hot before promotion, njit;
+    """ns per call of add(3, 4): plain, @hot compiled, @hot before promotion, @hot
+    declined for good (the name the plain function again; the hot object held
+    elsewhere), njit;
     ``log`` gets progress fragments, as for :func:`run_kernel`."""
     kernel, args = CALL_PATH, CALL_PATH.args
     plain = variant(kernel)
@@ -298,6 +335,15 @@ def run_call_path(opts: Options, log: Callable[[str], None]) -> dict[str, Any]:
     _check_result(m, cold, args, expected)
     timed["autotier_interpreted"] = (m, cold)
 
+    declined, declined_hot, note = declined_variant(kernel, opts)
+    m = rows["autotier_declined"] = Measurement()
+    _check_result(m, declined, args, expected)
+    m.error = m.error or note
+    timed["autotier_declined"] = (m, declined)
+    m = rows["autotier_declined_held"] = Measurement()
+    _check_result(m, declined_hot, args, expected)
+    timed["autotier_declined_held"] = (m, declined_hot)
+
     m = rows["numba"] = Measurement()
     dispatcher, err = numba_variant(kernel)
     if dispatcher is None:
@@ -313,13 +359,16 @@ def run_call_path(opts: Options, log: Callable[[str], None]) -> dict[str, Any]:
     _time_all(timed, args, opts)
     _autotier_fields(rows["autotier"], hot)
     _autotier_fields(rows["autotier_interpreted"], cold)
+    for declined_row in ("autotier_declined", "autotier_declined_held"):
+        _autotier_fields(rows[declined_row], declined_hot)
 
     ratios: dict[str, dict[str, float | bool | None]] = {}
-    at = rows["autotier"].ns
-    for name, row in (("autotier/python", rows["python"]), ("autotier/numba", rows["numba"])):
+    for name, top, row in (("autotier/python", rows["autotier"], rows["python"]),
+                           ("autotier/numba", rows["autotier"], rows["numba"]),
+                           ("declined/python", rows["autotier_declined"], rows["python"])):
+        at = top.ns
         # no ratio against a wrong answer, nor for a wrong one
-        base = row.ns if row.match is not False and rows["autotier"].match is not False \
-            else None
+        base = row.ns if row.match is not False and top.match is not False else None
         raw = at / base if at and base else None
         net = (at - empty) / (base - empty) if at and base and base > empty else None
         ratios[name] = {"raw": raw, "net_of_loop": net, "target": CALLPATH_TARGETS[name],

@@ -210,6 +210,8 @@ def render(results: dict[str, Any]) -> str:
         labels = {"python": "python function (undecorated)",
                   "autotier": "autotier @hot, promoted",
                   "autotier_interpreted": "autotier @hot, before promotion",
+                  "autotier_declined": "autotier @hot, declined (blacklisted): its name",
+                  "autotier_declined_held": "  the hot object, held elsewhere",
                   "numba": "numba @njit", "pypy": "PyPy (python function)"}
         cells = [["how", "ns/call", "backend", "state", "check"]]
         for name, m in cp["rows"].items():

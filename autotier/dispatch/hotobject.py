@@ -30,7 +30,9 @@ every caller, on every thread, sees the old or the new code, never a mix.
 from __future__ import annotations
 
 import ctypes
+import importlib
 import inspect
+import sys
 import types
 from typing import Any
 
@@ -179,9 +181,24 @@ class HotFunction(_HotBase):
     def __repr__(self) -> str:
         return f"<autotier.hot function {self.__qualname__}>"
 
-    def __reduce__(self) -> str:
-        # Pickle by reference, as plain functions are.
-        return str(self.__qualname__)
+    def __reduce__(self) -> str | tuple[Any, tuple[str, str]]:
+        # Pickle by reference, as plain functions are; by the same name once it holds
+        # the plain function again (a declined bead gave it back: runtime.unwrap).
+        module, qualname = self.__module__, str(self.__qualname__)
+        if module in sys.modules and _by_name(module, qualname) is self._func:
+            return (_by_name, (module, qualname))
+        return qualname
+
+
+def _by_name(module: str, qualname: str) -> Any:
+    """What ``module.qualname`` names now (None if nothing): how a hot object whose
+    name holds its plain function again is pickled, and unpickled."""
+    obj: Any = sys.modules.get(module)
+    if obj is None:
+        obj = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+    return obj
 
 
 compat.add_type_flags(

@@ -60,6 +60,7 @@ from autotier.dispatch.entry import Bail
 from autotier.dispatch.hotobject import NEVER, HotFunction
 from autotier.runtime.policy import HotnessPolicy
 from autotier.runtime.signature import call_kinds, has_room, why_not
+from autotier.runtime.unwrap import Rebinding, unwrap
 
 log = logging.getLogger("autotier")
 
@@ -169,6 +170,9 @@ class Bead:
         self.stale_streak = 0  # compiles in a row that raced with a rebound global
         self.job_tier = 0  # the tier of the compile last queued
         self.history: deque[tuple[BeadState, BeadState]] = deque(maxlen=64)
+        # where the name the decorator bound was given back to the plain function once
+        # the bead gave up for good (autotier.runtime.unwrap); it holds the hot object
+        self.rebound: Rebinding | None = None
         self._arm(hotness.promote_at(0))
 
     # ------------------------------------------------------------ state machine
@@ -232,6 +236,7 @@ class Bead:
                 self.deep_calls += 1
         else:
             self._on_bailout(code, args)
+            self._give_name_back()
 
     def _on_deopt(self, address: int) -> Callable[[], Any]:
         """A body deoptimised precisely and left its frames in the deopt record at
@@ -251,6 +256,7 @@ class Bead:
             return finish
         self._on_bailout(Bail.GLOBALS if reason is Status.STALE else Bail.NATIVE + reason, (),
                          frames[0].site)
+        self._give_name_back()
         return finish
 
     def _on_new_code(self) -> None:
@@ -454,6 +460,13 @@ class Bead:
             log.exception("autotier: compiling %s crashed", self.qualname)
             error = f"internal error: {type(exc).__name__}: {exc}"
         elapsed = (time.perf_counter() - started) * 1000.0
+        self._land(job, request, compiled, error, later, elapsed)
+        self._give_name_back()
+
+    def _land(self, job: CompileJob, request: CompileRequest,  # noqa: PLR0917
+              compiled: CompiledCode | None, error: str | None, later: bool,
+              elapsed: float) -> None:
+        """Install what a compile made, or record why it made nothing."""
         with self._lock:
             self.compile_ms += elapsed
             if job.ticket != self.ticket or self.state is not S.COMPILING:
@@ -493,6 +506,41 @@ class Bead:
                     wanted = (*wanted, kinds)
             if wanted != compiled.signatures:
                 self._queue(job.tier, wanted, self.calls)
+
+    # ------------------------------------------------------------ giving up for good
+    def given_up(self) -> bool:
+        """No later call can make this bead compile (until a reload): blacklisted, or
+        failed on the code itself rather than on the argument types seen."""
+        return self.state is S.BLACKLISTED or (self.state is S.FAILED
+                                               and not self.retry_types)
+
+    def _give_name_back(self) -> None:
+        """Once the bead has given up for good, rebind the name the decorator bound to
+        the plain function (``runtime.unwrap``): a call of it then costs what it costs
+        undecorated.  Called with the bead lock not held; a compiled caller whose
+        guards assume the name holds the hot object keeps it so (rebinding would stop
+        that caller's native code)."""
+        hf = self._hf()
+        if hf is None or self.rebound is not None or not self.given_up():
+            return
+        from autotier.runtime import registry  # registry imports this module
+
+        if registry.guarded_by_others(self.func.__globals__, self.name, hf):
+            return
+        with self._lock:
+            if self.rebound is None and self.given_up():
+                self.rebound = unwrap(hf, self.func)
+                if self.rebound is not None:
+                    log.debug("autotier: %s: %s is the plain function again",
+                              self.qualname, self.rebound.where)
+
+    def release_name(self) -> None:
+        """Forget the rebinding if the place no longer holds the plain function (the
+        user rebound it, or its module or class is gone): the hot object is then
+        held by whoever else holds it, or dropped (``registry.prune``)."""
+        with self._lock:
+            if self.rebound is not None and not self.rebound.holds():
+                self.rebound = None
 
     def _compile_later(self, job: CompileJob, stale: str | None) -> None:
         """The compile raced with a rebound global (``stale`` says which) or was
@@ -565,6 +613,9 @@ class Bead:
         with self._lock:
             if self.state in (S.BLACKLISTED, S.INVALID):
                 return False
+            if self.rebound is not None:  # the decorator's name holds the hot object again
+                self.rebound.restore()
+                self.rebound = None
             self.ticket += 1
             self._install(None)
             self.tier_code.clear()

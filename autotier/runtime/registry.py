@@ -32,9 +32,33 @@ def snapshot() -> list[Bead]:
         return list(_BEADS)
 
 
-def prune() -> int:
-    """Forget beads whose function was dropped or invalidated; how many went."""
+def guarded_by_others(namespace: dict[str, object], name: str, value: object) -> bool:
+    """Some bead's installed code assumes ``namespace[name]`` is ``value`` (a compiled
+    caller calls that hot function natively, by its global name)."""
     for bead in snapshot():
+        code = bead.code
+        if code is not None and any(g.namespace is namespace and g.bindings.get(name) is value
+                                    for g in code.guards):
+            return True
+    return False
+
+
+def unwrapped_bead(func: object) -> Bead | None:
+    """The bead that gave the decorator's name back to plain function ``func``."""
+    for bead in snapshot():
+        if bead.rebound is not None and bead.func is func:
+            return bead
+    return None
+
+
+def prune() -> int:
+    """Forget beads whose function was dropped or invalidated; how many went.
+
+    A bead that gave its name back to the plain function holds the hot object; once
+    that name no longer holds the plain function (rebound by the user, or its module
+    or class gone) it lets go, and the hot object goes if nobody else holds it."""
+    for bead in snapshot():
+        bead.release_name()
         if bead.hf is None and bead.state is not BeadState.INVALID:
             bead.invalidate("the function was dropped")
     with _LOCK:

@@ -34,6 +34,10 @@ class FunctionStats:
     last_bailout_offset: int | None = None
     # calls the interpreter finished from the failing instruction on (precise deopts)
     resumes: int = 0
+    # where the name the decorator bound holds the plain function again ("mod.f",
+    # "mod.A.m") since the bead gave up for good: calls of that name are no longer
+    # counted; None while the name holds the hot object
+    unwrapped: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
