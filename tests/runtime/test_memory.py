@@ -158,8 +158,7 @@ def test_dropped_functions_bound_rss() -> None:
 
 class _Blocker:
     """An argument native code never takes: the entry hands the call to the
-    interpreter (``Bail.FOREIGN``), whose ``n * 3`` waits here with the entry of the
-    compiled code still on the calling thread's stack."""
+    interpreter (``Bail.FOREIGN``), whose ``range(n)`` waits here."""
 
     def __init__(self) -> None:
         self.inside = threading.Event()
@@ -171,6 +170,22 @@ class _Blocker:
         return 4
 
 
+class _BlockingSlowPath:
+    """Stands in for a hot function's slow path (``_slow``): the bead's bookkeeping,
+    called by the entry before it hands the call to the interpreter, waits here with
+    the entry of the compiled code on the calling thread's stack."""
+
+    def __init__(self, slow: Any) -> None:
+        self.slow = slow
+        self.inside = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> object:
+        self.inside.set()
+        assert self.release.wait(60)
+        return self.slow(*args, **kwargs)
+
+
 def test_code_a_call_is_still_running_is_not_freed() -> None:
     f = _fresh()
     _compiled(f)
@@ -178,12 +193,13 @@ def test_code_a_call_is_still_running_is_not_freed() -> None:
     old = f._bead.code
     running = old.native
     assert running.running_calls() == 0
-    blocker = _Blocker()
+    slow = _BlockingSlowPath(f._slow)
+    f._slow = slow
     results: list[object] = []
-    thread = threading.Thread(target=lambda: results.append(f(blocker)))
+    thread = threading.Thread(target=lambda: results.append(f(True)))  # Bail.TYPES
     thread.start()
     try:
-        assert blocker.inside.wait(60)
+        assert slow.inside.wait(60)
         assert running.running_calls() == 1  # the call is inside the old entry
         live = engine.live()
         _reload(f)  # f's new code is installed; the old code is dropped...
@@ -193,11 +209,42 @@ def test_code_a_call_is_still_running_is_not_freed() -> None:
         assert engine.retired() == 1
         assert engine.live() == live + 1
     finally:
-        blocker.release.set()
+        slow.release.set()
         thread.join(60)
-    assert results == [18]  # returned through the old entry: 0 + 3 + 6 + 9
+        f._slow = slow.slow
+    assert results == [0]  # the bookkeeping returned into the old entry: range(True)
     assert engine.reclaim() == 1  # now nobody runs it
     assert engine.live() == live
+    assert f(10) == 135
+
+
+def test_a_call_handed_to_the_interpreter_does_not_hold_the_code() -> None:
+    """The slow path's call of the function is the entry's tail call, made once the
+    entry stopped counting: while the interpreter runs it no native frame is on the
+    stack (nothing returns into the code), so the code may be freed meanwhile."""
+    f = _fresh()
+    _compiled(f)
+    _settle()
+    old = f._bead.code
+    running = old.native
+    blocker = _Blocker()
+    results: list[object] = []
+    thread = threading.Thread(target=lambda: results.append(f(blocker)))
+    thread.start()
+    try:
+        assert blocker.inside.wait(60)
+        assert running.running_calls() == 0  # the call is the interpreter's now
+        live = engine.live()
+        _reload(f)
+        del old, running
+        gc.collect()
+        assert engine.reclaim() == 1  # the old code is freed under the running call
+        assert engine.retired() == 0
+        assert engine.live() == live  # f's new code only
+    finally:
+        blocker.release.set()
+        thread.join(60)
+    assert results == [18]  # 0 + 3 + 6 + 9, returned straight to the caller
     assert f(10) == 135
 
 
