@@ -21,15 +21,15 @@ Where the floor is kept (MCJIT cannot allocate ``thread_local`` globals):
 - a process-wide table of :data:`SLOTS` slots (owner, floor, span, lowest address),
   indexed by a hash of the thread pointer (``%fs:0``, which the x86-64 TLS ABI makes
   the thread's own control block address).  The check reads it inline: the thread
-  pointer, one slot, ``sp - floor < span`` (one unsigned compare, no call).  Outside
-  that range, a stack pointer between the lowest address and the floor is refused;
+  pointer, one slot, ``sp >= floor`` (one compare, no call: the span is not read).
+  Below the floor, a stack pointer still at or above the lowest address is refused;
   one outside the thread's stack (code that switched to a stack of its own, as
-  coroutine libraries do with ``swapcontext``) is not checked, and its native frame
-  budget is not bounded by any stack.  Only threads holding the GIL fill slots, so two
-  writers never race; a thread's exit (the pthread key's destructor, run on that
-  thread) clears the owner of its own slot, so a later thread reusing its control
-  block (perhaps with a differently sized stack) never reads its bounds.  A fork's
-  child clears the table.
+  coroutine libraries do with ``swapcontext``: above the floor, or below the lowest
+  address) is not checked, and its native frame budget is bounded by the cap alone.
+  Only threads holding the GIL fill slots, so two writers never race; a thread's
+  exit (the pthread key's destructor, run on that thread) clears the owner of its
+  own slot, so a later thread reusing its control block (perhaps with a differently
+  sized stack) never reads its bounds.  A fork's child clears the table.
 - behind it, the thread's record (floor, span, lowest address), malloc'd, as the value
   of a pthread key (NULL in a new thread, freed by the destructor): a slot another
   thread took costs a ``pthread_getspecific`` call, not a recomputation.
