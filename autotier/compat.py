@@ -68,6 +68,12 @@ TSTATE_RECURSION_REMAINING = 32 if PY_VERSION == (3, 11) else 28
 TSTATE_C_PROFILEFUNC = 64
 TSTATE_C_TRACEFUNC = 72
 TSTATE_C_PROFILEOBJ = 80  # the object sys.setprofile was given
+# The current thread state without a call (3.11): _PyRuntime.gilstate.tstate_current,
+# the thread state of the thread holding the GIL (NULL while no thread holds it), which
+# PyThreadState_Get itself reads.  Entries load it from its fixed address.  3.12 keeps
+# it in a C thread-local (_Py_tss_tstate): there, entries call PyThreadState_Get.
+RUNTIME_SYMBOL = "_PyRuntime"
+RUNTIME_TSTATE_CURRENT = 576 if PY_VERSION == (3, 11) else None
 
 
 def dict_version(d: dict[str, object]) -> int:
@@ -83,6 +89,32 @@ def add_type_flags(t: type, flags: int) -> None:
     """Set extra ``tp_flags`` bits on a type we created ourselves."""
     cell = ctypes.c_ulong.from_address(id(t) + TYPE_TP_FLAGS)
     cell.value = cell.value | flags
+
+
+def tstate_current_address() -> int:
+    """The address of the word holding the current thread state (the GIL holder's),
+    or 0 where there is none to read (3.12): then call ``PyThreadState_Get``."""
+    if RUNTIME_TSTATE_CURRENT is None:
+        return 0
+    runtime = ctypes.addressof(ctypes.c_char.in_dll(ctypes.pythonapi, RUNTIME_SYMBOL))
+    return runtime + RUNTIME_TSTATE_CURRENT
+
+
+def _check_tstate_current() -> None:
+    """The word holds this thread's state while it holds the GIL, and NULL while it
+    does not (read by a C call that releases the GIL): that tells it apart from the
+    GIL's ``last_holder``, which keeps the state of the thread that released it."""
+    address = tstate_current_address()
+    if not address:
+        return
+    held = ctypes.c_void_p.from_address(address).value
+    libc = ctypes.CDLL(None)  # a CDLL call releases the GIL
+    libc.memmove.restype = ctypes.c_void_p
+    libc.memmove.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+    released = ctypes.c_uint64(1)
+    libc.memmove(ctypes.addressof(released), address, 8)
+    if held != _thread_state() or released.value != 0:
+        raise ImportError("cannot locate the current thread state (_PyRuntime.gilstate)")
 
 
 def _recursion_remaining() -> int:
@@ -142,6 +174,7 @@ def check_layouts() -> None:
     if _probe_depth(0) - _probe_depth(5) != 5:
         raise ImportError("cannot locate the thread state's recursion counter")
     _check_tracing_fields()
+    _check_tstate_current()
 
 
 def _thread_state() -> int:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from autotier import compat
 from autotier.backends.base import Stale
 from autotier.dispatch import entry as entry_ir
+from autotier.dispatch import hotobject as ho
 from autotier.dispatch.binding import BindingPlan
 from autotier.dispatch.guards import NamespaceGuard, binding_addresses
 from autotier.jit import engine
@@ -68,11 +69,26 @@ def counting_wrapper_ir(name: str, inner: str) -> str:
 
     Native code runs with the GIL held (it releases it only inside periodic checks,
     which do not touch the count), so plain loads and stores count exactly.
+
+    The slow path's last step, running the function in the interpreter, is the
+    wrapper's own tail call: ``inner`` (built with ``finish_bail(hand_off=True)``)
+    returns ``entry_ir.HANDOFF`` instead of making it, and the wrapper stops counting,
+    then jumps to ``PyObject_Vectorcall(_func, the call's own arguments)``.  So no
+    native frame stays on the C stack under an interpreted level (a compiled
+    function's interpreted recursion reaches an interpreted one's depth), and no
+    call is counted while only the interpreter runs.  Counting nothing from there
+    on is exact: no code of this module runs or is returned into after the jump
+    (the interpreter returns straight to the entry's caller), and what the call
+    uses stays alive without it (``_func`` is held by the hot function, which the
+    caller holds, and by the interpreter's frame; the arguments are the caller's).
+    The decrement and the jump happen with the GIL held, so a thread freeing the
+    code sees the call counted or already gone.
     """
     counter = running_global_name(name)
     return f"""
 @"{counter}" = global i64 0
 declare ptr @"{inner}"(ptr, ptr, i64, ptr)
+declare ptr @PyObject_Vectorcall(ptr, ptr, i64, ptr)
 define ptr @"{name}"(ptr %self, ptr %args, i64 %nargsf, ptr %kwnames) {{
   %before = load i64, ptr @"{counter}"
   %started = add i64 %before, 1
@@ -81,8 +97,17 @@ define ptr @"{name}"(ptr %self, ptr %args, i64 %nargsf, ptr %kwnames) {{
   %after = load i64, ptr @"{counter}"
   %ended = sub i64 %after, 1
   store i64 %ended, ptr @"{counter}"
+  %handoff = icmp eq ptr %result, inttoptr (i64 {entry_ir.HANDOFF} to ptr)
+  br i1 %handoff, label %interpret, label %done, !prof !0
+interpret:
+  %func_p = getelementptr i8, ptr %self, i64 {ho.FUNC_OFFSET}
+  %func = load ptr, ptr %func_p
+  %answer = musttail call ptr @PyObject_Vectorcall(ptr %func, ptr %args, i64 %nargsf, ptr %kwnames)
+  ret ptr %answer
+done:
   ret ptr %result
 }}
+!0 = !{{!"branch_weights", i32 1, i32 2000}}
 """
 
 

@@ -21,15 +21,15 @@ Where the floor is kept (MCJIT cannot allocate ``thread_local`` globals):
 - a process-wide table of :data:`SLOTS` slots (owner, floor, span, lowest address),
   indexed by a hash of the thread pointer (``%fs:0``, which the x86-64 TLS ABI makes
   the thread's own control block address).  The check reads it inline: the thread
-  pointer, one slot, ``sp - floor < span`` (one unsigned compare, no call).  Outside
-  that range, a stack pointer between the lowest address and the floor is refused;
+  pointer, one slot, ``sp >= floor`` (one compare, no call: the span is not read).
+  Below the floor, a stack pointer still at or above the lowest address is refused;
   one outside the thread's stack (code that switched to a stack of its own, as
-  coroutine libraries do with ``swapcontext``) is not checked, and its native frame
-  budget is not bounded by any stack.  Only threads holding the GIL fill slots, so two
-  writers never race; a thread's exit (the pthread key's destructor, run on that
-  thread) clears the owner of its own slot, so a later thread reusing its control
-  block (perhaps with a differently sized stack) never reads its bounds.  A fork's
-  child clears the table.
+  coroutine libraries do with ``swapcontext``: above the floor, or below the lowest
+  address) is not checked, and its native frame budget is bounded by the cap alone.
+  Only threads holding the GIL fill slots, so two writers never race; a thread's
+  exit (the pthread key's destructor, run on that thread) clears the owner of its
+  own slot, so a later thread reusing its control block (perhaps with a differently
+  sized stack) never reads its bounds.  A fork's child clears the table.
 - behind it, the thread's record (floor, span, lowest address), malloc'd, as the value
   of a pthread key (NULL in a new thread, freed by the destructor): a slot another
   thread took costs a ``pthread_getspecific`` call, not a recomputation.
@@ -58,6 +58,9 @@ NATIVE_FRAME_BYTES = 512  # estimate of one native body frame, for the frame bud
 MESSAGE = "maximum recursion depth exceeded"
 SLOTS = 256  # slots of the table
 _SLOT_SHIFT = 12  # thread control blocks are at least a page apart
+# fill() saves every register it uses: a caller keeps its values in registers across
+# the (cold) call, so the check costs the fast path no spills
+FILL_CCONV = "preserve_mostcc"
 _FILL = "__autotier_cstack_fill"  # void (i64 tp): fill the thread's slot
 _FORGET = "__autotier_cstack_forget"  # the key's destructor: a thread ends
 _TABLE = "__autotier_cstack_table"
@@ -149,6 +152,7 @@ def _floor_ir() -> str:
     fill = ir.Function(module, ir.FunctionType(ir.VoidType(), [I64]), _FILL)
     fill.attributes.add("noinline")
     fill.attributes.add("cold")
+    fill.calling_convention = FILL_CCONV
     b = ir.IRBuilder(fill.append_basic_block("entry"))
     key = b.load(key_var, name="key")
     get = declare(module, libc_symbol("pthread_getspecific"), PTR, [I32])
@@ -230,22 +234,35 @@ def emit_check(b: ir.IRBuilder, module: ir.Module, refuse: Callable[[], None]
     words = _slot(b, _table_ref(table_address()), tp)
     with b.if_then(b.icmp_unsigned("!=", b.load_atomic(words[_OWNER], "monotonic", 8), tp),
                    likely=False):
-        b.call(declare(module, _FILL, ir.VoidType(), [I64]), [tp])
+        fill = declare(module, _FILL, ir.VoidType(), [I64])
+        fill.calling_convention = FILL_CCONV
+        b.call(fill, [tp], cconv=FILL_CCONV)
     floor = b.load(words[_FLOOR], name="cstack_floor")
-    span = b.load(words[_SPAN], name="cstack_span")
     sp = emit_stack_pointer(b, module)
-    inside = b.icmp_unsigned("<", b.sub(sp, floor), span)
+    # one compare on the fast path: at or above the floor is fine (on this thread's
+    # stack, or above it on a stack of its own, whose budget only the cap bounds:
+    # (sp - floor) / frame exceeds it); below it, refuse unless below the stack too
     start = b.block
-    with b.if_then(b.not_(inside), likely=False):
-        low = b.load(words[_LOW])
-        below = b.and_(b.icmp_unsigned("<", sp, floor), b.icmp_unsigned(">=", sp, low))
-        with b.if_then(below, likely=False):
+    with b.if_then(b.icmp_unsigned("<", sp, floor), likely=False):
+        with b.if_then(b.icmp_unsigned(">=", sp, b.load(words[_LOW])), likely=False):
             refuse()
         elsewhere = b.block
     budget_floor = b.phi(I64, name="budget_floor")
     budget_floor.add_incoming(floor, start)
     budget_floor.add_incoming(ir.Constant(I64, 1), elsewhere)
     return sp, budget_floor
+
+
+def emit_quick_check(b: ir.IRBuilder, module: ir.Module) -> ir.Value:
+    """i1: this thread's slot is filled and the stack pointer is at or above its floor,
+    so the call may go on (no call, nothing written).  False says only "ask
+    :func:`emit_check`": the slot may need filling, or the pointer may be on a stack
+    of its own."""
+    tp = _thread_pointer(b)
+    words = _slot(b, _table_ref(table_address()), tp)
+    mine = b.icmp_unsigned("==", b.load_atomic(words[_OWNER], "monotonic", 8), tp)
+    above = b.icmp_unsigned(">=", emit_stack_pointer(b, module), b.load(words[_FLOOR]))
+    return b.and_(mine, above, name="stack_ok")
 
 
 def emit_stack_pointer(b: ir.IRBuilder, module: ir.Module) -> ir.Value:

@@ -60,6 +60,7 @@ ARGS_MASK = (1 << 63) - 1  # clears PY_VECTORCALL_ARGUMENTS_OFFSET
 # Native frames one entry may start; the interpreter's own limit is usually lower.
 NATIVE_FRAME_CAP = 10_000
 _CODE_LIMIT = 32  # bail codes are small ints below this
+_TSTATE_CURRENT = compat.tstate_current_address()  # 0: call PyThreadState_Get
 
 
 class Bail(IntEnum):
@@ -128,6 +129,12 @@ def version_global_name(entry: str, index: int) -> str:
     return f"{entry}__ver{index}"
 
 
+# What an entry built with ``finish_bail(hand_off=True)`` returns for "call ``_func``
+# with the call's own arguments": an address no object has (objects are 8-aligned),
+# compared with an immediate.
+HANDOFF = 1
+
+
 class _Builder:
     """Shared pieces of the trampoline and the entries."""
 
@@ -176,6 +183,10 @@ class _Builder:
         self.b.branch(self.bail_block)
 
     def thread_state(self) -> ir.Value:
+        """The calling thread's state: one load of the GIL holder's (this thread's),
+        where compat knows its address (3.11), else a call of PyThreadState_Get."""
+        if _TSTATE_CURRENT:
+            return self.b.load(field(self.b, const_ptr(_TSTATE_CURRENT), 0, PTR), name="tstate")
         return self.b.call(self.declare("PyThreadState_Get", PTR, []), [], name="tstate")
 
     def traced(self, tstate: ir.Value) -> ir.Value:
@@ -216,8 +227,12 @@ class _Builder:
             else:  # the entry left already if it was traced
                 self.bail(Bail.HOT)
 
-    def finish_bail(self) -> None:
+    def finish_bail(self, hand_off: bool = False) -> None:
         """The slow path: tell the bead (``_slow(code, *args, **kwargs)``), then run ``_func``.
+
+        ``hand_off``: instead of calling ``_func``, return :data:`HANDOFF`, which
+        asks the caller to make that call, as its
+        own tail call (``dispatch.build``'s counting wrapper: it stops counting first).
 
         The bead's bookkeeping returns before the original function runs, so a call
         that left the fast path costs exactly one Python frame, as undecorated:
@@ -252,19 +267,10 @@ class _Builder:
             table.global_constant = True
             table.linkage = "internal"
             code_obj = b.load(b.gep(table, [ir.Constant(I64, 0), code], inbounds=True))
-            # positional values, then the keywords' values (kwnames says whose)
-            values = b.add(nargs, keywords(b, kwnames)[1])
-            array = b.alloca(PTR, b.add(values, ir.Constant(I64, 1)), name="slowargs")
-            b.store(code_obj, array)
-            memcpy = self.module.declare_intrinsic("llvm.memcpy", [PTR, PTR, I64])
-            dest = b.bitcast(b.gep(array, [ir.Constant(I64, 1)]), PTR)
-            b.call(memcpy, [dest, b.bitcast(told, PTR), b.mul(values, ir.Constant(I64, 8)),
-                            ir.Constant(I1, 0)])
             slow = b.load(field(b, self.self_, ho.SLOW_OFFSET, PTR), name="slow")
             with b.if_then(b.icmp_unsigned("==", slow, ir.Constant(PTR, None)), likely=False):
                 self.raise_runtime_error("autotier: hot function has no slow path")
-            noted = b.call(vectorcall, [slow, array, b.add(nargs, ir.Constant(I64, 1)),
-                                        kwnames])
+            noted = b.call(self._teller(), [slow, code_obj, told, nargs, kwnames])
             with b.if_then(b.icmp_unsigned("==", noted, ir.Constant(PTR, None)), likely=False):
                 # The bookkeeping raised.  A RecursionError there (a few Python frames
                 # deep, near the limit) must not fail a call CPython would run: forget
@@ -281,7 +287,39 @@ class _Builder:
         func = b.load(field(b, self.self_, ho.FUNC_OFFSET, PTR), name="func")
         with b.if_then(b.icmp_unsigned("==", func, ir.Constant(PTR, None)), likely=False):
             self.raise_runtime_error("autotier: hot function has no Python function")
-        b.ret(b.call(vectorcall, [func, self.args, self.nargsf, self.kwnames], tail=True))
+        if hand_off:
+            b.ret(const_ptr(HANDOFF))
+        else:
+            b.ret(b.call(vectorcall, [func, self.args, self.nargsf, self.kwnames], tail=True))
+
+    def _teller(self) -> ir.Function:
+        """``ptr tell(slow, code, told, n, kwnames)``: ``slow(code, *told, **kw)``.
+
+        A function of its own (not inlined) because its argument array has the size
+        of the call: a variable-sized alloca in the entry would cost every call a frame
+        pointer and a saved stack pointer."""
+        name = f"{self.fn.name}__tell"
+        if name in self.module.globals:
+            fn = self.module.globals[name]
+            assert isinstance(fn, ir.Function)
+            return fn
+        fn = ir.Function(self.module, ir.FunctionType(PTR, [PTR, PTR, PPTR, I64, PTR]), name)
+        fn.linkage = "internal"
+        fn.attributes.add("noinline")
+        fn.attributes.add("cold")
+        slow, code_obj, told, nargs, kwnames = fn.args
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        # positional values, then the keywords' values (kwnames says whose)
+        values = b.add(nargs, keywords(b, kwnames)[1])
+        array = b.alloca(PTR, b.add(values, ir.Constant(I64, 1)), name="slowargs")
+        b.store(code_obj, array)
+        memcpy = self.module.declare_intrinsic("llvm.memcpy", [PTR, PTR, I64])
+        dest = b.bitcast(b.gep(array, [ir.Constant(I64, 1)]), PTR)
+        b.call(memcpy, [dest, b.bitcast(told, PTR), b.mul(values, ir.Constant(I64, 8)),
+                        ir.Constant(I1, 0)])
+        vectorcall = self.declare("PyObject_Vectorcall", PTR, [PTR, PPTR, I64, PTR])
+        b.ret(b.call(vectorcall, [slow, array, b.add(nargs, ir.Constant(I64, 1)), kwnames]))
+        return fn
 
     def raise_runtime_error(self, message: str) -> None:
         self.raise_error(RuntimeError, message)
@@ -301,9 +339,43 @@ class _Builder:
 
 
 def trampoline_ir(name: str) -> str:
-    """The interpreted-state code: count, forward to ``_func``, slow path at the trigger."""
+    """The interpreted-state code: count, forward to ``_func``, slow path at the trigger.
+
+    Two functions: ``name`` is the common case alone (the thread's stack slot filled
+    and above its floor, the call below the trigger, a function to call): count and
+    tail-call the function, with no frame of its own (nothing but tail calls leaves
+    it).  Anything else tail-calls the whole trampoline (``name__full``: the stack
+    check, which may fill the slot or raise, counting, the slow path), which counts
+    the call itself.
+    """
     module = ir.Module(name=name)
+    full = _full_trampoline(module, f"{name}__full")
+    fast = ir.Function(module, VECTORCALL, name)
+    b = ir.IRBuilder(fast.append_basic_block("entry"))
+    self_, args, nargsf, kwnames = fast.args
+    stack_ok = cstack.emit_quick_check(b, module)
+    calls_p = field(b, self_, ho.CALLS_OFFSET, I64)
+    calls = b.add(b.load(calls_p), ir.Constant(I64, 1), name="calls")
+    cold = b.icmp_signed(">=", calls, b.load(field(b, self_, ho.TRIGGER_OFFSET, I64)))
+    func = b.load(field(b, self_, ho.FUNC_OFFSET, PTR), name="func")
+    common = b.and_(b.and_(stack_ok, b.not_(cold)),
+                    b.icmp_unsigned("!=", func, ir.Constant(PTR, None)))
+    with b.if_else(common, likely=True) as (then, otherwise):
+        with then:
+            b.store(calls, calls_p)
+            vectorcall = declare(module, "PyObject_Vectorcall", PTR, [PTR, PPTR, I64, PTR])
+            b.ret(b.call(vectorcall, [func, args, nargsf, kwnames], tail="musttail"))
+        with otherwise:
+            b.ret(b.call(full, [self_, args, nargsf, kwnames], tail="musttail"))
+    b.unreachable()
+    return str(module)
+
+
+def _full_trampoline(module: ir.Module, name: str) -> ir.Function:
+    """The whole trampoline: stack check, count, forward or the slow path."""
     t = _Builder(module, name)
+    t.fn.linkage = "internal"
+    t.fn.attributes.add("noinline")
     t.check_stack()
     t.count_call()
     b = t.b
@@ -314,7 +386,7 @@ def trampoline_ir(name: str) -> str:
     vectorcall = t.declare("PyObject_Vectorcall", PTR, [PTR, PPTR, I64, PTR])
     b.ret(b.call(vectorcall, [func, t.args, t.nargsf, t.kwnames], tail=True))
     t.finish_bail()
-    return str(module)
+    return t.fn
 
 
 def _unbox(t: _Builder, arg: ir.Value, kind: Kind, mismatch: ir.Block) -> ir.Value:
@@ -484,7 +556,10 @@ def _deopt(t: _Builder, record: ir.Value) -> None:
 
 
 def entry_ir(plan: EntryPlan) -> str:
-    """A guarded entry for ``plan``; bodies it calls are declared, defined elsewhere."""
+    """A guarded entry for ``plan``; bodies it calls are declared, defined elsewhere.
+
+    Its slow path ends by handing the call of ``_func`` to its caller, so it is only
+    ever called from ``dispatch.build``'s counting wrapper (which makes that call)."""
     module = ir.Module(name=plan.name)
     t = _Builder(module, plan.name)
     b = t.b
@@ -584,5 +659,5 @@ def entry_ir(plan: EntryPlan) -> str:
                 t.bail(Bail.FOREIGN)
     # the bead specialises for the bound arguments (a keyword's kind, not its default's)
     t.bail(Bail.TYPES, (argv, ir.Constant(I64, plan.nargs)))
-    t.finish_bail()
+    t.finish_bail(hand_off=True)
     return str(module)

@@ -43,6 +43,7 @@ import llvmlite.binding as llvm
 
 from autotier import compat
 from autotier.backends.base import Cancelled, LLVMUnavailable
+from autotier.jit import passes
 
 _LOCK = threading.RLock()
 _ENGINE: llvm.ExecutionEngine | None = None  # pinned modules: never freed
@@ -361,16 +362,9 @@ def _optimised(ir_texts: list[str], tm: llvm.TargetMachine, opt: int,
         mod.verify()
         chosen = pipeline(ir_texts, opt)
         if chosen == "light":
-            pb = llvm.create_pass_builder(
-                tm, llvm.create_pipeline_tuning_options(speed_level=0))
-            mpm = llvm.create_new_module_pass_manager()
-            for name in LIGHT_PASSES:
-                getattr(mpm, f"add_{name}_pass")()
-            mpm.run(mod, pb)
+            passes.run(mod, tm, 0, LIGHT_PASSES)
         elif chosen != "none":
-            pto = llvm.create_pipeline_tuning_options(speed_level=opt)
-            pb = llvm.create_pass_builder(tm, pto)
-            pb.getModulePassManager().run(mod, pb)
+            passes.run(mod, tm, opt)
         yield mod
     finally:
         for mod in mods:

@@ -11,6 +11,7 @@ import gc
 import math
 import struct
 import sys
+import threading
 
 import pytest
 
@@ -313,3 +314,52 @@ def test_fast_and_slow_paths_do_not_leak(add_int):
         hf(x, x)
     assert sys.getrefcount(big) == ref_big
     assert sys.getrefcount(x) == ref_x
+
+
+def _function_asm(asm: str, name: str) -> list[str]:
+    """The instructions of function ``name`` in ``asm`` (LLVM's assembly text)."""
+    lines = asm.splitlines()
+    start = lines.index(f"{name}:")
+    body = []
+    for line in lines[start + 1:]:
+        if line.startswith("\t.size") or line.startswith("\t.cfi_endproc"):
+            break
+        text = line.strip()
+        if text and not text.startswith((".", "#")) and not text.endswith(":"):
+            body.append(text)
+    return body
+
+
+def test_the_thread_state_is_read_without_a_call() -> None:
+    """On 3.11 the entries load the GIL holder's thread state from _PyRuntime (the
+    word compat found): it is the calling thread's, on every thread."""
+    address = compat.tstate_current_address()
+    if compat.PY_VERSION != (3, 11):
+        assert address == 0
+        return
+    get = ctypes.pythonapi.PyThreadState_Get
+    get.restype = ctypes.c_void_p
+    seen: list[tuple[int | None, int | None]] = []
+
+    def read() -> None:
+        seen.append((ctypes.c_void_p.from_address(address).value, get()))
+
+    read()
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join(60)
+    assert len(seen) == 2 and seen[0] != seen[1]
+    assert all(word == tstate for word, tstate in seen)
+    plan = build.entry_ir.EntryPlan("probe", 1, (), (), 0, None, ())
+    assert "PyThreadState_Get" not in build.entry_ir.entry_ir(plan)
+    assert "PyThreadState_Get" not in build.entry_ir.trampoline_ir("probe_t")
+
+
+def test_the_trampoline_common_case_has_no_frame() -> None:
+    """Counting and forwarding an interpreted call costs no frame: the function
+    ``name`` saves no register and makes no call, it only tail-calls (the function,
+    or the whole trampoline for anything else)."""
+    name = engine.unique_name("tramp_probe")
+    body = _function_asm(engine.assembly([build.entry_ir.trampoline_ir(name)]), name)
+    assert not [i for i in body if i.startswith(("push", "call"))], body
+    assert [i for i in body if i.startswith("jmp")], body
