@@ -15,8 +15,9 @@ frame (a ``functools.partial`` of the callee's resume function: a C call, no ext
 Python frame), and jumps past the original call.  So a chain of deoptimised native
 frames nests exactly as the interpreted calls would, one Python frame per level.
 
-Resume code objects are built on a frame's first deoptimisation at a site and kept
-per code object (weakly) and site layout.
+Resume functions are built on a frame's first deoptimisation at a site and kept per
+site (weakly: as long as the compiled code that names the site) and layout; each
+code object is parsed once.
 """
 
 from __future__ import annotations
@@ -44,9 +45,7 @@ from autotier.deopt.sites import (
 
 _THUNK = ".callee"  # the parameter holding a deoptimised callee's finished frame
 
-_lock = threading.Lock()  # guards _cache
-_cache: weakref.WeakKeyDictionary[CodeType, dict[tuple[object, ...], CodeType]] = (
-    weakref.WeakKeyDictionary())
+_lock = threading.Lock()  # guards _parsed_cache and _functions
 
 
 def _stack_name(i: int) -> str:
@@ -130,21 +129,6 @@ def _parsed(code: CodeType) -> bytecode.Bytecode:
     return found
 
 
-def _code_for(site: Site, bound: tuple[str, ...], stack: tuple[object, ...],
-              after_call: bool) -> CodeType:
-    code = site.code
-    key = (site.index, bound, stack, after_call)
-    with _lock:
-        per_code = _cache.setdefault(code, {})
-        found = per_code.get(key)
-    if found is None:
-        found = build_resume_code(code, site.index, bound, stack, line=site.line,
-                                  after_call=after_call)
-        with _lock:
-            per_code[key] = found
-    return found
-
-
 _functions: weakref.WeakKeyDictionary[Site, dict[tuple[object, ...], FunctionType]] = (
     weakref.WeakKeyDictionary())  # guarded by _lock
 
@@ -157,8 +141,9 @@ def _function_for(site: Site, bound: tuple[str, ...], stack: tuple[object, ...],
         found = _functions.get(site, {}).get(key)
     if found is None:
         func = site.func
-        found = FunctionType(_code_for(site, bound, stack, after_call), func.__globals__,
-                             func.__name__, None, func.__closure__)
+        code = build_resume_code(site.code, site.index, bound, stack, line=site.line,
+                                 after_call=after_call)
+        found = FunctionType(code, func.__globals__, func.__name__, None, func.__closure__)
         with _lock:
             _functions.setdefault(site, {})[key] = found
     return found

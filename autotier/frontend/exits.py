@@ -44,8 +44,7 @@ if TYPE_CHECKING:
 _ZERO = ll.Constant(I64, 0)
 
 
-def stack_entries(stack: tuple[object, ...], globals_: dict[str, object]
-                  ) -> tuple[sites.StackEntry, ...]:
+def stack_entries(stack: tuple[object, ...]) -> tuple[sites.StackEntry, ...]:
     """The record layout of a frame state's stack (statics become known entries)."""
     out: list[sites.StackEntry] = []
 
@@ -89,12 +88,8 @@ class Exits:
         self.own_words = 0  # the largest frame this function writes for itself
         self.call_words: list[tuple[int, object]] = []  # (frame words, callee spec)
         self.forced: set[int] = set()  # states given a forcing check
-        self.unframed = 0  # bailouts lowered under no state
         self.consts: dict[Var, object] | None = None  # Vars defined by a Const
 
-    @property
-    def precise(self) -> bool:
-        return self.record is not None
 
     # -------------------------------------------------------------- sites
     def site(self, state: FrameState) -> sites.Site:
@@ -111,7 +106,7 @@ class Exits:
             id=sites.new_site_id(), func=self.func, code=self.func.__code__,
             index=state.index, offset=state.offset, line=state.line,
             varnames=self.func.__code__.co_varnames,
-            stack=stack_entries(state.stack, self.func.__globals__), call=state.consumes,
+            stack=stack_entries(state.stack), call=state.consumes,
             forms=tuple(forms))
         assert site.slots == len(forms)
         sites.register(site)
@@ -171,8 +166,6 @@ class Exits:
                 fl.bail_status.add_incoming(phi, block)
                 fl.b.branch(fl.bail_block)
             self.blocks[key] = (block, phi)
-        if state is None:
-            self.unframed += 1
         block, phi = self.blocks[key]
         phi.add_incoming(status, fl.b.block)
         return block

@@ -108,7 +108,6 @@ class ModuleLowering:
         self.body_name = body_name
         self.ints: ll.IntType = _INT_TYPES[int_bits]  # how Python ints are held
         self.unwinds = _recursive(program)  # bailouts longjmp to the exported body
-        self.precise = not self.unwinds  # bailouts leave frames in the deopt record
         self.module = ll.Module(name=body_name)
         self.numerics = Numerics(self.module)
         self.functions: dict[Spec, ll.Function] = {}
