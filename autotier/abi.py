@@ -34,10 +34,21 @@ An array of int64 words::
     record[0]   the Status of the innermost failure
     record[1]   the number of frames that follow (0: re-run the call instead)
     record[2]   the index of the first free word
-    record[3:]  the frames, innermost first; each is its site id
+    record[3]   the bookkeeping callable (a borrowed ``PyObject *``, 0 if none):
+                ``keeper(Bail.CALLEE, address)`` decides for a native callee's
+                deopt and returns the call that finishes its frames
+    record[4]   the frame budget the root body was given (a frame's depth below
+                the root is that minus its own budget)
+    record[5:]  the frames, innermost first; each is its site id
                 (:mod:`autotier.deopt.sites`) and then the words of the values
                 the site lists (its locals in ``co_varnames`` order, then its
                 value-stack entries)
+
+A *result frame* (site id 0, then ``{flag, PyObject *}``: flag 0 a value, 1 a
+raised exception; the record owns the reference) stands for a native callee the
+caller already finished in the interpreter whose outcome native code could not take
+(a big int, a different type, an exception): the caller's frame follows it and
+resumes after its call with that outcome.
 
 Each value has a :class:`SlotForm` the site records, known at compile time from
 its kinds, so the record holds only what is not: an int64 in one word, an int held
@@ -47,9 +58,13 @@ three, and a value of several possible kinds as ``{tag, a, b, c}`` (``tag`` a
 :class:`SlotTag`: an int ``c * 2**64 + (a as unsigned)``, a float's bits in ``b``,
 a bool in ``a``, tag 0 an unbound local); a constant and an unbound local take no
 words.  The innermost frame's native code
-writes the header; each native caller that the failure returns through appends its
-own frame at its call instruction (the caller then resumes with the callee's
-finished frame as the result of that call).
+writes words 0-2 of the header (the entry words 3-4); a native caller whose callee
+deoptimised has the callee's frames finished in the interpreter (through the
+keeper) and goes on natively when the result has a kind it takes; otherwise it
+writes a result frame, appends its own frame at its call instruction, and fails in
+turn.  Where the keeper cannot run (none, or no Python frames left for it) the caller
+appends its frame after the callee's (it then resumes with the callee's finished frame
+as the result of that call).
 """
 
 from __future__ import annotations
@@ -102,6 +117,9 @@ class Status(IntEnum):
     FLOAT_OVERFLOW = 10  # a float result out of range: CPython raises OverflowError
     COMPLEX = 11  # a negative float to a fractional power: CPython returns a complex
     FORCED = 12  # a test made this site deoptimise (autotier.deopt.forcing)
+    # a native callee's outcome, finished in the interpreter, was not a kind its caller
+    # takes (the record's result frame holds it); the callee's failure was decided already
+    RESULT = 13
 
 
 class SlotTag(IntEnum):
@@ -132,7 +150,10 @@ class SlotForm(IntEnum):
 FORM_WORDS = {SlotForm.UNBOUND: 0, SlotForm.CONST: 0, SlotForm.INT: 1, SlotForm.WIDE: 2,
               SlotForm.FLOAT: 1, SlotForm.BOOL: 1, SlotForm.TAGGED: 4, SlotForm.RANGE: 3,
               SlotForm.ITER: 3}
-RECORD_HEADER = 3  # words before the first frame of a deopt record
+RECORD_HEADER = 5  # words before the first frame of a deopt record
+RECORD_KEEPER = 3  # the header word of the bookkeeping callable
+RECORD_BUDGET = 4  # the header word of the root's frame budget
+RESULT_FRAME_WORDS = 3  # a result frame: site id 0, flag, the owned object
 
 
 #: Statuses whose CPython answer is an exception (ZeroDivisionError, ValueError,

@@ -270,10 +270,14 @@ NO_EFFECT_OPCODES = frozenset({"NOP", "RESUME", "PRECALL", "CACHE"})
 CALL_PREFIX_OPCODES = frozenset({"PRECALL", "KW_NAMES"})
 
 
-def call_instructions(nargs: int, line: int) -> list[bytecode.Instr]:
-    call = [bytecode.Instr("CALL", nargs, lineno=line)]
+def call_instructions(nargs: int, line: int,
+                      location: bytecode.instr.InstrLocation | None = None) -> list[bytecode.Instr]:
+    """A call of ``nargs`` arguments, at ``location`` (a traceback's columns) if given."""
+    where: dict[str, object] = {"location": location} if location is not None else {
+        "lineno": line}
+    call = [bytecode.Instr("CALL", nargs, **where)]  # type: ignore[arg-type]
     if PY_VERSION < (3, 12):
-        return [bytecode.Instr("PRECALL", nargs, lineno=line), *call]
+        return [bytecode.Instr("PRECALL", nargs, **where), *call]  # type: ignore[arg-type]
     return call
 
 

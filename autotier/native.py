@@ -6,7 +6,7 @@ import ctypes
 from dataclasses import dataclass
 from typing import Any
 
-from autotier.abi import Kind, Status
+from autotier.abi import RECORD_BUDGET, RECORD_HEADER, RECORD_KEEPER, Kind, Status
 from autotier.backends.base import NativeSpec
 from autotier.deopt import resume, sites
 
@@ -52,7 +52,7 @@ class NativeFunction:
     fallback: Any
     budget: int = 1000
     owner: object = None  # the machine code's owner (engine.NativeCode): alive while this is
-    record_words: int = 3  # the deopt record the body may write
+    record_words: int = RECORD_HEADER  # the deopt record the body may write
 
     def __call__(self, *args: Any) -> Any:
         if len(args) != len(self.kinds):
@@ -61,6 +61,7 @@ class NativeFunction:
             return self.fallback(*args)
         out = Result()
         record = (ctypes.c_int64 * self.record_words)()
+        record[RECORD_KEEPER], record[RECORD_BUDGET] = id(resume.keep), self.budget
         status = self.cfunc(*args, ctypes.byref(out), self.budget, record)
         if status != Status.OK:
             if record[1]:  # frames: the interpreter goes on where the body stopped

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from types import CodeType, FunctionType
 from typing import TYPE_CHECKING, Protocol
 
-from autotier.abi import Kind
+from autotier.abi import RECORD_HEADER, Kind
 from autotier.dispatch.guards import NamespaceGuard
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ class NativeSpec:
     restype: type | None  # ctypes result type, None if the result is a tagged Result
     body: bool  # True: the body ABI of autotier.abi (status, out, budget)
     native: NativeCode | None = None  # owns the code at ``address``: hold it while calling
-    record_words: int = 3  # the deopt record a body may write (autotier.abi)
+    record_words: int = RECORD_HEADER  # the deopt record a body may write (autotier.abi)
 
 
 @dataclass(frozen=True, eq=False)

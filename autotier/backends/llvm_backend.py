@@ -65,7 +65,8 @@ class LLVMBackend:
                 lowered.append(frontend.lower(func, kinds, int_bits=request.int_bits))
             except frontend.Unsupported as exc:
                 raise Unsupported(exc.reason) from None
-        specs = [Specialisation(lm.arg_kinds, body=lm.body, record_words=lm.record_words)
+        specs = [Specialisation(lm.arg_kinds, body=lm.body, record_words=lm.record_words,
+                                finishes_callees=lm.finishes_callees)
                  for lm in lowered]
         bindings = _merge_bindings(dep for lm in lowered for dep in lm.deps)
         built = build.build_entry(

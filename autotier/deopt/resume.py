@@ -23,9 +23,10 @@ code object is parsed once.
 from __future__ import annotations
 
 import functools
+import operator
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from types import CodeType, FunctionType
 from typing import Any
 
@@ -38,9 +39,11 @@ from autotier.deopt.sites import (
     Frame,
     GlobalEntry,
     NullEntry,
+    Outcome,
     Site,
     Slot,
     TupleEntry,
+    read_record,
 )
 
 _THUNK = ".callee"  # the parameter holding a deoptimised callee's finished frame
@@ -76,9 +79,11 @@ def build_resume_code(code: CodeType, index: int, bound: tuple[str, ...],
     bc = _parsed(code)
     items = list(bc)
     target = _find(items, index)
+    call_at = None
     if after_call:  # past the CALL that ``index`` (its PRECALL, KW_NAMES) sets up
         target = next(i for i in range(target, len(items))
                       if isinstance(item := items[i], bytecode.Instr) and item.name == "CALL")
+        call_at = items[target].location  # type: ignore[union-attr]
     label = bytecode.Label()
     items.insert(target + 1 if after_call else target, label)
     prologue: list[bytecode.Instr] = []
@@ -96,7 +101,7 @@ def build_resume_code(code: CodeType, index: int, bound: tuple[str, ...],
         params.append(_THUNK)
         prologue.append(bytecode.Instr("PUSH_NULL", lineno=line))
         prologue.append(bytecode.Instr("LOAD_FAST", _THUNK, lineno=line))
-        prologue.extend(compat.call_instructions(0, line))
+        prologue.extend(compat.call_instructions(0, line, call_at))
     prologue.append(bytecode.Instr("JUMP_FORWARD", label, lineno=line))
     start = next(i for i, item in enumerate(items)
                  if isinstance(item, bytecode.Instr) and item.name == "RESUME")
@@ -190,11 +195,39 @@ def frame_call(frame: Frame, callee: Callable[[], Any] | None) -> functools.part
     return functools.partial(resume, *args)
 
 
-def finish(frames: Sequence[Frame]) -> functools.partial[Any]:
+def _done() -> Generator[None, None, None]:
+    yield None
+
+
+_FINISHED = _done()
+for _ in _FINISHED:  # exhausted: its throw() raises what it is given, with no frame
+    pass
+
+
+def outcome_call(outcome: Outcome) -> functools.partial[Any]:
+    """A C-level call of no arguments that returns or raises ``outcome`` (no Python
+    frame: a traceback goes on from the callee's frames to its caller's)."""
+    if outcome.raised:
+        return functools.partial(_FINISHED.throw, outcome.value)
+    return functools.partial(operator.getitem, (outcome.value,), 0)
+
+
+def finish(frames: Sequence[Frame | Outcome]) -> functools.partial[Any]:
     """The call that finishes a deoptimised chain of native frames (innermost first)
-    in the interpreter: calling it returns the outermost frame's result."""
+    in the interpreter: calling it returns the outermost frame's result.  The
+    innermost may be a callee's outcome its native caller could not take."""
     call: functools.partial[Any] | None = None
     for frame in frames:
-        call = frame_call(frame, call)
+        if isinstance(frame, Outcome):
+            assert call is None, "a result frame is the innermost"
+            call = outcome_call(frame)
+        else:
+            call = frame_call(frame, call)
     assert call is not None
     return call
+
+
+def keep(code: int, address: int) -> functools.partial[Any]:
+    """The keeper of records no bead keeps (``autotier.native``): finish a native
+    callee's frames, deciding nothing."""
+    return finish(read_record(address)[1])

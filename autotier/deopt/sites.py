@@ -21,7 +21,7 @@ import weakref
 from dataclasses import dataclass, field
 from types import CodeType, FunctionType
 
-from autotier.abi import FORM_WORDS, RECORD_HEADER, SlotForm, SlotTag
+from autotier.abi import FORM_WORDS, RECORD_HEADER, RESULT_FRAME_WORDS, SlotForm, SlotTag
 
 
 @dataclass(frozen=True)
@@ -188,15 +188,41 @@ class Frame:
     values: tuple[object, ...]
 
 
-def read_record(address: int) -> tuple[int, list[Frame]]:
-    """The status and the frames (innermost first) of the record at ``address``."""
-    status, count, free = struct.unpack("<3q", ctypes.string_at(address, 8 * RECORD_HEADER))
+@dataclass(frozen=True)
+class Outcome:
+    """A result frame: what a native callee, finished in the interpreter, returned
+    (or raised, ``raised``) that its native caller could not take."""
+
+    value: object
+    raised: bool
+
+
+_decref = ctypes.pythonapi.Py_DecRef
+_decref.argtypes = [ctypes.py_object]
+_decref.restype = None
+
+
+def _take(address: int) -> object:
+    """The object at ``address``, whose reference the record owned (now ours)."""
+    obj = ctypes.cast(address, ctypes.py_object).value
+    _decref(obj)
+    return obj
+
+
+def read_record(address: int) -> tuple[int, list[Frame | Outcome]]:
+    """The status and the frames (innermost first) of the record at ``address``
+    (read once: it takes the references a result frame owns)."""
+    status, count, free = struct.unpack("<3q", ctypes.string_at(address, 8 * 3))
     if not count:
         return status, []
     words = memoryview(ctypes.string_at(address, 8 * free)).cast("q").tolist()
-    frames: list[Frame] = []
+    frames: list[Frame | Outcome] = []
     at = RECORD_HEADER
     for _ in range(count):
+        if words[at] == 0:  # a result frame
+            frames.append(Outcome(_take(words[at + 2]), raised=words[at + 1] != 0))
+            at += RESULT_FRAME_WORDS
+            continue
         site = _registry.get(words[at])
         if site is None:
             raise RuntimeError(f"autotier: deopt record names unknown site {words[at]}")

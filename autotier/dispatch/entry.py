@@ -34,13 +34,14 @@ from enum import IntEnum
 from llvmlite import ir
 
 from autotier import compat
-from autotier.abi import Kind, Status
+from autotier.abi import RECORD_BUDGET, RECORD_HEADER, RECORD_KEEPER, Kind, Status
 from autotier.dispatch import cstack
 from autotier.dispatch import hotobject as ho
 from autotier.dispatch.binding import BindingPlan, bind
 from autotier.dispatch.framecount import FRAME_COUNTER
 from autotier.dispatch.guards import emit_bindings_hold
 from autotier.dispatch.irutil import (
+    BOOKKEEPING_HEADROOM,
     F64,
     I1,
     I8,
@@ -48,6 +49,7 @@ from autotier.dispatch.irutil import (
     I64,
     PPTR,
     PTR,
+    call_vector,
     const_ptr,
     declare,
     field,
@@ -76,6 +78,10 @@ class Bail(IntEnum):
     # the body deoptimised precisely: ``_slow(DEOPT, record address)`` returns the call
     # that finishes the call in the interpreter (autotier.deopt.resume)
     DEOPT = 8
+    # a native callee deoptimised precisely: ``_slow(CALLEE, record address)`` decides
+    # (as for DEOPT) and returns the call that finishes the callee's frames, which its
+    # native caller makes and then goes on (autotier.frontend.finishing)
+    CALLEE = 9
     NATIVE = 16  # NATIVE + Status: the native body bailed out
 
     @staticmethod
@@ -97,7 +103,10 @@ class Specialisation:
     kinds: tuple[Kind, ...]
     body: str | None = None
     target: int | None = None
-    record_words: int = 3  # the deopt record the body may write (autotier.abi)
+    record_words: int = RECORD_HEADER  # the deopt record the body may write (autotier.abi)
+    # the body may ask the record's keeper to finish a deoptimised native callee: the
+    # entry fills the header's keeper and budget words (autotier.abi, "Deopt records")
+    finishes_callees: bool = False
 
 
 @dataclass(frozen=True)
@@ -525,32 +534,22 @@ def _native_bail(t: _Builder, status: ir.Value) -> None:
 def _deopt(t: _Builder, record: ir.Value) -> None:
     """Finish a precisely deoptimised call: the bead's bookkeeping turns the record
     into a call of no arguments (the resume functions of the deoptimised frames), which
-    the entry makes; its result or exception is the call's.  A RecursionError in the
-    bookkeeping (a few Python frames deep, near the limit) re-runs the call in the
-    interpreter instead, which is exact because bodies that deoptimise have no effects
-    yet (issue: effects will need the bookkeeping's depth budgeted)."""
+    the entry makes; its result or exception is the call's.  The bookkeeping is
+    autotier's: it runs with ``BOOKKEEPING_HEADROOM`` frames beyond the recursion limit,
+    so a deopt near the limit decides as anywhere else; if it fails all the same (a
+    MemoryError, a KeyboardInterrupt while it ran), its exception propagates."""
     b = t.b
-    vectorcall = t.declare("PyObject_Vectorcall", PTR, [PTR, PPTR, I64, PTR])
     decref = t.declare("Py_DecRef", ir.VoidType(), [PTR])
     address = b.call(t.declare("PyLong_FromVoidPtr", PTR, [PTR]), [b.bitcast(record, PTR)])
     with b.if_then(b.icmp_unsigned("==", address, ir.Constant(PTR, None)), likely=False):
         b.ret(ir.Constant(PTR, None))
-    argv = t.slot("deopt_args", ir.ArrayType(PTR, 2))
-    first = b.gep(argv, [ir.Constant(I32, 0), ir.Constant(I32, 0)])
-    b.store(const_ptr(id(int(Bail.DEOPT))), first)
-    b.store(address, b.gep(argv, [ir.Constant(I32, 0), ir.Constant(I32, 1)]))
     slow = b.load(field(b, t.self_, ho.SLOW_OFFSET, PTR), name="slow")
-    finish = b.call(vectorcall, [slow, first, ir.Constant(I64, 2), ir.Constant(PTR, None)])
+    finish = call_vector(b, t.module, slow, [const_ptr(id(int(Bail.DEOPT))), address],
+                         depth=-BOOKKEEPING_HEADROOM)
     b.call(decref, [address])
     with b.if_then(b.icmp_unsigned("==", finish, ir.Constant(PTR, None)), likely=False):
-        matches = t.declare("PyErr_ExceptionMatches", I32, [PTR])
-        deep = b.call(matches, [const_ptr(id(RecursionError))])
-        with b.if_then(b.icmp_signed("==", deep, ir.Constant(I32, 0))):
-            b.ret(ir.Constant(PTR, None))
-        b.call(t.declare("PyErr_Clear", ir.VoidType(), []), [])
-        t.bail(Bail.ARGS)  # straight to the function, no bookkeeping
-    result = b.call(vectorcall, [finish, ir.Constant(PPTR, None), ir.Constant(I64, 0),
-                                 ir.Constant(PTR, None)])
+        b.ret(ir.Constant(PTR, None))
+    result = call_vector(b, t.module, finish, [])
     b.call(decref, [finish])
     b.ret(result)
 
@@ -628,8 +627,12 @@ def entry_ir(plan: EntryPlan) -> str:
             result = t.slot("result", RESULT)
             words = max(s.record_words for s in plan.specs)
             record = b.bitcast(t.slot("record", ir.ArrayType(I64, words)), I64.as_pointer())
-            status = b.call(body, [*values, result, _budget(t, tstate), record],
-                            name="status")
+            budget = _budget(t, tstate)
+            if spec.finishes_callees:
+                slow = b.load(field(b, t.self_, ho.SLOW_OFFSET, PTR), name="keeper")
+                b.store(b.ptrtoint(slow, I64), b.gep(record, [ir.Constant(I64, RECORD_KEEPER)]))
+                b.store(budget, b.gep(record, [ir.Constant(I64, RECORD_BUDGET)]))
+            status = b.call(body, [*values, result, budget, record], name="status")
             failed = b.icmp_signed("!=", status, ir.Constant(I32, Status.OK))
             with b.if_then(failed, likely=False):
                 with b.if_then(b.icmp_signed("==", status, ir.Constant(I32, Status.SIGNAL))):

@@ -46,3 +46,41 @@ def field(b: ir.IRBuilder, obj: ir.Value, offset: int, ty: ir.Type) -> ir.Value:
     """A pointer to the ``ty`` field ``offset`` bytes into the object ``obj``."""
     addr = b.gep(obj, [ir.Constant(I64, offset)], inbounds=True)
     return b.bitcast(addr, ty.as_pointer())
+
+
+#: Python frames autotier's own bookkeeping may take beyond the recursion limit
+#: (the interpreter never runs it: the user's code must meet the limit exactly where
+#: it would undecorated, not earlier because a deopt needed a few frames to decide).
+BOOKKEEPING_HEADROOM = 100
+
+
+def adjust_recursion(b: ir.IRBuilder, module: ir.Module, by: ir.Value) -> ir.Value:
+    """Add ``by`` (i32) to the thread's remaining recursion depth; returns the field's
+    pointer, so that the caller can take it back (:func:`call_vector`)."""
+    get = declare(module, "PyThreadState_Get", PTR, [])
+    remaining = field(b, b.call(get, [], name="tstate"), compat.TSTATE_RECURSION_REMAINING, I32)
+    b.store(b.add(b.load(remaining), by), remaining)
+    return remaining
+
+
+def call_vector(b: ir.IRBuilder, module: ir.Module, callable_: ir.Value,
+                args: Sequence[ir.Value], *, depth: ir.Value | int = 0) -> ir.Value:
+    """``PyObject_Vectorcall(callable_, args)`` (a new reference or NULL), with the
+    thread's remaining recursion depth lowered by ``depth`` (i32 or int) while it
+    runs: negative gives frames, as :data:`BOOKKEEPING_HEADROOM` does."""
+    vectorcall = declare(module, "PyObject_Vectorcall", PTR, [PTR, PPTR, I64, PTR])
+    if args:
+        with b.goto_entry_block():  # a static slot, not a stack that grows per call
+            b.position_at_start(b.function.entry_basic_block)
+            argv = b.alloca(ir.ArrayType(PTR, len(args)), name="argv")
+        items = [b.gep(argv, [ir.Constant(I32, 0), ir.Constant(I32, i)]) for i in range(len(args))]
+        for item, arg in zip(items, args, strict=True):
+            b.store(arg, item)
+        first: ir.Value = items[0]
+    else:
+        first = ir.Constant(PPTR, None)
+    by = ir.Constant(I32, depth) if isinstance(depth, int) else depth
+    remaining = adjust_recursion(b, module, b.neg(by))
+    result = b.call(vectorcall, [callable_, first, ir.Constant(I64, len(args)), NULL])
+    b.store(b.add(b.load(remaining), by), remaining)
+    return result

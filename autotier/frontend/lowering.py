@@ -37,10 +37,10 @@ from types import FunctionType
 
 from llvmlite import ir as ll
 
-from autotier.abi import RECORD_HEADER, RESULT_IR, Kind, Status
+from autotier.abi import RECORD_HEADER, RESULT_FRAME_WORDS, RESULT_IR, Kind, Status
 from autotier.deopt import sites
 from autotier.dispatch.irutil import declare
-from autotier.frontend import ir, nanbits, ops, periodic
+from autotier.frontend import finishing, ir, nanbits, ops, periodic
 from autotier.frontend.exits import Exits
 from autotier.frontend.ir import Kinds, Var, VKind
 from autotier.frontend.numerics import Numerics
@@ -145,6 +145,12 @@ class ModuleLowering:
         """Every deopt site of the module (the compiled code must keep them alive)."""
         return tuple(site for exits in self.exits.values() for site in exits.sites)
 
+    @property
+    def finishes_callees(self) -> bool:
+        """Whether a body may ask the record's keeper to finish a deoptimised native
+        callee (:mod:`.finishing`): the entry then fills the keeper's header words."""
+        return not self.unwinds and any(exits.call_words for exits in self.exits.values())
+
     def record_words(self) -> int:
         """The deopt record the root body may write: the longest chain of frames."""
         longest: dict[Spec, int] = {}
@@ -154,7 +160,8 @@ class ModuleLowering:
                 longest[spec] = 0  # a cycle (never: cycles unwind, writing no frames)
                 exits = self.exits[spec]
                 longest[spec] = max([exits.own_words, *(
-                    words + chain(callee) for words, callee in exits.call_words)])  # type: ignore[arg-type]
+                    words + max(RESULT_FRAME_WORDS, chain(callee))  # type: ignore[arg-type]
+                    for words, callee in exits.call_words)])
             return longest[spec]
 
         return RECORD_HEADER + chain(self.program.root)
@@ -341,15 +348,33 @@ class FunctionLowering:
         budget = self.b.sub(self.budget, i64(1), name="budget")
         if self.unwind is not None:  # a bailout in the callee never returns here
             result = self.b.call(callee, [*args, budget, self.unwind])
-        else:
-            assert self.exits.record is not None
-            result = self.b.call(callee, [*args, budget, self.exits.record])
-            status = self.b.extract_value(result, 0)
-            self.bail_if(self.b.icmp_signed("!=", status, ll.Constant(I32, 0)), status,
-                         callee=(func, kinds))
+            returns = self.ml.program.typed[(func, kinds)].returns
+            n = len(llvm_types(returns, self.ints))
+            return tuple(self.b.extract_value(result, i + 1) for i in range(n)), returns
+        assert self.exits.record is not None
+        b = self.b
+        result = b.call(callee, [*args, budget, self.exits.record])
+        status = b.extract_value(result, 0)
         returns = self.ml.program.typed[(func, kinds)].returns
         n = len(llvm_types(returns, self.ints))
-        return tuple(self.b.extract_value(result, i + 1) for i in range(n)), returns
+        returned = tuple(b.extract_value(result, i + 1) for i in range(n))
+        came = b.block
+        failed, done = self.block("callee_failed"), self.block("returned")
+        b.cbranch(b.icmp_signed("!=", status, ll.Constant(I32, 0)), failed, done
+                  ).set_weights([1, 1000])
+        b.position_at_end(failed)
+        # the callee deoptimised: its frames finish in the interpreter, this one goes on
+        finished = finishing.finish_callee(self, status, (func, kinds), returns)
+        finished_in = b.block
+        b.branch(done)
+        b.position_at_end(done)
+        merged = []
+        for normal, other in zip(returned, finished, strict=True):
+            phi = b.phi(normal.type)
+            phi.add_incoming(normal, came)
+            phi.add_incoming(other, finished_in)
+            merged.append(phi)
+        return tuple(merged), returns
 
     # ------------------------------------------------------------ driver
     def lower(self) -> None:

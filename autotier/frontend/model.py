@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import CodeType, FunctionType
 
-from autotier.abi import Kind
+from autotier.abi import RECORD_HEADER, Kind
 
 
 class _Missing:
@@ -74,4 +74,5 @@ class LoweredModule:
     # the deopt sites (autotier.deopt.sites.Site) of the module, and the deopt record
     # words its body may write (autotier.abi, "Deopt records")
     sites: tuple[object, ...] = ()
-    record_words: int = 3
+    record_words: int = RECORD_HEADER
+    finishes_callees: bool = False  # a body may ask the record's keeper (abi)

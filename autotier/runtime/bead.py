@@ -227,6 +227,8 @@ class Bead:
         """
         if code == Bail.DEOPT:
             return self._on_deopt(args[0])
+        if code == Bail.CALLEE:
+            return self._on_deopt(args[0])  # its caller makes the call and goes on
         if code == Bail.HOT:
             self._on_hot(args, kwargs)
         elif code == Bail.CODE:
@@ -245,17 +247,21 @@ class Bead:
         instruction on (:mod:`autotier.deopt.resume`); the entry makes it."""
         status, frames = sites.read_record(address)
         finish = resume.finish(frames)
+        reason = Status(status)
+        if reason is Status.RESULT:  # a callee's outcome its native caller cannot take:
+            return finish  # the callee's failure was decided (and counted) already
         with self._lock:
             self.resumes += 1
-        reason = Status(status)
         if reason is Status.FORCED:
             return finish  # a test's forced deopt: no speculation failed
         if reason is Status.RECURSION:  # a native callee found no frames left
             with self._lock:
                 self.deep_calls += 1
             return finish
+        innermost = frames[0]
+        assert isinstance(innermost, sites.Frame)
         self._on_bailout(Bail.GLOBALS if reason is Status.STALE else Bail.NATIVE + reason, (),
-                         frames[0].site)
+                         innermost.site)
         self._give_name_back()
         return finish
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 import autotier
-from autotier.deopt import resume
+from autotier.deopt import resume, sites
 from tests.runtime.helpers import bead_of, make_hot, promote
 
 
@@ -33,7 +33,7 @@ def traced_resumes(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 
     def tracer(frame: FrameType, event: str, arg: object) -> Any:
         if (frame.f_code.co_filename not in (__file__, "<chain>")
-                or frame.f_code.co_name == "traced_resumes"):
+                or frame.f_code.co_name in ("traced_resumes", "finish", "tracer")):
             return None  # autotier's own bookkeeping, the standard library, this helper
         if event == "line":
             seen["lines"].append((frame.f_code.co_name, frame.f_lineno))
@@ -164,7 +164,9 @@ def _chain(depth: int) -> list[Any]:
     return hots[::-1]
 
 
-def test_a_failure_twenty_native_frames_deep_deoptimises_every_caller(monkeypatch):
+def test_a_failure_twenty_native_frames_deep_deoptimises_the_callers_one_by_one(monkeypatch):
+    """The innermost frame's result leaves int64: each caller, handed a big int it
+    cannot hold, deoptimises in turn at its call, with that result on its stack."""
     chain = _chain(20)
     root = make_hot(chain[0]._func, deopt=autotier.BlacklistPolicy())
     chain[0]._func.__globals__["root"] = root
@@ -175,11 +177,138 @@ def test_a_failure_twenty_native_frames_deep_deoptimises_every_caller(monkeypatc
     with traced_resumes(monkeypatch) as seen:
         result = root(big)
     assert result == big**3 + 19
-    (frames,) = seen["frames"]
-    assert len(frames) == 20  # every native frame handed on, innermost first
-    assert [f.site.func.__name__ for f in frames] == [f"f{k}" for k in reversed(range(20))]
-    # each caller resumed after its call: one line event per frame, none twice
+    assert len(seen["frames"]) == 20  # one deopt per frame, innermost first
+    (first,) = seen["frames"][0]
+    assert first.site.func.__name__ == "f19"
+    for k, frames in zip(reversed(range(19)), seen["frames"][1:], strict=True):
+        outcome, frame = frames  # the callee's result, then the frame it returns to
+        assert isinstance(outcome, sites.Outcome) and not outcome.raised
+        assert outcome.value == big**3 + 18 - k
+        assert frame.site.func.__name__ == f"f{k}"
+    # each frame resumed at (or after) its failing instruction: one line event each
     assert len(seen["lines"]) == 20
+    assert autotier.stats(root).bailouts == 1  # one failed speculation, told once
+
+
+def test_callers_go_on_natively_when_the_callee_answers_a_kind_they_hold(monkeypatch):
+    """The innermost frame overflows in a product it then divides back into int64:
+    only that frame finishes in the interpreter; its callers go on natively."""
+    ns: dict[str, Any] = {}
+    source = "\n".join(
+        [f"def f{k}(n):\n    return f{k + 1}(n) + 1\n" for k in range(19)]
+        + ["def f19(n):\n    return n * n // n\n",
+           "def loop(n, m):\n    s = 0\n    for i in range(m):\n        s += f0(n + i)\n"
+           "    return s\n"])
+    exec(compile(source, "<chain>", "exec"), ns)
+    for k in reversed(range(20)):
+        ns[f"f{k}"] = make_hot(ns[f"f{k}"], threshold=10**9)
+    plain_loop = ns["loop"]
+    hf = make_hot(plain_loop, deopt=autotier.BlacklistPolicy())
+    promote(hf, 3, 2)
+    assert autotier.stats(hf).state == "compiled"
+    big = 2**40  # n * n leaves int64, n * n // n does not
+    expected = plain_loop(big, 7)
+    with traced_resumes(monkeypatch) as seen:
+        assert hf(big, 7) == expected
+    # seven deopts of f19 alone, one per iteration: the loop and f0..f18 never left
+    assert len(seen["frames"]) == 7
+    assert all(len(frames) == 1 and frames[0].site.func.__name__ == "f19"
+               for frames in seen["frames"])
+    assert autotier.stats(hf).resumes == 7
+
+
+def _chain_source(depth: int, last: str) -> str:
+    return "\n".join([f"def f{k}(n):\n    return f{k + 1}(n) + 1\n" for k in range(depth - 1)]
+                     + [f"def f{depth - 1}(n):\n    return {last}\n"])
+
+
+def _deepest_outer(target: Any, n: int) -> int:
+    """The most plain Python frames ``target(n)`` may be called under without a
+    RecursionError (the recursion limit lowered, so the search is short)."""
+
+    def under(k: int) -> bool:
+        if k:
+            return under(k - 1)
+        try:
+            target(n)
+        except RecursionError:
+            return False
+        return True
+
+    lo, hi = 0, sys.getrecursionlimit()
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        try:
+            fits = under(mid)
+        except RecursionError:
+            fits = False
+        if fits:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+@pytest.mark.parametrize("last", ["n * n // n", "n * n * n"])
+def test_finished_callees_stand_as_deep_as_interpreted_frames(last):
+    """A callee finished in the interpreter from inside native callers runs exactly as
+    deep as the undecorated call would: the deepest caller depth that does not raise
+    RecursionError is the undecorated function's."""
+    source = _chain_source(6, last)
+    plain: dict[str, Any] = {}
+    exec(compile(source, "<chain>", "exec"), plain)
+    hot: dict[str, Any] = {}
+    exec(compile(source, "<chain>", "exec"), hot)
+    for k in reversed(range(1, 6)):
+        hot[f"f{k}"] = make_hot(hot[f"f{k}"], threshold=10**9)
+    root = make_hot(hot["f0"], deopt=autotier.AlwaysRecompilePolicy())
+    promote(root, 3)
+    assert autotier.stats(root).state == "compiled"
+    big = 2**40 if last == "n * n // n" else 3_000_000  # the innermost product leaves int64
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(150)
+    try:
+        expected = _deepest_outer(plain["f0"], big)
+        got = _deepest_outer(root, big)
+    finally:
+        sys.setrecursionlimit(old)
+    assert got == expected
+    assert autotier.stats(root).resumes > 0  # the innermost frame did deoptimise
+
+
+def raises_late(x):
+    return 10 // x
+
+
+def sums_quotients(n, x):
+    s = 0
+    for i in range(n):
+        s += raises_late(x - i)
+    return s
+
+
+def test_an_exception_in_a_finished_callee_is_raised_at_its_callers_call():
+    hot_callee = make_hot(raises_late, threshold=10**9)
+    sums_quotients.__globals__["raises_late"] = hot_callee
+    try:
+        hf = make_hot(sums_quotients)
+        promote(hf, 2, 5)
+        assert autotier.stats(hf).state == "compiled"
+        with pytest.raises(ZeroDivisionError) as info:
+            hf(5, 3)
+        entries = traceback.extract_tb(info.value.__traceback__)
+        assert [(e.name, e.line) for e in entries[-2:]] == [
+            ("sums_quotients", "s += raises_late(x - i)"), ("raises_late", "return 10 // x")]
+        sums_quotients.__globals__["raises_late"] = raises_late
+        with pytest.raises(ZeroDivisionError) as plain:
+            sums_quotients(5, 3)
+        # the same lines, the same columns marked (^^^^ under the call), as undecorated
+        assert (traceback.format_tb(info.value.__traceback__)[-2:]
+                == traceback.format_tb(plain.value.__traceback__)[-2:])
+        assert autotier.stats(hf).exceptions == 1
+        assert autotier.stats(hf).state == "compiled"
+    finally:
+        sums_quotients.__globals__["raises_late"] = raises_late
 
 
 def fact(n):
