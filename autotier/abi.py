@@ -81,6 +81,11 @@ class Kind(IntEnum):
     FLOAT = 2  # exact ``float``, LLVM double
     BOOL = 3  # exact ``bool``, LLVM i1
     WIDE_INT = 4  # results only: an int beyond int64, in ``ival`` and ``high``
+    # arguments only: an exact ``list`` / ``tuple``, passed as its borrowed PyObject *
+    # (the entry checks the type, never the elements: each element load checks its own)
+    LIST = 6
+    TUPLE = 7
+    NONE = 10  # results only: ``None`` (a function that only stores, say)
 
     @classmethod
     def of(cls, value: object) -> Kind | None:
@@ -92,11 +97,21 @@ class Kind(IntEnum):
             return cls.INT if -(2**63) <= value < 2**63 else None  # type: ignore[operator]
         if t is float:
             return cls.FLOAT
+        if t is list:
+            return cls.LIST
+        if t is tuple:
+            return cls.TUPLE
         return None
 
     @property
     def pytype(self) -> type:
-        return {Kind.INT: int, Kind.FLOAT: float, Kind.BOOL: bool, Kind.WIDE_INT: int}[self]
+        return {Kind.INT: int, Kind.FLOAT: float, Kind.BOOL: bool, Kind.WIDE_INT: int,
+                Kind.LIST: list, Kind.TUPLE: tuple, Kind.NONE: type(None)}[self]
+
+    @property
+    def scalar(self) -> bool:
+        """An int, float or bool (held unboxed), not a container."""
+        return self in (Kind.INT, Kind.FLOAT, Kind.BOOL)
 
 
 class Status(IntEnum):
@@ -120,6 +135,10 @@ class Status(IntEnum):
     # a native callee's outcome, finished in the interpreter, was not a kind its caller
     # takes (the record's result frame holds it); the callee's failure was decided already
     RESULT = 13
+    INDEX = 14  # an index out of range: CPython raises IndexError
+    # a list or tuple element of a kind the code did not speculate (a str, a float
+    # where ints were seen, an int past int64): the bead widens what it speculates
+    ELEMENT = 15
 
 
 class SlotTag(IntEnum):
@@ -131,6 +150,7 @@ class SlotTag(IntEnum):
     BOOL = 3
     RANGE = 4
     ITER = 5
+    NONE = 10
 
 
 class SlotForm(IntEnum):
@@ -145,11 +165,13 @@ class SlotForm(IntEnum):
     TAGGED = 6  # {tag, a, b, c}, tag a SlotTag
     RANGE = 7  # start, stop, step
     ITER = 8  # next value, items left, step
+    OBJECT = 9  # a borrowed PyObject * (a list or tuple argument: its caller holds it)
+    SEQ_ITER = 10  # a list or tuple iterator: the sequence (borrowed), the next index
 
 
 FORM_WORDS = {SlotForm.UNBOUND: 0, SlotForm.CONST: 0, SlotForm.INT: 1, SlotForm.WIDE: 2,
               SlotForm.FLOAT: 1, SlotForm.BOOL: 1, SlotForm.TAGGED: 4, SlotForm.RANGE: 3,
-              SlotForm.ITER: 3}
+              SlotForm.ITER: 3, SlotForm.OBJECT: 1, SlotForm.SEQ_ITER: 2}
 RECORD_HEADER = 5  # words before the first frame of a deopt record
 RECORD_KEEPER = 3  # the header word of the bookkeeping callable
 RECORD_BUDGET = 4  # the header word of the root's frame budget
@@ -160,7 +182,7 @@ RESULT_FRAME_WORDS = 3  # a result frame: site id 0, flag, the owned object
 #: OverflowError, UnboundLocalError ...): the call raises, which is an answer of the
 #: function, not a failed speculation; no recompile could answer it natively.
 RAISES = frozenset({Status.ZERO_DIVISION, Status.MATH_DOMAIN, Status.VALUE,
-                    Status.FLOAT_OVERFLOW})
+                    Status.FLOAT_OVERFLOW, Status.INDEX})
 
 
 # The LLVM type of the ``out`` struct, for llvmlite: ``{i64, i64, double, i64}``.

@@ -58,6 +58,9 @@ FUNC_DEFAULTS = 56
 # PyTupleObject: ob_size (the length), then the items
 TUPLE_SIZE = 16
 TUPLE_ITEMS = 24
+# PyListObject: ob_size (the length), then ob_item (the PyObject ** array of items)
+LIST_SIZE = 16
+LIST_ITEMS = 24
 # PyThreadState: the int counting how many more Python frames may be entered
 # (3.11: recursion_remaining; 3.12: py_recursion_remaining).  Found by probing.
 TSTATE_RECURSION_REMAINING = 32 if PY_VERSION == (3, 11) else 28
@@ -171,6 +174,11 @@ def check_layouts() -> None:
             or ctypes.c_ssize_t.from_address(id(probe) + TUPLE_SIZE).value != 2
             or ctypes.c_void_p.from_address(id(probe) + TUPLE_ITEMS + 8).value != id(2)):
         raise ImportError("unexpected PyFunctionObject or PyTupleObject layout")
+    listed = [3, 4, 5]
+    items = ctypes.c_void_p.from_address(id(listed) + LIST_ITEMS).value or 0
+    if (ctypes.c_ssize_t.from_address(id(listed) + LIST_SIZE).value != 3
+            or ctypes.c_void_p.from_address(items + 16).value != id(5)):
+        raise ImportError("unexpected PyListObject layout")
     if _probe_depth(0) - _probe_depth(5) != 5:
         raise ImportError("cannot locate the thread state's recursion counter")
     _check_tracing_fields()

@@ -11,7 +11,8 @@ from autotier.backends.base import NativeSpec
 from autotier.deopt import resume, sites
 
 _CTYPE: dict[Kind, Any] = {
-    Kind.INT: ctypes.c_int64, Kind.FLOAT: ctypes.c_double, Kind.BOOL: ctypes.c_bool
+    Kind.INT: ctypes.c_int64, Kind.FLOAT: ctypes.c_double, Kind.BOOL: ctypes.c_bool,
+    Kind.LIST: ctypes.py_object, Kind.TUPLE: ctypes.py_object
 }
 
 
@@ -21,9 +22,11 @@ class Result(ctypes.Structure):
     _fields_ = (("kind", ctypes.c_int64), ("ival", ctypes.c_int64), ("fval", ctypes.c_double),
                 ("high", ctypes.c_int64))
 
-    def value(self) -> int | float | bool:
+    def value(self) -> int | float | bool | None:
         """The Python value a body stored here (after returning Status.OK)."""
         kind = Kind(self.kind)
+        if kind is Kind.NONE:
+            return None
         if kind is Kind.FLOAT:
             return float(self.fval)
         if kind is Kind.BOOL:

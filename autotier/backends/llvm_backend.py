@@ -62,7 +62,8 @@ class LLVMBackend:
         lowered = []
         for kinds in request.signatures:
             try:
-                lowered.append(frontend.lower(func, kinds, int_bits=request.int_bits))
+                lowered.append(frontend.lower(func, kinds, int_bits=request.int_bits,
+                                              elements=dict(request.elements)))
             except frontend.Unsupported as exc:
                 raise Unsupported(exc.reason) from None
         specs = [Specialisation(lm.arg_kinds, body=lm.body, record_words=lm.record_words,

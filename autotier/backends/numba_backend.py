@@ -91,6 +91,10 @@ class NumbaBackend:
         if func.__closure__:
             raise Unsupported("numba backend: closures are not supported")
         code = request.code
+        if not all(k.scalar for sig in request.signatures for k in sig):
+            # numba's lists are reflected copies and its tuples typed records: neither
+            # answers as CPython's do (element types, mutation, errors)
+            raise Unsupported("numba backend: list and tuple arguments are not offered to numba")
         if code.co_flags & (0x04 | 0x08 | 0x20 | 0x80 | 0x100 | 0x200):
             raise Unsupported("numba backend: *args, **kwargs, generators and coroutines")
         namespace = dict(func.__globals__)

@@ -35,6 +35,7 @@ import bytecode
 from autotier import compat
 from autotier.deopt.sites import (
     UNBOUND,
+    CallEntry,
     ConstEntry,
     Frame,
     GlobalEntry,
@@ -93,6 +94,8 @@ def build_resume_code(code: CodeType, index: int, bound: tuple[str, ...],
             prologue.append(bytecode.Instr("PUSH_NULL", lineno=line))
         elif isinstance(entry, TupleEntry):
             prologue.append(bytecode.Instr("BUILD_TUPLE", entry.size, lineno=line))
+        elif isinstance(entry, CallEntry):
+            prologue.extend(compat.call_instructions(entry.nargs, line))
         else:
             name = _stack_name(len(params) - len(bound))
             params.append(name)
@@ -113,8 +116,11 @@ def build_resume_code(code: CodeType, index: int, bound: tuple[str, ...],
     out.posonlyargcount = 0
     out.kwonlyargcount = 0
     # the prologue pushes at most the entries the original code held there, and a call
-    # after it two more: the original stack size bounds it (and skips its computation)
-    return out.to_code(stacksize=code.co_stacksize + 2, check_pre_and_post=False,
+    # two more (an enumerate or zip object rebuilt: its NULL, builtin and arguments in
+    # place of the one object): the original stack size bounds it (and skips its
+    # computation)
+    calls = max((e.nargs + 1 for e in stack if isinstance(e, CallEntry)), default=0)
+    return out.to_code(stacksize=code.co_stacksize + 2 + calls, check_pre_and_post=False,
                        compute_exception_stack_depths=False)
 
 
@@ -185,7 +191,7 @@ def frame_call(frame: Frame, callee: Callable[[], Any] | None) -> functools.part
     stack_values = _stack_values(site, stack_slot_values)
     if callee is not None:  # drop the NULL, callee and arguments the call consumed
         consumed = stack[len(stack) - site.call:]
-        dropped = sum(not isinstance(e, NullEntry | TupleEntry) for e in consumed)
+        dropped = sum(not isinstance(e, NullEntry | TupleEntry | CallEntry) for e in consumed)
         stack = stack[:len(stack) - site.call]
         stack_values = stack_values[:len(stack_values) - dropped]
     resume = _function_for(site, bound, stack, callee is not None)

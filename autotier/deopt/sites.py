@@ -20,6 +20,7 @@ import threading
 import weakref
 from dataclasses import dataclass, field
 from types import CodeType, FunctionType
+from typing import Any
 
 from autotier.abi import FORM_WORDS, RECORD_HEADER, RESULT_FRAME_WORDS, SlotForm, SlotTag
 
@@ -55,7 +56,15 @@ class TupleEntry:
     size: int
 
 
-StackEntry = Slot | NullEntry | ConstEntry | GlobalEntry | TupleEntry
+@dataclass(frozen=True)
+class CallEntry:
+    """The result of calling the entry ``nargs + 1`` before it (a builtin, after a NULL)
+    with the ``nargs`` entries just before it: an ``enumerate`` or ``zip`` object."""
+
+    nargs: int
+
+
+StackEntry = Slot | NullEntry | ConstEntry | GlobalEntry | TupleEntry | CallEntry
 
 
 @dataclass(frozen=True)
@@ -143,6 +152,18 @@ def _iter(w: list[int], at: int) -> object:  # next value, items left, step
     return iter(range(a, a + b * c, c))
 
 
+def _object(w: list[int], at: int) -> object:  # borrowed: the caller holds it
+    return ctypes.cast(w[at], ctypes.py_object).value
+
+
+def _seq_iter(w: list[int], at: int) -> object:  # the sequence, the next index
+    seq = _object(w, at)
+    assert isinstance(seq, list | tuple)
+    it: Any = iter(seq)
+    it.__setstate__(w[at + 1])
+    return it
+
+
 _DECODERS = {
     SlotForm.UNBOUND: lambda w, at: UNBOUND,
     SlotForm.INT: lambda w, at: w[at],
@@ -152,6 +173,8 @@ _DECODERS = {
     SlotForm.TAGGED: lambda w, at: decode_tagged(w[at:at + 4]),
     SlotForm.RANGE: _range,
     SlotForm.ITER: _iter,
+    SlotForm.OBJECT: _object,
+    SlotForm.SEQ_ITER: _seq_iter,
 }
 
 
@@ -177,6 +200,8 @@ def decode_tagged(words: list[int]) -> object:
         return range(a, b, c)
     if tag == SlotTag.ITER:  # next value, items left, step
         return iter(range(a, a + b * c, c))
+    if tag == SlotTag.NONE:
+        return None
     raise ValueError(f"autotier: deopt record slot with tag {tag}")
 
 

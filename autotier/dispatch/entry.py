@@ -35,7 +35,7 @@ from llvmlite import ir
 
 from autotier import compat
 from autotier.abi import RECORD_BUDGET, RECORD_HEADER, RECORD_KEEPER, Kind, Status
-from autotier.dispatch import cstack
+from autotier.dispatch import cstack, unboxing
 from autotier.dispatch import hotobject as ho
 from autotier.dispatch.binding import BindingPlan, bind
 from autotier.dispatch.framecount import FRAME_COUNTER
@@ -401,56 +401,16 @@ def _full_trampoline(module: ir.Module, name: str) -> ir.Function:
 def _unbox(t: _Builder, arg: ir.Value, kind: Kind, mismatch: ir.Block) -> ir.Value:
     """Check ``arg``'s exact type for ``kind`` and unbox it; jump to ``mismatch`` if not."""
     b = t.b
-    typ = b.load(field(b, arg, compat.OB_TYPE, PTR))
-    expected = {Kind.INT: int, Kind.FLOAT: float, Kind.BOOL: bool}[kind]
-    ok = b.icmp_unsigned("==", typ, const_ptr(id(expected)))
     good = t.fn.append_basic_block(f"is_{kind.name.lower()}")
-    b.cbranch(ok, good, mismatch)
+    b.cbranch(unboxing.type_is(b, arg, kind.pytype), good, mismatch)
     b.position_at_end(good)
+    if not kind.scalar:  # a list or tuple: the body takes the object (borrowed)
+        return arg
     if kind is Kind.FLOAT:
-        return b.load(field(b, arg, compat.FLOAT_OB_FVAL, F64))
+        return unboxing.float_value(b, arg)
     if kind is Kind.BOOL:
-        return b.icmp_unsigned("==", arg, const_ptr(id(True)))
-    return _unbox_int(t, arg, mismatch)
-
-
-def _unbox_int(t: _Builder, arg: ir.Value, mismatch: ir.Block) -> ir.Value:
-    """An exact int's int64 value: inline for up to two digits, else the C API."""
-    b = t.b
-    done = t.fn.append_basic_block("int_done")
-    slow = t.fn.append_basic_block("int_slow")
-    incoming: list[tuple[ir.Value, ir.Block]] = []
-    if compat.LONG_INLINE_UNBOX:
-        size = b.load(field(b, arg, compat.LONG_OB_SIZE, I64), name="ob_size")
-        small = b.icmp_unsigned("<=", b.add(size, ir.Constant(I64, 2)), ir.Constant(I64, 4))
-        inline = t.fn.append_basic_block("int_inline")
-        b.cbranch(small, inline, slow)
-        b.position_at_end(inline)
-        digits = b.bitcast(b.gep(arg, [ir.Constant(I64, compat.LONG_DIGITS)]), I32.as_pointer())
-        d0 = b.zext(b.load(digits), I64)
-        d1 = b.zext(b.load(b.gep(digits, [ir.Constant(I64, 1)])), I64)
-        negative = b.icmp_signed("<", size, ir.Constant(I64, 0))
-        ndigits = b.select(negative, b.neg(size), size)
-        two = b.icmp_signed("==", ndigits, ir.Constant(I64, 2))
-        high = b.select(two, b.shl(d1, ir.Constant(I64, compat.LONG_SHIFT)), ir.Constant(I64, 0))
-        low = b.select(b.icmp_signed("==", ndigits, ir.Constant(I64, 0)), ir.Constant(I64, 0), d0)
-        magnitude = b.or_(high, low)
-        incoming.append((b.select(negative, b.neg(magnitude), magnitude), b.block))
-        b.branch(done)
-    else:
-        b.branch(slow)
-    b.position_at_end(slow)
-    as_ll = t.declare("PyLong_AsLongLongAndOverflow", I64, [PTR, I32.as_pointer()])
-    overflow = t.slot("overflow", I32)
-    value = b.call(as_ll, [arg, overflow])
-    fits = b.icmp_signed("==", b.load(overflow), ir.Constant(I32, 0))
-    b.cbranch(fits, done, mismatch)
-    incoming.append((value, b.block))
-    b.position_at_end(done)
-    result = b.phi(I64)
-    for v, blk in incoming:
-        result.add_incoming(v, blk)
-    return result
+        return unboxing.bool_value(b, arg)
+    return unboxing.unbox_int(b, arg, mismatch, t.slot("overflow", I32))
 
 
 def _box(t: _Builder, result: ir.Value) -> None:
@@ -463,10 +423,15 @@ def _box(t: _Builder, result: ir.Value) -> None:
     as_bool = t.fn.append_basic_block("box_bool")
     as_int = t.fn.append_basic_block("box_int")
     as_wide = t.fn.append_basic_block("box_wide_int")
+    as_none = t.fn.append_basic_block("box_none")
     switch = b.switch(kind, as_int)
+    switch.add_case(ir.Constant(I64, Kind.NONE), as_none)
     switch.add_case(ir.Constant(I64, Kind.FLOAT), as_float)
     switch.add_case(ir.Constant(I64, Kind.BOOL), as_bool)
     switch.add_case(ir.Constant(I64, Kind.WIDE_INT), as_wide)
+    b.position_at_end(as_none)
+    _incref(b, const_ptr(id(None)))
+    b.ret(const_ptr(id(None)))
     b.position_at_end(as_wide)
     # 16 little-endian two's-complement bytes: the low half (ival), then the high one.
     halves = t.slot("wide_int", ir.ArrayType(I64, 2))
@@ -621,7 +586,8 @@ def entry_ir(plan: EntryPlan) -> str:
             b.ret(result)
         else:
             assert spec.body is not None
-            params = [{Kind.INT: I64, Kind.FLOAT: F64, Kind.BOOL: I1}[k] for k in spec.kinds]
+            params = [{Kind.INT: I64, Kind.FLOAT: F64, Kind.BOOL: I1}.get(k, PTR)
+                      for k in spec.kinds]
             body = t.declare(spec.body, I32,
                              [*params, RESULT.as_pointer(), I64, I64.as_pointer()])
             result = t.slot("result", RESULT)
@@ -643,7 +609,8 @@ def entry_ir(plan: EntryPlan) -> str:
                 _native_bail(t, status)
             _box(t, result)
         b.position_at_end(mismatch)
-    # No specialisation matched.  Arguments that are all ints, floats or bools ask for a
+    # No specialisation matched.  Arguments that are all ints, floats, bools, lists or
+    # tuples ask for a
     # new specialisation (TYPES: the bead's bookkeeping); any other type native code
     # never takes, so that call goes straight to the function, as a keyword call does.
     # (An int past 64 bits counts as such a type.)
@@ -651,9 +618,10 @@ def entry_ir(plan: EntryPlan) -> str:
     overflow = t.slot("overflow", I32)
     for arg in args:
         typ = b.load(field(b, arg, compat.OB_TYPE, PTR))
-        is_int, is_float, is_bool = (b.icmp_unsigned("==", typ, const_ptr(id(k)))
-                                     for k in (int, float, bool))
-        with b.if_then(b.not_(b.or_(b.or_(is_int, is_float), is_bool))):
+        is_int, is_float, is_bool, is_list, is_tuple = (
+            b.icmp_unsigned("==", typ, const_ptr(id(k))) for k in (int, float, bool, list, tuple))
+        takes = b.or_(b.or_(b.or_(is_int, is_float), is_bool), b.or_(is_list, is_tuple))
+        with b.if_then(b.not_(takes)):
             t.bail(Bail.FOREIGN)
         with b.if_then(is_int):
             b.store(ir.Constant(I32, 0), overflow)

@@ -17,22 +17,28 @@ attribute once imported.)  The module it returns exports one *body* obeying
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import FunctionType
 
 from autotier.abi import Kind
 from autotier.deopt.sites import Site
 from autotier.frontend.errors import Unsupported
+from autotier.frontend.kinds import VKind
 from autotier.frontend.model import MISSING, GlobalDep, LoweredModule
+
+_ANY_SCALAR = frozenset({Kind.INT, Kind.FLOAT, Kind.BOOL})
 
 __all__ = ["MISSING", "GlobalDep", "LoweredModule", "Unsupported", "lower"]
 
 
-def lower(func: FunctionType, arg_kinds: tuple[Kind, ...], *, int_bits: int = 64
-          ) -> LoweredModule:
+def lower(func: FunctionType, arg_kinds: tuple[Kind, ...], *, int_bits: int = 64,
+          elements: Mapping[int, frozenset[Kind]] | None = None) -> LoweredModule:
     """Lower ``func`` specialised for ``arg_kinds``; raises Unsupported.
 
     ``int_bits`` is how native code holds Python ints: 64, or 128 for a function
-    that overflowed int64 before (:mod:`autotier.frontend.wideints`).
+    that overflowed int64 before (:mod:`autotier.frontend.wideints`).  ``elements``:
+    the kinds speculated for the elements of each list or tuple parameter (by
+    position; every element load checks it), int, float and bool by default.
     """
     from autotier.frontend.lowering import ModuleLowering
     from autotier.frontend.program import build_program
@@ -41,7 +47,9 @@ def lower(func: FunctionType, arg_kinds: tuple[Kind, ...], *, int_bits: int = 64
     if not isinstance(func, FunctionType):
         raise Unsupported(f"{func!r} is not a Python function")
     kinds = tuple(Kind(k) for k in arg_kinds)
-    program = build_program(func, kinds)
+    speculated = {i: frozenset(VKind(k) for k in (elements or {}).get(i, _ANY_SCALAR))
+                  for i, k in enumerate(kinds) if not k.scalar}
+    program = build_program(func, kinds, speculated)
     body = engine.unique_name(f"body_{func.__qualname__}")
     lowering = ModuleLowering(program, body, int_bits)
     text = str(lowering.run())

@@ -33,6 +33,9 @@ class Builtin(Enum):
     BOOL = "bool"
     ROUND = "round"
     RANGE = "range"
+    LEN = "len"
+    ENUMERATE = "enumerate"
+    ZIP = "zip"
 
 
 # The genuine objects, saved at import: a name rebound later is not one of them.
@@ -101,7 +104,29 @@ class TupleValue:
     items: tuple[Var | Static, ...]
 
 
-Static = Null | NoneValue | BuiltinRef | MathModule | MathFunctionRef | HotFunctionRef | TupleValue
+@dataclass(frozen=True)
+class BuiltinCallValue:
+    """What ``enumerate(source, start)`` or ``zip(*sources)`` returned, before GET_ITER
+    (``items``: its arguments), or, ``iterating``, the iterator over it: ``items`` then
+    hold the underlying iterator and the next count (enumerate), or each source's
+    iterator (zip).  A resume rebuilds it as that call of those items."""
+
+    builtin: Builtin
+    items: tuple[Var, ...]
+    iterating: bool = False
+
+
+@dataclass(frozen=True)
+class BoundMethodValue:
+    """``obj.name`` of a value (``xs.append``), to be called at once; a resume rebuilds
+    it as ``getattr(obj, name)``."""
+
+    name: str
+    items: tuple[Var, ...]  # the object
+
+
+Static = (Null | NoneValue | BuiltinRef | MathModule | MathFunctionRef | HotFunctionRef
+          | TupleValue | BuiltinCallValue | BoundMethodValue)
 Constant = int | float | bool
 
 
@@ -116,6 +141,10 @@ def describe(static: Static) -> str:
         return "the math module"
     if isinstance(static, TupleValue):
         return "a tuple"
+    if isinstance(static, BuiltinCallValue):
+        return f"a {static.builtin.value} object"
+    if isinstance(static, BoundMethodValue):
+        return f"method .{static.name}()"
     if isinstance(static, NoneValue):
         return "None"
     return "NULL"

@@ -15,7 +15,9 @@ from autotier.callbinding import BindError, bind_positions
 from autotier.frontend import ir
 from autotier.frontend.builtins_table import (
     MATH_FUNCTIONS,
+    BoundMethodValue,
     Builtin,
+    BuiltinCallValue,
     BuiltinRef,
     HotFunctionRef,
     MathFunctionRef,
@@ -35,12 +37,16 @@ _NO_ARGUMENT = {Builtin.INT: 0, Builtin.FLOAT: 0.0, Builtin.BOOL: False}
 
 
 def lower_call(flow: StackFlow, callee: Static, args: list[ir.Var],
-               kw_names: tuple[str, ...] = ()) -> ir.Var:
+               kw_names: tuple[str, ...] = ()) -> ir.Var | BuiltinCallValue:
     """Emit the IR of ``callee(*args)`` into ``flow``'s current block; the last
     ``len(kw_names)`` arguments are passed by those keywords."""
     if isinstance(callee, HotFunctionRef):
         bound = _bind(flow, callee.func, args, kw_names)
         return flow.emit(ir.CallFunction, callee.func, tuple(bound))
+    if isinstance(callee, BoundMethodValue):  # xs.append(v): LOAD_METHOD allows no other
+        if kw_names or len(args) != 1:
+            raise flow.fail(f".append() with {len(args)} arguments (a TypeError)")
+        return flow.emit(ir.ListAppend, callee.items[0], args[0], hint="")
     if kw_names:
         raise flow.fail(f"keyword arguments to {describe(callee)} are not supported")
     n = len(args)
@@ -85,7 +91,8 @@ def _bind(flow: StackFlow, func: FunctionType, args: list[ir.Var],
     return bound
 
 
-def _builtin(flow: StackFlow, builtin: Builtin, args: list[ir.Var]) -> ir.Var:
+def _builtin(flow: StackFlow, builtin: Builtin, args: list[ir.Var]
+             ) -> ir.Var | BuiltinCallValue:
     n = len(args)
     name = builtin.value
     if builtin in _NO_ARGUMENT and n == 0:
@@ -98,6 +105,22 @@ def _builtin(flow: StackFlow, builtin: Builtin, args: list[ir.Var]) -> ir.Var:
         if builtin is Builtin.BOOL:
             flow.bools.add(result)
         return result
+    if builtin is Builtin.ENUMERATE:
+        if n not in (1, 2):
+            raise flow.fail(f"enumerate() with {n} arguments is not supported")
+        if n == 2 and not any(isinstance(i, ir.Const) and i.dest == args[1]
+                              and type(i.value) is int for i in flow.instrs):
+            raise flow.fail("enumerate() with a start that is not an int constant")
+        start = args[1] if n == 2 else flow.emit(ir.Const, 0, hint="start")
+        return BuiltinCallValue(builtin, (args[0], start))
+    if builtin is Builtin.ZIP:
+        if n < 1:
+            raise flow.fail("zip() of nothing is not supported")
+        return BuiltinCallValue(builtin, tuple(args))
+    if builtin is Builtin.LEN:
+        if n != 1:
+            raise flow.fail(f"len() with {n} arguments (a TypeError)")
+        return flow.emit(ir.Len, args[0], hint="len")
     if builtin is Builtin.RANGE:
         if not 1 <= n <= 3:
             raise flow.fail(f"range() with {n} arguments")

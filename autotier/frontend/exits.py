@@ -36,7 +36,8 @@ from autotier.frontend.ir import FrameState, Var, VKind
 from autotier.frontend.values import I32, I64, is_tagged
 
 _FORMS = {VKind.FLOAT: SlotForm.FLOAT, VKind.BOOL: SlotForm.BOOL, VKind.RANGE: SlotForm.RANGE,
-          VKind.ITER: SlotForm.ITER}
+          VKind.ITER: SlotForm.ITER, VKind.LIST: SlotForm.OBJECT, VKind.TUPLE: SlotForm.OBJECT,
+          VKind.LIST_ITER: SlotForm.SEQ_ITER, VKind.TUPLE_ITER: SlotForm.SEQ_ITER}
 
 if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering
@@ -57,6 +58,19 @@ def stack_entries(stack: tuple[object, ...]) -> tuple[sites.StackEntry, ...]:
             for sub in item.items:
                 add(sub)
             out.append(sites.TupleEntry(len(item.items)))
+        elif isinstance(item, bt.BoundMethodValue):  # getattr(obj, name)
+            out.append(sites.NullEntry())
+            out.append(sites.ConstEntry(getattr))
+            for sub in item.items:
+                add(sub)
+            out.append(sites.ConstEntry(item.name))
+            out.append(sites.CallEntry(2))
+        elif isinstance(item, bt.BuiltinCallValue):  # enumerate(it, count), zip(*its)
+            out.append(sites.NullEntry())
+            out.append(sites.ConstEntry(bt.static_object(bt.BuiltinRef(item.builtin))))
+            for sub in item.items:
+                add(sub)
+            out.append(sites.CallEntry(len(item.items)))
         elif isinstance(item, bt.HotFunctionRef):
             out.append(sites.GlobalEntry(item.global_name))
         else:
@@ -126,6 +140,8 @@ class Exits:
             return sites.Form(SlotForm.CONST, 0, self.consts[var])
         if not kinds or kinds == {VKind.UNDEF} or var not in fl.values:
             return sites.Form(SlotForm.UNBOUND)  # never reached holding a value
+        if kinds == {VKind.NONE}:
+            return sites.Form(SlotForm.CONST, 0, None)
         if is_tagged(kinds):
             return sites.Form(SlotForm.TAGGED, word)
         (kind,) = kinds
@@ -203,6 +219,10 @@ class Exits:
         lv = fl.values[var]
         if f in (SlotForm.RANGE, SlotForm.ITER):
             return list(lv)
+        if f is SlotForm.OBJECT:
+            return [b.ptrtoint(lv[0], I64)]
+        if f is SlotForm.SEQ_ITER:
+            return [b.ptrtoint(lv[0], I64), lv[1]]
         if f is SlotForm.INT:
             return [lv[0]]
         if f is SlotForm.WIDE:

@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING
 
 from llvmlite import ir as ll
 
-from autotier import compat
 from autotier.abi import RECORD_BUDGET, RECORD_HEADER, RECORD_KEEPER, RESULT_FRAME_WORDS, Status
 from autotier.dispatch.entry import Bail
 from autotier.dispatch.irutil import (
@@ -38,10 +37,10 @@ from autotier.dispatch.irutil import (
     call_vector,
     const_ptr,
     declare,
-    field,
 )
-from autotier.frontend.ir import Kinds, VKind
-from autotier.frontend.values import F64, I1, I32, I64, LV, i64, is_tagged
+from autotier.frontend import boxes
+from autotier.frontend.ir import Kinds
+from autotier.frontend.values import I32, I64, LV, i64
 
 if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering, ModuleLowering
@@ -131,49 +130,6 @@ def _finisher(ml: ModuleLowering) -> ll.Function:
     return fn
 
 
-def _unbox(fl: FunctionLowering, obj: ll.Value, kinds: Kinds) -> tuple[ll.Value, LV]:
-    """(i1: ``obj`` is a value of ``kinds`` native code holds, its LLVM values)."""
-    b = fl.b
-    if not kinds:  # the callee never returns here natively: nothing to take
-        return ll.Constant(I1, 0), ()
-    typ = b.load(field(b, obj, compat.OB_TYPE, PTR), name="type")
-    ints = fl.ints
-    tag_slot, ival_slot, fval_slot = (fl.alloca(t, name=n) for t, n in
-                                      ((I64, "got_tag"), (ints, "got_int"), (F64, "got_float")))
-    b.store(i64(0), tag_slot)
-    b.store(ll.Constant(ints, 0), ival_slot)
-    b.store(ll.Constant(F64, 0.0), fval_slot)
-    if VKind.INT in kinds:
-        with b.if_then(b.icmp_unsigned("==", typ, const_ptr(id(int)))):
-            overflow = fl.alloca(I32, name="overflow")
-            b.store(ll.Constant(I32, 0), overflow)
-            as_ll = declare(fl.ml.module, "PyLong_AsLongLongAndOverflow", I64,
-                            [PTR, I32.as_pointer()])
-            value = b.call(as_ll, [obj, overflow])
-            with b.if_then(b.icmp_signed("==", b.load(overflow), ll.Constant(I32, 0))):
-                b.store(i64(VKind.INT), tag_slot)
-                b.store(value if ints == I64 else b.sext(value, ints), ival_slot)
-    if VKind.FLOAT in kinds:
-        with b.if_then(b.icmp_unsigned("==", typ, const_ptr(id(float)))):
-            b.store(i64(VKind.FLOAT), tag_slot)
-            b.store(b.load(field(b, obj, compat.FLOAT_OB_FVAL, F64)), fval_slot)
-    if VKind.BOOL in kinds:
-        with b.if_then(b.icmp_unsigned("==", typ, const_ptr(id(bool)))):
-            b.store(i64(VKind.BOOL), tag_slot)
-            true = b.icmp_unsigned("==", obj, const_ptr(id(True)))
-            b.store(b.zext(true, ints), ival_slot)
-    tag, ival, fval = b.load(tag_slot), b.load(ival_slot), b.load(fval_slot)
-    ok = b.icmp_unsigned("!=", tag, i64(0), name="took")
-    if is_tagged(kinds):
-        return ok, (tag, ival, fval)
-    (kind,) = kinds
-    if kind is VKind.FLOAT:
-        return ok, (fval,)
-    if kind is VKind.BOOL:
-        return ok, (b.trunc(ival, I1),)
-    return ok, (ival,)
-
-
 def finish_callee(fl: FunctionLowering, status: ll.Value, spec: Spec, returns: Kinds) -> LV:
     """In the block where native callee ``spec`` returned the non-OK ``status``: the
     callee's outcome as ``returns`` values, the frame going on natively; every other
@@ -197,7 +153,7 @@ def finish_callee(fl: FunctionLowering, status: ll.Value, spec: Spec, returns: K
     fl.bail_if(is_(RAISED), Status.SIGNAL, name="no_error")
     fl.bail_if(is_(RESULT_FRAME), Status.RESULT, name="no_exception", callee=spec)
     obj = b.load(out, name="outcome")
-    took, lv = _unbox(fl, obj, returns)
+    took, lv = boxes.unbox(fl, obj, returns)
     with b.if_then(b.not_(took), likely=False):
         b.call(_result_frame(fl.ml), [record, i64(0), obj])  # the record owns it now
     fl.bail_if(b.not_(took), Status.RESULT, name="unboxed", callee=spec)

@@ -158,7 +158,7 @@ class Instr(_Node):
 
 @dataclass(frozen=True)
 class Const(Instr):
-    value: int | float | bool
+    value: int | float | bool | None
 
 
 @dataclass(frozen=True)
@@ -259,27 +259,62 @@ class MakeRange(Instr):
 
 
 @dataclass(frozen=True)
+class Len(Instr):
+    """``len(operand)`` of a list or tuple."""
+
+    operand: Var
+
+
+@dataclass(frozen=True)
+class GetItem(Instr):
+    """``seq[index]`` of a list or tuple, an int or bool index (negative from the end):
+    IndexError when out of range; the element's kind is speculated and checked."""
+
+    seq: Var
+    index: Var
+
+
+@dataclass(frozen=True)
+class SetItem(Instr):
+    """``seq[index] = value`` into a list (its result, never used, is None)."""
+
+    seq: Var
+    index: Var
+    value: Var
+
+
+@dataclass(frozen=True)
+class ListAppend(Instr):
+    """``seq.append(value)`` of a number to a list (its result is None)."""
+
+    seq: Var
+    value: Var
+
+
+@dataclass(frozen=True)
 class GetIter(Instr):
+    """``iter(operand)`` of a range, list or tuple."""
+
     operand: Var
 
 
 @dataclass(frozen=True)
 class IterHasNext(Instr):
-    """True while the range iterator ``it`` has items left."""
+    """True while the iterator ``it`` has items left (a list's length is read anew)."""
 
     it: Var
 
 
 @dataclass(frozen=True)
 class IterValue(Instr):
-    """The item the range iterator ``it`` yields next (valid while it has one)."""
+    """The item the iterator ``it`` yields next (valid while it has one)."""
 
     it: Var
 
 
 @dataclass(frozen=True)
 class IterAdvance(Instr):
-    """The range iterator after ``it`` has yielded one item."""
+    """The iterator after ``it`` has yielded one item."""
 
     it: Var
 

@@ -16,11 +16,21 @@ class VKind(IntEnum):
     BOOL = 3
     RANGE = 4  # a range object (start, stop, step)
     ITER = 5  # a range iterator (next value, items left, step)
+    LIST = 6  # an exact list (a borrowed PyObject *); its elements' kinds are speculated
+    TUPLE = 7  # an exact tuple, likewise
+    LIST_ITER = 8  # an iterator over a list (the list, the next index)
+    TUPLE_ITER = 9  # an iterator over a tuple (the tuple, the next index)
+    NONE = 10  # None (held as an i1 0): a result, or what a store "returns"
 
 
 Kinds = frozenset[VKind]
 NO_KINDS: Kinds = frozenset()
 SCALARS: Kinds = frozenset({VKind.INT, VKind.FLOAT, VKind.BOOL})
+SEQUENCES: Kinds = frozenset({VKind.LIST, VKind.TUPLE})
+SEQ_ITERS: Kinds = frozenset({VKind.LIST_ITER, VKind.TUPLE_ITER})
+#: a sequence kind -> the kind of an iterator over it, and back
+ITER_OF = {VKind.LIST: VKind.LIST_ITER, VKind.TUPLE: VKind.TUPLE_ITER}
+ITERATED = {v: k for k, v in ITER_OF.items()}
 
 
 def kinds_text(kinds: Kinds) -> str:

@@ -41,6 +41,7 @@ from autotier.abi import RECORD_HEADER, RESULT_FRAME_WORDS, RESULT_IR, Kind, Sta
 from autotier.deopt import sites
 from autotier.dispatch.irutil import declare
 from autotier.frontend import finishing, ir, nanbits, ops, periodic
+from autotier.frontend.errors import Unsupported
 from autotier.frontend.exits import Exits
 from autotier.frontend.ir import Kinds, Var, VKind
 from autotier.frontend.numerics import Numerics
@@ -67,7 +68,8 @@ RESULT = ll.LiteralStructType([I64, I64, ll.DoubleType(), I64])
 assert str(RESULT).replace(" ", "") == RESULT_IR.replace(" ", "")
 PTR8 = ll.IntType(8).as_pointer()
 JMP_BUF = ll.ArrayType(I64, 32)  # >= glibc's x86-64 jmp_buf (200 bytes), 8-aligned
-_ABI_TYPES = {Kind.INT: I64, Kind.FLOAT: ll.DoubleType(), Kind.BOOL: I1}
+_ABI_TYPES = {Kind.INT: I64, Kind.FLOAT: ll.DoubleType(), Kind.BOOL: I1, Kind.LIST: PTR8,
+              Kind.TUPLE: PTR8}
 _INT_TYPES = {64: I64, 128: I128}
 
 
@@ -96,6 +98,13 @@ def _recursive(program: Program) -> bool:
     return any(cycle_from(f, set()) for f in calls)
 
 
+def _stores(program: Program) -> bool:
+    """Whether any function of the program has an effect (a store into a list, an
+    append)."""
+    return any(isinstance(instr, ir.SetItem | ir.ListAppend) for typed in program.typed.values()
+               for bid in typed.reached for instr in typed.func.block(bid).instrs)
+
+
 def _spec_text(spec: Spec) -> str:
     return "_".join(k.name.lower() for k in spec[1]) or "noargs"
 
@@ -108,6 +117,10 @@ class ModuleLowering:
         self.body_name = body_name
         self.ints: ll.IntType = _INT_TYPES[int_bits]  # how Python ints are held
         self.unwinds = _recursive(program)  # bailouts longjmp to the exported body
+        if self.unwinds and _stores(program):
+            # an unwound bailout re-runs the call from its start: exact only without effects
+            raise Unsupported("a recursive program that stores into lists is not supported "
+                              "(its bailouts re-run the call)")
         self.module = ll.Module(name=body_name)
         self.numerics = Numerics(self.module)
         self.functions: dict[Spec, ll.Function] = {}

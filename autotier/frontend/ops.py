@@ -17,10 +17,17 @@ from typing import TYPE_CHECKING, Any
 from llvmlite import ir as ll
 
 from autotier.abi import Status
-from autotier.frontend import floatarith, ir
+from autotier.frontend import floatarith, ir, sequences
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.ir import BinOp, CmpOp, Kinds, UnOp, VKind
-from autotier.frontend.typeinfer import INTLIKE, binop_kind, result_kinds, unop_kind
+from autotier.frontend.kinds import NO_KINDS, SEQ_ITERS, SEQUENCES
+from autotier.frontend.typeinfer import (
+    INTLIKE,
+    binop_kind,
+    container_of,
+    result_kinds,
+    unop_kind,
+)
 from autotier.frontend.values import F64, I1, LV, f64, i64
 
 if TYPE_CHECKING:
@@ -77,7 +84,7 @@ def truth(fl: FunctionLowering, value: ll.Value, kind: VKind) -> ll.Value:
 
 
 def leaf(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...], args: list[LV]) -> Leaf:
-    expected = result_kinds(instr, combo, _callee_returns(fl))
+    expected = result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr))
     if not expected:
         # no kind to answer with: CPython raises a TypeError, never returns, or holds a
         # value native code cannot (an int constant past int64)
@@ -89,6 +96,12 @@ def leaf(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...], args: 
     if out is not None and not out[1] <= expected:
         raise ir.IRError(f"{instr.dest}: lowered to {set(out[1])}, typed {set(expected)}")
     return out
+
+
+def _elements(fl: FunctionLowering, instr: ir.Instr) -> Kinds:
+    """The speculated element kinds of ``instr``'s container operand, if it has one."""
+    container = container_of(instr)
+    return fl.typed.elements.get(container, NO_KINDS) if container is not None else NO_KINDS
 
 
 def _callee_returns(fl: FunctionLowering) -> Any:
@@ -105,6 +118,9 @@ def _lower_Const(fl: FunctionLowering, instr: ir.Const, combo: Any, args: list[A
         return (ll.Constant(I1, int(value)),), _one(VKind.BOOL)
     if type(value) is float:
         return (f64(value),), _one(VKind.FLOAT)
+    if value is None:
+        return (ll.Constant(I1, 0),), _one(VKind.NONE)
+    assert isinstance(value, int)
     return (ll.Constant(fl.ints, int(value)),), _one(VKind.INT)
 
 
@@ -256,6 +272,26 @@ def _lower_MakeRange(fl: FunctionLowering, instr: ir.MakeRange, combo: tuple[VKi
     return (start, stop, step), _one(VKind.RANGE)
 
 
+def _lower_Len(fl: FunctionLowering, instr: ir.Len, combo: tuple[VKind],
+               args: list[Any]) -> Leaf:
+    return sequences.lower_len(fl, args[0], combo[0])
+
+
+def _lower_GetItem(fl: FunctionLowering, instr: ir.GetItem, combo: tuple[VKind, VKind],
+                   args: list[Any]) -> Leaf:
+    return sequences.lower_getitem(fl, args[0], combo[0], args[1], _elements(fl, instr))
+
+
+def _lower_SetItem(fl: FunctionLowering, instr: ir.SetItem,
+                   combo: tuple[VKind, VKind, VKind], args: list[Any]) -> Leaf:
+    return sequences.lower_setitem(fl, args[0], args[1], (args[2],), combo[2])
+
+
+def _lower_ListAppend(fl: FunctionLowering, instr: ir.ListAppend,
+                      combo: tuple[VKind, VKind], args: list[Any]) -> Leaf:
+    return sequences.lower_append(fl, args[0], (args[1],), combo[1])
+
+
 def _lower_GetIter(fl: FunctionLowering, instr: ir.GetIter, combo: tuple[VKind],
                    args: list[Any]) -> Leaf:
     """A range's iterator: (first item, number of items, step), counted exactly.
@@ -263,6 +299,8 @@ def _lower_GetIter(fl: FunctionLowering, instr: ir.GetIter, combo: tuple[VKind],
     The distance between start and stop fits in 64 unsigned bits whenever the range
     is non-empty, so the count is computed unsigned and never overflows.
     """
+    if combo[0] in SEQUENCES:
+        return sequences.lower_iter(fl, args[0], combo[0])
     b = fl.b
     start, stop, step = args[0]
     up = b.icmp_signed(">", step, i64(0), name="up")
@@ -276,17 +314,23 @@ def _lower_GetIter(fl: FunctionLowering, instr: ir.GetIter, combo: tuple[VKind],
 
 def _lower_IterHasNext(fl: FunctionLowering, instr: ir.IterHasNext, combo: Any,
                        args: list[Any]) -> Leaf:
+    if combo[0] in SEQ_ITERS:
+        return sequences.lower_has_next(fl, args[0], combo[0])
     _, left, _ = args[0]
     return (fl.b.icmp_unsigned("!=", left, i64(0)),), _one(VKind.BOOL)
 
 
 def _lower_IterValue(fl: FunctionLowering, instr: ir.IterValue, combo: Any,
                      args: list[Any]) -> Leaf:
+    if combo[0] in SEQ_ITERS:
+        return sequences.lower_next_value(fl, args[0], combo[0], _elements(fl, instr))
     return (fl.widen(args[0][0]),), _one(VKind.INT)
 
 
 def _lower_IterAdvance(fl: FunctionLowering, instr: ir.IterAdvance, combo: Any,
                        args: list[Any]) -> Leaf:
+    if combo[0] in SEQ_ITERS:
+        return sequences.lower_advance(fl, args[0], combo[0])
     value, left, step = args[0]
     b = fl.b
     # wraps past the last item (never yielded: the count runs out first)

@@ -9,6 +9,7 @@ iterated until no specialisation's return kinds grow: a fixpoint that starts fro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import CodeType, FunctionType
 
@@ -75,8 +76,10 @@ def _source(func: FunctionType) -> Source:
     return Source(func, decoded, built, tuple(resolver.deps), tuple(resolver.defaults))
 
 
-def build_program(func: FunctionType, arg_kinds: tuple[Kind, ...]) -> Program:
-    """Decode, build and type ``func`` for ``arg_kinds`` and everything it calls."""
+def build_program(func: FunctionType, arg_kinds: tuple[Kind, ...],
+                  elements: Mapping[int, ir.Kinds] | None = None) -> Program:
+    """Decode, build and type ``func`` for ``arg_kinds`` and everything it calls;
+    ``elements``: the speculated element kinds of the root's list and tuple parameters."""
     code = func.__code__
     if len(arg_kinds) != code.co_argcount:
         raise Unsupported(f"{func.__qualname__} takes {code.co_argcount} arguments, "
@@ -86,6 +89,9 @@ def build_program(func: FunctionType, arg_kinds: tuple[Kind, ...]) -> Program:
     returns: dict[Spec, ir.Kinds] = {program.root: ir.NO_KINDS}
 
     def callee_result(callee: FunctionType, kinds: tuple[Kind, ...]) -> ir.Kinds:
+        if not all(k.scalar for k in kinds):
+            raise Unsupported(f"a call of {callee.__qualname__} with a list or tuple argument "
+                              "is not supported yet")
         if callee not in program.sources:
             try:
                 program.sources[callee] = _source(callee)
@@ -110,7 +116,8 @@ def build_program(func: FunctionType, arg_kinds: tuple[Kind, ...]) -> Program:
         changed = False
         for spec in list(returns):
             source = program.sources[spec[0]]
-            typed = infer(source.ir, spec[1], callee_result)
+            typed = infer(source.ir, spec[1], callee_result,
+                          elements if spec == program.root else None)
             program.typed[spec] = typed
             grown = returns[spec] | typed.returns
             if grown != returns[spec]:

@@ -19,6 +19,9 @@ import bytecode
 from autotier import compat
 from autotier.frontend import ir
 from autotier.frontend.builtins_table import (
+    BoundMethodValue,
+    Builtin,
+    BuiltinCallValue,
     NoneValue,
     Null,
     Resolver,
@@ -49,7 +52,7 @@ _REASONS = {
     "BUILD_LIST": "lists are not supported", "BUILD_MAP": "dicts are not supported",
     "BUILD_SET": "sets are not supported", "BUILD_STRING": "strings are not supported",
     "FORMAT_VALUE": "f-strings are not supported", "LIST_EXTEND": "lists are not supported",
-    "BINARY_SUBSCR": "subscripts are not supported", "STORE_SUBSCR": "subscripts are not supported",
+
     "STORE_GLOBAL": "assigning to globals is not supported",
     "STORE_ATTR": "attribute assignment is not supported",
     "RAISE_VARARGS": "raise statements are not supported",
@@ -153,6 +156,9 @@ class StackFlow:
     def _slot(self, item: Item) -> object:
         if isinstance(item, ir.Var):
             return "iter" if item in self.iters else "value"
+        if isinstance(item, BuiltinCallValue):  # its values become block arguments
+            return ("call", item.builtin, item.iterating,
+                    tuple(self._slot(v) for v in item.items))
         return item
 
     def edge(self, target: int, stack: list[Item]) -> tuple[int, tuple[ir.Var, ...]]:
@@ -163,7 +169,11 @@ class StackFlow:
             raise self.fail("values of different sorts meet at a jump target "
                             "(a callable or tuple chosen at run time?)")
         values = [self.locals[name] for name in self.d.varnames]
-        values.extend(item for item in stack if isinstance(item, ir.Var))
+        for item in stack:
+            if isinstance(item, ir.Var):
+                values.append(item)
+            elif isinstance(item, BuiltinCallValue):
+                values.extend(item.items)
         return target + 1, tuple(values)
 
     def jump(self, target: int, stack: list[Item] | None = None) -> ir.Jump:
@@ -226,13 +236,20 @@ class StackFlow:
             self.locals[name] = self.var(name)
             params.append(self.locals[name])
         self.stack = []
+        def param(slot: object, depth: int) -> ir.Var:
+            var = self.var(f"stack{depth}")
+            params.append(var)
+            if slot == "iter":
+                self.iters.add(var)
+            return var
+
         for depth, slot in enumerate(self.shapes[blk.index]):
             if slot in ("value", "iter"):
-                var = self.var(f"stack{depth}")
-                params.append(var)
-                self.stack.append(var)
-                if slot == "iter":
-                    self.iters.add(var)
+                self.stack.append(param(slot, depth))
+            elif isinstance(slot, tuple) and slot[0] == "call":
+                _, builtin, iterating, inner = slot
+                items = tuple(param(s, depth) for s in inner)
+                self.stack.append(BuiltinCallValue(builtin, items, iterating))
             else:
                 self.stack.append(slot)  # type: ignore[arg-type]
         self.instrs = []
@@ -343,7 +360,11 @@ class StackFlow:
     def _op_LOAD_METHOD(self, op: Op) -> None:
         obj = self.pop()
         if isinstance(obj, ir.Var):
-            raise self.fail(f"method .{op.arg} of a number is not supported")
+            if op.arg != "append":
+                raise self.fail(f"method .{op.arg} of a value is not supported")
+            self.stack.append(Null())
+            self.stack.append(BoundMethodValue(str(op.arg), (obj,)))
+            return
         self.stack.append(Null())
         self._push_resolved(self.resolver.load_attr(obj, str(op.arg), self.line))
 
@@ -438,6 +459,8 @@ class StackFlow:
 
     def _op_RETURN_VALUE(self, op: Op) -> ir.Terminator:
         item = self.pop()
+        if isinstance(item, NoneValue):
+            item = self.emit(ir.Const, None, hint="none")
         if not isinstance(item, ir.Var):
             raise self.fail(f"returning {describe(item)} is not supported")
         return ir.Return(item, line=self.line)
@@ -446,16 +469,42 @@ class StackFlow:
         self.stack.append(self.const(op.arg))
         return self._op_RETURN_VALUE(op)
 
+    def _op_BINARY_SUBSCR(self, op: Op) -> None:
+        index = self.pop_value("index")
+        seq = self.pop_value("subscripted value")
+        self.stack.append(self.emit(ir.GetItem, seq, index, hint="item"))
+
+    def _op_STORE_SUBSCR(self, op: Op) -> None:
+        index = self.pop_value("index")
+        seq = self.pop_value("subscripted value")
+        value = self.pop_value("stored value")
+        self.emit(ir.SetItem, seq, index, value, hint="")
+
     def _op_GET_ITER(self, op: Op) -> None:
+        top = self.stack[-1] if self.stack else None
+        if isinstance(top, BuiltinCallValue) and not top.iterating:
+            self.pop()
+            sources = top.items[:1] if top.builtin is Builtin.ENUMERATE else top.items
+            its = []
+            for source in sources:
+                its.append(self.emit(ir.GetIter, source, hint="iter"))
+                self.iters.add(its[-1])
+            extra = top.items[1:] if top.builtin is Builtin.ENUMERATE else ()
+            self.stack.append(BuiltinCallValue(top.builtin, (*its, *extra), iterating=True))
+            return
         it = self.emit(ir.GetIter, self.pop_value("iterable"), hint="iter")
         self.iters.add(it)
         self.stack.append(it)
 
     def _op_FOR_ITER(self, op: Op) -> ir.Terminator:
         assert op.target is not None
+        top = self.stack[-1] if self.stack else None
+        if isinstance(top, BuiltinCallValue) and top.iterating:
+            return self._for_iter_call(op, top)
         it = self.pop_value("iterator")
         if it not in self.iters:
-            raise self.fail("FOR_ITER over something that is not a range iterator")
+            raise self.fail("FOR_ITER over something that is not an iterator of a range, "
+                            "list or tuple")
         more = self.emit(ir.IterHasNext, it, hint="more")
         item = self.emit(ir.IterValue, it)
         advanced = self.emit(ir.IterAdvance, it, hint="iter")
@@ -464,6 +513,42 @@ class StackFlow:
         exhausted = list(self.stack)
         if compat.FOR_ITER_EXIT_PUSHES_PLACEHOLDER:
             exhausted += [it, Null()]
+        return self.branch(more, (self._fallthrough(), body), (op.target, exhausted))
+
+    def _step(self, it: ir.Var) -> tuple[ir.Var, ir.Var, ir.Var]:
+        """(has an item, the item, the iterator after it) of iterator ``it``."""
+        if it not in self.iters:
+            raise self.fail("FOR_ITER over something that is not an iterator")
+        more = self.emit(ir.IterHasNext, it, hint="more")
+        item = self.emit(ir.IterValue, it)
+        advanced = self.emit(ir.IterAdvance, it, hint="iter")
+        self.iters.add(advanced)
+        return more, item, advanced
+
+    def _for_iter_call(self, op: Op, top: BuiltinCallValue) -> ir.Terminator:
+        """FOR_ITER over ``enumerate(...)`` (a (count, item) tuple) or ``zip(...)`` (a
+        tuple of items; it stops at the shortest), as a static tuple to unpack."""
+        assert op.target is not None
+        self.pop()
+        if top.builtin is Builtin.ENUMERATE:
+            it, count = top.items
+            more, item, advanced = self._step(it)
+            one = self.emit(ir.Const, 1, hint="")
+            after = BuiltinCallValue(top.builtin, (advanced, self.emit(
+                ir.BinaryOp, ir.BinOp.ADD, count, one, hint="count")), iterating=True)
+            value: Item = TupleValue((count, item))
+        else:
+            steps = [self._step(it) for it in top.items]
+            more = steps[0][0]
+            for other, _, _ in steps[1:]:  # the first exhausted iterator ends it
+                more = self.emit(ir.Select, more, other, more, hint="more")
+            self.bools.add(more)
+            after = BuiltinCallValue(top.builtin, tuple(s[2] for s in steps), iterating=True)
+            value = TupleValue(tuple(s[1] for s in steps))
+        body = [*self.stack, after, value]
+        exhausted = list(self.stack)
+        if compat.FOR_ITER_EXIT_PUSHES_PLACEHOLDER:
+            exhausted += [top, Null()]
         return self.branch(more, (self._fallthrough(), body), (op.target, exhausted))
 
     def _op_END_FOR(self, op: Op) -> None:

@@ -12,6 +12,7 @@ and nothing after it in the block runs.  The lowering uses the same
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from autotier.frontend import ir
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.errors import Unsupported, at_line
 from autotier.frontend.ir import NO_KINDS, BinOp, Kinds, UnOp, VKind
+from autotier.frontend.kinds import ITER_OF, SCALARS, SEQ_ITERS, SEQUENCES
 
 # What a call of another compiled function returns, for argument kinds.
 CalleeResult = Callable[[FunctionType, tuple[Kind, ...]], Kinds]
@@ -30,7 +32,14 @@ CalleeResult = Callable[[FunctionType, tuple[Kind, ...]], Kinds]
 INTLIKE = frozenset({VKind.INT, VKind.BOOL})
 _BITWISE = frozenset({BinOp.AND, BinOp.OR, BinOp.XOR})
 _INT_ONLY = frozenset({BinOp.LSHIFT, BinOp.RSHIFT, BinOp.AND, BinOp.OR, BinOp.XOR})
-_OBJECTS = frozenset({VKind.RANGE, VKind.ITER})
+_OBJECTS = frozenset({VKind.RANGE, VKind.ITER, VKind.LIST, VKind.TUPLE, VKind.LIST_ITER,
+                      VKind.TUPLE_ITER})
+_OBJECT_NAMES = {VKind.RANGE: "range", VKind.ITER: "range iterator", VKind.LIST: "list",
+                 VKind.TUPLE: "tuple", VKind.LIST_ITER: "list iterator",
+                 VKind.TUPLE_ITER: "tuple iterator", VKind.NONE: "None"}
+_NOT_NUMBERS = _OBJECTS | {VKind.NONE}
+#: kinds a value of which has elements (their kinds speculated: ``Typed.elements``)
+HAS_ELEMENTS = SEQUENCES | SEQ_ITERS
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,8 @@ class Typed:
     reached: frozenset[int]  # blocks control can enter
     completed: frozenset[int]  # blocks that can reach their terminator
     returns: Kinds  # kinds the function can return
+    # the speculated kinds of the elements of each list, tuple or iterator over one
+    elements: Mapping[ir.Var, Kinds] = dataclasses.field(default_factory=dict)
 
     def dump(self) -> str:
         sig = ", ".join(k.name.lower() for k in self.arg_kinds)
@@ -73,27 +84,55 @@ def unop_kind(op: UnOp, a: VKind) -> VKind | None:
 
 def _scalar(instr: ir.Instr, combo: tuple[VKind, ...]) -> None:
     for k in combo:
-        if k in _OBJECTS:
-            what = "range" if k is VKind.RANGE else "range iterator"
+        if k in _NOT_NUMBERS:
+            what = _OBJECT_NAMES[k]
             raise Unsupported(at_line(f"{type(instr).__name__} of a {what} is not supported",
                                       instr.line))
         if k is VKind.UNDEF:
             raise ir.IRError(f"{instr.dest} reads an unchecked local")
 
 
-def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult) -> Kinds:
-    """Kinds of ``instr``'s result when its operands (``uses()``) have kinds ``combo``."""
+def container_of(instr: ir.Instr) -> ir.Var | None:
+    """The operand whose elements ``instr`` yields (an element load, an iterator's value)."""
+    if isinstance(instr, ir.GetItem):
+        return instr.seq
+    if isinstance(instr, ir.IterValue):
+        return instr.it
+    return None
+
+
+def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult,
+                 elements: Kinds = NO_KINDS) -> Kinds:
+    """Kinds of ``instr``'s result when its operands (``uses()``) have kinds ``combo``;
+    ``elements``: the speculated element kinds of its :func:`container_of` operand."""
     if isinstance(instr, ir.Const):
+        if instr.value is None:
+            return frozenset({VKind.NONE})
         return frozenset({VKind(Kind.of(instr.value) or Kind.INT)})
     if isinstance(instr, ir.Undefined):
         return frozenset({VKind.UNDEF})
     if isinstance(instr, ir.CheckBound):
         return NO_KINDS if combo[0] is VKind.UNDEF else frozenset(combo)
     if isinstance(instr, ir.GetIter):
-        return frozenset({VKind.ITER}) if combo[0] is VKind.RANGE else NO_KINDS
-    if isinstance(instr, ir.IterHasNext | ir.IterValue | ir.IterAdvance):
-        return frozenset({{ir.IterHasNext: VKind.BOOL, ir.IterValue: VKind.INT,
-                           ir.IterAdvance: VKind.ITER}[type(instr)]})
+        if combo[0] is VKind.RANGE:
+            return frozenset({VKind.ITER})
+        return frozenset({ITER_OF[combo[0]]}) if combo[0] in SEQUENCES else NO_KINDS
+    if isinstance(instr, ir.IterHasNext):
+        return frozenset({VKind.BOOL})
+    if isinstance(instr, ir.IterAdvance):
+        return frozenset({combo[0]})
+    if isinstance(instr, ir.IterValue):
+        return frozenset({VKind.INT}) if combo[0] is VKind.ITER else elements
+    if isinstance(instr, ir.Len):
+        return frozenset({VKind.INT}) if combo[0] in SEQUENCES else NO_KINDS
+    if isinstance(instr, ir.GetItem):
+        return elements if combo[0] in SEQUENCES and combo[1] in INTLIKE else NO_KINDS
+    if isinstance(instr, ir.ListAppend):
+        ok = combo[0] is VKind.LIST and combo[1] in SCALARS
+        return frozenset({VKind.NONE}) if ok else NO_KINDS
+    if isinstance(instr, ir.SetItem):  # into a list, a number at an int or bool index
+        ok = combo[0] is VKind.LIST and combo[1] in INTLIKE and combo[2] in SCALARS
+        return frozenset({VKind.NONE}) if ok else NO_KINDS
     _scalar(instr, combo)
     out: VKind | None
     if isinstance(instr, ir.BinaryOp):
@@ -131,22 +170,28 @@ def combos(operands: tuple[ir.Var, ...], types: Mapping[ir.Var, Kinds]) -> list[
     return out
 
 
-def infer(func: ir.Function, arg_kinds: tuple[Kind, ...], callee: CalleeResult) -> Typed:
-    """Kinds for every value of ``func`` called with ``arg_kinds``."""
+def infer(func: ir.Function, arg_kinds: tuple[Kind, ...], callee: CalleeResult,
+          elements: Mapping[int, Kinds] | None = None) -> Typed:
+    """Kinds for every value of ``func`` called with ``arg_kinds``; ``elements``: the
+    speculated element kinds of each list or tuple parameter (by position)."""
     types: dict[ir.Var, Kinds] = {v: NO_KINDS for b in func.blocks for v in b.defs()}
-    for param, kind in zip(func.params, arg_kinds, strict=True):
+    elems: dict[ir.Var, Kinds] = {}
+    for i, (param, kind) in enumerate(zip(func.params, arg_kinds, strict=True)):
         types[param] = frozenset({VKind(kind)})
+        if VKind(kind) in SEQUENCES:
+            elems[param] = (elements or {}).get(i, NO_KINDS)
     order = func.reverse_postorder()
     reached = {func.entry}
     completed: set[int] = set()
     changed = True
     while changed:
         changed = False
+        known = sum(map(len, elems.values()))  # element kinds grow with stores too
         for b in order:
             if b not in reached:
                 continue
             blk = func.block(b)
-            if not _run_block(blk, types, callee):
+            if not _run_block(blk, types, callee, elems):
                 continue
             if b not in completed:
                 completed.add(b)
@@ -160,6 +205,10 @@ def infer(func: ir.Function, arg_kinds: tuple[Kind, ...], callee: CalleeResult) 
                     if new != types[param]:
                         types[param] = new
                         changed = True
+                    if arg in elems and not elems[arg] <= elems.get(param, NO_KINDS):
+                        elems[param] = elems.get(param, NO_KINDS) | elems[arg]
+                        changed = True
+        changed = changed or sum(map(len, elems.values())) != known
     returns = NO_KINDS
     for b in completed:
         term = func.block(b).term
@@ -167,20 +216,31 @@ def infer(func: ir.Function, arg_kinds: tuple[Kind, ...], callee: CalleeResult) 
             returns |= types[term.value]
     _check_mixed(func, types)
     if returns & _OBJECTS:
-        raise Unsupported(f"{func.name}: returning a range or an iterator is not supported")
-    return Typed(func, arg_kinds, types, frozenset(reached), frozenset(completed), returns)
+        what = " or ".join(sorted(_OBJECT_NAMES[k] for k in returns & _OBJECTS))
+        raise Unsupported(f"{func.name}: returning a {what} is not supported")
+    return Typed(func, arg_kinds, types, frozenset(reached), frozenset(completed), returns,
+                 elems)
 
 
-def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult) -> bool:
-    """Update the kinds of ``blk``'s instructions; False if its end is unreachable."""
+def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
+               elems: dict[ir.Var, Kinds]) -> bool:
+    """Update the kinds of ``blk``'s instructions (and the element kinds of those that
+    are sequences or iterators over one); False if its end is unreachable."""
     for instr in blk.instrs:
         operands = instr.uses()
         if any(not types[u] for u in operands):
             return False
+        container = container_of(instr)
+        inner = elems.get(container, NO_KINDS) if container is not None else NO_KINDS
         result = NO_KINDS
         for combo in combos(operands, types):
-            result |= result_kinds(instr, combo, callee)
+            result |= result_kinds(instr, combo, callee, inner)
         types[instr.dest] = types[instr.dest] | result
+        if isinstance(instr, ir.SetItem | ir.ListAppend):  # what later loads may meet
+            elems[instr.seq] = elems.get(instr.seq, NO_KINDS) | (types[instr.value] & SCALARS)
+        if result & HAS_ELEMENTS:  # an iterator or a checked local: its source's elements
+            elems[instr.dest] = elems.get(instr.dest, NO_KINDS).union(
+                *(elems.get(u, NO_KINDS) for u in operands))
         if not result:
             return False
     return True

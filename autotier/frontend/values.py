@@ -8,6 +8,11 @@ kinds         LLVM values                                 meaning
 {bool}        (i1,)                                       the bool
 {range}       (i64 start, i64 stop, i64 step)             a range object
 {iter}        (i64 next, i64 left, i64 step)              a range iterator
+{list}        (i8* list,)                                 a borrowed list object
+{tuple}       (i8* tuple,)                                a borrowed tuple object
+{list_iter}   (i8* list, i64 next index)                  an iterator over a list
+{tuple_iter}  (i8* tuple, i64 next index)                 an iterator over a tuple
+{none}        (i1 0,)                                     None
 anything      (i64 tag, iN ival, double fval)             tagged: ``tag`` is a VKind
 else                                                      (0 = unbound); bool and int
                                                           in ``ival``, float in ``fval``
@@ -34,6 +39,7 @@ I128 = ll.IntType(128)
 F64 = ll.DoubleType()
 LV = tuple[ll.Value, ...]
 
+PTR = ll.IntType(8).as_pointer()
 _TRIPLE = (I64, I64, I64)
 
 
@@ -50,13 +56,17 @@ def llvm_types(kinds: Kinds, ints: ll.IntType) -> tuple[ll.Type, ...]:
     (kind,) = kinds
     if kind in (VKind.RANGE, VKind.ITER):
         return _TRIPLE
+    if kind in (VKind.LIST_ITER, VKind.TUPLE_ITER):
+        return (PTR, I64)
     return (scalar_type(kind, ints),)
 
 
 def scalar_type(kind: VKind, ints: ll.IntType) -> ll.Type:
+    """The one LLVM value a parameter of ``kind`` is passed as."""
     if kind is VKind.INT:
         return ints
-    return {VKind.FLOAT: F64, VKind.BOOL: I1}[kind]
+    return {VKind.FLOAT: F64, VKind.BOOL: I1, VKind.LIST: PTR, VKind.TUPLE: PTR,
+            VKind.NONE: I1}[kind]
 
 
 def i64(value: int) -> ll.Constant:
@@ -72,6 +82,8 @@ def tag(b: ll.IRBuilder, lv: LV, kind: VKind, ints: ll.IntType) -> LV:
     zero = ll.Constant(ints, 0)
     if kind is VKind.UNDEF:
         return (i64(0), zero, f64(0.0))
+    if kind is VKind.NONE:
+        return (i64(kind), zero, f64(0.0))
     (value,) = lv
     if kind is VKind.FLOAT:
         return (i64(kind), zero, value)
@@ -88,6 +100,8 @@ def untag(b: ll.IRBuilder, lv: LV, kind: VKind) -> LV:
         return (b.trunc(ival, I1),)
     if kind is VKind.INT:
         return (ival,)
+    if kind is VKind.NONE:
+        return (ll.Constant(I1, 0),)
     raise ValueError(f"cannot untag {kind.name}")
 
 

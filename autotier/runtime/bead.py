@@ -45,7 +45,7 @@ from enum import Enum
 from types import FunctionType
 from typing import Any
 
-from autotier.abi import RAISES, Status
+from autotier.abi import RAISES, Kind, Status
 from autotier.backends.base import (
     Cancelled,
     CompiledCode,
@@ -58,6 +58,7 @@ from autotier.deopt import Action, BailoutEvent, DeoptPolicy, resume, sites
 from autotier.dispatch import build
 from autotier.dispatch.entry import Bail
 from autotier.dispatch.hotobject import NEVER, HotFunction
+from autotier.runtime import elements
 from autotier.runtime.policy import HotnessPolicy
 from autotier.runtime.signature import call_kinds, has_room, why_not
 from autotier.runtime.unwrap import Rebinding, unwrap
@@ -109,6 +110,7 @@ class CompileJob:
     tier: int
     signatures: tuple[Signature, ...]
     int_bits: int = 64  # how native code is to hold ints (CompileRequest.int_bits)
+    elements: tuple[tuple[int, frozenset[Kind]], ...] = ()  # CompileRequest.elements
 
     def run(self) -> None:
         self.bead._run_job(self)
@@ -147,6 +149,8 @@ class Bead:
         # 64, or 128 once 64-bit native code bailed out on an int overflow: the next
         # compiles hold ints as i128 (frontend.wideints); a reload starts over at 64.
         self.int_bits = 64
+        self.elements: elements.Elements = {}  # speculated list/tuple element kinds
+        self.elements_widened = False  # an ELEMENT bailout: speculate nothing
         self.wide_failed = False  # a compile with i128 ints failed: stay at 64 bits
         self.bailouts = 0
         self.exceptions = 0  # native calls CPython answered by raising (abi.RAISES)
@@ -305,6 +309,7 @@ class Bead:
                     self._move(S.FAILED)
                     self._fail_types(args, kwargs, calls)
                     return
+                self._speculate(args, kwargs)
                 self._queue(self.tier + 1, (kinds,), calls)
             elif self.tier < self.hotness.max_tier:
                 self._queue(self.tier + 1, self.signatures, calls)
@@ -328,7 +333,15 @@ class Bead:
         self.retry_types = False
         self.reason = None
         self._move(S.INTERPRETED)
+        self._speculate(args, kwargs)
         self._queue(1, (kinds,), calls)
+
+    def _speculate(self, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -> None:
+        """Add what this call's list and tuple arguments hold to the element kinds the
+        code speculates (lock held), unless an ELEMENT bailout ended speculating."""
+        if not self.elements_widened:
+            self.elements = elements.merge(self.elements, elements.sample(self.func, args,
+                                                                          kwargs))
 
     def _queue(self, tier: int, signatures: tuple[Signature, ...], calls: int) -> None:
         """Submit a compile (lock held); on a full queue, retry some calls later."""
@@ -336,7 +349,8 @@ class Bead:
         self.job_tier = tier
         self.ticket += 1
         self.signatures = signatures  # what the bead is (being) specialised for
-        job = CompileJob(self, self.ticket, tier, signatures, self.int_bits)
+        job = CompileJob(self, self.ticket, tier, signatures, self.int_bits,
+                         elements.as_request(self.elements))
         self._move(S.QUEUED)
         self._arm(None)
         if not self._submit(job):
@@ -376,6 +390,7 @@ class Bead:
                     # them too (up to MAX_SPECIALISATIONS, bools riding on ints; past
                     # that the deopt policy decides)
                     self.signatures = (*self.signatures, kinds)
+                    self._speculate(args)
                     log.debug("autotier: %s specialises for %s", self.qualname, kinds)
                     if self.state in (S.COMPILED, S.INTERPRETED):
                         self._queue(max(self.tier, 1), self.signatures, self.calls)
@@ -388,6 +403,8 @@ class Bead:
                     if self.int_bits == 128 and self.state in (S.QUEUED, S.COMPILING):
                         return  # the i128 compile that answers it is on its way
                     self.int_bits = 128  # recompiles hold ints as i128
+                if status is Status.ELEMENT:  # recompiles take any int, float or bool
+                    self.elements_widened, self.elements = True, {}
                 if status in (Status.OVERFLOW, Status.INT64_OVERFLOW):
                     reason = "overflow"
                 else:
@@ -449,7 +466,7 @@ class Bead:
         # for code generation) and runs far slower.
         opt = 2 if job.tier >= self.hotness.max_tier else 1
         request = CompileRequest(self.func, job.signatures, job.tier, opt, self._dump,
-                                 job.int_bits)
+                                 job.int_bits, job.elements)
         started = time.perf_counter()
         error: str | None = None
         compiled: CompiledCode | None = None

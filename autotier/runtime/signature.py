@@ -57,7 +57,7 @@ def call_kinds(func: FunctionType, args: tuple[Any, ...],
 
 
 _VARARGS, _VARKEYWORDS = 0x04, 0x08  # inspect.CO_VARARGS, inspect.CO_VARKEYWORDS
-NATIVE_VALUES = "native code takes int (within int64), float and bool"
+NATIVE_VALUES = "native code takes int (within int64), float, bool, list and tuple"
 
 
 def why_not(func: FunctionType, args: tuple[Any, ...],

@@ -25,6 +25,7 @@ code of the same function bails too (wide code answers whatever narrow code answ
 
 from __future__ import annotations
 
+import copy
 import ctypes
 import struct
 from dataclasses import dataclass
@@ -37,7 +38,8 @@ from autotier.frontend import LoweredModule, lower
 from autotier.jit import engine
 from autotier.native import Result
 
-_CTYPES = {Kind.INT: ctypes.c_int64, Kind.FLOAT: ctypes.c_double, Kind.BOOL: ctypes.c_bool}
+_CTYPES = {Kind.INT: ctypes.c_int64, Kind.FLOAT: ctypes.c_double, Kind.BOOL: ctypes.c_bool,
+           Kind.LIST: ctypes.py_object, Kind.TUPLE: ctypes.py_object}
 DEFAULT_BUDGET = 500
 
 
@@ -123,6 +125,7 @@ _RAISED: dict[Status, type[Exception] | tuple[type[Exception], ...]] = {
     Status.MATH_DOMAIN: ValueError,
     Status.FLOAT_OVERFLOW: OverflowError,
     Status.VALUE: (ValueError, TypeError, UnboundLocalError),
+    Status.INDEX: IndexError,
 }
 
 
@@ -148,12 +151,27 @@ def warmed_answer(func: Any, args: tuple[Any, ...]) -> Any:
     function's interpreted calls are.
     """
     for _ in range(WARM_CALLS):
-        func(*args)
-    return func(*args)
+        func(*fresh(args))
+    return func(*fresh(args))
 
 
 def _representable(value: Any) -> bool:
-    return Kind.of(value) is not None
+    return value is None or Kind.of(value) in (Kind.INT, Kind.FLOAT, Kind.BOOL)
+
+
+def fresh(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A copy of ``args`` whose lists are new (a call may store into them)."""
+    return tuple(copy.deepcopy(a) if isinstance(a, list) else a for a in args)
+
+
+def same_state(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """The arguments after two calls hold the same (lists: element by element)."""
+    def one(x: Any, y: Any) -> bool:
+        if isinstance(x, list | tuple):
+            return (type(x) is type(y) and len(x) == len(y)
+                    and all(one(p, q) for p, q in zip(x, y, strict=True)))
+        return same(x, y)
+    return all(one(x, y) for x, y in zip(a, b, strict=True))
 
 
 def check(func: Any, *args: Any, may_bail: bool = False, budget: int = DEFAULT_BUDGET,
@@ -164,11 +182,20 @@ def check(func: Any, *args: Any, may_bail: bool = False, budget: int = DEFAULT_B
     one compile; unforced, the checks change no answer)."""
     py = python_function(func)
     compiled = compile_function(py, kinds_of(args), opt=opt, int_bits=int_bits, force=force)
-    status, value, frames = compiled.run(*args, budget=budget)
+    mine = fresh(args)
+    status, value, frames = compiled.run(*mine, budget=budget)
     if frames:  # a precise bailout: the interpreter's finish must be CPython's answer
-        check_resumed(py, args, frames)
+        check_resumed(py, args, frames, mine)
+    theirs = fresh(args)
+    if status is Status.OK:  # what it stored is what CPython stores
+        try:
+            py(*theirs)
+        except Exception:  # noqa: S110 - the answer itself is compared below
+            pass
+        assert same_state(mine, theirs), (
+            f"{py.__name__}{args}: native left {mine!r}, CPython {theirs!r}")
     try:
-        expected = py(*args)
+        expected = py(*fresh(args))
     except Exception as exc:  # CPython raised: native code must not claim a result
         assert status is not Status.OK, (
             f"{py.__name__}{args}: CPython raised {exc!r}, native returned {value!r}")
@@ -195,7 +222,7 @@ def check(func: Any, *args: Any, may_bail: bool = False, budget: int = DEFAULT_B
         assert may_bail, f"{py.__name__}{args}: bailed with {status.name}, CPython {expected!r}"
         return status
     if not same(value, expected):
-        expected = warmed_answer(py, args)  # the other of CPython's answers (module doc)
+        expected = warmed_answer(py, fresh(args))  # the other of CPython's answers (module doc)
     assert same(value, expected), (
         f"{py.__name__}{args}: native {value!r} ({type(value).__name__}, {bits(value)}), "
         f"CPython {expected!r} ({type(expected).__name__}, {bits(expected)})")
@@ -214,17 +241,22 @@ def same_outcome(a: tuple[str, Any], b: tuple[str, Any]) -> bool:
     return a[0] == b[0] and (same(a[1], b[1]) if a[0] == "value" else a[1] == b[1])
 
 
-def check_resumed(py: FunctionType, args: tuple[Any, ...], frames: list[sites.Frame]
-                  ) -> None:
-    """The interpreter, resuming the frames a bailout left, answers as CPython does."""
+def check_resumed(py: FunctionType, args: tuple[Any, ...], frames: list[Any],
+                  mine: tuple[Any, ...] | None = None) -> None:
+    """The interpreter, resuming the frames a bailout left, answers as CPython does;
+    ``mine``: the arguments the native run had (left as CPython leaves them)."""
     finish = resume.finish(frames)
     got = outcome(finish)
-    expected = outcome(lambda: py(*args))
+    theirs = fresh(args)
+    expected = outcome(lambda: py(*theirs))
     if not same_outcome(got, expected) and got[0] == expected[0] == "value":
-        expected = "value", warmed_answer(py, args)  # CPython's other nan (module doc)
+        expected = "value", warmed_answer(py, fresh(args))  # CPython's other nan (module doc)
+    described = [f.site.describe() for f in frames if isinstance(f, sites.Frame)]
     assert same_outcome(got, expected), (
-        f"{py.__name__}{args}: resumed at {[f.site.describe() for f in frames]} "
-        f"({[f.values for f in frames]}) gave {got!r}, CPython {expected!r}")
+        f"{py.__name__}{args}: resumed at {described} gave {got!r}, CPython {expected!r}")
+    if mine is not None:
+        assert same_state(mine, theirs), (
+            f"{py.__name__}{args}: resumed at {described}, left {mine!r}, CPython {theirs!r}")
 
 
 def forced_sites(func: Any, args: tuple[Any, ...], *, opt: int = 2, int_bits: int = 64,
@@ -238,14 +270,15 @@ def forced_sites(func: Any, args: tuple[Any, ...], *, opt: int = 2, int_bits: in
     for site in compiled.lowered.sites:
         assert isinstance(site, sites.Site)
         forcing.force(site.id)
-        status, _, frames = compiled.run(*args, budget=budget)
+        mine = fresh(args)
+        status, _, frames = compiled.run(*mine, budget=budget)
         if forcing.pending():
             forcing.force(0)
             continue  # this call never got there
         reached.add(site.id)
         if status is Status.FORCED or frames:
             assert frames, f"{py.__name__}{args}: forced at {site.describe()}, no frames"
-            check_resumed(py, args, frames)
+            check_resumed(py, args, frames, mine)
     return reached
 
 

@@ -1,0 +1,151 @@
+"""Leaves of the lowering for lists and tuples: length, element loads, iteration.
+
+A list or tuple is its borrowed ``PyObject *`` (an argument: the caller holds it for
+the whole call).  Every access reads the length, and for a list its item array, from
+the object again, so a list another thread resized while native code let it run (at
+the periodic check) is seen as it is now, never as it was; an element is unboxed as
+soon as it is loaded, so native code never holds a borrowed element across a release.
+
+An index out of range deoptimises with ``Status.INDEX`` before the element is
+touched (the interpreter raises IndexError with CPython's message); an element of a
+kind the code did not speculate deoptimises with ``Status.ELEMENT`` (the bead widens
+the speculation).  An iterator is the sequence and its next index, and reads the
+length at each step, as CPython's list and tuple iterators do.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from llvmlite import ir as ll
+
+from autotier import compat
+from autotier.abi import Status
+from autotier.dispatch.irutil import declare, field
+from autotier.frontend import boxes
+from autotier.frontend.ir import Kinds, VKind
+from autotier.frontend.kinds import ITER_OF, ITERATED
+from autotier.frontend.values import I64, LV, PTR, i64
+
+if TYPE_CHECKING:
+    from autotier.frontend.lowering import FunctionLowering
+
+Leaf = tuple[LV, Kinds] | None
+
+
+def length(fl: FunctionLowering, seq: ll.Value, kind: VKind) -> ll.Value:
+    """``len(seq)`` as i64."""
+    offset = compat.LIST_SIZE if kind is VKind.LIST else compat.TUPLE_SIZE
+    return fl.b.load(field(fl.b, seq, offset, I64), name="len")
+
+
+def _item_address(fl: FunctionLowering, seq: ll.Value, kind: VKind, index: ll.Value
+                  ) -> ll.Value:
+    b = fl.b
+    if kind is VKind.LIST:
+        items = b.load(field(b, seq, compat.LIST_ITEMS, PTR.as_pointer()), name="ob_item")
+    else:
+        items = b.bitcast(b.gep(seq, [i64(compat.TUPLE_ITEMS)], inbounds=True),
+                          PTR.as_pointer())
+    return b.gep(items, [index], inbounds=True)
+
+
+def element(fl: FunctionLowering, seq: ll.Value, kind: VKind, index: ll.Value,
+            elements: Kinds) -> LV:
+    """The element at ``index`` (within range), unboxed as ``elements``; deoptimises
+    (ELEMENT) when it is of another kind."""
+    b = fl.b
+    item = b.load(_item_address(fl, seq, kind, index), name="element")
+    took, lv = boxes.unbox(fl, item, elements)
+    fl.bail_if(b.not_(took), Status.ELEMENT, name="element_ok")
+    return lv
+
+
+def lower_len(fl: FunctionLowering, seq: ll.Value, kind: VKind) -> Leaf:
+    return (fl.widen(length(fl, seq, kind)),), frozenset({VKind.INT})
+
+
+def lower_getitem(fl: FunctionLowering, seq: ll.Value, kind: VKind, index: ll.Value,
+                  elements: Kinds) -> Leaf:
+    """``seq[index]``: a negative index counts from the end; IndexError out of range."""
+    b = fl.b
+    n = length(fl, seq, kind)
+    i = fl.narrow(index) if index.type != ll.IntType(1) else b.zext(index, I64)
+    at = b.select(b.icmp_signed("<", i, i64(0)), b.add(i, n), i, name="at")
+    fl.bail_if(b.icmp_unsigned(">=", at, n), Status.INDEX, name="in_range")
+    return element(fl, seq, kind, at, elements), elements
+
+
+def lower_iter(fl: FunctionLowering, seq: ll.Value, kind: VKind) -> Leaf:
+    return (seq, i64(0)), frozenset({ITER_OF[kind]})
+
+
+def lower_has_next(fl: FunctionLowering, it: Any, kind: VKind) -> Leaf:
+    seq, index = it
+    more = fl.b.icmp_signed("<", index, length(fl, seq, ITERATED[kind]))
+    return (more,), frozenset({VKind.BOOL})
+
+
+def lower_next_value(fl: FunctionLowering, it: Any, kind: VKind, elements: Kinds) -> Leaf:
+    """The item the iterator yields next.  FOR_ITER computes it before testing whether
+    there is one (IterHasNext): past the end nothing is loaded, and the value (never
+    used there) is zero."""
+    b = fl.b
+    seq, index = it
+    inside = b.icmp_signed("<", index, length(fl, seq, ITERATED[kind]))
+    load, join = fl.block("next_item"), fl.block("got_item")
+    came = b.block
+    b.cbranch(inside, load, join)
+    b.position_at_end(load)
+    lv = element(fl, seq, ITERATED[kind], index, elements)
+    loaded = b.block
+    b.branch(join)
+    b.position_at_end(join)
+    out = []
+    for value in lv:
+        phi = b.phi(value.type)
+        phi.add_incoming(value, loaded)
+        phi.add_incoming(ll.Constant(value.type, 0 if isinstance(value.type, ll.IntType)
+                                     else 0.0), came)
+        out.append(phi)
+    return tuple(out), elements
+
+
+def lower_advance(fl: FunctionLowering, it: Any, kind: VKind) -> Leaf:
+    seq, index = it
+    return (seq, fl.b.add(index, i64(1))), frozenset({kind})
+
+
+def lower_setitem(fl: FunctionLowering, seq: ll.Value, index: ll.Value, value: LV,
+                  kind: VKind) -> Leaf:
+    """``seq[index] = value`` into a list: IndexError out of range; the element replaced
+    must be a number (freeing anything else could run a finaliser, Python code: the
+    interpreter does that store, ELEMENT), and is released after the new one is in."""
+    b = fl.b
+    n = length(fl, seq, VKind.LIST)
+    i = fl.narrow(index) if index.type != ll.IntType(1) else b.zext(index, I64)
+    at = b.select(b.icmp_signed("<", i, i64(0)), b.add(i, n), i, name="at")
+    fl.bail_if(b.icmp_unsigned(">=", at, n), Status.INDEX, name="in_range")
+    slot = _item_address(fl, seq, VKind.LIST, at)
+    fl.bail_if(b.not_(boxes.is_number(b, b.load(slot))), Status.ELEMENT, name="replaceable")
+    new = boxes.box(fl, value, kind)
+    slot = _item_address(fl, seq, VKind.LIST, at)  # boxing ran no Python code, but reload
+    old = b.load(slot, name="replaced")
+    b.store(new, slot)
+    b.call(declare(fl.ml.module, "Py_DecRef", ll.VoidType(), [PTR]), [old])
+    return (ll.Constant(ll.IntType(1), 0),), frozenset({VKind.NONE})
+
+
+def lower_append(fl: FunctionLowering, seq: ll.Value, value: LV, kind: VKind) -> Leaf:
+    """``seq.append(value)``: the list takes its own reference to the boxed number (it
+    may move its item array: every access reads it again); a MemoryError leaves with
+    ``Status.SIGNAL``."""
+    b = fl.b
+    module = fl.ml.module
+    obj = boxes.box(fl, value, kind)
+    append = declare(module, "PyList_Append", ll.IntType(32), [PTR, PTR])
+    failed = b.call(append, [seq, obj])
+    b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
+    fl.bail_if(b.icmp_signed("!=", failed, ll.Constant(ll.IntType(32), 0)), Status.SIGNAL,
+               name="appended")
+    return (ll.Constant(ll.IntType(1), 0),), frozenset({VKind.NONE})
