@@ -139,6 +139,9 @@ class Status(IntEnum):
     # a list or tuple element of a kind the code did not speculate (a str, a float
     # where ints were seen, an int past int64): the bead widens what it speculates
     ELEMENT = 15
+    # a call native code made through the C API (``sum(xs)``) raised: the frame resumes
+    # after the call with that exception (the record's result frame holds it)
+    RAISED = 16
 
 
 class SlotTag(IntEnum):
@@ -182,7 +185,7 @@ RESULT_FRAME_WORDS = 3  # a result frame: site id 0, flag, the owned object
 #: OverflowError, UnboundLocalError ...): the call raises, which is an answer of the
 #: function, not a failed speculation; no recompile could answer it natively.
 RAISES = frozenset({Status.ZERO_DIVISION, Status.MATH_DOMAIN, Status.VALUE,
-                    Status.FLOAT_OVERFLOW, Status.INDEX})
+                    Status.FLOAT_OVERFLOW, Status.INDEX, Status.RAISED})
 
 
 # The LLVM type of the ``out`` struct, for llvmlite: ``{i64, i64, double, i64}``.

@@ -36,6 +36,7 @@ class Builtin(Enum):
     LEN = "len"
     ENUMERATE = "enumerate"
     ZIP = "zip"
+    SUM = "sum"
 
 
 # The genuine objects, saved at import: a name rebound later is not one of them.
@@ -148,6 +149,11 @@ def describe(static: Static) -> str:
     if isinstance(static, NoneValue):
         return "None"
     return "NULL"
+
+
+def builtin_object(name: str) -> object:
+    """The genuine builtin ``name`` (as saved at import)."""
+    return _BUILTIN_OBJECTS[Builtin(name)]
 
 
 def static_object(static: Static) -> object:

@@ -117,6 +117,10 @@ def _builtin(flow: StackFlow, builtin: Builtin, args: list[ir.Var]
         if n < 1:
             raise flow.fail("zip() of nothing is not supported")
         return BuiltinCallValue(builtin, tuple(args))
+    if builtin is Builtin.SUM or (builtin in (Builtin.MIN, Builtin.MAX) and n == 1):
+        if n != 1:
+            raise flow.fail(f"{name}() with {n} arguments is not supported")
+        return flow.emit(ir.CallBuiltin, name, tuple(args), hint=name)
     if builtin is Builtin.LEN:
         if n != 1:
             raise flow.fail(f"len() with {n} arguments (a TypeError)")

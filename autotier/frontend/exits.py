@@ -44,6 +44,10 @@ if TYPE_CHECKING:
 
 _ZERO = ll.Constant(I64, 0)
 
+#: The ``callee`` of a call exit whose record holds only a result frame below the
+#: frame (a call through the C API: its outcome, not a native callee's frames).
+RESULT_ONLY = ("a result frame",)
+
 
 def stack_entries(stack: tuple[object, ...]) -> tuple[sites.StackEntry, ...]:
     """The record layout of a frame state's stack (statics become known entries)."""

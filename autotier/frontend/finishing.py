@@ -59,7 +59,7 @@ def _word(b: ll.IRBuilder, record: ll.Value, index: int) -> ll.Value:
     return b.gep(record, [i64(index)], inbounds=True)
 
 
-def _result_frame(ml: ModuleLowering) -> ll.Function:
+def result_frame(ml: ModuleLowering) -> ll.Function:
     """``void result_frame(i64 *record, i64 flag, PyObject *owned)``."""
     name = f"{ml.body_name}.result_frame"
     fn = ml.module.globals.get(name)
@@ -77,6 +77,23 @@ def _result_frame(ml: ModuleLowering) -> ll.Function:
     b.store(b.ptrtoint(obj, I64), _word(b, record, RECORD_HEADER + 2))
     b.ret_void()
     return fn
+
+
+def take_exception(b: ll.IRBuilder, module: ll.Module) -> ll.Value:
+    """The exception in flight, normalised with its traceback, as a new reference;
+    clears it.  Its slots are static (in the function's entry block)."""
+    with b.goto_entry_block():
+        b.position_at_start(b.function.entry_basic_block)
+        slots = [b.alloca(PTR, name=n) for n in ("type", "value", "tb")]
+    decref = declare(module, "Py_DecRef", ll.VoidType(), [PTR])
+    b.call(declare(module, "PyErr_Fetch", ll.VoidType(), [PPTR] * 3), slots)
+    b.call(declare(module, "PyErr_NormalizeException", ll.VoidType(), [PPTR] * 3), slots)
+    typ, value, tb = (b.load(s) for s in slots)
+    with b.if_then(b.icmp_unsigned("!=", tb, ll.Constant(PTR, None))):
+        b.call(declare(module, "PyException_SetTraceback", I32, [PTR, PTR]), [value, tb])
+        b.call(decref, [tb])
+    b.call(decref, [typ])
+    return value
 
 
 def _finisher(ml: ModuleLowering) -> ll.Function:
@@ -115,15 +132,7 @@ def _finisher(ml: ModuleLowering) -> ll.Function:
     b.call(decref, [finish])
     with b.if_then(b.icmp_unsigned("==", result, null), likely=False):
         # the callee raised: the exception is its outcome, for the caller's frame
-        slots = [b.alloca(PTR, name=n) for n in ("type", "value", "tb")]
-        b.call(declare(module, "PyErr_Fetch", ll.VoidType(), [PPTR] * 3), slots)
-        b.call(declare(module, "PyErr_NormalizeException", ll.VoidType(), [PPTR] * 3), slots)
-        typ, value, tb = (b.load(s) for s in slots)
-        with b.if_then(b.icmp_unsigned("!=", tb, null)):
-            b.call(declare(module, "PyException_SetTraceback", I32, [PTR, PTR]), [value, tb])
-            b.call(decref, [tb])
-        b.call(decref, [typ])
-        b.call(_result_frame(ml), [record, i64(1), value])
+        b.call(result_frame(ml), [record, i64(1), take_exception(b, module)])
         answer(RESULT_FRAME)
     b.store(result, out)
     answer(VALUE)
@@ -155,7 +164,7 @@ def finish_callee(fl: FunctionLowering, status: ll.Value, spec: Spec, returns: K
     obj = b.load(out, name="outcome")
     took, lv = boxes.unbox(fl, obj, returns)
     with b.if_then(b.not_(took), likely=False):
-        b.call(_result_frame(fl.ml), [record, i64(0), obj])  # the record owns it now
+        b.call(result_frame(fl.ml), [record, i64(0), obj])  # the record owns it now
     fl.bail_if(b.not_(took), Status.RESULT, name="unboxed", callee=spec)
     b.call(declare(fl.ml.module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
     return lv

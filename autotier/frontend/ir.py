@@ -284,6 +284,16 @@ class SetItem(Instr):
 
 
 @dataclass(frozen=True)
+class CallBuiltin(Instr):
+    """``builtin(*args)`` made by CPython itself, through the C API: ``sum``, ``min``
+    and ``max`` of a list or tuple.  Its result is unboxed when of the kinds expected;
+    anything else (another kind, an exception) resumes the frame after the call."""
+
+    builtin: str
+    args: tuple[Var, ...]
+
+
+@dataclass(frozen=True)
 class ListAppend(Instr):
     """``seq.append(value)`` of a number to a list (its result is None)."""
 

@@ -42,7 +42,7 @@ from autotier.deopt import sites
 from autotier.dispatch.irutil import declare
 from autotier.frontend import finishing, ir, nanbits, ops, periodic
 from autotier.frontend.errors import Unsupported
-from autotier.frontend.exits import Exits
+from autotier.frontend.exits import RESULT_ONLY, Exits
 from autotier.frontend.ir import Kinds, Var, VKind
 from autotier.frontend.numerics import Numerics
 from autotier.frontend.program import Program, Spec
@@ -100,8 +100,9 @@ def _recursive(program: Program) -> bool:
 
 def _stores(program: Program) -> bool:
     """Whether any function of the program has an effect (a store into a list, an
-    append)."""
-    return any(isinstance(instr, ir.SetItem | ir.ListAppend) for typed in program.typed.values()
+    append) or calls through the C API (which may run Python code)."""
+    return any(isinstance(instr, ir.SetItem | ir.ListAppend | ir.CallBuiltin)
+               for typed in program.typed.values()
                for bid in typed.reached for instr in typed.func.block(bid).instrs)
 
 
@@ -119,8 +120,8 @@ class ModuleLowering:
         self.unwinds = _recursive(program)  # bailouts longjmp to the exported body
         if self.unwinds and _stores(program):
             # an unwound bailout re-runs the call from its start: exact only without effects
-            raise Unsupported("a recursive program that stores into lists is not supported "
-                              "(its bailouts re-run the call)")
+            raise Unsupported("a recursive program that stores into lists or calls sum, min "
+                              "or max of one is not supported (its bailouts re-run the call)")
         self.module = ll.Module(name=body_name)
         self.numerics = Numerics(self.module)
         self.functions: dict[Spec, ll.Function] = {}
@@ -173,7 +174,8 @@ class ModuleLowering:
                 longest[spec] = 0  # a cycle (never: cycles unwind, writing no frames)
                 exits = self.exits[spec]
                 longest[spec] = max([exits.own_words, *(
-                    words + max(RESULT_FRAME_WORDS, chain(callee))  # type: ignore[arg-type]
+                    words + max(RESULT_FRAME_WORDS,
+                                0 if callee is RESULT_ONLY else chain(callee))  # type: ignore[arg-type]
                     for words, callee in exits.call_words)])
             return longest[spec]
 
@@ -305,7 +307,7 @@ class FunctionLowering:
         self.b.branch(self.exits.target(self.cur_state, ll.Constant(I32, status)))
 
     def bail_if(self, cond: ll.Value, status: ll.Value | Status, name: str = "ok",
-                callee: Spec | None = None) -> None:
+                callee: Spec | tuple[str] | None = None) -> None:
         """Bail out with ``status`` when ``cond`` (i1) holds; continue in a new block.
         ``callee``: the failure is that native callee's (it wrote its frames)."""
         ok = self.block(name)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from llvmlite import ir as ll
 
 from autotier.abi import Status
-from autotier.frontend import floatarith, ir, sequences
+from autotier.frontend import capi, floatarith, ir, sequences
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.ir import BinOp, CmpOp, Kinds, UnOp, VKind
 from autotier.frontend.kinds import NO_KINDS, SEQ_ITERS, SEQUENCES
@@ -197,6 +197,9 @@ def _lower_Compare(fl: FunctionLowering, instr: ir.Compare, combo: tuple[VKind, 
 
 def _lower_Truth(fl: FunctionLowering, instr: ir.Truth, combo: tuple[VKind],
                  args: list[Any]) -> Leaf:
+    if combo[0] in SEQUENCES:  # a list or tuple is true when not empty
+        n = sequences.length(fl, args[0], combo[0])
+        return (fl.b.icmp_signed("!=", n, i64(0)),), _one(VKind.BOOL)
     return (truth(fl, args[0], combo[0]),), _one(VKind.BOOL)
 
 
@@ -285,6 +288,15 @@ def _lower_GetItem(fl: FunctionLowering, instr: ir.GetItem, combo: tuple[VKind, 
 def _lower_SetItem(fl: FunctionLowering, instr: ir.SetItem,
                    combo: tuple[VKind, VKind, VKind], args: list[Any]) -> Leaf:
     return sequences.lower_setitem(fl, args[0], args[1], (args[2],), combo[2])
+
+
+def _lower_CallBuiltin(fl: FunctionLowering, instr: ir.CallBuiltin, combo: tuple[VKind, ...],
+                       args: list[Any]) -> Leaf:
+    return capi.lower_call_builtin(fl, instr, args, _expected(fl, instr, combo))
+
+
+def _expected(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...]) -> Kinds:
+    return result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr))
 
 
 def _lower_ListAppend(fl: FunctionLowering, instr: ir.ListAppend,

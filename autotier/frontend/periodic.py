@@ -30,6 +30,7 @@ The body touches no Python object, so releasing the GIL inside it is safe.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from llvmlite import ir as ll
@@ -113,6 +114,28 @@ def _check(fl: FunctionLowering) -> None:
         with b.if_then(b.icmp_unsigned("!=", b.load(tag), before), likely=False):
             holds = guards.emit_bindings_hold(b, ns, expected)
             fl.bail_if(b.not_(holds), Status.STALE, name="same_globals")
+
+
+def watch_namespaces(fl: FunctionLowering) -> Callable[[], ll.Value]:
+    """Read the version tags of every namespace the code relies on now; the function
+    returned emits, where it is called, an i1: true if a binding the code relies on
+    changed since (around a call that may run Python code)."""
+    b = fl.b
+    spaces = _namespaces(fl)
+    tags = [ll.Constant(I64, ns + compat.DICT_VERSION_TAG).inttoptr(I64.as_pointer())
+            for ns, _ in spaces]
+    versions = [b.load(tag) for tag in tags]
+
+    def stale() -> ll.Value:
+        slot = fl.out_slot(ll.IntType(1))
+        b.store(ll.Constant(ll.IntType(1), 0), slot)
+        for (ns, expected), tag, before in zip(spaces, tags, versions, strict=True):
+            with b.if_then(b.icmp_unsigned("!=", b.load(tag), before), likely=False):
+                holds = guards.emit_bindings_hold(b, ns, expected)
+                b.store(b.or_(b.load(slot), b.not_(holds)), slot)
+        return b.load(slot)
+
+    return stale
 
 
 def _let_threads_run(fl: FunctionLowering) -> None:

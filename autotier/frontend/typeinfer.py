@@ -92,10 +92,25 @@ def _scalar(instr: ir.Instr, combo: tuple[VKind, ...]) -> None:
             raise ir.IRError(f"{instr.dest} reads an unchecked local")
 
 
+def _builtin_call_kinds(instr: ir.CallBuiltin, combo: tuple[VKind, ...],
+                        elements: Kinds) -> Kinds:
+    """``sum``/``min``/``max`` of a sequence: what CPython's own call returns when the
+    elements are of the speculated kinds (any other result resumes after the call)."""
+    if combo[0] not in SEQUENCES:
+        what = _OBJECT_NAMES.get(combo[0], combo[0].name.lower())
+        raise Unsupported(at_line(f"{instr.builtin}() of a {what} is not supported",
+                                  instr.line))
+    if instr.builtin != "sum":
+        return elements  # an empty sequence raises ValueError: resumed after the call
+    # sum starts from the int 0 and adds ints exactly, then floats from the first one
+    return frozenset({VKind.INT, VKind.FLOAT}) if VKind.FLOAT in elements else frozenset(
+        {VKind.INT})
+
+
 def container_of(instr: ir.Instr) -> ir.Var | None:
     """The operand whose elements ``instr`` yields (an element load, an iterator's value)."""
-    if isinstance(instr, ir.GetItem):
-        return instr.seq
+    if isinstance(instr, ir.GetItem | ir.CallBuiltin):
+        return instr.seq if isinstance(instr, ir.GetItem) else instr.args[0]
     if isinstance(instr, ir.IterValue):
         return instr.it
     return None
@@ -127,6 +142,10 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return frozenset({VKind.INT}) if combo[0] in SEQUENCES else NO_KINDS
     if isinstance(instr, ir.GetItem):
         return elements if combo[0] in SEQUENCES and combo[1] in INTLIKE else NO_KINDS
+    if isinstance(instr, ir.CallBuiltin):
+        return _builtin_call_kinds(instr, combo, elements)
+    if isinstance(instr, ir.Truth) and combo[0] in SEQUENCES:
+        return frozenset({VKind.BOOL})
     if isinstance(instr, ir.ListAppend):
         ok = combo[0] is VKind.LIST and combo[1] in SCALARS
         return frozenset({VKind.NONE}) if ok else NO_KINDS

@@ -126,6 +126,7 @@ _RAISED: dict[Status, type[Exception] | tuple[type[Exception], ...]] = {
     Status.FLOAT_OVERFLOW: OverflowError,
     Status.VALUE: (ValueError, TypeError, UnboundLocalError),
     Status.INDEX: IndexError,
+    Status.RAISED: Exception,  # whatever the call CPython made raised
 }
 
 

@@ -155,6 +155,19 @@ def first_negative(xs):
     return -1
 
 
+def total_by_sum(xs):
+    return sum(xs)
+
+
+def spread(xs):
+    return max(xs) - min(xs)
+
+
+def normalised_sum(xs):
+    s = sum(xs)
+    return s / len(xs) if xs else 0.0
+
+
 FLOATS = [1.5, -2.25, 3.0, 0.1, -0.0]
 INTS = [3, -7, 11, 0, 2**40]
 MIXED = [1, 2.5, True, -3, 0.0]
@@ -183,6 +196,11 @@ CASES = [
     (zipped_with_range, [(INTS, 3), (INTS, 10), ([], 0), ([1.5], -1)]),
     (three_way, [(INTS, FLOATS, [1, 2, 3]), ([1, 2], [2, 3], [3, 4]), ([], [], [])]),
     (first_negative, [(FLOATS,), (INTS,), ([],), ([math.nan, -1],)]),
+    (total_by_sum, [(FLOATS,), (INTS,), ([],), ([-0.0],), ([2**62, 2**62],), (MIXED,),
+                    ((1, 2.5),), ([1, "a"],), ([1e308, 1e308],), ([0.1] * 10,)]),
+    (spread, [(FLOATS,), (INTS,), ([],), ([math.nan, 1.0],), ([1.0, math.nan],), (MIXED,),
+              (["b", "a"],)]),
+    (normalised_sum, [(FLOATS,), ([],), (INTS,)]),
 ]
 
 
@@ -207,6 +225,9 @@ def test_a_list_of_floats_is_answered_natively():
     assert check(at, (1, 2, 3), -1) is Status.OK
     assert check(length, [1, 2]) is Status.OK
     assert check(dot, [1.0, 2.0], [0.5, 0.25]) is Status.OK
+    assert check(total_by_sum, [1.0, 2.0, 0.1]) is Status.OK  # CPython's sum, called
+    assert check(spread, (3, 1, 2)) is Status.OK
+    assert check(total_by_sum, [1, "a"]) is Status.RAISED  # its TypeError, after the call
 
 
 def test_an_index_out_of_range_raises_cpythons_index_error():

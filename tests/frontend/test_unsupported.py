@@ -19,7 +19,6 @@ CASES = [
     (k.make_closure, (INT,), "closures"),
     (k.keyword_call, (FLT,), r"keyword arguments to builtin round\(\)"),
     (k.star_args, (), r"\*args"),
-    (k.returns_none, (INT,), "returning None"),
     (k.calls_with_none_default, (INT,), "with default b=None"),
     (k.calls_plain_function, (INT,), "global 'add' is a function"),
     (k.uses_big, (INT,), "beyond 64 bits"),
@@ -58,3 +57,10 @@ def test_unsupported_callee_is_reported_through_the_caller():
             lower(uses_bad_callee, (INT,))
     finally:
         del uses_bad_callee.__globals__["bad"]
+
+
+def test_a_function_without_a_return_value_compiles_and_answers_none():
+    from autotier.abi import Status
+    from tests.frontend.harness import check
+
+    assert check(k.returns_none, 3) is Status.OK
