@@ -86,6 +86,7 @@ class Kind(IntEnum):
     LIST = 6
     TUPLE = 7
     NONE = 10  # results only: ``None`` (a function that only stores, say)
+    OBJECT = 11  # results only: a new reference to an object in ``ival`` (a tuple)
 
     @classmethod
     def of(cls, value: object) -> Kind | None:
@@ -106,7 +107,8 @@ class Kind(IntEnum):
     @property
     def pytype(self) -> type:
         return {Kind.INT: int, Kind.FLOAT: float, Kind.BOOL: bool, Kind.WIDE_INT: int,
-                Kind.LIST: list, Kind.TUPLE: tuple, Kind.NONE: type(None)}[self]
+                Kind.LIST: list, Kind.TUPLE: tuple, Kind.NONE: type(None),
+                Kind.OBJECT: object}[self]
 
     @property
     def scalar(self) -> bool:

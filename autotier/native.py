@@ -22,11 +22,15 @@ class Result(ctypes.Structure):
     _fields_ = (("kind", ctypes.c_int64), ("ival", ctypes.c_int64), ("fval", ctypes.c_double),
                 ("high", ctypes.c_int64))
 
-    def value(self) -> int | float | bool | None:
+    def value(self) -> object:
         """The Python value a body stored here (after returning Status.OK)."""
         kind = Kind(self.kind)
         if kind is Kind.NONE:
             return None
+        if kind is Kind.OBJECT:  # a new reference: ours now
+            obj = ctypes.cast(self.ival, ctypes.py_object).value
+            ctypes.pythonapi.Py_DecRef(ctypes.py_object(obj))
+            return obj
         if kind is Kind.FLOAT:
             return float(self.fval)
         if kind is Kind.BOOL:

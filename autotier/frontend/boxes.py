@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from llvmlite import ir as ll
 
+from autotier import compat
 from autotier.abi import Status
 from autotier.dispatch import unboxing
 from autotier.dispatch.irutil import PTR, const_ptr, declare
@@ -70,23 +71,50 @@ def unbox(fl: FunctionLowering, obj: ll.Value, kinds: Kinds) -> tuple[ll.Value, 
     return took, (ival,)
 
 
-def box(fl: FunctionLowering, lv: LV, kind: VKind) -> ll.Value:
-    """A new reference to the Python object for ``lv`` (an int, float or bool); a
-    MemoryError leaves with ``Status.SIGNAL`` (the exception set, propagated)."""
+def box_or_null(fl: FunctionLowering, lv: LV, kind: VKind) -> ll.Value:
+    """A new reference to the Python object for ``lv`` (an int, float, bool or None),
+    or NULL with a MemoryError set."""
     b = fl.b
     module = fl.ml.module
     (value,) = lv
-    if kind is VKind.BOOL:
-        obj = b.select(value, const_ptr(id(True)), const_ptr(id(False)))
+    if kind in (VKind.BOOL, VKind.NONE):
+        obj = (const_ptr(id(None)) if kind is VKind.NONE
+               else b.select(value, const_ptr(id(True)), const_ptr(id(False))))
         b.call(declare(module, "Py_IncRef", ll.VoidType(), [PTR]), [obj])
         return obj
     if kind is VKind.FLOAT:
-        obj = b.call(declare(module, "PyFloat_FromDouble", PTR, [F64]), [value])
-    else:
-        obj = b.call(declare(module, "PyLong_FromLongLong", PTR, [I64]), [fl.narrow(value)])
-    fl.bail_if(b.icmp_unsigned("==", obj, ll.Constant(PTR, None)), Status.SIGNAL,
+        return b.call(declare(module, "PyFloat_FromDouble", PTR, [F64]), [value])
+    return b.call(declare(module, "PyLong_FromLongLong", PTR, [I64]), [fl.narrow(value)])
+
+
+def box(fl: FunctionLowering, lv: LV, kind: VKind) -> ll.Value:
+    """A new reference to the Python object for ``lv`` (an int, float or bool); a
+    MemoryError leaves with ``Status.SIGNAL`` (the exception set, propagated)."""
+    obj = box_or_null(fl, lv, kind)
+    fl.bail_if(fl.b.icmp_unsigned("==", obj, ll.Constant(PTR, None)), Status.SIGNAL,
                name="boxed")
     return obj
+
+
+def make_tuple(fl: FunctionLowering, items: list[tuple[LV, VKind]]) -> ll.Value:
+    """A new tuple of the boxed ``items``; a MemoryError leaves with SIGNAL (the
+    partly filled tuple released: its dealloc skips the NULL items)."""
+    b = fl.b
+    module = fl.ml.module
+    null = ll.Constant(PTR, None)
+    tup = b.call(declare(module, "PyTuple_New", PTR, [I64]), [i64(len(items))], name="tuple")
+    fl.bail_if(b.icmp_unsigned("==", tup, null), Status.SIGNAL, name="allocated")
+    failed: ll.Value = ll.Constant(I1, 0)
+    for i, (lv, kind) in enumerate(items):
+        obj = box_or_null(fl, lv, kind)
+        slot = b.bitcast(b.gep(tup, [i64(compat.TUPLE_ITEMS + 8 * i)], inbounds=True),
+                         PTR.as_pointer())
+        b.store(obj, slot)  # the tuple takes the reference
+        failed = b.or_(failed, b.icmp_unsigned("==", obj, null))
+    with b.if_then(failed, likely=False):
+        b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [tup])
+    fl.bail_if(failed, Status.SIGNAL, name="filled")
+    return tup
 
 
 def is_number(b: ll.IRBuilder, obj: ll.Value) -> ll.Value:

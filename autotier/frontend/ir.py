@@ -284,6 +284,14 @@ class SetItem(Instr):
 
 
 @dataclass(frozen=True)
+class MakeTuple(Instr):
+    """``(items...)`` of numbers, built to be returned at once (``return a, b``): a new
+    reference only the root's Return takes."""
+
+    items: tuple[Var, ...]
+
+
+@dataclass(frozen=True)
 class CallBuiltin(Instr):
     """``builtin(*args)`` made by CPython itself, through the C API: ``sum``, ``min``
     and ``max`` of a list or tuple.  Its result is unboxed when of the kinds expected;

@@ -21,6 +21,7 @@ class VKind(IntEnum):
     LIST_ITER = 8  # an iterator over a list (the list, the next index)
     TUPLE_ITER = 9  # an iterator over a tuple (the tuple, the next index)
     NONE = 10  # None (held as an i1 0): a result, or what a store "returns"
+    OBJECT = 11  # a new reference (i8*): a tuple built for the root's return, only
 
 
 Kinds = frozenset[VKind]

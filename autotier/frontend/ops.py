@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from llvmlite import ir as ll
 
 from autotier.abi import Status
-from autotier.frontend import capi, floatarith, ir, sequences
+from autotier.frontend import boxes, capi, floatarith, ir, sequences
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.ir import BinOp, CmpOp, Kinds, UnOp, VKind
 from autotier.frontend.kinds import NO_KINDS, SEQ_ITERS, SEQUENCES
@@ -297,6 +297,12 @@ def _lower_CallBuiltin(fl: FunctionLowering, instr: ir.CallBuiltin, combo: tuple
 
 def _expected(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...]) -> Kinds:
     return result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr))
+
+
+def _lower_MakeTuple(fl: FunctionLowering, instr: ir.MakeTuple, combo: tuple[VKind, ...],
+                     args: list[Any]) -> Leaf:
+    items = [((a,), k) for a, k in zip(args, combo, strict=True)]
+    return (boxes.make_tuple(fl, items),), _one(VKind.OBJECT)
 
 
 def _lower_ListAppend(fl: FunctionLowering, instr: ir.ListAppend,

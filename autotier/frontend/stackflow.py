@@ -461,6 +461,11 @@ class StackFlow:
         item = self.pop()
         if isinstance(item, NoneValue):
             item = self.emit(ir.Const, None, hint="none")
+        elif isinstance(item, TupleValue) and all(isinstance(i, ir.Var | NoneValue)
+                                                  for i in item.items):
+            items = tuple(self.emit(ir.Const, None, hint="none") if isinstance(i, NoneValue)
+                          else i for i in item.items)
+            item = self.emit(ir.MakeTuple, items, hint="result")
         if not isinstance(item, ir.Var):
             raise self.fail(f"returning {describe(item)} is not supported")
         return ir.Return(item, line=self.line)

@@ -144,6 +144,12 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return elements if combo[0] in SEQUENCES and combo[1] in INTLIKE else NO_KINDS
     if isinstance(instr, ir.CallBuiltin):
         return _builtin_call_kinds(instr, combo, elements)
+    if isinstance(instr, ir.MakeTuple):
+        ok = all(k in SCALARS or k is VKind.NONE for k in combo)
+        if not ok:
+            raise Unsupported(at_line("returning a tuple of anything but numbers is not "
+                                      "supported", instr.line))
+        return frozenset({VKind.OBJECT})
     if isinstance(instr, ir.Truth) and combo[0] in SEQUENCES:
         return frozenset({VKind.BOOL})
     if isinstance(instr, ir.ListAppend):
@@ -173,7 +179,11 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     elif isinstance(instr, ir.MakeRange):
         out = VKind.RANGE if all(k in INTLIKE for k in combo) else None
     elif isinstance(instr, ir.CallFunction):
-        return callee(instr.callee, tuple(Kind(k) for k in combo))
+        returned = callee(instr.callee, tuple(Kind(k) for k in combo))
+        if VKind.OBJECT in returned:
+            raise Unsupported(at_line(f"a call of {instr.callee.__qualname__}, which returns "
+                                      "a tuple, is not supported", instr.line))
+        return returned
     else:
         raise ir.IRError(f"no typing rule for {type(instr).__name__}")
     return NO_KINDS if out is None else frozenset({out})

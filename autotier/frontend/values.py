@@ -13,6 +13,7 @@ kinds         LLVM values                                 meaning
 {list_iter}   (i8* list, i64 next index)                  an iterator over a list
 {tuple_iter}  (i8* tuple, i64 next index)                 an iterator over a tuple
 {none}        (i1 0,)                                     None
+{object}      (i8* new reference,)                        a tuple the root returns
 anything      (i64 tag, iN ival, double fval)             tagged: ``tag`` is a VKind
 else                                                      (0 = unbound); bool and int
                                                           in ``ival``, float in ``fval``
@@ -66,7 +67,7 @@ def scalar_type(kind: VKind, ints: ll.IntType) -> ll.Type:
     if kind is VKind.INT:
         return ints
     return {VKind.FLOAT: F64, VKind.BOOL: I1, VKind.LIST: PTR, VKind.TUPLE: PTR,
-            VKind.NONE: I1}[kind]
+            VKind.NONE: I1, VKind.OBJECT: PTR}[kind]
 
 
 def i64(value: int) -> ll.Constant:
@@ -87,6 +88,8 @@ def tag(b: ll.IRBuilder, lv: LV, kind: VKind, ints: ll.IntType) -> LV:
     (value,) = lv
     if kind is VKind.FLOAT:
         return (i64(kind), zero, value)
+    if kind is VKind.OBJECT:
+        return (i64(kind), b.ptrtoint(value, ints), f64(0.0))
     ival = b.zext(value, ints) if kind is VKind.BOOL else value
     return (i64(kind), ival, f64(0.0))
 
@@ -102,6 +105,8 @@ def untag(b: ll.IRBuilder, lv: LV, kind: VKind) -> LV:
         return (ival,)
     if kind is VKind.NONE:
         return (ll.Constant(I1, 0),)
+    if kind is VKind.OBJECT:
+        return (b.inttoptr(ival, PTR),)
     raise ValueError(f"cannot untag {kind.name}")
 
 

@@ -168,6 +168,26 @@ def normalised_sum(xs):
     return s / len(xs) if xs else 0.0
 
 
+def bounds(xs):
+    lo = hi = xs[0]
+    for x in xs:
+        if x < lo:
+            lo = x
+        if x > hi:
+            hi = x
+    return lo, hi
+
+
+def divmod_pair(a, b):
+    return a // b, a % b
+
+
+def tagged_pair(x):
+    if x > 0:
+        return x, 1.5
+    return None, x > -1
+
+
 FLOATS = [1.5, -2.25, 3.0, 0.1, -0.0]
 INTS = [3, -7, 11, 0, 2**40]
 MIXED = [1, 2.5, True, -3, 0.0]
@@ -201,6 +221,9 @@ CASES = [
     (spread, [(FLOATS,), (INTS,), ([],), ([math.nan, 1.0],), ([1.0, math.nan],), (MIXED,),
               (["b", "a"],)]),
     (normalised_sum, [(FLOATS,), ([],), (INTS,)]),
+    (bounds, [(FLOATS,), (INTS,), ([],), (MIXED,), ((math.nan, 1.0),)]),
+    (divmod_pair, [(7, 2), (-7, 2), (7.5, -2), (1, 0), (2**63 - 1, -1)]),
+    (tagged_pair, [(3,), (-3,), (0.5,), (-0.5,)]),
 ]
 
 
@@ -228,6 +251,8 @@ def test_a_list_of_floats_is_answered_natively():
     assert check(total_by_sum, [1.0, 2.0, 0.1]) is Status.OK  # CPython's sum, called
     assert check(spread, (3, 1, 2)) is Status.OK
     assert check(total_by_sum, [1, "a"]) is Status.RAISED  # its TypeError, after the call
+    assert check(bounds, [2.5, -1.0, 7.0]) is Status.OK  # a tuple result
+    assert check(tagged_pair, -3) is Status.OK and check(tagged_pair, 2) is Status.OK
 
 
 def test_an_index_out_of_range_raises_cpythons_index_error():

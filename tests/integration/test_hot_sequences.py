@@ -155,3 +155,41 @@ def test_a_million_stores_leak_nothing():
     assert grown < 64 * 1024, grown
     assert xs == [float(i) for i in range(100)]
     assert autotier.stats(hf).resumes == 0  # every call ran natively
+
+
+def bounds(xs):
+    lo = hi = xs[0]
+    for x in xs:
+        if x < lo:
+            lo = x
+        if x > hi:
+            hi = x
+    return lo, hi
+
+
+def test_a_tuple_result_is_built_natively_and_owned_by_the_caller():
+    import tracemalloc
+
+    hf = make_hot(bounds)
+    promote(hf, [1.0, 2.0])
+    assert autotier.stats(hf).state == "compiled"
+    xs = [3.5, -1.0, 2.0]
+    result = hf(xs)
+    assert result == (-1.0, 3.5) and type(result) is tuple
+    assert sys.getrefcount(result) == 2  # only ours
+    try:
+        hf([])
+    except IndexError as exc:
+        assert str(exc) == "list index out of range"
+    else:
+        raise AssertionError("no IndexError")
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(10_000):
+            hf(xs)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 64 * 1024, grown
+    assert autotier.stats(hf).resumes == 1  # the empty list's IndexError only
