@@ -81,9 +81,11 @@ def build_resume_code(code: CodeType, index: int, bound: tuple[str, ...],
     items = list(bc)
     target = _find(items, index)
     call_at = None
-    if after_call:  # past the CALL that ``index`` (its PRECALL, KW_NAMES) sets up
+    if after_call:  # past the CALL that ``index`` (its PRECALL, KW_NAMES) sets up, or
+        # the CONTAINS_OP at ``index``
         target = next(i for i in range(target, len(items))
-                      if isinstance(item := items[i], bytecode.Instr) and item.name == "CALL")
+                      if isinstance(item := items[i], bytecode.Instr)
+                      and item.name in ("CALL", "CONTAINS_OP"))
         call_at = items[target].location  # type: ignore[union-attr]
     label = bytecode.Label()
     items.insert(target + 1 if after_call else target, label)

@@ -25,7 +25,7 @@ from autotier.frontend import boxes, periodic
 from autotier.frontend.builtins_table import builtin_object
 from autotier.frontend.exits import RESULT_ONLY
 from autotier.frontend.finishing import result_frame, take_exception
-from autotier.frontend.ir import CallBuiltin, Kinds
+from autotier.frontend.ir import CallBuiltin, Kinds, VKind
 from autotier.frontend.values import LV, i64
 
 if TYPE_CHECKING:
@@ -55,3 +55,31 @@ def lower_call_builtin(fl: FunctionLowering, instr: CallBuiltin, args: list[ll.V
     fl.bail_if(changed, Status.STALE, name="same_globals", callee=RESULT_ONLY)
     b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [result])
     return lv, kinds
+
+
+def lower_contains(fl: FunctionLowering, value: LV, kind: VKind, seq: ll.Value,
+                   negate: bool) -> Leaf:
+    """``value in seq`` by ``PySequence_Contains`` (the boxed number against each
+    element, CPython's comparisons); an exception or changed bindings resume after the
+    test, as after a call."""
+    b = fl.b
+    module = fl.ml.module
+    record = fl.exits.record
+    assert record is not None, "declined in programs whose bailouts unwind"
+    stale = periodic.watch_namespaces(fl)
+    obj = boxes.box(fl, value, kind)
+    contains = declare(module, "PySequence_Contains", ll.IntType(32), [PTR, PTR])
+    found = b.call(contains, [seq, obj], name="contains")
+    b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
+    raised = b.icmp_signed("<", found, ll.Constant(ll.IntType(32), 0))
+    with b.if_then(raised, likely=False):
+        b.call(result_frame(fl.ml), [record, i64(1), take_exception(b, module)])
+    fl.bail_if(raised, Status.RAISED, name="tested", callee=RESULT_ONLY)
+    answer = b.icmp_signed("!=" if not negate else "==", found, ll.Constant(ll.IntType(32), 0))
+    changed = stale()
+    with b.if_then(changed, likely=False):
+        outcome = b.select(answer, const_ptr(id(True)), const_ptr(id(False)))
+        b.call(declare(module, "Py_IncRef", ll.VoidType(), [PTR]), [outcome])
+        b.call(result_frame(fl.ml), [record, i64(0), outcome])
+    fl.bail_if(changed, Status.STALE, name="same_globals", callee=RESULT_ONLY)
+    return (answer,), frozenset({VKind.BOOL})

@@ -79,7 +79,9 @@ class FrameState:
     line: int
     locals: tuple[Var, ...]
     stack: tuple[object, ...]
-    consumes: int = 0  # at a CALL: the stack entries it takes (NULL, callee, arguments)
+    # at a CALL: the stack entries it takes (NULL, callee, arguments); at CONTAINS_OP its
+    # two operands (a frame may resume after either, with its outcome)
+    consumes: int = 0
 
     def values(self) -> tuple[Var, ...]:
         """The Vars the state holds: locals, then the stack's (tuple items too)."""
@@ -281,6 +283,16 @@ class SetItem(Instr):
     seq: Var
     index: Var
     value: Var
+
+
+@dataclass(frozen=True)
+class Contains(Instr):
+    """``value in seq`` (``not in`` when ``negate``), answered by CPython's own
+    ``PySequence_Contains`` (an element's ``__eq__`` may run)."""
+
+    value: Var
+    seq: Var
+    negate: bool
 
 
 @dataclass(frozen=True)

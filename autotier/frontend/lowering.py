@@ -101,7 +101,7 @@ def _recursive(program: Program) -> bool:
 def _stores(program: Program) -> bool:
     """Whether any function of the program has an effect (a store into a list, an
     append) or calls through the C API (which may run Python code)."""
-    return any(isinstance(instr, ir.SetItem | ir.ListAppend | ir.CallBuiltin)
+    return any(isinstance(instr, ir.SetItem | ir.ListAppend | ir.CallBuiltin | ir.Contains)
                for typed in program.typed.values()
                for bid in typed.reached for instr in typed.func.block(bid).instrs)
 

@@ -299,6 +299,11 @@ def _expected(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...]) -
     return result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr))
 
 
+def _lower_Contains(fl: FunctionLowering, instr: ir.Contains, combo: tuple[VKind, VKind],
+                    args: list[Any]) -> Leaf:
+    return capi.lower_contains(fl, (args[0],), combo[0], args[1], instr.negate)
+
+
 def _lower_MakeTuple(fl: FunctionLowering, instr: ir.MakeTuple, combo: tuple[VKind, ...],
                      args: list[Any]) -> Leaf:
     items = [((a,), k) for a, k in zip(args, combo, strict=True)]

@@ -57,7 +57,7 @@ _REASONS = {
     "STORE_ATTR": "attribute assignment is not supported",
     "RAISE_VARARGS": "raise statements are not supported",
     "LOAD_ASSERTION_ERROR": "assert statements are not supported",
-    "IS_OP": "`is` comparisons are not supported", "CONTAINS_OP": "`in` tests are not supported",
+    "IS_OP": "`is` comparisons are not supported",
     "MAKE_FUNCTION": "nested functions and lambdas are not supported",
     "IMPORT_NAME": "import statements are not supported",
     "CALL_FUNCTION_EX": "calls with *args or **kwargs are not supported",
@@ -106,7 +106,7 @@ class StackFlow:
             self._state = ir.FrameState(
                 self.resume_op.index, self.resume_op.offset, self.line,
                 tuple(self.locals[name] for name in self.d.varnames), self.op_stack,
-                int(self.op.arg) + 2 if self.op.name == "CALL" else 0)  # type: ignore[call-overload]
+                _consumes(self.op))
         return self._state
 
     def emit(self, cls: type[ir.Instr], *args: object, hint: str | None = None) -> ir.Var:
@@ -485,6 +485,13 @@ class StackFlow:
         value = self.pop_value("stored value")
         self.emit(ir.SetItem, seq, index, value, hint="")
 
+    def _op_CONTAINS_OP(self, op: Op) -> None:
+        seq = self.pop_value("container")
+        value = self.pop_value("value")
+        result = self.emit(ir.Contains, value, seq, bool(op.arg), hint="found")
+        self.bools.add(result)
+        self.stack.append(result)
+
     def _op_GET_ITER(self, op: Op) -> None:
         top = self.stack[-1] if self.stack else None
         if isinstance(top, BuiltinCallValue) and not top.iterating:
@@ -559,6 +566,14 @@ class StackFlow:
     def _op_END_FOR(self, op: Op) -> None:
         self.pop()
         self.pop()
+
+
+def _consumes(op: Op) -> int:
+    """The stack entries an instruction that native code may finish through the C API
+    takes: a CALL's NULL, callee and arguments; CONTAINS_OP's two operands."""
+    if op.name == "CALL":
+        return int(op.arg) + 2  # type: ignore[call-overload]
+    return 2 if op.name == "CONTAINS_OP" else 0
 
 
 def build_ir(decoded: DecodedFunction, resolver: Resolver) -> ir.Function:

@@ -144,6 +144,13 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return elements if combo[0] in SEQUENCES and combo[1] in INTLIKE else NO_KINDS
     if isinstance(instr, ir.CallBuiltin):
         return _builtin_call_kinds(instr, combo, elements)
+    if isinstance(instr, ir.Contains):
+        if combo[1] not in SEQUENCES or combo[0] not in INTLIKE:
+            # a float is not supported: `in` matches by identity first, and a nan held
+            # unboxed has lost the identity that makes `nan in [nan]` true
+            raise Unsupported(at_line("`in` of anything but an int or bool in a list or "
+                                      "tuple is not supported", instr.line))
+        return frozenset({VKind.BOOL})
     if isinstance(instr, ir.MakeTuple):
         ok = all(k in SCALARS or k is VKind.NONE for k in combo)
         if not ok:

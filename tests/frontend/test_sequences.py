@@ -188,6 +188,20 @@ def tagged_pair(x):
     return None, x > -1
 
 
+def count_members(xs, ys):
+    n = 0
+    for i in range(len(xs)):
+        if i in ys:
+            n += 1
+        elif i not in xs:
+            n -= 100
+    return n
+
+
+def member(x, ys):
+    return x in ys
+
+
 FLOATS = [1.5, -2.25, 3.0, 0.1, -0.0]
 INTS = [3, -7, 11, 0, 2**40]
 MIXED = [1, 2.5, True, -3, 0.0]
@@ -224,6 +238,10 @@ CASES = [
     (bounds, [(FLOATS,), (INTS,), ([],), (MIXED,), ((math.nan, 1.0),)]),
     (divmod_pair, [(7, 2), (-7, 2), (7.5, -2), (1, 0), (2**63 - 1, -1)]),
     (tagged_pair, [(3,), (-3,), (0.5,), (-0.5,)]),
+    (count_members, [(INTS, FLOATS), (FLOATS, INTS), ([], [1]), ([math.nan], [math.nan]),
+                     ([1, 2], (2.0, True)), ([0.0], [-0.0])]),
+    (member, [(1, [1.0]), (2, []), (True, (1,)), (3, ["a", 3]), (0, [math.nan, 0.0]),
+              (2**62, [2**62])]),
 ]
 
 
@@ -253,6 +271,7 @@ def test_a_list_of_floats_is_answered_natively():
     assert check(total_by_sum, [1, "a"]) is Status.RAISED  # its TypeError, after the call
     assert check(bounds, [2.5, -1.0, 7.0]) is Status.OK  # a tuple result
     assert check(tagged_pair, -3) is Status.OK and check(tagged_pair, 2) is Status.OK
+    assert check(member, 2, [1, 2.0]) is Status.OK and check(member, 5, (1,)) is Status.OK
 
 
 def test_an_index_out_of_range_raises_cpythons_index_error():

@@ -64,3 +64,20 @@ def test_a_function_without_a_return_value_compiles_and_answers_none():
     from tests.frontend.harness import check
 
     assert check(k.returns_none, 3) is Status.OK
+
+
+def test_a_float_in_a_list_is_declined_for_a_nans_identity():
+    """``nan in [nan]`` is true when both are one object, which an unboxed float no
+    longer is: the frontend declines ``in`` of a float rather than answer it wrongly."""
+    import math
+
+    from autotier import frontend
+    from autotier.abi import Kind
+
+    def member(x, ys):
+        return x in ys
+
+    nan = math.nan
+    assert member(nan, [nan]) and not member(float("nan"), [nan])  # identity decides
+    with pytest.raises(frontend.Unsupported, match="identity|int or bool"):
+        frontend.lower(member, (Kind.FLOAT, Kind.LIST))
