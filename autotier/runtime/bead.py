@@ -69,6 +69,9 @@ RETRY_AFTER_FULL_QUEUE = 1000  # calls before retrying a submit the queue refuse
 # calls before compiling again after a compile raced with a rebound global; doubles
 # (up to 2**10 times) while compiles keep going stale
 RETRY_AFTER_STALE = 1000
+# promotions failed on their argument types before the bead gives up (at the calls
+# that reach 1, 2, 4 and 8 times the threshold): the name goes back to the function
+TYPE_LOOKS = 4
 
 
 class BeadState(Enum):
@@ -168,6 +171,7 @@ class Bead:
         # FAILED only because the promoting call's arguments were of types native code
         # never takes: try again, at doubling call counts, with a later call's arguments.
         self.retry_types = False
+        self.type_looks = 0  # promotions that failed on the argument types (TYPE_LOOKS)
         # argument kinds a compile declined to add to working code: the interpreter
         # answers those calls, the code keeps serving the others (a reload retries)
         self.declined: set[Signature] = set()
@@ -235,6 +239,7 @@ class Bead:
             return self._on_deopt(args[0])  # its caller makes the call and goes on
         if code == Bail.HOT:
             self._on_hot(args, kwargs)
+            self._give_name_back()  # the promotion gave up for good (TYPE_LOOKS)
         elif code == Bail.CODE:
             self._on_new_code()
         elif Bail.status(code) is Status.RECURSION:
@@ -319,8 +324,17 @@ class Bead:
     def _fail_types(self, args: tuple[Any, ...], kwargs: dict[str, Any], calls: int
                     ) -> None:
         """The promoting call's arguments cannot be compiled (lock held, FAILED): say
-        why, and look again at the call twice as many calls from now."""
+        why, and look again at the call twice as many calls from now; after
+        ``TYPE_LOOKS`` such looks, give up (until a reload): the name the decorator
+        bound goes back to the plain function, which then costs what it costs
+        undecorated (a method whose ``self`` no backend takes, say)."""
         self.reason = why_not(self.func, args, kwargs)
+        self.type_looks += 1
+        if self.type_looks >= TYPE_LOOKS:
+            self.retry_types = False
+            self.reason += f" (looked {self.type_looks} times: not again until a reload)"
+            self._arm(None)
+            return
         self.retry_types = True
         self._arm(2 * max(calls, 1))
 
@@ -646,6 +660,7 @@ class Bead:
             self.int_bits = 64
             self.wide_failed = False
             self.retry_types = False
+            self.type_looks = 0
             self.declined.clear()
             if self.state is not S.INTERPRETED:
                 self._move(S.INTERPRETED)

@@ -196,6 +196,36 @@ def first(xs):
     assert autotier.stats(hot).unwrapped is None
 
 
+def test_a_method_whose_self_no_backend_takes_gives_its_name_back(make_module: Any) -> None:
+    """Promotion fails on ``self`` at 1, 2, 4 and 8 times the threshold; then the bead
+    gives up (until a reload) and the class attribute is the plain function again, so
+    the method costs what it costs undecorated (issue 8: a tiny method 49 -> 80 ns)."""
+    mod = make_module(HEADER + """
+class Point:
+    def __init__(self, x):
+        self.x = x
+
+    @HOT
+    def scaled(self, k):
+        return self.x * k
+""")
+    hot = mod.Point.__dict__["scaled"]
+    p = mod.Point(2.0)
+    calls = 0
+    while mod.Point.__dict__["scaled"] is hot and calls < 200:
+        assert p.scaled(3) == 6.0
+        calls += 1
+        settle()
+    assert mod.Point.__dict__["scaled"] is hot._func  # the plain function
+    assert calls > 3 * 8 - 5  # four looks: the last at about 8 x the threshold
+    row = autotier.stats(hot)
+    assert row.state == "failed" and "looked 4 times" in row.reason
+    assert row.unwrapped is not None
+    assert p.scaled(4) == 8.0 and autotier.stats(hot).calls == row.calls  # not counted
+    assert autotier.reload_all() >= 1  # a reload starts over: the decorator's name again
+    assert mod.Point.__dict__["scaled"] is hot
+
+
 def test_methods_and_static_methods(make_module: Any) -> None:
     mod = make_module(HEADER + """
 class Outer:
