@@ -42,6 +42,17 @@ on containers holding floats and dicts keyed by floats, which CPython matches by
 identity first: ``x in [x]`` is True for a nan) is a *risk*, reported with the
 operation, and the backend declines the function.
 
+**numpy arrays** (:func:`_array_expr_risk`).  In CPython an element of an ndarray is a
+numpy scalar (``a[0]`` of a float64 array is a ``numpy.float64``, ``a[i] > 0`` a
+``numpy.bool_``) with NEP 50 arithmetic and numpy's overflow warnings, and a store
+into an array raises where the value does not fit (``Python integer 300 out of bounds
+for uint8``); numba reads plain floats and ints and casts stores silently.  So every
+element read of an array (indexing, iteration, unpacking), arithmetic, method, other
+attribute and call on one, and every store into one is a risk: only ``len(a)``,
+``a.shape``, ``a.ndim`` and ``a.size`` (Python ints in CPython, int64 in numba) are
+exact.  (No backend is offered an array argument yet, and a global array is declined
+as mutable: this keeps the screen honest for when one is.)
+
 **Conversions and results.**  numba unifies types by converting values: ``return 1``
 beside ``return b`` (a bool) returns ``int`` 0 for ``False``; ``[n, 2.5]`` holds
 ``float(n)``; ``xs.append(n)`` to a float list stores a float.  Every assignment,
@@ -390,6 +401,57 @@ def _assign_risks(stmt: Any, typemap: Any, calltypes: Any) -> Iterator[str]:
         yield risk
 
 
+# What CPython reads off an ndarray as Python ints (numba: int64 and tuples of them)
+_ARRAY_ATTRS_OK = frozenset({"shape", "ndim", "size"})
+_ARRAY_ELEMENT = ("an element of a numpy array (CPython's is a numpy scalar with NEP 50 "
+                  "arithmetic and numpy's warnings; numba's a plain number)")
+
+
+def _is_array(ty: Any) -> bool:
+    from numba.core import types
+
+    return isinstance(ty, types.Array)
+
+
+def _array_expr_risk(expr: Any, typemap: Any) -> str | None:
+    """Why numba's answer to ``expr`` on a numpy array could differ from CPython's:
+    anything but ``len(a)``, ``a.shape``, ``a.ndim`` and ``a.size``."""
+    from numba.core import types
+
+    if expr.op in ("getitem", "static_getitem", "typed_getitem", "getiter",
+                   "exhaust_iter"):
+        return _ARRAY_ELEMENT if _is_array(typemap[expr.value.name]) else None
+    if expr.op == "arrayexpr":  # numba's rewrite of arithmetic on whole arrays
+        return "arithmetic on a numpy array (numba's casts and results are its own)"
+    if expr.op == "getattr":
+        if _is_array(typemap[expr.value.name]) and expr.attr not in _ARRAY_ATTRS_OK:
+            return f"attribute {expr.attr} of a numpy array"
+        return None
+    if expr.op in ("binop", "inplace_binop"):
+        operands = [expr.lhs, expr.rhs]
+    elif expr.op == "unary":
+        operands = [expr.value]
+    elif expr.op == "call":
+        fnty = typemap[expr.func.name]
+        if isinstance(fnty, types.BoundFunction) and _is_array(fnty.this):
+            return f"method {fnty.typing_key} of a numpy array"
+        if getattr(fnty, "typing_key", None) is len:
+            return None
+        operands = [*expr.args, *(v for _, v in expr.kws)]
+    else:
+        return None
+    if any(_is_array(typemap[v.name]) for v in operands):
+        return f"{expr.op} on a numpy array (numba's casts and results are its own)"
+    return None
+
+
+def _array_store_risk(stmt: Any, typemap: Any) -> str | None:
+    if _is_array(typemap[stmt.target.name]):
+        return ("a store into a numpy array (numba casts the value where numpy raises: "
+                "300 into uint8, nan into int64)")
+    return None
+
+
 def _float_keys(ty: Any) -> bool:
     from numba.core import types
 
@@ -421,6 +483,8 @@ def risks(result: Any, annotation: Any) -> Iterator[str]:
         for stmt in block.body:
             found: list[str] = []
             if isinstance(stmt, (ir.SetItem, ir.StaticSetItem)):
+                risk = _array_store_risk(stmt, typemap)
+                found += [risk] if risk else []
                 sig = calltypes.get(stmt)
                 if sig is not None:
                     risk = _conversion(typemap[stmt.value.name],
@@ -429,7 +493,8 @@ def risks(result: Any, annotation: Any) -> Iterator[str]:
                     found += [risk] if risk else []
             elif isinstance(stmt, ir.Assign):
                 if isinstance(stmt.value, ir.Expr):
-                    risk = _expr_risk(stmt.value, typemap)
+                    risk = _array_expr_risk(stmt.value, typemap)
+                    risk = risk or _expr_risk(stmt.value, typemap)
                     found += [risk] if risk else []
                 if _float_keys(typemap[stmt.target.name]):
                     found.append(f"a dict keyed by floats ({typemap[stmt.target.name]}: "

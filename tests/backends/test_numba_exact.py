@@ -176,7 +176,10 @@ def test_a_mutable_module_attribute_is_declined():
 
     hf = compiled(f, "numba", 1)
     row = autotier.stats(hf)
-    assert row.state == "failed" and "global 'cfg.TABLE' is a mutable numpy.ndarray" in row.reason
+    # the element read is a risk of its own (a numpy scalar: test_numba_arrays.py)
+    assert row.state == "failed" and ("global 'cfg.TABLE' is a mutable numpy.ndarray"
+                                      in row.reason or "an element of a numpy array"
+                                      in row.reason), row.reason
     CFG.TABLE[1] = 9.0  # type: ignore[attr-defined]
     assert_exact(hf, f, 1)
 
