@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from autotier import bench, bench_kernels
+from autotier import bench, bench_containers, bench_kernels
 from autotier.bench import progress
 
 KERNELS = "gcd,float_loop,add"
@@ -221,3 +221,63 @@ def test_an_autotier_mismatch_is_still_loud():
     assert "!!! 1 AUTOTIER RESULT MISMATCH(ES) against CPython (a bug):" in text
     assert "MISMATCH: autotier" in text and bench.autotier_mismatch(results)
     assert results["wrong_answers"] == []
+
+
+CONTAINER_KERNELS = ("dot_list", "dot_array", "stencil", "sieve", "histogram", "matmul")
+
+
+@pytest.fixture(scope="module")
+def container_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, dict]:
+    out = tmp_path_factory.mktemp("bench") / "containers.json"
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):
+        rc = bench.main(["--quick", "--no-pypy", "--kernels", ",".join(CONTAINER_KERNELS),
+                         "--json", str(out)])
+    return rc, buf.getvalue(), json.loads(out.read_text())
+
+
+def test_container_kernels_run_against_cpython_and_numba(container_run):
+    rc, text, data = container_run
+    assert rc == 0 and data["mismatches"] == [], data["mismatches"]
+    assert [k["name"] for k in data["kernels"]] == list(CONTAINER_KERNELS)
+    for k in data["kernels"]:
+        assert set(k["variants"]) == {"cpython", "autotier", "numba"}
+        at = k["variants"]["autotier"]
+        assert at["match"] is True and at["result"] == k["expected"], (k["name"], at)
+        assert at["state"] == "compiled" or at["reason"] or at["error"]
+        assert k["variants"]["cpython"]["ns"] > 0 and at["ns"] > 0
+    rows = {line.split()[0]: line for line in text.splitlines() if line.split()}
+    for name in CONTAINER_KERNELS:
+        assert name in rows and "MISMATCH" not in rows[name]
+    by_name = {k["name"]: k for k in data["kernels"]}
+    # the check column: numba answers the array dot product with a float, CPython with
+    # a numpy.float64
+    dot = by_name["dot_array"]
+    assert dot["expected"]["type"] == "float64"
+    assert dot["variants"]["numba"]["match"] is False
+    assert dot["variants"]["numba"]["result"]["type"] == "float"
+    assert "numba wrong" in rows["dot_array"]
+    assert by_name["stencil"]["expected"]["type"] == "ndarray[float64, (64, 64)]"
+    assert by_name["histogram"]["expected"]["type"] == "ndarray[int64, (64,)]"
+    assert by_name["sieve"]["expected"]["type"] == "list[bool] of 100001"
+    assert by_name["dot_list"]["args"][0] == "list[float] of 10000"
+
+
+def test_container_results_compare_exactly():
+    same = bench.same
+    assert same([True, False], [True, False])
+    assert not same([True, False], [1, 0])  # equal, but not CPython's element types
+    assert not same(1.5, bench_containers.np.float64(1.5))
+    assert not same(bench_containers.np.float64(1.5), 1.5)
+    assert not same(bench_containers.np.zeros(2), bench_containers.np.zeros(2, "float32"))
+    assert not same(bench_containers.np.zeros(2), bench_containers.np.zeros((2, 1)))
+    assert not same(bench_containers.np.array([0.0]), bench_containers.np.array([-0.0]))
+    assert same(bench_containers.np.array([math.nan]), bench_containers.np.array([math.nan]))
+    assert not same((1, 2.0), (1, 2))
+    a = bench_containers.np.arange(3.0)
+    assert bench_containers.encode(a) == bench_containers.encode(a.copy())
+    assert bench_containers.encode(a) != bench_containers.encode(a + 1)
+    assert bench_containers.encode([1, 2]) != bench_containers.encode([1, 2.0])

@@ -1,6 +1,7 @@
 """``python -m autotier bench``: CPython against autotier, numba and (if present) PyPy.
 
-Every kernel in :mod:`autotier.bench_kernels` is defined once, as plain Python; each
+Every kernel in :mod:`autotier.bench_kernels` (and, over lists and numpy arrays, in
+:mod:`autotier.bench_containers`) is defined once, as plain Python; each
 variant is a fresh function over the same code object with its own globals, in which
 the kernel's name is bound to the variant itself (so recursion goes through it):
 

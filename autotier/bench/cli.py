@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import autotier
-from autotier import bench_kernels
+from autotier import bench_containers, bench_kernels
 from autotier.bench.measure import (
     VARIANTS,
     KernelResult,
@@ -36,16 +36,19 @@ from autotier.bench.report import (
     to_jsonable,
     wrong_answers,
 )
-from autotier.bench_kernels import CALL_PATH, KERNELS
+from autotier.bench_kernels import CALL_PATH
+
+KERNELS = (*bench_kernels.KERNELS, *bench_containers.KERNELS)
+KNOWN = {**bench_kernels.BY_NAME, **bench_containers.BY_NAME}
 
 
 def run(opts: Options, log: Callable[[str], None] | None = None) -> dict[str, Any]:
     say = log or (lambda s: None)
     wanted = set(opts.kernels)
-    unknown = wanted - set(bench_kernels.BY_NAME)
+    unknown = wanted - set(KNOWN)
     if unknown:
         raise SystemExit(f"unknown kernels: {', '.join(sorted(unknown))}; "
-                         f"choose from {', '.join(bench_kernels.BY_NAME)}")
+                         f"choose from {', '.join(KNOWN)}")
     selected = [k for k in KERNELS if not wanted or k.name in wanted]
     with_call_path = not wanted or CALL_PATH.name in wanted
 
@@ -62,7 +65,8 @@ def run(opts: Options, log: Callable[[str], None] | None = None) -> dict[str, An
             progress.start(f"call path {CALL_PATH.name}{CALL_PATH.args}")
             call_path = run_call_path(opts, say)
             progress.finish()
-    names = [k.name for k in selected] + ([CALL_PATH.name] if with_call_path else [])
+    names = [k.name for k in selected if k.name in bench_kernels.BY_NAME  # PyPy: no numpy
+             ] + ([CALL_PATH.name] if with_call_path else [])
     pypy = run_pypy(names, opts, say)
     if pypy is not None:
         for k in results:
@@ -154,7 +158,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     p.add_argument("--json", metavar="PATH", help="write the results as JSON")
     p.add_argument("--kernels", metavar="A,B", default="",
                    help="comma-separated kernels (default: all; 'add' is the call path): "
-                        + ", ".join(bench_kernels.BY_NAME))
+                        + ", ".join(KNOWN))
     p.add_argument("--backend", default="auto", choices=("auto", "llvm", "numba"),
                    help="autotier backend (default auto)")
     p.add_argument("--threshold", type=int, default=10, help="autotier hotness threshold")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import autotier
-from autotier import bench_kernels
+from autotier import bench_containers, bench_kernels
 from autotier.bench_kernels import CALL_PATH, Kernel, encode, time_call, time_calls
 
 VARIANTS = ("cpython", "autotier", "numba", "pypy")
@@ -113,6 +113,8 @@ def same(expected: Any, got: Any) -> bool:
     if isinstance(expected, Raised) or isinstance(got, Raised):
         return (isinstance(expected, Raised) and isinstance(got, Raised)
                 and expected.type is got.type)
+    if bench_containers.is_container(expected):  # element types, dtypes, bits
+        return bench_containers.same(expected, got)
     if type(expected) is not type(got):
         return False
     if isinstance(expected, float) and math.isnan(expected):
@@ -123,6 +125,8 @@ def same(expected: Any, got: Any) -> bool:
 def _encode(value: Any) -> dict[str, str]:
     if isinstance(value, Raised):
         return {"type": "raised " + value.type.__name__, "repr": value.message}
+    if bench_containers.is_container(value):
+        return bench_containers.encode(value)
     return encode(value)
 
 
@@ -239,7 +243,8 @@ def run_kernel(kernel: Kernel, opts: Options, log: Callable[[str], None]) -> Ker
     fragments (what autotier and numba made of it), not a whole line."""
     plain = variant(kernel)
     expected = _call(plain, kernel.args)
-    res = KernelResult(kernel.name, kernel.about, list(kernel.args), _encode(expected))
+    res = KernelResult(kernel.name, kernel.about,
+                       [bench_containers.describe(a) for a in kernel.args], _encode(expected))
     rows: dict[str, tuple[Measurement, Callable[..., Any]]] = {}
 
     cpy = res.variants["cpython"] = Measurement(result=_encode(expected), match=True)
