@@ -9,9 +9,10 @@ family a function is swept with: a function returning a fresh list of argument t
 on every call (so views, read-only flags and mutations are never shared between the two
 sides); its first tuple promotes the function.
 
-Today no backend is offered a container argument, so most of these stay interpreted:
-the test reports which ran natively and fails only on a mismatch.  ``NATIVE_FLOOR`` is
-how many must run natively: raise it as the llvm frontend learns containers.
+The llvm frontend compiles part of them (list and tuple arguments: 40 of 118 ran
+natively on 2026-12-02; no backend is offered an ndarray yet), the rest stay
+interpreted: the test reports which ran natively and fails only on a mismatch.
+``NATIVE_FLOOR`` is how many must run natively: raise it as the frontend learns more.
 """
 
 import math
@@ -19,7 +20,8 @@ import math
 import numpy as np
 
 # How many corpus functions must compile and run natively (test_containers.py counts
-# them).  0: no backend takes a list, tuple or ndarray argument yet (issue 10).
+# them).  Left at 0 for the lead to raise as support lands (40 ran natively once lists
+# and tuples compiled).
 NATIVE_FLOOR = 0
 
 NAN, INF = math.nan, math.inf

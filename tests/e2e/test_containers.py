@@ -12,8 +12,9 @@ afresh for that side, and must agree on
 - the warnings raised (category and message, every one: ``simplefilter("always")``);
 - every argument's state after the call (the same comparison as results).
 
-A function that stays interpreted is no failure (today no backend is offered a list,
-tuple or ndarray argument); which ran natively is printed (``-s``) and logged by
+A function that stays interpreted is no failure (no backend is offered an ndarray
+argument yet, and the frontend declines much on lists); which ran natively is printed
+(``-s``) and logged by
 ``test_native_count_meets_the_floor``, which fails only below the corpus's
 ``NATIVE_FLOOR``.
 """
