@@ -118,7 +118,7 @@ def _builtin(flow: StackFlow, builtin: Builtin, args: list[ir.Var]
             raise flow.fail("zip() of nothing is not supported")
         return BuiltinCallValue(builtin, tuple(args))
     if builtin is Builtin.SUM or (builtin in (Builtin.MIN, Builtin.MAX) and n == 1):
-        if n != 1:
+        if n not in (1, 2):
             raise flow.fail(f"{name}() with {n} arguments is not supported")
         return flow.emit(ir.CallBuiltin, name, tuple(args), hint=name)
     if builtin is Builtin.LEN:

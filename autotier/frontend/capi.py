@@ -35,13 +35,17 @@ Leaf = tuple[LV, Kinds] | None
 
 
 def lower_call_builtin(fl: FunctionLowering, instr: CallBuiltin, args: list[ll.Value],
-                       kinds: Kinds) -> Leaf:
+                       combo: tuple[VKind, ...], kinds: Kinds) -> Leaf:
     b = fl.b
     module = fl.ml.module
     record = fl.exits.record
     assert record is not None, "declined in programs whose bailouts unwind"
     stale = periodic.watch_namespaces(fl)
-    result = call_vector(b, module, const_ptr(id(builtin_object(instr.builtin))), args)
+    boxed = [boxes.box(fl, (a,), k) for a, k in zip(args[1:], combo[1:], strict=True)]
+    result = call_vector(b, module, const_ptr(id(builtin_object(instr.builtin))),
+                         [args[0], *boxed])  # the sequence borrowed, numbers boxed
+    for obj in boxed:
+        b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
     raised = b.icmp_unsigned("==", result, ll.Constant(PTR, None))
     with b.if_then(raised, likely=False):
         b.call(result_frame(fl.ml), [record, i64(1), take_exception(b, module)])

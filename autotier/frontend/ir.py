@@ -286,6 +286,15 @@ class SetItem(Instr):
 
 
 @dataclass(frozen=True)
+class UnpackCheck(Instr):
+    """Unpacking ``seq`` into ``n`` names: its length must be ``n`` (else CPython's
+    ValueError, raised by the interpreter at UNPACK_SEQUENCE)."""
+
+    seq: Var
+    n: int
+
+
+@dataclass(frozen=True)
 class Contains(Instr):
     """``value in seq`` (``not in`` when ``negate``), answered by CPython's own
     ``PySequence_Contains`` (an element's ``__eq__`` may run)."""

@@ -292,11 +292,18 @@ def _lower_SetItem(fl: FunctionLowering, instr: ir.SetItem,
 
 def _lower_CallBuiltin(fl: FunctionLowering, instr: ir.CallBuiltin, combo: tuple[VKind, ...],
                        args: list[Any]) -> Leaf:
-    return capi.lower_call_builtin(fl, instr, args, _expected(fl, instr, combo))
+    return capi.lower_call_builtin(fl, instr, args, combo, _expected(fl, instr, combo))
 
 
 def _expected(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...]) -> Kinds:
     return result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr))
+
+
+def _lower_UnpackCheck(fl: FunctionLowering, instr: ir.UnpackCheck, combo: tuple[VKind],
+                       args: list[Any]) -> Leaf:
+    n = sequences.length(fl, args[0], combo[0])
+    fl.bail_if(fl.b.icmp_signed("!=", n, i64(instr.n)), Status.VALUE, name="unpacks")
+    return (ll.Constant(I1, 0),), _one(VKind.NONE)
 
 
 def _lower_Contains(fl: FunctionLowering, instr: ir.Contains, combo: tuple[VKind, VKind],

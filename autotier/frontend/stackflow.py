@@ -329,6 +329,13 @@ class StackFlow:
 
     def _op_UNPACK_SEQUENCE(self, op: Op) -> None:
         seq = self.pop()
+        if isinstance(seq, ir.Var):  # a list or tuple value: its items, by index
+            n = int(op.arg)  # type: ignore[call-overload]
+            self.emit(ir.UnpackCheck, seq, n, hint="")
+            items = [self.emit(ir.GetItem, seq, self.emit(ir.Const, i, hint=""), hint="item")
+                     for i in range(n)]
+            self.stack.extend(reversed(items))
+            return
         if not isinstance(seq, TupleValue):
             raise self.fail("unpacking anything but a tuple is not supported")
         if len(seq.items) != op.arg:

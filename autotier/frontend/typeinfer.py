@@ -102,7 +102,15 @@ def _builtin_call_kinds(instr: ir.CallBuiltin, combo: tuple[VKind, ...],
                                   instr.line))
     if instr.builtin != "sum":
         return elements  # an empty sequence raises ValueError: resumed after the call
-    # sum starts from the int 0 and adds ints exactly, then floats from the first one
+    start = combo[1] if len(combo) > 1 else VKind.INT
+    if start not in SCALARS:
+        raise Unsupported(at_line("sum() with a start that is not a number is not supported",
+                                  instr.line))
+    if start is VKind.FLOAT:  # a float start: every addition is a float's
+        return frozenset({VKind.FLOAT})
+    if start is VKind.BOOL:  # an empty sequence answers the start itself
+        return frozenset({VKind.INT, VKind.BOOL} | ({VKind.FLOAT} & elements))
+    # sum starts from its (int) start and adds ints exactly, then floats from the first
     return frozenset({VKind.INT, VKind.FLOAT}) if VKind.FLOAT in elements else frozenset(
         {VKind.INT})
 
@@ -144,6 +152,8 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return elements if combo[0] in SEQUENCES and combo[1] in INTLIKE else NO_KINDS
     if isinstance(instr, ir.CallBuiltin):
         return _builtin_call_kinds(instr, combo, elements)
+    if isinstance(instr, ir.UnpackCheck):
+        return frozenset({VKind.NONE}) if combo[0] in SEQUENCES else NO_KINDS
     if isinstance(instr, ir.Contains):
         if combo[1] not in SEQUENCES or combo[0] not in INTLIKE:
             # a float is not supported: `in` matches by identity first, and a nan held

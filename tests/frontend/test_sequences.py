@@ -202,6 +202,15 @@ def member(x, ys):
     return x in ys
 
 
+def unpacked(t):
+    a, b = t
+    return a * b - a
+
+
+def sum_from(xs):
+    return sum(xs, 0.5) + sum(xs, True)
+
+
 FLOATS = [1.5, -2.25, 3.0, 0.1, -0.0]
 INTS = [3, -7, 11, 0, 2**40]
 MIXED = [1, 2.5, True, -3, 0.0]
@@ -240,6 +249,8 @@ CASES = [
     (tagged_pair, [(3,), (-3,), (0.5,), (-0.5,)]),
     (count_members, [(INTS, FLOATS), (FLOATS, INTS), ([], [1]), ([math.nan], [math.nan]),
                      ([1, 2], (2.0, True)), ([0.0], [-0.0])]),
+    (unpacked, [((1, 2),), ((1.5, -2),), ((1,),), ((1, 2, 3),), ([3, 4],), ((),), (("a", 2),)]),
+    (sum_from, [(INTS,), (FLOATS,), ([],), (MIXED,), ([2**62, 2**62],)]),
     (member, [(1, [1.0]), (2, []), (True, (1,)), (3, ["a", 3]), (0, [math.nan, 0.0]),
               (2**62, [2**62])]),
 ]
