@@ -44,6 +44,7 @@ from autotier.frontend import finishing, ir, nanbits, ops, periodic
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.exits import RESULT_ONLY, Exits
 from autotier.frontend.ir import Kinds, Var, VKind
+from autotier.frontend.kinds import SEQUENCES
 from autotier.frontend.numerics import Numerics
 from autotier.frontend.program import Program, Spec
 from autotier.frontend.typeinfer import Typed
@@ -435,7 +436,11 @@ class FunctionLowering:
             self.exits.force_check(term.state)
         if isinstance(term, ir.Return):
             kinds = self.typed.returns
-            lv = coerce(b, self.values[term.value], self.types[term.value], kinds, self.ints)
+            lv, src = self.values[term.value], self.types[term.value]
+            if src & SEQUENCES:  # a list or tuple argument returned: the caller's reference
+                b.call(declare(self.ml.module, "Py_IncRef", ll.VoidType(), [PTR8]), [lv[0]])
+                src = frozenset({VKind.OBJECT})
+            lv = coerce(b, lv, src, kinds, self.ints)
             ret = ll.Constant(self.fn.function_type.return_type, ll.Undefined)
             ret = b.insert_value(ret, ll.Constant(I32, Status.OK), 0)
             for i, value in enumerate(lv):

@@ -261,6 +261,8 @@ def infer(func: ir.Function, arg_kinds: tuple[Kind, ...], callee: CalleeResult,
         if isinstance(term, ir.Return):
             returns |= types[term.value]
     _check_mixed(func, types)
+    if returns & SEQUENCES:  # an argument handed back: a new reference to it
+        returns = (returns - SEQUENCES) | {VKind.OBJECT}
     if returns & _OBJECTS:
         what = " or ".join(sorted(_OBJECT_NAMES[k] for k in returns & _OBJECTS))
         raise Unsupported(f"{func.name}: returning a {what} is not supported")
@@ -298,5 +300,5 @@ def _check_mixed(func: ir.Function, types: Mapping[ir.Var, Kinds]) -> None:
             kinds = types[var]
             if kinds & _OBJECTS and len(kinds) > 1:
                 raise Unsupported(
-                    f"{func.name}: {var.hint or 'a value'} is a range or iterator on some "
-                    "paths and something else (or unbound) on others")
+                    f"{func.name}: {var.hint or 'a value'} is a list, tuple, range or "
+                    "iterator on some paths and something else (or unbound) on others")
