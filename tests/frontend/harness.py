@@ -314,7 +314,7 @@ def executed_offsets(func: Any, args: tuple[Any, ...]) -> set[int]:
     before = sys.gettrace()
     sys.settrace(tracer)
     try:
-        outcome(lambda: py(*args))
+        outcome(lambda: py(*fresh(args)))
     finally:
         sys.settrace(before)
     return seen
@@ -359,13 +359,14 @@ def force_every_site(func: Any, inputs: list[tuple[Any, ...]], *, opt: int = 2,
     if not todo:
         return coverage
     executed = [executed_offsets(py, args) for args in inputs]
-    natural = [compiled.run(*args, budget=budget)[0] for args in inputs]
+    natural = [compiled.run(*fresh(args), budget=budget)[0] for args in inputs]
     for site in todo:
         for args, offsets, status in zip(inputs, executed, natural, strict=True):
             if site.offset not in offsets:
                 continue
             forcing.force(site.id)
-            got, _, frames = compiled.run(*args, budget=budget)
+            mine = fresh(args)
+            got, _, frames = compiled.run(*mine, budget=budget)
             if forcing.pending():
                 forcing.force(0)
                 assert status is not Status.OK, (
@@ -375,7 +376,7 @@ def force_every_site(func: Any, inputs: list[tuple[Any, ...]], *, opt: int = 2,
                 continue
             assert got is Status.FORCED and frames, (
                 f"{py.__name__}{args}: forced at {site.describe()}: {got.name}, {frames}")
-            check_resumed(py, args, frames)
+            check_resumed(py, args, frames, mine)
             coverage.forced.add(site.id)
             coverage.behind_bailout.discard(site.id)
             break
