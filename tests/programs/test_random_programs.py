@@ -25,8 +25,9 @@ expression that always raises, in a branch on a constant, in a ``range(0)`` loop
 The run is split between this process and SHARDS - 1 child processes (one per core,
 at most two by default): each checks its own range of program numbers, with its own
 compiles, and the counts are added up.  Compiling is most of the cost (the frontend
-and LLVM, one compile per program), so on two idle cores the run takes about half
-the time; nothing checked changes.
+and LLVM, one compile per program) and the shares are independent, so two idle cores
+can take up to half the time off (not measured: the machine was never idle); nothing
+checked changes.
 """
 
 from __future__ import annotations
