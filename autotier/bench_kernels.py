@@ -131,6 +131,11 @@ class Kernel(NamedTuple):
     func: Callable[..., Any]
     args: tuple[Any, ...]
     about: str
+    #: a deopt policy for autotier's variant ("blacklist": BlacklistPolicy); with one,
+    #: each autotier measurement is the first call of freshly compiled code (promoted
+    #: on ``warm``), a call that deoptimises, and none is part of the geometric means
+    deopt: str = ""
+    warm: tuple[Any, ...] = ()
 
 
 KERNELS: tuple[Kernel, ...] = (
@@ -147,6 +152,10 @@ KERNELS: tuple[Kernel, ...] = (
     Kernel("sum_cubes", sum_cubes, (100_000,), "sum of i**3: overflows int64 (exactness)"),
     Kernel("late_overflow", late_overflow, (LATE_START, 10_000),
            "sum of i from near 2**63: leaves int64 at the last of 10,000 additions"),
+    Kernel("late_overflow_bl", late_overflow, (LATE_START, 10_000),
+           "late_overflow, deopt=BlacklistPolicy() (no i128 recompile): compiled code's "
+           "first call, which deoptimises at the last addition",
+           deopt="blacklist", warm=(0, 10_000)),
 )
 
 CALL_PATH = Kernel("add", add, (3, 4), "call path: add(a, b) on two ints")

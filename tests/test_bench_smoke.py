@@ -202,6 +202,30 @@ def test_numbas_wrong_answer_is_labelled_as_numbas_with_no_ratio():
     assert "all of autotier's checked results matched CPython" in text
 
 
+def test_a_deoptimising_call_is_timed_against_cpython_and_numba():
+    """late_overflow_bl: BlacklistPolicy (no i128 recompile), so each autotier
+    measurement is one call of freshly compiled code that overflows at its last
+    addition and deoptimises precisely (the bead counts one resume per call); CPython
+    and numba are timed in the same run; the row stays out of the geometric means."""
+    results = bench.run(bench.Options(quick=True, kernels=("late_overflow_bl",), pypy=False))
+    (k,) = results["kernels"]
+    at = k.variants["autotier"]
+    assert at.error is None, at.error
+    assert at.match is True and at.result == k.expected
+    assert k.expected == {"type": "int", "repr": str(bench_kernels.late_overflow(
+        *bench_kernels.BY_NAME["late_overflow_bl"].args))}
+    assert at.state == "compiled" and at.backend == "llvm"
+    assert at.number == 1 and at.repeat == bench.Options(quick=True).repeat and at.ns
+    assert at.bailouts == 1 and "deoptimises precisely" in (at.reason or "")
+    assert "blacklisted" in (at.reason or "")
+    assert k.variants["cpython"].ns and k.variants["numba"].ns
+    assert k.variants["numba"].match is False  # numba's int64 wraps
+    assert results["mismatches"] == []
+    assert all("late_overflow_bl" not in s["kernels"] for s in results["summary"].values())
+    text = bench.render(results)
+    assert any(line.startswith("late_overflow_bl ") for line in text.splitlines())
+
+
 def test_an_autotier_mismatch_is_still_loud():
     def m(ns, match, result):
         return bench.Measurement(ns=ns, number=1, repeat=1, spread=1.0, match=match,

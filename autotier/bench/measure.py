@@ -238,6 +238,54 @@ def describe(m: Measurement) -> str:
     return f"{m.state or 'not built'} (backend {m.backend or 'none'})"
 
 
+DEOPT_POLICIES: dict[str, Callable[[], Any]] = {"blacklist": autotier.BlacklistPolicy}
+
+
+def deopt_measurement(kernel: Kernel, opts: Options, expected: Any) -> Measurement:
+    """autotier's time for ``kernel.args`` when the call deoptimises (``kernel.deopt``).
+
+    Under a policy that gives the code up at its first bailout, only one call of
+    compiled code can deoptimise, so each of the ``repeat`` measurements is one call
+    of a fresh variant, compiled for ``kernel.warm`` (promoted with those arguments):
+    native code runs until the guard fails, then the interpreter resumes at the
+    failing instruction and finishes the rest (the bead's ``resumes`` must count it).
+    The time includes what a first deopt at a site costs (building its resume
+    function), as every such call does."""
+    m = Measurement()
+    runs: list[float] = []
+    hot: Any = None
+    for _ in range(opts.repeat):
+        hot = variant(kernel, autotier.hot(threshold=opts.threshold, backend=opts.backend,
+                                           deopt=DEOPT_POLICIES[kernel.deopt]()))
+        note = promote(hot, kernel.warm, opts.threshold, opts.compile_timeout_s)
+        before = _stats(hot)
+        if note or before.state != "compiled":
+            m.error = note or f"not compiled for the timed call: {before.state}"
+            break
+        start = timeit.default_timer()
+        got = _call(hot, kernel.args)
+        runs.append((timeit.default_timer() - start) * 1e9)
+        after = _stats(hot)
+        m.backend = before.backend
+        m.result = _encode(got)
+        m.match = same(expected, got) if m.match is not False else False
+        if after.resumes - before.resumes != 1:
+            m.error = (f"the timed call did not resume precisely (resumes "
+                       f"{before.resumes} -> {after.resumes})")
+            break
+    if hot is not None:
+        backend = m.backend
+        _autotier_fields(m, hot)
+        m.state, m.backend = "compiled", backend  # when timed; then given up (the policy)
+        m.reason = (f"timed: the first call of compiled code, which deoptimises "
+                    f"precisely; after it the bead is {_stats(hot).state}")
+    if runs:
+        m.ns, m.min_ns = statistics.median(runs), min(runs)
+        m.number, m.repeat = 1, len(runs)
+        m.spread = max(runs) / min(runs)
+    return m
+
+
 def run_kernel(kernel: Kernel, opts: Options, log: Callable[[str], None]) -> KernelResult:
     """Build, check and time every variant of ``kernel``; ``log`` gets progress
     fragments (what autotier and numba made of it), not a whole line."""
@@ -250,13 +298,17 @@ def run_kernel(kernel: Kernel, opts: Options, log: Callable[[str], None]) -> Ker
     cpy = res.variants["cpython"] = Measurement(result=_encode(expected), match=True)
     rows["cpython"] = (cpy, plain)
 
-    at = res.variants["autotier"] = Measurement()
-    hot, note = hot_variant(kernel, opts.threshold, opts.backend, opts.compile_timeout_s)
-    _autotier_fields(at, hot)
-    _check_result(at, hot, kernel.args, expected)
-    at.error = at.error or note
-    rows["autotier"] = (at, hot)
-    log(f"autotier {describe(at)}; ")
+    if kernel.deopt:  # timed apart: one deoptimising call per fresh variant
+        at = res.variants["autotier"] = deopt_measurement(kernel, opts, expected)
+        log(f"autotier {describe(at)}, deoptimising calls timed; ")
+    else:
+        at = res.variants["autotier"] = Measurement()
+        hot, note = hot_variant(kernel, opts.threshold, opts.backend, opts.compile_timeout_s)
+        _autotier_fields(at, hot)
+        _check_result(at, hot, kernel.args, expected)
+        at.error = at.error or note
+        rows["autotier"] = (at, hot)
+        log(f"autotier {describe(at)}; ")
 
     nb = res.variants["numba"] = Measurement()
     dispatcher, err = numba_variant(kernel)
@@ -268,6 +320,9 @@ def run_kernel(kernel: Kernel, opts: Options, log: Callable[[str], None]) -> Ker
     log("numba " + ("error" if nb.error else "compiled (wrong answer)" if nb.match is False
                     else "compiled") + "; timing... ")
 
+    if kernel.deopt:
+        _time_all(rows, kernel.args, opts)
+        return res
     before = _stats(hot)
     _time_all(rows, kernel.args, opts)
     after = _stats(hot)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
+from autotier import bench_kernels
 from autotier.bench.measure import NOISY, KernelResult, Measurement
 
 
@@ -20,6 +21,9 @@ def summarise(kernels: Sequence[KernelResult]) -> dict[str, Any]:
         used = []
         values = []
         for k in kernels:
+            kernel = bench_kernels.BY_NAME.get(k.name)
+            if kernel is not None and kernel.deopt:
+                continue  # a deoptimising call, not a steady state
             v = k.variants.get(variant_)
             s = k.speedup(variant_, over)
             if v is None or s is None or not v.match or not k.variants[over].match:

@@ -28,8 +28,9 @@ from __future__ import annotations
 import copy
 import ctypes
 import struct
-from dataclasses import dataclass
-from types import FunctionType
+import sys
+from dataclasses import dataclass, field
+from types import FrameType, FunctionType
 from typing import Any
 
 from autotier.abi import RAISES, Kind, Status, hot_target
@@ -118,6 +119,14 @@ def compile_function(func: Any, kinds: tuple[Kind, ...], *, opt: int = 2,
                                   ctypes.POINTER(ctypes.c_int64))
         _CACHE[key] = Compiled(lowered, proto(address))  # type: ignore[index]
     return _CACHE[key]  # type: ignore[index]
+
+
+def forget(func: Any) -> None:
+    """Drop every compile of ``func`` from the cache (a test done with it: thousands of
+    kept lowerings made each later ``gc.collect()`` of the session take a second)."""
+    py = python_function(func)
+    for key in [k for k in _CACHE if k[0] is py]:
+        del _CACHE[key]
 
 
 _RAISED: dict[Status, type[Exception] | tuple[type[Exception], ...]] = {
@@ -287,6 +296,93 @@ def forced_sites(func: Any, args: tuple[Any, ...], *, opt: int = 2, int_bits: in
             assert frames, f"{py.__name__}{args}: forced at {site.describe()}, no frames"
             check_resumed(py, args, frames, mine)
     return reached
+
+
+def executed_offsets(func: Any, args: tuple[Any, ...]) -> set[int]:
+    """The byte offsets (as ``dis`` shows them) of the instructions CPython executes in
+    ``func``'s own frame for ``func(*args)``: ``sys.settrace`` with opcode events."""
+    py = python_function(func)
+    code = py.__code__
+    seen: set[int] = set()
+
+    def tracer(frame: FrameType, event: str, arg: object) -> Any:
+        if frame.f_code is not code:
+            return None
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            seen.add(frame.f_lasti)
+        return tracer
+
+    before = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        outcome(lambda: py(*fresh(args)))
+    finally:
+        sys.settrace(before)
+    return seen
+
+
+@dataclass
+class Coverage:
+    """What :func:`force_every_site` forced of one compile's sites."""
+
+    sites: list[sites.Site]
+    forced: set[int] = field(default_factory=set)  # site ids
+    #: sites CPython executes on some input tried, but only behind a bailout the
+    #: native code takes first (an int64 overflow, say): native code cannot get there
+    behind_bailout: set[int] = field(default_factory=set)
+
+    @property
+    def unexecuted(self) -> list[sites.Site]:
+        """Sites at instructions CPython executed on none of the inputs tried."""
+        return [s for s in self.sites if s.id not in self.forced | self.behind_bailout]
+
+
+def force_every_site(func: Any, inputs: list[tuple[Any, ...]], *, opt: int = 2,
+                     int_bits: int = 64, budget: int = DEFAULT_BUDGET,
+                     coverage: Coverage | None = None) -> Coverage:
+    """Force each site of ``func``'s compile (forcing checks in, for the kinds of
+    ``inputs``, which must all have them) with an input that reaches it, and check
+    the resumed answer against CPython's (:func:`check_resumed`).
+
+    Which inputs reach a site is read from CPython: an input whose interpreted call
+    executes the site's instruction.  Where that input's native call returns without
+    a bailout, its native code must reach the site too (else fail: the site or its
+    forcing check is lost); where native code bails out first on every such input,
+    the site is ``behind_bailout``.  Sites already in ``coverage.forced`` are skipped,
+    so a caller can call again with new inputs for the ``unexecuted`` ones.
+    """
+    py = python_function(func)
+    compiled = compile_function(py, kinds_of(inputs[0]), opt=opt, int_bits=int_bits,
+                                force=True)
+    if coverage is None:
+        coverage = Coverage([s for s in compiled.lowered.sites if isinstance(s, sites.Site)])
+    todo = [s for s in coverage.sites if s.id not in coverage.forced]
+    if not todo:
+        return coverage
+    executed = [executed_offsets(py, args) for args in inputs]
+    natural = [compiled.run(*fresh(args), budget=budget)[0] for args in inputs]
+    for site in todo:
+        for args, offsets, status in zip(inputs, executed, natural, strict=True):
+            if site.offset not in offsets:
+                continue
+            forcing.force(site.id)
+            mine = fresh(args)
+            got, _, frames = compiled.run(*mine, budget=budget)
+            if forcing.pending():
+                forcing.force(0)
+                assert status is not Status.OK, (
+                    f"{py.__name__}{args}: CPython executes {site.describe()}, native code "
+                    f"returned {status.name} without reaching it")
+                coverage.behind_bailout.add(site.id)
+                continue
+            assert got is Status.FORCED and frames, (
+                f"{py.__name__}{args}: forced at {site.describe()}: {got.name}, {frames}")
+            check_resumed(py, args, frames, mine)
+            coverage.forced.add(site.id)
+            coverage.behind_bailout.discard(site.id)
+            break
+    return coverage
 
 
 def bits(value: Any) -> str:

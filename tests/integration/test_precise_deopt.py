@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dis
 import math
+import operator
 import sys
 import traceback
 from collections.abc import Iterator
@@ -72,24 +73,77 @@ def late_overflow(start, n):
     return s
 
 
-def test_an_overflow_at_the_last_iteration_costs_one_interpreted_iteration(monkeypatch):
+def _late_start(n: int, remaining: int) -> int:
+    """A start from which ``late_overflow(start, n)`` leaves int64 at the addition of
+    ``i = n - remaining``: ``remaining`` iterations are left for the interpreter."""
+    return 2**63 - 1 - sum(range(n - remaining))
+
+
+def _resumed_late_overflow(monkeypatch: pytest.MonkeyPatch, n: int, remaining: int
+                           ) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """Call a compiled late_overflow that overflows with ``remaining`` iterations left;
+    return the trace and what the deopt handed over (the frame's locals, the items
+    left in its range iterator), read before the interpreter consumed them."""
     hf = make_hot(late_overflow, deopt=autotier.BlacklistPolicy())
     promote(hf, 0, 10)
     assert autotier.stats(hf).state == "compiled"
-    n = 10**6
-    start = 2**63 - 1 - sum(range(n - 1))  # the last addition leaves int64
+    start = _late_start(n, remaining)
+    handed: dict[str, Any] = {}
+
+    def counting(traced: Any) -> Any:
+        def finish(frames: list[Any]) -> Any:
+            (frame,) = frames
+            names = frame.site.varnames
+            handed["locals"] = dict(zip(names, frame.values[:len(names)], strict=True))
+            iterators = [v for v in frame.values[len(names):]
+                         if type(v).__name__ == "range_iterator"]
+            handed["left"] = [operator.length_hint(it) for it in iterators]
+            return traced(frames)  # which starts the trace
+        return finish
+
     with traced_resumes(monkeypatch) as seen:
+        monkeypatch.setattr(resume, "finish", counting(resume.finish))
         result = hf(start, n)
     assert result == late_overflow(start, n) and result > 2**63 - 1
-    add = line_of(late_overflow, "s += i")
-    # the interpreter started at the failing line and ran one iteration's worth
-    assert seen["lines"][0] == ("late_overflow", add)
-    assert len(seen["lines"]) <= 4, seen["lines"]
-    assert ("late_overflow", line_of(late_overflow, "s = start")) not in seen["lines"]
+    assert type(result) is int
     row = autotier.stats(hf)
     assert row.resumes == 1 and row.bailouts == 1 and row.last_bailout == "overflow"
+    return hf, seen, handed
+
+
+def test_an_overflow_at_the_last_iteration_costs_one_interpreted_iteration(monkeypatch):
+    """Counted through the resume, not timed: of 10**6 iterations, native code ran
+    999,999 and the interpreter one (the trace of the resumed frame, and the frame
+    state handed over: ``i`` at the last value, no item left in the iterator)."""
+    n = 10**6
+    hf, seen, handed = _resumed_late_overflow(monkeypatch, n, remaining=1)
+    add = line_of(late_overflow, "s += i")
+    loop = line_of(late_overflow, "for i in range(n)")
+    ret = line_of(late_overflow, "return s")
+    # the interpreter started at the failing line, ran that one addition, found the
+    # iterator exhausted and returned: nothing before the failure ran again
+    assert seen["lines"] == [("late_overflow", add), ("late_overflow", loop),
+                             ("late_overflow", ret)], seen["lines"]
+    assert handed["locals"]["i"] == n - 1
+    assert handed["locals"]["s"] == 2**63 - 1  # what 999,999 native additions made
+    assert handed["left"] == [0]
+    row = autotier.stats(hf)
     assert row.last_bailout_line == add
     assert row.last_bailout_offset == offset_of(late_overflow, add, "BINARY_OP")
+
+
+@pytest.mark.parametrize("remaining", [2, 100])
+def test_an_overflow_part_way_costs_only_the_remaining_iterations(monkeypatch, remaining):
+    """The interpreter runs exactly the iterations left after the failing one's
+    start (``remaining`` additions), not the 10**6 of the call."""
+    n = 10**6
+    _, seen, handed = _resumed_late_overflow(monkeypatch, n, remaining)
+    add = line_of(late_overflow, "s += i")
+    assert seen["lines"][0] == ("late_overflow", add)
+    assert seen["lines"].count(("late_overflow", add)) == remaining
+    assert ("late_overflow", line_of(late_overflow, "s = start")) not in seen["lines"]
+    assert handed["locals"]["i"] == n - remaining
+    assert handed["left"] == [remaining - 1]
 
 
 # ---------------------------------------------------------------- exceptions

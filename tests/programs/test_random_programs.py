@@ -11,17 +11,35 @@ least 2,000 distinct programs are checked per run.  Every third program is compi
 ints held as i128 (as a bead recompiles after an int64 overflow) instead of i64.
 
 Precise deoptimisation (issue 9): every bailout's frames are resumed in the interpreter
-and must give CPython's answer, and every deopt site the first call (FORCED_CALLS)
-reaches is also forced to deoptimise in turn (``forced_sites``; the programs compile
-with forcing checks), so a resume at every reachable instruction is checked.  The run
-prints how many of the programs' sites the drawn inputs reached.
+and must give CPython's answer, and every deopt site of each program is forced to
+deoptimise (``force_every_site``; the programs compile with forcing checks) with an
+input that reaches it: the drawn inputs, then up to SEARCH_INPUTS more from the edge
+values while sites remain that CPython executed on none of them.  Which input reaches a
+site is read from CPython (the instructions its call executes); where that input's
+native call returns, native code must reach the site too.  So every site at an
+instruction CPython can be made to execute is forced, and the rest are reported: sites
+behind a bailout native code takes first (an int64 overflow before them), and sites at
+instructions CPython executed on no input tried (most are dead code: after an
+expression that always raises, in a branch on a constant, in a ``range(0)`` loop).
+
+The run is split between this process and SHARDS - 1 child processes (one per core,
+at most two by default): each checks its own range of program numbers, with its own
+compiles, and the counts are added up.  Compiling is most of the cost (the frontend
+and LLVM, one compile per program) and the shares are independent, so two idle cores
+can take up to half the time off (not measured: the machine was never idle); nothing
+checked changes.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,15 +48,30 @@ from hypothesis import strategies as st
 
 from autotier.abi import Status
 from autotier.frontend import Unsupported
-from tests.frontend.harness import check, compile_function, forced_sites, kinds_of
+from tests.frontend.harness import (
+    check,
+    force_every_site,
+    forget,
+)
 from tests.programs.progen import program
 
 # AUTOTIER_PROGRAMS=20000 (say) runs that many examples instead, for a longer search
 PROGRAMS = int(os.environ.get("AUTOTIER_PROGRAMS", "2100"))
+# processes sharing the run (this one and SHARDS - 1 children)
+SHARDS = max(1, int(os.environ.get("AUTOTIER_PROGRAM_SHARDS", min(2, os.cpu_count() or 1))))
+STRIDE = 10**6  # shard k checks programs from 1 + k * STRIDE
 CALLS_PER_PROGRAM = 4
-# calls of each program whose every reachable deopt site is forced in turn (all four:
-# AUTOTIER_FORCED_CALLS=4; the default keeps the run within the suite's time budget)
-FORCED_CALLS = int(os.environ.get("AUTOTIER_FORCED_CALLS", "1"))
+# more inputs (edge values, seeded by the program), in batches, while some site is at an
+# instruction CPython executed on none of the inputs so far
+SEARCH_INPUTS = 16
+SEARCH_BATCH = 8
+EDGES: dict[str, list[Any]] = {
+    "int": [0, 1, -1, 2, 3, -3, 7, -13, 100, -100, 2**31, 2**53 + 1, 2**62, 2**63 - 1,
+            -(2**63)],
+    "float": [0.0, -0.0, 0.5, 1.5, -2.25, 3.0, 1e300, -1e300, 1e-300, 5e-324, math.inf,
+              -math.inf, math.nan],
+    "bool": [True, False],
+}
 VALUES = {
     "int": st.one_of(st.integers(-100, 100), st.sampled_from(
         [0, 1, -1, 2**31, 2**53 + 1, 2**62, 2**63 - 1, -(2**63)]),
@@ -50,15 +83,46 @@ VALUES = {
 }
 
 
+@dataclass
 class Tally:
-    def __init__(self) -> None:
-        self.examples = 0
-        self.sources: set[str] = set()
-        self.calls = 0
-        self.native = 0
-        self.declined: list[str] = []
-        self.sites = 0  # deopt sites of the programs compiled
-        self.forced = 0  # of them, forced (reached by one of the program's calls)
+    first: int = 1  # the number of this run's first program
+    examples: int = 0
+    sources: set[str] = field(default_factory=set)
+    calls: int = 0
+    native: int = 0
+    declined: list[str] = field(default_factory=list)
+    sites: int = 0  # deopt sites of the programs compiled
+    forced: int = 0  # of them, forced and resumed to CPython's answer
+    behind: int = 0  # behind a bailout native code takes first on every input
+    unexecuted: int = 0  # at instructions CPython executed on no input tried
+    searched: int = 0  # programs that needed inputs beyond the drawn ones
+
+    def add(self, other: Tally) -> None:
+        self.sources |= other.sources
+        self.declined += other.declined
+        for name in ("examples", "calls", "native", "sites", "forced", "behind",
+                     "unexecuted", "searched"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def to_json(self) -> str:
+        fields = dict(vars(self))
+        fields["sources"] = sorted(self.sources)
+        return json.dumps(fields)
+
+    @classmethod
+    def from_json(cls, text: str) -> Tally:
+        fields = json.loads(text)
+        fields["sources"] = set(fields["sources"])
+        return cls(**fields)
+
+
+def edge_input(rng: random.Random, signature: tuple[str, ...]) -> tuple[Any, ...]:
+    def one(t: str) -> Any:
+        if t == "bool" or rng.random() < 0.6:
+            return rng.choice(EDGES[t])
+        return rng.randint(-100, 100) if t == "int" else rng.uniform(-1e3, 1e3)
+
+    return tuple(one(t) for t in signature)
 
 
 def run(tally: Tally, data: Any) -> None:
@@ -66,50 +130,108 @@ def run(tally: Tally, data: Any) -> None:
     # call and each parameter one int, one float and one bool; the signature picks.
     drawn = [[{t: data.draw(VALUES[t]) for t in VALUES} for _ in range(3)]
              for _ in range(CALLS_PER_PROGRAM)]
+    number = tally.first + tally.examples
     tally.examples += 1
-    rng = random.Random(tally.examples)
+    rng = random.Random(number)
     source, signature = program(rng.randrange)
-    ns: dict[str, Any] = {"math": math}
-    exec(compile(source, f"<progen {len(tally.sources)}>", "exec"), ns)
+    filename = f"<progen {len(tally.sources)}>"
     tally.sources.add(source)
     opt = 0 if len(tally.sources) % 4 == 0 else 2
     # every third program is also compiled as after an overflow: ints held as i128
     int_bits = 128 if len(tally.sources) % 3 == 1 else 64
-    reached: set[int] = set()
-    for number, per_param in enumerate(drawn):
-        args = tuple(values[t] for values, t in zip(per_param, signature, strict=True))
-        try:
-            status = check(ns["f"], *args, may_bail=True, opt=opt, int_bits=int_bits,
+    ns: dict[str, Any] = {"math": math}
+    exec(compile(source, filename, "exec"), ns)
+    func = ns["f"]
+    inputs = [tuple(values[t] for values, t in zip(per_param, signature, strict=True))
+              for per_param in drawn]
+    args: tuple[Any, ...] = ()
+    try:
+        for args in inputs:
+            status = check(func, *args, may_bail=True, opt=opt, int_bits=int_bits,
                            force=True)
-            # a deopt at every site the call reaches resumes to CPython's answer
-            if number < FORCED_CALLS:
-                reached |= forced_sites(ns["f"], args, opt=opt, int_bits=int_bits)
-        except Unsupported as exc:
-            tally.declined.append(f"{exc}\n{source}")
-            return
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\nprogram:\n{source}\nargs: {args!r}") from None
-        tally.calls += 1
-        tally.native += status is Status.OK
-    tally.sites += len(compile_function(ns["f"], kinds_of(args), opt=opt, int_bits=int_bits,
-                                        force=True).lowered.sites)
-    tally.forced += len(reached)
+            tally.calls += 1
+            tally.native += status is Status.OK
+        # every site some input reaches deoptimises there, and resumes to CPython's answer
+        coverage = force_every_site(func, inputs, opt=opt, int_bits=int_bits)
+        search = random.Random(-number)
+        for batch in range(0, SEARCH_INPUTS, SEARCH_BATCH):
+            if not coverage.unexecuted:
+                break
+            tally.searched += batch == 0
+            args = ()
+            more = [edge_input(search, signature) for _ in range(SEARCH_BATCH)]
+            force_every_site(func, more, opt=opt, int_bits=int_bits, coverage=coverage)
+    except Unsupported as exc:
+        tally.declined.append(f"{exc}\n{source}")
+        return
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nprogram:\n{source}\nargs: {args!r}") from None
+    finally:
+        forget(func)  # never called again: let its lowering go
+    tally.sites += len(coverage.sites)
+    tally.forced += len(coverage.forced)
+    tally.behind += len(coverage.behind_bailout)
+    tally.unexecuted += len(coverage.unexecuted)
 
 
-@pytest.mark.timeout(max(1200, PROGRAMS // 5))  # ~150 s idle; shared machines run slower
-def test_random_programs_match_cpython():
-    tally = Tally()
+def check_programs(first: int, count: int) -> Tally:
+    """Check programs ``first`` .. ``first + count - 1`` (hypothesis drawing the
+    inputs; it may ask for a few more examples than ``count``)."""
+    tally = Tally(first=first)
 
-    @settings(max_examples=PROGRAMS, derandomize=True, deadline=None, database=None,
+    @settings(max_examples=count, derandomize=True, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     @given(st.data())
-    def one_program(data):
+    def one_program(data: Any) -> None:
         run(tally, data)
 
     one_program()
-    print(f"{len(tally.sources)} distinct programs, {tally.calls} calls, "
-          f"{tally.native} answered natively; {tally.forced} of {tally.sites} deopt "
-          "sites forced")
+    return tally
+
+
+def shard_main(first: str, count: str, out: str) -> None:
+    """A child process's share: ``python -c`` calls this; the tally goes to ``out``."""
+    Path(out).write_text(check_programs(int(first), int(count)).to_json())
+
+
+def _start_shard(first: int, count: int, out: Path) -> subprocess.Popen[str]:
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    code = ("import sys; from tests.programs.test_random_programs import shard_main; "
+            "shard_main(*sys.argv[1:])")
+    return subprocess.Popen([sys.executable, "-c", code, str(first), str(count), str(out)],
+                            cwd=root, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.mark.timeout(max(1200, PROGRAMS // 5))  # 701 s measured at load 6-13 on 2 cores
+def test_random_programs_match_cpython(tmp_path):
+    share = -(-PROGRAMS // SHARDS)
+    # program numbers apart by far more than hypothesis's few extra examples
+    children = [(_start_shard(1 + k * STRIDE, share, tmp_path / f"shard{k}.json"),
+                 tmp_path / f"shard{k}.json") for k in range(1, SHARDS)]
+    try:
+        tally = check_programs(1, share)
+    except BaseException:
+        for child, _ in children:  # this share failed: the report is this one's
+            child.kill()
+            child.communicate()
+        raise
+    outputs = []
+    for child, _ in children:
+        text, _ = child.communicate(timeout=max(1200, PROGRAMS // 5))
+        outputs.append(text)
+    for (child, out), text in zip(children, outputs, strict=True):
+        assert child.returncode == 0, f"a shard failed:\n{text[-6000:]}"
+        tally.add(Tally.from_json(out.read_text()))
+    print(f"{len(tally.sources)} distinct programs ({SHARDS} processes), {tally.calls} "
+          f"calls, {tally.native} answered natively; of {tally.sites} deopt sites, "
+          f"{tally.forced} forced, {tally.behind} behind a bailout, {tally.unexecuted} "
+          f"at instructions CPython executed on no input ({tally.searched} programs "
+          "searched past the drawn inputs)")
     assert len(tally.sources) >= min(2000, PROGRAMS - 100), len(tally.sources)
     assert not tally.declined, f"{len(tally.declined)} declined, e.g.\n{tally.declined[0]}"
     assert tally.native >= tally.calls // 2, (tally.native, tally.calls)
+    # a floor against a vacuous run (offsets that never match, checks compiled out)
+    assert tally.forced >= tally.sites // 2, (tally.forced, tally.sites)
