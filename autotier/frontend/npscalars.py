@@ -409,6 +409,16 @@ def is_snan(x: float) -> bool:
     return math.isnan(x) and not bits & _QUIET
 
 
+def is_snan_bits(kind: NpKind, bits: int) -> bool:
+    """Whether the float ``kind``'s bit pattern ``bits`` is a signalling nan: the test
+    native code makes on the machine value (a float32 one included, which no double
+    holds); such an operand makes ``+ - * /`` trap INVALID."""
+    mant = 23 if kind is FLOAT32 else 52
+    exp_all = ((1 << (kind.bits - 1 - mant)) - 1) << mant
+    frac = bits & ((1 << mant) - 1)
+    return bits & exp_all == exp_all and frac != 0 and not frac >> (mant - 1)
+
+
 def _round(kind: NpKind, x: float) -> float:
     return round_f32(x) if kind is FLOAT32 else x
 
@@ -690,7 +700,8 @@ def builtin(fn: Builtin, kind: NpKind, a: Number) -> Outcome:
     """The Python value of ``fn(a)``: ints exact, floats rounded to nearest (``float`` of an
     int64 or uint64), ``int`` of a float truncated; ``int`` of a nan raises ValueError and
     of an infinity OverflowError (traps NAN_TO_INT, INF_TO_INT); ``bool`` is ``x != 0`` (a
-    nan is true)."""
+    nan is true).  ``int`` of a float past int64 is a Python int past it: the frontend's
+    own int overflow guard (or its wide ints) applies, as for ``int`` of a Python float."""
     if fn is Builtin.BOOL:
         return Outcome(bool(a), None)
     if fn is Builtin.FLOAT:
