@@ -6,12 +6,14 @@ function per compiled Python function, with this C signature::
     int32_t body(<params>, Result *out, int64_t budget, int64_t *record);
 
 - ``<params>``: one per Python parameter, in order, typed by :class:`Kind`
-  (``INT`` -> i64, ``FLOAT`` -> double, ``BOOL`` -> i1).
+  (``INT`` -> i64, ``FLOAT`` -> double, ``BOOL`` -> i1, ``LIST`` and ``TUPLE`` -> the
+  borrowed ``PyObject *``).
 - ``out``: where the body writes its result on success, a :data:`RESULT_IR`
   struct ``{i64 kind, i64 ival, double fval, i64 high}``; ``kind`` is a :class:`Kind`
   (``BOOL`` uses ``ival`` 0/1, ``INT`` uses ``ival``, ``FLOAT`` uses ``fval``,
   ``WIDE_INT`` -- an int beyond int64 from code that holds ints as i128 -- is
-  ``high * 2**64 + (ival as unsigned)``).
+  ``high * 2**64 + (ival as unsigned)``; ``NONE`` is None; ``OBJECT`` is a new
+  reference in ``ival``: a tuple the body built, or a list or tuple argument).
 - ``budget``: how many more native frames (calls of bodies) may be entered.
   A body whose budget is <= 0 on entry returns ``Status.RECURSION`` without doing
   anything; a body calls another body with ``budget - 1``.
