@@ -28,9 +28,7 @@ class Result(ctypes.Structure):
         if kind is Kind.NONE:
             return None
         if kind is Kind.OBJECT:  # a new reference: ours now
-            obj = ctypes.cast(self.ival, ctypes.py_object).value
-            ctypes.pythonapi.Py_DecRef(ctypes.py_object(obj))
-            return obj
+            return sites.take(self.ival)
         if kind is Kind.FLOAT:
             return float(self.fval)
         if kind is Kind.BOOL:

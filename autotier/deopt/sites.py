@@ -227,7 +227,7 @@ _decref.argtypes = [ctypes.py_object]
 _decref.restype = None
 
 
-def _take(address: int) -> object:
+def take(address: int) -> object:
     """The object at ``address``, whose reference the record owned (now ours)."""
     obj = ctypes.cast(address, ctypes.py_object).value
     _decref(obj)
@@ -245,7 +245,7 @@ def read_record(address: int) -> tuple[int, list[Frame | Outcome]]:
     at = RECORD_HEADER
     for _ in range(count):
         if words[at] == 0:  # a result frame
-            frames.append(Outcome(_take(words[at + 2]), raised=words[at + 1] != 0))
+            frames.append(Outcome(take(words[at + 2]), raised=words[at + 1] != 0))
             at += RESULT_FRAME_WORDS
             continue
         site = _registry.get(words[at])

@@ -15,6 +15,7 @@ resuming after the call: it never runs twice).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from llvmlite import ir as ll
@@ -34,12 +35,27 @@ if TYPE_CHECKING:
 Leaf = tuple[LV, Kinds] | None
 
 
+def _resume_after(fl: FunctionLowering, cond: ll.Value, status: Status, name: str,
+                  outcome: Callable[[], ll.Value], *, raised: bool = False) -> None:
+    """Where ``cond`` holds, leave for the interpreter *after* the instruction, with
+    ``outcome()`` (a new reference, the record takes it: a value, or the exception
+    taken from the thread when ``raised``) as its result, through the call exit."""
+    b = fl.b
+    record = fl.exits.record
+    assert record is not None, "declined in programs whose bailouts unwind"
+    with b.if_then(cond, likely=False):
+        b.call(result_frame(fl.ml), [record, i64(int(raised)), outcome()])
+    fl.bail_if(cond, status, name=name, callee=RESULT_ONLY)
+
+
+def _exception(fl: FunctionLowering) -> Callable[[], ll.Value]:
+    return lambda: take_exception(fl.b, fl.ml.module)
+
+
 def lower_call_builtin(fl: FunctionLowering, instr: CallBuiltin, args: list[ll.Value],
                        combo: tuple[VKind, ...], kinds: Kinds) -> Leaf:
     b = fl.b
     module = fl.ml.module
-    record = fl.exits.record
-    assert record is not None, "declined in programs whose bailouts unwind"
     stale = periodic.watch_namespaces(fl)
     boxed = [boxes.box(fl, (a,), k) for a, k in zip(args[1:], combo[1:], strict=True)]
     result = call_vector(b, module, const_ptr(id(builtin_object(instr.builtin))),
@@ -47,16 +63,10 @@ def lower_call_builtin(fl: FunctionLowering, instr: CallBuiltin, args: list[ll.V
     for obj in boxed:
         b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
     raised = b.icmp_unsigned("==", result, ll.Constant(PTR, None))
-    with b.if_then(raised, likely=False):
-        b.call(result_frame(fl.ml), [record, i64(1), take_exception(b, module)])
-    fl.bail_if(raised, Status.RAISED, name="returned", callee=RESULT_ONLY)
+    _resume_after(fl, raised, Status.RAISED, "returned", _exception(fl), raised=True)
     took, lv = boxes.unbox(fl, result, kinds)
-    changed = stale()
-    leave = b.or_(b.not_(took), changed)
-    with b.if_then(leave, likely=False):
-        b.call(result_frame(fl.ml), [record, i64(0), result])  # the record owns it
-    fl.bail_if(b.not_(took), Status.ELEMENT, name="took", callee=RESULT_ONLY)
-    fl.bail_if(changed, Status.STALE, name="same_globals", callee=RESULT_ONLY)
+    _resume_after(fl, b.not_(took), Status.ELEMENT, "took", lambda: result)
+    _resume_after(fl, stale(), Status.STALE, "same_globals", lambda: result)
     b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [result])
     return lv, kinds
 
@@ -68,22 +78,14 @@ def lower_contains(fl: FunctionLowering, value: LV, kind: VKind, seq: ll.Value,
     test, as after a call."""
     b = fl.b
     module = fl.ml.module
-    record = fl.exits.record
-    assert record is not None, "declined in programs whose bailouts unwind"
     stale = periodic.watch_namespaces(fl)
     obj = boxes.box(fl, value, kind)
     contains = declare(module, "PySequence_Contains", ll.IntType(32), [PTR, PTR])
     found = b.call(contains, [seq, obj], name="contains")
     b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
     raised = b.icmp_signed("<", found, ll.Constant(ll.IntType(32), 0))
-    with b.if_then(raised, likely=False):
-        b.call(result_frame(fl.ml), [record, i64(1), take_exception(b, module)])
-    fl.bail_if(raised, Status.RAISED, name="tested", callee=RESULT_ONLY)
+    _resume_after(fl, raised, Status.RAISED, "tested", _exception(fl), raised=True)
     answer = b.icmp_signed("!=" if not negate else "==", found, ll.Constant(ll.IntType(32), 0))
-    changed = stale()
-    with b.if_then(changed, likely=False):
-        outcome = b.select(answer, const_ptr(id(True)), const_ptr(id(False)))
-        b.call(declare(module, "Py_IncRef", ll.VoidType(), [PTR]), [outcome])
-        b.call(result_frame(fl.ml), [record, i64(0), outcome])
-    fl.bail_if(changed, Status.STALE, name="same_globals", callee=RESULT_ONLY)
+    _resume_after(fl, stale(), Status.STALE, "same_globals",
+                  lambda: boxes.box_or_null(fl, (answer,), VKind.BOOL))  # never NULL
     return (answer,), frozenset({VKind.BOOL})

@@ -102,18 +102,12 @@ def loop_tick(fl: FunctionLowering, here: int, targets: tuple[int, ...]) -> None
 def _check(fl: FunctionLowering) -> None:
     """Signals, then other threads, then: did a namespace change meanwhile?"""
     b = fl.b
-    spaces = _namespaces(fl)
-    tags = [ll.Constant(I64, ns + compat.DICT_VERSION_TAG).inttoptr(I64.as_pointer())
-            for ns, _ in spaces]
-    versions = [b.load(tag) for tag in tags]
+    stale = watch_namespaces(fl)
     check = declare(fl.ml.module, "PyErr_CheckSignals", I32, [])
     raised = b.icmp_signed("!=", b.call(check, []), ll.Constant(I32, 0))
     fl.bail_if(raised, Status.SIGNAL, name="no_signal")
     _let_threads_run(fl)
-    for (ns, expected), tag, before in zip(spaces, tags, versions, strict=True):
-        with b.if_then(b.icmp_unsigned("!=", b.load(tag), before), likely=False):
-            holds = guards.emit_bindings_hold(b, ns, expected)
-            fl.bail_if(b.not_(holds), Status.STALE, name="same_globals")
+    fl.bail_if(stale(), Status.STALE, name="same_globals")
 
 
 def watch_namespaces(fl: FunctionLowering) -> Callable[[], ll.Value]:

@@ -65,15 +65,22 @@ def lower_len(fl: FunctionLowering, seq: ll.Value, kind: VKind) -> Leaf:
     return (fl.widen(length(fl, seq, kind)),), frozenset({VKind.INT})
 
 
-def lower_getitem(fl: FunctionLowering, seq: ll.Value, kind: VKind, index: ll.Value,
-                  elements: Kinds) -> Leaf:
-    """``seq[index]``: a negative index counts from the end; IndexError out of range."""
+def _position(fl: FunctionLowering, seq: ll.Value, kind: VKind, index: ll.Value
+              ) -> ll.Value:
+    """The item position of ``seq[index]`` (an int or bool index, negative from the
+    end); deoptimises with INDEX (CPython's IndexError) when out of range."""
     b = fl.b
     n = length(fl, seq, kind)
     i = fl.narrow(index) if index.type != ll.IntType(1) else b.zext(index, I64)
     at = b.select(b.icmp_signed("<", i, i64(0)), b.add(i, n), i, name="at")
     fl.bail_if(b.icmp_unsigned(">=", at, n), Status.INDEX, name="in_range")
-    return element(fl, seq, kind, at, elements), elements
+    return at
+
+
+def lower_getitem(fl: FunctionLowering, seq: ll.Value, kind: VKind, index: ll.Value,
+                  elements: Kinds) -> Leaf:
+    """``seq[index]``."""
+    return element(fl, seq, kind, _position(fl, seq, kind, index), elements), elements
 
 
 def lower_iter(fl: FunctionLowering, seq: ll.Value, kind: VKind) -> Leaf:
@@ -122,15 +129,10 @@ def lower_setitem(fl: FunctionLowering, seq: ll.Value, index: ll.Value, value: L
     must be a number (freeing anything else could run a finaliser, Python code: the
     interpreter does that store, ELEMENT), and is released after the new one is in."""
     b = fl.b
-    n = length(fl, seq, VKind.LIST)
-    i = fl.narrow(index) if index.type != ll.IntType(1) else b.zext(index, I64)
-    at = b.select(b.icmp_signed("<", i, i64(0)), b.add(i, n), i, name="at")
-    fl.bail_if(b.icmp_unsigned(">=", at, n), Status.INDEX, name="in_range")
-    slot = _item_address(fl, seq, VKind.LIST, at)
-    fl.bail_if(b.not_(boxes.is_number(b, b.load(slot))), Status.ELEMENT, name="replaceable")
-    new = boxes.box(fl, value, kind)
-    slot = _item_address(fl, seq, VKind.LIST, at)  # boxing ran no Python code, but reload
+    slot = _item_address(fl, seq, VKind.LIST, _position(fl, seq, VKind.LIST, index))
     old = b.load(slot, name="replaced")
+    fl.bail_if(b.not_(boxes.is_number(b, old)), Status.ELEMENT, name="replaceable")
+    new = boxes.box(fl, value, kind)  # runs no Python code: the list stays as it is
     b.store(new, slot)
     b.call(declare(fl.ml.module, "Py_DecRef", ll.VoidType(), [PTR]), [old])
     return (ll.Constant(ll.IntType(1), 0),), frozenset({VKind.NONE})

@@ -117,8 +117,10 @@ def _builtin_call_kinds(instr: ir.CallBuiltin, combo: tuple[VKind, ...],
 
 def container_of(instr: ir.Instr) -> ir.Var | None:
     """The operand whose elements ``instr`` yields (an element load, an iterator's value)."""
-    if isinstance(instr, ir.GetItem | ir.CallBuiltin):
-        return instr.seq if isinstance(instr, ir.GetItem) else instr.args[0]
+    if isinstance(instr, ir.GetItem):
+        return instr.seq
+    if isinstance(instr, ir.CallBuiltin):
+        return instr.args[0]
     if isinstance(instr, ir.IterValue):
         return instr.it
     return None
