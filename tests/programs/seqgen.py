@@ -32,6 +32,12 @@ _TEMPLATES = [
     "if xs:\n    s = s {op} xs[-1]",
     "for x in xs:\n    if x > s:\n        s = x\n    else:\n        s = s {op} 1",
     "n = len(xs)\nwhile n > 0:\n    n = n - 1\n    s = s {op} xs[n]",
+    "xs[{idx}] += k",
+    "for x in xs:\n    if x == k:\n        break\n    s = s {op} x",
+    "for i in range(len(xs) - 1, -1, -1):\n    s = s {op} xs[i]",
+    "if xs and xs[0] > k:\n    s = s {op} xs[0]",
+    "for j, x in enumerate(xs, 1):\n    xs[j - 1] = x {op} j",
+    "s = s {op} len(xs)",
 ]
 
 
@@ -39,10 +45,10 @@ def program(seed: int) -> str:
     """The source of program ``seed``: ``def f(xs, k)``."""
     rng = random.Random(seed)
     lines = ["def f(xs, k):", f"    s = {rng.choice(['0', '0.0', 'k', '1'])}"]
-    for _ in range(rng.randint(1, 4)):
+    for _ in range(rng.randint(1, 5)):
         stmt = rng.choice(_TEMPLATES).format(op=rng.choice(OPS), idx=rng.choice(INDICES))
         lines.extend("    " + line for line in stmt.splitlines())
-    lines.append("    return " + rng.choice(["s", "s", "s, len(xs)", "len(xs)"]))
+    lines.append("    return " + rng.choice(["s", "s", "s, len(xs)", "len(xs)", "s, k"]))
     return "\n".join(lines) + "\n"
 
 

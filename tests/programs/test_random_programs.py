@@ -32,14 +32,9 @@ checked changes.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
-import subprocess
-import sys
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,12 +49,10 @@ from tests.frontend.harness import (
     forget,
 )
 from tests.programs.progen import program
+from tests.programs.shards import Tally, run_sharded
 
 # AUTOTIER_PROGRAMS=20000 (say) runs that many examples instead, for a longer search
 PROGRAMS = int(os.environ.get("AUTOTIER_PROGRAMS", "2100"))
-# processes sharing the run (this one and SHARDS - 1 children)
-SHARDS = max(1, int(os.environ.get("AUTOTIER_PROGRAM_SHARDS", min(2, os.cpu_count() or 1))))
-STRIDE = 10**6  # shard k checks programs from 1 + k * STRIDE
 CALLS_PER_PROGRAM = 4
 # more inputs (edge values, seeded by the program), in batches, while some site is at an
 # instruction CPython executed on none of the inputs so far
@@ -81,39 +74,6 @@ VALUES = {
         st.floats(allow_nan=True, allow_infinity=True)),
     "bool": st.booleans(),
 }
-
-
-@dataclass
-class Tally:
-    first: int = 1  # the number of this run's first program
-    examples: int = 0
-    sources: set[str] = field(default_factory=set)
-    calls: int = 0
-    native: int = 0
-    declined: list[str] = field(default_factory=list)
-    sites: int = 0  # deopt sites of the programs compiled
-    forced: int = 0  # of them, forced and resumed to CPython's answer
-    behind: int = 0  # behind a bailout native code takes first on every input
-    unexecuted: int = 0  # at instructions CPython executed on no input tried
-    searched: int = 0  # programs that needed inputs beyond the drawn ones
-
-    def add(self, other: Tally) -> None:
-        self.sources |= other.sources
-        self.declined += other.declined
-        for name in ("examples", "calls", "native", "sites", "forced", "behind",
-                     "unexecuted", "searched"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-    def to_json(self) -> str:
-        fields = dict(vars(self))
-        fields["sources"] = sorted(self.sources)
-        return json.dumps(fields)
-
-    @classmethod
-    def from_json(cls, text: str) -> Tally:
-        fields = json.loads(text)
-        fields["sources"] = set(fields["sources"])
-        return cls(**fields)
 
 
 def edge_input(rng: random.Random, signature: tuple[str, ...]) -> tuple[Any, ...]:
@@ -189,47 +149,10 @@ def check_programs(first: int, count: int) -> Tally:
     return tally
 
 
-def shard_main(first: str, count: str, out: str) -> None:
-    """A child process's share: ``python -c`` calls this; the tally goes to ``out``."""
-    Path(out).write_text(check_programs(int(first), int(count)).to_json())
-
-
-def _start_shard(first: int, count: int, out: Path) -> subprocess.Popen[str]:
-    root = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
-    code = ("import sys; from tests.programs.test_random_programs import shard_main; "
-            "shard_main(*sys.argv[1:])")
-    return subprocess.Popen([sys.executable, "-c", code, str(first), str(count), str(out)],
-                            cwd=root, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-
-
 @pytest.mark.timeout(max(1200, PROGRAMS // 5))  # 701 s measured at load 6-13 on 2 cores
 def test_random_programs_match_cpython(tmp_path):
-    share = -(-PROGRAMS // SHARDS)
-    # program numbers apart by far more than hypothesis's few extra examples
-    children = [(_start_shard(1 + k * STRIDE, share, tmp_path / f"shard{k}.json"),
-                 tmp_path / f"shard{k}.json") for k in range(1, SHARDS)]
-    try:
-        tally = check_programs(1, share)
-    except BaseException:
-        for child, _ in children:  # this share failed: the report is this one's
-            child.kill()
-            child.communicate()
-        raise
-    outputs = []
-    for child, _ in children:
-        text, _ = child.communicate(timeout=max(1200, PROGRAMS // 5))
-        outputs.append(text)
-    for (child, out), text in zip(children, outputs, strict=True):
-        assert child.returncode == 0, f"a shard failed:\n{text[-6000:]}"
-        tally.add(Tally.from_json(out.read_text()))
-    print(f"{len(tally.sources)} distinct programs ({SHARDS} processes), {tally.calls} "
-          f"calls, {tally.native} answered natively; of {tally.sites} deopt sites, "
-          f"{tally.forced} forced, {tally.behind} behind a bailout, {tally.unexecuted} "
-          f"at instructions CPython executed on no input ({tally.searched} programs "
-          "searched past the drawn inputs)")
+    tally = run_sharded(check_programs, PROGRAMS, tmp_path, timeout=max(1200, PROGRAMS // 5))
+    print(tally.summary())
     assert len(tally.sources) >= min(2000, PROGRAMS - 100), len(tally.sources)
     assert not tally.declined, f"{len(tally.declined)} declined, e.g.\n{tally.declined[0]}"
     assert tally.native >= tally.calls // 2, (tally.native, tally.calls)
