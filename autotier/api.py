@@ -271,6 +271,7 @@ def _row(bead: Bead) -> FunctionStats:
             last_bailout_offset=site.offset if site is not None else None,
             resumes=bead.resumes,
             unwrapped=bead.rebound.where if bead.rebound is not None else None,
+            callees=code.callees if code is not None else (),
         )
 
 

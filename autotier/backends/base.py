@@ -112,6 +112,9 @@ class CompiledCode:
     # when the compile did not keep it (AUTOTIER_DUMP without asm)
     asm_source: tuple[tuple[str, ...], int] | None = None
     native: NativeCode | None = None
+    # qualnames of the functions compiled into this code besides the root (hot or plain
+    # callees, called natively), for ``stats()``
+    callees: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.native is not None:  # replace() adds keepalive objects: retain them too

@@ -108,6 +108,8 @@ class LLVMBackend:
             # and the deopt sites its records name (autotier.deopt.sites holds them weakly)
             keepalive=tuple((lm.deps, lm.defaults, lm.codes, lm.sites) for lm in lowered),
             native=built.native,
+            callees=tuple(dict.fromkeys(f.__qualname__ for lm in lowered
+                                        for f, _ in lm.codes)),
         )
 
 

@@ -96,6 +96,10 @@ class MathFunctionRef:
 
 @dataclass(frozen=True)
 class HotFunctionRef:
+    """A global bound to a Python function the compile calls natively: an
+    ``@autotier.hot`` object's function, or a plain function nobody decorated (both
+    guarded alike: the global's identity and the function's ``__code__``)."""
+
     func: FunctionType
     global_name: str
 
@@ -228,9 +232,11 @@ class Resolver:
         target = hot_target(value)
         if target is not None:
             return HotFunctionRef(target, name)
+        if type(value) is FunctionType:  # a helper nobody decorated: compiled in too
+            return HotFunctionRef(value, name)
         raise self._fail(
             f"global {name!r} is a {type(value).__name__}: only int/float/bool constants, "
-            "the math module and @autotier.hot functions are supported", line)
+            "the math module and Python functions are supported", line)
 
     def load_attr(self, obj: Static, name: str, line: int) -> Constant | Static:
         if not isinstance(obj, MathModule):

@@ -38,10 +38,14 @@ class FunctionStats:
     # "mod.A.m") since the bead gave up for good: calls of that name are no longer
     # counted; None while the name holds the hot object
     unwrapped: str | None = None
+    # qualnames of the functions the installed code calls natively (compiled in with
+    # it: decorated or not)
+    callees: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["signatures"] = [list(s) for s in self.signatures]
+        d["callees"] = list(self.callees)
         return d
 
 

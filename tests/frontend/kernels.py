@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from math import sqrt as imported_sqrt
 
@@ -578,7 +579,14 @@ def calls_with_none_default(a):
 
 
 def calls_plain_function(a):
-    return add(a, a)
+    return add(a, a)  # a helper nobody decorated: compiled in with its caller
+
+
+_PARTIAL = functools.partial(max, 0)
+
+
+def calls_partial(a):
+    return _PARTIAL(a)  # a callable that is no Python function
 
 
 def uses_len(x):

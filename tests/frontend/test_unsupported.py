@@ -7,6 +7,7 @@ import pytest
 from autotier.abi import Kind
 from autotier.frontend import Unsupported, lower
 from tests.frontend import kernels as k
+from tests.frontend.harness import check
 
 INT, FLT = Kind.INT, Kind.FLOAT
 
@@ -20,7 +21,7 @@ CASES = [
     (k.keyword_call, (FLT,), r"keyword arguments to builtin round\(\)"),
     (k.star_args, (), r"\*args"),
     (k.calls_with_none_default, (INT,), "with default b=None"),
-    (k.calls_plain_function, (INT,), "global 'add' is a function"),
+    (k.calls_partial, (INT,), "global '_PARTIAL' is a partial"),
     (k.uses_big, (INT,), "beyond 64 bits"),
     (k.round_ndigits, (FLT,), r"round\(\) with 2 arguments"),
     (k.math_unsupported, (FLT,), r"math\.gamma is not supported"),
@@ -45,6 +46,11 @@ def test_unsupported_reasons_name_the_line():
 def test_not_a_function():
     with pytest.raises(Unsupported, match="not a Python function"):
         lower(len, (INT,))  # type: ignore[arg-type]
+
+
+def test_a_plain_helper_is_compiled_with_its_caller():
+    for a in (3, -(2**62), 2**62):  # the last overflows inside the helper: resumed there
+        check(k.calls_plain_function, a, may_bail=True)
 
 
 def test_unsupported_callee_is_reported_through_the_caller():
