@@ -113,7 +113,8 @@ class CompiledCode:
     asm_source: tuple[tuple[str, ...], int] | None = None
     native: NativeCode | None = None
     # qualnames of the functions compiled into this code besides the root (hot or plain
-    # callees, called natively), for ``stats()``
+    # callees, called natively), then of those called through the C API
+    # ("name (interpreted)"), for ``stats()``
     callees: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

@@ -108,8 +108,7 @@ class LLVMBackend:
             # and the deopt sites its records name (autotier.deopt.sites holds them weakly)
             keepalive=tuple((lm.deps, lm.defaults, lm.codes, lm.sites) for lm in lowered),
             native=built.native,
-            callees=tuple(dict.fromkeys(f.__qualname__ for lm in lowered
-                                        for f, _ in lm.codes)),
+            callees=tuple(dict.fromkeys(c for lm in lowered for c in lm.callees)),
         )
 
 

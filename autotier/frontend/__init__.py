@@ -62,7 +62,8 @@ def lower(func: FunctionType, arg_kinds: tuple[Kind, ...], *, int_bits: int = 64
     return LoweredModule(ir=text, body=body, arg_kinds=kinds, deps=program.deps, dumps=dumps,
                          defaults=program.defaults, codes=program.callee_codes,
                          sites=lowering.sites, record_words=lowering.record_words(),
-                         finishes_callees=lowering.finishes_callees)
+                         finishes_callees=lowering.finishes_callees,
+                         callees=program.native_callees())
 
 
 def _sites_text(sites: tuple[Site, ...]) -> str:

@@ -39,9 +39,14 @@ def unbox(fl: FunctionLowering, obj: ll.Value, kinds: Kinds) -> tuple[ll.Value, 
     zero_i, zero_f = ll.Constant(ints, 0), ll.Constant(F64, 0.0)
     for kind in sorted(kinds):
         yes, no = fl.block(f"is_{kind.name.lower()}"), fl.block(f"not_{kind.name.lower()}")
-        b.cbranch(unboxing.type_is(b, obj, _TYPES[kind]), yes, no)
+        if kind is VKind.NONE:
+            b.cbranch(b.icmp_unsigned("==", obj, const_ptr(id(None))), yes, no)
+        else:
+            b.cbranch(unboxing.type_is(b, obj, _TYPES[kind]), yes, no)
         b.position_at_end(yes)
-        if kind is VKind.INT:
+        if kind is VKind.NONE:
+            ival, fval = zero_i, zero_f
+        elif kind is VKind.INT:
             value = unboxing.unbox_int(b, obj, fail, fl.out_slot(I32))
             ival, fval = (value if ints == I64 else b.sext(value, ints)), zero_f
         elif kind is VKind.FLOAT:
@@ -66,7 +71,7 @@ def unbox(fl: FunctionLowering, obj: ll.Value, kinds: Kinds) -> tuple[ll.Value, 
     (kind,) = kinds
     if kind is VKind.FLOAT:
         return took, (fval,)
-    if kind is VKind.BOOL:
+    if kind in (VKind.BOOL, VKind.NONE):  # None is held as an i1 0
         return took, (b.trunc(ival, I1),)
     return took, (ival,)
 

@@ -11,23 +11,32 @@ outcome (the record's result frame, as for a finished native callee:
 the bead widens it).  Such a call may run Python code (an element's ``__lt__``), so the
 bindings the code relies on are checked again after it (``Status.STALE``, also
 resuming after the call: it never runs twice).
+
+A call of a Python function the frontend cannot compile (a closure, a generator, a
+``try``, a list argument: :attr:`Program.opaque`) is made the same way
+(:func:`lower_call_object`): the function itself vectorcalled with the numbers boxed
+and the sequences borrowed, with the thread's recursion depth lowered by the native
+frames above it, so it stands as deep as when called from interpreted frames.  What
+it returns is taken when it is an int within int64, a float, a bool or None, and
+anything else resumes after the call with it (``ELEMENT``: a failed speculation).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from types import FunctionType
+from typing import TYPE_CHECKING, Any
 
 from llvmlite import ir as ll
 
-from autotier.abi import Status
+from autotier.abi import RECORD_BUDGET, Kind, Status
 from autotier.dispatch.irutil import PTR, call_vector, const_ptr, declare
 from autotier.frontend import boxes, periodic
 from autotier.frontend.builtins_table import builtin_object
 from autotier.frontend.exits import RESULT_ONLY
 from autotier.frontend.finishing import result_frame, take_exception
 from autotier.frontend.ir import CallBuiltin, Kinds, VKind
-from autotier.frontend.values import LV, i64
+from autotier.frontend.values import I1, I32, LV, i64
 
 if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering
@@ -45,6 +54,9 @@ def _resume_after(fl: FunctionLowering, cond: ll.Value, status: Status, name: st
     assert record is not None, "declined in programs whose bailouts unwind"
     with b.if_then(cond, likely=False):
         b.call(result_frame(fl.ml), [record, i64(int(raised)), outcome()])
+        # the innermost failure is this one's (a native callee's result frame says
+        # RESULT: decided already), so the bead counts and decides it
+        b.store(i64(status), b.gep(record, [i64(0)], inbounds=True))
     fl.bail_if(cond, status, name=name, callee=RESULT_ONLY)
 
 
@@ -89,3 +101,47 @@ def lower_contains(fl: FunctionLowering, value: LV, kind: VKind, seq: ll.Value,
     _resume_after(fl, stale(), Status.STALE, "same_globals",
                   lambda: boxes.box_or_null(fl, (answer,), VKind.BOOL))  # never NULL
     return (answer,), frozenset({VKind.BOOL})
+
+
+def lower_call_object(fl: FunctionLowering, func: FunctionType, args: list[Any],
+                      kinds: tuple[Kind, ...], returns: Kinds) -> tuple[LV, Kinds]:
+    """``func(*args)`` by vectorcall: CPython runs the function (module doc)."""
+    b = fl.b
+    module = fl.ml.module
+    decref = declare(module, "Py_DecRef", ll.VoidType(), [PTR])
+    stale = periodic.watch_namespaces(fl)
+    null = ll.Constant(PTR, None)
+    argv: list[ll.Value] = []
+    owned: list[ll.Value] = []
+    failed: ll.Value = ll.Constant(I1, 0)
+    for value, kind in zip(args, kinds, strict=True):
+        if not kind.scalar and kind is not Kind.NONE:  # a list or tuple: borrowed
+            argv.append(value)
+            continue
+        obj = boxes.box_or_null(fl, (value,), VKind(kind))
+        failed = b.or_(failed, b.icmp_unsigned("==", obj, null))
+        argv.append(obj)
+        owned.append(obj)
+
+    def release() -> None:
+        for obj in owned:
+            with b.if_then(b.icmp_unsigned("!=", obj, null)):
+                b.call(decref, [obj])
+
+    with b.if_then(failed, likely=False):
+        release()
+    fl.bail_if(failed, Status.SIGNAL, name="boxed")  # a MemoryError, propagated
+    record = fl.exits.record
+    assert record is not None, "declined in programs whose bailouts unwind"
+    # as deep as from interpreted frames: the native frames from the root to this one
+    root_budget = b.load(b.gep(record, [i64(RECORD_BUDGET)], inbounds=True))
+    depth = b.trunc(b.add(b.sub(root_budget, fl.budget), i64(1)), I32)
+    result = call_vector(b, module, const_ptr(id(func)), argv, depth=depth)
+    release()
+    raised = b.icmp_unsigned("==", result, null)
+    _resume_after(fl, raised, Status.RAISED, "returned", _exception(fl), raised=True)
+    took, lv = boxes.unbox(fl, result, returns)
+    _resume_after(fl, b.not_(took), Status.ELEMENT, "took", lambda: result)
+    _resume_after(fl, stale(), Status.STALE, "same_globals", lambda: result)
+    b.call(decref, [result])
+    return lv, returns

@@ -211,6 +211,14 @@ class Truth(Instr):
 
 
 @dataclass(frozen=True)
+class IsNone(Instr):
+    """``operand is None`` (``is not None`` when ``negate``)."""
+
+    operand: Var
+    negate: bool = False
+
+
+@dataclass(frozen=True)
 class Select(Instr):
     """``if_true if cond else if_false`` with ``cond`` a bool (min and max use it)."""
 

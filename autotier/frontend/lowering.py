@@ -34,19 +34,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import FunctionType
+from typing import Any
 
 from llvmlite import ir as ll
 
 from autotier.abi import RECORD_HEADER, RESULT_FRAME_WORDS, RESULT_IR, Kind, Status
 from autotier.deopt import sites
 from autotier.dispatch.irutil import declare
-from autotier.frontend import finishing, ir, nanbits, ops, periodic
+from autotier.frontend import capi, finishing, ir, nanbits, ops, periodic
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.exits import RESULT_ONLY, Exits
 from autotier.frontend.ir import Kinds, Var, VKind
 from autotier.frontend.kinds import SEQUENCES
 from autotier.frontend.numerics import Numerics
-from autotier.frontend.program import Program, Spec
+from autotier.frontend.program import OPAQUE_RESULT, Program, Spec
 from autotier.frontend.typeinfer import Typed
 from autotier.frontend.values import (
     I1,
@@ -82,7 +83,8 @@ def _recursive(program: Program) -> bool:
         callees = calls.setdefault(func, set())
         callees.update(instr.callee for bid in typed.reached
                        for instr in typed.func.block(bid).instrs
-                       if isinstance(instr, ir.CallFunction))
+                       if isinstance(instr, ir.CallFunction)
+                       and any(f is instr.callee for f, _ in program.typed))
     done: set[FunctionType] = set()
 
     def cycle_from(func: FunctionType, path: set[FunctionType]) -> bool:
@@ -102,9 +104,10 @@ def _recursive(program: Program) -> bool:
 def _stores(program: Program) -> bool:
     """Whether any function of the program has an effect (a store into a list, an
     append) or calls through the C API (which may run Python code)."""
-    return any(isinstance(instr, ir.SetItem | ir.ListAppend | ir.CallBuiltin | ir.Contains)
-               for typed in program.typed.values()
-               for bid in typed.reached for instr in typed.func.block(bid).instrs)
+    return bool(program.opaque) or any(
+        isinstance(instr, ir.SetItem | ir.ListAppend | ir.CallBuiltin | ir.Contains)
+        for typed in program.typed.values()
+        for bid in typed.reached for instr in typed.func.block(bid).instrs)
 
 
 def _spec_text(spec: Spec) -> str:
@@ -121,8 +124,9 @@ class ModuleLowering:
         self.unwinds = _recursive(program)  # bailouts longjmp to the exported body
         if self.unwinds and _stores(program):
             # an unwound bailout re-runs the call from its start: exact only without effects
-            raise Unsupported("a recursive program that stores into lists or calls sum, min "
-                              "or max of one is not supported (its bailouts re-run the call)")
+            raise Unsupported("a recursive program that stores into lists, calls sum, min "
+                              "or max of one, or calls a function it cannot compile is not "
+                              "supported (its bailouts re-run the call)")
         self.module = ll.Module(name=body_name)
         self.numerics = Numerics(self.module)
         self.functions: dict[Spec, ll.Function] = {}
@@ -359,7 +363,9 @@ class FunctionLowering:
         return x if self.ints is I64 else self.b.sext(x, self.ints)
 
     def call_function(self, func: FunctionType, kinds: tuple[Kind, ...],
-                      args: list[ll.Value]) -> tuple[LV, Kinds]:
+                      args: list[Any]) -> tuple[LV, Kinds]:
+        if (func, kinds) in self.ml.program.opaque:  # CPython runs it
+            return capi.lower_call_object(self, func, args, kinds, OPAQUE_RESULT)
         callee = self.ml.fast_function(func, kinds)
         budget = self.b.sub(self.budget, i64(1), name="budget")
         if self.unwind is not None:  # a bailout in the callee never returns here

@@ -76,3 +76,6 @@ class LoweredModule:
     sites: tuple[object, ...] = ()
     record_words: int = RECORD_HEADER
     finishes_callees: bool = False  # a body may ask the record's keeper (abi)
+    # the functions called natively, then those called through the C API (with
+    # " (interpreted)"), by qualname: ``stats().callees``
+    callees: tuple[str, ...] = ()

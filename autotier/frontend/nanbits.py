@@ -20,7 +20,7 @@ from autotier.frontend import ir
 # Instructions whose result carries their operands' nan bits on.
 _CARRIERS = (ir.BinaryOp, ir.UnaryOp, ir.Abs, ir.ToFloat, ir.CheckBound)
 # Instructions that see at most whether an operand is a nan.
-_BLIND = (ir.Const, ir.Undefined, ir.Compare, ir.Truth, ir.ToInt, ir.Round, ir.MakeRange,
+_BLIND = (ir.Const, ir.Undefined, ir.Compare, ir.Truth, ir.IsNone, ir.ToInt, ir.Round, ir.MakeRange,
           ir.GetIter, ir.IterHasNext, ir.IterValue, ir.IterAdvance)
 _BLIND_MATH = frozenset({"isnan", "isinf", "isfinite", "floor", "ceil", "trunc"})
 

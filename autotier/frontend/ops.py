@@ -21,6 +21,7 @@ from autotier.frontend import boxes, capi, floatarith, ir, sequences
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.ir import BinOp, CmpOp, Kinds, UnOp, VKind
 from autotier.frontend.kinds import NO_KINDS, SEQ_ITERS, SEQUENCES
+from autotier.frontend.program import OPAQUE_RESULT
 from autotier.frontend.typeinfer import (
     INTLIKE,
     binop_kind,
@@ -76,6 +77,8 @@ def as_bool(b: ll.IRBuilder, value: ll.Value) -> ll.Value:
 
 
 def truth(fl: FunctionLowering, value: ll.Value, kind: VKind) -> ll.Value:
+    if kind is VKind.NONE:
+        return ll.Constant(I1, 0)
     if kind is VKind.BOOL:
         return value
     if kind is VKind.INT:
@@ -105,8 +108,14 @@ def _elements(fl: FunctionLowering, instr: ir.Instr) -> Kinds:
 
 
 def _callee_returns(fl: FunctionLowering) -> Any:
-    typed = fl.ml.program.typed
-    return lambda func, kinds: typed[(func, kinds)].returns
+    program = fl.ml.program
+
+    def returns(func: Any, kinds: Any) -> Kinds:
+        if (func, kinds) in program.opaque:
+            return OPAQUE_RESULT
+        return program.typed[(func, kinds)].returns
+
+    return returns
 
 
 # ---------------------------------------------------------------- constants
@@ -184,6 +193,9 @@ def _lower_Compare(fl: FunctionLowering, instr: ir.Compare, combo: tuple[VKind, 
     x, y = args
     b = fl.b
     op = instr.op.value
+    if VKind.NONE in combo:  # == and != only (typeinfer): None equals only None
+        equal = ka is kb
+        return (ll.Constant(I1, int(equal == (instr.op is CmpOp.EQ))),), _one(VKind.BOOL)
     if ka in INTLIKE and kb in INTLIKE:
         return (b.icmp_signed(op, as_int(fl, x, ka), as_int(fl, y, kb)),), _one(VKind.BOOL)
     if VKind.INT not in combo:  # floats, or a float and a bool (0.0 / 1.0 exactly)
@@ -193,6 +205,11 @@ def _lower_Compare(fl: FunctionLowering, instr: ir.Compare, combo: tuple[VKind, 
         return (b.fcmp_ordered(op, x, y),), _one(VKind.BOOL)
     name = "cmp_int_float_" if ka is VKind.INT else "cmp_float_int_"
     return (as_bool(b, fl.helper(name + _CMP_NAMES[instr.op], [x, y])),), _one(VKind.BOOL)
+
+
+def _lower_IsNone(fl: FunctionLowering, instr: ir.IsNone, combo: tuple[VKind],
+                  args: list[Any]) -> Leaf:
+    return (ll.Constant(I1, int((combo[0] is VKind.NONE) != instr.negate)),), _one(VKind.BOOL)
 
 
 def _lower_Truth(fl: FunctionLowering, instr: ir.Truth, combo: tuple[VKind],

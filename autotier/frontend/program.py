@@ -21,10 +21,14 @@ from autotier.frontend.decode import DecodedFunction, decode, too_large
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.model import GlobalDep
 from autotier.frontend.stackflow import build_ir
-from autotier.frontend.typeinfer import Typed, infer
+from autotier.frontend.typeinfer import Typed, combos, infer
 
 Spec = tuple[FunctionType, tuple[Kind, ...]]
 MAX_SPECS = 64
+#: what a call through the C API (an *opaque* callee) is taken to return: each result
+#: is checked, and any other outcome resumes after the call (:mod:`.capi`)
+OPAQUE_RESULT: ir.Kinds = frozenset({ir.VKind.INT, ir.VKind.FLOAT, ir.VKind.BOOL,
+                                     ir.VKind.NONE})
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,9 @@ class Program:
     root: Spec
     sources: dict[FunctionType, Source] = field(default_factory=dict)
     typed: dict[Spec, Typed] = field(default_factory=dict)  # insertion order: root first
+    # callee specialisations the frontend cannot compile, called through the C API
+    # instead (boxed arguments, CPython running the function): why each is not native
+    opaque: dict[Spec, str] = field(default_factory=dict)
 
     @property
     def deps(self) -> tuple[GlobalDep, ...]:
@@ -61,12 +68,21 @@ class Program:
                     out.append((func, defaults))
         return tuple(out)
 
+    def native_callees(self) -> tuple[str, ...]:
+        """Qualnames of the functions called natively (compiled in), then of those
+        called through the C API (``"name (interpreted)"``)."""
+        native = dict.fromkeys(f.__qualname__ for f, _ in self.typed if f is not self.root[0])
+        opaque = dict.fromkeys(f"{f.__qualname__} (interpreted)" for f, _ in self.opaque
+                               if f.__qualname__ not in native)
+        return (*native, *opaque)
+
     @property
     def callee_codes(self) -> tuple[tuple[FunctionType, CodeType], ...]:
         """(callee, the ``__code__`` decoded) for every function native calls reach
         other than the root (whose code the entry checks anyway)."""
+        native = {func for func, _ in self.typed}
         return tuple((func, source.decoded.code) for func, source in self.sources.items()
-                     if func is not self.root[0])
+                     if func is not self.root[0] and func in native)
 
 
 def _source(func: FunctionType) -> Source:
@@ -88,23 +104,30 @@ def build_program(func: FunctionType, arg_kinds: tuple[Kind, ...],
     program.sources[func] = _source(func)
     returns: dict[Spec, ir.Kinds] = {program.root: ir.NO_KINDS}
 
+    undecodable: dict[FunctionType, str] = {}
+
     def callee_result(callee: FunctionType, kinds: tuple[Kind, ...]) -> ir.Kinds:
-        if not all(k.scalar for k in kinds):
-            raise Unsupported(f"a call of {callee.__qualname__} with a list or tuple argument "
-                              "is not supported yet")
+        spec = (callee, kinds)
+        if spec in program.opaque:
+            return OPAQUE_RESULT
+        if Kind.NONE in kinds:
+            program.opaque[spec] = "a None argument"
+            return OPAQUE_RESULT
+        if callee in undecodable:
+            program.opaque[spec] = undecodable[callee]
+            return OPAQUE_RESULT
         if callee not in program.sources:
             try:
                 program.sources[callee] = _source(callee)
-            except Unsupported as exc:
-                raise Unsupported(f"in {callee.__qualname__}, called by "
-                                  f"{func.__qualname__}: {exc.reason}") from None
+            except Unsupported as exc:  # called through the C API instead
+                undecodable[callee] = program.opaque[spec] = exc.reason
+                return OPAQUE_RESULT
             # one module holds the root and every callee: the limit is on them all
             size = sum(compat.instruction_count(f.__code__) for f in program.sources)
             reason = too_large(size)
             if reason is not None:
                 raise Unsupported(f"{func.__qualname__} with the functions it calls: "
                                   f"{reason}")
-        spec = (callee, kinds)
         if spec not in returns:
             if len(returns) >= MAX_SPECS:
                 raise Unsupported(f"more than {MAX_SPECS} specialisations of called functions")
@@ -116,8 +139,19 @@ def build_program(func: FunctionType, arg_kinds: tuple[Kind, ...],
         changed = False
         for spec in list(returns):
             source = program.sources[spec[0]]
-            typed = infer(source.ir, spec[1], callee_result,
-                          elements if spec == program.root else None)
+            try:
+                typed = infer(source.ir, spec[1], callee_result,
+                              elements if spec == program.root else _any_elements(spec))
+            except Unsupported as exc:
+                if spec == program.root:
+                    raise
+                # a callee native code cannot run: called through the C API instead,
+                # and its callers typed again with what such a call returns
+                program.opaque[spec] = exc.reason
+                del returns[spec]
+                program.typed.pop(spec, None)
+                changed = True
+                continue
             program.typed[spec] = typed
             grown = returns[spec] | typed.returns
             if grown != returns[spec]:
@@ -125,4 +159,34 @@ def build_program(func: FunctionType, arg_kinds: tuple[Kind, ...],
                 changed = True
         # a callee first seen in this pass has not been typed yet
         changed = changed or any(spec not in program.typed for spec in returns)
+    # a callee typed before one of its own callees went opaque is typed again above;
+    # one only the opaque callees called is dropped: nothing calls it natively
+    _drop_uncalled(program)
     return program
+
+
+def _drop_uncalled(program: Program) -> None:
+    """Forget specialisations no native call reaches any more (their only callers
+    became calls through the C API)."""
+    reached = {program.root}
+    todo = [program.root]
+    while todo:
+        typed = program.typed[todo.pop()]
+        for bid in typed.reached:
+            for instr in typed.func.block(bid).instrs:
+                if isinstance(instr, ir.CallFunction):
+                    for combo in combos(instr.uses(), typed.types):
+                        spec = (instr.callee, tuple(Kind(k) for k in combo))
+                        if spec in program.typed and spec not in reached:
+                            reached.add(spec)
+                            todo.append(spec)
+    for spec in [s for s in program.typed if s not in reached]:
+        del program.typed[spec]
+
+
+
+def _any_elements(spec: Spec) -> dict[int, ir.Kinds]:
+    """A native callee's list and tuple parameters: elements of any number kind (each
+    load checks; the bead samples only the root's arguments)."""
+    return {i: OPAQUE_RESULT - {ir.VKind.NONE} for i, k in enumerate(spec[1])
+            if k in (Kind.LIST, Kind.TUPLE)}

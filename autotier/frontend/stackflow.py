@@ -57,11 +57,9 @@ _REASONS = {
     "STORE_ATTR": "attribute assignment is not supported",
     "RAISE_VARARGS": "raise statements are not supported",
     "LOAD_ASSERTION_ERROR": "assert statements are not supported",
-    "IS_OP": "`is` comparisons are not supported",
     "MAKE_FUNCTION": "nested functions and lambdas are not supported",
     "IMPORT_NAME": "import statements are not supported",
     "CALL_FUNCTION_EX": "calls with *args or **kwargs are not supported",
-    "POP_JUMP_IF_NONE": "None is not supported", "POP_JUMP_IF_NOT_NONE": "None is not supported",
     "LOAD_DEREF": "closures are not supported", "LOAD_CLOSURE": "closures are not supported",
 }
 
@@ -162,7 +160,11 @@ class StackFlow:
         return item
 
     def edge(self, target: int, stack: list[Item]) -> tuple[int, tuple[ir.Var, ...]]:
-        """Block arguments for a jump to bytecode block ``target`` with ``stack``."""
+        """Block arguments for a jump to bytecode block ``target`` with ``stack``
+        (a None on it becomes a value: ``None if c else x`` meets a value there)."""
+        for i, item in enumerate(stack):
+            if isinstance(item, NoneValue):
+                stack[i] = self.emit(ir.Const, None, hint="none")
         shape = tuple(self._slot(item) for item in stack)
         known = self.shapes.setdefault(target, shape)
         if known != shape:
@@ -291,6 +293,9 @@ class StackFlow:
         self.stack.append(value)
 
     def _op_STORE_FAST(self, op: Op) -> None:
+        if self.stack and isinstance(self.stack[-1], NoneValue):  # x = None
+            self.pop()
+            self.stack.append(self.emit(ir.Const, None, hint=str(op.arg)))
         value = self.pop_value("local variable")
         if value in self.iters:
             raise self.fail("storing an iterator in a local variable is not supported")
@@ -419,9 +424,32 @@ class StackFlow:
             raise self.fail(f"CALL_INTRINSIC_1 {op.arg}")
         getattr(self, f"_op_{alias}")(op)
 
+    def _compared(self) -> ir.Var:
+        item = self.pop()
+        if isinstance(item, NoneValue):  # x == None: None is a value here
+            return self.emit(ir.Const, None, hint="none")
+        if not isinstance(item, ir.Var):
+            raise self.fail(f"{describe(item)} used as a value is not supported")
+        return item
+
     def _op_COMPARE_OP(self, op: Op) -> None:
-        right, left = self.pop_value(), self.pop_value()
+        right, left = self._compared(), self._compared()
         result = self.emit(ir.Compare, _COMPARES[op.arg.name], left, right)  # type: ignore[attr-defined]
+        self.bools.add(result)
+        self.stack.append(result)
+
+    def _op_IS_OP(self, op: Op) -> None:
+        """``x is None`` / ``x is not None``; any other identity test is declined."""
+        right, left = self.pop(), self.pop()
+        negate = bool(op.arg)
+        if isinstance(right, NoneValue) and isinstance(left, NoneValue):
+            self.stack.append(self.emit(ir.Const, not negate))
+            return
+        if isinstance(left, NoneValue):
+            left, right = right, left
+        if not (isinstance(right, NoneValue) and isinstance(left, ir.Var)):
+            raise self.fail("`is` comparisons other than with None are not supported")
+        result = self.emit(ir.IsNone, left, negate, hint="")
         self.bools.add(result)
         self.stack.append(result)
 
@@ -442,6 +470,24 @@ class StackFlow:
         taken, not_taken = (op.target, list(self.stack)), (self._fallthrough(), list(self.stack))
         return self.branch(cond, taken, not_taken) if jump_if else \
             self.branch(cond, not_taken, taken)
+
+    def _none_jump(self, op: Op, jump_if_none: bool) -> ir.Terminator:
+        assert op.target is not None
+        item = self.pop()
+        if isinstance(item, NoneValue):
+            return self.jump(op.target if jump_if_none else self._fallthrough())
+        if not isinstance(item, ir.Var):
+            raise self.fail(f"{describe(item)} tested against None is not supported")
+        cond = self.emit(ir.IsNone, item, not jump_if_none, hint="")
+        self.bools.add(cond)
+        return self.branch(cond, (op.target, list(self.stack)),
+                           (self._fallthrough(), list(self.stack)))
+
+    def _op_POP_JUMP_IF_NONE(self, op: Op) -> ir.Terminator:
+        return self._none_jump(op, True)
+
+    def _op_POP_JUMP_IF_NOT_NONE(self, op: Op) -> ir.Terminator:
+        return self._none_jump(op, False)
 
     def _op_POP_JUMP_IF_TRUE(self, op: Op) -> ir.Terminator:
         return self._pop_jump(op, True)

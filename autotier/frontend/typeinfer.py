@@ -23,7 +23,7 @@ from autotier.abi import Kind
 from autotier.frontend import ir
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.errors import Unsupported, at_line
-from autotier.frontend.ir import NO_KINDS, BinOp, Kinds, UnOp, VKind
+from autotier.frontend.ir import NO_KINDS, BinOp, CmpOp, Kinds, UnOp, VKind
 from autotier.frontend.kinds import ITER_OF, SCALARS, SEQ_ITERS, SEQUENCES
 
 # What a call of another compiled function returns, for argument kinds.
@@ -38,6 +38,8 @@ _OBJECT_NAMES = {VKind.RANGE: "range", VKind.ITER: "range iterator", VKind.LIST:
                  VKind.TUPLE: "tuple", VKind.LIST_ITER: "list iterator",
                  VKind.TUPLE_ITER: "tuple iterator", VKind.NONE: "None"}
 _NOT_NUMBERS = _OBJECTS | {VKind.NONE}
+#: kinds a called function's arguments may have (numbers, sequences, None)
+_CALL_ARGUMENTS = SCALARS | SEQUENCES | {VKind.NONE}
 #: kinds a value of which has elements (their kinds speculated: ``Typed.elements``)
 HAS_ELEMENTS = SEQUENCES | SEQ_ITERS
 
@@ -115,6 +117,18 @@ def _builtin_call_kinds(instr: ir.CallBuiltin, combo: tuple[VKind, ...],
         {VKind.INT})
 
 
+def _with_none(instr: ir.Instr, combo: tuple[VKind, ...]) -> Kinds:
+    """An operation with a None operand: ``==``/``!=``, truth and ``not`` answer a
+    bool; everything else is CPython's TypeError (no kinds: the code bails out there,
+    and the interpreter raises it)."""
+    if isinstance(instr, ir.Compare) and instr.op in (CmpOp.EQ, CmpOp.NE):
+        return frozenset({VKind.BOOL})
+    if isinstance(instr, ir.Truth) or (isinstance(instr, ir.UnaryOp)
+                                       and instr.op is UnOp.NOT):
+        return frozenset({VKind.BOOL})
+    return NO_KINDS
+
+
 def container_of(instr: ir.Instr) -> ir.Var | None:
     """The operand whose elements ``instr`` yields (an element load, an iterator's value)."""
     if isinstance(instr, ir.GetItem):
@@ -177,6 +191,23 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     if isinstance(instr, ir.SetItem):  # into a list, a number at an int or bool index
         ok = combo[0] is VKind.LIST and combo[1] in INTLIKE and combo[2] in SCALARS
         return frozenset({VKind.NONE}) if ok else NO_KINDS
+    if isinstance(instr, ir.IsNone):
+        return frozenset({VKind.BOOL})
+    if isinstance(instr, ir.Select):
+        return frozenset(combo[1:])
+    if VKind.NONE in combo and not isinstance(instr, ir.CallFunction):
+        return _with_none(instr, combo)
+    if isinstance(instr, ir.CallFunction):
+        odd = [k for k in combo if k not in _CALL_ARGUMENTS]
+        if odd:
+            raise Unsupported(at_line(f"a call of {instr.callee.__qualname__} with a "
+                                      f"{_OBJECT_NAMES.get(odd[0], odd[0].name.lower())} "
+                                      "argument is not supported", instr.line))
+        returned = callee(instr.callee, tuple(Kind(k) for k in combo))
+        if VKind.OBJECT in returned:
+            raise Unsupported(at_line(f"a call of {instr.callee.__qualname__}, which returns "
+                                      "a tuple, is not supported", instr.line))
+        return returned
     _scalar(instr, combo)
     out: VKind | None
     if isinstance(instr, ir.BinaryOp):
@@ -185,8 +216,6 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         out = unop_kind(instr.op, combo[0])
     elif isinstance(instr, ir.Compare | ir.Truth):
         out = VKind.BOOL
-    elif isinstance(instr, ir.Select):
-        return frozenset(combo[1:])
     elif isinstance(instr, ir.Abs):
         out = VKind.FLOAT if combo[0] is VKind.FLOAT else VKind.INT
     elif isinstance(instr, ir.ToInt | ir.Round):
@@ -197,12 +226,6 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         out = MATH_FUNCTIONS[instr.fn].result
     elif isinstance(instr, ir.MakeRange):
         out = VKind.RANGE if all(k in INTLIKE for k in combo) else None
-    elif isinstance(instr, ir.CallFunction):
-        returned = callee(instr.callee, tuple(Kind(k) for k in combo))
-        if VKind.OBJECT in returned:
-            raise Unsupported(at_line(f"a call of {instr.callee.__qualname__}, which returns "
-                                      "a tuple, is not supported", instr.line))
-        return returned
     else:
         raise ir.IRError(f"no typing rule for {type(instr).__name__}")
     return NO_KINDS if out is None else frozenset({out})

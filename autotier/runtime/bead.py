@@ -267,8 +267,8 @@ class Bead:
             with self._lock:
                 self.deep_calls += 1
             return finish
-        innermost = frames[0]
-        assert isinstance(innermost, sites.Frame)
+        # the frame that failed (after a C-API call's outcome, the call's own frame)
+        innermost = next(f for f in frames if isinstance(f, sites.Frame))
         self._on_bailout(Bail.GLOBALS if reason is Status.STALE else Bail.NATIVE + reason, (),
                          innermost.site)
         self._give_name_back()

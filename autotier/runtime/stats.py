@@ -39,7 +39,8 @@ class FunctionStats:
     # counted; None while the name holds the hot object
     unwrapped: str | None = None
     # qualnames of the functions the installed code calls natively (compiled in with
-    # it: decorated or not)
+    # it: decorated or not), then of those it calls through the C API, which the
+    # interpreter runs ("name (interpreted)": a closure, a generator, a try ...)
     callees: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:

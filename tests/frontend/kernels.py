@@ -518,6 +518,10 @@ def uses_list(n):
     return [n][0]
 
 
+def returns_pair(n):
+    return n, n + 1
+
+
 def uses_string(n):
     return len("abc") + n
 

@@ -53,16 +53,29 @@ def test_a_plain_helper_is_compiled_with_its_caller():
         check(k.calls_plain_function, a, may_bail=True)
 
 
-def test_unsupported_callee_is_reported_through_the_caller():
+def test_a_callee_it_cannot_compile_is_called_through_the_c_api():
     def uses_bad_callee(n):
         return bad(n)  # noqa: F821  (a global, bound below)
 
     uses_bad_callee.__globals__["bad"] = k.hot(k.uses_list)
     try:
-        with pytest.raises(Unsupported, match="in uses_list, called by .*uses_bad_callee"):
-            lower(uses_bad_callee, (INT,))
+        assert lower(uses_bad_callee, (INT,)).callees == ("uses_list (interpreted)",)
+        for n in (0, 3, -2):
+            check(uses_bad_callee, n, may_bail=True)
     finally:
         del uses_bad_callee.__globals__["bad"]
+
+
+def test_a_callee_returning_a_tuple_is_reported_through_the_caller():
+    def uses_pair(n):
+        return pair(n) + 1  # noqa: F821  (a global, bound below)
+
+    uses_pair.__globals__["pair"] = k.hot(k.returns_pair)
+    try:
+        with pytest.raises(Unsupported, match="a call of returns_pair, which returns a tuple"):
+            lower(uses_pair, (INT,))
+    finally:
+        del uses_pair.__globals__["pair"]
 
 
 def test_a_function_without_a_return_value_compiles_and_answers_none():

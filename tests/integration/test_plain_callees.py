@@ -130,14 +130,190 @@ def test_an_exception_in_a_helper_is_cpythons_through_both_lines():
     assert autotier.stats(divides).state == "compiled"  # an answer, not a bailout
 
 
-def test_a_helper_that_cannot_be_compiled_names_itself_in_the_reason():
+def test_a_helper_that_cannot_be_called_names_itself_in_the_reason():
     ns: dict[str, Any] = {}
-    exec("def make(k):\n    def inner(x):\n        return x + k\n    return inner\n"
-         "addk = make(3)\n"
-         "def f(n):\n    return addk(n)\n", ns)
+    exec("def pair(x):\n    return x, x\n"
+         "def f(n):\n    return pair(n)\n", ns)
     hf = make_hot(ns["f"])
     promote(hf, 1)
     st = autotier.stats(hf)
     assert st.state == "failed"
-    assert "in make.<locals>.inner, called by f" in (st.reason or ""), st.reason
-    assert hf(4) == 7
+    assert "a call of pair, which returns a tuple" in (st.reason or ""), st.reason
+    assert hf(4) == (4, 4)
+
+
+# ---------------------------------------------------------------- through the C API
+
+OPAQUE = '''
+import sys
+
+def make(k):
+    def inner(x):
+        return x + k
+    return inner
+
+addk = make(3)
+
+def careful(x):
+    try:
+        return 1.0 / x
+    except ZeroDivisionError:
+        return None
+
+def fill(xs, v):
+    xs.append(v)
+
+def gen_sum(n):
+    return sum(i for i in range(n))
+
+def word(n):
+    return 2**64 * n if n > 3 else n
+
+def fails(x):
+    try:
+        pass
+    finally:
+        pass
+    return 10 // x
+
+def deep(n):
+    try:
+        return 0 if n == 0 else 1 + deep(n - 1)
+    finally:
+        pass
+
+def rebind(x):
+    global addk
+    if x == 5:
+        addk = make(100)
+    return x
+
+def sums(n):
+    s = 0
+    for i in range(n):
+        s += addk(i)
+    return s
+
+def reciprocals(n):
+    t = 0.0
+    for i in range(n):
+        r = careful(i)
+        if r is not None:
+            t += r
+    return t
+
+def fills(xs, n):
+    for i in range(n):
+        fill(xs, i)
+    return len(xs) + xs[-1]
+
+def doubled(n):
+    return gen_sum(n) * 2
+
+def words(n):
+    out = 0
+    for i in range(n):
+        out += word(i)
+    return out
+
+def divides(x):
+    return fails(x) + 1
+
+def depth_of(n):
+    return deep(n) + 1
+
+def rebinds(n):
+    a = addk(n)
+    rebind(n)
+    return a + addk(n)
+'''
+
+
+def _opaque(name: str, *args: Any) -> tuple[Any, Any]:
+    """(the hot function promoted with ``args``, the same function undecorated, in a
+    namespace of its own)."""
+    ns: dict[str, Any] = {}
+    exec(compile(OPAQUE, "<opaque callees>", "exec"), ns)
+    plain: dict[str, Any] = {}
+    exec(compile(OPAQUE, "<opaque callees>", "exec"), plain)
+    hf = make_hot(ns[name])
+    ns[name] = hf
+    promote(hf, *args)
+    return hf, plain[name]
+
+
+@pytest.mark.parametrize(("name", "promote_with", "inputs"), [
+    ("sums", (5,), [(0,), (10,), (1000,)]),
+    ("reciprocals", (5,), [(0,), (1,), (50,)]),
+    ("doubled", (10,), [(0,), (10**4,), (3 * 10**9 // 10**6,)]),
+])
+def test_a_helper_it_cannot_compile_is_called_through_the_c_api(name, promote_with, inputs):
+    hf, plain = _opaque(name, *promote_with)
+    st = autotier.stats(hf)
+    assert st.state == "compiled", st.reason
+    assert any(c.endswith("(interpreted)") for c in st.callees), st.callees
+    for args in inputs:
+        got, want = hf(*args), plain(*args)
+        assert type(got) is type(want) and got == want, (args, got, want)
+    assert autotier.stats(hf).bailouts == 0
+
+
+def test_a_helper_through_the_c_api_mutates_the_list_native_code_reads():
+    hf, plain = _opaque("fills", [0], 3)
+    assert autotier.stats(hf).state == "compiled", autotier.stats(hf).reason
+    mine, theirs = [7], [7]
+    assert hf(mine, 100) == plain(theirs, 100) == 200
+    assert mine == theirs
+
+
+def test_a_result_native_code_cannot_hold_resumes_after_the_call():
+    hf, plain = _opaque("words", 3)
+    assert autotier.stats(hf).state == "compiled", autotier.stats(hf).reason
+    assert hf(8) == plain(8) == 6 + 2**64 * (4 + 5 + 6 + 7)  # past int64 from i > 3
+    assert autotier.stats(hf).resumes >= 1
+
+
+def test_an_exception_in_a_helper_through_the_c_api_is_cpythons():
+    hf, plain = _opaque("divides", 5)
+    assert autotier.stats(hf).state == "compiled", autotier.stats(hf).reason
+    assert hf(5) == plain(5) == 3
+    with pytest.raises(ZeroDivisionError) as got:
+        hf(0)
+    with pytest.raises(ZeroDivisionError) as want:
+        plain(0)
+    assert str(got.value) == str(want.value)
+
+    def frames(tb: Any) -> list[tuple[str, int | None]]:
+        return [(f.name, f.lineno) for f in traceback.extract_tb(tb)[1:]]
+
+    assert frames(got.tb) == frames(want.tb)
+    assert autotier.stats(hf).state == "compiled"
+
+
+def test_a_helper_through_the_c_api_stands_as_deep_as_from_the_interpreter():
+    import sys
+
+    hf, plain = _opaque("depth_of", 5)
+    assert autotier.stats(hf).state == "compiled", autotier.stats(hf).reason
+    limit = sys.getrecursionlimit()
+    deepest = None
+    for n in range(limit - 60, limit + 5):  # where CPython starts raising
+        try:
+            plain(n)
+        except RecursionError:
+            deepest = n
+            break
+    assert deepest is not None
+    assert hf(deepest - 1) == plain(deepest - 1)
+    with pytest.raises(RecursionError):
+        hf(deepest)
+
+
+def test_a_helper_through_the_c_api_that_rebinds_a_global_resumes_after_it():
+    hf, plain = _opaque("rebinds", 1)
+    assert autotier.stats(hf).state == "compiled", autotier.stats(hf).reason
+    assert hf(1) == plain(1) == 8
+    # addk(5) is 8; rebind(5) makes addk make(100): the second call is the new one's
+    assert hf(5) == plain(5) == 8 + 105
+    st = autotier.stats(hf)
+    assert st.resumes == 1 and st.last_bailout == "rebound global addk", st
