@@ -35,6 +35,7 @@ from llvmlite import ir
 
 from autotier import compat
 from autotier.abi import RECORD_BUDGET, RECORD_HEADER, RECORD_KEEPER, Kind, Status
+from autotier.backends.base import Abandoned
 from autotier.dispatch import cstack, unboxing
 from autotier.dispatch import hotobject as ho
 from autotier.dispatch.binding import BindingPlan, bind
@@ -198,10 +199,53 @@ class _Builder:
             return self.b.load(field(self.b, const_ptr(_TSTATE_CURRENT), 0, PTR), name="tstate")
         return self.b.call(self.declare("PyThreadState_Get", PTR, []), [], name="tstate")
 
-    def traced(self, tstate: ir.Value) -> ir.Value:
+    def traced(self, tstate: ir.Value, codes: Sequence[ir.Value] = ()) -> ir.Value:
         """i1: a profile or trace function watches this thread (sys.setprofile,
         sys.settrace, cProfile, coverage, a debugger), other than autotier's own frame
-        counter (:mod:`.framecount`, checked only on the cold path)."""
+        counter (:mod:`.framecount`, checked only on the cold path); on 3.12+, or a
+        sys.monitoring tool listens to some event everywhere or in one of ``codes``
+        (:meth:`monitored`)."""
+        traced = self._thread_traced(tstate)
+        if not compat.HAS_MONITORING:
+            return traced
+        return self.b.or_(traced, self.monitored(tstate, codes), name="watched")
+
+    def monitored(self, tstate: ir.Value, codes: Sequence[ir.Value]) -> ir.Value:
+        """i1: a sys.monitoring tool (tool ids 0-5: 6 and 7 are sys.setprofile and
+        sys.settrace, per thread) listens to an event everywhere (the interpreter's
+        ``monitors.tools[]``) or in one of ``codes`` (their ``_co_monitoring``, NULL
+        until a code object is first instrumented: then its ``local_monitors``).  The
+        15 bytes of bitsets are read as two overlapping words; a code object costs one
+        load while it has no monitoring data (compat, "sys.monitoring")."""
+        b = self.b
+        mask = ir.Constant(I64, int.from_bytes(bytes([compat.MONITORING_TOOLS_MASK]) * 8,
+                                               "little"))
+
+        def bitsets(base: ir.Value, offset: int) -> ir.Value:
+            words = (b.load(field(b, base, at, I64), align=1)
+                     for at in (offset, offset + compat.MONITORS_BYTES - 8))
+            return b.and_(b.or_(*words), mask)
+
+        interp = b.load(field(b, tstate, compat.TSTATE_INTERP, PTR), name="interp")
+        listening = bitsets(interp, compat.INTERP_MONITORS)
+        datas = [b.load(field(b, code, compat.CODE_CO_MONITORING, PTR), name="co_monitoring")
+                 for code in codes]
+        if not datas:
+            return b.icmp_unsigned("!=", listening, ir.Constant(I64, 0), name="monitored")
+        acc = self.slot("monitored", I64)
+        b.store(listening, acc)
+        zero = ir.Constant(I64, 0)
+        present = b.ptrtoint(datas[0], I64)
+        for data in datas[1:]:
+            present = b.or_(present, b.ptrtoint(data, I64))
+        with b.if_then(b.icmp_unsigned("!=", present, zero), likely=False):
+            for data in datas:
+                with b.if_then(b.icmp_unsigned("!=", data, ir.Constant(PTR, None))):
+                    local = bitsets(data, compat.MONITORING_LOCAL)
+                    b.store(b.or_(b.load(acc), local), acc)
+        return b.icmp_unsigned("!=", b.load(acc), zero, name="monitored")
+
+    def _thread_traced(self, tstate: ir.Value) -> ir.Value:
         b = self.b
         profile, trace = (b.ptrtoint(b.load(field(b, tstate, offset, PTR)), I64)
                           for offset in (compat.TSTATE_C_PROFILEFUNC,
@@ -523,17 +567,41 @@ def _deopt(t: _Builder, record: ir.Value) -> None:
     b.ret(result)
 
 
+def _no_function() -> None:
+    """Never called: stands for the function of a hot object that has none."""
+
+
+def _codes_run(t: _Builder, plan: EntryPlan) -> list[ir.Value]:
+    """The code objects a native call runs instead of the interpreter (the function's
+    and its native callees'), whose local sys.monitoring events the entry checks."""
+    if not compat.HAS_MONITORING:
+        return []
+    b = t.b
+    if plan.code:
+        own = const_ptr(plan.code)
+    else:  # the function's current code (a function that never runs stands for none)
+        func = b.load(field(b, t.self_, ho.FUNC_OFFSET, PTR), name="func")
+        func = b.select(b.icmp_unsigned("==", func, ir.Constant(PTR, None)),
+                        const_ptr(id(_no_function)), func)
+        own = b.load(field(b, func, compat.FUNC_CODE, PTR), name="own_code")
+    return [own, *(const_ptr(expected) for _, offset, expected in plan.callee_fields
+                   if offset == compat.FUNC_CODE)]
+
+
 def entry_ir(plan: EntryPlan) -> str:
     """A guarded entry for ``plan``; bodies it calls are declared, defined elsewhere.
 
     Its slow path ends by handing the call of ``_func`` to its caller, so it is only
     ever called from ``dispatch.build``'s counting wrapper (which makes that call)."""
+    if compat.MONITORING_UNLOCATED is not None:
+        # native code could hide calls from a sys.monitoring tool: none is built
+        raise Abandoned(f"no native code on this CPython: {compat.MONITORING_UNLOCATED}")
     module = ir.Module(name=plan.name)
     t = _Builder(module, plan.name)
     b = t.b
     t.check_stack()
     tstate = t.thread_state()
-    with b.if_then(t.traced(tstate), likely=False):
+    with b.if_then(t.traced(tstate, _codes_run(t, plan)), likely=False):
         t.bail(Bail.TRACED)
     t.count_call(tstate)
     nargs = t.nargs
