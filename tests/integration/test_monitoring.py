@@ -12,6 +12,7 @@ this file under a CPython 3.12 in a subprocess.
 from __future__ import annotations
 
 import contextlib
+import gc
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -235,6 +236,8 @@ def test_a_tool_sees_the_calls_of_every_thread():
         worker = threading.Thread(target=lambda: [hf(i) for i in range(3)])
         worker.start()
         worker.join(30)
+        del worker
+        gc.collect()  # the thread's weak references go now, not in a later test's run
     assert [e[:2] for e in seen if e[1] == "poly"] == [("start", "poly")] * 3
 
 
@@ -260,6 +263,8 @@ def test_settrace_on_another_thread_leaves_this_one_native():
     finally:
         stop.set()
         worker.join(30)
+    del worker
+    gc.collect()  # the thread's weak references go now, not in a later test's run
 
 
 def test_an_interpreted_function_is_not_promoted_while_a_tool_listens():
