@@ -7,8 +7,9 @@ size_t nargsf, PyObject *kwnames)``:
   the call; below the trigger, forward the call to the original Python function;
   at the trigger, go to the slow path (unless a tool traces the thread).
 - a *guarded entry* (one per compile): while a trace or profile function watches the
-  thread, run the function in the interpreter (``Bail.TRACED``: the tool sees every
-  call and line); count the call; check the trigger; bind the
+  thread, or (3.12) a sys.monitoring tool listens everywhere or on code the call would
+  run natively, run the function in the interpreter (``Bail.TRACED``: the tool sees
+  every call and line); count the call; check the trigger; bind the
   arguments to the parameters (keywords and defaults too, :mod:`.binding`); check the
   version tags of every namespace the compiled code read, then try each
   specialisation in order: exact argument types, unbox, run the native body (or
@@ -75,7 +76,7 @@ class Bail(IntEnum):
     TYPES = 3  # no specialisation matches the argument types
     GLOBALS = 4  # a namespace the code read changed (before the call or during a loop)
     CODE = 5  # the function's __code__ was replaced (autoreload): the code is stale
-    TRACED = 7  # a trace or profile function watches the thread: the interpreter runs it
+    TRACED = 7  # a trace or profile function or a monitoring tool: the interpreter runs it
     # the body deoptimised precisely: ``_slow(DEOPT, record address)`` returns the call
     # that finishes the call in the interpreter (autotier.deopt.resume)
     DEOPT = 8
