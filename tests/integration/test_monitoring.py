@@ -279,6 +279,39 @@ def test_an_interpreted_function_is_not_promoted_while_a_tool_listens():
     assert autotier.stats(hf).state == "compiled"
 
 
+def test_coverage_with_its_sys_monitoring_core_records_the_lines(tmp_path, monkeypatch):
+    coverage = pytest.importorskip("coverage")
+    hf = _compiled()
+    monkeypatch.setenv("COVERAGE_CORE", "sysmon")
+    cov = coverage.Coverage(data_file=str(tmp_path / ".coverage"), branch=False,
+                            include=[__file__])
+    cov.start()
+    try:
+        assert dict(cov.sys_info())["core"] == "SysMonitor"  # a sys.monitoring tool
+        for i in range(100):
+            hf(i)
+    finally:
+        cov.stop()
+    lines = set(cov.get_data().lines(__file__) or ())
+    first = poly.__code__.co_firstlineno
+    assert {first + 1, first + 2, first + 3, first + 4} <= lines
+    assert autotier.stats(hf).state == "compiled"
+    # coverage frees its tool id but leaves its local events on the code it saw (3.12's
+    # free_tool_id keeps them, and its callbacks, which CPython would still call for a
+    # line they did not disable): the function stays interpreted until they are cleared
+    left = [t for t in range(6) if MON.get_local_events(t, poly.__code__)]
+    with interpreted_frames(hf) as frames:
+        hf(5)
+    assert frames[0] == (1 if left else 0)
+    for tool in left:
+        MON.use_tool_id(tool, "autotier test cleanup")
+        MON.set_local_events(tool, poly.__code__, 0)
+        for event in range(17):
+            MON.register_callback(tool, 1 << event, None)
+        MON.free_tool_id(tool)
+    _assert_native(hf)
+
+
 def test_the_probe_found_the_state_and_left_no_tool_behind():
     assert compat.HAS_MONITORING and compat.MONITORING_UNLOCATED is None
     assert all(MON.get_tool(t) is None for t in range(6)), "the probe left a tool id in use"
