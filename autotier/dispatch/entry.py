@@ -207,8 +207,8 @@ class _Builder:
         sys.monitoring tool listens to some event everywhere or in one of ``codes``
         (:meth:`monitored`)."""
         traced = self._thread_traced(tstate)
-        if not compat.HAS_MONITORING:
-            return traced
+        if not compat.HAS_MONITORING or compat.MONITORING_UNLOCATED is not None:
+            return traced  # unlocated: the offsets may be wrong, and no entry is built
         return self.b.or_(traced, self.monitored(tstate, codes), name="watched")
 
     def monitored(self, tstate: ir.Value, codes: Sequence[ir.Value]) -> ir.Value:
