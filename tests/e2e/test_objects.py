@@ -1,0 +1,270 @@
+"""Issue 11's differential corpus (``objects_corpus.py``) through ``@autotier.hot``.
+
+Every corpus function is decorated with ``backend="auto"`` on a private broker,
+promoted with its first input and compiled (or declined) for real; then, for every input
+of its family, the plain function and the hot one are each called on arguments built
+afresh for that side (after the function's ``prepare(i)``, if it has one: a class
+attribute, method or property changed, a helper rebound, so every change after the
+first input comes after the compile), and must agree on
+
+- the result: value and exact type, floats and complex numbers bit for bit (a nan's
+  sign, -0.0), lists and tuples element by element, instances by exact type and state
+  (below); and whether it is one of the arguments;
+- or the exception: type and message;
+- the warnings raised (category and message, every one: ``simplefilter("always")``);
+- every argument's state after the call: an instance's ``__dict__`` (in order) and each
+  of its slots (set or not), recursively, by the same comparison; and the shared state
+  the function's ``watch()`` returns.
+
+A function that stays interpreted is no failure; which ran natively (its own frames:
+none run, and the helpers it compiled in with it) is printed (``-s``) and logged by
+``test_native_count_meets_the_floor``, which fails only below ``NATIVE_FLOOR``.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
+
+import pytest
+
+import autotier
+from autotier.broker import Broker
+from tests.e2e import objects_corpus as corpus
+from tests.runtime.helpers import interpreted_frames, make_hot
+
+LOG = logging.getLogger(__name__)
+NAMES = [name for name, f in vars(corpus).items() if callable(f) and hasattr(f, "cases")]
+PROMOTE_CALLS = 3  # past the threshold of 2
+DEPTH = 8  # how deep instances inside instances are compared
+UNSET = ("unset slot",)
+
+
+def _slot_names(t: type) -> Iterator[tuple[type, str]]:
+    for klass in t.__mro__:
+        slots = klass.__dict__.get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name not in ("__dict__", "__weakref__"):
+                yield klass, name
+
+
+def _instance(value: Any, depth: int) -> Any:
+    """An instance's state, read past properties, ``__getattr__`` and
+    ``__getattribute__``: its own ``__dict__`` in order, then its slots."""
+    t = type(value)
+    try:
+        d = object.__getattribute__(value, "__dict__")
+    except AttributeError:
+        d = None
+    own = None if d is None else tuple((k, canon(v, depth + 1)) for k, v in d.items())
+    slots = []
+    for klass, name in _slot_names(t):
+        try:
+            slots.append((name, canon(klass.__dict__[name].__get__(value, t), depth + 1)))
+        except AttributeError:
+            slots.append((name, UNSET))
+    return ("instance", t, own, tuple(slots))
+
+
+def canon(value: Any, depth: int = 0) -> Any:
+    """A comparable picture of ``value``: equal pictures mean CPython could not tell
+    the two values apart (types, bits and instance state included)."""
+    t = type(value)
+    if t is float:
+        return ("float", struct.pack("<d", value))
+    if t is complex:
+        return ("complex", struct.pack("<dd", value.real, value.imag))
+    if t in (int, bool, str, type(None)):
+        return (t.__name__, value)
+    if depth > DEPTH:
+        return ("too deep", t)
+    if t in (list, tuple):
+        return (t.__name__, tuple(canon(v, depth + 1) for v in value))
+    if t.__module__ == corpus.__name__:
+        return _instance(value, depth)
+    return (t, repr(value))
+
+
+class Outcome(NamedTuple):
+    result: Any  # canon() of the result, or ("raise", type, message)
+    alias: int | None  # which argument the result is, if one
+    warned: tuple[tuple[type, str], ...]
+    after: tuple[Any, ...]  # canon() of each argument after the call
+    shared: Any  # canon() of the function's watch(), if it has one
+
+
+def call(func: Callable[..., Any], args: tuple[Any, ...],
+         watch: Callable[[], Any] | None = None) -> Outcome:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            value = func(*args)
+        except Exception as exc:  # noqa: BLE001 - compared with CPython's
+            result: Any = ("raise", type(exc), str(exc))
+            alias = None
+        else:
+            result = canon(value)
+            alias = next((k for k, a in enumerate(args) if a is value), None)
+    # catch_warnings is process-wide: a numba compile on the broker thread may warn
+    # meanwhile (its deprecation warnings); corpus code never raises numba's classes
+    warned = tuple((w.category, str(w.message)) for w in caught
+                   if not w.category.__module__.startswith("numba"))
+    shared = None if watch is None else canon(watch())
+    return Outcome(result, alias, warned, tuple(canon(a) for a in args), shared)
+
+
+def prepare(func: Any, i: int) -> None:
+    hook = getattr(func, "prepare", None)
+    if hook is not None:
+        hook(i)
+
+
+class Row(NamedTuple):
+    name: str
+    state: str
+    backend: str | None
+    native: bool
+    reason: str | None
+    callees: tuple[str, ...]
+
+
+@pytest.fixture(scope="module")
+def hot() -> Iterator[tuple[dict[str, Any], dict[str, Row]]]:
+    broker = Broker()
+    hots: dict[str, Any] = {}
+    for name in NAMES:
+        func = getattr(corpus, name)
+        hots[name] = hf = make_hot(func, threshold=2, backend="auto", broker=broker)
+        for _ in range(PROMOTE_CALLS):
+            prepare(func, 0)
+            call(hf, func.cases()[0])
+    assert broker.wait_idle(300), "the corpus's compiles did not finish"
+    rows: dict[str, Row] = {}
+    for name, hf in hots.items():
+        func = getattr(corpus, name)
+        prepare(func, 0)
+        with interpreted_frames(hf) as frames:
+            call(hf, func.cases()[0])
+        st = autotier.stats(hf)
+        native = st.state == "compiled" and frames[0] == 0
+        rows[name] = Row(name, st.state, st.backend, native, st.reason, st.callees)
+    yield hots, rows
+    for hf in hots.values():
+        autotier.invalidate(hf)
+    autotier.prune()
+    broker.shutdown(10)
+
+
+def test_the_corpus_is_large_enough():
+    assert len(NAMES) >= 60
+    assert len(set(NAMES)) == len(NAMES)
+    changing = [n for n in NAMES if hasattr(getattr(corpus, n), "prepare")]
+    assert len(changing) >= 6, changing
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_answers_like_cpython(hot, name):
+    hots, _ = hot
+    plain, decorated = getattr(corpus, name), hots[name]
+    watch = getattr(plain, "watch", None)
+    plain_inputs, hot_inputs = plain.cases(), plain.cases()  # fresh objects per side
+    mismatches = []
+    try:
+        for i, (plain_args, hot_args) in enumerate(zip(plain_inputs, hot_inputs,
+                                                       strict=True)):
+            before = tuple(canon(a) for a in plain_args)
+            assert before == tuple(canon(a) for a in hot_args), "the family is not repeatable"
+            shown = repr(plain_args)[:200]
+            prepare(plain, i)
+            expected = call(plain, plain_args, watch)
+            prepare(plain, i)
+            got = call(decorated, hot_args, watch)
+            for field in Outcome._fields:
+                if getattr(got, field) != getattr(expected, field):
+                    mismatches.append(f"{name}{shown} (input {i}): {field}: autotier "
+                                      f"{getattr(got, field)!r}, CPython "
+                                      f"{getattr(expected, field)!r}")
+    finally:
+        prepare(plain, 0)  # the classes and helpers as the other functions expect them
+    assert not mismatches, "\n".join(mismatches[:20])
+
+
+def test_native_count_meets_the_floor(hot):
+    _, rows = hot
+    lines = [f"{'function':26} {'state':11} {'backend':7} native  callees / reason"]
+    for row in rows.values():
+        why = ", ".join(row.callees) if row.native else (row.reason or "")
+        lines.append(f"{row.name:26} {row.state:11} {row.backend or '-':7} "
+                     f"{'yes' if row.native else 'no ':6}  {why.replace(chr(10), ' ')[:90]}")
+    native = sum(row.native for row in rows.values())
+    lines.append(f"{native} of {len(rows)} object corpus functions ran natively "
+                 f"(floor {corpus.NATIVE_FLOOR})")
+    table = "\n".join(lines)
+    print("\n" + table)
+    LOG.info("%s", table)
+    assert native >= corpus.NATIVE_FLOOR, table
+
+
+def test_the_comparison_tells_apart_what_cpython_would():
+    """The harness can fail: every difference the issue names changes the picture."""
+    unset = corpus.Vec3(1.0, 2.0, 3.0)
+    del unset.z
+    reordered = corpus.Point(1.0, 2.0)
+    del reordered.x
+    reordered.x = 1.0
+    hybrid = corpus.Hybrid(1.0, 2.0)
+    differ = [
+        (0.0, -0.0), (float("nan"), -float("nan")), (1, True), (1, 1.0),
+        (complex(0.0, -0.0), complex(0.0, 0.0)), (complex(1.0, 0.0), 1.0),
+        (corpus.Point(1.0, 2.0), corpus.Point(1.0, -0.0)),
+        (corpus.Point(1.0, 2.0), corpus.Point(1, 2.0)),
+        (corpus.Point(1.0, 2.0), reordered),  # the dict's order is observable
+        (corpus.Point(1.0, 2.0), corpus.Temperature(1.0)),
+        (corpus.Vec3(1.0, 2.0, 3.0), unset),
+        (corpus.Vec3(1.0, 2.0, 3.0), corpus.Vec3(1.0, 2.0, float("nan"))),
+        (hybrid, corpus.Hybrid(1.0, -2.0)), (hybrid, corpus.Hybrid(-1.0, 2.0)),
+        (corpus.Weighted(1.0, 2.0, 3.0), corpus.Weighted(1.0, 2.5, 3.0)),
+        (corpus.Square(2.0), corpus.Circle(2.0)),
+        ([corpus.Point(1.0, 2.0)], [corpus.Point(1.0, 2.5)]),
+        (corpus.Body(0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0),
+         corpus.Body(0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 2.0)),
+    ]
+    for a, b in differ:
+        assert canon(a) != canon(b), (a, b)
+    assert canon(corpus.Point(1.0, -0.0)) == canon(corpus.Point(1.0, -0.0))
+    audited = corpus.Audited(1.5)
+    seen = canon(audited)  # read without counting a read
+    assert seen == canon(corpus.Audited(1.5)) and audited.value == 1.5
+    assert canon(audited) != seen
+
+    def scales(p):
+        p.x *= 2
+        return p
+
+    p = corpus.Point(1.5, 2.0)
+    seen_call = call(scales, (p,))
+    assert seen_call.alias == 0 and seen_call.after == (canon(corpus.Point(3.0, 2.0)),)
+    assert call(scales, (corpus.Point(None, 1),)).result[:2] == ("raise", TypeError)
+
+
+def test_the_steps_change_what_cpython_answers():
+    """prepare(i) really changes the world between calls: CPython's own answers over a
+    function's inputs differ from what they would be with the first step's world."""
+    for name in NAMES:
+        plain = getattr(corpus, name)
+        if not hasattr(plain, "prepare"):
+            continue
+        stepped, fixed = [], []
+        try:
+            for i, args in enumerate(plain.cases()):
+                plain.prepare(i)
+                stepped.append(call(plain, args, plain.watch))
+            for args in plain.cases():
+                plain.prepare(0)
+                fixed.append(call(plain, args, plain.watch))
+        finally:
+            plain.prepare(0)
+        assert stepped != fixed, name
