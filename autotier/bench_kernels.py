@@ -213,13 +213,15 @@ def time_call(func: Callable[..., Any], args: tuple[Any, ...], target_s: float,
     return time_calls({"f": (func, args)}, target_s, repeat)["f"]
 
 
-def main() -> None:
-    """PyPy side: read {"kernels", "target_s", "repeat", "warmup_s"}; print timings."""
+def main(kernels: dict[str, Kernel] | None = None) -> None:
+    """PyPy side: read {"kernels", "target_s", "repeat", "warmup_s"}; print timings of
+    those ``kernels`` (by name; default this module's)."""
+    by_name = BY_NAME if kernels is None else kernels
     request = json.load(sys.stdin)
     out: dict[str, Any] = {"implementation": sys.implementation.name,
                            "version": sys.version.replace("\n", " "), "kernels": {}}
     for name in request["kernels"]:
-        kernel = BY_NAME[name]
+        kernel = by_name[name]
         try:
             time_call(kernel.func, kernel.args, request["warmup_s"], 1)  # let the JIT warm
             result = kernel.func(*kernel.args)

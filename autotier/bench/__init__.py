@@ -1,7 +1,8 @@
 """``python -m autotier bench``: CPython against autotier, numba and (if present) PyPy.
 
 Every kernel in :mod:`autotier.bench_kernels` (and, over lists and numpy arrays, in
-:mod:`autotier.bench_containers`) is defined once, as plain Python; each
+:mod:`autotier.bench_containers`; over objects and complex numbers, in
+:mod:`autotier.bench_objects`) is defined once, as plain Python; each
 variant is a fresh function over the same code object with its own globals, in which
 the kernel's name is bound to the variant itself (so recursion goes through it):
 
@@ -9,7 +10,8 @@ the kernel's name is bound to the variant itself (so recursion goes through it):
 - ``autotier``: ``autotier.hot(threshold=, backend=)`` over it, called past the
   threshold and ``autotier.wait_idle()``-ed before anything is timed;
 - ``numba``:    ``numba.njit`` over it, compiled by a first call;
-- ``pypy``:     ``pypy3`` runs ``bench_kernels.py`` itself in a subprocess.
+- ``pypy``:     ``pypy3`` runs ``bench_kernels.py`` (and ``bench_objects.py``) itself in
+  a subprocess.
 
 Each variant's result on the timed inputs is checked against CPython's (value and
 type; an exception must be of the same type) before timing.  Times are ``timeit``

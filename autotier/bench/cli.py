@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import autotier
-from autotier import bench_containers, bench_kernels
+from autotier import bench_containers, bench_kernels, bench_objects
 from autotier.bench.measure import (
     VARIANTS,
     KernelResult,
@@ -38,8 +38,8 @@ from autotier.bench.report import (
 )
 from autotier.bench_kernels import CALL_PATH
 
-KERNELS = (*bench_kernels.KERNELS, *bench_containers.KERNELS)
-KNOWN = {**bench_kernels.BY_NAME, **bench_containers.BY_NAME}
+KERNELS = (*bench_kernels.KERNELS, *bench_containers.KERNELS, *bench_objects.KERNELS)
+KNOWN = {**bench_kernels.BY_NAME, **bench_containers.BY_NAME, **bench_objects.BY_NAME}
 
 
 def run(opts: Options, log: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -68,6 +68,9 @@ def run(opts: Options, log: Callable[[str], None] | None = None) -> dict[str, An
     names = [k.name for k in selected if k.name in bench_kernels.BY_NAME  # PyPy: no numpy
              ] + ([CALL_PATH.name] if with_call_path else [])
     pypy = run_pypy(names, opts, say)
+    objects = [k.name for k in selected if k.name in bench_objects.BY_NAME]
+    pypy = _merge_pypy(pypy, names, run_pypy(objects, opts, say, bench_objects.__file__),
+                       objects)
     if pypy is not None:
         for k in results:
             raw = pypy["kernels"].get(k.name) if "kernels" in pypy else pypy
@@ -86,6 +89,24 @@ def run(opts: Options, log: Callable[[str], None] | None = None) -> dict[str, An
         "autotier_log": captured.lines,
         "autotier_log_grouped": captured.grouped,
     }
+
+
+def _merge_pypy(a: dict[str, Any] | None, a_names: list[str], b: dict[str, Any] | None,
+                b_names: list[str]) -> dict[str, Any] | None:
+    """One PyPy answer from two runs (bench_kernels.py's and bench_objects.py's): a run
+    that failed as a whole gives each of its kernels its error."""
+    if a is None or b is None:
+        return a if b is None else b
+    out: dict[str, Any] = {"executable": a.get("executable"), "kernels": {}}
+    for run, names in ((a, a_names), (b, b_names)):
+        if "kernels" in run:
+            out["kernels"].update(run["kernels"])
+            out.setdefault("version", run.get("version"))
+        else:
+            out["kernels"].update({n: {"error": run.get("error")} for n in names})
+    if "version" not in out:  # neither run started
+        out["error"] = a.get("error") or b.get("error")
+    return out
 
 
 class _CapturedLog(logging.Handler):

@@ -439,8 +439,9 @@ def run_call_path(opts: Options, log: Callable[[str], None]) -> dict[str, Any]:
 
 # --- PyPy ----------------------------------------------------------------------------
 
-def run_pypy(names: Sequence[str], opts: Options, log: Callable[[str], None]
-             ) -> dict[str, Any] | None:
+def run_pypy(names: Sequence[str], opts: Options, log: Callable[[str], None],
+             script: str | None = None) -> dict[str, Any] | None:
+    """pypy3 runs ``script`` (default bench_kernels.py), which times ``names``."""
     exe = shutil.which("pypy3")
     if not opts.pypy or exe is None or not names:
         return None
@@ -448,7 +449,8 @@ def run_pypy(names: Sequence[str], opts: Options, log: Callable[[str], None]
     request = {"kernels": list(names), "target_s": opts.target_s, "repeat": opts.repeat,
                "warmup_s": opts.pypy_warmup_s}
     try:
-        proc = subprocess.run([exe, bench_kernels.__file__], input=json.dumps(request),
+        proc = subprocess.run([exe, script or bench_kernels.__file__],
+                              input=json.dumps(request),
                               capture_output=True, text=True, timeout=1800, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return {"executable": exe, "error": f"{type(exc).__name__}: {exc}"}
