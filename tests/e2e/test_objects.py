@@ -9,7 +9,9 @@ first input comes after the compile), and must agree on
 
 - the result: value and exact type, floats and complex numbers bit for bit (a nan's
   sign, -0.0), lists and tuples element by element, instances by exact type and state
-  (below); and whether it is one of the arguments;
+  (below); and whether it is one of the arguments (where the answers differ, CPython is
+  asked again with its code specialised for that input, :func:`warmed`: CPython 3.11
+  answers two nan operands of ``+`` and ``*`` two ways);
 - or the exception: type and message;
 - the warnings raised (category and message, every one: ``simplefilter("always")``);
 - every argument's state after the call: an instance's ``__dict__`` (in order) and each
@@ -41,6 +43,7 @@ NAMES = [name for name, f in vars(corpus).items() if callable(f) and hasattr(f, 
 PROMOTE_CALLS = 3  # past the threshold of 2
 DEPTH = 8  # how deep instances inside instances are compared
 UNSET = ("unset slot",)
+WARM_CALLS = 200  # as tests/frontend/harness.py: every instruction specialised
 
 
 def _slot_names(t: type) -> Iterator[tuple[type, str]]:
@@ -122,6 +125,29 @@ def prepare(func: Any, i: int) -> None:
         hook(i)
 
 
+def warmed(plain: Any, i: int, watch: Callable[[], Any] | None) -> Outcome:
+    """CPython's answer for input ``i`` once the function's code is specialised for it.
+
+    Of two nan operands of ``+`` or ``*`` CPython 3.11's generic code returns the
+    second, the instructions it specialises a hot function's code into the first, and
+    native code is a hot function's (tests/frontend/harness.py, ``warmed_answer``): so
+    where the first answers differ, CPython is asked again, warmed up on that input."""
+    for _ in range(WARM_CALLS):
+        prepare(plain, i)
+        _quiet(plain, plain.cases()[i])
+    prepare(plain, i)
+    return call(plain, plain.cases()[i], watch)
+
+
+def _quiet(func: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            func(*args)
+        except Exception:  # noqa: BLE001 - only warming the code up
+            pass
+
+
 class Row(NamedTuple):
     name: str
     state: str
@@ -182,6 +208,8 @@ def test_answers_like_cpython(hot, name):
             expected = call(plain, plain_args, watch)
             prepare(plain, i)
             got = call(decorated, hot_args, watch)
+            if got != expected:  # CPython 3.11 answers two nans' + and * two ways
+                expected = warmed(plain, i, watch)
             for field in Outcome._fields:
                 if getattr(got, field) != getattr(expected, field):
                     mismatches.append(f"{name}{shown} (input {i}): {field}: autotier "
