@@ -27,7 +27,7 @@ import math
 # What ran natively on main on 2026-12-02 (d182285): the functions over numbers whose
 # module-level helpers compile in with them; no instance or complex argument is taken
 # yet.  Raise it as issue 11 lands.
-NATIVE_FLOOR = 22
+NATIVE_FLOOR = 26
 
 NAN, INF = math.nan, math.inf
 I64_MAX = 2**63 - 1
@@ -1540,3 +1540,109 @@ def _rescale(i):
 @cases(lambda: floats() + floats())
 def helper_reads_rebound_global(x):
     return _scaled(x) + 1
+
+
+# ------------------------------------------------------------ helpers changed under the code
+def _kw(x, *, k=2):
+    return x * k
+
+
+KWDEFAULTS = ({"k": 2}, {"k": 3}, {"k": NAN}, {"k": 2}, {"k": -0.0}, {"k": 2**64},
+              {"k": 2}, {"k": 0.5})
+
+
+def _rekwdefault(i):
+    _kw.__kwdefaults__ = KWDEFAULTS[i % len(KWDEFAULTS)]
+
+
+@steps(_rekwdefault)
+@cases(lambda: floats() + floats())
+def helper_kwdefaults_replaced(x):
+    return _kw(x) + 1
+
+
+def _recode_target(x):
+    return x + 1
+
+
+def _minus_one(x):
+    return x - 1
+
+
+def _times_ten(x):
+    return x * 10
+
+
+CODES = (_recode_target.__code__, _minus_one.__code__, _recode_target.__code__,
+         _times_ten.__code__)
+
+
+def _recode(i):
+    _recode_target.__code__ = CODES[i % len(CODES)]
+
+
+@steps(_recode)
+@cases(lambda: floats() + floats())
+def helper_code_replaced(x):
+    return _recode_target(x) * 2
+
+
+def _make_adder(k):
+    def adder(x):
+        return x + k
+    return adder
+
+
+_adder = _make_adder(1.5)  # a closure bound to a module global
+CELL_VALUES = (1.5, 2, NAN, 1.5, -0.0, 2**64, 1.5, True)
+
+
+def _recell(i):
+    _adder.__closure__[0].cell_contents = CELL_VALUES[i % len(CELL_VALUES)]
+
+
+@steps(_recell)
+@cases(lambda: floats() + floats())
+def helper_closure_cell_changed(x):
+    return _adder(x) * 2
+
+
+def _sum_all(*xs):
+    s = 0
+    for x in xs:
+        s += x
+    return s
+
+
+@cases(float_pairs)
+def helper_star_args(a, b):
+    return _sum_all(a, b, 1)
+
+
+KINDS_OF_CALLABLE = (_double, int, float, _double, (2.0).__mul__, lambda x: x - 1, _double,
+                     bool, _halve, _double, abs, _double)
+
+
+def _rebind_kind(i):
+    global _current
+    _current = KINDS_OF_CALLABLE[i % len(KINDS_OF_CALLABLE)]
+
+
+@steps(_rebind_kind)
+@cases(lambda: rebound_inputs() + rebound_inputs())
+def rebound_to_other_callables(x):
+    return _current(x) + 1
+
+
+def deep_parity():
+    return [(n,) for n in (10, 400, 900, 2000, 5000, 30)]
+
+
+@cases(deep_parity)
+def helper_recursion_too_deep(n):
+    return _is_even(n)
+
+
+@cases(lambda: [(n,) for n in (10, 500, 3000, 20)])
+def helper_factorial_too_deep(n):
+    return _fact(n) % 1000003
