@@ -12,7 +12,8 @@ first input comes after the compile), and must agree on
   (below); and whether it is one of the arguments (where the answers differ, CPython is
   asked again with its code specialised for that input, :func:`warmed`: CPython 3.11
   answers two nan operands of ``+`` and ``*`` two ways);
-- or the exception: type and message;
+- or the exception: type, message and the traceback's lines in corpus code (the
+  decorated function's line, then its helpers');
 - the warnings raised (category and message, every one: ``simplefilter("always")``);
 - every argument's state after the call: an instance's ``__dict__`` (in order) and each
   of its slots (set or not), recursively, by the same comparison; and the shared state
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import struct
+import traceback
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
@@ -91,8 +93,15 @@ def canon(value: Any, depth: int = 0) -> Any:
     return (t, repr(value))
 
 
+def corpus_frames(exc: BaseException) -> tuple[tuple[str, int | None], ...]:
+    """The traceback's frames in corpus code: (function, line), outermost first (the
+    lines a user reads; autotier's own frames, if any, are not the corpus's)."""
+    return tuple((f.name, f.lineno) for f in traceback.extract_tb(exc.__traceback__)
+                 if f.filename == corpus.__file__)
+
+
 class Outcome(NamedTuple):
-    result: Any  # canon() of the result, or ("raise", type, message)
+    result: Any  # canon() of the result, or ("raise", type, message, corpus_frames)
     alias: int | None  # which argument the result is, if one
     warned: tuple[tuple[type, str], ...]
     after: tuple[Any, ...]  # canon() of each argument after the call
@@ -106,7 +115,7 @@ def call(func: Callable[..., Any], args: tuple[Any, ...],
         try:
             value = func(*args)
         except Exception as exc:  # noqa: BLE001 - compared with CPython's
-            result: Any = ("raise", type(exc), str(exc))
+            result: Any = ("raise", type(exc), str(exc), corpus_frames(exc))
             alias = None
         else:
             result = canon(value)
@@ -275,7 +284,10 @@ def test_the_comparison_tells_apart_what_cpython_would():
     p = corpus.Point(1.5, 2.0)
     seen_call = call(scales, (p,))
     assert seen_call.alias == 0 and seen_call.after == (canon(corpus.Point(3.0, 2.0)),)
-    assert call(scales, (corpus.Point(None, 1),)).result[:2] == ("raise", TypeError)
+    raised = call(scales, (corpus.Point(None, 1),)).result
+    assert raised[:2] == ("raise", TypeError)
+    assert [name for name, _ in call(corpus.helper_raises, (1.0, 0.0)).result[3]] == [
+        "helper_raises", "_safe_div"]
 
 
 def test_the_steps_change_what_cpython_answers():
