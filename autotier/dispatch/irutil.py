@@ -64,10 +64,12 @@ def adjust_recursion(b: ir.IRBuilder, module: ir.Module, by: ir.Value) -> ir.Val
 
 
 def call_vector(b: ir.IRBuilder, module: ir.Module, callable_: ir.Value,
-                args: Sequence[ir.Value], *, depth: ir.Value | int = 0) -> ir.Value:
-    """``PyObject_Vectorcall(callable_, args)`` (a new reference or NULL), with the
-    thread's remaining recursion depth lowered by ``depth`` (i32 or int) while it
-    runs: negative gives frames, as :data:`BOOKKEEPING_HEADROOM` does."""
+                args: Sequence[ir.Value], *, depth: ir.Value | int = 0,
+                kwnames: ir.Value | None = None, keywords: int = 0) -> ir.Value:
+    """``PyObject_Vectorcall(callable_, args, nargs, kwnames)`` (a new reference or
+    NULL), with the thread's remaining recursion depth lowered by ``depth`` (i32 or
+    int) while it runs: negative gives frames, as :data:`BOOKKEEPING_HEADROOM` does.
+    ``kwnames``: the tuple of the last ``keywords`` arguments' names (a kept object)."""
     vectorcall = declare(module, "PyObject_Vectorcall", PTR, [PTR, PPTR, I64, PTR])
     if args:
         with b.goto_entry_block():  # a static slot, not a stack that grows per call
@@ -81,6 +83,8 @@ def call_vector(b: ir.IRBuilder, module: ir.Module, callable_: ir.Value,
         first = ir.Constant(PPTR, None)
     by = ir.Constant(I32, depth) if isinstance(depth, int) else depth
     remaining = adjust_recursion(b, module, b.neg(by))
-    result = b.call(vectorcall, [callable_, first, ir.Constant(I64, len(args)), NULL])
+    names = NULL if kwnames is None else kwnames
+    nargs = ir.Constant(I64, len(args) - keywords)
+    result = b.call(vectorcall, [callable_, first, nargs, names])
     b.store(b.add(b.load(remaining), by), remaining)
     return result

@@ -41,7 +41,10 @@ def lower_call(flow: StackFlow, callee: Static, args: list[ir.Var],
     """Emit the IR of ``callee(*args)`` into ``flow``'s current block; the last
     ``len(kw_names)`` arguments are passed by those keywords."""
     if isinstance(callee, HotFunctionRef):
-        bound = _bind(flow, callee.func, args, kw_names)
+        try:
+            bound = _bind(flow, callee.func, args, kw_names)
+        except Unbindable:  # CPython binds it: a call through the C API
+            return flow.emit(ir.CallObject, callee.func, tuple(args), kw_names)
         return flow.emit(ir.CallFunction, callee.func, tuple(bound))
     if isinstance(callee, BoundMethodValue):  # xs.append(v): LOAD_METHOD allows no other
         if kw_names or len(args) != 1:
@@ -60,28 +63,32 @@ def lower_call(flow: StackFlow, callee: Static, args: list[ir.Var],
     raise flow.fail(f"calling {describe(callee)} is not supported")
 
 
+class Unbindable(Exception):
+    """A call native code does not bind itself (CPython does, through the C API)."""
+
+
 def _bind(flow: StackFlow, func: FunctionType, args: list[ir.Var],
           kw_names: tuple[str, ...]) -> list[ir.Var]:
     """The arguments of a call of hot function ``func``, bound to its parameters as
     CPython binds them; defaults become constants, and the call relies on ``func``'s
     ``__defaults__`` tuple (the entry checks it is still the same one).  A call CPython
-    would refuse with a TypeError is left to it (Unsupported)."""
-    code, name = func.__code__, func.__qualname__
+    would refuse with a TypeError is left to it (:class:`Unbindable`)."""
+    code = func.__code__
     if code.co_kwonlyargcount or code.co_flags & 0x0C:  # *args, **kwargs
-        raise flow.fail(f"call of {name}(): its parameters are not all positional")
+        raise Unbindable("its parameters are not all positional")
     defaults = func.__defaults__ or ()
     try:
         sources = bind_positions(code, len(defaults), len(args) - len(kw_names), kw_names)
-    except BindError as exc:
-        raise flow.fail(f"call of {name}(): {exc} (a TypeError)") from None
+    except BindError as exc:  # CPython's TypeError, raised by CPython
+        raise Unbindable(str(exc)) from None
+    if any(where != "arg" and not constant_ok(defaults[i]) for where, i in sources):
+        raise Unbindable("a default native code cannot hold")
     bound: list[ir.Var] = []
     for param, (where, i) in zip(code.co_varnames, sources, strict=False):
         if where == "arg":
             bound.append(args[i])
             continue
         value = defaults[i]
-        if not constant_ok(value):
-            raise flow.fail(f"call of {name}() with default {param}={value!r}")
         var = flow.emit(ir.Const, value, hint=param)
         if type(value) is bool:
             flow.bools.add(var)

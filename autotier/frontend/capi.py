@@ -103,9 +103,16 @@ def lower_contains(fl: FunctionLowering, value: LV, kind: VKind, seq: ll.Value,
     return (answer,), frozenset({VKind.BOOL})
 
 
+#: keyword-name tuples of calls through the C API, kept for the process (the
+#: vectorcall's ``kwnames``; one per distinct set of names)
+_KWNAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
 def lower_call_object(fl: FunctionLowering, func: FunctionType, args: list[Any],
-                      kinds: tuple[Kind, ...], returns: Kinds) -> tuple[LV, Kinds]:
-    """``func(*args)`` by vectorcall: CPython runs the function (module doc)."""
+                      kinds: tuple[Kind, ...], returns: Kinds, *,
+                      kw_names: tuple[str, ...] = ()) -> tuple[LV, Kinds]:
+    """``func(*args)`` by vectorcall, the last ``len(kw_names)`` arguments by those
+    keywords: CPython binds and runs the function (module doc)."""
     b = fl.b
     module = fl.ml.module
     decref = declare(module, "Py_DecRef", ll.VoidType(), [PTR])
@@ -136,7 +143,10 @@ def lower_call_object(fl: FunctionLowering, func: FunctionType, args: list[Any],
     # as deep as from interpreted frames: the native frames from the root to this one
     root_budget = b.load(b.gep(record, [i64(RECORD_BUDGET)], inbounds=True))
     depth = b.trunc(b.add(b.sub(root_budget, fl.budget), i64(1)), I32)
-    result = call_vector(b, module, const_ptr(id(func)), argv, depth=depth)
+    names = _KWNAMES.setdefault(kw_names, kw_names) if kw_names else None
+    result = call_vector(b, module, const_ptr(id(func)), argv, depth=depth,
+                         kwnames=const_ptr(id(names)) if names is not None else None,
+                         keywords=len(kw_names))
     release()
     raised = b.icmp_unsigned("==", result, null)
     _resume_after(fl, raised, Status.RAISED, "returned", _exception(fl), raised=True)

@@ -374,6 +374,17 @@ class CallFunction(Instr):
     args: tuple[Var, ...]
 
 
+@dataclass(frozen=True)
+class CallObject(Instr):
+    """``callee(*args)``, the last ``len(kw_names)`` by keyword, made through the C API
+    (CPython binds and runs it: a function with keyword-only parameters, ``*args``, a
+    default native code cannot hold); what it returns is checked (:mod:`.capi`)."""
+
+    callee: FunctionType
+    args: tuple[Var, ...]
+    kw_names: tuple[str, ...] = ()
+
+
 # ------------------------------------------------------------------ terminators
 
 

@@ -47,8 +47,8 @@ from autotier.frontend.exits import RESULT_ONLY, Exits
 from autotier.frontend.ir import Kinds, Var, VKind
 from autotier.frontend.kinds import SEQUENCES
 from autotier.frontend.numerics import Numerics
-from autotier.frontend.program import OPAQUE_RESULT, Program, Spec
-from autotier.frontend.typeinfer import Typed
+from autotier.frontend.program import Program, Spec
+from autotier.frontend.typeinfer import OPAQUE_RESULT, Typed
 from autotier.frontend.values import (
     I1,
     I32,
@@ -105,7 +105,8 @@ def _stores(program: Program) -> bool:
     """Whether any function of the program has an effect (a store into a list, an
     append) or calls through the C API (which may run Python code)."""
     return bool(program.opaque) or any(
-        isinstance(instr, ir.SetItem | ir.ListAppend | ir.CallBuiltin | ir.Contains)
+        isinstance(instr, ir.SetItem | ir.ListAppend | ir.CallBuiltin | ir.Contains
+                   | ir.CallObject)
         for typed in program.typed.values()
         for bid in typed.reached for instr in typed.func.block(bid).instrs)
 

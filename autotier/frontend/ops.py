@@ -21,9 +21,9 @@ from autotier.frontend import boxes, capi, floatarith, ir, sequences
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.ir import BinOp, CmpOp, Kinds, UnOp, VKind
 from autotier.frontend.kinds import NO_KINDS, SEQ_ITERS, SEQUENCES
-from autotier.frontend.program import OPAQUE_RESULT
 from autotier.frontend.typeinfer import (
     INTLIKE,
+    OPAQUE_RESULT,
     binop_kind,
     container_of,
     result_kinds,
@@ -305,6 +305,14 @@ def _lower_GetItem(fl: FunctionLowering, instr: ir.GetItem, combo: tuple[VKind, 
 def _lower_SetItem(fl: FunctionLowering, instr: ir.SetItem,
                    combo: tuple[VKind, VKind, VKind], args: list[Any]) -> Leaf:
     return sequences.lower_setitem(fl, args[0], args[1], (args[2],), combo[2])
+
+
+def _lower_CallObject(fl: FunctionLowering, instr: ir.CallObject, combo: tuple[VKind, ...],
+                      args: list[Any]) -> Leaf:
+    from autotier.abi import Kind
+
+    return capi.lower_call_object(fl, instr.callee, args, tuple(Kind(k) for k in combo),
+                                  OPAQUE_RESULT, kw_names=instr.kw_names)
 
 
 def _lower_CallBuiltin(fl: FunctionLowering, instr: ir.CallBuiltin, combo: tuple[VKind, ...],

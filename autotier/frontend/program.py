@@ -21,14 +21,10 @@ from autotier.frontend.decode import DecodedFunction, decode, too_large
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.model import GlobalDep
 from autotier.frontend.stackflow import build_ir
-from autotier.frontend.typeinfer import Typed, combos, infer
+from autotier.frontend.typeinfer import OPAQUE_RESULT, Typed, combos, infer
 
 Spec = tuple[FunctionType, tuple[Kind, ...]]
 MAX_SPECS = 64
-#: what a call through the C API (an *opaque* callee) is taken to return: each result
-#: is checked, and any other outcome resumes after the call (:mod:`.capi`)
-OPAQUE_RESULT: ir.Kinds = frozenset({ir.VKind.INT, ir.VKind.FLOAT, ir.VKind.BOOL,
-                                     ir.VKind.NONE})
 
 
 @dataclass(frozen=True)
@@ -72,7 +68,10 @@ class Program:
         """Qualnames of the functions called natively (compiled in), then of those
         called through the C API (``"name (interpreted)"``)."""
         native = dict.fromkeys(f.__qualname__ for f, _ in self.typed if f is not self.root[0])
-        opaque = dict.fromkeys(f"{f.__qualname__} (interpreted)" for f, _ in self.opaque
+        through = [f for f, _ in self.opaque] + [
+            instr.callee for typed in self.typed.values() for bid in typed.reached
+            for instr in typed.func.block(bid).instrs if isinstance(instr, ir.CallObject)]
+        opaque = dict.fromkeys(f"{f.__qualname__} (interpreted)" for f in through
                                if f.__qualname__ not in native)
         return (*native, *opaque)
 

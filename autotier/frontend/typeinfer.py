@@ -38,6 +38,9 @@ _OBJECT_NAMES = {VKind.RANGE: "range", VKind.ITER: "range iterator", VKind.LIST:
                  VKind.TUPLE: "tuple", VKind.LIST_ITER: "list iterator",
                  VKind.TUPLE_ITER: "tuple iterator", VKind.NONE: "None"}
 _NOT_NUMBERS = _OBJECTS | {VKind.NONE}
+#: what a call through the C API (an *opaque* callee) is taken to return: each result
+#: is checked, and any other outcome resumes after the call (:mod:`.capi`)
+OPAQUE_RESULT: Kinds = frozenset({VKind.INT, VKind.FLOAT, VKind.BOOL, VKind.NONE})
 #: kinds a called function's arguments may have (numbers, sequences, None)
 _CALL_ARGUMENTS = SCALARS | SEQUENCES | {VKind.NONE}
 #: kinds a value of which has elements (their kinds speculated: ``Typed.elements``)
@@ -115,6 +118,15 @@ def _builtin_call_kinds(instr: ir.CallBuiltin, combo: tuple[VKind, ...],
     # sum starts from its (int) start and adds ints exactly, then floats from the first
     return frozenset({VKind.INT, VKind.FLOAT}) if VKind.FLOAT in elements else frozenset(
         {VKind.INT})
+
+
+def _call_arguments(instr: ir.CallFunction | ir.CallObject, combo: tuple[VKind, ...]) -> None:
+    """Decline a call with an argument no call passes (a range, an iterator)."""
+    odd = [k for k in combo if k not in _CALL_ARGUMENTS]
+    if odd:
+        raise Unsupported(at_line(f"a call of {instr.callee.__qualname__} with a "
+                                  f"{_OBJECT_NAMES.get(odd[0], odd[0].name.lower())} "
+                                  "argument is not supported", instr.line))
 
 
 def _with_none(instr: ir.Instr, combo: tuple[VKind, ...]) -> Kinds:
@@ -195,14 +207,13 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return frozenset({VKind.BOOL})
     if isinstance(instr, ir.Select):
         return frozenset(combo[1:])
+    if isinstance(instr, ir.CallObject):
+        _call_arguments(instr, combo)
+        return OPAQUE_RESULT
     if VKind.NONE in combo and not isinstance(instr, ir.CallFunction):
         return _with_none(instr, combo)
     if isinstance(instr, ir.CallFunction):
-        odd = [k for k in combo if k not in _CALL_ARGUMENTS]
-        if odd:
-            raise Unsupported(at_line(f"a call of {instr.callee.__qualname__} with a "
-                                      f"{_OBJECT_NAMES.get(odd[0], odd[0].name.lower())} "
-                                      "argument is not supported", instr.line))
+        _call_arguments(instr, combo)
         returned = callee(instr.callee, tuple(Kind(k) for k in combo))
         if VKind.OBJECT in returned:
             raise Unsupported(at_line(f"a call of {instr.callee.__qualname__}, which returns "

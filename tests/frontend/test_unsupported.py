@@ -20,7 +20,6 @@ CASES = [
     (k.make_closure, (INT,), "closures"),
     (k.keyword_call, (FLT,), r"keyword arguments to builtin round\(\)"),
     (k.star_args, (), r"\*args"),
-    (k.calls_with_none_default, (INT,), "with default b=None"),
     (k.calls_partial, (INT,), "global '_PARTIAL' is a partial"),
     (k.uses_big, (INT,), "beyond 64 bits"),
     (k.round_ndigits, (FLT,), r"round\(\) with 2 arguments"),

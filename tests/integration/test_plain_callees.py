@@ -45,6 +45,11 @@ def divides(a, b):
 '''
 
 
+def _frames(tb: Any) -> list[tuple[str, int | None]]:
+    """A traceback's frames below the test's own: (function, line)."""
+    return [(f.name, f.lineno) for f in traceback.extract_tb(tb)[1:]]
+
+
 def _namespace() -> dict[str, Any]:
     ns: dict[str, Any] = {}
     exec(compile(SOURCE, "<plain callees>", "exec"), ns)
@@ -122,11 +127,7 @@ def test_an_exception_in_a_helper_is_cpythons_through_both_lines():
     plain = _namespace()
     with pytest.raises(ZeroDivisionError) as expected:
         plain["divides"](7, 0)
-
-    def frames(tb: Any) -> list[tuple[str, int | None]]:
-        return [(f.name, f.lineno) for f in traceback.extract_tb(tb)[1:]]
-
-    assert frames(info.tb) == frames(expected.tb) == [("divides", 29), ("ratio", 17)]
+    assert _frames(info.tb) == _frames(expected.tb) == [("divides", 29), ("ratio", 17)]
     assert autotier.stats(divides).state == "compiled"  # an answer, not a bailout
 
 
@@ -282,11 +283,7 @@ def test_an_exception_in_a_helper_through_the_c_api_is_cpythons():
     with pytest.raises(ZeroDivisionError) as want:
         plain(0)
     assert str(got.value) == str(want.value)
-
-    def frames(tb: Any) -> list[tuple[str, int | None]]:
-        return [(f.name, f.lineno) for f in traceback.extract_tb(tb)[1:]]
-
-    assert frames(got.tb) == frames(want.tb)
+    assert _frames(got.tb) == _frames(want.tb)
     assert autotier.stats(hf).state == "compiled"
 
 

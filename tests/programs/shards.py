@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 # processes sharing a run (this one and SHARDS - 1 children)
 SHARDS = max(1, int(os.environ.get("AUTOTIER_PROGRAM_SHARDS", min(2, os.cpu_count() or 1))))
@@ -55,6 +56,13 @@ class Tally:
         fields = json.loads(text)
         fields["sources"] = set(fields["sources"])
         return cls(**fields)
+
+    def count(self, coverage: Any) -> None:
+        """Add one program's forcing coverage (``harness.Coverage``)."""
+        self.sites += len(coverage.sites)
+        self.forced += len(coverage.forced)
+        self.behind += len(coverage.behind_bailout)
+        self.unexecuted += len(coverage.unexecuted)
 
     def summary(self) -> str:
         return (f"{len(self.sources)} distinct programs ({SHARDS} processes), {self.calls} "

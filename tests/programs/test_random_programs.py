@@ -128,10 +128,7 @@ def run(tally: Tally, data: Any) -> None:
         raise AssertionError(f"{exc}\nprogram:\n{source}\nargs: {args!r}") from None
     finally:
         forget(func)  # never called again: let its lowering go
-    tally.sites += len(coverage.sites)
-    tally.forced += len(coverage.forced)
-    tally.behind += len(coverage.behind_bailout)
-    tally.unexecuted += len(coverage.unexecuted)
+    tally.count(coverage)
 
 
 def check_programs(first: int, count: int) -> Tally:

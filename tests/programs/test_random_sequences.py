@@ -68,10 +68,7 @@ def _one(tally: Tally, seed: int) -> None:
         raise AssertionError(f"program {seed}:\n{program(seed)}\n{exc}") from None
     finally:
         forget(func)  # never called again: let its lowering go
-    tally.sites += len(coverage.sites)
-    tally.forced += len(coverage.forced)
-    tally.behind += len(coverage.behind_bailout)
-    tally.unexecuted += len(coverage.unexecuted)
+    tally.count(coverage)
 
 
 def check_programs(first: int, count: int) -> Tally:
