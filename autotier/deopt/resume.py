@@ -33,6 +33,7 @@ from typing import Any
 import bytecode
 
 from autotier import compat
+from autotier.deopt import patching
 from autotier.deopt.sites import (
     UNBOUND,
     CallEntry,
@@ -47,13 +48,12 @@ from autotier.deopt.sites import (
     read_record,
 )
 
-_THUNK = ".callee"  # the parameter holding a deoptimised callee's finished frame
+_THUNK = patching.CALLEE
 
 _lock = threading.Lock()  # guards _parsed_cache and _functions
 
 
-def _stack_name(i: int) -> str:
-    return f".stack{i}"
+_stack_name = patching.stack_name
 
 
 def _find(items: Sequence[object], index: int) -> int:
@@ -146,16 +146,25 @@ _functions: weakref.WeakKeyDictionary[Site, dict[tuple[object, ...], FunctionTyp
     weakref.WeakKeyDictionary())  # guarded by _lock
 
 
-def _function_for(site: Site, bound: tuple[str, ...], stack: tuple[object, ...],
+def _function_for(site: Site, bound: tuple[bool, ...], stack: tuple[object, ...],
                   after_call: bool) -> FunctionType:
-    """The resume function for a layout of ``site`` (made once, then reused)."""
+    """The resume function for a layout of ``site`` (made once, then reused):
+    ``bound[i]``, whether local ``i`` has a value.  Its parameters: every local when
+    :func:`patching.applies` (an unbound one passed anything), else the bound ones;
+    then the stack entries' and the callee's."""
     key = (bound, after_call)
     with _lock:
         found = _functions.get(site, {}).get(key)
     if found is None:
         func = site.func
-        code = build_resume_code(site.code, site.index, bound, stack, line=site.line,
-                                 after_call=after_call)
+        if patching.applies(site.code):
+            code = patching.patch_resume_code(site.code, site.index, site.offset, bound,
+                                              stack,
+                                              line=site.line, after_call=after_call)
+        else:
+            names = tuple(n for n, has in zip(site.varnames, bound, strict=True) if has)
+            code = build_resume_code(site.code, site.index, names, stack, line=site.line,
+                                     after_call=after_call)
         found = FunctionType(code, func.__globals__, func.__name__, None, func.__closure__)
         with _lock:
             _functions.setdefault(site, {})[key] = found
@@ -186,9 +195,12 @@ def frame_call(frame: Frame, callee: Callable[[], Any] | None) -> functools.part
     site = frame.site
     nlocals = len(site.varnames)
     local_values, stack_slot_values = frame.values[:nlocals], frame.values[nlocals:]
-    bound = tuple(n for n, v in zip(site.varnames, local_values, strict=True)
-                  if v is not UNBOUND)
-    args: list[object] = [v for v in local_values if v is not UNBOUND]
+    bound = tuple(v is not UNBOUND for v in local_values)
+    args: list[object]
+    if patching.applies(site.code):  # every local a parameter: an unbound one unbound
+        args = [None if v is UNBOUND else v for v in local_values]  # by the prologue
+    else:
+        args = [v for v in local_values if v is not UNBOUND]
     stack = site.stack
     stack_values = _stack_values(site, stack_slot_values)
     if callee is not None:  # drop the NULL, callee and arguments the call consumed
