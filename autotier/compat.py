@@ -510,7 +510,7 @@ ATTRIBUTE_OPCODES = frozenset({"LOAD_ATTR", "LOAD_METHOD"})
 # Where the patching is used; elsewhere autotier.deopt.resume assembles resume code
 # with the ``bytecode`` package (as on 3.11 before: 0.3-0.5 ms a build, the patching
 # 0.03 ms).  3.12 would need only CALL_UNITS below, but it is not measured here.
-RAW_RESUME = PY_VERSION == (3, 11)
+RAW_RESUME = PY_VERSION in ((3, 11), (3, 12))
 
 # The inline cache units after each opcode in co_code (3.11 and 3.12: a list).
 CACHE_UNITS: tuple[int, ...] = tuple(opcode._inline_cache_entries)  # type: ignore[attr-defined]

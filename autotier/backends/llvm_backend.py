@@ -18,6 +18,7 @@ from autotier.backends.base import (
     Stale,
     Unsupported,
 )
+from autotier.deopt import resume
 from autotier.dispatch import build
 from autotier.dispatch.entry import Specialisation
 from autotier.dispatch.guards import MISSING
@@ -93,6 +94,8 @@ class LLVMBackend:
                 dumps[stage] = dumps.get(stage, "") + f"; {sig}\n{text}\n"
         if built.asm:
             dumps["asm"] = built.asm
+        # the deopt sites' resume functions, off the path of the call that first deopts
+        resume.prepare(site for lm in lowered for site in lm.sites)
         natives = tuple(NativeSpec(lm.arg_kinds, built.extras[lm.body], None, True,
                                    built.native, lm.record_words) for lm in lowered)
         return CompiledCode(

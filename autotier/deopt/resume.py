@@ -23,16 +23,18 @@ code object is parsed once.
 from __future__ import annotations
 
 import functools
+import logging
 import operator
 import threading
 import weakref
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from types import CodeType, FunctionType
 from typing import Any
 
 import bytecode
 
 from autotier import compat
+from autotier.abi import SlotForm
 from autotier.deopt import patching
 from autotier.deopt.sites import (
     UNBOUND,
@@ -48,6 +50,7 @@ from autotier.deopt.sites import (
     read_record,
 )
 
+log = logging.getLogger("autotier")
 _THUNK = patching.CALLEE
 
 _lock = threading.Lock()  # guards _parsed_cache and _functions
@@ -169,6 +172,42 @@ def _function_for(site: Site, bound: tuple[bool, ...], stack: tuple[object, ...]
         with _lock:
             _functions.setdefault(site, {})[key] = found
     return found
+
+
+#: Code bytes the resume functions :func:`prepare` builds for one compile may copy
+#: (each is a copy of its function's code): past it, the remaining sites' are built on
+#: their first deopt.
+PREPARE_BUDGET = 64 * 1024
+
+
+def likely_bound(site: Site) -> tuple[bool, ...]:
+    """The layout a deopt at ``site`` most likely has: every local bound but those the
+    compile knew never hold a value there (a maybe-unbound one is guessed bound)."""
+    return tuple(f.form is not SlotForm.UNBOUND for f in site.forms[:len(site.varnames)])
+
+
+def prepare(made: Iterable[object]) -> int:
+    """Build ahead the resume functions of the sites a compile ``made`` (the broker
+    runs this after the compile, before installing its code), so a first deopt does not
+    build one on the caller's path: each site's :func:`likely_bound` layout, resuming
+    at its own instruction, while the copies stay within :data:`PREPARE_BUDGET` and the
+    code can be patched (assembling takes ten times longer: those stay lazy).  Other
+    layouts (a local unbound after all, a frame resuming after its callee's call) are
+    built on their first deopt.  How many were built."""
+    spent = built = 0
+    for site in made:
+        assert isinstance(site, Site)
+        size = len(site.code.co_code)
+        if not patching.applies(site.code) or spent + size > PREPARE_BUDGET:
+            continue
+        spent += size
+        try:
+            _function_for(site, likely_bound(site), site.stack, False)
+        except Exception:  # the first deopt at the site raises it again, where it shows
+            log.debug("autotier: no resume function for site %s", site.id, exc_info=True)
+            continue
+        built += 1
+    return built
 
 
 def _stack_values(site: Site, values: Sequence[object]) -> list[object]:

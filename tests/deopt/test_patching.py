@@ -210,7 +210,7 @@ def test_every_instruction_moves_unchanged(func: Callable[..., Any]) -> None:
 
 
 def index_of(func: Callable[..., Any], opname: str, nth: int = 0) -> int:
-    ins = instructions(func.__code__)  # type: ignore[attr-defined]
+    ins = instructions(func.__code__)
     return [n for n, i in enumerate(ins) if i.opname == opname][nth]
 
 
@@ -237,7 +237,8 @@ def test_a_handler_of_a_moved_instruction_still_catches() -> None:
 
 
 def test_an_unbound_local_stays_unbound() -> None:
-    at = index_of(maybe, "LOAD_FAST", 1)  # return x
+    at = next(n for n, i in enumerate(instructions(maybe.__code__))  # return x
+              if i.opname.startswith("LOAD_FAST") and i.argval == "x")
     patched, assembled = both(maybe, at, (True, False), ())
     got = run(patched, maybe, False, "placeholder")
     assert got == run(assembled, maybe, False)
@@ -258,7 +259,8 @@ def test_long_jumps_take_extended_args() -> None:
 def test_after_a_call_the_callee_raises_at_the_call_with_its_caret() -> None:
     """Resuming after a call whose callee's finished frame raises: the traceback shows
     the caller at its call, carets and all, then the callee, as CPython's does."""
-    at = index_of(calls, "PRECALL")  # a call's frame state names its PRECALL
+    # a call's frame state names its PRECALL (3.11: CALL reads the shape it sets)
+    at = index_of(calls, "PRECALL" if compat.PY_VERSION < (3, 12) else "CALL")
     patched, assembled = both(calls, at, (True, True, False), (), after_call=True)
     got = run(patched, calls, 1, 2, None, callee)
     assert got == run(assembled, calls, 1, 2, callee)
@@ -320,3 +322,53 @@ def test_a_build_makes_few_calls_compared_with_assembling() -> None:
         code.replace(), at, ("n", "t", "i"), (Slot(), Slot(), Slot()), line=3,
         after_call=False))
     assert 0 < patched < 150 and patched * 10 < assembled
+
+
+def _compiled_late_overflow() -> Any:
+    import autotier
+    from tests.runtime.helpers import make_hot, promote
+
+    func = types.FunctionType(late_overflow.__code__.replace(), {"range": range},
+                              "late_overflow")
+    hot = make_hot(func, deopt=autotier.BlacklistPolicy())
+    promote(hot, 0, 100)
+    assert autotier.stats(hot).state == "compiled"
+    return hot
+
+
+def test_the_compile_prepares_resume_functions_so_a_first_deopt_builds_none(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The broker builds each site's likely resume function after the compile: the
+    first deopt (a late overflow) patches nothing on its own path and still answers
+    the exact big int."""
+    import autotier
+
+    hot = _compiled_late_overflow()
+
+    def no_building(*args: object, **kwargs: object) -> object:
+        raise AssertionError("built on the deoptimising call's path")
+
+    monkeypatch.setattr(patching, "patch_resume_code", no_building)
+    start = 2**63 - 1 - sum(range(99))
+    assert hot(start, 100) == late_overflow(start, 100)
+    assert autotier.stats(hot).resumes == 1
+
+
+def test_past_the_budget_resume_functions_are_built_on_the_first_deopt(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import autotier
+
+    monkeypatch.setattr(resume, "PREPARE_BUDGET", 0)
+    built: list[int] = []
+    real = patching.patch_resume_code
+
+    def counting(*args: Any, **kwargs: Any) -> types.CodeType:
+        built.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(patching, "patch_resume_code", counting)
+    hot = _compiled_late_overflow()
+    assert built == []
+    start = 2**63 - 1 - sum(range(99))
+    assert hot(start, 100) == late_overflow(start, 100)
+    assert built == [1] and autotier.stats(hot).resumes == 1
