@@ -249,8 +249,10 @@ def deopt_measurement(kernel: Kernel, opts: Options, expected: Any) -> Measureme
     of a fresh variant, compiled for ``kernel.warm`` (promoted with those arguments):
     native code runs until the guard fails, then the interpreter resumes at the
     failing instruction and finishes the rest (the bead's ``resumes`` must count it).
-    The time includes what a first deopt at a site costs (building its resume
-    function), as every such call does."""
+    The time includes what a first deopt at a site costs on its caller's path (the
+    bead's bookkeeping, which blacklists the code here, and the resumed frame), as
+    every such call does; the site's resume function was built by the broker after
+    the compile (``deopt.resume.prepare``), as every site's is."""
     m = Measurement()
     runs: list[float] = []
     hot: Any = None
