@@ -15,9 +15,12 @@ frame (a ``functools.partial`` of the callee's resume function: a C call, no ext
 Python frame), and jumps past the original call.  So a chain of deoptimised native
 frames nests exactly as the interpreted calls would, one Python frame per level.
 
-Resume functions are built on a frame's first deoptimisation at a site and kept per
-site (weakly: as long as the compiled code that names the site) and layout; each
-code object is parsed once.
+The code is the function's own, patched (:mod:`.patching`); where that does not
+apply, :func:`build_resume_code` assembles it with the ``bytecode`` package (each code
+object parsed once).  Resume functions are kept per site (weakly: as long as the
+compiled code that names the site) and layout; :func:`prepare` builds each site's
+likely one after its compile, on the broker thread, and any other on its first
+deoptimisation.
 """
 
 from __future__ import annotations

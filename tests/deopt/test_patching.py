@@ -20,7 +20,7 @@ from autotier.deopt import codetables, patching, resume
 from autotier.deopt.codetables import Location
 from autotier.deopt.sites import Slot
 
-pytestmark = pytest.mark.skipif(not compat.RAW_RESUME, reason="patching is 3.11's")
+pytestmark = pytest.mark.skipif(not compat.RAW_RESUME, reason="patching is 3.11 and 3.12 only")
 
 STDLIB = ("argparse", "ast", "collections", "dataclasses", "decimal", "difflib", "email",
           "enum", "fractions", "inspect", "json", "pathlib", "pydoc", "statistics",
