@@ -122,8 +122,8 @@ def _units(code: bytes, index: int, offset: int, after_call: bool) -> tuple[int,
                     break
                 count += 1
             unit += 1 + compat.CACHE_UNITS[op]
-    if unit >= n or resume >= n:
-        raise ValueError(f"autotier: no instruction {index} to resume at")
+    if unit >= n or resume >= n or unit <= resume:
+        raise ValueError(f"autotier: no instruction {index} after RESUME to resume at")
     if not after_call:
         return resume, _first(code, unit), -1
     while unit < n and code[2 * unit] not in (_CALL, _CONTAINS):
@@ -194,9 +194,9 @@ def patch_resume_code(code: CodeType, index: int, offset: int, bound: Sequence[b
     head = 2 * resume + 2
     new_code = raw[:2 * resume] + before + raw[2 * resume:head] + after + raw[head:]
     inserted = ((resume, len(before) // 2), (resume + 1, len(after) // 2))
+    spliced = [(resume, _runs([(len(before) // 2, plain)])), (resume + 1, _runs(runs))]
     linetable = splice_locations(code.co_linetable, code.co_firstlineno,
-                                 [(resume, _runs([(len(before) // 2, plain)])),
-                                  (resume + 1, _runs(runs))])
+                                 [(at, entries) for at, entries in spliced if entries])
     table = code.co_exceptiontable
     if table:
         table = encode_handlers([_moved(h, inserted) for h in decode_handlers(table)])
