@@ -23,21 +23,18 @@ from __future__ import annotations
 
 import logging
 import struct
-import warnings
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pytest
 
-import autotier
-from autotier.broker import Broker
 from tests.e2e import containers_corpus as corpus
-from tests.runtime.helpers import interpreted_frames, make_hot
+from tests.e2e import differential
+from tests.e2e.differential import Outcome, Row
 
 LOG = logging.getLogger(__name__)
 NAMES = [name for name, f in vars(corpus).items() if callable(f) and hasattr(f, "cases")]
-PROMOTE_CALLS = 3  # past the threshold of 2
 
 
 def canon(value: Any) -> Any:
@@ -60,61 +57,13 @@ def canon(value: Any) -> Any:
     return (t, repr(value))
 
 
-class Outcome(NamedTuple):
-    result: Any  # canon() of the result, or ("raise", type, message)
-    alias: int | None  # which argument the result is, if one
-    warned: tuple[tuple[type, str], ...]
-    after: tuple[Any, ...]  # canon() of each argument after the call
-
-
 def call(func: Callable[..., Any], args: tuple[Any, ...]) -> Outcome:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            value = func(*args)
-        except Exception as exc:  # noqa: BLE001 - compared with CPython's
-            result: Any = ("raise", type(exc), str(exc))
-            alias = None
-        else:
-            result = canon(value)
-            alias = next((k for k, a in enumerate(args) if a is value), None)
-    # catch_warnings is process-wide: a numba compile on the broker thread may warn
-    # meanwhile (its deprecation warnings); corpus code never raises numba's classes
-    warned = tuple((w.category, str(w.message)) for w in caught
-                   if not w.category.__module__.startswith("numba"))
-    return Outcome(result, alias, warned, tuple(canon(a) for a in args))
-
-
-class Row(NamedTuple):
-    name: str
-    state: str
-    backend: str | None
-    native: bool
-    reason: str | None
+    return differential.call(func, args, canon)
 
 
 @pytest.fixture(scope="module")
 def hot() -> Iterator[tuple[dict[str, Any], dict[str, Row]]]:
-    broker = Broker()
-    hots: dict[str, Any] = {}
-    for name in NAMES:
-        func = getattr(corpus, name)
-        hots[name] = hf = make_hot(func, threshold=2, backend="auto", broker=broker)
-        for _ in range(PROMOTE_CALLS):
-            call(hf, func.cases()[0])
-    assert broker.wait_idle(300), "the corpus's compiles did not finish"
-    rows: dict[str, Row] = {}
-    for name, hf in hots.items():
-        with interpreted_frames(hf) as frames:
-            call(hf, getattr(corpus, name).cases()[0])
-        st = autotier.stats(hf)
-        native = st.state == "compiled" and frames[0] == 0
-        rows[name] = Row(name, st.state, st.backend, native, st.reason)
-    yield hots, rows
-    for hf in hots.values():
-        autotier.invalidate(hf)
-    autotier.prune()
-    broker.shutdown(10)
+    yield from differential.promoted(corpus, NAMES, canon)
 
 
 def test_the_corpus_is_large_enough():
@@ -134,25 +83,13 @@ def test_answers_like_cpython(hot, name):
         shown = repr(plain_args)[:200]
         expected = call(plain, plain_args)
         got = call(decorated, hot_args)
-        for field in Outcome._fields:
-            if getattr(got, field) != getattr(expected, field):
-                mismatches.append(f"{name}{shown}: {field}: autotier "
-                                  f"{getattr(got, field)!r}, CPython "
-                                  f"{getattr(expected, field)!r}")
+        mismatches += differential.mismatches(name, shown, got, expected)
     assert not mismatches, "\n".join(mismatches[:20])
 
 
 def test_native_count_meets_the_floor(hot):
     _, rows = hot
-    lines = [f"{'function':28} {'state':12} {'backend':8} native  reason"]
-    for row in rows.values():
-        reason = (row.reason or "").replace("\n", " ")[:90]
-        lines.append(f"{row.name:28} {row.state:12} {row.backend or '-':8} "
-                     f"{'yes' if row.native else 'no ':6}  {reason}")
-    native = sum(row.native for row in rows.values())
-    lines.append(f"{native} of {len(rows)} container corpus functions ran natively "
-                 f"(floor {corpus.NATIVE_FLOOR})")
-    table = "\n".join(lines)
+    native, table = differential.native_table(rows, "container corpus", corpus.NATIVE_FLOOR)
     print("\n" + table)
     LOG.info("%s", table)
     assert native >= corpus.NATIVE_FLOOR, table

@@ -31,18 +31,16 @@ import struct
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 
-import autotier
-from autotier.broker import Broker
+from tests.e2e import differential
 from tests.e2e import objects_corpus as corpus
-from tests.runtime.helpers import interpreted_frames, make_hot
+from tests.e2e.differential import Outcome, Row
 
 LOG = logging.getLogger(__name__)
 NAMES = [name for name, f in vars(corpus).items() if callable(f) and hasattr(f, "cases")]
-PROMOTE_CALLS = 3  # past the threshold of 2
 DEPTH = 8  # how deep instances inside instances are compared
 UNSET = ("unset slot",)
 WARM_CALLS = 200  # as tests/frontend/harness.py: every instruction specialised
@@ -100,32 +98,9 @@ def corpus_frames(exc: BaseException) -> tuple[tuple[str, int | None], ...]:
                  if f.filename == corpus.__file__)
 
 
-class Outcome(NamedTuple):
-    result: Any  # canon() of the result, or ("raise", type, message, corpus_frames)
-    alias: int | None  # which argument the result is, if one
-    warned: tuple[tuple[type, str], ...]
-    after: tuple[Any, ...]  # canon() of each argument after the call
-    shared: Any  # canon() of the function's watch(), if it has one
-
-
 def call(func: Callable[..., Any], args: tuple[Any, ...],
          watch: Callable[[], Any] | None = None) -> Outcome:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            value = func(*args)
-        except Exception as exc:  # noqa: BLE001 - compared with CPython's
-            result: Any = ("raise", type(exc), str(exc), corpus_frames(exc))
-            alias = None
-        else:
-            result = canon(value)
-            alias = next((k for k, a in enumerate(args) if a is value), None)
-    # catch_warnings is process-wide: a numba compile on the broker thread may warn
-    # meanwhile (its deprecation warnings); corpus code never raises numba's classes
-    warned = tuple((w.category, str(w.message)) for w in caught
-                   if not w.category.__module__.startswith("numba"))
-    shared = None if watch is None else canon(watch())
-    return Outcome(result, alias, warned, tuple(canon(a) for a in args), shared)
+    return differential.call(func, args, canon, frames=corpus_frames, watch=watch)
 
 
 def prepare(func: Any, i: int) -> None:
@@ -157,40 +132,9 @@ def _quiet(func: Callable[..., Any], args: tuple[Any, ...]) -> None:
             pass
 
 
-class Row(NamedTuple):
-    name: str
-    state: str
-    backend: str | None
-    native: bool
-    reason: str | None
-    callees: tuple[str, ...]
-
-
 @pytest.fixture(scope="module")
 def hot() -> Iterator[tuple[dict[str, Any], dict[str, Row]]]:
-    broker = Broker()
-    hots: dict[str, Any] = {}
-    for name in NAMES:
-        func = getattr(corpus, name)
-        hots[name] = hf = make_hot(func, threshold=2, backend="auto", broker=broker)
-        for _ in range(PROMOTE_CALLS):
-            prepare(func, 0)
-            call(hf, func.cases()[0])
-    assert broker.wait_idle(300), "the corpus's compiles did not finish"
-    rows: dict[str, Row] = {}
-    for name, hf in hots.items():
-        func = getattr(corpus, name)
-        prepare(func, 0)
-        with interpreted_frames(hf) as frames:
-            call(hf, func.cases()[0])
-        st = autotier.stats(hf)
-        native = st.state == "compiled" and frames[0] == 0
-        rows[name] = Row(name, st.state, st.backend, native, st.reason, st.callees)
-    yield hots, rows
-    for hf in hots.values():
-        autotier.invalidate(hf)
-    autotier.prune()
-    broker.shutdown(10)
+    yield from differential.promoted(corpus, NAMES, canon, prepare)
 
 
 def test_the_corpus_is_large_enough():
@@ -219,11 +163,8 @@ def test_answers_like_cpython(hot, name):
             got = call(decorated, hot_args, watch)
             if got != expected:  # CPython 3.11 answers two nans' + and * two ways
                 expected = warmed(plain, i, watch)
-            for field in Outcome._fields:
-                if getattr(got, field) != getattr(expected, field):
-                    mismatches.append(f"{name}{shown} (input {i}): {field}: autotier "
-                                      f"{getattr(got, field)!r}, CPython "
-                                      f"{getattr(expected, field)!r}")
+            mismatches += differential.mismatches(name, f"{shown} (input {i})", got,
+                                                  expected)
     finally:
         prepare(plain, 0)  # the classes and helpers as the other functions expect them
     assert not mismatches, "\n".join(mismatches[:20])
@@ -231,15 +172,7 @@ def test_answers_like_cpython(hot, name):
 
 def test_native_count_meets_the_floor(hot):
     _, rows = hot
-    lines = [f"{'function':26} {'state':11} {'backend':7} native  callees / reason"]
-    for row in rows.values():
-        why = ", ".join(row.callees) if row.native else (row.reason or "")
-        lines.append(f"{row.name:26} {row.state:11} {row.backend or '-':7} "
-                     f"{'yes' if row.native else 'no ':6}  {why.replace(chr(10), ' ')[:90]}")
-    native = sum(row.native for row in rows.values())
-    lines.append(f"{native} of {len(rows)} object corpus functions ran natively "
-                 f"(floor {corpus.NATIVE_FLOOR})")
-    table = "\n".join(lines)
+    native, table = differential.native_table(rows, "object corpus", corpus.NATIVE_FLOOR)
     print("\n" + table)
     LOG.info("%s", table)
     assert native >= corpus.NATIVE_FLOOR, table
