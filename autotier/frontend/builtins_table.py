@@ -12,7 +12,7 @@ import builtins
 import math
 from dataclasses import dataclass
 from enum import Enum
-from types import FunctionType, ModuleType
+from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 from typing import Any
 
 from autotier.abi import hot_target
@@ -105,6 +105,23 @@ class HotFunctionRef:
 
 
 @dataclass(frozen=True)
+class ModuleRef:
+    """A global bound to a module (other than ``math``): its attributes are read
+    at compile time and guarded like globals (the module's dict)."""
+
+    module: ModuleType
+
+
+@dataclass(frozen=True)
+class CallableRef:
+    """A builtin or C function (``print``, ``divmod``, ``random.random``) or a module's
+    Python function: native code calls it through the C API (``ir.CallObject``)."""
+
+    obj: object
+    name: str
+
+
+@dataclass(frozen=True)
 class TupleValue:
     items: tuple[Var | Static, ...]
 
@@ -131,7 +148,7 @@ class BoundMethodValue:
 
 
 Static = (Null | NoneValue | BuiltinRef | MathModule | MathFunctionRef | HotFunctionRef
-          | TupleValue | BuiltinCallValue | BoundMethodValue)
+          | ModuleRef | CallableRef | TupleValue | BuiltinCallValue | BoundMethodValue)
 Constant = int | float | bool
 
 
@@ -144,6 +161,10 @@ def describe(static: Static) -> str:
         return f"function {static.func.__qualname__}()"
     if isinstance(static, MathModule):
         return "the math module"
+    if isinstance(static, ModuleRef):
+        return f"module {static.module.__name__}"
+    if isinstance(static, CallableRef):
+        return f"{static.name}()"
     if isinstance(static, TupleValue):
         return "a tuple"
     if isinstance(static, BuiltinCallValue):
@@ -170,6 +191,10 @@ def static_object(static: Static) -> object:
         return math
     if isinstance(static, NoneValue):
         return None
+    if isinstance(static, ModuleRef):
+        return static.module
+    if isinstance(static, CallableRef):
+        return static.obj
     raise TypeError(f"autotier: {describe(static)} stands for no single object")
 
 
@@ -179,6 +204,11 @@ def constant_ok(value: object) -> bool:
     if t is bool or t is float:
         return True
     return t is int and INT64_MIN <= value <= INT64_MAX  # type: ignore[operator]
+
+
+#: builtins whose answer depends on the calling Python frame (native code has none)
+FRAME_BUILTINS = frozenset({"locals", "globals", "vars", "dir", "eval", "exec", "super",
+                            "breakpoint", "__import__", "__build_class__"})
 
 
 class Resolver:
@@ -213,6 +243,8 @@ class Resolver:
         self._record(self.builtins, name, value)
         builtin = _BUILTIN_BY_ID.get(id(value))
         if builtin is None or value is not _BUILTIN_OBJECTS[builtin]:
+            if type(value) is BuiltinFunctionType and name not in FRAME_BUILTINS:
+                return CallableRef(value, name)  # CPython's own, through the C API
             raise self._fail(f"builtin {name}() is not supported", line)
         return BuiltinRef(builtin)
 
@@ -234,11 +266,17 @@ class Resolver:
             return HotFunctionRef(target, name)
         if type(value) is FunctionType:  # a helper nobody decorated: compiled in too
             return HotFunctionRef(value, name)
+        if type(value) in (BuiltinFunctionType, MethodType):  # through the C API
+            return CallableRef(value, name)
+        if type(value) is ModuleType:
+            return ModuleRef(value)
         raise self._fail(
             f"global {name!r} is a {type(value).__name__}: only int/float/bool constants, "
             "the math module and Python functions are supported", line)
 
     def load_attr(self, obj: Static, name: str, line: int) -> Constant | Static:
+        if isinstance(obj, ModuleRef):
+            return self._module_attr(obj.module, name, line)
         if not isinstance(obj, MathModule):
             raise self._fail(f"attribute .{name} of {describe(obj)} is not supported", line)
         namespace = math.__dict__
@@ -249,3 +287,17 @@ class Resolver:
         if name in MATH_FUNCTIONS and value is _MATH_OBJECTS[name]:
             return MathFunctionRef(name)
         raise self._fail(f"math.{name} is not supported", line)
+
+    def _module_attr(self, module: ModuleType, name: str, line: int) -> Constant | Static:
+        """``module.name``, guarded like a global (the module's dict and the binding)."""
+        namespace = module.__dict__
+        value = namespace.get(name, MISSING)
+        self._record(namespace, name, value)
+        if type(value) in (int, float, bool) and constant_ok(value):
+            return value
+        if type(value) in (BuiltinFunctionType, FunctionType, MethodType):
+            return CallableRef(value, f"{module.__name__}.{name}")
+        if type(value) is ModuleType:
+            return ModuleRef(value)
+        what = "missing" if value is MISSING else f"a {type(value).__name__}"
+        raise self._fail(f"{module.__name__}.{name} ({what}) is not supported", line)

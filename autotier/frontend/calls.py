@@ -19,6 +19,7 @@ from autotier.frontend.builtins_table import (
     Builtin,
     BuiltinCallValue,
     BuiltinRef,
+    CallableRef,
     HotFunctionRef,
     MathFunctionRef,
     Static,
@@ -46,6 +47,8 @@ def lower_call(flow: StackFlow, callee: Static, args: list[ir.Var],
         except Unbindable:  # CPython binds it: a call through the C API
             return flow.emit(ir.CallObject, callee.func, tuple(args), kw_names)
         return flow.emit(ir.CallFunction, callee.func, tuple(bound))
+    if isinstance(callee, CallableRef):  # CPython's own function, through the C API
+        return flow.emit(ir.CallObject, callee.obj, tuple(args), kw_names, callee.name)
     if isinstance(callee, BoundMethodValue):  # xs.append(v): LOAD_METHOD allows no other
         if kw_names or len(args) != 1:
             raise flow.fail(f".append() with {len(args)} arguments (a TypeError)")

@@ -24,7 +24,6 @@ anything else resumes after the call with it (``ELEMENT``: a failed speculation)
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import FunctionType
 from typing import TYPE_CHECKING, Any
 
 from llvmlite import ir as ll
@@ -108,7 +107,7 @@ def lower_contains(fl: FunctionLowering, value: LV, kind: VKind, seq: ll.Value,
 _KWNAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
-def lower_call_object(fl: FunctionLowering, func: FunctionType, args: list[Any],
+def lower_call_object(fl: FunctionLowering, func: object, args: list[Any],
                       kinds: tuple[Kind, ...], returns: Kinds, *,
                       kw_names: tuple[str, ...] = ()) -> tuple[LV, Kinds]:
     """``func(*args)`` by vectorcall, the last ``len(kw_names)`` arguments by those

@@ -378,11 +378,17 @@ class CallFunction(Instr):
 class CallObject(Instr):
     """``callee(*args)``, the last ``len(kw_names)`` by keyword, made through the C API
     (CPython binds and runs it: a function with keyword-only parameters, ``*args``, a
-    default native code cannot hold); what it returns is checked (:mod:`.capi`)."""
+    default native code cannot hold, a builtin such as ``print`` or ``divmod``, a C
+    function such as ``random.random``); what it returns is checked (:mod:`.capi`)."""
 
-    callee: FunctionType
+    @property
+    def callee_name(self) -> str:
+        return self.label or str(getattr(self.callee, "__qualname__", self.callee))
+
+    callee: object  # a Python function, or a builtin or C function
     args: tuple[Var, ...]
     kw_names: tuple[str, ...] = ()
+    label: str = ""  # what the code calls it (``random.random``), if not its qualname
 
 
 # ------------------------------------------------------------------ terminators

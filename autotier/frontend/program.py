@@ -68,11 +68,11 @@ class Program:
         """Qualnames of the functions called natively (compiled in), then of those
         called through the C API (``"name (interpreted)"``)."""
         native = dict.fromkeys(f.__qualname__ for f, _ in self.typed if f is not self.root[0])
-        through = [f for f, _ in self.opaque] + [
-            instr.callee for typed in self.typed.values() for bid in typed.reached
+        through = [f.__qualname__ for f, _ in self.opaque] + [
+            instr.callee_name for typed in self.typed.values() for bid in typed.reached
             for instr in typed.func.block(bid).instrs if isinstance(instr, ir.CallObject)]
-        opaque = dict.fromkeys(f"{f.__qualname__} (interpreted)" for f in through
-                               if f.__qualname__ not in native)
+        opaque = dict.fromkeys(f"{name} (interpreted)" for name in through
+                               if name not in native)
         return (*native, *opaque)
 
     @property

@@ -124,7 +124,9 @@ def _call_arguments(instr: ir.CallFunction | ir.CallObject, combo: tuple[VKind, 
     """Decline a call with an argument no call passes (a range, an iterator)."""
     odd = [k for k in combo if k not in _CALL_ARGUMENTS]
     if odd:
-        raise Unsupported(at_line(f"a call of {instr.callee.__qualname__} with a "
+        name = (instr.callee_name if isinstance(instr, ir.CallObject)
+                else instr.callee.__qualname__)
+        raise Unsupported(at_line(f"a call of {name} with a "
                                   f"{_OBJECT_NAMES.get(odd[0], odd[0].name.lower())} "
                                   "argument is not supported", instr.line))
 

@@ -314,3 +314,25 @@ def test_a_helper_through_the_c_api_that_rebinds_a_global_resumes_after_it():
     assert hf(5) == plain(5) == 8 + 105
     st = autotier.stats(hf)
     assert st.resumes == 1 and st.last_bailout == "rebound global addk", st
+
+
+def test_a_module_function_rebound_after_the_compile_is_called_as_rebound():
+    import types
+
+    helpers = types.ModuleType("helpers")
+    exec("def step(x):\n    return x + 1\nSCALE = 3\n", helpers.__dict__)
+    ns: dict[str, Any] = {"helpers": helpers}
+    exec("def f(n):\n    s = 0\n    for i in range(n):\n        s += helpers.step(i)\n"
+         "    return s * helpers.SCALE\n", ns)
+    hf = make_hot(ns["f"])
+    promote(hf, 3)
+    st = autotier.stats(hf)
+    assert st.state == "compiled", st.reason
+    assert st.callees == ("helpers.step (interpreted)",)
+    assert hf(10) == 55 * 3
+    exec("def step(x):\n    return x * 2\n", helpers.__dict__)  # rebound in its module
+    assert hf(10) == 90 * 3
+    helpers.SCALE = 5  # a module constant the code read
+    assert hf(10) == 90 * 5
+    settle()
+    assert hf(10) == 90 * 5
