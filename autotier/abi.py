@@ -6,8 +6,8 @@ function per compiled Python function, with this C signature::
     int32_t body(<params>, Result *out, int64_t budget, int64_t *record);
 
 - ``<params>``: one per Python parameter, in order, typed by :class:`Kind`
-  (``INT`` -> i64, ``FLOAT`` -> double, ``BOOL`` -> i1, ``LIST`` and ``TUPLE`` -> the
-  borrowed ``PyObject *``).
+  (``INT`` -> i64, ``FLOAT`` -> double, ``BOOL`` -> i1, ``LIST``, ``TUPLE`` and an
+  :class:`ArrayKind` (an ndarray) -> the borrowed ``PyObject *``).
 - ``out``: where the body writes its result on success, a :data:`RESULT_IR`
   struct ``{i64 kind, i64 ival, double fval, i64 high}``; ``kind`` is a :class:`Kind`
   (``BOOL`` uses ``ival`` 0/1, ``INT`` uses ``ival``, ``FLOAT`` uses ``fval``,
@@ -71,9 +71,87 @@ as the result of that call).
 
 from __future__ import annotations
 
+import sys
+from dataclasses import dataclass
 from enum import IntEnum
 from types import FunctionType
 from typing import Any
+
+#: The dtypes an ndarray argument may have (native byte order), by name.
+ARRAY_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                "uint64", "float32", "float64")
+
+
+@dataclass(frozen=True)
+class ArrayKind:
+    """An exact ``numpy.ndarray`` argument of one dtype and number of dimensions, passed
+    as its borrowed ``PyObject *``; the entry checks its type, its descr's ``type_num``
+    and byte order and its ``nd`` (O(1)); strides, shape and data are read at each
+    access.  It answers ``Kind``'s protocol where signatures need it."""
+
+    dtype: str  # one of ARRAY_DTYPES
+    ndim: int
+
+    @property
+    def name(self) -> str:
+        return f"ARRAY_{self.dtype.upper()}_{self.ndim}D"
+
+    @property
+    def scalar(self) -> bool:
+        return False
+
+    @property
+    def pytype(self) -> type:
+        import numpy
+
+        return numpy.ndarray
+
+    @staticmethod
+    def of(value: Any) -> ArrayKind | None:
+        """The kind of an exact ndarray, None for another dtype or byte order."""
+        import numpy
+
+        dt = value.dtype
+        name = dt.name
+        if name not in ARRAY_DTYPES or not dt.isnative or dt.fields is not None:
+            return None
+        exact = numpy.dtype(name)
+        if dt.num != exact.num or dt.type is not exact.type or dt.metadata is not None:
+            return None  # numpy.longlong's int64, say: another type_num and scalar type
+        return ArrayKind(name, value.ndim)
+
+
+@dataclass(frozen=True)
+class NumpyKind:
+    """An exact numpy scalar argument (``numpy.float64`` ...) of one of ARRAY_DTYPES,
+    passed as its machine value (double, float, iN, i1), read by the entry from the
+    object.  Not ``scalar``: no other backend is offered it (numba answers floats)."""
+
+    dtype: str
+
+    @property
+    def name(self) -> str:
+        return f"NP_{self.dtype.upper()}"
+
+    @property
+    def scalar(self) -> bool:
+        return False
+
+    @property
+    def pytype(self) -> type:
+        import numpy
+
+        t: type = numpy.dtype(self.dtype).type
+        return t
+
+    @staticmethod
+    def of(value: Any) -> NumpyKind | None:
+        import numpy
+
+        name = numpy.dtype(type(value)).name
+        if name in ARRAY_DTYPES and numpy.dtype(name).type is type(value):
+            return NumpyKind(name)
+        return None
 
 
 class Kind(IntEnum):
@@ -91,7 +169,7 @@ class Kind(IntEnum):
     OBJECT = 11  # results only: a new reference to an object in ``ival`` (a tuple)
 
     @classmethod
-    def of(cls, value: object) -> Kind | None:
+    def of(cls, value: object) -> Kind | ArrayKind | NumpyKind | None:
         """The kind of a Python argument, or None when native code cannot take it."""
         t = type(value)
         if t is bool:
@@ -104,6 +182,12 @@ class Kind(IntEnum):
             return cls.LIST
         if t is tuple:
             return cls.TUPLE
+        if t.__name__ == "ndarray" and "numpy" in sys.modules and t is sys.modules[
+                "numpy"].ndarray:
+            return ArrayKind.of(value)
+        if t.__module__ == "numpy" and "numpy" in sys.modules and issubclass(
+                t, sys.modules["numpy"].generic):
+            return NumpyKind.of(value)
         return None
 
     @property
@@ -146,6 +230,10 @@ class Status(IntEnum):
     # a call native code made through the C API (``sum(xs)``) raised: the frame resumes
     # after the call with that exception (the record's result frame holds it)
     RAISED = 16
+    # numpy answers this operation itself: it may warn (an int overflow, a division by
+    # zero, an invalid value, an underflow under the user's error state), raise (a
+    # read-only array, an int out of a dtype's range) or cast as native code does not
+    NUMPY = 17
 
 
 class SlotTag(IntEnum):
@@ -173,12 +261,17 @@ class SlotForm(IntEnum):
     RANGE = 7  # start, stop, step
     ITER = 8  # next value, items left, step
     OBJECT = 9  # a borrowed PyObject * (a list or tuple argument: its caller holds it)
-    SEQ_ITER = 10  # a list or tuple iterator: the sequence (borrowed), the next index
+    SEQ_ITER = 10  # a list, tuple or 1-d array iterator: the sequence (borrowed), the index
+    NUMPY = 11  # a numpy scalar's bits, zero-extended (the site's Form names the dtype)
 
 
 FORM_WORDS = {SlotForm.UNBOUND: 0, SlotForm.CONST: 0, SlotForm.INT: 1, SlotForm.WIDE: 2,
               SlotForm.FLOAT: 1, SlotForm.BOOL: 1, SlotForm.TAGGED: 4, SlotForm.RANGE: 3,
-              SlotForm.ITER: 3, SlotForm.OBJECT: 1, SlotForm.SEQ_ITER: 2}
+              SlotForm.ITER: 3, SlotForm.OBJECT: 1, SlotForm.SEQ_ITER: 2, SlotForm.NUMPY: 1}
+#: a tagged slot's tag for a numpy scalar: NUMPY_TAG + the dtype's place in ARRAY_DTYPES
+#: (equal to the frontend's VKind.NP_*); its bits in the slot's ``a`` word (float64:
+#: ``b``)
+NUMPY_TAG = 20
 RECORD_HEADER = 5  # words before the first frame of a deopt record
 RECORD_KEEPER = 3  # the header word of the bookkeeping callable
 RECORD_BUDGET = 4  # the header word of the root's frame budget
@@ -190,10 +283,16 @@ RESULT_FRAME_WORDS = 3  # a result frame: site id 0, flag, the owned object
 #: function, not a failed speculation; no recompile could answer it natively.
 RAISES = frozenset({Status.ZERO_DIVISION, Status.MATH_DOMAIN, Status.VALUE,
                     Status.FLOAT_OVERFLOW, Status.INDEX, Status.RAISED})
+#: Statuses that are an answer of the function, not a failed speculation: RAISES, and
+#: NUMPY (numpy warns, raises or answers there, whatever the compile)
+ANSWERS = RAISES | {Status.NUMPY}
 
 
 # The LLVM type of the ``out`` struct, for llvmlite: ``{i64, i64, double, i64}``.
 RESULT_IR = "{i64, i64, double, i64}"
+
+#: A signature entry: a Kind, an ndarray's ArrayKind or a numpy scalar's NumpyKind.
+ArgKind = Kind | ArrayKind | NumpyKind
 
 #: Attribute that marks a decorated object; its value is the original function.
 HOT_MARKER = "_autotier_hot_"

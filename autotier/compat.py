@@ -51,8 +51,10 @@ DICT_VERSION_TAG = 24
 # Type flags (Include/object.h)
 TPFLAGS_HAVE_VECTORCALL = 1 << 11
 TPFLAGS_METHOD_DESCRIPTOR = 1 << 17
-# PyTypeObject.tp_flags
+# PyTypeObject.tp_flags, tp_base, tp_alloc (3.11 and 3.12)
 TYPE_TP_FLAGS = 168
+TYPE_TP_BASE = 256
+TYPE_TP_ALLOC = 304
 # PyFunctionObject.func_code (after globals, builtins, name, qualname in 3.11 and 3.12),
 # then func_defaults (a tuple, or NULL)
 FUNC_CODE = 48
@@ -176,6 +178,10 @@ def check_layouts() -> None:
         raise ImportError("unexpected PyObject layout")
     if type_flags(int) & (1 << 24) == 0:  # Py_TPFLAGS_LONG_SUBCLASS
         raise ImportError("unexpected PyTypeObject layout")
+    generic_alloc = ctypes.cast(ctypes.pythonapi.PyType_GenericAlloc, ctypes.c_void_p).value
+    if (ctypes.c_void_p.from_address(id(float) + TYPE_TP_BASE).value != id(object)
+            or ctypes.c_void_p.from_address(id(object) + TYPE_TP_ALLOC).value != generic_alloc):
+        raise ImportError("unexpected PyTypeObject layout (tp_base, tp_alloc)")
     d: dict[str, object] = {}
     before = dict_version(d)
     d["k"] = 1

@@ -6,14 +6,35 @@ import ctypes
 from dataclasses import dataclass
 from typing import Any
 
-from autotier.abi import RECORD_BUDGET, RECORD_HEADER, RECORD_KEEPER, Kind, Status
+from autotier.abi import (
+    RECORD_BUDGET,
+    RECORD_HEADER,
+    RECORD_KEEPER,
+    ArgKind,
+    Kind,
+    NumpyKind,
+    Status,
+)
 from autotier.backends.base import NativeSpec
 from autotier.deopt import resume, sites
 
-_CTYPE: dict[Kind, Any] = {
+_CTYPE: dict[ArgKind, Any] = {  # an ndarray: a py_object
     Kind.INT: ctypes.c_int64, Kind.FLOAT: ctypes.c_double, Kind.BOOL: ctypes.c_bool,
     Kind.LIST: ctypes.py_object, Kind.TUPLE: ctypes.py_object
 }
+
+
+_NUMPY_CTYPES = {"float64": ctypes.c_double, "float32": ctypes.c_float, "bool": ctypes.c_bool,
+                 "int8": ctypes.c_int8, "int16": ctypes.c_int16, "int32": ctypes.c_int32,
+                 "int64": ctypes.c_int64, "uint8": ctypes.c_uint8, "uint16": ctypes.c_uint16,
+                 "uint32": ctypes.c_uint32, "uint64": ctypes.c_uint64}
+
+
+def ctype_of(kind: ArgKind) -> Any:
+    """The ctypes type a body's parameter of ``kind`` is (an ndarray: the object)."""
+    if isinstance(kind, NumpyKind):
+        return _NUMPY_CTYPES[kind.dtype]
+    return _CTYPE.get(kind, ctypes.py_object)
 
 
 class Result(ctypes.Structure):
@@ -51,7 +72,7 @@ class NativeFunction:
     answers are CPython's.
     """
 
-    kinds: tuple[Kind, ...]
+    kinds: tuple[ArgKind, ...]
     address: int
     cfunc: Any
     fallback: Any
@@ -62,7 +83,7 @@ class NativeFunction:
     def __call__(self, *args: Any) -> Any:
         if len(args) != len(self.kinds):
             raise TypeError(f"expected {len(self.kinds)} arguments, got {len(args)}")
-        if any(Kind.of(a) is not k for a, k in zip(args, self.kinds, strict=True)):
+        if any(Kind.of(a) != k for a, k in zip(args, self.kinds, strict=True)):
             return self.fallback(*args)
         out = Result()
         record = (ctypes.c_int64 * self.record_words)()
@@ -79,7 +100,8 @@ def make(spec: NativeSpec, fallback: Any) -> NativeFunction:
     # PYFUNCTYPE: called with the GIL held (a body checks for signals, a C-API call),
     # and an exception the body left set (Status.SIGNAL) is raised after the call.
     proto = ctypes.PYFUNCTYPE(
-        ctypes.c_int32, *(_CTYPE[k] for k in spec.kinds), ctypes.POINTER(Result),
+        ctypes.c_int32, *(ctype_of(k) for k in spec.kinds),
+        ctypes.POINTER(Result),
         ctypes.c_int64, ctypes.POINTER(ctypes.c_int64))
     return NativeFunction(spec.kinds, spec.address, proto(spec.address), fallback,
                           owner=spec.native, record_words=spec.record_words)

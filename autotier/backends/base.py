@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from types import CodeType, FunctionType
 from typing import TYPE_CHECKING, Protocol
 
-from autotier.abi import RECORD_HEADER, Kind
+from autotier.abi import RECORD_HEADER, ArgKind, Kind
 from autotier.dispatch.guards import NamespaceGuard
 
 if TYPE_CHECKING:
     from autotier.jit.engine import NativeCode
 
-Signature = tuple[Kind, ...]
+Signature = tuple[ArgKind, ...]
 
 
 class CompileError(Exception):

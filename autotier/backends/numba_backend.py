@@ -141,7 +141,7 @@ class NumbaBackend:
 
         signatures = []
         for kinds in request.signatures:
-            sig = tuple(_numba_type(k) for k in kinds)
+            sig = tuple(_numba_type(k) for k in kinds if isinstance(k, Kind))
             try:
                 with engine.compile_lock(), screened(screen):  # LLVM's context is shared
                     dispatcher.compile(sig)

@@ -22,7 +22,15 @@ from dataclasses import dataclass, field
 from types import CodeType, FunctionType
 from typing import Any
 
-from autotier.abi import FORM_WORDS, RECORD_HEADER, RESULT_FRAME_WORDS, SlotForm, SlotTag
+from autotier.abi import (
+    ARRAY_DTYPES,
+    FORM_WORDS,
+    NUMPY_TAG,
+    RECORD_HEADER,
+    RESULT_FRAME_WORDS,
+    SlotForm,
+    SlotTag,
+)
 
 
 @dataclass(frozen=True)
@@ -157,9 +165,8 @@ def _object(w: list[int], at: int) -> object:  # borrowed: the caller holds it
 
 
 def _seq_iter(w: list[int], at: int) -> object:  # the sequence, the next index
-    seq = _object(w, at)
-    assert isinstance(seq, list | tuple)
-    it: Any = iter(seq)
+    seq = _object(w, at)  # a list, a tuple or a 1-d ndarray (a sequence iterator)
+    it: Any = iter(seq)  # type: ignore[call-overload]
     it.__setstate__(w[at + 1])
     return it
 
@@ -178,10 +185,21 @@ _DECODERS = {
 }
 
 
+def numpy_scalar(dtype: str, bits: int) -> object:
+    """The ``numpy.<dtype>`` whose bits are the low bytes of the word ``bits``."""
+    import numpy
+
+    dt = numpy.dtype(dtype)
+    return numpy.frombuffer((bits & (2**64 - 1)).to_bytes(8, "little")[:dt.itemsize], dt)[0]
+
+
 def decode(form: Form, words: list[int]) -> object:
     """The Python value of one slot, ``words`` the frame's words (site id first)."""
     if form.form is SlotForm.CONST:
         return form.value
+    if form.form is SlotForm.NUMPY:
+        assert isinstance(form.value, str)
+        return numpy_scalar(form.value, words[form.word])
     return _DECODERS[form.form](words, form.word)
 
 
@@ -202,6 +220,9 @@ def decode_tagged(words: list[int]) -> object:
         return iter(range(a, a + b * c, c))
     if tag == SlotTag.NONE:
         return None
+    if NUMPY_TAG <= tag < NUMPY_TAG + len(ARRAY_DTYPES):
+        dtype = ARRAY_DTYPES[tag - NUMPY_TAG]
+        return numpy_scalar(dtype, b if dtype == "float64" else a)
     raise ValueError(f"autotier: deopt record slot with tag {tag}")
 
 

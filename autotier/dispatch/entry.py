@@ -28,6 +28,7 @@ call's own arguments: the interpreter's own result.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -35,9 +36,18 @@ from enum import IntEnum
 from llvmlite import ir
 
 from autotier import compat
-from autotier.abi import RECORD_BUDGET, RECORD_HEADER, RECORD_KEEPER, Kind, Status
+from autotier.abi import (
+    RECORD_BUDGET,
+    RECORD_HEADER,
+    RECORD_KEEPER,
+    ArgKind,
+    ArrayKind,
+    Kind,
+    NumpyKind,
+    Status,
+)
 from autotier.backends.base import Abandoned
-from autotier.dispatch import cstack, unboxing
+from autotier.dispatch import arrays, cstack, unboxing
 from autotier.dispatch import hotobject as ho
 from autotier.dispatch.binding import BindingPlan, bind
 from autotier.dispatch.framecount import FRAME_COUNTER
@@ -102,7 +112,7 @@ class Specialisation:
     is set.
     """
 
-    kinds: tuple[Kind, ...]
+    kinds: tuple[ArgKind, ...]
     body: str | None = None
     target: int | None = None
     record_words: int = RECORD_HEADER  # the deopt record the body may write (autotier.abi)
@@ -133,6 +143,12 @@ class EntryPlan:
     # (function address, field offset, expected object address): a callee's
     # ``__defaults__`` or ``__code__`` that native calls were compiled with
     callee_fields: tuple[tuple[int, int, int], ...] = ()
+
+    @property
+    def arrays(self) -> bool:
+        """Whether ndarray arguments may ask for a specialisation: numpy is imported
+        (an entry built before it was treats them as foreign, as every other type)."""
+        return "numpy" in sys.modules
 
 
 def version_global_name(entry: str, index: int) -> str:
@@ -439,12 +455,19 @@ def _full_trampoline(module: ir.Module, name: str) -> ir.Function:
     return t.fn
 
 
-def _unbox(t: _Builder, arg: ir.Value, kind: Kind, mismatch: ir.Block) -> ir.Value:
+def _unbox(t: _Builder, arg: ir.Value, kind: ArgKind, mismatch: ir.Block) -> ir.Value:
     """Check ``arg``'s exact type for ``kind`` and unbox it; jump to ``mismatch`` if not."""
     b = t.b
     good = t.fn.append_basic_block(f"is_{kind.name.lower()}")
     b.cbranch(unboxing.type_is(b, arg, kind.pytype), good, mismatch)
     b.position_at_end(good)
+    if isinstance(kind, ArrayKind):  # its dtype and ndim too: the body takes the object
+        same = t.fn.append_basic_block(f"is_{kind.name.lower()}_array")
+        b.cbranch(arrays.matches(b, arg, kind), same, mismatch)
+        b.position_at_end(same)
+        return arg
+    if isinstance(kind, NumpyKind):  # the machine value
+        return arrays.scalar_value(b, arg, kind.dtype)
     if not kind.scalar:  # a list or tuple: the body takes the object (borrowed)
         return arg
     if kind is Kind.FLOAT:
@@ -655,7 +678,9 @@ def entry_ir(plan: EntryPlan) -> str:
             b.ret(result)
         else:
             assert spec.body is not None
-            params = [{Kind.INT: I64, Kind.FLOAT: F64, Kind.BOOL: I1}.get(k, PTR)
+            params = [PTR if isinstance(k, ArrayKind) else
+                      arrays.machine_type(k.dtype) if isinstance(k, NumpyKind) else
+                      {Kind.INT: I64, Kind.FLOAT: F64, Kind.BOOL: I1}.get(k, PTR)
                       for k in spec.kinds]
             body = t.declare(spec.body, I32,
                              [*params, RESULT.as_pointer(), I64, I64.as_pointer()])
@@ -690,6 +715,11 @@ def entry_ir(plan: EntryPlan) -> str:
         is_int, is_float, is_bool, is_list, is_tuple = (
             b.icmp_unsigned("==", typ, const_ptr(id(k))) for k in (int, float, bool, list, tuple))
         takes = b.or_(b.or_(b.or_(is_int, is_float), is_bool), b.or_(is_list, is_tuple))
+        if plan.arrays:  # an ndarray of a dtype native code takes (numpy is imported)
+            with b.if_then(arrays.is_ndarray(b, arg)), b.if_then(arrays.native_dtype(b, arg)):
+                t.bail(Bail.TYPES, (argv, ir.Constant(I64, plan.nargs)))
+            with b.if_then(arrays.is_numpy_scalar(b, arg)):
+                t.bail(Bail.TYPES, (argv, ir.Constant(I64, plan.nargs)))
         with b.if_then(b.not_(takes)):
             t.bail(Bail.FOREIGN)
         with b.if_then(is_int):

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import FunctionType
 
-from autotier.abi import Kind
+from autotier.abi import ArgKind, ArrayKind, Kind, NumpyKind
 from autotier.deopt.sites import Site
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.kinds import VKind
@@ -31,7 +31,7 @@ _ANY_SCALAR = frozenset({Kind.INT, Kind.FLOAT, Kind.BOOL})
 __all__ = ["MISSING", "GlobalDep", "LoweredModule", "Unsupported", "lower"]
 
 
-def lower(func: FunctionType, arg_kinds: tuple[Kind, ...], *, int_bits: int = 64,
+def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int = 64,
           elements: Mapping[int, frozenset[Kind]] | None = None) -> LoweredModule:
     """Lower ``func`` specialised for ``arg_kinds``; raises Unsupported.
 
@@ -46,9 +46,9 @@ def lower(func: FunctionType, arg_kinds: tuple[Kind, ...], *, int_bits: int = 64
 
     if not isinstance(func, FunctionType):
         raise Unsupported(f"{func!r} is not a Python function")
-    kinds = tuple(Kind(k) for k in arg_kinds)
+    kinds = tuple(k if isinstance(k, ArrayKind | NumpyKind) else Kind(k) for k in arg_kinds)
     speculated = {i: frozenset(VKind(k) for k in (elements or {}).get(i, _ANY_SCALAR))
-                  for i, k in enumerate(kinds) if not k.scalar}
+                  for i, k in enumerate(kinds) if k in (Kind.LIST, Kind.TUPLE)}
     program = build_program(func, kinds, speculated)
     body = engine.unique_name(f"body_{func.__qualname__}")
     lowering = ModuleLowering(program, body, int_bits)

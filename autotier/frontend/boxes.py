@@ -18,6 +18,7 @@ from autotier.abi import Status
 from autotier.dispatch import unboxing
 from autotier.dispatch.irutil import PTR, const_ptr, declare
 from autotier.frontend.ir import Kinds, VKind
+from autotier.frontend.kinds import NP_SCALARS
 from autotier.frontend.values import F64, I1, I32, I64, LV, i64, is_tagged
 
 if TYPE_CHECKING:
@@ -33,6 +34,10 @@ def unbox(fl: FunctionLowering, obj: ll.Value, kinds: Kinds) -> tuple[ll.Value, 
     b = fl.b
     if not kinds:
         return ll.Constant(I1, 0), ()
+    if kinds & NP_SCALARS:
+        from autotier.frontend import npvalues
+
+        return npvalues.unbox(fl, obj, kinds)
     ints = fl.ints
     done, fail = fl.block("unboxed"), fl.block("not_unboxed")
     arrived: list[tuple[ll.Block, ll.Value, ll.Value, ll.Value, ll.Value]] = []

@@ -147,8 +147,19 @@ class BoundMethodValue:
     items: tuple[Var, ...]  # the object
 
 
+@dataclass(frozen=True)
+class AttrValue:
+    """``obj.name`` of a value that is no number native code holds (an ndarray's
+    ``shape``), taken apart where it is used (``a.shape[k]``, ``n, m = a.shape``); a
+    resume rebuilds it as ``getattr(obj, name)``."""
+
+    name: str
+    items: tuple[Var, ...]  # the object
+
+
 Static = (Null | NoneValue | BuiltinRef | MathModule | MathFunctionRef | HotFunctionRef
-          | ModuleRef | CallableRef | TupleValue | BuiltinCallValue | BoundMethodValue)
+          | ModuleRef | CallableRef | TupleValue | BuiltinCallValue | BoundMethodValue
+          | AttrValue)
 Constant = int | float | bool
 
 
@@ -171,6 +182,8 @@ def describe(static: Static) -> str:
         return f"a {static.builtin.value} object"
     if isinstance(static, BoundMethodValue):
         return f"method .{static.name}()"
+    if isinstance(static, AttrValue):
+        return f"attribute .{static.name}"
     if isinstance(static, NoneValue):
         return "None"
     return "NULL"

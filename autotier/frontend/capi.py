@@ -30,11 +30,12 @@ from llvmlite import ir as ll
 
 from autotier.abi import RECORD_BUDGET, Kind, Status
 from autotier.dispatch.irutil import PTR, call_vector, const_ptr, declare
-from autotier.frontend import boxes, periodic
+from autotier.frontend import boxes, npvalues, periodic
 from autotier.frontend.builtins_table import builtin_object
 from autotier.frontend.exits import RESULT_ONLY
 from autotier.frontend.finishing import result_frame, take_exception
 from autotier.frontend.ir import CallBuiltin, Kinds, VKind
+from autotier.frontend.kinds import NP_SCALARS
 from autotier.frontend.values import I1, I32, LV, i64
 
 if TYPE_CHECKING:
@@ -71,13 +72,14 @@ def lower_call_builtin(fl: FunctionLowering, instr: CallBuiltin, args: list[ll.V
     boxed = [boxes.box(fl, (a,), k) for a, k in zip(args[1:], combo[1:], strict=True)]
     result = call_vector(b, module, const_ptr(id(builtin_object(instr.builtin))),
                          [args[0], *boxed])  # the sequence borrowed, numbers boxed
+    reshaped = fl.array_fields.changed()  # the call may have run Python code
     for obj in boxed:
         b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
     raised = b.icmp_unsigned("==", result, ll.Constant(PTR, None))
     _resume_after(fl, raised, Status.RAISED, "returned", _exception(fl), raised=True)
     took, lv = boxes.unbox(fl, result, kinds)
     _resume_after(fl, b.not_(took), Status.ELEMENT, "took", lambda: result)
-    _resume_after(fl, stale(), Status.STALE, "same_globals", lambda: result)
+    _resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals", lambda: result)
     b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [result])
     return lv, kinds
 
@@ -90,14 +92,15 @@ def lower_contains(fl: FunctionLowering, value: LV, kind: VKind, seq: ll.Value,
     b = fl.b
     module = fl.ml.module
     stale = periodic.watch_namespaces(fl)
-    obj = boxes.box(fl, value, kind)
+    obj = npvalues.box(fl, value, kind) if kind in NP_SCALARS else boxes.box(fl, value, kind)
     contains = declare(module, "PySequence_Contains", ll.IntType(32), [PTR, PTR])
     found = b.call(contains, [seq, obj], name="contains")
+    reshaped = fl.array_fields.changed()
     b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
     raised = b.icmp_signed("<", found, ll.Constant(ll.IntType(32), 0))
     _resume_after(fl, raised, Status.RAISED, "tested", _exception(fl), raised=True)
     answer = b.icmp_signed("!=" if not negate else "==", found, ll.Constant(ll.IntType(32), 0))
-    _resume_after(fl, stale(), Status.STALE, "same_globals",
+    _resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals",
                   lambda: boxes.box_or_null(fl, (answer,), VKind.BOOL))  # never NULL
     return (answer,), frozenset({VKind.BOOL})
 
@@ -146,11 +149,13 @@ def lower_call_object(fl: FunctionLowering, func: object, args: list[Any],
     result = call_vector(b, module, const_ptr(id(func)), argv, depth=depth,
                          kwnames=const_ptr(id(names)) if names is not None else None,
                          keywords=len(kw_names))
+    reshaped = fl.array_fields.changed()  # the function ran Python code
     release()
     raised = b.icmp_unsigned("==", result, null)
     _resume_after(fl, raised, Status.RAISED, "returned", _exception(fl), raised=True)
     took, lv = boxes.unbox(fl, result, returns)
     _resume_after(fl, b.not_(took), Status.ELEMENT, "took", lambda: result)
-    _resume_after(fl, stale(), Status.STALE, "same_globals", lambda: result)
+    _resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals",
+                  lambda: result)
     b.call(decref, [result])
     return lv, returns

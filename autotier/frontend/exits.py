@@ -33,11 +33,13 @@ from autotier.deopt import forcing, sites
 from autotier.frontend import builtins_table as bt
 from autotier.frontend import ir
 from autotier.frontend.ir import FrameState, Var, VKind
+from autotier.frontend.kinds import NP_SCALARS
 from autotier.frontend.values import I32, I64, is_tagged
 
 _FORMS = {VKind.FLOAT: SlotForm.FLOAT, VKind.BOOL: SlotForm.BOOL, VKind.RANGE: SlotForm.RANGE,
           VKind.ITER: SlotForm.ITER, VKind.LIST: SlotForm.OBJECT, VKind.TUPLE: SlotForm.OBJECT,
-          VKind.LIST_ITER: SlotForm.SEQ_ITER, VKind.TUPLE_ITER: SlotForm.SEQ_ITER}
+          VKind.LIST_ITER: SlotForm.SEQ_ITER, VKind.TUPLE_ITER: SlotForm.SEQ_ITER,
+          VKind.ARRAY: SlotForm.OBJECT, VKind.ARRAY_ITER: SlotForm.SEQ_ITER}
 
 if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering
@@ -62,7 +64,7 @@ def stack_entries(stack: tuple[object, ...]) -> tuple[sites.StackEntry, ...]:
             for sub in item.items:
                 add(sub)
             out.append(sites.TupleEntry(len(item.items)))
-        elif isinstance(item, bt.BoundMethodValue):  # getattr(obj, name)
+        elif isinstance(item, bt.BoundMethodValue | bt.AttrValue):  # getattr(obj, name)
             out.append(sites.NullEntry())
             out.append(sites.ConstEntry(getattr))
             for sub in item.items:
@@ -151,6 +153,8 @@ class Exits:
         (kind,) = kinds
         if kind is VKind.INT:
             return sites.Form(SlotForm.INT if fl.ints == I64 else SlotForm.WIDE, word)
+        if kind in NP_SCALARS:  # the bits; the form names the dtype
+            return sites.Form(SlotForm.NUMPY, word, kind.name.removeprefix("NP_").lower())
         return sites.Form(_FORMS[kind], word)
 
     # -------------------------------------------------------------- exits
@@ -235,6 +239,13 @@ class Exits:
             return [b.bitcast(lv[0], I64)]
         if f is SlotForm.BOOL:
             return [b.zext(lv[0], I64)]
+        if f is SlotForm.NUMPY:  # the bits, zero-extended (decoded from the low bytes)
+            (value,) = lv
+            if isinstance(value.type, ll.DoubleType):
+                return [b.bitcast(value, I64)]
+            if isinstance(value.type, ll.FloatType):
+                return [b.zext(b.bitcast(value, I32), I64)]
+            return [value if value.type == I64 else b.zext(value, I64)]
         tag_word, ival, fval = lv  # TAGGED
         if ival.type == I64:
             low, high = ival, b.ashr(ival, ll.Constant(I64, 63))

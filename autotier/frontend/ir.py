@@ -303,6 +303,57 @@ class UnpackCheck(Instr):
 
 
 @dataclass(frozen=True)
+class ArrayAttr(Instr):
+    """``arr.ndim`` or ``arr.size`` of an ndarray (an int)."""
+
+    arr: Var
+    name: str
+
+
+@dataclass(frozen=True)
+class ArrayDim(Instr):
+    """``arr.shape[index]`` (negative from the end; IndexError out of range)."""
+
+    arr: Var
+    index: Var
+
+
+@dataclass(frozen=True)
+class ShapeTuple(Instr):
+    """``arr.shape`` as a tuple, built to be returned at once (``return a.shape``): a
+    new reference only the root's Return takes, as MakeTuple's."""
+
+    arr: Var
+
+
+@dataclass(frozen=True)
+class ShapeCheck(Instr):
+    """``n`` names unpacked from ``arr.shape``: its ndim must be ``n`` (else CPython's
+    ValueError, raised by the interpreter at UNPACK_SEQUENCE)."""
+
+    arr: Var
+    n: int
+
+
+@dataclass(frozen=True)
+class GetCell(Instr):
+    """``arr[i, j, ...]`` of an ndarray: one int per dimension (negative from the end),
+    IndexError out of range; the element is a numpy scalar of the dtype."""
+
+    arr: Var
+    indices: tuple[Var, ...]
+
+
+@dataclass(frozen=True)
+class SetCell(Instr):
+    """``arr[i, j, ...] = value`` into an ndarray (its result, never used, is None)."""
+
+    arr: Var
+    indices: tuple[Var, ...]
+    value: Var
+
+
+@dataclass(frozen=True)
 class Contains(Instr):
     """``value in seq`` (``not in`` when ``negate``), answered by CPython's own
     ``PySequence_Contains`` (an element's ``__eq__`` may run)."""

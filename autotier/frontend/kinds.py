@@ -22,6 +22,20 @@ class VKind(IntEnum):
     TUPLE_ITER = 9  # an iterator over a tuple (the tuple, the next index)
     NONE = 10  # None (held as an i1 0): a result, or what a store "returns"
     OBJECT = 11  # a new reference (i8*): a tuple built for the root's return, only
+    ARRAY = 12  # an exact numpy.ndarray (a borrowed PyObject *); dtype, ndim: Typed.arrays
+    ARRAY_ITER = 13  # an iterator over a 1-d array (the array, the next index)
+    # numpy scalars, held as their machine type (frontend/npvalues.py, npscalars.py)
+    NP_BOOL = 20
+    NP_INT8 = 21
+    NP_INT16 = 22
+    NP_INT32 = 23
+    NP_INT64 = 24
+    NP_UINT8 = 25
+    NP_UINT16 = 26
+    NP_UINT32 = 27
+    NP_UINT64 = 28
+    NP_FLOAT32 = 29
+    NP_FLOAT64 = 30
 
 
 Kinds = frozenset[VKind]
@@ -29,8 +43,12 @@ NO_KINDS: Kinds = frozenset()
 SCALARS: Kinds = frozenset({VKind.INT, VKind.FLOAT, VKind.BOOL})
 SEQUENCES: Kinds = frozenset({VKind.LIST, VKind.TUPLE})
 SEQ_ITERS: Kinds = frozenset({VKind.LIST_ITER, VKind.TUPLE_ITER})
+NP_SCALARS: Kinds = frozenset(k for k in VKind if k.name.startswith("NP_"))
+#: what a numpy dtype's elements are
+NP_OF_DTYPE = {k.name.removeprefix("NP_").lower(): k for k in NP_SCALARS}
 #: a sequence kind -> the kind of an iterator over it, and back
-ITER_OF = {VKind.LIST: VKind.LIST_ITER, VKind.TUPLE: VKind.TUPLE_ITER}
+ITER_OF = {VKind.LIST: VKind.LIST_ITER, VKind.TUPLE: VKind.TUPLE_ITER,
+           VKind.ARRAY: VKind.ARRAY_ITER}
 ITERATED = {v: k for k, v in ITER_OF.items()}
 
 
@@ -73,3 +91,15 @@ class CmpOp(Enum):
     NE = "!="
     GT = ">"
     GE = ">="
+
+
+def vkind_of(kind: object) -> VKind:
+    """The kind of a parameter of signature entry ``kind`` (abi.Kind, ArrayKind or
+    NumpyKind)."""
+    from autotier.abi import ArrayKind, NumpyKind
+
+    if isinstance(kind, ArrayKind):
+        return VKind.ARRAY
+    if isinstance(kind, NumpyKind):
+        return NP_OF_DTYPE[kind.dtype]
+    return VKind(kind)  # type: ignore[arg-type]

@@ -38,14 +38,24 @@ from typing import Any
 
 from llvmlite import ir as ll
 
-from autotier.abi import RECORD_HEADER, RESULT_FRAME_WORDS, RESULT_IR, Kind, Status
+from autotier.abi import (
+    RECORD_HEADER,
+    RESULT_FRAME_WORDS,
+    RESULT_IR,
+    ArgKind,
+    ArrayKind,
+    Kind,
+    NumpyKind,
+    Status,
+)
 from autotier.deopt import sites
 from autotier.dispatch.irutil import declare
-from autotier.frontend import capi, finishing, ir, nanbits, ops, periodic
+from autotier.frontend import capi, finishing, ir, nanbits, npvalues, ops, periodic
+from autotier.frontend.arrayfields import ArrayFields
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.exits import RESULT_ONLY, Exits
 from autotier.frontend.ir import Kinds, Var, VKind
-from autotier.frontend.kinds import SEQUENCES
+from autotier.frontend.kinds import NP_SCALARS, SEQUENCES, vkind_of
 from autotier.frontend.numerics import Numerics
 from autotier.frontend.program import Program, Spec
 from autotier.frontend.typeinfer import OPAQUE_RESULT, Typed
@@ -105,8 +115,8 @@ def _stores(program: Program) -> bool:
     """Whether any function of the program has an effect (a store into a list, an
     append) or calls through the C API (which may run Python code)."""
     return bool(program.opaque) or any(
-        isinstance(instr, ir.SetItem | ir.ListAppend | ir.CallBuiltin | ir.Contains
-                   | ir.CallObject)
+        isinstance(instr, ir.SetItem | ir.SetCell | ir.ListAppend | ir.CallBuiltin
+                   | ir.Contains | ir.CallObject)
         for typed in program.typed.values()
         for bid in typed.reached for instr in typed.func.block(bid).instrs)
 
@@ -133,12 +143,12 @@ class ModuleLowering:
         self.functions: dict[Spec, ll.Function] = {}
         self.exits: dict[Spec, Exits] = {}
 
-    def fast_function(self, func: FunctionType, kinds: tuple[Kind, ...]) -> ll.Function:
+    def fast_function(self, func: FunctionType, kinds: tuple[ArgKind, ...]) -> ll.Function:
         spec = (func, kinds)
         if spec not in self.functions:
             typed = self.program.typed[spec]
             ret = ll.LiteralStructType([I32, *llvm_types(typed.returns, self.ints)])
-            params = [scalar_type(VKind(k), self.ints) for k in kinds]
+            params = [scalar_type(vkind_of(k), self.ints) for k in kinds]
             extra = [PTR8] if self.unwinds else [I64.as_pointer()]  # unwind or record
             fnty = ll.FunctionType(ret, [*params, I64, *extra])
             name = f"{self.body_name}.{func.__name__}.{_spec_text(spec)}"
@@ -191,7 +201,8 @@ class ModuleLowering:
         """``i32 body(<params>, Result *out, i64 budget)``: the exported ABI entry."""
         root = self.program.root
         typed = self.program.typed[root]
-        params = [_ABI_TYPES[k] for k in root[1]]
+        params = [PTR8 if isinstance(k, ArrayKind) else scalar_type(vkind_of(k), I64)
+                  if isinstance(k, NumpyKind) else _ABI_TYPES[k] for k in root[1]]
         fnty = ll.FunctionType(I32, [*params, RESULT.as_pointer(), I64, I64.as_pointer()])
         fn = ll.Function(self.module, fnty, self.body_name)
         for arg, var in zip(fn.args[:-3], typed.func.params, strict=True):
@@ -280,6 +291,7 @@ class FunctionLowering:
         self.exits = Exits(self, func, record)
         self.cur_state: ir.FrameState | None = None  # of the node being lowered
         self.slots: dict[str, ll.Value] = {}  # helper result slots, by type (out_slot)
+        self.array_fields = ArrayFields(self)  # array parameters' fields, held
 
     # ------------------------------------------------------------ services for ops
     def _failure(self, status: ll.Value) -> ll.Value:
@@ -388,6 +400,9 @@ class FunctionLowering:
         b.position_at_end(failed)
         # the callee deoptimised: its frames finish in the interpreter, this one goes on
         finished = finishing.finish_callee(self, status, (func, kinds), returns)
+        # the interpreter ran Python code (an array's ndim or dtype changed in place by
+        # a finaliser it ran is not seen here: the fields are read again, nothing more)
+        self.array_fields.refresh()
         finished_in = b.block
         b.branch(done)
         b.position_at_end(done)
@@ -425,6 +440,8 @@ class FunctionLowering:
     def _lower_block(self, blk: ir.Block) -> None:
         b = self.b
         b.position_at_end(self.blocks[blk.id])
+        if blk.id == self.typed.func.entry:
+            self.array_fields.start(list(self.fn.args))
         if blk.id != self.typed.func.entry:
             phis = []
             for param in blk.params:
@@ -444,9 +461,11 @@ class FunctionLowering:
         if isinstance(term, ir.Return):
             kinds = self.typed.returns
             lv, src = self.values[term.value], self.types[term.value]
-            if src & SEQUENCES:  # a list or tuple argument returned: the caller's reference
+            if src & (SEQUENCES | {VKind.ARRAY}):  # an argument returned: the caller's
                 b.call(declare(self.ml.module, "Py_IncRef", ll.VoidType(), [PTR8]), [lv[0]])
                 src = frozenset({VKind.OBJECT})
+            if src & NP_SCALARS:  # a numpy scalar: a new object of its type
+                lv, src = npvalues.boxed(self, lv, src)
             lv = coerce(b, lv, src, kinds, self.ints)
             ret = ll.Constant(self.fn.function_type.return_type, ll.Undefined)
             ret = b.insert_value(ret, ll.Constant(I32, Status.OK), 0)
@@ -459,7 +478,7 @@ class FunctionLowering:
             b.branch(self.blocks[term.target])
         elif isinstance(term, ir.Branch):
             periodic.loop_tick(self, blk.id, (term.then_target, term.else_target))
-            (cond,) = self.values[term.cond]
+            cond = self._condition(term.cond)
             here = b.block
             then, other = self.blocks[term.then_target], self.blocks[term.else_target]
             self._edge(term.then_target, term.then_args, here)
@@ -471,6 +490,13 @@ class FunctionLowering:
             else:
                 self._edge(term.else_target, term.else_args, here)
             b.cbranch(cond, then, other)
+
+    def _condition(self, var: Var) -> ll.Value:
+        """A branch's condition (a bool or a ``numpy.bool_``: i1 either way, or tagged)."""
+        lv = self.values[var]
+        if is_tagged(self.types[var]):
+            return self.b.icmp_unsigned("!=", lv[1], ll.Constant(lv[1].type, 0))
+        return lv[0]
 
     def _edge(self, target: int, args: tuple[Var, ...], pred: ll.Block) -> None:
         """Record the values a jump from ``pred`` passes to ``target``'s phis."""

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import CodeType, FunctionType
 
-from autotier.abi import RECORD_HEADER, Kind
+from autotier.abi import RECORD_HEADER, ArgKind
 
 
 class _Missing:
@@ -64,7 +64,7 @@ class GlobalDep:
 class LoweredModule:
     ir: str  # textual LLVM IR of the whole module
     body: str  # symbol of the exported root body (external linkage)
-    arg_kinds: tuple[Kind, ...]
+    arg_kinds: tuple[ArgKind, ...]
     deps: tuple[GlobalDep, ...]
     dumps: Mapping[str, str]  # "bytecode", "ir", "llvm"
     # (callee, its __defaults__ tuple) for native calls compiled with a default

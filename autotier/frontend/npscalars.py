@@ -203,7 +203,7 @@ def promote(a: NpKind, b: NpKind) -> NpKind:
     return FLOAT64
 
 
-def _holds(compute: NpKind, k: NpKind) -> bool:
+def holds(compute: NpKind, k: NpKind) -> bool:
     """Whether every value of ``k`` is a value of ``compute``."""
     if k == compute or k.is_bool:
         return True
@@ -349,7 +349,7 @@ def binary(op: BinOp | CmpOp, left: Operand, right: Operand) -> BinaryRule:
 
 def _conv(x: NpKind | type, compute: NpKind, traps: set[Trap]) -> Conv:
     if isinstance(x, NpKind):
-        return Conv.EXACT if _holds(compute, x) else Conv.ROUND
+        return Conv.EXACT if holds(compute, x) else Conv.ROUND
     if x is int:
         if compute.is_float:
             traps.add(Trap.PY_INT_FLOAT)

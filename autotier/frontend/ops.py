@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 from llvmlite import ir as ll
 
 from autotier.abi import Status
-from autotier.frontend import boxes, capi, floatarith, ir, sequences
+from autotier.frontend import arrays, boxes, capi, floatarith, ir, npvalues, sequences
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.ir import BinOp, CmpOp, Kinds, UnOp, VKind
-from autotier.frontend.kinds import NO_KINDS, SEQ_ITERS, SEQUENCES
+from autotier.frontend.kinds import NO_KINDS, NP_SCALARS, SEQ_ITERS, SEQUENCES
 from autotier.frontend.typeinfer import (
     INTLIKE,
     OPAQUE_RESULT,
@@ -79,6 +79,8 @@ def as_bool(b: ll.IRBuilder, value: ll.Value) -> ll.Value:
 def truth(fl: FunctionLowering, value: ll.Value, kind: VKind) -> ll.Value:
     if kind is VKind.NONE:
         return ll.Constant(I1, 0)
+    if kind in NP_SCALARS:
+        return npvalues.truth(fl, kind, value)
     if kind is VKind.BOOL:
         return value
     if kind is VKind.INT:
@@ -90,8 +92,10 @@ def leaf(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...], args: 
     expected = result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr))
     if not expected:
         # no kind to answer with: CPython raises a TypeError, never returns, or holds a
-        # value native code cannot (an int constant past int64)
-        fl.bail(Status.UNSUPPORTED)
+        # value native code cannot (an int constant past int64); numpy's own (a bool
+        # index, a value it casts its way) is an answer of the function
+        numpy = any(k in NP_SCALARS or k in (VKind.ARRAY, VKind.ARRAY_ITER) for k in combo)
+        fl.bail(Status.NUMPY if numpy else Status.UNSUPPORTED)
         return None
     handler = globals()[f"_lower_{type(instr).__name__}"]
     values = [v[0] if len(v) == 1 else v for v in args]
@@ -146,6 +150,9 @@ def _lower_BinaryOp(fl: FunctionLowering, instr: ir.BinaryOp, combo: tuple[VKind
     x, y = args
     b = fl.b
     op = instr.op
+    if ka in NP_SCALARS or kb in NP_SCALARS:
+        value = npvalues.lower_binary(fl, op, combo, x, y)
+        return (value,), _one(npvalues.binary_kind(op, ka, kb))
     out = binop_kind(op, ka, kb)
     if out is VKind.BOOL:
         fn = {BinOp.AND: b.and_, BinOp.OR: b.or_, BinOp.XOR: b.xor}[op]
@@ -171,6 +178,8 @@ def _lower_UnaryOp(fl: FunctionLowering, instr: ir.UnaryOp, combo: tuple[VKind],
                    args: list[Any]) -> Leaf:
     (kind,), (x,) = combo, args
     b = fl.b
+    if kind in NP_SCALARS and instr.op is not UnOp.NOT:
+        return (npvalues.lower_unary(fl, instr.op, kind, x),), _one(kind)
     out = unop_kind(instr.op, kind)
     assert out is not None
     if instr.op is UnOp.NOT:
@@ -196,6 +205,8 @@ def _lower_Compare(fl: FunctionLowering, instr: ir.Compare, combo: tuple[VKind, 
     if VKind.NONE in combo:  # == and != only (typeinfer): None equals only None
         equal = ka is kb
         return (ll.Constant(I1, int(equal == (instr.op is CmpOp.EQ))),), _one(VKind.BOOL)
+    if ka in NP_SCALARS or kb in NP_SCALARS:
+        return (npvalues.lower_compare(fl, instr.op, combo, x, y),), _one(VKind.NP_BOOL)
     if ka in INTLIKE and kb in INTLIKE:
         return (b.icmp_signed(op, as_int(fl, x, ka), as_int(fl, y, kb)),), _one(VKind.BOOL)
     if VKind.INT not in combo:  # floats, or a float and a bool (0.0 / 1.0 exactly)
@@ -226,6 +237,8 @@ def _lower_Truth(fl: FunctionLowering, instr: ir.Truth, combo: tuple[VKind],
 def _lower_Abs(fl: FunctionLowering, instr: ir.Abs, combo: tuple[VKind],
                args: list[Any]) -> Leaf:
     (kind,), (x,) = combo, args
+    if kind in NP_SCALARS:
+        return (npvalues.lower_abs(fl, kind, x),), _one(kind)
     if kind is VKind.FLOAT:
         fabs = fl.ml.module.declare_intrinsic("llvm.fabs", [F64])
         return (fl.b.call(fabs, [x]),), _one(VKind.FLOAT)
@@ -242,6 +255,8 @@ def _to_int(fl: FunctionLowering, x: ll.Value, kind: VKind, helper: str) -> Leaf
 
 def _lower_ToInt(fl: FunctionLowering, instr: ir.ToInt, combo: tuple[VKind],
                  args: list[Any]) -> Leaf:
+    if combo[0] in NP_SCALARS:
+        return (npvalues.as_int(fl, combo[0], args[0]),), _one(VKind.INT)
     return _to_int(fl, args[0], combo[0], "float_to_int")
 
 
@@ -252,12 +267,18 @@ def _lower_Round(fl: FunctionLowering, instr: ir.Round, combo: tuple[VKind],
 
 def _lower_ToFloat(fl: FunctionLowering, instr: ir.ToFloat, combo: tuple[VKind],
                    args: list[Any]) -> Leaf:
+    if combo[0] in NP_SCALARS:
+        return (npvalues.as_double(fl, combo[0], args[0]),), _one(VKind.FLOAT)
     return (as_float(fl, args[0], combo[0]),), _one(VKind.FLOAT)
 
 
 def _lower_MathCall(fl: FunctionLowering, instr: ir.MathCall, combo: tuple[VKind, ...],
                     args: list[Any]) -> Leaf:
     fn = MATH_FUNCTIONS[instr.fn]
+    if any(k in NP_SCALARS for k in combo):  # math sees float(x) of a numpy scalar
+        args = [npvalues.as_double(fl, k, x) if k in NP_SCALARS else x
+                for x, k in zip(args, combo, strict=True)]
+        combo = tuple(VKind.FLOAT if k in NP_SCALARS else k for k in combo)
     if instr.fn in _TO_INT_HELPERS:
         return _to_int(fl, args[0], combo[0], _TO_INT_HELPERS[instr.fn])
     floats = [as_float(fl, x, k) for x, k in zip(args, combo, strict=True)]
@@ -294,16 +315,25 @@ def _lower_MakeRange(fl: FunctionLowering, instr: ir.MakeRange, combo: tuple[VKi
 
 def _lower_Len(fl: FunctionLowering, instr: ir.Len, combo: tuple[VKind],
                args: list[Any]) -> Leaf:
+    if combo[0] is VKind.ARRAY:
+        return arrays.lower_len(fl, instr.operand, args[0], fl.typed.arrays[instr.operand])
     return sequences.lower_len(fl, args[0], combo[0])
 
 
 def _lower_GetItem(fl: FunctionLowering, instr: ir.GetItem, combo: tuple[VKind, VKind],
                    args: list[Any]) -> Leaf:
+    if combo[0] is VKind.ARRAY:
+        return arrays.lower_getitem(fl, instr.seq, args[0], fl.typed.arrays[instr.seq], [args[1]],
+                                    index_kinds=combo[1:], line=instr.line)
     return sequences.lower_getitem(fl, args[0], combo[0], args[1], _elements(fl, instr))
 
 
 def _lower_SetItem(fl: FunctionLowering, instr: ir.SetItem,
                    combo: tuple[VKind, VKind, VKind], args: list[Any]) -> Leaf:
+    if combo[0] is VKind.ARRAY:
+        return arrays.lower_setitem(fl, instr.seq, args[0], fl.typed.arrays[instr.seq], [args[1]],
+                                    index_kinds=combo[1:2], value=args[2], vkind=combo[2],
+                                    line=instr.line)
     return sequences.lower_setitem(fl, args[0], args[1], (args[2],), combo[2])
 
 
@@ -313,6 +343,43 @@ def _lower_CallObject(fl: FunctionLowering, instr: ir.CallObject, combo: tuple[V
 
     return capi.lower_call_object(fl, instr.callee, args, tuple(Kind(k) for k in combo),
                                   OPAQUE_RESULT, kw_names=instr.kw_names)
+
+
+def _lower_GetCell(fl: FunctionLowering, instr: ir.GetCell, combo: tuple[VKind, ...],
+                   args: list[Any]) -> Leaf:
+    return arrays.lower_getitem(fl, instr.arr, args[0], fl.typed.arrays[instr.arr], args[1:],
+                                index_kinds=combo[1:], line=instr.line)
+
+
+def _lower_SetCell(fl: FunctionLowering, instr: ir.SetCell, combo: tuple[VKind, ...],
+                   args: list[Any]) -> Leaf:
+    return arrays.lower_setitem(fl, instr.arr, args[0], fl.typed.arrays[instr.arr], args[1:-1],
+                                index_kinds=combo[1:-1], value=args[-1], vkind=combo[-1],
+                                line=instr.line)
+
+
+def _lower_ArrayAttr(fl: FunctionLowering, instr: ir.ArrayAttr, combo: tuple[VKind],
+                     args: list[Any]) -> Leaf:
+    return arrays.lower_attr(fl, instr.arr, args[0], fl.typed.arrays[instr.arr], instr.name)
+
+
+def _lower_ArrayDim(fl: FunctionLowering, instr: ir.ArrayDim, combo: tuple[VKind, VKind],
+                    args: list[Any]) -> Leaf:
+    return arrays.lower_dim(fl, instr.arr, args[0], fl.typed.arrays[instr.arr], args[1],
+                            index_kind=combo[1])
+
+
+def _lower_ShapeTuple(fl: FunctionLowering, instr: ir.ShapeTuple, combo: tuple[VKind],
+                      args: list[Any]) -> Leaf:
+    kind = fl.typed.arrays[instr.arr]
+    dims = [((fl.widen(arrays.fields.dim(fl, instr.arr, args[0], k)),), VKind.INT)
+            for k in range(kind.ndim)]
+    return (boxes.make_tuple(fl, dims),), _one(VKind.OBJECT)
+
+
+def _lower_ShapeCheck(fl: FunctionLowering, instr: ir.ShapeCheck, combo: tuple[VKind],
+                      args: list[Any]) -> Leaf:
+    return arrays.lower_shape_check(fl, fl.typed.arrays[instr.arr], instr.n)
 
 
 def _lower_CallBuiltin(fl: FunctionLowering, instr: ir.CallBuiltin, combo: tuple[VKind, ...],
@@ -356,6 +423,8 @@ def _lower_GetIter(fl: FunctionLowering, instr: ir.GetIter, combo: tuple[VKind],
     """
     if combo[0] in SEQUENCES:
         return sequences.lower_iter(fl, args[0], combo[0])
+    if combo[0] is VKind.ARRAY:
+        return arrays.lower_iter(fl, args[0], fl.typed.arrays[instr.operand], instr.line)
     b = fl.b
     start, stop, step = args[0]
     up = b.icmp_signed(">", step, i64(0), name="up")
@@ -371,6 +440,8 @@ def _lower_IterHasNext(fl: FunctionLowering, instr: ir.IterHasNext, combo: Any,
                        args: list[Any]) -> Leaf:
     if combo[0] in SEQ_ITERS:
         return sequences.lower_has_next(fl, args[0], combo[0])
+    if combo[0] is VKind.ARRAY_ITER:
+        return arrays.lower_has_next(fl, instr.it, args[0])
     _, left, _ = args[0]
     return (fl.b.icmp_unsigned("!=", left, i64(0)),), _one(VKind.BOOL)
 
@@ -379,6 +450,8 @@ def _lower_IterValue(fl: FunctionLowering, instr: ir.IterValue, combo: Any,
                      args: list[Any]) -> Leaf:
     if combo[0] in SEQ_ITERS:
         return sequences.lower_next_value(fl, args[0], combo[0], _elements(fl, instr))
+    if combo[0] is VKind.ARRAY_ITER:
+        return arrays.lower_next_value(fl, instr.it, args[0], fl.typed.arrays[instr.it])
     return (fl.widen(args[0][0]),), _one(VKind.INT)
 
 
@@ -386,6 +459,8 @@ def _lower_IterAdvance(fl: FunctionLowering, instr: ir.IterAdvance, combo: Any,
                        args: list[Any]) -> Leaf:
     if combo[0] in SEQ_ITERS:
         return sequences.lower_advance(fl, args[0], combo[0])
+    if combo[0] is VKind.ARRAY_ITER:
+        return arrays.lower_advance(fl, args[0])
     value, left, step = args[0]
     b = fl.b
     # wraps past the last item (never yielded: the count runs out first)

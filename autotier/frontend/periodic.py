@@ -107,7 +107,10 @@ def _check(fl: FunctionLowering) -> None:
     raised = b.icmp_signed("!=", b.call(check, []), ll.Constant(I32, 0))
     fl.bail_if(raised, Status.SIGNAL, name="no_signal")
     _let_threads_run(fl)
-    fl.bail_if(stale(), Status.STALE, name="same_globals")
+    # signal handlers and other threads ran Python code: an array reshaped in place is
+    # the interpreter's (as a rebound name is)
+    reshaped = fl.array_fields.changed()
+    fl.bail_if(b.or_(stale(), reshaped), Status.STALE, name="same_globals")
 
 
 def watch_namespaces(fl: FunctionLowering) -> Callable[[], ll.Value]:

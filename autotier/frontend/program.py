@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import CodeType, FunctionType
 
 from autotier import compat
-from autotier.abi import Kind
+from autotier.abi import ArgKind, Kind
 from autotier.frontend import ir
 from autotier.frontend.builtins_table import Resolver
 from autotier.frontend.decode import DecodedFunction, decode, too_large
@@ -23,7 +23,7 @@ from autotier.frontend.model import GlobalDep
 from autotier.frontend.stackflow import build_ir
 from autotier.frontend.typeinfer import OPAQUE_RESULT, Typed, combos, infer
 
-Spec = tuple[FunctionType, tuple[Kind, ...]]
+Spec = tuple[FunctionType, tuple[ArgKind, ...]]
 MAX_SPECS = 64
 
 
@@ -91,7 +91,7 @@ def _source(func: FunctionType) -> Source:
     return Source(func, decoded, built, tuple(resolver.deps), tuple(resolver.defaults))
 
 
-def build_program(func: FunctionType, arg_kinds: tuple[Kind, ...],
+def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
                   elements: Mapping[int, ir.Kinds] | None = None) -> Program:
     """Decode, build and type ``func`` for ``arg_kinds`` and everything it calls;
     ``elements``: the speculated element kinds of the root's list and tuple parameters."""
@@ -175,7 +175,7 @@ def _drop_uncalled(program: Program) -> None:
             for instr in typed.func.block(bid).instrs:
                 if isinstance(instr, ir.CallFunction):
                     for combo in combos(instr.uses(), typed.types):
-                        spec = (instr.callee, tuple(Kind(k) for k in combo))
+                        spec: Spec = (instr.callee, tuple(Kind(k) for k in combo))
                         if spec in program.typed and spec not in reached:
                             reached.add(spec)
                             todo.append(spec)

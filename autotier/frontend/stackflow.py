@@ -19,6 +19,7 @@ import bytecode
 from autotier import compat
 from autotier.frontend import ir
 from autotier.frontend.builtins_table import (
+    AttrValue,
     BoundMethodValue,
     Builtin,
     BuiltinCallValue,
@@ -34,6 +35,8 @@ from autotier.frontend.calls import lower_call
 from autotier.frontend.decode import CodeBlock, DecodedFunction, Op
 from autotier.frontend.errors import Unsupported, at_line
 from autotier.frontend.ssa import RawBlock, finish
+
+ARRAY_ATTRS = ("ndim", "size")  # an ndarray's attributes that are ints
 
 Item = ir.Var | Static
 _ENTRY = 0  # the synthetic entry block; bytecode block i becomes IR block i + 1
@@ -334,6 +337,14 @@ class StackFlow:
 
     def _op_UNPACK_SEQUENCE(self, op: Op) -> None:
         seq = self.pop()
+        if isinstance(seq, AttrValue) and seq.name == "shape":  # n, m = a.shape
+            (arr,) = seq.items
+            n = int(op.arg)  # type: ignore[call-overload]
+            self.emit(ir.ShapeCheck, arr, n, hint="")
+            dims = [self.emit(ir.ArrayDim, arr, self.emit(ir.Const, i, hint=""), hint="dim")
+                    for i in range(n)]
+            self.stack.extend(reversed(dims))
+            return
         if isinstance(seq, ir.Var):  # a list or tuple value: its items, by index
             n = int(op.arg)  # type: ignore[call-overload]
             self.emit(ir.UnpackCheck, seq, n, hint="")
@@ -363,6 +374,12 @@ class StackFlow:
     def _op_LOAD_ATTR(self, op: Op) -> None:
         method, name = compat.load_attr_arg(op.arg)
         obj = self.pop()
+        if isinstance(obj, ir.Var) and not method and name in ARRAY_ATTRS:
+            self.stack.append(self.emit(ir.ArrayAttr, obj, name, hint=name))
+            return
+        if isinstance(obj, ir.Var) and not method and name == "shape":
+            self.stack.append(AttrValue(name, (obj,)))
+            return
         if isinstance(obj, ir.Var):
             raise self.fail(f"attribute .{name} of a number is not supported")
         if method:
@@ -512,6 +529,8 @@ class StackFlow:
 
     def _op_RETURN_VALUE(self, op: Op) -> ir.Terminator:
         item = self.pop()
+        if isinstance(item, AttrValue) and item.name == "shape":
+            item = self.emit(ir.ShapeTuple, item.items[0], hint="shape")
         if isinstance(item, NoneValue):
             item = self.emit(ir.Const, None, hint="none")
         elif isinstance(item, TupleValue) and all(isinstance(i, ir.Var | NoneValue)
@@ -527,12 +546,37 @@ class StackFlow:
         self.stack.append(self.const(op.arg))
         return self._op_RETURN_VALUE(op)
 
+    def _indices(self) -> tuple[ir.Var, ...] | None:
+        """A subscript of several ints (``a[i, j]``): its items; None for one index."""
+        top = self.stack[-1] if self.stack else None
+        if isinstance(top, TupleValue) and top.items and all(
+                isinstance(i, ir.Var) for i in top.items):
+            self.pop()
+            return tuple(top.items)  # type: ignore[arg-type]
+        return None
+
     def _op_BINARY_SUBSCR(self, op: Op) -> None:
+        cell = self._indices()
+        if cell is not None:
+            arr = self.pop_value("subscripted value")
+            self.stack.append(self.emit(ir.GetCell, arr, cell, hint="item"))
+            return
         index = self.pop_value("index")
+        top = self.stack[-1] if self.stack else None
+        if isinstance(top, AttrValue) and top.name == "shape":  # a.shape[k]
+            self.pop()
+            self.stack.append(self.emit(ir.ArrayDim, top.items[0], index, hint="dim"))
+            return
         seq = self.pop_value("subscripted value")
         self.stack.append(self.emit(ir.GetItem, seq, index, hint="item"))
 
     def _op_STORE_SUBSCR(self, op: Op) -> None:
+        cell = self._indices()
+        if cell is not None:
+            arr = self.pop_value("subscripted value")
+            value = self.pop_value("stored value")
+            self.emit(ir.SetCell, arr, cell, value, hint="")
+            return
         index = self.pop_value("index")
         seq = self.pop_value("subscripted value")
         value = self.pop_value("stored value")

@@ -19,12 +19,21 @@ from dataclasses import dataclass
 from types import FunctionType
 
 from autotier import compat
-from autotier.abi import Kind
-from autotier.frontend import ir
+from autotier.abi import ArgKind, ArrayKind, Kind
+from autotier.frontend import ir, npscalars, npvalues
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.errors import Unsupported, at_line
 from autotier.frontend.ir import NO_KINDS, BinOp, CmpOp, Kinds, UnOp, VKind
-from autotier.frontend.kinds import ITER_OF, SCALARS, SEQ_ITERS, SEQUENCES
+from autotier.frontend.kinds import (
+    ITER_OF,
+    NP_OF_DTYPE,
+    NP_SCALARS,
+    SCALARS,
+    SEQ_ITERS,
+    SEQUENCES,
+    vkind_of,
+)
+from autotier.frontend.npscalars import NumpyRefuses
 
 # What a call of another compiled function returns, for argument kinds.
 CalleeResult = Callable[[FunctionType, tuple[Kind, ...]], Kinds]
@@ -33,18 +42,22 @@ INTLIKE = frozenset({VKind.INT, VKind.BOOL})
 _BITWISE = frozenset({BinOp.AND, BinOp.OR, BinOp.XOR})
 _INT_ONLY = frozenset({BinOp.LSHIFT, BinOp.RSHIFT, BinOp.AND, BinOp.OR, BinOp.XOR})
 _OBJECTS = frozenset({VKind.RANGE, VKind.ITER, VKind.LIST, VKind.TUPLE, VKind.LIST_ITER,
-                      VKind.TUPLE_ITER})
+                      VKind.TUPLE_ITER, VKind.ARRAY, VKind.ARRAY_ITER})
 _OBJECT_NAMES = {VKind.RANGE: "range", VKind.ITER: "range iterator", VKind.LIST: "list",
                  VKind.TUPLE: "tuple", VKind.LIST_ITER: "list iterator",
-                 VKind.TUPLE_ITER: "tuple iterator", VKind.NONE: "None"}
+                 VKind.TUPLE_ITER: "tuple iterator", VKind.NONE: "None",
+                 VKind.ARRAY: "numpy array", VKind.ARRAY_ITER: "array iterator"}
 _NOT_NUMBERS = _OBJECTS | {VKind.NONE}
 #: what a call through the C API (an *opaque* callee) is taken to return: each result
 #: is checked, and any other outcome resumes after the call (:mod:`.capi`)
 OPAQUE_RESULT: Kinds = frozenset({VKind.INT, VKind.FLOAT, VKind.BOOL, VKind.NONE})
 #: kinds a called function's arguments may have (numbers, sequences, None)
 _CALL_ARGUMENTS = SCALARS | SEQUENCES | {VKind.NONE}
-#: kinds a value of which has elements (their kinds speculated: ``Typed.elements``)
-HAS_ELEMENTS = SEQUENCES | SEQ_ITERS
+ARRAYS = frozenset({VKind.ARRAY, VKind.ARRAY_ITER})
+NUMBERS = SCALARS | NP_SCALARS
+#: kinds a value of which has elements (their kinds speculated: ``Typed.elements``; an
+#: array's are its dtype's)
+HAS_ELEMENTS = SEQUENCES | SEQ_ITERS | ARRAYS
 
 
 @dataclass(frozen=True)
@@ -52,13 +65,15 @@ class Typed:
     """A function with kinds for one specialisation."""
 
     func: ir.Function
-    arg_kinds: tuple[Kind, ...]
+    arg_kinds: tuple[ArgKind, ...]
     types: Mapping[ir.Var, Kinds]
     reached: frozenset[int]  # blocks control can enter
     completed: frozenset[int]  # blocks that can reach their terminator
     returns: Kinds  # kinds the function can return
     # the speculated kinds of the elements of each list, tuple or iterator over one
     elements: Mapping[ir.Var, Kinds] = dataclasses.field(default_factory=dict)
+    # the dtype and ndim of each array and iterator over one
+    arrays: Mapping[ir.Var, ArrayKind] = dataclasses.field(default_factory=dict)
 
     def dump(self) -> str:
         sig = ", ".join(k.name.lower() for k in self.arg_kinds)
@@ -145,8 +160,15 @@ def _with_none(instr: ir.Instr, combo: tuple[VKind, ...]) -> Kinds:
 
 def container_of(instr: ir.Instr) -> ir.Var | None:
     """The operand whose elements ``instr`` yields (an element load, an iterator's value)."""
-    if isinstance(instr, ir.GetItem):
+    if isinstance(instr, ir.GetItem | ir.SetItem):
         return instr.seq
+    if isinstance(instr, ir.GetCell | ir.SetCell | ir.ArrayAttr | ir.ArrayDim | ir.ShapeCheck
+                  | ir.ShapeTuple):
+        return instr.arr
+    if isinstance(instr, ir.Len):
+        return instr.operand
+    if isinstance(instr, ir.GetIter | ir.IterHasNext | ir.IterAdvance):
+        return instr.operand if isinstance(instr, ir.GetIter) else instr.it
     if isinstance(instr, ir.CallBuiltin):
         return instr.args[0]
     if isinstance(instr, ir.IterValue):
@@ -161,11 +183,15 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     if isinstance(instr, ir.Const):
         if instr.value is None:
             return frozenset({VKind.NONE})
-        return frozenset({VKind(Kind.of(instr.value) or Kind.INT)})
+        kind = Kind.of(instr.value)
+        return frozenset({VKind(kind if isinstance(kind, Kind) else Kind.INT)})
     if isinstance(instr, ir.Undefined):
         return frozenset({VKind.UNDEF})
     if isinstance(instr, ir.CheckBound):
         return NO_KINDS if combo[0] is VKind.UNDEF else frozenset(combo)
+    array = _array_kinds(instr, combo, elements)
+    if array is not None:
+        return array
     if isinstance(instr, ir.GetIter):
         if combo[0] is VKind.RANGE:
             return frozenset({VKind.ITER})
@@ -221,6 +247,8 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
             raise Unsupported(at_line(f"a call of {instr.callee.__qualname__}, which returns "
                                       "a tuple, is not supported", instr.line))
         return returned
+    if any(k in NP_SCALARS for k in combo):
+        return _numpy_kinds(instr, combo)
     _scalar(instr, combo)
     out: VKind | None
     if isinstance(instr, ir.BinaryOp):
@@ -244,6 +272,94 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     return NO_KINDS if out is None else frozenset({out})
 
 
+def _array_kinds(instr: ir.Instr, combo: tuple[VKind, ...], elements: Kinds) -> Kinds | None:
+    """The kinds of an instruction on an ndarray (None: not one); ``elements`` holds the
+    array's dtype.  What numpy or CPython raises at is left to the lowering (it bails)."""
+    if isinstance(instr, ir.ArrayAttr | ir.ArrayDim):
+        return frozenset({VKind.INT}) if combo[0] is VKind.ARRAY else NO_KINDS
+    if isinstance(instr, ir.ShapeCheck):
+        return frozenset({VKind.NONE}) if combo[0] is VKind.ARRAY else NO_KINDS
+    if isinstance(instr, ir.ShapeTuple):
+        return frozenset({VKind.OBJECT}) if combo[0] is VKind.ARRAY else NO_KINDS
+    if isinstance(instr, ir.GetCell):
+        return elements if combo[0] is VKind.ARRAY and all(
+            k in INTLIKE for k in combo[1:]) else NO_KINDS
+    if isinstance(instr, ir.SetCell):
+        ok = (combo[0] is VKind.ARRAY and all(k in INTLIKE for k in combo[1:-1])
+              and combo[-1] in NUMBERS)
+        return frozenset({VKind.NONE}) if ok else NO_KINDS
+    if isinstance(instr, ir.Contains) and combo[1] is VKind.ARRAY:
+        if combo[0] not in NUMBERS:
+            raise Unsupported(at_line("`in` of anything but a number in an array is not "
+                                      "supported", instr.line))
+        return frozenset({VKind.BOOL})  # numpy's (a == v).any(): no identity, no nan
+    if not combo or combo[0] not in ARRAYS:
+        return None
+    if isinstance(instr, ir.Len):
+        return frozenset({VKind.INT})
+    if isinstance(instr, ir.GetItem):
+        return elements if combo[1] in INTLIKE else NO_KINDS
+    if isinstance(instr, ir.SetItem):
+        ok = combo[1] in INTLIKE and combo[2] in NUMBERS
+        return frozenset({VKind.NONE}) if ok else NO_KINDS
+    if isinstance(instr, ir.GetIter):
+        return frozenset({VKind.ARRAY_ITER})
+    if isinstance(instr, ir.IterHasNext):
+        return frozenset({VKind.BOOL})
+    if isinstance(instr, ir.IterValue):
+        return elements
+    if isinstance(instr, ir.IterAdvance):
+        return frozenset({VKind.ARRAY_ITER})
+    if isinstance(instr, ir.CheckBound):
+        return frozenset(combo)
+    if isinstance(instr, ir.CallBuiltin) and len(combo) == 1:
+        (element,) = elements  # CPython's sum/min/max over numpy scalars
+        if instr.builtin != "sum":
+            return elements  # an empty array: ValueError, resumed after the call
+        # sum starts from the int 0: NEP 50 gives the element's kind (a bool's: int64)
+        total = npvalues.binary_kind(BinOp.ADD, VKind.INT, element)
+        return frozenset({VKind.INT, npvalues.binary_kind(BinOp.ADD, total, element)})
+    raise Unsupported(at_line(f"{type(instr).__name__} of a numpy array is not supported",
+                              instr.line))
+
+
+def _numpy_kinds(instr: ir.Instr, combo: tuple[VKind, ...]) -> Kinds:
+    """The kinds of an operation on a numpy scalar (npscalars' rules, npvalues' subset)."""
+    _scalar(instr, combo)
+    try:
+        if isinstance(instr, ir.BinaryOp | ir.Compare):
+            return frozenset({npvalues.binary_kind(instr.op, combo[0], combo[1])})
+        if isinstance(instr, ir.UnaryOp):
+            return frozenset({npvalues.unary_kind(instr.op, combo[0])})
+    except NumpyRefuses:
+        return NO_KINDS  # numpy's TypeError: the interpreter raises it
+    except Unsupported as exc:
+        raise Unsupported(at_line(exc.reason, instr.line)) from None
+    if isinstance(instr, ir.Truth):
+        return frozenset({VKind.BOOL})
+    if isinstance(instr, ir.Select):
+        return frozenset(combo[1:])
+    if isinstance(instr, ir.Abs):
+        if combo[0] is VKind.NP_BOOL:
+            raise Unsupported(at_line("abs() of a numpy bool is not supported", instr.line))
+        return frozenset({combo[0]})
+    if isinstance(instr, ir.ToInt):
+        return frozenset({VKind.INT})
+    if isinstance(instr, ir.ToFloat):
+        return frozenset({VKind.FLOAT})
+    if isinstance(instr, ir.MathCall) and len(combo) == 1:  # of float(x) (npscalars)
+        try:
+            result = npscalars.math_result(instr.fn, npvalues.NP[combo[0]])
+        except NumpyRefuses:
+            return NO_KINDS  # math.trunc of all but float64: numpy's TypeError
+        except Unsupported:
+            result = None
+        if result is not None and instr.fn in MATH_FUNCTIONS:
+            return frozenset({MATH_FUNCTIONS[instr.fn].result})
+    raise Unsupported(at_line(f"{type(instr).__name__} of a numpy scalar is not supported",
+                              instr.line))
+
+
 def combos(operands: tuple[ir.Var, ...], types: Mapping[ir.Var, Kinds]) -> list[tuple[VKind, ...]]:
     """Every combination of one kind per operand (a Var used twice has one kind)."""
     distinct = list(dict.fromkeys(operands))
@@ -254,15 +370,21 @@ def combos(operands: tuple[ir.Var, ...], types: Mapping[ir.Var, Kinds]) -> list[
     return out
 
 
-def infer(func: ir.Function, arg_kinds: tuple[Kind, ...], callee: CalleeResult,
+def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResult,
           elements: Mapping[int, Kinds] | None = None) -> Typed:
     """Kinds for every value of ``func`` called with ``arg_kinds``; ``elements``: the
     speculated element kinds of each list or tuple parameter (by position)."""
     types: dict[ir.Var, Kinds] = {v: NO_KINDS for b in func.blocks for v in b.defs()}
     elems: dict[ir.Var, Kinds] = {}
+    arrays: dict[ir.Var, ArrayKind] = {}
     for i, (param, kind) in enumerate(zip(func.params, arg_kinds, strict=True)):
-        types[param] = frozenset({VKind(kind)})
-        if VKind(kind) in SEQUENCES:
+        if isinstance(kind, ArrayKind):
+            types[param] = frozenset({VKind.ARRAY})
+            elems[param] = frozenset({NP_OF_DTYPE[kind.dtype]})
+            arrays[param] = kind
+            continue
+        types[param] = frozenset({vkind_of(kind)})
+        if vkind_of(kind) in SEQUENCES:
             elems[param] = (elements or {}).get(i, NO_KINDS)
     order = func.reverse_postorder()
     reached = {func.entry}
@@ -275,7 +397,7 @@ def infer(func: ir.Function, arg_kinds: tuple[Kind, ...], callee: CalleeResult,
             if b not in reached:
                 continue
             blk = func.block(b)
-            if not _run_block(blk, types, callee, elems):
+            if not _run_block(blk, types, callee, elems, arrays):
                 continue
             if b not in completed:
                 completed.add(b)
@@ -292,6 +414,12 @@ def infer(func: ir.Function, arg_kinds: tuple[Kind, ...], callee: CalleeResult,
                     if arg in elems and not elems[arg] <= elems.get(param, NO_KINDS):
                         elems[param] = elems.get(param, NO_KINDS) | elems[arg]
                         changed = True
+                    if arg in arrays and arrays.get(param) != arrays[arg]:
+                        if param in arrays:
+                            raise Unsupported(f"{func.name}: {param.hint or 'a value'} is "
+                                              "arrays of two dtypes or ndims")
+                        arrays[param] = arrays[arg]
+                        changed = True
         changed = changed or sum(map(len, elems.values())) != known
     returns = NO_KINDS
     for b in completed:
@@ -299,17 +427,19 @@ def infer(func: ir.Function, arg_kinds: tuple[Kind, ...], callee: CalleeResult,
         if isinstance(term, ir.Return):
             returns |= types[term.value]
     _check_mixed(func, types)
-    if returns & SEQUENCES:  # an argument handed back: a new reference to it
-        returns = (returns - SEQUENCES) | {VKind.OBJECT}
+    if returns & (SEQUENCES | {VKind.ARRAY}):  # an argument handed back: a new reference
+        returns = (returns - SEQUENCES - {VKind.ARRAY}) | {VKind.OBJECT}
+    if returns & NP_SCALARS:  # a numpy scalar: boxed just before the return
+        returns = (returns - NP_SCALARS) | {VKind.OBJECT}
     if returns & _OBJECTS:
         what = " or ".join(sorted(_OBJECT_NAMES[k] for k in returns & _OBJECTS))
         raise Unsupported(f"{func.name}: returning a {what} is not supported")
     return Typed(func, arg_kinds, types, frozenset(reached), frozenset(completed), returns,
-                 elems)
+                 elems, arrays)
 
 
 def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
-               elems: dict[ir.Var, Kinds]) -> bool:
+               elems: dict[ir.Var, Kinds], arrays: dict[ir.Var, ArrayKind]) -> bool:
     """Update the kinds of ``blk``'s instructions (and the element kinds of those that
     are sequences or iterators over one); False if its end is unreachable."""
     for instr in blk.instrs:
@@ -322,11 +452,14 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
         for combo in combos(operands, types):
             result |= result_kinds(instr, combo, callee, inner)
         types[instr.dest] = types[instr.dest] | result
-        if isinstance(instr, ir.SetItem | ir.ListAppend):  # what later loads may meet
+        if isinstance(instr, ir.SetItem | ir.ListAppend) and VKind.LIST in types[instr.seq]:
+            # what later loads may meet (an array's elements stay its dtype's)
             elems[instr.seq] = elems.get(instr.seq, NO_KINDS) | (types[instr.value] & SCALARS)
         if result & HAS_ELEMENTS:  # an iterator or a checked local: its source's elements
             elems[instr.dest] = elems.get(instr.dest, NO_KINDS).union(
                 *(elems.get(u, NO_KINDS) for u in operands))
+        if result & ARRAYS:  # its source's dtype and ndim
+            arrays.update((instr.dest, arrays[u]) for u in operands if u in arrays)
         if not result:
             return False
     return True

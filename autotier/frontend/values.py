@@ -14,6 +14,11 @@ kinds         LLVM values                                 meaning
 {tuple_iter}  (i8* tuple, i64 next index)                 an iterator over a tuple
 {none}        (i1 0,)                                     None
 {object}      (i8* new reference,)                        a tuple the root returns
+{array}       (i8* array,)                                a borrowed numpy.ndarray
+{array_iter}  (i8* array, i64 next index)                 an iterator over a 1-d array
+{np_<dtype>}  (the machine type,)                         a numpy scalar (double, float,
+                                                          iN, i1); tagged: float64 in
+                                                          fval, the others' bits in ival
 anything      (i64 tag, iN ival, double fval)             tagged: ``tag`` is a VKind
 else                                                      (0 = unbound); bool and int
                                                           in ``ival``, float in ``fval``
@@ -32,6 +37,7 @@ from __future__ import annotations
 from llvmlite import ir as ll
 
 from autotier.frontend.ir import Kinds, VKind
+from autotier.frontend.kinds import NP_SCALARS
 
 I1 = ll.IntType(1)
 I32 = ll.IntType(32)
@@ -57,7 +63,7 @@ def llvm_types(kinds: Kinds, ints: ll.IntType) -> tuple[ll.Type, ...]:
     (kind,) = kinds
     if kind in (VKind.RANGE, VKind.ITER):
         return _TRIPLE
-    if kind in (VKind.LIST_ITER, VKind.TUPLE_ITER):
+    if kind in (VKind.LIST_ITER, VKind.TUPLE_ITER, VKind.ARRAY_ITER):
         return (PTR, I64)
     return (scalar_type(kind, ints),)
 
@@ -66,8 +72,12 @@ def scalar_type(kind: VKind, ints: ll.IntType) -> ll.Type:
     """The one LLVM value a parameter of ``kind`` is passed as."""
     if kind is VKind.INT:
         return ints
+    if kind in NP_SCALARS:
+        from autotier.frontend.npvalues import machine_type
+
+        return machine_type(kind)
     return {VKind.FLOAT: F64, VKind.BOOL: I1, VKind.LIST: PTR, VKind.TUPLE: PTR,
-            VKind.NONE: I1, VKind.OBJECT: PTR}[kind]
+            VKind.NONE: I1, VKind.OBJECT: PTR, VKind.ARRAY: PTR}[kind]
 
 
 def i64(value: int) -> ll.Constant:
@@ -86,8 +96,15 @@ def tag(b: ll.IRBuilder, lv: LV, kind: VKind, ints: ll.IntType) -> LV:
     if kind is VKind.NONE:
         return (i64(kind), zero, f64(0.0))
     (value,) = lv
-    if kind is VKind.FLOAT:
+    if kind is VKind.FLOAT or kind is VKind.NP_FLOAT64:
         return (i64(kind), zero, value)
+    if kind is VKind.NP_FLOAT32:
+        return (i64(kind), b.zext(b.bitcast(value, I32), ints), f64(0.0))
+    if kind in NP_SCALARS:  # integers as their bits (unsigned: zero-extended)
+        if value.type.width >= ints.width:
+            return (i64(kind), value, f64(0.0))
+        signed = kind.name.startswith("NP_INT")
+        return (i64(kind), (b.sext if signed else b.zext)(value, ints), f64(0.0))
     if kind is VKind.OBJECT:
         return (i64(kind), b.ptrtoint(value, ints), f64(0.0))
     ival = b.zext(value, ints) if kind is VKind.BOOL else value
@@ -97,8 +114,13 @@ def tag(b: ll.IRBuilder, lv: LV, kind: VKind, ints: ll.IntType) -> LV:
 def untag(b: ll.IRBuilder, lv: LV, kind: VKind) -> LV:
     """The unboxed value of kind ``kind`` inside tagged ``lv`` (whose tag is ``kind``)."""
     _, ival, fval = lv
-    if kind is VKind.FLOAT:
+    if kind is VKind.FLOAT or kind is VKind.NP_FLOAT64:
         return (fval,)
+    if kind is VKind.NP_FLOAT32:
+        return (b.bitcast(b.trunc(ival, I32), ll.FloatType()),)
+    if kind in NP_SCALARS:
+        t = scalar_type(kind, ival.type)
+        return (ival if t == ival.type else b.trunc(ival, t),)
     if kind is VKind.BOOL:
         return (b.trunc(ival, I1),)
     if kind is VKind.INT:

@@ -45,7 +45,7 @@ from enum import Enum
 from types import FunctionType
 from typing import Any
 
-from autotier.abi import RAISES, Kind, Status
+from autotier.abi import ANSWERS, Kind, Status
 from autotier.backends.base import (
     Cancelled,
     CompiledCode,
@@ -156,7 +156,7 @@ class Bead:
         self.elements_widened = False  # an ELEMENT bailout: speculate nothing
         self.wide_failed = False  # a compile with i128 ints failed: stay at 64 bits
         self.bailouts = 0
-        self.exceptions = 0  # native calls CPython answered by raising (abi.RAISES)
+        self.exceptions = 0  # native calls CPython (or numpy) answered itself (abi.ANSWERS)
         # calls native code left to the interpreter for want of native frames (a deep
         # recursion): no bailout, the code stays (see on_bail)
         self.deep_calls = 0
@@ -379,7 +379,7 @@ class Bead:
             installed = self.code
             if installed is None:
                 return  # raced with an uninstall: nothing to decide
-            if Bail.status(code) in RAISES:
+            if Bail.status(code) in ANSWERS:
                 # CPython raises here: an answer of the function (one that sometimes
                 # divides by zero is ordinary Python), not a failed speculation; no
                 # recompile could answer it, so the code stays and the policy never hears

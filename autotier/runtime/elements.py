@@ -26,7 +26,7 @@ def _sample(seq: list[Any] | tuple[Any, ...]) -> frozenset[Kind]:
     n = len(seq)
     step = max(1, n // SAMPLE)
     kinds = {Kind.of(seq[i]) for i in range(0, n, step)}
-    return frozenset(k for k in kinds if k is not None and k.scalar)
+    return frozenset(k for k in kinds if isinstance(k, Kind) and k.scalar)
 
 
 def sample(func: FunctionType, args: tuple[Any, ...],

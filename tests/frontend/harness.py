@@ -29,6 +29,7 @@ import copy
 import ctypes
 import struct
 import sys
+import warnings
 from dataclasses import dataclass, field
 from types import FrameType, FunctionType
 from typing import Any
@@ -37,10 +38,8 @@ from autotier.abi import RAISES, Kind, Status, hot_target
 from autotier.deopt import forcing, resume, sites
 from autotier.frontend import LoweredModule, lower
 from autotier.jit import engine
-from autotier.native import Result
+from autotier.native import Result, ctype_of
 
-_CTYPES = {Kind.INT: ctypes.c_int64, Kind.FLOAT: ctypes.c_double, Kind.BOOL: ctypes.c_bool,
-           Kind.LIST: ctypes.py_object, Kind.TUPLE: ctypes.py_object}
 DEFAULT_BUDGET = 500
 
 
@@ -114,7 +113,8 @@ def compile_function(func: Any, kinds: tuple[Kind, ...], *, opt: int = 2,
             lowered = lower(func, kinds, int_bits=int_bits)
         address = engine.compile_ir(lowered.ir, [lowered.body], opt=opt).addresses[lowered.body]
         # PYFUNCTYPE: called with the GIL held, as bodies check for signals.
-        proto = ctypes.PYFUNCTYPE(ctypes.c_int32, *(_CTYPES[k] for k in kinds),
+        proto = ctypes.PYFUNCTYPE(ctypes.c_int32,
+                                  *(ctype_of(k) for k in kinds),
                                   ctypes.POINTER(Result), ctypes.c_int64,
                                   ctypes.POINTER(ctypes.c_int64))
         _CACHE[key] = Compiled(lowered, proto(address))  # type: ignore[index]
@@ -140,9 +140,18 @@ _RAISED: dict[Status, type[Exception] | tuple[type[Exception], ...]] = {
 
 
 def same(a: Any, b: Any) -> bool:
-    """Exactly equal: same type; floats bit for bit (-0.0 != 0.0, a nan's sign and payload)."""
+    """Exactly equal: same type; floats bit for bit (-0.0 != 0.0, a nan's sign and payload);
+    numpy scalars by type and bytes, arrays by dtype, shape, strides, flags and bytes."""
     if type(a) is not type(b):
         return False
+    if _is_numpy(a):
+        import numpy as np
+
+        if isinstance(a, np.ndarray):
+            return bool(a.dtype == b.dtype and a.shape == b.shape and a.strides == b.strides
+                        and a.flags.writeable == b.flags.writeable
+                        and a.tobytes() == b.tobytes())
+        return bool(a.tobytes() == b.tobytes())
     if type(a) is float:
         return struct.pack("<d", a) == struct.pack("<d", b)
     if type(a) in (tuple, list):
@@ -172,18 +181,42 @@ def _representable(value: Any) -> bool:
         return True
     if type(value) is tuple:
         return all(_representable(v) and type(v) is not tuple for v in value)
+    if _is_numpy(value):  # a numpy scalar (boxed natively), or an array argument back
+        return True
     return value is None or Kind.of(value) in (Kind.INT, Kind.FLOAT, Kind.BOOL)
 
 
+def _is_numpy(value: Any) -> bool:
+    return type(value).__module__ == "numpy"
+
+
+def copy_array(a: Any) -> Any:
+    """A new array exactly like ``a``: its own memory, the same dtype, shape, strides
+    (a reversed or transposed view stays one) and writeable flag."""
+    import numpy as np
+
+    span = [(n - 1) * s for n, s in zip(a.shape, a.strides, strict=True)] if a.size else []
+    low = sum(min(0, d) for d in span)
+    high = sum(max(0, d) for d in span) + a.itemsize
+    memory = bytearray(high - low)
+    out = np.ndarray(a.shape, a.dtype, buffer=memory, offset=-low, strides=a.strides)
+    if a.size:
+        out[...] = a
+    out.flags.writeable = a.flags.writeable
+    return out
+
+
 def fresh(args: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A copy of ``args`` whose lists are new (a call may store into them)."""
-    return tuple(copy.deepcopy(a) if isinstance(a, list) else a for a in args)
+    """A copy of ``args`` whose lists and arrays are new (a call may store into them)."""
+    return tuple(copy.deepcopy(a) if isinstance(a, list) else
+                 copy_array(a) if type(a).__name__ == "ndarray" and _is_numpy(a) else a
+                 for a in args)
 
 
 def same_state(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
     """The arguments after two calls hold the same (lists: element by element)."""
     def one(x: Any, y: Any) -> bool:
-        if isinstance(x, list | tuple):
+        if type(x) in (list, tuple):
             return (type(x) is type(y) and len(x) == len(y)
                     and all(one(p, q) for p, q in zip(x, y, strict=True)))
         return same(x, y)
@@ -199,19 +232,38 @@ def check(func: Any, *args: Any, may_bail: bool = False, budget: int = DEFAULT_B
     py = python_function(func)
     compiled = compile_function(py, kinds_of(args), opt=opt, int_bits=int_bits, force=force)
     mine = fresh(args)
-    status, value, frames = compiled.run(*mine, budget=budget)
+    with warnings.catch_warnings(record=True) as native_warned:
+        warnings.simplefilter("always")  # numpy warns inside a C-API call native code made
+        status, value, frames = compiled.run(*mine, budget=budget)
     if frames:  # a precise bailout: the interpreter's finish must be CPython's answer
-        check_resumed(py, args, frames, mine)
+        check_resumed(py, args, frames, mine, native_warned)
     theirs = fresh(args)
     if status is Status.OK:  # what it stored is what CPython stores
         try:
-            py(*theirs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # (compared below)
+                py(*theirs)
         except Exception:  # noqa: S110 - the answer itself is compared below
             pass
         assert same_state(mine, theirs), (
             f"{py.__name__}{args}: native left {mine!r}, CPython {theirs!r}")
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        try:
+            expected = py(*fresh(args))
+        except Exception as exc:
+            expected, raised = None, exc
+        else:
+            raised = None
+    if status is Status.OK:  # the warnings of a native answer are CPython's (numpy's own,
+        # inside a call native code made), and none where CPython warned none
+        ours = [(w.category, str(w.message)) for w in native_warned]
+        assert ours == [(w.category, str(w.message)) for w in warned], (
+            f"{py.__name__}{args}: CPython warned {[str(w.message) for w in warned]}, "
+            f"native {[m for _, m in ours]} and returned {value!r}")
     try:
-        expected = py(*fresh(args))
+        if raised is not None:
+            raise raised
     except Exception as exc:  # CPython raised: native code must not claim a result
         assert status is not Status.OK, (
             f"{py.__name__}{args}: CPython raised {exc!r}, native returned {value!r}")
@@ -231,6 +283,8 @@ def check(func: Any, *args: Any, may_bail: bool = False, budget: int = DEFAULT_B
         assert status is not Status.OK, (
             f"{py.__name__}{args}: CPython returned {expected!r}, native returned {value!r}")
         return status
+    if status is Status.NUMPY and frames:  # numpy answered (the resume was checked)
+        return status
     if status is not Status.OK:
         if int_bits > 64 and not may_bail:  # wide code answers whatever 64-bit code does
             narrow = compile_function(py, kinds_of(args), opt=opt).call(*args, budget=budget)
@@ -245,28 +299,37 @@ def check(func: Any, *args: Any, may_bail: bool = False, budget: int = DEFAULT_B
     return status
 
 
-def outcome(call: Any) -> tuple[str, Any]:
-    """("value", v) or ("raise", (type, message)) of ``call()``."""
-    try:
-        return "value", call()
-    except Exception as exc:
-        return "raise", (type(exc), str(exc))
+def outcome(call: Any) -> tuple[str, Any, list[tuple[type, str]]]:
+    """("value", v, warnings) or ("raise", (type, message), warnings) of ``call()``;
+    the warnings it raised (category, message), each time (never deduplicated)."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        try:
+            result: tuple[str, Any] = "value", call()
+        except Exception as exc:
+            result = "raise", (type(exc), str(exc))
+    return (*result, [(w.category, str(w.message)) for w in seen])
 
 
-def same_outcome(a: tuple[str, Any], b: tuple[str, Any]) -> bool:
-    return a[0] == b[0] and (same(a[1], b[1]) if a[0] == "value" else a[1] == b[1])
+def same_outcome(a: tuple[str, Any, Any], b: tuple[str, Any, Any]) -> bool:
+    return a[0] == b[0] and a[2] == b[2] and (
+        same(a[1], b[1]) if a[0] == "value" else a[1] == b[1])
 
 
 def check_resumed(py: FunctionType, args: tuple[Any, ...], frames: list[Any],
-                  mine: tuple[Any, ...] | None = None) -> None:
+                  mine: tuple[Any, ...] | None = None,
+                  before: list[warnings.WarningMessage] | None = None) -> None:
     """The interpreter, resuming the frames a bailout left, answers as CPython does;
-    ``mine``: the arguments the native run had (left as CPython leaves them)."""
+    ``mine``: the arguments the native run had (left as CPython leaves them);
+    ``before``: the warnings the native run raised (numpy's, in a C-API call), which
+    with the resumed frames' make CPython's."""
     finish = resume.finish(frames)
     got = outcome(finish)
+    got = (got[0], got[1], [(w.category, str(w.message)) for w in before or []] + got[2])
     theirs = fresh(args)
     expected = outcome(lambda: py(*theirs))
     if not same_outcome(got, expected) and got[0] == expected[0] == "value":
-        expected = "value", warmed_answer(py, fresh(args))  # CPython's other nan (module doc)
+        expected = "value", warmed_answer(py, fresh(args)), expected[2]  # CPython's other nan
     described = [f.site.describe() for f in frames if isinstance(f, sites.Frame)]
     assert same_outcome(got, expected), (
         f"{py.__name__}{args}: resumed at {described} gave {got!r}, CPython {expected!r}")
@@ -287,14 +350,16 @@ def forced_sites(func: Any, args: tuple[Any, ...], *, opt: int = 2, int_bits: in
         assert isinstance(site, sites.Site)
         forcing.force(site.id)
         mine = fresh(args)
-        status, _, frames = compiled.run(*mine, budget=budget)
+        with warnings.catch_warnings(record=True) as before:
+            warnings.simplefilter("always")  # numpy's, inside a C-API call
+            status, _, frames = compiled.run(*mine, budget=budget)
         if forcing.pending():
             forcing.force(0)
             continue  # this call never got there
         reached.add(site.id)
         if status is Status.FORCED or frames:
             assert frames, f"{py.__name__}{args}: forced at {site.describe()}, no frames"
-            check_resumed(py, args, frames, mine)
+            check_resumed(py, args, frames, mine, before)
     return reached
 
 
@@ -361,14 +426,18 @@ def force_every_site(func: Any, inputs: list[tuple[Any, ...]], *, opt: int = 2,
     if not todo:
         return coverage
     executed = [executed_offsets(py, args) for args in inputs]
-    natural = [compiled.run(*fresh(args), budget=budget)[0] for args in inputs]
+    with warnings.catch_warnings():  # numpy's, inside C-API calls (check compares them)
+        warnings.simplefilter("ignore")
+        natural = [compiled.run(*fresh(args), budget=budget)[0] for args in inputs]
     for site in todo:
         for args, offsets, status in zip(inputs, executed, natural, strict=True):
             if site.offset not in offsets:
                 continue
             forcing.force(site.id)
             mine = fresh(args)
-            got, _, frames = compiled.run(*mine, budget=budget)
+            with warnings.catch_warnings(record=True) as before:
+                warnings.simplefilter("always")  # numpy's, inside a C-API call
+                got, _, frames = compiled.run(*mine, budget=budget)
             if forcing.pending():
                 forcing.force(0)
                 assert status is not Status.OK, (
@@ -378,7 +447,7 @@ def force_every_site(func: Any, inputs: list[tuple[Any, ...]], *, opt: int = 2,
                 continue
             assert got is Status.FORCED and frames, (
                 f"{py.__name__}{args}: forced at {site.describe()}: {got.name}, {frames}")
-            check_resumed(py, args, frames, mine)
+            check_resumed(py, args, frames, mine, before)
             coverage.forced.add(site.id)
             coverage.behind_bailout.discard(site.id)
             break
