@@ -381,7 +381,8 @@ class StackFlow:
             self.stack.append(AttrValue(name, (obj,)))
             return
         if isinstance(obj, ir.Var):
-            raise self.fail(f"attribute .{name} of a number is not supported")
+            raise self.fail(f"attribute .{name} of a value (a number, an instance) is not "
+                            "supported")
         if method:
             self.stack.append(Null())
         self._push_resolved(self.resolver.load_attr(obj, name, self.line))

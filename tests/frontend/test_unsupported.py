@@ -14,7 +14,7 @@ INT, FLT = Kind.INT, Kind.FLOAT
 CASES = [
     (k.uses_list, (INT,), "BUILD_LIST at line .*: lists are not supported"),
     (k.uses_string, (INT,), "str constants are not supported"),
-    (k.uses_attribute, (FLT,), r"attribute \.real of a number"),
+    (k.uses_attribute, (FLT,), r"attribute \.real of a value"),
     (k.uses_try, (INT,), "try/except"),
     (k.generator, (INT,), "generators"),
     (k.make_closure, (INT,), "closures"),
