@@ -260,8 +260,8 @@ class SlotForm(IntEnum):
     TAGGED = 6  # {tag, a, b, c}, tag a SlotTag
     RANGE = 7  # start, stop, step
     ITER = 8  # next value, items left, step
-    OBJECT = 9  # a borrowed PyObject * (a list or tuple argument: its caller holds it)
-    SEQ_ITER = 10  # a list, tuple or 1-d array iterator: the sequence (borrowed), the index
+    OBJECT = 9  # a PyObject * (a list, tuple or array) the record owns a reference to
+    SEQ_ITER = 10  # a list, tuple or 1-d array iterator: the sequence (a reference), the index
     NUMPY = 11  # a numpy scalar's bits, zero-extended (the site's Form names the dtype)
 
 

@@ -146,6 +146,18 @@ def lookup(site_id: int) -> Site | None:
 UNBOUND = object()
 
 
+_decref = ctypes.pythonapi.Py_DecRef
+_decref.argtypes = [ctypes.py_object]
+_decref.restype = None
+
+
+def take(address: int) -> object:
+    """The object at ``address``, whose reference the record owned (now ours)."""
+    obj = ctypes.cast(address, ctypes.py_object).value
+    _decref(obj)
+    return obj
+
+
 def _float(bits: int) -> float:
     value: float = struct.unpack("<d", struct.pack("<q", bits))[0]
     return value
@@ -160,8 +172,8 @@ def _iter(w: list[int], at: int) -> object:  # next value, items left, step
     return iter(range(a, a + b * c, c))
 
 
-def _object(w: list[int], at: int) -> object:  # borrowed: the caller holds it
-    return ctypes.cast(w[at], ctypes.py_object).value
+def _object(w: list[int], at: int) -> object:  # the record's reference: ours now
+    return take(w[at])
 
 
 def _seq_iter(w: list[int], at: int) -> object:  # the sequence, the next index
@@ -241,18 +253,6 @@ class Outcome:
 
     value: object
     raised: bool
-
-
-_decref = ctypes.pythonapi.Py_DecRef
-_decref.argtypes = [ctypes.py_object]
-_decref.restype = None
-
-
-def take(address: int) -> object:
-    """The object at ``address``, whose reference the record owned (now ours)."""
-    obj = ctypes.cast(address, ctypes.py_object).value
-    _decref(obj)
-    return obj
 
 
 def read_record(address: int) -> tuple[int, list[Frame | Outcome]]:

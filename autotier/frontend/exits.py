@@ -31,7 +31,7 @@ from llvmlite import ir as ll
 from autotier.abi import FORM_WORDS, RECORD_HEADER, SlotForm, Status
 from autotier.deopt import forcing, sites
 from autotier.frontend import builtins_table as bt
-from autotier.frontend import ir
+from autotier.frontend import ir, owned
 from autotier.frontend.ir import FrameState, Var, VKind
 from autotier.frontend.kinds import NP_SCALARS
 from autotier.frontend.values import I32, I64, is_tagged
@@ -39,7 +39,8 @@ from autotier.frontend.values import I32, I64, is_tagged
 _FORMS = {VKind.FLOAT: SlotForm.FLOAT, VKind.BOOL: SlotForm.BOOL, VKind.RANGE: SlotForm.RANGE,
           VKind.ITER: SlotForm.ITER, VKind.LIST: SlotForm.OBJECT, VKind.TUPLE: SlotForm.OBJECT,
           VKind.LIST_ITER: SlotForm.SEQ_ITER, VKind.TUPLE_ITER: SlotForm.SEQ_ITER,
-          VKind.ARRAY: SlotForm.OBJECT, VKind.ARRAY_ITER: SlotForm.SEQ_ITER}
+          VKind.ARRAY: SlotForm.OBJECT, VKind.ARRAY_ITER: SlotForm.SEQ_ITER,
+          VKind.OBJECT: SlotForm.OBJECT}
 
 if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering
@@ -162,7 +163,8 @@ class Exits:
                callee: object = None) -> ll.Block:
         """The block a bailout with ``status`` under ``state`` branches to (from the
         current block, whose terminator the caller adds).  ``callee``: the spec of
-        the native callee whose failure this is (a call exit)."""
+        the native callee whose failure this is (a call exit).  A bailout that holds
+        references the frame state does not first releases them (:mod:`.owned`)."""
         fl = self.fl
         if self.record is None:
             fl.bail_status.add_incoming(status, fl.b.block)
@@ -170,29 +172,53 @@ class Exits:
         own = callee is None or state is None
         key = (state.index if state is not None else -1, own)
         if key not in self.blocks:
-            block = fl.block("deopt" if state is not None else "deopt_unframed")
-            with fl.b.goto_block(block):
-                phi = fl.b.phi(I32, name="status")
-                if state is None:
-                    self._header(phi, 0, RECORD_HEADER)
-                else:
-                    site = self.site(state)
-                    if own:
-                        self._header(phi, 1, RECORD_HEADER + site.words)
-                        self._frame(site, state, None)
-                    else:
-                        b = fl.b
-                        frames, free = b.load(self._word(1)), b.load(self._word(2))
-                        self._frame(site, state, free)
-                        b.store(b.add(frames, ll.Constant(I64, 1)), self._word(1))
-                        b.store(b.add(free, ll.Constant(I64, site.words)), self._word(2))
-                        self.call_words.append((site.words, callee))
-                fl.bail_status.add_incoming(phi, block)
-                fl.b.branch(fl.bail_block)
-            self.blocks[key] = (block, phi)
+            with fl.b.goto_block(fl.block("deopt" if state is not None else "deopt_unframed")):
+                self.blocks[key] = (fl.b.block, self._exit(state, own, callee))
         block, phi = self.blocks[key]
-        phi.add_incoming(status, fl.b.block)
-        return block
+        extra = owned.releasing_on_bail(fl, state)
+        if not extra:
+            phi.add_incoming(status, fl.b.block)
+            return block
+        release = fl.block("release")
+        with fl.b.goto_block(release):
+            for var in extra:
+                owned.adjust(fl, var, -1)
+            fl.b.branch(block)
+        phi.add_incoming(status, release)
+        return release
+
+    def _exit(self, state: FrameState | None, own: bool, callee: object) -> ll.PhiInstr:
+        """The exit's code (the builder in its block): the record's frame, then the
+        references the state holds released; its status phi.  A SIGNAL (an exception
+        set, propagated at once: nobody reads the record) leaves no frames."""
+        fl = self.fl
+        b = fl.b
+        phi = b.phi(I32, name="status")
+        signal = b.icmp_signed("==", phi, ll.Constant(I32, Status.SIGNAL))
+        if state is None:
+            self._header(phi, 0, RECORD_HEADER)
+        elif own:
+            site = self.site(state)
+            with b.if_else(signal, likely=False) as (no_frames, frames):
+                with no_frames:
+                    self._header(phi, 0, RECORD_HEADER)
+                with frames:
+                    self._header(phi, 1, RECORD_HEADER + site.words)
+                    self._frame(site, state, None)
+        else:
+            site = self.site(state)
+            with b.if_then(b.not_(signal)):
+                count, free = b.load(self._word(1)), b.load(self._word(2))
+                self._frame(site, state, free)
+                b.store(b.add(count, ll.Constant(I64, 1)), self._word(1))
+                b.store(b.add(free, ll.Constant(I64, site.words)), self._word(2))
+            self.call_words.append((site.words, callee))
+        if state is not None:
+            for var in owned.state_owned(fl, state):
+                owned.adjust(fl, var, -1)
+        fl.bail_status.add_incoming(phi, b.block)
+        b.branch(fl.bail_block)
+        return phi
 
     def _word(self, index: ll.Value | int) -> ll.Value:
         assert self.record is not None
@@ -227,9 +253,11 @@ class Exits:
         lv = fl.values[var]
         if f in (SlotForm.RANGE, SlotForm.ITER):
             return list(lv)
-        if f is SlotForm.OBJECT:
+        if f is SlotForm.OBJECT:  # the record owns a reference (sites.read_record takes it)
+            owned.incref(fl, lv[0])
             return [b.ptrtoint(lv[0], I64)]
         if f is SlotForm.SEQ_ITER:
+            owned.incref(fl, lv[0])
             return [b.ptrtoint(lv[0], I64), lv[1]]
         if f is SlotForm.INT:
             return [lv[0]]

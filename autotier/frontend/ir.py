@@ -372,6 +372,14 @@ class MakeTuple(Instr):
 
 
 @dataclass(frozen=True)
+class MakeList(Instr):
+    """``[items...]`` of numbers: a new list, which the value owns (:mod:`.owned`);
+    its element kinds are the items' (known, not speculated)."""
+
+    items: tuple[Var, ...]
+
+
+@dataclass(frozen=True)
 class CallBuiltin(Instr):
     """``builtin(*args)`` made by CPython itself, through the C API: ``sum``, ``min``
     and ``max`` of a list or tuple.  Its result is unboxed when of the kinds expected;

@@ -50,7 +50,7 @@ from autotier.abi import (
 )
 from autotier.deopt import sites
 from autotier.dispatch.irutil import declare
-from autotier.frontend import capi, finishing, ir, nanbits, npvalues, ops, periodic
+from autotier.frontend import capi, finishing, ir, nanbits, npvalues, ops, owned, periodic
 from autotier.frontend.arrayfields import ArrayFields
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.exits import RESULT_ONLY, Exits
@@ -121,6 +121,16 @@ def _stores(program: Program) -> bool:
         for bid in typed.reached for instr in typed.func.block(bid).instrs)
 
 
+def _makes_objects(program: Program) -> bool:
+    """Whether any function of the program makes an object it must release (a list
+    literal, ``[v] * n``, a tuple loaded from a list); the root's returned tuple is
+    handed over at once."""
+    return any(owned.makes_object(instr, typed.types[instr.dest])
+               and not isinstance(instr, ir.MakeTuple)
+               for typed in program.typed.values()
+               for bid in typed.reached for instr in typed.func.block(bid).instrs)
+
+
 def _spec_text(spec: Spec) -> str:
     return "_".join(k.name.lower() for k in spec[1]) or "noargs"
 
@@ -138,6 +148,10 @@ class ModuleLowering:
             raise Unsupported("a recursive program that stores into lists, calls sum, min "
                               "or max of one, or calls a function it cannot compile is not "
                               "supported (its bailouts re-run the call)")
+        if self.unwinds and _makes_objects(program):
+            # a longjmp past a frame would leak the references it owns
+            raise Unsupported("a recursive program that makes lists or holds tuples is not "
+                              "supported (its bailouts unwind past the references they own)")
         self.module = ll.Module(name=body_name)
         self.numerics = Numerics(self.module)
         self.functions: dict[Spec, ll.Function] = {}
@@ -290,6 +304,9 @@ class FunctionLowering:
         self.nan_bits_seen = nanbits.seen(typed.func)
         self.exits = Exits(self, func, record)
         self.cur_state: ir.FrameState | None = None  # of the node being lowered
+        # the references this frame owns (None where bailouts unwind: nothing is owned)
+        self.owned = None if ml.unwinds else owned.Ownership(typed)
+        self.cur_live: frozenset[Var] = frozenset()  # owned values live at that node
         self.slots: dict[str, ll.Value] = {}  # helper result slots, by type (out_slot)
         self.array_fields = ArrayFields(self)  # array parameters' fields, held
 
@@ -449,20 +466,27 @@ class FunctionLowering:
                 phis.append(tuple(b.phi(t, name=param.hint) for t in types))
                 self.values[param] = phis[-1]
             self.phis[blk.id] = phis
+        owned.block_start(self, blk)
         for instr in blk.instrs:
             lv = self._lower_instr(instr)
             if lv is None:
                 return
             self.values[instr.dest] = lv
+            owned.after_instr(self, instr)
         term = blk.term
         self.cur_state = term.state
+        if self.owned is not None:
+            self.cur_live = self.owned.term_before[blk.id]
         if not isinstance(term, ir.Return):
             self.exits.force_check(term.state)
         if isinstance(term, ir.Return):
             kinds = self.typed.returns
             lv, src = self.values[term.value], self.types[term.value]
-            if src & (SEQUENCES | {VKind.ARRAY}):  # an argument returned: the caller's
-                b.call(declare(self.ml.module, "Py_IncRef", ll.VoidType(), [PTR8]), [lv[0]])
+            owned.before_return(self, blk.id, term.value)  # the result's reference moves
+            if src & (SEQUENCES | {VKind.ARRAY}):  # a new reference for the caller
+                if self.owned is None or not owned.holds_object(src):
+                    # borrowed (an argument, an array): the caller's own
+                    b.call(declare(self.ml.module, "Py_IncRef", ll.VoidType(), [PTR8]), [lv[0]])
                 src = frozenset({VKind.OBJECT})
             if src & NP_SCALARS:  # a numpy scalar: a new object of its type
                 lv, src = npvalues.boxed(self, lv, src)
@@ -474,21 +498,19 @@ class FunctionLowering:
             b.ret(ret)
         elif isinstance(term, ir.Jump):
             periodic.loop_tick(self, blk.id, (term.target,))
-            self._edge(term.target, term.args, b.block)
-            b.branch(self.blocks[term.target])
+            b.branch(self._edge(blk.id, term.target, term.args, b.block))
         elif isinstance(term, ir.Branch):
             periodic.loop_tick(self, blk.id, (term.then_target, term.else_target))
             cond = self._condition(term.cond)
             here = b.block
-            then, other = self.blocks[term.then_target], self.blocks[term.else_target]
-            self._edge(term.then_target, term.then_args, here)
-            if then is other:  # a phi takes one value per predecessor block: add a block
+            then = self._edge(blk.id, term.then_target, term.then_args, here)
+            if term.then_target == term.else_target:
+                # a phi takes one value per predecessor block: add a block
                 other = self.block("same_target")
                 with b.goto_block(other):
-                    b.branch(then)
-                self._edge(term.else_target, term.else_args, other)
+                    b.branch(self._edge(blk.id, term.else_target, term.else_args, other))
             else:
-                self._edge(term.else_target, term.else_args, here)
+                other = self._edge(blk.id, term.else_target, term.else_args, here)
             b.cbranch(cond, then, other)
 
     def _condition(self, var: Var) -> ll.Value:
@@ -498,12 +520,25 @@ class FunctionLowering:
             return self.b.icmp_unsigned("!=", lv[1], ll.Constant(lv[1].type, 0))
         return lv[0]
 
-    def _edge(self, target: int, args: tuple[Var, ...], pred: ll.Block) -> None:
-        """Record the values a jump from ``pred`` passes to ``target``'s phis."""
+    def _edge(self, bid: int, target: int, args: tuple[Var, ...], pred: ll.Block
+              ) -> ll.Block:
+        """Record the values a jump from ``pred`` (in block ``bid``) passes to
+        ``target``'s phis; the block to branch to: the target, or an edge block that
+        takes and releases references on the way (:mod:`.owned`)."""
         params = self.typed.func.block(target).params
         values = tuple(coerce(self.b, self.values[a], self.types[a], self.types[p], self.ints)
                        for a, p in zip(args, params, strict=True))
-        self.incoming.append((target, values, pred))
+        changes = self.owned.edge(bid, target, args) if self.owned is not None else []
+        if not changes:
+            self.incoming.append((target, values, pred))
+            return self.blocks[target]
+        edge = self.block(f"edge{bid}_{target}")
+        with self.b.goto_block(edge):
+            for var, delta in changes:
+                owned.adjust(self, var, delta)
+            self.b.branch(self.blocks[target])
+        self.incoming.append((target, values, edge))
+        return edge
 
     def _fill_phis(self) -> None:
         for target, values, pred in self.incoming:
@@ -516,6 +551,8 @@ class FunctionLowering:
         """The value of ``instr``, or None when control never gets past it."""
         result = self.types[instr.dest]
         self.cur_state = instr.state
+        if self.owned is not None:
+            self.cur_live = self.owned.before[instr.dest]
         self.exits.force_check(instr.state)
         special: Callable[[ir.Instr], LV | None] | None = getattr(
             self, f"_lower_{type(instr).__name__}", None)

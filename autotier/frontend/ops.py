@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from llvmlite import ir as ll
 
 from autotier.abi import Status
-from autotier.frontend import arrays, boxes, capi, floatarith, ir, npvalues, sequences
+from autotier.frontend import arrays, boxes, capi, floatarith, ir, literals, npvalues, sequences
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.ir import BinOp, CmpOp, Kinds, UnOp, VKind
 from autotier.frontend.kinds import NO_KINDS, NP_SCALARS, SEQ_ITERS, SEQUENCES
@@ -150,6 +150,9 @@ def _lower_BinaryOp(fl: FunctionLowering, instr: ir.BinaryOp, combo: tuple[VKind
     x, y = args
     b = fl.b
     op = instr.op
+    if VKind.LIST in combo:  # xs * n, n * xs (typed: nothing else of a list)
+        seq, count, kind = (x, y, kb) if ka is VKind.LIST else (y, x, ka)
+        return (literals.repeat(fl, seq, count, kind),), _one(VKind.LIST)
     if ka in NP_SCALARS or kb in NP_SCALARS:
         value = npvalues.lower_binary(fl, op, combo, x, y)
         return (value,), _one(npvalues.binary_kind(op, ka, kb))
@@ -407,6 +410,12 @@ def _lower_MakeTuple(fl: FunctionLowering, instr: ir.MakeTuple, combo: tuple[VKi
                      args: list[Any]) -> Leaf:
     items = [((a,), k) for a, k in zip(args, combo, strict=True)]
     return (boxes.make_tuple(fl, items),), _one(VKind.OBJECT)
+
+
+def _lower_MakeList(fl: FunctionLowering, instr: ir.MakeList, combo: tuple[VKind, ...],
+                    args: list[Any]) -> Leaf:
+    items = [((a,), k) for a, k in zip(args, combo, strict=True)]
+    return (literals.make_list(fl, items),), _one(VKind.LIST)
 
 
 def _lower_ListAppend(fl: FunctionLowering, instr: ir.ListAppend,

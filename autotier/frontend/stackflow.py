@@ -52,9 +52,9 @@ _COMPARES = {c.name: ir.CmpOp[c.name] for c in bytecode.Compare}
 
 # Why common opcodes have no handler, for the Unsupported message.
 _REASONS = {
-    "BUILD_LIST": "lists are not supported", "BUILD_MAP": "dicts are not supported",
+    "BUILD_MAP": "dicts are not supported",
     "BUILD_SET": "sets are not supported", "BUILD_STRING": "strings are not supported",
-    "FORMAT_VALUE": "f-strings are not supported", "LIST_EXTEND": "lists are not supported",
+    "FORMAT_VALUE": "f-strings are not supported",
 
     "STORE_GLOBAL": "assigning to globals is not supported",
     "STORE_ATTR": "attribute assignment is not supported",
@@ -89,6 +89,7 @@ class StackFlow:
         self.op: Op | None = None  # the instruction being simulated
         self.resume_op: Op | None = None  # where a frame state before it resumes
         self.op_stack: tuple[Item, ...] = ()  # the stack as it began
+        self.folded: set[int] = set()  # positions of ops a list literal took in
         self._state: ir.FrameState | None = None
 
     # ---------------------------------------------------------------- helpers
@@ -259,6 +260,7 @@ class StackFlow:
                 self.stack.append(slot)  # type: ignore[arg-type]
         self.instrs = []
         self.ops = blk.ops
+        self.folded = set()
         term: ir.Terminator | None = None
         call_start: Op | None = None  # the PRECALL/KW_NAMES that set up the next CALL
         for self.pos, op in enumerate(blk.ops):
@@ -311,6 +313,8 @@ class StackFlow:
         self.locals[name] = self.emit(ir.Undefined, name, hint=name)
 
     def _op_LOAD_CONST(self, op: Op) -> None:
+        if self.pos in self.folded:  # a list literal's constants (BUILD_LIST took them)
+            return
         self.stack.append(self.const(op.arg))
 
     def _op_POP_TOP(self, op: Op) -> None:
@@ -334,6 +338,29 @@ class StackFlow:
         items = self.stack[len(self.stack) - n:] if n else []
         del self.stack[len(self.stack) - n:]
         self.stack.append(TupleValue(tuple(items)))
+
+    def _op_BUILD_LIST(self, op: Op) -> None:
+        """``[a, b]``; ``[1.0, 2.0, 3.0]`` (BUILD_LIST 0, LOAD_CONST of the tuple,
+        LIST_EXTEND 1) is one literal of the constants: the two instructions after it
+        are folded in (they run nothing a frame could stop at)."""
+        n = int(op.arg)  # type: ignore[call-overload]
+        items = [self.pop_value("list item") for _ in range(n)][::-1]
+        ahead = self.ops[self.pos + 1:self.pos + 3]
+        if (n == 0 and len(ahead) == 2 and ahead[0].name == "LOAD_CONST"
+                and isinstance(ahead[0].arg, tuple) and ahead[1].name == "LIST_EXTEND"
+                and ahead[1].arg == 1):
+            constants = self.const(ahead[0].arg)
+            assert isinstance(constants, TupleValue)
+            for item in constants.items:
+                if not isinstance(item, ir.Var):
+                    raise self.fail(f"a list of {describe(item)} is not supported")
+                items.append(item)
+            self.folded.update((self.pos + 1, self.pos + 2))
+        self.stack.append(self.emit(ir.MakeList, tuple(items), hint=""))
+
+    def _op_LIST_EXTEND(self, op: Op) -> None:
+        if self.pos not in self.folded:
+            raise self.fail("extending a list is not supported")
 
     def _op_UNPACK_SEQUENCE(self, op: Op) -> None:
         seq = self.pop()

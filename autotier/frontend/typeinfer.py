@@ -158,6 +158,14 @@ def _with_none(instr: ir.Instr, combo: tuple[VKind, ...]) -> Kinds:
     return NO_KINDS
 
 
+def _list_binop(instr: ir.BinaryOp, combo: tuple[VKind, ...]) -> Kinds:
+    """``xs * n`` and ``n * xs`` (CPython's own repeat: a new list); nothing else."""
+    if instr.op is BinOp.MUL and sorted(combo) in ([VKind.INT, VKind.LIST],
+                                                   [VKind.BOOL, VKind.LIST]):
+        return frozenset({VKind.LIST})
+    raise Unsupported(at_line(f"`{instr.op.value}` of a list is not supported", instr.line))
+
+
 def container_of(instr: ir.Instr) -> ir.Var | None:
     """The operand whose elements ``instr`` yields (an element load, an iterator's value)."""
     if isinstance(instr, ir.GetItem | ir.SetItem):
@@ -217,6 +225,13 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
             raise Unsupported(at_line("`in` of anything but an int or bool in a list or "
                                       "tuple is not supported", instr.line))
         return frozenset({VKind.BOOL})
+    if isinstance(instr, ir.MakeList):
+        if not all(k in SCALARS for k in combo):
+            raise Unsupported(at_line("a list of anything but numbers is not supported",
+                                      instr.line))
+        return frozenset({VKind.LIST})
+    if isinstance(instr, ir.BinaryOp) and VKind.LIST in combo:
+        return _list_binop(instr, combo)
     if isinstance(instr, ir.MakeTuple):
         ok = all(k in SCALARS or k is VKind.NONE for k in combo)
         if not ok:
@@ -452,6 +467,9 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
         for combo in combos(operands, types):
             result |= result_kinds(instr, combo, callee, inner)
         types[instr.dest] = types[instr.dest] | result
+        if isinstance(instr, ir.MakeList):  # a literal's elements: its items' kinds
+            elems[instr.dest] = elems.get(instr.dest, NO_KINDS).union(
+                *(types[v] & SCALARS for v in instr.items))
         if isinstance(instr, ir.SetItem | ir.ListAppend) and VKind.LIST in types[instr.seq]:
             # what later loads may meet (an array's elements stay its dtype's)
             elems[instr.seq] = elems.get(instr.seq, NO_KINDS) | (types[instr.value] & SCALARS)

@@ -514,8 +514,8 @@ def calls_with_union(n):
 # ------------------------------------------------------------------ unsupported
 
 
-def uses_list(n):
-    return [n][0]
+def uses_dict(n):
+    return {n: 1}[n]
 
 
 def returns_pair(n):

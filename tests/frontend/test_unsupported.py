@@ -12,7 +12,7 @@ from tests.frontend.harness import check
 INT, FLT = Kind.INT, Kind.FLOAT
 
 CASES = [
-    (k.uses_list, (INT,), "BUILD_LIST at line .*: lists are not supported"),
+    (k.uses_dict, (INT,), "BUILD_MAP at line .*: dicts are not supported"),
     (k.uses_string, (INT,), "str constants are not supported"),
     (k.uses_attribute, (FLT,), r"attribute \.real of a value"),
     (k.uses_try, (INT,), "try/except"),
@@ -39,7 +39,7 @@ def test_unsupported_with_reason(func, kinds, reason):
 
 def test_unsupported_reasons_name_the_line():
     with pytest.raises(Unsupported, match=r"at line \d+"):
-        lower(k.uses_list, (INT,))
+        lower(k.uses_dict, (INT,))
 
 
 def test_not_a_function():
@@ -56,9 +56,9 @@ def test_a_callee_it_cannot_compile_is_called_through_the_c_api():
     def uses_bad_callee(n):
         return bad(n)  # noqa: F821  (a global, bound below)
 
-    uses_bad_callee.__globals__["bad"] = k.hot(k.uses_list)
+    uses_bad_callee.__globals__["bad"] = k.hot(k.uses_dict)
     try:
-        assert lower(uses_bad_callee, (INT,)).callees == ("uses_list (interpreted)",)
+        assert lower(uses_bad_callee, (INT,)).callees == ("uses_dict (interpreted)",)
         for n in (0, 3, -2):
             check(uses_bad_callee, n, may_bail=True)
     finally:

@@ -324,8 +324,8 @@ def test_autotier_log_debug_shows_transitions():
 
 def test_auto_falls_back_to_numba_and_says_why():
     def total(n):
-        xs = [1.5, 2.5]  # lists: the llvm frontend declines, numba compiles
-        return xs[1] if xs[0] < n else xs[0]
+        xs = [1.5, 2.5]  # list.pop: the llvm frontend declines, numba compiles
+        return xs.pop() if xs[0] < n else xs[0]
 
     hf = make_hot(total, backend="auto")
     promote(hf, 4.0)
@@ -338,11 +338,11 @@ def test_auto_falls_back_to_numba_and_says_why():
 
 @pytest.mark.parametrize(("source", "args", "risk"), [
     # arithmetic and math calls: seen in the bytecode, declined before numba runs
-    ("def f(n):\n    xs = [n]\n    return xs[0] * n\n", (3,), "* on numbers"),
-    ("def f(n):\n    xs = [1.5]\n    return xs[0] < n\n", (3,), "< mixing ints and floats"),
-    ("def f(x):\n    xs = [x]\n    return math.sqrt(xs[0])\n", (3.0,), "call of math.sqrt"),
-    ("def f(x):\n    xs = [x]\n    return xs[0] ** 0.5\n", (3.0,), "** on numbers"),
-    ("def f(b):\n    xs = [b]\n    return ~xs[0]\n", (True,), "~ on bool"),
+    ("def f(n):\n    xs = [n]\n    return xs.pop() * n\n", (3,), "* on numbers"),
+    ("def f(n):\n    xs = [1.5]\n    return xs.pop() < n\n", (3,), "< mixing ints and floats"),
+    ("def f(x):\n    xs = [x]\n    return math.sqrt(xs.pop())\n", (3.0,), "call of math.sqrt"),
+    ("def f(x):\n    xs = [x]\n    return xs.pop() ** 0.5\n", (3.0,), "** on numbers"),
+    ("def f(b):\n    xs = [b]\n    return ~xs.pop()\n", (True,), "~ on bool"),
 ])
 def test_numba_declines_what_could_differ_from_cpython(source, args, risk):
     ns = {"math": math}

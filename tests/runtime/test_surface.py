@@ -216,7 +216,7 @@ def test_explain_has_the_documented_keys_in_every_state():
 def test_explain_of_a_numba_compile_and_a_failed_one():
     def total(n):
         xs = [1.5, 2.5]
-        return xs[1] if xs[0] < n else xs[0]
+        return xs.pop() if xs[0] < n else xs[0]
 
     hf = make_hot(total, backend="auto")
     promote(hf, 4.0)
@@ -355,8 +355,8 @@ def test_reason_for_a_numba_caller_of_a_hot_function_is_not_recursion():
     ns: dict = {}
     exec(textwrap.dedent("""
         def pick(x):
-            xs = [x, 2.0]  # a list: llvm declines, numba is asked
-            return larger(xs[0], xs[1])
+            xs = [x, 2.0]  # list.pop: llvm declines, numba is asked
+            return larger(xs[0], xs.pop())
     """), ns)
     ns["larger"] = make_hot(_larger)
     hf = make_hot(ns["pick"], backend="auto")

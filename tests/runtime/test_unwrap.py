@@ -61,14 +61,14 @@ def mul_plain(a, b):
     return a * b
 """
 
-BUILDS_A_LIST = HEADER + """
+BUILDS_A_DICT = HEADER + """
 @HOT
 def total(n):
-    xs = [n, n + 1]
+    xs = {0: n, 1: n + 1}
     return xs[0] + xs[1]
 
 def total_plain(n):
-    xs = [n, n + 1]
+    xs = {0: n, 1: n + 1}
     return xs[0] + xs[1]
 """
 
@@ -138,9 +138,9 @@ def test_inspection_answers_for_the_plain_function(make_module: Any) -> None:
 
 def test_a_function_failed_on_its_code_is_plain_again_and_reload_restores(
         make_module: Any) -> None:
-    mod = make_module(BUILDS_A_LIST)
+    mod = make_module(BUILDS_A_DICT)
     hot = _fail(mod)
-    assert "lists are not supported" in (autotier.stats(hot).reason or "")
+    assert "BUILD_CONST_KEY_MAP" in (autotier.stats(hot).reason or "")
     assert type(mod.total) is types.FunctionType
     for n in (0, 7, -3, 2**62, 2.5, True):
         assert mod.total(n) == mod.total_plain(n) == hot(n)
@@ -155,7 +155,7 @@ def test_a_function_failed_on_its_code_is_plain_again_and_reload_restores(
 
 
 def test_new_code_through_the_hot_object_restores_the_name(make_module: Any) -> None:
-    mod = make_module(BUILDS_A_LIST + """
+    mod = make_module(BUILDS_A_DICT + """
 def compilable(n):
     return n + n + 1
 """)
@@ -171,7 +171,7 @@ def compilable(n):
 
 
 def test_new_code_on_the_plain_function_is_answered_by_it(make_module: Any) -> None:
-    mod = make_module(BUILDS_A_LIST + """
+    mod = make_module(BUILDS_A_DICT + """
 def other(n):
     return -n
 """)
@@ -233,11 +233,11 @@ class Outer:
         @HOT
         @staticmethod
         def pair(n):
-            return [n, n][0] * 2
+            return {0: n}[0] * 2
 
     @staticmethod
     def plain_pair(n):
-        return [n, n][0] * 2
+        return {0: n}[0] * 2
 """)
     inner = mod.Outer.Inner
     wrapper = inner.__dict__["pair"]
@@ -292,7 +292,7 @@ def logged(f):
 @logged
 @HOT
 def stacked(n):
-    return [n][0]
+    return {0: n}[0]
 
 class Meta(type):
     def __setattr__(cls, name, value):
@@ -302,13 +302,13 @@ class Frozen(metaclass=Meta):
     @HOT
     @staticmethod
     def s(n):
-        return [n][0]
+        return {0: n}[0]
 """)
     stacked_hot = mod.stacked.__wrapped__
     frozen_hot = mod.Frozen.__dict__["s"].__func__
 
     def local(n: int) -> int:
-        return [n][0]
+        return {0: n}[0]
 
     local_hot = autotier.hot(threshold=3, backend="llvm")(local)
     for _ in range(5):
@@ -344,7 +344,7 @@ def test_a_held_hot_object_pickles_as_the_name(make_module: Any) -> None:
 
 
 def test_prune_lets_go_once_the_name_holds_something_else(make_module: Any) -> None:
-    mod = make_module(BUILDS_A_LIST)
+    mod = make_module(BUILDS_A_DICT)
     _fail(mod)
     qualname = f"{mod.__name__}.total"
     assert any(r.unwrapped == qualname for r in autotier.stats())
