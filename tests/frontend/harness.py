@@ -133,7 +133,8 @@ _RAISED: dict[Status, type[Exception] | tuple[type[Exception], ...]] = {
     Status.ZERO_DIVISION: ZeroDivisionError,
     Status.MATH_DOMAIN: ValueError,
     Status.FLOAT_OVERFLOW: OverflowError,
-    Status.VALUE: (ValueError, TypeError, UnboundLocalError),
+    # (MemoryError: ``[v] * n`` too large, which the interpreter makes again and raises)
+    Status.VALUE: (ValueError, TypeError, UnboundLocalError, MemoryError),
     Status.INDEX: IndexError,
     Status.RAISED: Exception,  # whatever the call CPython made raised
 }
