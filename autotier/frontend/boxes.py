@@ -17,6 +17,7 @@ from autotier import compat
 from autotier.abi import Status
 from autotier.dispatch import unboxing
 from autotier.dispatch.irutil import PTR, const_ptr, declare
+from autotier.frontend import owned
 from autotier.frontend.ir import Kinds, VKind
 from autotier.frontend.kinds import NP_SCALARS
 from autotier.frontend.values import F64, I1, I32, I64, LV, i64, is_tagged
@@ -90,7 +91,7 @@ def box_or_null(fl: FunctionLowering, lv: LV, kind: VKind) -> ll.Value:
     if kind in (VKind.BOOL, VKind.NONE):
         obj = (const_ptr(id(None)) if kind is VKind.NONE
                else b.select(value, const_ptr(id(True)), const_ptr(id(False))))
-        b.call(declare(module, "Py_IncRef", ll.VoidType(), [PTR]), [obj])
+        owned.incref_inline(fl, obj)
         return obj
     if kind is VKind.FLOAT:
         return b.call(declare(module, "PyFloat_FromDouble", PTR, [F64]), [value])

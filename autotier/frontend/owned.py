@@ -32,9 +32,11 @@ from typing import TYPE_CHECKING
 
 from llvmlite import ir as ll
 
-from autotier.dispatch.irutil import PTR, declare
+from autotier import compat
+from autotier.dispatch.irutil import PTR, declare, field
 from autotier.frontend import ir
 from autotier.frontend.ir import Kinds, Var, VKind
+from autotier.frontend.values import I64, i64
 
 if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering
@@ -139,6 +141,33 @@ def incref(fl: FunctionLowering, obj: ll.Value) -> None:
 
 def decref(fl: FunctionLowering, obj: ll.Value) -> None:
     fl.b.call(declare(fl.ml.module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
+
+
+#: 3.11's Py_INCREF / Py_DECREF are a plain count (3.12's skip immortal objects: call)
+_INLINE = compat.PY_VERSION == (3, 11)
+
+
+def incref_inline(fl: FunctionLowering, obj: ll.Value) -> None:
+    """Py_INCREF of a non-NULL object, inline where the count is plain (hot paths)."""
+    if not _INLINE:
+        incref(fl, obj)
+        return
+    b = fl.b
+    count = field(b, obj, compat.OB_REFCNT, I64)
+    b.store(b.add(b.load(count), i64(1)), count)
+
+
+def decref_inline(fl: FunctionLowering, obj: ll.Value) -> None:
+    """Py_DECREF of a non-NULL object: inline, its deallocation out of line."""
+    if not _INLINE:
+        decref(fl, obj)
+        return
+    b = fl.b
+    count = field(b, obj, compat.OB_REFCNT, I64)
+    left = b.sub(b.load(count), i64(1))
+    b.store(left, count)
+    with b.if_then(b.icmp_signed("==", left, i64(0)), likely=False):
+        b.call(declare(fl.ml.module, "_Py_Dealloc", ll.VoidType(), [PTR]), [obj])
 
 
 def adjust(fl: FunctionLowering, var: Var, delta: int) -> None:

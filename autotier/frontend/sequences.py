@@ -22,7 +22,7 @@ from llvmlite import ir as ll
 from autotier import compat
 from autotier.abi import Status
 from autotier.dispatch.irutil import declare, field
-from autotier.frontend import boxes
+from autotier.frontend import boxes, owned
 from autotier.frontend.ir import Kinds, VKind
 from autotier.frontend.kinds import ITER_OF, ITERATED
 from autotier.frontend.values import I64, LV, PTR, i64
@@ -134,7 +134,7 @@ def lower_setitem(fl: FunctionLowering, seq: ll.Value, index: ll.Value, value: L
     fl.bail_if(b.not_(boxes.is_number(b, old)), Status.ELEMENT, name="replaceable")
     new = boxes.box(fl, value, kind)  # runs no Python code: the list stays as it is
     b.store(new, slot)
-    b.call(declare(fl.ml.module, "Py_DecRef", ll.VoidType(), [PTR]), [old])
+    owned.decref_inline(fl, old)  # a number: its dealloc runs no Python code
     return (ll.Constant(ll.IntType(1), 0),), frozenset({VKind.NONE})
 
 
