@@ -173,7 +173,7 @@ def _iter(w: list[int], at: int) -> object:  # next value, items left, step
 
 
 def _object(w: list[int], at: int) -> object:  # the record's reference: ours now
-    return take(w[at])
+    return take(w[at]) if w[at] else UNBOUND  # NULL: a local not bound yet
 
 
 def _seq_iter(w: list[int], at: int) -> object:  # the sequence, the next index

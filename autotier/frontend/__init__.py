@@ -38,7 +38,8 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
     ``int_bits`` is how native code holds Python ints: 64, or 128 for a function
     that overflowed int64 before (:mod:`autotier.frontend.wideints`).  ``elements``:
     the kinds speculated for the elements of each list or tuple parameter (by
-    position; every element load checks it), int, float and bool by default.
+    position; every element load checks it), int, float and bool by default; under
+    ``~i``, the kinds of the items of parameter i's tuple elements.
     """
     from autotier.frontend.lowering import ModuleLowering
     from autotier.frontend.program import build_program
@@ -47,9 +48,13 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
     if not isinstance(func, FunctionType):
         raise Unsupported(f"{func!r} is not a Python function")
     kinds = tuple(k if isinstance(k, ArrayKind | NumpyKind) else Kind(k) for k in arg_kinds)
-    speculated = {i: frozenset(VKind(k) for k in (elements or {}).get(i, _ANY_SCALAR))
+    given = elements or {}
+    speculated = {i: frozenset(VKind(k) for k in given.get(i, _ANY_SCALAR))
                   for i, k in enumerate(kinds) if k in (Kind.LIST, Kind.TUPLE)}
-    program = build_program(func, kinds, speculated)
+    # a sequence of tuples: its tuples' items (runtime.elements.items_key)
+    items = {i: frozenset(VKind(k) for k in given.get(~i, _ANY_SCALAR))
+             for i, kinds_ in speculated.items() if VKind.TUPLE in kinds_}
+    program = build_program(func, kinds, speculated, items)
     body = engine.unique_name(f"body_{func.__qualname__}")
     lowering = ModuleLowering(program, body, int_bits)
     text = str(lowering.run())

@@ -34,7 +34,7 @@ from autotier.frontend import builtins_table as bt
 from autotier.frontend import ir, owned
 from autotier.frontend.ir import FrameState, Var, VKind
 from autotier.frontend.kinds import NP_SCALARS
-from autotier.frontend.values import I32, I64, is_tagged
+from autotier.frontend.values import I32, I64, is_nullable, is_tagged
 
 _FORMS = {VKind.FLOAT: SlotForm.FLOAT, VKind.BOOL: SlotForm.BOOL, VKind.RANGE: SlotForm.RANGE,
           VKind.ITER: SlotForm.ITER, VKind.LIST: SlotForm.OBJECT, VKind.TUPLE: SlotForm.OBJECT,
@@ -149,6 +149,8 @@ class Exits:
             return sites.Form(SlotForm.UNBOUND)  # never reached holding a value
         if kinds == {VKind.NONE}:
             return sites.Form(SlotForm.CONST, 0, None)
+        if is_nullable(kinds):  # NULL: unbound
+            return sites.Form(SlotForm.OBJECT, word)
         if is_tagged(kinds):
             return sites.Form(SlotForm.TAGGED, word)
         (kind,) = kinds

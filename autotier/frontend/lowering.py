@@ -67,6 +67,7 @@ from autotier.frontend.values import (
     LV,
     coerce,
     i64,
+    is_nullable,
     is_tagged,
     llvm_types,
     scalar_type,
@@ -569,6 +570,10 @@ class FunctionLowering:
         src, dst = self.types[instr.operand], self.types[instr.dest]
         lv = self.values[instr.operand]
         if VKind.UNDEF not in src:
+            return lv
+        if is_nullable(src):  # a list or tuple local, NULL while unbound
+            self.bail_if(self.b.icmp_unsigned("==", lv[0], ll.Constant(PTR8, None)),
+                         Status.VALUE, name=f"{instr.name}_bound")
             return lv
         if not dst:  # UnboundLocalError, or a big int CPython computes with
             self.bail(Status.OVERFLOW if instr.name == ir.BIG_INT_CONSTANT else Status.VALUE)

@@ -36,7 +36,7 @@ from autotier import compat
 from autotier.dispatch.irutil import PTR, declare, field
 from autotier.frontend import ir
 from autotier.frontend.ir import Kinds, Var, VKind
-from autotier.frontend.values import I64, i64
+from autotier.frontend.values import I64, i64, is_nullable
 
 if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering
@@ -51,7 +51,9 @@ _NONE: Live = frozenset()
 
 
 def holds_object(kinds: Kinds) -> bool:
-    return len(kinds) == 1 and next(iter(kinds)) in OBJECT_KINDS
+    """One object kind, or a list or tuple local maybe unbound (NULL: no reference,
+    which ``Py_IncRef``/``Py_DecRef`` skip)."""
+    return (len(kinds) == 1 and next(iter(kinds)) in OBJECT_KINDS) or is_nullable(kinds)
 
 
 def shared_source(instr: ir.Instr) -> Var | None:

@@ -92,9 +92,11 @@ def _source(func: FunctionType) -> Source:
 
 
 def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
-                  elements: Mapping[int, ir.Kinds] | None = None) -> Program:
+                  elements: Mapping[int, ir.Kinds] | None = None,
+                  items: Mapping[int, ir.Kinds] | None = None) -> Program:
     """Decode, build and type ``func`` for ``arg_kinds`` and everything it calls;
-    ``elements``: the speculated element kinds of the root's list and tuple parameters."""
+    ``elements``: the speculated element kinds of the root's list and tuple parameters;
+    ``items``: those of the items of their tuple elements."""
     code = func.__code__
     if len(arg_kinds) != code.co_argcount:
         raise Unsupported(f"{func.__qualname__} takes {code.co_argcount} arguments, "
@@ -138,11 +140,13 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
         changed = False
         for spec in list(returns):
             source = program.sources[spec[0]]
+            root = spec == program.root
             try:
                 typed = infer(source.ir, spec[1], callee_result,
-                              elements if spec == program.root else _any_elements(spec))
+                              elements if root else _any_elements(spec),
+                              items if root else None)
             except Unsupported as exc:
-                if spec == program.root:
+                if root:
                     raise
                 # a callee native code cannot run: called through the C API instead,
                 # and its callers typed again with what such a call returns

@@ -21,6 +21,7 @@ from llvmlite import ir as ll
 
 from autotier import compat
 from autotier.abi import Status
+from autotier.dispatch import unboxing
 from autotier.dispatch.irutil import declare, field
 from autotier.frontend import boxes, owned
 from autotier.frontend.ir import Kinds, VKind
@@ -56,6 +57,11 @@ def element(fl: FunctionLowering, seq: ll.Value, kind: VKind, index: ll.Value,
     (ELEMENT) when it is of another kind."""
     b = fl.b
     item = b.load(_item_address(fl, seq, kind, index), name="element")
+    if elements == {VKind.TUPLE}:  # held: the list may drop it at the periodic check
+        fl.bail_if(b.not_(unboxing.type_is(b, item, tuple)), Status.ELEMENT,
+                   name="element_ok")
+        owned.incref_inline(fl, item)
+        return (item,)
     took, lv = boxes.unbox(fl, item, elements)
     fl.bail_if(b.not_(took), Status.ELEMENT, name="element_ok")
     return lv
@@ -112,8 +118,9 @@ def lower_next_value(fl: FunctionLowering, it: Any, kind: VKind, elements: Kinds
     for value in lv:
         phi = b.phi(value.type)
         phi.add_incoming(value, loaded)
-        phi.add_incoming(ll.Constant(value.type, 0 if isinstance(value.type, ll.IntType)
-                                     else 0.0), came)
+        zero = (0 if isinstance(value.type, ll.IntType) else
+                None if isinstance(value.type, ll.PointerType) else 0.0)  # NULL: no tuple
+        phi.add_incoming(ll.Constant(value.type, zero), came)
         out.append(phi)
     return tuple(out), elements
 

@@ -34,6 +34,7 @@ from autotier.frontend.kinds import (
     vkind_of,
 )
 from autotier.frontend.npscalars import NumpyRefuses
+from autotier.frontend.values import is_nullable
 
 # What a call of another compiled function returns, for argument kinds.
 CalleeResult = Callable[[FunctionType, tuple[Kind, ...]], Kinds]
@@ -120,6 +121,9 @@ def _builtin_call_kinds(instr: ir.CallBuiltin, combo: tuple[VKind, ...],
         what = _OBJECT_NAMES.get(combo[0], combo[0].name.lower())
         raise Unsupported(at_line(f"{instr.builtin}() of a {what} is not supported",
                                   instr.line))
+    if not elements <= SCALARS:
+        raise Unsupported(at_line(f"{instr.builtin}() of a sequence of tuples is not "
+                                  "supported", instr.line))
     if instr.builtin != "sum":
         return elements  # an empty sequence raises ValueError: resumed after the call
     start = combo[1] if len(combo) > 1 else VKind.INT
@@ -386,12 +390,15 @@ def combos(operands: tuple[ir.Var, ...], types: Mapping[ir.Var, Kinds]) -> list[
 
 
 def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResult,
-          elements: Mapping[int, Kinds] | None = None) -> Typed:
+          elements: Mapping[int, Kinds] | None = None,
+          items: Mapping[int, Kinds] | None = None) -> Typed:
     """Kinds for every value of ``func`` called with ``arg_kinds``; ``elements``: the
-    speculated element kinds of each list or tuple parameter (by position)."""
+    speculated element kinds of each list or tuple parameter (by position); ``items``:
+    those of the items of its tuple elements."""
     types: dict[ir.Var, Kinds] = {v: NO_KINDS for b in func.blocks for v in b.defs()}
     elems: dict[ir.Var, Kinds] = {}
     arrays: dict[ir.Var, ArrayKind] = {}
+    tuples: dict[ir.Var, Kinds] = {}  # a sequence of tuples -> its tuples' item kinds
     for i, (param, kind) in enumerate(zip(func.params, arg_kinds, strict=True)):
         if isinstance(kind, ArrayKind):
             types[param] = frozenset({VKind.ARRAY})
@@ -401,18 +408,21 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
         types[param] = frozenset({vkind_of(kind)})
         if vkind_of(kind) in SEQUENCES:
             elems[param] = (elements or {}).get(i, NO_KINDS)
+            if VKind.TUPLE in elems[param]:
+                tuples[param] = (items or {}).get(i, NO_KINDS)
     order = func.reverse_postorder()
     reached = {func.entry}
     completed: set[int] = set()
     changed = True
     while changed:
         changed = False
-        known = sum(map(len, elems.values()))  # element kinds grow with stores too
+        # element kinds grow with stores too
+        known = sum(map(len, elems.values())) + sum(map(len, tuples.values()))
         for b in order:
             if b not in reached:
                 continue
             blk = func.block(b)
-            if not _run_block(blk, types, callee, elems, arrays):
+            if not _run_block(blk, types, callee, elems, arrays, tuples=tuples):
                 continue
             if b not in completed:
                 completed.add(b)
@@ -426,16 +436,18 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
                     if new != types[param]:
                         types[param] = new
                         changed = True
-                    if arg in elems and not elems[arg] <= elems.get(param, NO_KINDS):
-                        elems[param] = elems.get(param, NO_KINDS) | elems[arg]
-                        changed = True
+                    for table in (elems, tuples):
+                        if arg in table and not table[arg] <= table.get(param, NO_KINDS):
+                            table[param] = table.get(param, NO_KINDS) | table[arg]
+                            changed = True
                     if arg in arrays and arrays.get(param) != arrays[arg]:
                         if param in arrays:
                             raise Unsupported(f"{func.name}: {param.hint or 'a value'} is "
                                               "arrays of two dtypes or ndims")
                         arrays[param] = arrays[arg]
                         changed = True
-        changed = changed or sum(map(len, elems.values())) != known
+        changed = changed or sum(map(len, elems.values())) + sum(
+            map(len, tuples.values())) != known
     returns = NO_KINDS
     for b in completed:
         term = func.block(b).term
@@ -454,9 +466,11 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
 
 
 def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
-               elems: dict[ir.Var, Kinds], arrays: dict[ir.Var, ArrayKind]) -> bool:
+               elems: dict[ir.Var, Kinds], arrays: dict[ir.Var, ArrayKind], *,
+               tuples: dict[ir.Var, Kinds]) -> bool:
     """Update the kinds of ``blk``'s instructions (and the element kinds of those that
-    are sequences or iterators over one); False if its end is unreachable."""
+    are sequences or iterators over one, ``tuples`` the item kinds of a sequence's
+    tuple elements); False if its end is unreachable."""
     for instr in blk.instrs:
         operands = instr.uses()
         if any(not types[u] for u in operands):
@@ -473,9 +487,15 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
         if isinstance(instr, ir.SetItem | ir.ListAppend) and VKind.LIST in types[instr.seq]:
             # what later loads may meet (an array's elements stay its dtype's)
             elems[instr.seq] = elems.get(instr.seq, NO_KINDS) | (types[instr.value] & SCALARS)
-        if result & HAS_ELEMENTS:  # an iterator or a checked local: its source's elements
-            elems[instr.dest] = elems.get(instr.dest, NO_KINDS).union(
-                *(elems.get(u, NO_KINDS) for u in operands))
+        if result & HAS_ELEMENTS and isinstance(instr, ir.GetItem | ir.IterValue):
+            # a tuple loaded from a sequence of them: its items are of the speculated kinds
+            assert container is not None
+            elems[instr.dest] = elems.get(instr.dest, NO_KINDS) | tuples.get(container,
+                                                                           NO_KINDS)
+        elif result & HAS_ELEMENTS:  # an iterator or a checked local: its source's
+            for table in (elems, tuples):
+                table[instr.dest] = table.get(instr.dest, NO_KINDS).union(
+                    *(table.get(u, NO_KINDS) for u in operands))
         if result & ARRAYS:  # its source's dtype and ndim
             arrays.update((instr.dest, arrays[u]) for u in operands if u in arrays)
         if not result:
@@ -487,7 +507,7 @@ def _check_mixed(func: ir.Function, types: Mapping[ir.Var, Kinds]) -> None:
     for blk in func.blocks:
         for var in blk.defs():
             kinds = types[var]
-            if kinds & _OBJECTS and len(kinds) > 1:
+            if kinds & _OBJECTS and len(kinds) > 1 and not is_nullable(kinds):
                 raise Unsupported(
                     f"{func.name}: {var.hint or 'a value'} is a list, tuple, range or "
                     "iterator on some paths and something else (or unbound) on others")

@@ -19,6 +19,8 @@ kinds         LLVM values                                 meaning
 {np_<dtype>}  (the machine type,)                         a numpy scalar (double, float,
                                                           iN, i1); tagged: float64 in
                                                           fval, the others' bits in ival
+{list|undef}  (i8* list or NULL,)                         a list local maybe unbound
+{tuple|undef} (i8* tuple or NULL,)                        likewise
 anything      (i64 tag, iN ival, double fval)             tagged: ``tag`` is a VKind
 else                                                      (0 = unbound); bool and int
                                                           in ``ival``, float in ``fval``
@@ -50,7 +52,18 @@ PTR = ll.IntType(8).as_pointer()
 _TRIPLE = (I64, I64, I64)
 
 
+_NULLABLE = frozenset({VKind.LIST, VKind.TUPLE})
+
+
+def is_nullable(kinds: Kinds) -> bool:
+    """A list or tuple local that may be unbound (first bound in a loop): one pointer,
+    NULL while unbound."""
+    return len(kinds) == 2 and VKind.UNDEF in kinds and bool(kinds & _NULLABLE)
+
+
 def is_tagged(kinds: Kinds) -> bool:
+    if is_nullable(kinds):
+        return False
     return len(kinds) > 1 or kinds == {VKind.UNDEF}
 
 
@@ -60,6 +73,8 @@ def llvm_types(kinds: Kinds, ints: ll.IntType) -> tuple[ll.Type, ...]:
         return ()
     if is_tagged(kinds):
         return (I64, ints, F64)
+    if is_nullable(kinds):
+        return (PTR,)
     (kind,) = kinds
     if kind in (VKind.RANGE, VKind.ITER):
         return _TRIPLE
@@ -136,6 +151,8 @@ def coerce(b: ll.IRBuilder, lv: LV, src: Kinds, dst: Kinds, ints: ll.IntType) ->
     """``lv`` (held as ``src`` kinds) held as ``dst`` kinds; ``src`` must be within ``dst``."""
     if not src <= dst:
         raise ValueError(f"cannot hold {set(src)} as {set(dst)}")
+    if is_nullable(dst) and src == {VKind.UNDEF}:
+        return (ll.Constant(PTR, None),)  # unbound: NULL
     if is_tagged(dst) and not is_tagged(src):
         (kind,) = src
         return tag(b, lv, kind, ints)

@@ -418,7 +418,8 @@ class Bead:
                         return  # the i128 compile that answers it is on its way
                     self.int_bits = 128  # recompiles hold ints as i128
                 if status is Status.ELEMENT:  # recompiles take any int, float or bool
-                    self.elements_widened, self.elements = True, {}
+                    self.elements_widened = True
+                    self.elements = elements.widened(self.elements)
                 if status in (Status.OVERFLOW, Status.INT64_OVERFLOW):
                     reason = "overflow"
                 else:

@@ -7,6 +7,12 @@ function, and checks each element it loads (a wrong kind deoptimises precisely,
 over the sequence), taken only on the bead's slow path, never per call.  After an
 ELEMENT bailout the bead stops speculating (every element may be an int, a float or a
 bool), so one more compile serves mixed lists.
+
+A sequence whose sampled elements are all tuples is speculated to hold tuples
+(``Kind.TUPLE``), and the kinds of those tuples' items are speculated too, under the
+key ``items_key(i)`` (``~i``: negative keys never name a parameter): ``for x, y in
+points`` loads each tuple (checked to be one) and each item (checked to be of those
+kinds).  After an ELEMENT bailout a list of tuples stays one, of items of any kind.
 """
 
 from __future__ import annotations
@@ -19,14 +25,33 @@ from autotier.callbinding import BindError, bind_positions
 
 SAMPLE = 64  # elements looked at per sequence argument
 
-Elements = dict[int, frozenset[Kind]]  # parameter position -> speculated element kinds
+ITEMS = 8  # items looked at per sampled tuple element
+
+#: parameter position -> speculated element kinds; ``items_key(i)`` -> the kinds of
+#: the items of parameter i's tuple elements
+Elements = dict[int, frozenset[Kind]]
+ANY_SCALAR = frozenset({Kind.INT, Kind.FLOAT, Kind.BOOL})
+TUPLES = frozenset({Kind.TUPLE})
 
 
-def _sample(seq: list[Any] | tuple[Any, ...]) -> frozenset[Kind]:
+def items_key(position: int) -> int:
+    """The key of the item kinds of parameter ``position``'s tuple elements."""
+    return ~position
+
+
+def _scalars(values: Any) -> frozenset[Kind]:
+    kinds = {Kind.of(v) for v in values}
+    return frozenset(k for k in kinds if isinstance(k, Kind) and k.scalar)
+
+
+def _sample(seq: list[Any] | tuple[Any, ...]) -> tuple[frozenset[Kind], frozenset[Kind]]:
+    """(the element kinds, the item kinds of tuple elements) seen in ``seq``."""
     n = len(seq)
     step = max(1, n // SAMPLE)
-    kinds = {Kind.of(seq[i]) for i in range(0, n, step)}
-    return frozenset(k for k in kinds if isinstance(k, Kind) and k.scalar)
+    seen = [seq[i] for i in range(0, n, step)]
+    if seen and all(type(v) is tuple for v in seen):
+        return TUPLES, _scalars(item for v in seen for item in v[:ITEMS])
+    return _scalars(seen), frozenset()
 
 
 def sample(func: FunctionType, args: tuple[Any, ...],
@@ -44,9 +69,22 @@ def sample(func: FunctionType, args: tuple[Any, ...],
     for i, (where, j) in enumerate(sources):
         value = given[j] if where == "arg" else defaults[j]
         if type(value) in (list, tuple):
-            seen = _sample(value)
+            seen, items = _sample(value)
             if seen:
                 out[i] = seen
+            if items:
+                out[items_key(i)] = items
+    return out
+
+
+def widened(old: Elements) -> Elements:
+    """What an ELEMENT bailout leaves speculated: a sequence of tuples stays one (of
+    items of any kind); any other takes every int, float and bool (the default)."""
+    out: Elements = {}
+    for i, kinds in old.items():
+        if i >= 0 and kinds == TUPLES:
+            out[i] = TUPLES
+            out[items_key(i)] = ANY_SCALAR
     return out
 
 

@@ -39,6 +39,7 @@ from autotier.deopt import forcing, resume, sites
 from autotier.frontend import LoweredModule, lower
 from autotier.jit import engine
 from autotier.native import Result, ctype_of
+from autotier.runtime import elements
 
 DEFAULT_BUDGET = 500
 
@@ -102,15 +103,27 @@ def python_function(func: Any) -> FunctionType:
     return target if target is not None else func
 
 
+def tuple_speculation(args: tuple[Any, ...]) -> tuple[tuple[int, frozenset[Kind]], ...]:
+    """What a bead speculates of ``args``' sequences of tuples (only those: any other
+    sequence is compiled for elements of every kind, so one compile serves every input
+    of the kinds): tuples, of items of any kind (``runtime.elements``)."""
+    out: elements.Elements = {}
+    for i, arg in enumerate(args):
+        if type(arg) in (list, tuple) and arg and all(type(v) is tuple for v in arg):
+            out[i], out[elements.items_key(i)] = elements.TUPLES, elements.ANY_SCALAR
+    return elements.as_request(out)
+
+
 def compile_function(func: Any, kinds: tuple[Kind, ...], *, opt: int = 2,
-                     int_bits: int = 64, force: bool = False) -> Compiled:
+                     int_bits: int = 64, force: bool = False,
+                     speculated: tuple[tuple[int, frozenset[Kind]], ...] = ()) -> Compiled:
     """Lower and compile once per (function, kinds, opt, int_bits, forcing checks or
-    not); cached per session."""
+    not, element speculation); cached per session."""
     func = python_function(func)
-    key = (func, kinds, opt, int_bits, force)
+    key = (func, kinds, opt, int_bits, force, speculated)
     if key not in _CACHE:
         with forcing.on(force):
-            lowered = lower(func, kinds, int_bits=int_bits)
+            lowered = lower(func, kinds, int_bits=int_bits, elements=dict(speculated))
         address = engine.compile_ir(lowered.ir, [lowered.body], opt=opt).addresses[lowered.body]
         # PYFUNCTYPE: called with the GIL held, as bodies check for signals.
         proto = ctypes.PYFUNCTYPE(ctypes.c_int32,
@@ -231,7 +244,8 @@ def check(func: Any, *args: Any, may_bail: bool = False, budget: int = DEFAULT_B
     ``force``: compile with forcing checks (as :func:`forced_sites` does, so both use
     one compile; unforced, the checks change no answer)."""
     py = python_function(func)
-    compiled = compile_function(py, kinds_of(args), opt=opt, int_bits=int_bits, force=force)
+    compiled = compile_function(py, kinds_of(args), opt=opt, int_bits=int_bits, force=force,
+                                speculated=tuple_speculation(args))
     mine = fresh(args)
     with warnings.catch_warnings(record=True) as native_warned:
         warnings.simplefilter("always")  # numpy warns inside a C-API call native code made
@@ -345,7 +359,8 @@ def forced_sites(func: Any, args: tuple[Any, ...], *, opt: int = 2, int_bits: in
     in, :mod:`autotier.deopt.forcing`), check each resume against CPython; return the
     sites (their state index) the call reached."""
     py = python_function(func)
-    compiled = compile_function(py, kinds_of(args), opt=opt, int_bits=int_bits, force=True)
+    compiled = compile_function(py, kinds_of(args), opt=opt, int_bits=int_bits, force=True,
+                                speculated=tuple_speculation(args))
     reached: set[int] = set()
     for site in compiled.lowered.sites:
         assert isinstance(site, sites.Site)
@@ -420,7 +435,7 @@ def force_every_site(func: Any, inputs: list[tuple[Any, ...]], *, opt: int = 2,
     """
     py = python_function(func)
     compiled = compile_function(py, kinds_of(inputs[0]), opt=opt, int_bits=int_bits,
-                                force=True)
+                                force=True, speculated=tuple_speculation(inputs[0]))
     if coverage is None:
         coverage = Coverage([s for s in compiled.lowered.sites if isinstance(s, sites.Site)])
     todo = [s for s in coverage.sites if s.id not in coverage.forced]

@@ -79,6 +79,14 @@ def rebound(n):
     return s + len(cur)
 
 
+def first_bound_in_the_loop(n):
+    s = 0
+    for i in range(n):
+        cur = [i, i + 1]  # unbound before the loop: NULL until then
+        s += cur[0]
+    return s + len(cur)  # UnboundLocalError when n <= 0
+
+
 def stored_into(n, x):
     xs = [0] * n
     for i in range(n):
@@ -129,6 +137,7 @@ CASES = [
     (repeated, [(1, 3), (2, 0), (3, -4), (2**62, 2)]),
     (times_left, [(3, 1.5), (-1, 2.5), (0, -0.0)]),
     (rebound, [(0,), (1,), (7,)]),
+    (first_bound_in_the_loop, [(3,), (0,), (1,)]),
     (stored_into, [(0, 1.5), (4, 2.5), (3, -1.0)]),
     (indexed, [(1, 0), (5, -1), (2, 3), (2, -4), (2**63 - 2, 2)]),
     (truth_and_contains, [(0,), (4,)]),
@@ -177,10 +186,11 @@ def test_reference_counts_stay_flat_over_many_calls(force):
     watched = [True, False, 1.5, 2.5]
     arg = [1.0, 2.0, 3.0]
     calls = [(sieve, (50,)), (literal_sum, (1, 2)), (doubled, (6,)), (rebound, (5,)),
+             (first_bound_in_the_loop, (4,)),
              (stored_into, (3, 2.5)), (from_argument, (arg, 2.5)),
              (returned_argument, (arg,)), (indexed, (3, 7)), (reduced, (4,))]
     if force:  # every site of a few: each forced call builds nothing new after the first
-        calls = [calls[0], calls[3], calls[5], calls[6]]
+        calls = [calls[0], calls[3], calls[4], calls[6], calls[7]]
     tracemalloc.start()  # its first start makes an object for good
     tracemalloc.stop()
     for func, args in calls:
@@ -216,7 +226,7 @@ def _finish(compiled, args):
     if frames:
         try:
             value = resume.finish(frames)()
-        except IndexError:  # indexed(3, 7): CPython's, raised by the interpreter
+        except (IndexError, UnboundLocalError):  # CPython's, raised by the interpreter
             value = None
     return value
 
