@@ -53,7 +53,7 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
                   for i, k in enumerate(kinds) if k in (Kind.LIST, Kind.TUPLE)}
     # a sequence of tuples: its tuples' items (runtime.elements.items_key)
     items = {i: frozenset(VKind(k) for k in given.get(~i, _ANY_SCALAR))
-             for i, kinds_ in speculated.items() if VKind.TUPLE in kinds_}
+             for i, kinds_ in speculated.items() if kinds_ & {VKind.TUPLE, VKind.LIST}}
     program = build_program(func, kinds, speculated, items)
     body = engine.unique_name(f"body_{func.__qualname__}")
     lowering = ModuleLowering(program, body, int_bits)

@@ -57,8 +57,10 @@ def element(fl: FunctionLowering, seq: ll.Value, kind: VKind, index: ll.Value,
     (ELEMENT) when it is of another kind."""
     b = fl.b
     item = b.load(_item_address(fl, seq, kind, index), name="element")
-    if elements == {VKind.TUPLE}:  # held: the list may drop it at the periodic check
-        fl.bail_if(b.not_(unboxing.type_is(b, item, tuple)), Status.ELEMENT,
+    if elements in ({VKind.TUPLE}, {VKind.LIST}):  # held: the list may drop it at the
+        # periodic check
+        inner = tuple if elements == {VKind.TUPLE} else list
+        fl.bail_if(b.not_(unboxing.type_is(b, item, inner)), Status.ELEMENT,
                    name="element_ok")
         owned.incref_inline(fl, item)
         return (item,)

@@ -408,7 +408,7 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
         types[param] = frozenset({vkind_of(kind)})
         if vkind_of(kind) in SEQUENCES:
             elems[param] = (elements or {}).get(i, NO_KINDS)
-            if VKind.TUPLE in elems[param]:
+            if elems[param] & SEQUENCES:  # a sequence of tuples (or lists)
                 tuples[param] = (items or {}).get(i, NO_KINDS)
     order = func.reverse_postorder()
     reached = {func.entry}

@@ -9,7 +9,8 @@ ELEMENT bailout the bead stops speculating (every element may be an int, a float
 bool), so one more compile serves mixed lists.
 
 A sequence whose sampled elements are all tuples is speculated to hold tuples
-(``Kind.TUPLE``), and the kinds of those tuples' items are speculated too, under the
+(``Kind.TUPLE``; all lists: ``Kind.LIST``, likewise), and the kinds of those tuples'
+items are speculated too, under the
 key ``items_key(i)`` (``~i``: negative keys never name a parameter): ``for x, y in
 points`` loads each tuple (checked to be one) and each item (checked to be of those
 kinds).  After an ELEMENT bailout a list of tuples stays one, of items of any kind.
@@ -32,6 +33,7 @@ ITEMS = 8  # items looked at per sampled tuple element
 Elements = dict[int, frozenset[Kind]]
 ANY_SCALAR = frozenset({Kind.INT, Kind.FLOAT, Kind.BOOL})
 TUPLES = frozenset({Kind.TUPLE})
+LISTS = frozenset({Kind.LIST})
 
 
 def items_key(position: int) -> int:
@@ -49,8 +51,9 @@ def _sample(seq: list[Any] | tuple[Any, ...]) -> tuple[frozenset[Kind], frozense
     n = len(seq)
     step = max(1, n // SAMPLE)
     seen = [seq[i] for i in range(0, n, step)]
-    if seen and all(type(v) is tuple for v in seen):
-        return TUPLES, _scalars(item for v in seen for item in v[:ITEMS])
+    for inner, kinds in ((tuple, TUPLES), (list, LISTS)):
+        if seen and all(type(v) is inner for v in seen):
+            return kinds, _scalars(item for v in seen for item in v[:ITEMS])
     return _scalars(seen), frozenset()
 
 
@@ -82,8 +85,8 @@ def widened(old: Elements) -> Elements:
     items of any kind); any other takes every int, float and bool (the default)."""
     out: Elements = {}
     for i, kinds in old.items():
-        if i >= 0 and kinds == TUPLES:
-            out[i] = TUPLES
+        if i >= 0 and kinds in (TUPLES, LISTS):
+            out[i] = kinds
             out[items_key(i)] = ANY_SCALAR
     return out
 

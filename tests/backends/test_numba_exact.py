@@ -187,18 +187,18 @@ def test_a_mutable_module_attribute_is_declined():
 # ---- exceptions --------------------------------------------------------------------------
 
 def divide(x):
-    xs = [1.0]
-    return xs[0] / x
+    xs = [1.0]  # list.pop: the llvm frontend declines it
+    return xs.pop() / x
 
 
 def floor_divide(x):
-    xs = [1.0]
-    return xs[0] // x
+    xs = [1.0]  # list.pop: the llvm frontend declines it
+    return xs.pop() // x
 
 
 def modulo(x):
-    xs = [1.0]
-    return xs[0] % x
+    xs = [1.0]  # list.pop: the llvm frontend declines it
+    return xs.pop() % x
 
 
 def index_list(i):
@@ -248,16 +248,22 @@ def test_numba_code_that_raises_gives_cpythons_exception(f, good, bad):
     assert_exact(hf, f, good)
 
 
+def index_popped(i):
+    xs = [1.0, 2.0, 3.0]
+    xs.pop()  # a list method: the llvm frontend declines it, numba compiles it
+    return xs[i]
+
+
 def test_auto_falls_back_to_numba_and_still_raises_cpythons_exception():
-    hf = compiled(index_list, "auto", 1)
+    hf = compiled(index_popped, "auto", 1)
     assert autotier.stats(hf).backend == "numba"
     with pytest.raises(IndexError, match="^list index out of range$"):
         hf(7)
 
 
 def negated(x):
-    xs = [x]
-    return xs[0] * -1.0  # numba's LLVM makes this a sign flip: a nan's sign differs
+    xs = [x]  # list.pop: the llvm frontend declines it
+    return xs.pop() * -1.0  # numba's LLVM makes this a sign flip: a nan's sign differs
 
 
 @pytest.mark.parametrize("f", [divide, floor_divide, modulo, negated])

@@ -58,7 +58,8 @@ def sorts_floats(n):
 
 
 def compares(x):
-    xs = [0.5, 1.5]
+    xs = [0.5, 1.5, 2.5]
+    xs.pop()  # a list method: the llvm frontend declines it
     return xs[0] if x < xs[0] else xs[1]
 
 
@@ -164,7 +165,8 @@ def test_a_compile_past_its_budget_stops_at_a_stage_boundary(
     monkeypatch.setattr(numba_pipeline, "BUDGET_S", 0.0)
 
     def compares_too(x):
-        xs = [0.5, 1.5]
+        xs = [0.5, 1.5, 2.5]
+        xs.pop()  # a list method: the llvm frontend declines it
         return xs[1] if x < xs[0] else xs[0]
 
     reason = _declined(compares_too, 1.0)

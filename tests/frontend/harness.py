@@ -109,8 +109,9 @@ def tuple_speculation(args: tuple[Any, ...]) -> tuple[tuple[int, frozenset[Kind]
     of the kinds): tuples, of items of any kind (``runtime.elements``)."""
     out: elements.Elements = {}
     for i, arg in enumerate(args):
-        if type(arg) in (list, tuple) and arg and all(type(v) is tuple for v in arg):
-            out[i], out[elements.items_key(i)] = elements.TUPLES, elements.ANY_SCALAR
+        for inner, kinds in ((tuple, elements.TUPLES), (list, elements.LISTS)):
+            if type(arg) in (list, tuple) and arg and all(type(v) is inner for v in arg):
+                out[i], out[elements.items_key(i)] = kinds, elements.ANY_SCALAR
     return elements.as_request(out)
 
 

@@ -1,5 +1,6 @@
 """Lists (and tuples) of tuples of numbers (issue 10): ``for x, y in points``,
-``p = pts[i]; a, b = p``, ``pts[i][0]``.  A sequence sampled to hold tuples is
+``p = pts[i]; a, b = p``, ``pts[i][0]``; lists of lists likewise (``m[i][j]``, rows
+stored into).  A sequence sampled to hold tuples is
 speculated to (``runtime.elements``), each load checks it loaded an exact tuple, and
 each item load the item's kind; native code holds its own reference to a loaded tuple
 (``docs/architecture.md``, "Owned references").
@@ -84,7 +85,10 @@ def nearest(pts, x0, y0):
 def _held(arg):
     if type(arg) is not list:
         return True
-    return all(type(p) is tuple and all(type(v) in (int, float, bool) and abs(v) < 2**63
+    kind = type(arg[0]) if arg else tuple
+    if kind not in (tuple, list):
+        return True  # numbers (zip's weights)
+    return all(type(p) is kind and all(type(v) in (int, float, bool) and abs(v) < 2**63
                                         for v in p) for p in arg)
 
 
@@ -103,6 +107,25 @@ def last_first(pts):
     return p[0]  # UnboundLocalError when pts is empty
 
 
+def nested_index(m, i, j):
+    return m[i][j]
+
+
+def rows_sum(rows):
+    s = 0
+    for row in rows:
+        for x in row:
+            s += x
+    return s
+
+
+def scale_rows(m, k):
+    for row in m:  # a list of lists: each row held, stored into
+        for j in range(len(row)):
+            row[j] = row[j] * k
+    return m
+
+
 POINTS = [(1.0, 2.0), (3.0, 4.5), (-0.0, 7.0)]
 CASES = [
     (pairs, [(POINTS,), ([(1, 2), (3, 4)],), ([(1.0, 2.0, 3.0)],), ([(1.0, "a")],),
@@ -116,6 +139,10 @@ CASES = [
     (nearest, [(POINTS, 3.0, 4.0), (POINTS, -1.0, 0.0), ([(1, 1)], 0, 0)]),
     (lengths, [([(1, 2), (3,), ()],), ([(1.5,)],)]),
     (last_first, [([(1, 2), (3, 4)],), ([(7,)],)]),
+    (nested_index, [([[1, 2], [3, 4]], 1, 0), ([[1, 2]], 0, 5), ([[1, 2], [3]], -1, -1),
+                    ([[1, 2], (3, 4)], 1, 0)]),
+    (rows_sum, [([[1, 2], [3], []],), ([[1.5], [2]],), ([[1], 2],)]),
+    (scale_rows, [([[1.0, 2.0], [3.0]], 2.0), ([[1, 2]], 3), ([[1.0], "a"], 2.0)]),
 ]
 
 
