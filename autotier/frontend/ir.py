@@ -365,8 +365,8 @@ class Contains(Instr):
 
 @dataclass(frozen=True)
 class MakeTuple(Instr):
-    """``(items...)`` of numbers, built to be returned at once (``return a, b``): a new
-    reference only the root's Return takes."""
+    """``(items...)`` of numbers (and None): a new tuple, which the value owns
+    (``return a, b``, ``t = (a, b)``); its element kinds are the items'."""
 
     items: tuple[Var, ...]
 

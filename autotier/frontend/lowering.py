@@ -127,9 +127,17 @@ def _makes_objects(program: Program) -> bool:
     literal, ``[v] * n``, a tuple loaded from a list); the root's returned tuple is
     handed over at once."""
     return any(owned.makes_object(instr, typed.types[instr.dest])
-               and not isinstance(instr, ir.MakeTuple)
+               and instr.dest not in _returned_tuples(typed)
                for typed in program.typed.values()
                for bid in typed.reached for instr in typed.func.block(bid).instrs)
+
+
+def _returned_tuples(typed: Typed) -> set[Var]:
+    """Tuples made to be returned at once (``return a, b``): handed over, never held."""
+    made = {i.dest for blk in typed.func.blocks for i in blk.instrs
+            if isinstance(i, ir.MakeTuple)}
+    return {blk.term.value for blk in typed.func.blocks
+            if isinstance(blk.term, ir.Return) and blk.term.value in made}
 
 
 def _spec_text(spec: Spec) -> str:
@@ -485,7 +493,8 @@ class FunctionLowering:
             lv, src = self.values[term.value], self.types[term.value]
             owned.before_return(self, blk.id, term.value)  # the result's reference moves
             if src & (SEQUENCES | {VKind.ARRAY}):  # a new reference for the caller
-                if self.owned is None or not owned.holds_object(src):
+                if (self.owned is None and term.value not in _returned_tuples(self.typed)
+                        or self.owned is not None and not owned.holds_object(src)):
                     # borrowed (an argument, an array): the caller's own
                     b.call(declare(self.ml.module, "Py_IncRef", ll.VoidType(), [PTR8]), [lv[0]])
                 src = frozenset({VKind.OBJECT})

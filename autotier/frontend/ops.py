@@ -409,7 +409,7 @@ def _lower_Contains(fl: FunctionLowering, instr: ir.Contains, combo: tuple[VKind
 def _lower_MakeTuple(fl: FunctionLowering, instr: ir.MakeTuple, combo: tuple[VKind, ...],
                      args: list[Any]) -> Leaf:
     items = [((a,), k) for a, k in zip(args, combo, strict=True)]
-    return (boxes.make_tuple(fl, items),), _one(VKind.OBJECT)
+    return (boxes.make_tuple(fl, items),), _one(VKind.TUPLE)
 
 
 def _lower_MakeList(fl: FunctionLowering, instr: ir.MakeList, combo: tuple[VKind, ...],

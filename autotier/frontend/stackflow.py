@@ -297,10 +297,24 @@ class StackFlow:
             self.locals[name] = value
         self.stack.append(value)
 
+    def _made_tuple(self, item: TupleValue) -> ir.Var | None:
+        """A tuple of numbers (and None) made as an object (``MakeTuple``), or None when
+        an item is anything else."""
+        if not all(isinstance(i, ir.Var | NoneValue) for i in item.items):
+            return None
+        items = tuple(self.emit(ir.Const, None, hint="none") if isinstance(i, NoneValue)
+                      else i for i in item.items)
+        return self.emit(ir.MakeTuple, items, hint="tuple")
+
     def _op_STORE_FAST(self, op: Op) -> None:
         if self.stack and isinstance(self.stack[-1], NoneValue):  # x = None
             self.pop()
             self.stack.append(self.emit(ir.Const, None, hint=str(op.arg)))
+        top = self.stack[-1] if self.stack else None
+        if isinstance(top, TupleValue):  # t = (a, b): a tuple object of its own
+            made = self._made_tuple(top)
+            if made is not None:
+                self.stack[-1] = made
         value = self.pop_value("local variable")
         if value in self.iters:
             raise self.fail("storing an iterator in a local variable is not supported")
@@ -561,11 +575,8 @@ class StackFlow:
             item = self.emit(ir.ShapeTuple, item.items[0], hint="shape")
         if isinstance(item, NoneValue):
             item = self.emit(ir.Const, None, hint="none")
-        elif isinstance(item, TupleValue) and all(isinstance(i, ir.Var | NoneValue)
-                                                  for i in item.items):
-            items = tuple(self.emit(ir.Const, None, hint="none") if isinstance(i, NoneValue)
-                          else i for i in item.items)
-            item = self.emit(ir.MakeTuple, items, hint="result")
+        elif isinstance(item, TupleValue) and (made := self._made_tuple(item)) is not None:
+            item = made
         if not isinstance(item, ir.Var):
             raise self.fail(f"returning {describe(item)} is not supported")
         return ir.Return(item, line=self.line)

@@ -239,9 +239,9 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     if isinstance(instr, ir.MakeTuple):
         ok = all(k in SCALARS or k is VKind.NONE for k in combo)
         if not ok:
-            raise Unsupported(at_line("returning a tuple of anything but numbers is not "
-                                      "supported", instr.line))
-        return frozenset({VKind.OBJECT})
+            raise Unsupported(at_line("a tuple of anything but numbers is not supported",
+                                      instr.line))
+        return frozenset({VKind.TUPLE})
     if isinstance(instr, ir.Truth) and combo[0] in SEQUENCES:
         return frozenset({VKind.BOOL})
     if isinstance(instr, ir.ListAppend):
@@ -481,7 +481,7 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
         for combo in combos(operands, types):
             result |= result_kinds(instr, combo, callee, inner)
         types[instr.dest] = types[instr.dest] | result
-        if isinstance(instr, ir.MakeList):  # a literal's elements: its items' kinds
+        if isinstance(instr, ir.MakeList | ir.MakeTuple):  # its items' kinds
             elems[instr.dest] = elems.get(instr.dest, NO_KINDS).union(
                 *(types[v] & SCALARS for v in instr.items))
         if isinstance(instr, ir.SetItem | ir.ListAppend) and VKind.LIST in types[instr.seq]:

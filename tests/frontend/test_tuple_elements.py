@@ -126,6 +126,26 @@ def scale_rows(m, k):
     return m
 
 
+def tuple_local(a, b):
+    t = (a, b, a * b)  # a tuple the function makes and holds
+    return t[2] - t[0] + len(t)
+
+
+def best_pair(n):
+    best = (0, 0)
+    for i in range(n):
+        cand = (i, i * i % 7)  # rebound each iteration: the old one released
+        if cand[1] > best[1]:
+            best = cand
+    return best
+
+
+def unpacked_constant():
+    t = 1, 2.5, True
+    x, y, _ = t
+    return x + y
+
+
 POINTS = [(1.0, 2.0), (3.0, 4.5), (-0.0, 7.0)]
 CASES = [
     (pairs, [(POINTS,), ([(1, 2), (3, 4)],), ([(1.0, 2.0, 3.0)],), ([(1.0, "a")],),
@@ -143,6 +163,9 @@ CASES = [
                     ([[1, 2], (3, 4)], 1, 0)]),
     (rows_sum, [([[1, 2], [3], []],), ([[1.5], [2]],), ([[1], 2],)]),
     (scale_rows, [([[1.0, 2.0], [3.0]], 2.0), ([[1, 2]], 3), ([[1.0], "a"], 2.0)]),
+    (tuple_local, [(1, 2), (2.5, True), (2**62, 4)]),
+    (best_pair, [(0,), (10,)]),
+    (unpacked_constant, [()]),
 ]
 
 
@@ -191,6 +214,17 @@ def test_the_tuples_reference_counts_stay_flat():
             compiled.call(*args)
         gc.collect()
         assert [sys.getrefcount(p) for p in pts] + [sys.getrefcount(pts)] == before
+
+
+def test_tuples_made_as_locals_leave_counts_flat():
+    compiled = compile_function(best_pair, kinds_of((20,)))
+    compiled.call(20)
+    gc.collect()
+    objects = len(gc.get_objects())
+    for _ in [None] * 10_000:
+        assert compiled.call(20) == (Status.OK, best_pair(20))
+    gc.collect()
+    assert len(gc.get_objects()) == objects
 
 
 def test_a_list_mixing_tuples_and_numbers_is_not_speculated_to_hold_tuples():
