@@ -313,8 +313,10 @@ class FunctionLowering:
         self.nan_bits_seen = nanbits.seen(typed.func)
         self.exits = Exits(self, func, record)
         self.cur_state: ir.FrameState | None = None  # of the node being lowered
-        # the references this frame owns (None where bailouts unwind: nothing is owned)
-        self.owned = None if ml.unwinds else owned.Ownership(typed)
+        # the references this frame owns (None where bailouts unwind: nothing is owned;
+        # and where no value is an object: nothing to own)
+        self.owned = (None if ml.unwinds or not any(map(owned.holds_object, typed.types.values()))
+                      else owned.Ownership(typed))
         self.cur_live: frozenset[Var] = frozenset()  # owned values live at that node
         self.slots: dict[str, ll.Value] = {}  # helper result slots, by type (out_slot)
         self.array_fields = ArrayFields(self)  # array parameters' fields, held
