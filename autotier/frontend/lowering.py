@@ -495,8 +495,9 @@ class FunctionLowering:
             lv, src = self.values[term.value], self.types[term.value]
             owned.before_return(self, blk.id, term.value)  # the result's reference moves
             if src & (SEQUENCES | {VKind.ARRAY}):  # a new reference for the caller
-                if (self.owned is None and term.value not in _returned_tuples(self.typed)
-                        or self.owned is not None and not owned.holds_object(src)):
+                borrowed = (not owned.holds_object(src) if self.owned is not None
+                            else term.value not in _returned_tuples(self.typed))
+                if borrowed:
                     # borrowed (an argument, an array): the caller's own
                     b.call(declare(self.ml.module, "Py_IncRef", ll.VoidType(), [PTR8]), [lv[0]])
                 src = frozenset({VKind.OBJECT})
