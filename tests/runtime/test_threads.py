@@ -15,7 +15,7 @@ from tests.runtime.helpers import make_hot, settle
 
 THREADS = 8
 MIN_CALLS = 2000
-RELOADS = 4
+RELOADS = 2  # each waits for compiles starved by eight threads: 50-100 s apiece under load
 
 
 def poly(a, b):
