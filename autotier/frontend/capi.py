@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 from llvmlite import ir as ll
 
-from autotier.abi import RECORD_BUDGET, Kind, Status
+from autotier.abi import Kind, Status
 from autotier.dispatch.irutil import PTR, call_vector, const_ptr, declare
 from autotier.frontend import boxes, npvalues, periodic
 from autotier.frontend.builtins_table import builtin_object
 from autotier.frontend.exits import RESULT_ONLY
-from autotier.frontend.finishing import result_frame, take_exception
+from autotier.frontend.finishing import native_depth, result_frame, take_exception
 from autotier.frontend.ir import CallBuiltin, Kinds, VKind
 from autotier.frontend.kinds import NP_SCALARS
 from autotier.frontend.values import I1, I32, LV, i64
@@ -140,11 +140,8 @@ def lower_call_object(fl: FunctionLowering, func: object, args: list[Any],
     with b.if_then(failed, likely=False):
         release()
     fl.bail_if(failed, Status.SIGNAL, name="boxed")  # a MemoryError, propagated
-    record = fl.exits.record
-    assert record is not None, "declined in programs whose bailouts unwind"
     # as deep as from interpreted frames: the native frames from the root to this one
-    root_budget = b.load(b.gep(record, [i64(RECORD_BUDGET)], inbounds=True))
-    depth = b.trunc(b.add(b.sub(root_budget, fl.budget), i64(1)), I32)
+    depth = b.trunc(native_depth(fl), I32)
     names = _KWNAMES.setdefault(kw_names, kw_names) if kw_names else None
     result = call_vector(b, module, const_ptr(id(func)), argv, depth=depth,
                          kwnames=const_ptr(id(names)) if names is not None else None,

@@ -139,6 +139,16 @@ def _finisher(ml: ModuleLowering) -> ll.Function:
     return fn
 
 
+def native_depth(fl: FunctionLowering) -> ll.Value:
+    """The native frames from the root body to this one, this one included (i64): how
+    many Python frames an interpreted run would have above a call made here."""
+    b = fl.b
+    record = fl.exits.record
+    assert record is not None, "declined in programs whose bailouts unwind"
+    root_budget = b.load(_word(b, record, RECORD_BUDGET), name="root_budget")
+    return b.add(b.sub(root_budget, fl.budget), i64(1), name="depth")
+
+
 def finish_callee(fl: FunctionLowering, status: ll.Value, spec: Spec, returns: Kinds) -> LV:
     """In the block where native callee ``spec`` returned the non-OK ``status``: the
     callee's outcome as ``returns`` values, the frame going on natively; every other
@@ -150,8 +160,7 @@ def finish_callee(fl: FunctionLowering, status: ll.Value, spec: Spec, returns: K
     chain = b.or_(b.icmp_signed("==", frames, i64(0)),
                   b.icmp_signed("==", status, ll.Constant(I32, Status.SIGNAL)))
     fl.bail_if(chain, status, name="finishable", callee=spec)
-    root_budget = b.load(_word(b, record, RECORD_BUDGET), name="root_budget")
-    depth = b.add(b.sub(root_budget, fl.budget), i64(1), name="depth")
+    depth = native_depth(fl)
     out = fl.out_slot(PTR)
     how = b.call(_finisher(fl.ml), [record, depth, out], name="finished")
 
