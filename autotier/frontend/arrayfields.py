@@ -15,6 +15,13 @@ element.
 
 Which parameter an array value is comes from :func:`origins`: a value merged from two
 parameters (``x = a if c else b``) has none, and reads the array itself.
+
+An array the function makes (``numpy.zeros``: :mod:`.newarrays`) has held fields too,
+loaded where it is made, when no Python code can reach it: it never *escapes* (every
+use of it is an access of its elements, shape or length, an iterator over it, its
+return) and it is made outside every loop (so the slots hold the one array all its
+values are).  Nothing but native code holds such an array, so its fields never change
+and are never read again; any other made array reads the array itself at each access.
 """
 
 from __future__ import annotations
@@ -33,13 +40,73 @@ if TYPE_CHECKING:
     from autotier.frontend.typeinfer import Typed
 
 _FOLLOW = (ir.CheckBound, ir.GetIter, ir.IterAdvance)
+#: instructions that read or write an array's elements or shape, and nothing else of it
+_ACCESSES = (ir.GetItem, ir.SetItem, ir.GetCell, ir.SetCell, ir.ArrayAttr, ir.ArrayDim,
+             ir.ShapeCheck, ir.ShapeTuple, ir.Len, ir.GetIter, ir.IterHasNext,
+             ir.IterAdvance, ir.IterValue, ir.CheckBound)
+#: where an array comes from: a parameter (by position) or the instruction that made it
+Origin = int | ir.Var
 
 
-def origins(typed: Typed) -> dict[ir.Var, int]:
-    """The parameter (by position) each array or array iterator value is, where one."""
+def _container(instr: ir.Instr) -> ir.Var | None:
+    from autotier.frontend.typeinfer import container_of
+
+    if isinstance(instr, ir.CheckBound):
+        return instr.operand
+    return container_of(instr)
+
+
+def _in_loop(func: ir.Function, bid: int) -> bool:
+    """Whether block ``bid`` can be reached from itself."""
+    seen: set[int] = set()
+    todo = [t for t, _ in func.block(bid).term.successors()]
+    while todo:
+        b = todo.pop()
+        if b == bid:
+            return True
+        if b not in seen:
+            seen.add(b)
+            todo.extend(t for t, _ in func.block(b).term.successors())
+    return False
+
+
+def _made(typed: Typed) -> dict[ir.Var, int]:
+    """The arrays made outside loops (``numpy.zeros``), by their values, with their blocks."""
     func = typed.func
-    out: dict[ir.Var, int | None] = {p: i for i, p in enumerate(func.params)
-                                     if p in typed.arrays}
+    return {instr.dest: blk.id for blk in func.blocks if blk.id in typed.reached
+            for instr in blk.instrs
+            if isinstance(instr, ir.CallObject) and instr.makes is not None
+            and not _in_loop(func, blk.id)}
+
+
+def _escaped(typed: Typed, out: dict[ir.Var, Origin | None]) -> set[ir.Var]:
+    """The made arrays some value of which is used otherwise than as an array accessed."""
+    escaped: set[ir.Var] = set()
+    for blk in typed.func.blocks:
+        for instr in blk.instrs:
+            for u in instr.uses():
+                origin = out.get(u)
+                if isinstance(origin, ir.Var) and not (
+                        isinstance(instr, _ACCESSES) and _container(instr) == u
+                        and instr.uses().count(u) == 1):
+                    escaped.add(origin)
+        term = blk.term
+        if not isinstance(term, ir.Return | ir.Jump | ir.Branch):
+            escaped.update(o for u in term.uses() if isinstance(o := out.get(u), ir.Var))
+        if isinstance(term, ir.Branch):
+            origin = out.get(term.cond)
+            if isinstance(origin, ir.Var):
+                escaped.add(origin)
+    return escaped
+
+
+def origins(typed: Typed) -> dict[ir.Var, Origin]:
+    """The parameter (by position), or the making instruction's value (a made array
+    that never escapes), each array or array iterator value is, where one."""
+    func = typed.func
+    out: dict[ir.Var, Origin | None] = {p: i for i, p in enumerate(func.params)
+                                        if p in typed.arrays}
+    out.update((v, v) for v in _made(typed))
     changed = True
     while changed:
         changed = False
@@ -58,7 +125,8 @@ def origins(typed: Typed) -> dict[ir.Var, int]:
                     if param not in out or merged != out[param]:
                         out[param] = merged
                         changed = True
-    return {v: i for v, i in out.items() if i is not None}
+    escaped = _escaped(typed, out)
+    return {v: i for v, i in out.items() if i is not None and i not in escaped}
 
 
 class Fields:
@@ -87,6 +155,7 @@ class ArrayFields:
         self.fl = fl
         self.origin = origins(fl.typed)
         self.params: dict[int, Fields] = {}
+        self.made: dict[ir.Var, Fields] = {}  # arrays made, never escaping: never change
 
     def start(self, args: list[ll.Value]) -> None:
         """At the function's start: every array parameter's slots, filled."""
@@ -95,6 +164,13 @@ class ArrayFields:
             if var in typed.arrays:
                 self.params[i] = Fields(self.fl, args[i], typed.arrays[var])
                 self.params[i].load(self.fl.b)
+
+    def made_here(self, var: ir.Var) -> None:
+        """After the instruction that made ``var``: its slots, filled, if it has some."""
+        if self.origin.get(var) == var:
+            obj = self.fl.values[var][0]
+            self.made[var] = Fields(self.fl, obj, self.fl.typed.arrays[var])
+            self.made[var].load(self.fl.b)
 
     def refresh(self) -> None:
         """Python code may have run: read every array's fields again (after a native
@@ -120,6 +196,8 @@ class ArrayFields:
 
     def of(self, var: ir.Var) -> Fields | None:
         i = self.origin.get(var)
+        if isinstance(i, ir.Var):
+            return self.made.get(i)
         return None if i is None else self.params.get(i)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import sys
 from dataclasses import dataclass
 from enum import Enum
 from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
@@ -157,9 +158,26 @@ class AttrValue:
     items: tuple[Var, ...]  # the object
 
 
+@dataclass(frozen=True)
+class DtypeRef:
+    """A numpy scalar type of an array dtype (``numpy.int64``), bound to a global or a
+    module's attribute: a ``dtype=`` argument of the array makers (:mod:`.newarrays`)."""
+
+    obj: type
+    dtype: str  # one of abi.ARRAY_DTYPES
+
+
+@dataclass(frozen=True)
+class StrConst:
+    """A str constant: only an argument the frontend reads at compile time (a dtype's
+    name); used as a value it is declined."""
+
+    value: str
+
+
 Static = (Null | NoneValue | BuiltinRef | MathModule | MathFunctionRef | HotFunctionRef
           | ModuleRef | CallableRef | TupleValue | BuiltinCallValue | BoundMethodValue
-          | AttrValue)
+          | AttrValue | DtypeRef | StrConst)
 Constant = int | float | bool
 
 
@@ -184,9 +202,27 @@ def describe(static: Static) -> str:
         return f"method .{static.name}()"
     if isinstance(static, AttrValue):
         return f"attribute .{static.name}"
+    if isinstance(static, DtypeRef):
+        return f"numpy.{static.obj.__name__}"
+    if isinstance(static, StrConst):
+        return "a str constant"
     if isinstance(static, NoneValue):
         return "None"
     return "NULL"
+
+
+def dtype_ref(value: object) -> DtypeRef | None:
+    """``numpy.float64`` and its kin (the scalar types of ``abi.ARRAY_DTYPES``), else None."""
+    np = sys.modules.get("numpy")
+    if np is None or not isinstance(value, type) or not issubclass(value, np.generic):
+        return None
+    from autotier.abi import ARRAY_DTYPES
+
+    scalar: type = value
+    name = np.dtype(scalar).name
+    if name not in ARRAY_DTYPES or getattr(np, name, None) is not value:
+        return None
+    return DtypeRef(scalar, name)
 
 
 def builtin_object(name: str) -> object:
@@ -206,8 +242,10 @@ def static_object(static: Static) -> object:
         return None
     if isinstance(static, ModuleRef):
         return static.module
-    if isinstance(static, CallableRef):
+    if isinstance(static, CallableRef | DtypeRef):
         return static.obj
+    if isinstance(static, StrConst):
+        return static.value
     raise TypeError(f"autotier: {describe(static)} stands for no single object")
 
 
@@ -283,6 +321,9 @@ class Resolver:
             return CallableRef(value, name)
         if type(value) is ModuleType:
             return ModuleRef(value)
+        dtype = dtype_ref(value)
+        if dtype is not None:
+            return dtype
         raise self._fail(
             f"global {name!r} is a {type(value).__name__}: only int/float/bool constants, "
             "the math module and Python functions are supported", line)
@@ -312,5 +353,8 @@ class Resolver:
             return CallableRef(value, f"{module.__name__}.{name}")
         if type(value) is ModuleType:
             return ModuleRef(value)
+        dtype = dtype_ref(value)
+        if dtype is not None:
+            return dtype
         what = "missing" if value is MISSING else f"a {type(value).__name__}"
         raise self._fail(f"{module.__name__}.{name} ({what}) is not supported", line)

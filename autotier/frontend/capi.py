@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from llvmlite import ir as ll
 
-from autotier.abi import Kind, Status
+from autotier.abi import ArrayKind, Kind, Status
 from autotier.dispatch.irutil import PTR, call_vector, const_ptr, declare
-from autotier.frontend import boxes, npvalues, periodic
+from autotier.frontend import boxes, newarrays, npvalues, periodic
 from autotier.frontend.builtins_table import builtin_object
 from autotier.frontend.exits import RESULT_ONLY
 from autotier.frontend.finishing import native_depth, result_frame, take_exception
@@ -112,9 +112,12 @@ _KWNAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 def lower_call_object(fl: FunctionLowering, func: object, args: list[Any],
                       kinds: tuple[Kind, ...], returns: Kinds, *,
-                      kw_names: tuple[str, ...] = ()) -> tuple[LV, Kinds]:
+                      kw_names: tuple[str, ...] = (),
+                      makes: ArrayKind | None = None) -> tuple[LV, Kinds]:
     """``func(*args)`` by vectorcall, the last ``len(kw_names)`` arguments by those
-    keywords: CPython binds and runs the function (module doc)."""
+    keywords: CPython binds and runs the function (module doc).  ``makes``: the call is
+    ``numpy.zeros(*args, dtype=...)`` of that kind (:mod:`.newarrays`), and its result
+    is the array, a new reference the value owns."""
     b = fl.b
     module = fl.ml.module
     decref = declare(module, "Py_DecRef", ll.VoidType(), [PTR])
@@ -142,6 +145,9 @@ def lower_call_object(fl: FunctionLowering, func: object, args: list[Any],
     fl.bail_if(failed, Status.SIGNAL, name="boxed")  # a MemoryError, propagated
     # as deep as from interpreted frames: the native frames from the root to this one
     depth = b.trunc(native_depth(fl), I32)
+    if makes is not None:  # dtype= the array's
+        argv.append(const_ptr(id(newarrays.dtype_object(makes.dtype))))
+        kw_names = (*kw_names, "dtype")
     names = _KWNAMES.setdefault(kw_names, kw_names) if kw_names else None
     result = call_vector(b, module, const_ptr(id(func)), argv, depth=depth,
                          kwnames=const_ptr(id(names)) if names is not None else None,
@@ -150,9 +156,13 @@ def lower_call_object(fl: FunctionLowering, func: object, args: list[Any],
     release()
     raised = b.icmp_unsigned("==", result, null)
     _resume_after(fl, raised, Status.RAISED, "returned", _exception(fl), raised=True)
-    took, lv = boxes.unbox(fl, result, returns)
+    if makes is not None:
+        took, lv = newarrays.took(b, result, makes), (result,)
+    else:
+        took, lv = boxes.unbox(fl, result, returns)
     _resume_after(fl, b.not_(took), Status.ELEMENT, "took", lambda: result)
     _resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals",
                   lambda: result)
-    b.call(decref, [result])
+    if makes is None:  # unboxed; an array made stays the value's reference
+        b.call(decref, [result])
     return lv, returns

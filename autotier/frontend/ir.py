@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import FunctionType
 
+from autotier.abi import ArrayKind
 from autotier.frontend.kinds import (
     NO_KINDS,
     SCALARS,
@@ -448,6 +449,9 @@ class CallObject(Instr):
     args: tuple[Var, ...]
     kw_names: tuple[str, ...] = ()
     label: str = ""  # what the code calls it (``random.random``), if not its qualname
+    #: ``numpy.zeros``/``empty``/``ones``: the array it makes (called with
+    #: ``dtype=`` that dtype; its result checked to be such an array: :mod:`.newarrays`)
+    makes: ArrayKind | None = None
 
 
 # ------------------------------------------------------------------ terminators

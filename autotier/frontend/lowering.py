@@ -483,6 +483,8 @@ class FunctionLowering:
             if lv is None:
                 return
             self.values[instr.dest] = lv
+            if isinstance(instr, ir.CallObject) and instr.makes is not None:
+                self.array_fields.made_here(instr.dest)
             owned.after_instr(self, instr)
         term = blk.term
         self.cur_state = term.state

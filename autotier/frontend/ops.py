@@ -344,8 +344,12 @@ def _lower_CallObject(fl: FunctionLowering, instr: ir.CallObject, combo: tuple[V
                       args: list[Any]) -> Leaf:
     from autotier.abi import Kind
 
-    return capi.lower_call_object(fl, instr.callee, args, tuple(Kind(k) for k in combo),
-                                  OPAQUE_RESULT, kw_names=instr.kw_names)
+    kinds = tuple(Kind(k) for k in combo)
+    if instr.makes is not None:  # numpy.zeros(shape, dtype=...): an array it owns
+        return capi.lower_call_object(fl, instr.callee, args, kinds, _one(VKind.ARRAY),
+                                      makes=instr.makes)
+    return capi.lower_call_object(fl, instr.callee, args, kinds, OPAQUE_RESULT,
+                                  kw_names=instr.kw_names)
 
 
 def _lower_GetCell(fl: FunctionLowering, instr: ir.GetCell, combo: tuple[VKind, ...],

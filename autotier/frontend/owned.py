@@ -1,13 +1,13 @@
 """Owned references: every object-valued SSA value holds one reference of its own.
 
-A value of kind list, tuple, an iterator over one (which holds its sequence), or
-``object`` (a built tuple) *owns* one reference to its object, for as long as it is
+A value of kind list, tuple, ndarray, an iterator over one (which holds its sequence),
+or ``object`` (a built tuple) *owns* one reference to its object, for as long as it is
 live; the lowering emits the increfs and decrefs that keep that true, from a
 liveness analysis of the typed IR (``docs/architecture.md``, "Owned references"):
 
 - a parameter takes its reference when the function starts (the caller's stays the
   caller's); an instruction that makes an object (a list literal, ``[v] * n``, a
-  tuple loaded from a list) gives its result a new one;
+  tuple loaded from a list, ``numpy.zeros``) gives its result a new one;
 - an instruction whose result is its operand's object again (``CheckBound``, an
   iterator from its sequence, the iterator after a step) *moves* the operand's
   reference when the operand dies there, and takes another when both live on;
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 #: kinds whose values hold an object (an iterator: its sequence)
 OBJECT_KINDS = frozenset({VKind.LIST, VKind.TUPLE, VKind.LIST_ITER, VKind.TUPLE_ITER,
-                          VKind.OBJECT})
+                          VKind.ARRAY, VKind.ARRAY_ITER, VKind.OBJECT})
 
 Live = frozenset[Var]
 _NONE: Live = frozenset()

@@ -17,16 +17,18 @@ from __future__ import annotations
 import bytecode
 
 from autotier import compat
-from autotier.frontend import ir
+from autotier.frontend import ir, newarrays
 from autotier.frontend.builtins_table import (
     AttrValue,
     BoundMethodValue,
     Builtin,
     BuiltinCallValue,
+    CallableRef,
     NoneValue,
     Null,
     Resolver,
     Static,
+    StrConst,
     TupleValue,
     constant_ok,
     describe,
@@ -127,7 +129,9 @@ class StackFlow:
         return self.stack.pop()
 
     def pop_value(self, what: str = "value") -> ir.Var:
-        item = self.pop()
+        return self.value_of(self.pop(), what)
+
+    def value_of(self, item: Item, what: str = "value") -> ir.Var:
         if not isinstance(item, ir.Var):
             raise self.fail(f"{describe(item)} used as a {what} is not supported")
         return item
@@ -144,6 +148,8 @@ class StackFlow:
             return NoneValue()
         if isinstance(value, tuple):
             return TupleValue(tuple(self.const(v) for v in value))
+        if type(value) is str:
+            return StrConst(value)
         if not constant_ok(value):
             if type(value) is int:
                 # Beyond int64 (CPython folds 2**62 * 4 into one constant): native code
@@ -445,12 +451,17 @@ class StackFlow:
     def _op_CALL(self, op: Op) -> None:
         n = int(op.arg)  # type: ignore[call-overload]
         kw_names, self.kw_names = self.kw_names, ()
-        args = [self.pop_value("function argument") for _ in range(n)][::-1]
+        items = self.stack[len(self.stack) - n:] if n else []
+        del self.stack[len(self.stack) - n:]
         upper, lower = self.pop(), self.pop()
         if not isinstance(lower, Null):
             raise self.fail("method calls are not supported")
         if isinstance(upper, ir.Var):
             raise self.fail("calling a number")
+        if isinstance(upper, CallableRef) and newarrays.maker(upper.obj) is not None:
+            self.stack.append(newarrays.new_array(self, upper, items, kw_names))
+            return
+        args = [self.value_of(item, "function argument") for item in items]
         self.stack.append(lower_call(self, upper, args, kw_names))
 
     # ---------------------------------------------------------------- operators

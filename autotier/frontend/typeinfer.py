@@ -256,7 +256,7 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return frozenset(combo[1:])
     if isinstance(instr, ir.CallObject):
         _call_arguments(instr, combo)
-        return OPAQUE_RESULT
+        return frozenset({VKind.ARRAY}) if instr.makes is not None else OPAQUE_RESULT
     if VKind.NONE in combo and not isinstance(instr, ir.CallFunction):
         return _with_none(instr, combo)
     if isinstance(instr, ir.CallFunction):
@@ -481,6 +481,9 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
         for combo in combos(operands, types):
             result |= result_kinds(instr, combo, callee, inner)
         types[instr.dest] = types[instr.dest] | result
+        if isinstance(instr, ir.CallObject) and instr.makes is not None:  # numpy.zeros
+            arrays[instr.dest] = instr.makes
+            elems[instr.dest] = frozenset({NP_OF_DTYPE[instr.makes.dtype]})
         if isinstance(instr, ir.MakeList | ir.MakeTuple):  # its items' kinds
             elems[instr.dest] = elems.get(instr.dest, NO_KINDS).union(
                 *(types[v] & SCALARS for v in instr.items))

@@ -52,11 +52,11 @@ PTR = ll.IntType(8).as_pointer()
 _TRIPLE = (I64, I64, I64)
 
 
-_NULLABLE = frozenset({VKind.LIST, VKind.TUPLE})
+_NULLABLE = frozenset({VKind.LIST, VKind.TUPLE, VKind.ARRAY})
 
 
 def is_nullable(kinds: Kinds) -> bool:
-    """A list or tuple local that may be unbound (first bound in a loop): one pointer,
+    """A list, tuple or array local that may be unbound (first bound in a loop): one pointer,
     NULL while unbound."""
     return len(kinds) == 2 and VKind.UNDEF in kinds and bool(kinds & _NULLABLE)
 
