@@ -1,7 +1,8 @@
 """An ndarray argument's data pointer, dimensions and strides, held while no Python code
 can run, and read from the array again after anything that may run some.
 
-An array's fields change only when Python code runs (``a.shape = ...``, ``a.resize``,
+An array's fields (its data pointer, shape, strides and writeable flag) change only
+when Python code runs (``a.shape = ...``, ``a.resize``, ``a.flags.writeable = False``,
 another thread): native code runs none between its periodic checks and its calls.  So
 each array parameter's fields are loaded into stack slots at the function's start, and
 after every point where Python code may have run they are compared with the array's
@@ -131,7 +132,7 @@ def origins(typed: Typed) -> dict[ir.Var, Origin]:
 
 class Fields:
     """The stack slots of one array parameter's fields (data, then each axis's
-    dimension and stride)."""
+    dimension and stride, and whether it is writeable)."""
 
     def __init__(self, fl: FunctionLowering, obj: ll.Value, kind: ArrayKind) -> None:
         self.obj = obj
@@ -139,10 +140,12 @@ class Fields:
         self.data = fl.alloca(PTR, name="data")
         self.dims = [fl.alloca(I64, name=f"dim{k}") for k in range(kind.ndim)]
         self.strides = [fl.alloca(I64, name=f"stride{k}") for k in range(kind.ndim)]
+        self.writeable = fl.alloca(ll.IntType(1), name="writeable")
 
     def load(self, b: ll.IRBuilder) -> None:
         """Read the fields from the array into the slots."""
         b.store(layout.data(b, self.obj), self.data)
+        b.store(layout.writeable(b, self.obj), self.writeable)
         for k in range(self.kind.ndim):
             b.store(layout.dim(b, self.obj, k), self.dims[k])
             b.store(layout.stride(b, self.obj, k), self.strides[k])
@@ -188,6 +191,8 @@ class ArrayFields:
         for f in self.params.values():
             out = b.or_(out, b.not_(layout.matches(b, f.obj, f.kind)))
             out = b.or_(out, b.icmp_unsigned("!=", layout.data(b, f.obj), b.load(f.data)))
+            out = b.or_(out, b.icmp_unsigned("!=", layout.writeable(b, f.obj),
+                                             b.load(f.writeable)))
             for k in range(f.kind.ndim):
                 for now, held in ((layout.dim(b, f.obj, k), f.dims[k]),
                                   (layout.stride(b, f.obj, k), f.strides[k])):
@@ -218,3 +223,10 @@ def stride(fl: FunctionLowering, var: ir.Var, obj: ll.Value, axis: int) -> ll.Va
     if fields is None:
         return layout.stride(fl.b, obj, axis)
     return fl.b.load(fields.strides[axis], name="stride")
+
+
+def writeable(fl: FunctionLowering, var: ir.Var, obj: ll.Value) -> ll.Value:
+    fields = fl.array_fields.of(var)
+    if fields is None:
+        return layout.writeable(fl.b, obj)
+    return fl.b.load(fields.writeable, name="writeable")

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 from llvmlite import ir as ll
 
 from autotier.abi import ArrayKind, Status
-from autotier.dispatch import arrays as layout
 from autotier.frontend import arrayfields as fields
 from autotier.frontend import ir, npvalues
 from autotier.frontend import npscalars as nps
@@ -186,7 +185,7 @@ def lower_setitem(fl: FunctionLowering, var: ir.Var, arr: ll.Value, kind: ArrayK
                   line: int) -> Leaf:
     """``arr[indices] = value``: the array writeable, then the index checked (numpy's
     order: the read-only ValueError before an IndexError), then the value converted."""
-    fl.bail_if(fl.b.not_(layout.writeable(fl.b, arr)), Status.VALUE, name="writeable")
+    fl.bail_if(fl.b.not_(fields.writeable(fl, var, arr)), Status.VALUE, name="writeable")
     address = _address(fl, var, arr, kind, indices, index_kinds=index_kinds, line=line)
     stored = _stored(fl, value, vkind, npvalues.NP[element_kind(kind)])
     b = fl.b

@@ -25,6 +25,7 @@ from autotier.frontend.typeinfer import (
     INTLIKE,
     OPAQUE_RESULT,
     binop_kind,
+    call_kinds,
     container_of,
     result_kinds,
     unop_kind,
@@ -294,9 +295,7 @@ def _lower_MathCall(fl: FunctionLowering, instr: ir.MathCall, combo: tuple[VKind
 
 def _lower_CallFunction(fl: FunctionLowering, instr: ir.CallFunction,
                         combo: tuple[VKind, ...], args: list[Any]) -> Leaf:
-    from autotier.abi import Kind
-
-    return fl.call_function(instr.callee, tuple(Kind(k) for k in combo), args)
+    return fl.call_function(instr.callee, call_kinds(instr, combo), args)
 
 
 # ---------------------------------------------------------------- range loops
@@ -342,9 +341,7 @@ def _lower_SetItem(fl: FunctionLowering, instr: ir.SetItem,
 
 def _lower_CallObject(fl: FunctionLowering, instr: ir.CallObject, combo: tuple[VKind, ...],
                       args: list[Any]) -> Leaf:
-    from autotier.abi import Kind
-
-    kinds = tuple(Kind(k) for k in combo)
+    kinds = call_kinds(instr, combo)
     if instr.makes is not None:  # numpy.zeros(shape, dtype=...): an array it owns
         return capi.lower_call_object(fl, instr.callee, args, kinds, _one(VKind.ARRAY),
                                       makes=instr.makes)

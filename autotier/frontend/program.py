@@ -21,7 +21,7 @@ from autotier.frontend.decode import DecodedFunction, decode, too_large
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.model import GlobalDep
 from autotier.frontend.stackflow import build_ir
-from autotier.frontend.typeinfer import OPAQUE_RESULT, Typed, combos, infer
+from autotier.frontend.typeinfer import OPAQUE_RESULT, Typed, call_kinds, combos, infer
 
 Spec = tuple[FunctionType, tuple[ArgKind, ...]]
 MAX_SPECS = 64
@@ -114,6 +114,9 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
         if Kind.NONE in kinds:
             program.opaque[spec] = "a None argument"
             return OPAQUE_RESULT
+        if Kind.OBJECT in kinds:  # native callees take no arrays: CPython runs it
+            program.opaque[spec] = "a numpy array argument"
+            return OPAQUE_RESULT
         if callee in undecodable:
             program.opaque[spec] = undecodable[callee]
             return OPAQUE_RESULT
@@ -179,7 +182,7 @@ def _drop_uncalled(program: Program) -> None:
             for instr in typed.func.block(bid).instrs:
                 if isinstance(instr, ir.CallFunction):
                     for combo in combos(instr.uses(), typed.types):
-                        spec: Spec = (instr.callee, tuple(Kind(k) for k in combo))
+                        spec: Spec = (instr.callee, call_kinds(instr, combo))
                         if spec in program.typed and spec not in reached:
                             reached.add(spec)
                             todo.append(spec)

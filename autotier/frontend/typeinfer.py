@@ -53,7 +53,7 @@ _NOT_NUMBERS = _OBJECTS | {VKind.NONE}
 #: is checked, and any other outcome resumes after the call (:mod:`.capi`)
 OPAQUE_RESULT: Kinds = frozenset({VKind.INT, VKind.FLOAT, VKind.BOOL, VKind.NONE})
 #: kinds a called function's arguments may have (numbers, sequences, None)
-_CALL_ARGUMENTS = SCALARS | SEQUENCES | {VKind.NONE}
+_CALL_ARGUMENTS = SCALARS | SEQUENCES | NP_SCALARS | {VKind.NONE, VKind.ARRAY}
 ARRAYS = frozenset({VKind.ARRAY, VKind.ARRAY_ITER})
 NUMBERS = SCALARS | NP_SCALARS
 #: kinds a value of which has elements (their kinds speculated: ``Typed.elements``; an
@@ -261,7 +261,7 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return _with_none(instr, combo)
     if isinstance(instr, ir.CallFunction):
         _call_arguments(instr, combo)
-        returned = callee(instr.callee, tuple(Kind(k) for k in combo))
+        returned = callee(instr.callee, call_kinds(instr, combo))
         if VKind.OBJECT in returned:
             raise Unsupported(at_line(f"a call of {instr.callee.__qualname__}, which returns "
                                       "a tuple, is not supported", instr.line))
@@ -291,9 +291,24 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     return NO_KINDS if out is None else frozenset({out})
 
 
+def call_kinds(instr: ir.CallFunction | ir.CallObject, combo: tuple[VKind, ...]
+               ) -> tuple[Kind, ...]:
+    """How a call passes its arguments: numbers unboxed, lists and tuples borrowed, an
+    ndarray borrowed as an object (``Kind.OBJECT``: a function given one is called
+    through the C API); a numpy scalar argument is declined."""
+    if any(k in NP_SCALARS for k in combo):
+        name = (instr.callee_name if isinstance(instr, ir.CallObject)
+                else instr.callee.__qualname__)
+        raise Unsupported(at_line(f"a call of {name} with a numpy scalar argument is not "
+                                  "supported", instr.line))
+    return tuple(Kind.OBJECT if k is VKind.ARRAY else Kind(k) for k in combo)
+
+
 def _array_kinds(instr: ir.Instr, combo: tuple[VKind, ...], elements: Kinds) -> Kinds | None:
     """The kinds of an instruction on an ndarray (None: not one); ``elements`` holds the
     array's dtype.  What numpy or CPython raises at is left to the lowering (it bails)."""
+    if isinstance(instr, ir.CallFunction | ir.CallObject):
+        return None  # an array argument: passed as an object (call_kinds)
     if isinstance(instr, ir.ArrayAttr | ir.ArrayDim):
         return frozenset({VKind.INT}) if combo[0] is VKind.ARRAY else NO_KINDS
     if isinstance(instr, ir.ShapeCheck):

@@ -378,3 +378,25 @@ def test_numpy_scalar_arguments() -> None:
     compiled = compile_function(scaled, (Kind.of(np.float32(1)), Kind.INT))
     status, value = compiled.call(np.float32(0.5), 3)
     assert status is Status.OK and type(value) is np.float32 and value == 2.5
+
+
+def _freeze_at(a, i, at):
+    if i == at:
+        a.flags.writeable = False
+    return 0
+
+
+def fills_while_a_helper_freezes(a, at):
+    for i in range(len(a)):
+        _freeze_at(a, i, at)  # a call through the C API (it takes an array)
+        a[i] = i + 0.5
+    return a[0]
+
+
+def test_an_array_made_read_only_by_a_call_mid_loop_raises_numpys_error() -> None:
+    """The writeable flag is a held field: a call that clears it is noticed after the
+    call, and the store is the interpreter's (numpy's ValueError) at that iteration."""
+    for at in (-1, 0, 3):
+        check(fills_while_a_helper_freezes, np.zeros(5), at)
+    status = check(fills_while_a_helper_freezes, np.zeros(5), 3)
+    assert status is not Status.OK
