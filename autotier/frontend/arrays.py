@@ -22,13 +22,14 @@ from typing import TYPE_CHECKING, Any
 from llvmlite import ir as ll
 
 from autotier.abi import ArrayKind, Status
+from autotier.dispatch.irutil import PTR, declare
 from autotier.frontend import arrayfields as fields
 from autotier.frontend import ir, npvalues
 from autotier.frontend import npscalars as nps
 from autotier.frontend.errors import Unsupported, at_line
 from autotier.frontend.ir import Kinds, VKind
 from autotier.frontend.kinds import NP_OF_DTYPE, NP_SCALARS
-from autotier.frontend.values import F64, I1, LV, i64
+from autotier.frontend.values import F64, I1, I64, LV, i64
 
 if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering
@@ -128,9 +129,23 @@ def _load(fl: FunctionLowering, address: ll.Value, kind: ArrayKind) -> LV:
     return (b.load(b.bitcast(address, t.as_pointer()), align=1),)
 
 
+def _row(fl: FunctionLowering, arr: ll.Value, at: ll.Value) -> ll.Value:
+    """Row ``at`` (within range) of ``arr``: numpy's view (``PySequence_GetItem``, what
+    ``arr[at]`` gives), a new reference; a MemoryError resumes after the instruction."""
+    from autotier.frontend import capi
+
+    row = fl.b.call(declare(fl.ml.module, "PySequence_GetItem", PTR, [PTR, I64]), [arr, at],
+                    name="row")
+    capi.raised_if_null(fl, row)
+    return row
+
+
 def lower_getitem(fl: FunctionLowering, var: ir.Var, arr: ll.Value, kind: ArrayKind,
                   indices: list[Any], *,
                   index_kinds: tuple[VKind, ...], line: int) -> Leaf:
+    if kind.ndim >= 2 and len(indices) == 1:  # a row: a view
+        at = _index(fl, indices[0], fields.dim(fl, var, arr, 0))
+        return (_row(fl, arr, at),), frozenset({VKind.ARRAY})
     address = _address(fl, var, arr, kind, indices, index_kinds=index_kinds, line=line)
     return _load(fl, address, kind), frozenset({element_kind(kind)})
 
@@ -200,12 +215,8 @@ def lower_setitem(fl: FunctionLowering, var: ir.Var, arr: ll.Value, kind: ArrayK
 
 
 def lower_iter(fl: FunctionLowering, arr: ll.Value, kind: ArrayKind, line: int) -> Leaf:
-    if kind.ndim != 1:
-        if kind.ndim == 0:
-            _always(fl, Status.NUMPY)  # iteration over a 0-d array: TypeError
-        else:
-                raise Unsupported(at_line("iterating over a multi-dimensional array (its rows "
-                                      "are views) is not supported", line))
+    if kind.ndim == 0:
+        _always(fl, Status.NUMPY)  # iteration over a 0-d array: TypeError
     return (arr, i64(0)), frozenset({VKind.ARRAY_ITER})
 
 
@@ -225,13 +236,20 @@ def lower_next_value(fl: FunctionLowering, var: ir.Var, it: Any, kind: ArrayKind
     came = b.block
     b.cbranch(inside, load, join)
     b.position_at_end(load)
-    address = b.gep(fields.data(fl, var, arr), [b.mul(index, fields.stride(fl, var, arr, 0))])
-    (value,) = _load(fl, address, kind)
+    if kind.ndim >= 2:  # a row (a view); past the end, NULL
+        value = _row(fl, arr, index)
+    else:
+        address = b.gep(fields.data(fl, var, arr),
+                        [b.mul(index, fields.stride(fl, var, arr, 0))])
+        (value,) = _load(fl, address, kind)
     loaded = b.block
     b.branch(join)
     b.position_at_end(join)
     phi = b.phi(value.type)
     phi.add_incoming(value, loaded)
+    if kind.ndim >= 2:
+        phi.add_incoming(ll.Constant(value.type, None), came)
+        return (phi,), frozenset({VKind.ARRAY})
     zero = 0 if isinstance(value.type, ll.IntType) else 0.0
     phi.add_incoming(ll.Constant(value.type, zero), came)
     return (phi,), frozenset({element_kind(kind)})

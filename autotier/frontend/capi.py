@@ -64,6 +64,13 @@ def _exception(fl: FunctionLowering) -> Callable[[], ll.Value]:
     return lambda: take_exception(fl.b, fl.ml.module)
 
 
+def raised_if_null(fl: FunctionLowering, obj: ll.Value) -> None:
+    """A C-API call returned ``obj``: where it is NULL (an exception set), leave for the
+    interpreter after the instruction with that exception (``RAISED``)."""
+    raised = fl.b.icmp_unsigned("==", obj, ll.Constant(PTR, None))
+    _resume_after(fl, raised, Status.RAISED, "made", _exception(fl), raised=True)
+
+
 def lower_call_builtin(fl: FunctionLowering, instr: CallBuiltin, args: list[ll.Value],
                        combo: tuple[VKind, ...], kinds: Kinds) -> Leaf:
     b = fl.b

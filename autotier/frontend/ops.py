@@ -90,7 +90,13 @@ def truth(fl: FunctionLowering, value: ll.Value, kind: VKind) -> ll.Value:
 
 
 def leaf(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...], args: list[LV]) -> Leaf:
-    expected = result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr))
+    container = container_of(instr)
+    row = container is not None and container in fl.typed.arrays and isinstance(
+        instr, ir.GetItem | ir.IterValue) and fl.typed.arrays[container].ndim >= 2
+    if row:
+        expected: Kinds = frozenset({VKind.ARRAY})  # a row (typeinfer._row_kind)
+    else:
+        expected = result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr))
     if not expected:
         # no kind to answer with: CPython raises a TypeError, never returns, or holds a
         # value native code cannot (an int constant past int64); numpy's own (a bool

@@ -492,6 +492,12 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             return False
         container = container_of(instr)
         inner = elems.get(container, NO_KINDS) if container is not None else NO_KINDS
+        row = _row_kind(instr, container, arrays, types)
+        if row is not None:  # a row of a 2-d (or more) array: a view, an array itself
+            types[instr.dest] = frozenset({VKind.ARRAY})
+            arrays[instr.dest] = row
+            elems[instr.dest] = inner
+            continue
         result = NO_KINDS
         for combo in combos(operands, types):
             result |= result_kinds(instr, combo, callee, inner)
@@ -519,6 +525,22 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
         if not result:
             return False
     return True
+
+
+def _row_kind(instr: ir.Instr, container: ir.Var | None, arrays: Mapping[ir.Var, ArrayKind],
+              types: Mapping[ir.Var, Kinds]) -> ArrayKind | None:
+    """The kind of ``instr``'s result when it is a row of an array of two or more
+    dimensions (``a[i]`` with one int index, or the value ``for row in a`` yields)."""
+    if not isinstance(instr, ir.GetItem | ir.IterValue) or container is None or (
+            container not in arrays):
+        return None
+    kind = arrays[container]
+    if kind.ndim < 2:
+        return None
+    if isinstance(instr, ir.GetItem) and types[instr.index] != {VKind.INT}:
+        raise Unsupported(at_line(f"indexing a {kind.ndim}-d array with anything but one "
+                                  "int (a bool is a mask) is not supported", instr.line))
+    return ArrayKind(kind.dtype, kind.ndim - 1)
 
 
 def _check_mixed(func: ir.Function, types: Mapping[ir.Var, Kinds]) -> None:
