@@ -20,7 +20,7 @@ from types import FunctionType
 
 from autotier import compat
 from autotier.abi import ArgKind, ArrayKind, Kind
-from autotier.frontend import ir, npscalars, npvalues
+from autotier.frontend import complexkinds, ir, npscalars, npvalues
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.errors import Unsupported, at_line
 from autotier.frontend.ir import NO_KINDS, BinOp, CmpOp, Kinds, UnOp, VKind
@@ -56,6 +56,8 @@ OPAQUE_RESULT: Kinds = frozenset({VKind.INT, VKind.FLOAT, VKind.BOOL, VKind.NONE
 _CALL_ARGUMENTS = SCALARS | SEQUENCES | NP_SCALARS | {VKind.NONE, VKind.ARRAY}
 ARRAYS = frozenset({VKind.ARRAY, VKind.ARRAY_ITER})
 NUMBERS = SCALARS | NP_SCALARS
+#: results a function returns as a new object, boxed just before its return
+BOXED_RESULTS = NP_SCALARS | {VKind.COMPLEX}
 #: kinds a value of which has elements (their kinds speculated: ``Typed.elements``; an
 #: array's are its dtype's)
 HAS_ELEMENTS = SEQUENCES | SEQ_ITERS | ARRAYS
@@ -141,7 +143,9 @@ def _builtin_call_kinds(instr: ir.CallBuiltin, combo: tuple[VKind, ...],
 
 def _call_arguments(instr: ir.CallFunction | ir.CallObject, combo: tuple[VKind, ...]) -> None:
     """Decline a call with an argument no call passes (a range, an iterator)."""
-    odd = [k for k in combo if k not in _CALL_ARGUMENTS]
+    # (a call through the C API boxes a complex; a native callee takes none)
+    takes = _CALL_ARGUMENTS | ({VKind.COMPLEX} if isinstance(instr, ir.CallObject) else set())
+    odd = [k for k in combo if k not in takes]
     if odd:
         name = (instr.callee_name if isinstance(instr, ir.CallObject)
                 else instr.callee.__qualname__)
@@ -254,6 +258,9 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return frozenset({VKind.BOOL})
     if isinstance(instr, ir.Select):
         return frozenset(combo[1:])
+    complex_kinds = complexkinds.result_kinds(instr, combo)
+    if complex_kinds is not None:
+        return complex_kinds
     if isinstance(instr, ir.CallObject):
         _call_arguments(instr, combo)
         return frozenset({VKind.ARRAY}) if instr.makes is not None else OPAQUE_RESULT
@@ -471,8 +478,8 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
     _check_mixed(func, types)
     if returns & (SEQUENCES | {VKind.ARRAY}):  # an argument handed back: a new reference
         returns = (returns - SEQUENCES - {VKind.ARRAY}) | {VKind.OBJECT}
-    if returns & NP_SCALARS:  # a numpy scalar: boxed just before the return
-        returns = (returns - NP_SCALARS) | {VKind.OBJECT}
+    if returns & BOXED_RESULTS:  # a numpy scalar or a complex: boxed just before the return
+        returns = (returns - BOXED_RESULTS) | {VKind.OBJECT}
     if returns & _OBJECTS:
         what = " or ".join(sorted(_OBJECT_NAMES[k] for k in returns & _OBJECTS))
         raise Unsupported(f"{func.name}: returning a {what} is not supported")
