@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from llvmlite import ir as ll
 
 from autotier.abi import Status
+from autotier.frontend import ir
 from autotier.frontend.cvalues import PY_NAN, Arith, Parts, is_inf, parts
 from autotier.frontend.ir import VKind
 from autotier.frontend.mathlib import c_function
@@ -195,6 +196,75 @@ def power(fl: FunctionLowering, ar: Arith, a: Parts, c: Parts, *,
     fl.bail_if(b.or_(is_inf(b, out[0]), is_inf(b, out[1])), Status.FLOAT_OVERFLOW,
                name="power_finite")
     return out
+
+
+#: how far from the compared bound ``|z|**2`` (computed in doubles, within 4 ulps of
+#: the exact value) must lie for the comparison to be decided without ``hypot``: far
+#: beyond any libm's hypot error (glibc's: below one ulp)
+_MARGIN = 2.0**-28
+
+
+def compared_abs(func: ir.Function) -> dict[ir.Var, float]:
+    """The ``abs()`` results of ``func`` only ever compared with one positive constant
+    (``abs(z) > 2.0``), by that constant.
+
+    Such a value need not be ``hypot``'s: any value that compares with the constant as
+    the exact one does is indistinguishable (its bits are seen nowhere, and a frame
+    state holds it only on the value stack, where the interpreter, resuming, consumes
+    it by that same comparison; never in a local a debugger could read)."""
+    consts = {i.dest: i.value for blk in func.blocks for i in blk.instrs
+              if isinstance(i, ir.Const)}
+    uses: dict[ir.Var, list[ir.Instr | ir.Terminator]] = {}
+    in_locals: set[ir.Var] = set()
+    for blk in func.blocks:
+        nodes: list[ir.Instr | ir.Terminator] = [*blk.instrs, blk.term]
+        for node in nodes:
+            for v in node.uses():
+                uses.setdefault(v, []).append(node)
+            if node.state is not None:
+                in_locals.update(node.state.locals)
+    out: dict[ir.Var, float] = {}
+    for blk in func.blocks:
+        for instr in blk.instrs:
+            if not isinstance(instr, ir.Abs) or instr.dest in in_locals:
+                continue
+            users = uses.get(instr.dest, [])
+            if len(users) != 1 or not isinstance(users[0], ir.Compare):
+                continue
+            cmp = users[0]
+            other = cmp.right if cmp.left == instr.dest else cmp.left
+            bound = consts.get(other)
+            if other == instr.dest or type(bound) not in (int, float):
+                continue
+            assert isinstance(bound, int | float)
+            if 1e-100 <= bound <= 1e100 and (type(bound) is float or bound <= 2**53):
+                out[instr.dest] = float(bound)
+    return out
+
+
+def absolute_against(fl: FunctionLowering, value: ll.Value, bound: float) -> ll.Value:
+    """A value that compares with ``bound`` as ``abs(z)`` does (:func:`compared_abs`):
+    ``|z|**2`` in doubles decides when it lies far above or below ``bound**2`` (an
+    infinity or zero stands for the result), else ``abs(z)`` itself."""
+    b = fl.b
+    re, im = parts(b, value)
+    square = b.fadd(b.fmul(re, re), b.fmul(im, im))
+    above = b.and_(b.fcmp_ordered(">", square, f64(bound * bound * (1 + _MARGIN))),
+                   b.fcmp_ordered("<", square, f64(float("inf"))))
+    below = b.fcmp_ordered("<", square, f64(bound * bound * (1 - _MARGIN)))
+    decided = b.select(above, f64(float("inf")), f64(0.0))
+    before = b.block
+    exact, done = fl.block("abs_exact"), fl.block("abs_decided")
+    b.cbranch(b.or_(above, below), done, exact).set_weights([1000, 1])
+    b.position_at_end(exact)
+    h = absolute(fl, value)
+    came = b.block
+    b.branch(done)
+    b.position_at_end(done)
+    result = b.phi(F64)
+    result.add_incoming(decided, before)
+    result.add_incoming(h, came)
+    return result
 
 
 def absolute(fl: FunctionLowering, value: ll.Value) -> ll.Value:

@@ -52,6 +52,7 @@ from autotier.deopt import sites
 from autotier.dispatch.irutil import declare
 from autotier.frontend import (
     capi,
+    cpower,
     cvalues,
     finishing,
     ir,
@@ -65,7 +66,7 @@ from autotier.frontend.arrayfields import ArrayFields
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.exits import RESULT_ONLY, Exits
 from autotier.frontend.ir import Kinds, Var, VKind
-from autotier.frontend.kinds import SEQUENCES, vkind_of
+from autotier.frontend.kinds import NP_SCALARS, SEQUENCES, vkind_of
 from autotier.frontend.numerics import Numerics
 from autotier.frontend.program import Program, Spec
 from autotier.frontend.typeinfer import BOXED_RESULTS, OPAQUE_RESULT, Typed
@@ -322,9 +323,11 @@ class FunctionLowering:
         # interpreter, which goes on with the function's own code: it can show only the
         # bits this analysis of that code finds seen, so frame states add no roots.
         self.nan_bits_seen = nanbits.seen(typed.func)
+        self.abs_bounds = cpower.compared_abs(typed.func)  # abs(z) > 2.0 (issue 11)
         self.exits = Exits(self, func, record)
         self.cur_state: ir.FrameState | None = None  # of the node being lowered
         self.cur_dest: Var | None = None  # the instruction being lowered's value
+        self.is_root = (func, typed.arg_kinds) == ml.program.root
         # the references this frame owns (None where bailouts unwind: nothing is owned;
         # and where no value is an object: nothing to own)
         self.owned = (None if ml.unwinds or not any(map(owned.holds_object, typed.types.values()))
@@ -515,8 +518,9 @@ class FunctionLowering:
                     # borrowed (an argument, an array): the caller's own
                     b.call(declare(self.ml.module, "Py_IncRef", ll.VoidType(), [PTR8]), [lv[0]])
                 src = frozenset({VKind.OBJECT})
-            if src & BOXED_RESULTS:  # a numpy scalar or a complex: a new object
-                lv, src = npvalues.boxed(self, lv, src)
+            boxed = BOXED_RESULTS if self.is_root else NP_SCALARS  # a callee's complex:
+            if src & boxed:  # unboxed; a numpy scalar or the root's complex: a new object
+                lv, src = npvalues.boxed(self, lv, src, boxed)
             lv = coerce(b, lv, src, kinds, self.ints)
             ret = ll.Constant(self.fn.function_type.return_type, ll.Undefined)
             ret = b.insert_value(ret, ll.Constant(I32, Status.OK), 0)

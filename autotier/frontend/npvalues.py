@@ -396,16 +396,16 @@ def box(fl: FunctionLowering, lv: LV, kind: VKind) -> ll.Value:
     return obj
 
 
-def boxed(fl: FunctionLowering, lv: LV, kinds: Kinds) -> tuple[LV, Kinds]:
-    """A result of ``kinds`` with its numpy scalars and complex numbers boxed
-    (``VKind.OBJECT``: new references), the other kinds as they are."""
+def boxed(fl: FunctionLowering, lv: LV, kinds: Kinds,
+          boxable: Kinds = NP_SCALARS | {VKind.COMPLEX}) -> tuple[LV, Kinds]:
+    """A result of ``kinds`` with those of ``boxable`` (numpy scalars, complex numbers)
+    boxed (``VKind.OBJECT``: new references), the other kinds as they are."""
     from autotier.frontend import cvalues
 
     def box_one(lv: LV, kind: VKind) -> ll.Value:
         return cvalues.box(fl, lv[0]) if kind is VKind.COMPLEX else box(fl, lv, kind)
 
     b = fl.b
-    boxable = NP_SCALARS | {VKind.COMPLEX}
     out = (kinds - boxable) | {VKind.OBJECT}
     if not is_tagged(kinds):
         (kind,) = kinds

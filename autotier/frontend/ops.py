@@ -265,6 +265,9 @@ def _lower_Abs(fl: FunctionLowering, instr: ir.Abs, combo: tuple[VKind],
     if kind in NP_SCALARS:
         return (npvalues.lower_abs(fl, kind, x),), _one(kind)
     if kind is VKind.COMPLEX:
+        bound = fl.abs_bounds.get(instr.dest)
+        if bound is not None:  # only ever compared with ``bound``
+            return (cpower.absolute_against(fl, x, bound),), _one(VKind.FLOAT)
         return (cpower.absolute(fl, x),), _one(VKind.FLOAT)
     if kind is VKind.FLOAT:
         fabs = fl.ml.module.declare_intrinsic("llvm.fabs", [F64])

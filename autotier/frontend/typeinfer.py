@@ -53,7 +53,7 @@ _NOT_NUMBERS = _OBJECTS | {VKind.NONE}
 #: is checked, and any other outcome resumes after the call (:mod:`.capi`)
 OPAQUE_RESULT: Kinds = frozenset({VKind.INT, VKind.FLOAT, VKind.BOOL, VKind.NONE})
 #: kinds a called function's arguments may have (numbers, sequences, None)
-_CALL_ARGUMENTS = SCALARS | SEQUENCES | NP_SCALARS | {VKind.NONE, VKind.ARRAY}
+_CALL_ARGUMENTS = SCALARS | SEQUENCES | NP_SCALARS | {VKind.NONE, VKind.ARRAY, VKind.COMPLEX}
 ARRAYS = frozenset({VKind.ARRAY, VKind.ARRAY_ITER})
 NUMBERS = SCALARS | NP_SCALARS
 #: results a function returns as a new object, boxed just before its return
@@ -143,9 +143,7 @@ def _builtin_call_kinds(instr: ir.CallBuiltin, combo: tuple[VKind, ...],
 
 def _call_arguments(instr: ir.CallFunction | ir.CallObject, combo: tuple[VKind, ...]) -> None:
     """Decline a call with an argument no call passes (a range, an iterator)."""
-    # (a call through the C API boxes a complex; a native callee takes none)
-    takes = _CALL_ARGUMENTS | ({VKind.COMPLEX} if isinstance(instr, ir.CallObject) else set())
-    odd = [k for k in combo if k not in takes]
+    odd = [k for k in combo if k not in _CALL_ARGUMENTS]
     if odd:
         name = (instr.callee_name if isinstance(instr, ir.CallObject)
                 else instr.callee.__qualname__)
@@ -413,10 +411,11 @@ def combos(operands: tuple[ir.Var, ...], types: Mapping[ir.Var, Kinds]) -> list[
 
 def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResult,
           elements: Mapping[int, Kinds] | None = None,
-          items: Mapping[int, Kinds] | None = None) -> Typed:
+          items: Mapping[int, Kinds] | None = None, *, root: bool = True) -> Typed:
     """Kinds for every value of ``func`` called with ``arg_kinds``; ``elements``: the
     speculated element kinds of each list or tuple parameter (by position); ``items``:
-    those of the items of its tuple elements."""
+    those of the items of its tuple elements.  ``root``: the function the entry calls
+    (a native callee returns a complex unboxed, the root as a new object)."""
     types: dict[ir.Var, Kinds] = {v: NO_KINDS for b in func.blocks for v in b.defs()}
     elems: dict[ir.Var, Kinds] = {}
     arrays: dict[ir.Var, ArrayKind] = {}
@@ -478,8 +477,9 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
     _check_mixed(func, types)
     if returns & (SEQUENCES | {VKind.ARRAY}):  # an argument handed back: a new reference
         returns = (returns - SEQUENCES - {VKind.ARRAY}) | {VKind.OBJECT}
-    if returns & BOXED_RESULTS:  # a numpy scalar or a complex: boxed just before the return
-        returns = (returns - BOXED_RESULTS) | {VKind.OBJECT}
+    boxed = BOXED_RESULTS if root else NP_SCALARS
+    if returns & boxed:  # a numpy scalar or a complex: boxed just before the return
+        returns = (returns - boxed) | {VKind.OBJECT}
     if returns & _OBJECTS:
         what = " or ".join(sorted(_OBJECT_NAMES[k] for k in returns & _OBJECTS))
         raise Unsupported(f"{func.name}: returning a {what} is not supported")

@@ -234,6 +234,29 @@ def magnitude_loop(z, n):
     return total
 
 
+def abs_bounds(z):
+    n = 0
+    if abs(z) > 2.0:  # each abs() only compared with a constant: decided from |z|**2
+        n += 1
+    if abs(z) >= 5:
+        n += 2
+    if 5.0 == abs(z):
+        n += 4
+    if abs(z) < 1e-50:
+        n += 8
+    if abs(z) != 3:
+        n += 16
+    return n
+
+
+#: |z| at or a rounding away from the bounds abs_bounds compares with
+NEAR_BOUNDS = [complex(1.2, 1.6), complex(2.0000000000000004, 0.0), 3 + 4j, 4 + 3j,
+               complex(1.9999999999999998, 0.0), complex(0.0, -2.0), complex(-3.0, -0.0),
+               complex(1.4142135623730951, 1.4142135623730951), complex(1e-50, 0.0),
+               complex(7.0710678118654755e-51, 7.0710678118654755e-51),
+               complex(3.0000000000000004, 0.0), complex(1.5e308, 1.5e308),
+               complex(2.9999999999999996, 0.0), complex(0.6, 0.8) * 5]
+
 CORPUS: list[tuple[object, list[tuple[object, ...]]]] = [
     (add, list(itertools.product(EDGES, repeat=2))),
     (sub, list(itertools.product(EDGES, repeat=2))),
@@ -286,6 +309,7 @@ CORPUS: list[tuple[object, list[tuple[object, ...]]]] = [
     (int_equal, [(z, n) for z in (2 + 0j, complex(2.0, -0.0), 2 + 1j, complex(2**53, 0.0),
                                   complex(NAN, 0.0)) for n in (2, 2**53, 2**53 + 1, -1)]),
     (magnitude_loop, [(z, n) for z in FEW for n in (0, 3)]),
+    (abs_bounds, [(z,) for z in (*EDGES, *NEAR_BOUNDS)]),
 ]
 
 #: corpus functions a compile declines (an Unsupported reason), with the reason's words
@@ -338,3 +362,58 @@ def test_a_complex_argument_is_its_own_kind():
     assert Kind.of(1j) is Kind.COMPLEX
     compiled = compile_function(add, (Kind.COMPLEX, Kind.COMPLEX))
     assert compiled.call(1 + 2j, 3j) == (Status.OK, 1 + 5j)
+
+
+# ------------------------------------------------------------------ native callees
+
+
+def step(z, c):
+    return z * z + c
+
+
+def escape(z):
+    c = z
+    for n in range(80):
+        if abs(z) > 2.0:
+            return n
+        z = step(z, c)
+    return 80
+
+
+def grid(reps):
+    total = 0
+    for _ in range(reps):
+        for i in range(21):
+            for r in range(26):
+                total += escape(complex(-2.0 + 0.1 * r, -1.0 + 0.1 * i))
+    return total
+
+
+def twice_divided(z, w):
+    return step(z / w, w) + step(w, z)
+
+
+def test_native_callees_take_and_return_complex_numbers():
+    for args in [(0,), (1,), (2,)]:
+        assert check(grid, *args) is Status.OK
+    assert grid(1) == 14791  # Julia's mandelperf sum
+    lowered = lower(grid, (Kind.INT,))
+    assert "escape" in lowered.callees and "step" in lowered.callees
+    for args in itertools.product(FEW, FEW):
+        check(twice_divided, *args)
+    force_every_site(twice_divided, list(itertools.product(FEW, FEW)))
+    force_every_site(grid, [(1,)])
+
+
+def test_only_abs_results_compared_with_one_constant_skip_hypot():
+    from autotier.frontend import cpower
+    from autotier.frontend.program import build_program
+
+    def bounds(func, kinds):
+        program = build_program(func, kinds)
+        return sorted(cpower.compared_abs(program.typed[program.root].func).values())
+
+    assert bounds(abs_bounds, (Kind.COMPLEX,)) == [1e-50, 2.0, 3.0, 5.0, 5.0]
+    assert bounds(mandel, (Kind.COMPLEX,)) == [2.0]
+    assert bounds(magnitude, (Kind.COMPLEX,)) == []  # returned: hypot's own value
+    assert bounds(magnitude_loop, (Kind.COMPLEX, Kind.INT)) == []  # added up
