@@ -79,6 +79,8 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...]) -> Kinds | None:
         if not all(k in NUMBERS for k in combo):
             return NO_KINDS  # a str, None ...: CPython's TypeError (or its parsing)
         return COMPLEX
+    if isinstance(instr, ir.CallObject) and instr.callee is cmath.polar:
+        raise Unsupported(at_line("cmath.polar() (a tuple) is not supported", instr.line))
     if isinstance(instr, ir.CallObject) and cmath_name(instr.callee) is not None:
         if not all(k in NUMBERS for k in combo):
             raise Unsupported(at_line(f"{instr.callee_name}() of anything but numbers is "

@@ -238,8 +238,8 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return frozenset({VKind.LIST})
     if isinstance(instr, ir.BinaryOp) and VKind.LIST in combo:
         return _list_binop(instr, combo)
-    if isinstance(instr, ir.MakeTuple):
-        ok = all(k in SCALARS or k is VKind.NONE for k in combo)
+    if isinstance(instr, ir.MakeTuple):  # (a complex item: boxed into it)
+        ok = all(k in SCALARS or k in (VKind.NONE, VKind.COMPLEX) for k in combo)
         if not ok:
             raise Unsupported(at_line("a tuple of anything but numbers is not supported",
                                       instr.line))
@@ -508,7 +508,7 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             elems[instr.dest] = frozenset({NP_OF_DTYPE[instr.makes.dtype]})
         if isinstance(instr, ir.MakeList | ir.MakeTuple):  # its items' kinds
             elems[instr.dest] = elems.get(instr.dest, NO_KINDS).union(
-                *(types[v] & SCALARS for v in instr.items))
+                *(types[v] & (SCALARS | {VKind.COMPLEX}) for v in instr.items))
         if isinstance(instr, ir.SetItem | ir.ListAppend) and VKind.LIST in types[instr.seq]:
             # what later loads may meet (an array's elements stay its dtype's)
             elems[instr.seq] = elems.get(instr.seq, NO_KINDS) | (types[instr.value] & SCALARS)

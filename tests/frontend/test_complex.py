@@ -257,6 +257,12 @@ NEAR_BOUNDS = [complex(1.2, 1.6), complex(2.0000000000000004, 0.0), 3 + 4j, 4 + 
                complex(3.0000000000000004, 0.0), complex(1.5e308, 1.5e308),
                complex(2.9999999999999996, 0.0), complex(0.6, 0.8) * 5]
 
+def tuple_of_complex(z, w):
+    t = (z + w, z * w, 1.5)
+    a, b, c = t
+    return t[0] - b * c, a, z.imag
+
+
 CORPUS: list[tuple[object, list[tuple[object, ...]]]] = [
     (add, list(itertools.product(EDGES, repeat=2))),
     (sub, list(itertools.product(EDGES, repeat=2))),
@@ -310,6 +316,7 @@ CORPUS: list[tuple[object, list[tuple[object, ...]]]] = [
                                   complex(NAN, 0.0)) for n in (2, 2**53, 2**53 + 1, -1)]),
     (magnitude_loop, [(z, n) for z in FEW for n in (0, 3)]),
     (abs_bounds, [(z,) for z in (*EDGES, *NEAR_BOUNDS)]),
+    (tuple_of_complex, list(itertools.product(FEW, FEW))),
 ]
 
 #: corpus functions a compile declines (an Unsupported reason), with the reason's words
