@@ -7,7 +7,7 @@ function per compiled Python function, with this C signature::
 
 - ``<params>``: one per Python parameter, in order, typed by :class:`Kind`
   (``INT`` -> i64, ``FLOAT`` -> double, ``BOOL`` -> i1, ``LIST``, ``TUPLE`` and an
-  :class:`ArrayKind` (an ndarray) -> the borrowed ``PyObject *``).
+  :class:`ArrayKind` (an ndarray) and ``COMPLEX`` -> the borrowed ``PyObject *``).
 - ``out``: where the body writes its result on success, a :data:`RESULT_IR`
   struct ``{i64 kind, i64 ival, double fval, i64 high}``; ``kind`` is a :class:`Kind`
   (``BOOL`` uses ``ival`` 0/1, ``INT`` uses ``ival``, ``FLOAT`` uses ``fval``,
@@ -56,10 +56,11 @@ Each value has a :class:`SlotForm` the site records, known at compile time from
 its kinds, so the record holds only what is not: an int64 in one word, an int held
 as i128 in two (low, high), a float's IEEE bits in one, a bool (0/1) in one, a
 range's start, stop, step and a range iterator's next value, items left, step in
-three, and a value of several possible kinds as ``{tag, a, b, c}`` (``tag`` a
-:class:`SlotTag`: an int ``c * 2**64 + (a as unsigned)``, a float's bits in ``b``,
-a bool in ``a``, tag 0 an unbound local); a constant and an unbound local take no
-words.  The innermost frame's native code
+three, a complex's two parts' bits in two, and a value of several possible kinds as
+``{tag, a, b, c}`` (``tag`` a :class:`SlotTag`: an int ``c * 2**64 + (a as
+unsigned)``, a float's bits in ``b``, a bool in ``a``, a complex's real part's bits in
+``b`` and its imaginary part's in ``a``, tag 0 an unbound local); a constant and an
+unbound local take no words.  The innermost frame's native code
 writes words 0-2 of the header (the entry words 3-4); a native caller whose callee
 deoptimised has the callee's frames finished in the interpreter (through the
 keeper) and goes on natively when the result has a kind it takes; otherwise it
@@ -167,6 +168,10 @@ class Kind(IntEnum):
     TUPLE = 7
     NONE = 10  # results only: ``None`` (a function that only stores, say)
     OBJECT = 11  # results only: a new reference to an object in ``ival`` (a tuple)
+    # arguments only: an exact ``complex``, passed as its borrowed PyObject * (the entry
+    # checks the type; the root body reads the two doubles, ``PyComplexObject``'s
+    # ``cval`` after the object header); a complex result is boxed (OBJECT)
+    COMPLEX = 14
 
     @classmethod
     def of(cls, value: object) -> Kind | ArrayKind | NumpyKind | None:
@@ -182,6 +187,8 @@ class Kind(IntEnum):
             return cls.LIST
         if t is tuple:
             return cls.TUPLE
+        if t is complex:
+            return cls.COMPLEX
         if t.__name__ == "ndarray" and "numpy" in sys.modules and t is sys.modules[
                 "numpy"].ndarray:
             return ArrayKind.of(value)
@@ -194,7 +201,7 @@ class Kind(IntEnum):
     def pytype(self) -> type:
         return {Kind.INT: int, Kind.FLOAT: float, Kind.BOOL: bool, Kind.WIDE_INT: int,
                 Kind.LIST: list, Kind.TUPLE: tuple, Kind.NONE: type(None),
-                Kind.OBJECT: object}[self]
+                Kind.OBJECT: object, Kind.COMPLEX: complex}[self]
 
     @property
     def scalar(self) -> bool:
@@ -246,6 +253,7 @@ class SlotTag(IntEnum):
     RANGE = 4
     ITER = 5
     NONE = 10
+    COMPLEX = 14  # the real part's bits in ``b``, the imaginary part's in ``a``
 
 
 class SlotForm(IntEnum):
@@ -263,11 +271,13 @@ class SlotForm(IntEnum):
     OBJECT = 9  # a PyObject * (a list, tuple or array) the record owns a reference to
     SEQ_ITER = 10  # a list, tuple or 1-d array iterator: the sequence (a reference), the index
     NUMPY = 11  # a numpy scalar's bits, zero-extended (the site's Form names the dtype)
+    COMPLEX = 12  # a complex: the real part's IEEE bits, then the imaginary part's
 
 
 FORM_WORDS = {SlotForm.UNBOUND: 0, SlotForm.CONST: 0, SlotForm.INT: 1, SlotForm.WIDE: 2,
               SlotForm.FLOAT: 1, SlotForm.BOOL: 1, SlotForm.TAGGED: 4, SlotForm.RANGE: 3,
-              SlotForm.ITER: 3, SlotForm.OBJECT: 1, SlotForm.SEQ_ITER: 2, SlotForm.NUMPY: 1}
+              SlotForm.ITER: 3, SlotForm.OBJECT: 1, SlotForm.SEQ_ITER: 2, SlotForm.NUMPY: 1,
+              SlotForm.COMPLEX: 2}
 #: a tagged slot's tag for a numpy scalar: NUMPY_TAG + the dtype's place in ARRAY_DTYPES
 #: (equal to the frontend's VKind.NP_*); its bits in the slot's ``a`` word (float64:
 #: ``b``)

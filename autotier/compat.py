@@ -27,6 +27,8 @@ OB_REFCNT = 0
 OB_TYPE = 8
 # PyFloatObject.ob_fval
 FLOAT_OB_FVAL = 16
+# PyComplexObject.cval: {double real, double imag}
+COMPLEX_CVAL = 16
 # PyLongObject (3.11): ob_size (sign * number of 30-bit digits), then the digits.
 # Native entries decode ints of up to two digits inline; longer ones go through
 # PyLong_AsLongLongAndOverflow.  3.12 changed the layout: there, always call.
@@ -174,6 +176,10 @@ def check_layouts() -> None:
     x = 1.5
     if ctypes.c_double.from_address(id(x) + FLOAT_OB_FVAL).value != 1.5:
         raise ImportError("unexpected PyFloatObject layout")
+    z = complex(1.5, -2.5)
+    if (ctypes.c_double.from_address(id(z) + COMPLEX_CVAL).value,
+            ctypes.c_double.from_address(id(z) + COMPLEX_CVAL + 8).value) != (1.5, -2.5):
+        raise ImportError("unexpected PyComplexObject layout")
     if ctypes.c_void_p.from_address(id(x) + OB_TYPE).value != id(float):
         raise ImportError("unexpected PyObject layout")
     if type_flags(int) & (1 << 24) == 0:  # Py_TPFLAGS_LONG_SUBCLASS

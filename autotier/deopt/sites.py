@@ -194,6 +194,7 @@ _DECODERS = {
     SlotForm.ITER: _iter,
     SlotForm.OBJECT: _object,
     SlotForm.SEQ_ITER: _seq_iter,
+    SlotForm.COMPLEX: lambda w, at: complex(_float(w[at]), _float(w[at + 1])),
 }
 
 
@@ -232,6 +233,8 @@ def decode_tagged(words: list[int]) -> object:
         return iter(range(a, a + b * c, c))
     if tag == SlotTag.NONE:
         return None
+    if tag == SlotTag.COMPLEX:  # the real part's bits in b, the imaginary part's in a
+        return complex(_float(b), _float(a))
     if NUMPY_TAG <= tag < NUMPY_TAG + len(ARRAY_DTYPES):
         dtype = ARRAY_DTYPES[tag - NUMPY_TAG]
         return numpy_scalar(dtype, b if dtype == "float64" else a)

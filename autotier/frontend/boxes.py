@@ -17,10 +17,10 @@ from autotier import compat
 from autotier.abi import Status
 from autotier.dispatch import unboxing
 from autotier.dispatch.irutil import PTR, const_ptr, declare
-from autotier.frontend import owned
+from autotier.frontend import cvalues, owned
 from autotier.frontend.ir import Kinds, VKind
 from autotier.frontend.kinds import NP_SCALARS
-from autotier.frontend.values import F64, I1, I32, I64, LV, i64, is_tagged
+from autotier.frontend.values import F64, I1, I32, I64, LV, i64, is_tagged, tag, untag
 
 if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering
@@ -47,6 +47,8 @@ def unbox(fl: FunctionLowering, obj: ll.Value, kinds: Kinds) -> tuple[ll.Value, 
         yes, no = fl.block(f"is_{kind.name.lower()}"), fl.block(f"not_{kind.name.lower()}")
         if kind is VKind.NONE:
             b.cbranch(b.icmp_unsigned("==", obj, const_ptr(id(None))), yes, no)
+        elif kind is VKind.COMPLEX:
+            b.cbranch(unboxing.type_is(b, obj, complex), yes, no)
         else:
             b.cbranch(unboxing.type_is(b, obj, _TYPES[kind]), yes, no)
         b.position_at_end(yes)
@@ -57,6 +59,8 @@ def unbox(fl: FunctionLowering, obj: ll.Value, kinds: Kinds) -> tuple[ll.Value, 
             ival, fval = (value if ints == I64 else b.sext(value, ints)), zero_f
         elif kind is VKind.FLOAT:
             ival, fval = zero_i, unboxing.float_value(b, obj)
+        elif kind is VKind.COMPLEX:  # as tagged: the real part in fval, the imaginary's bits
+            (_, ival, fval) = tag(b, (cvalues.load(b, obj),), kind, ints)
         else:
             ival, fval = b.zext(unboxing.bool_value(b, obj), ints), zero_f
         arrived.append((b.block, ll.Constant(I1, 1), i64(kind), ival, fval))
@@ -71,10 +75,12 @@ def unbox(fl: FunctionLowering, obj: ll.Value, kinds: Kinds) -> tuple[ll.Value, 
     for block, *values in arrived:
         for phi, value in zip(phis, values, strict=True):
             phi.add_incoming(value, block)
-    took, tag, ival, fval = phis
+    took, tag_word, ival, fval = phis
     if is_tagged(kinds):
-        return took, (tag, ival, fval)
+        return took, (tag_word, ival, fval)
     (kind,) = kinds
+    if kind is VKind.COMPLEX:
+        return took, untag(b, (tag_word, ival, fval), kind)
     if kind is VKind.FLOAT:
         return took, (fval,)
     if kind in (VKind.BOOL, VKind.NONE):  # None is held as an i1 0
@@ -95,6 +101,8 @@ def box_or_null(fl: FunctionLowering, lv: LV, kind: VKind) -> ll.Value:
         return obj
     if kind is VKind.FLOAT:
         return b.call(declare(module, "PyFloat_FromDouble", PTR, [F64]), [value])
+    if kind is VKind.COMPLEX:
+        return cvalues.box_or_null(fl, value)
     return b.call(declare(module, "PyLong_FromLongLong", PTR, [I64]), [fl.narrow(value)])
 
 

@@ -38,6 +38,7 @@ class Builtin(Enum):
     ENUMERATE = "enumerate"
     ZIP = "zip"
     SUM = "sum"
+    COMPLEX = "complex"
 
 
 # The genuine objects, saved at import: a name rebound later is not one of them.
@@ -178,7 +179,7 @@ class StrConst:
 Static = (Null | NoneValue | BuiltinRef | MathModule | MathFunctionRef | HotFunctionRef
           | ModuleRef | CallableRef | TupleValue | BuiltinCallValue | BoundMethodValue
           | AttrValue | DtypeRef | StrConst)
-Constant = int | float | bool
+Constant = int | float | bool | complex
 
 
 def describe(static: Static) -> str:
@@ -250,9 +251,10 @@ def static_object(static: Static) -> object:
 
 
 def constant_ok(value: object) -> bool:
-    """True for the constants native code holds: bool, float, int in int64 range."""
+    """True for the constants native code holds: bool, float, complex, int in int64
+    range."""
     t = type(value)
-    if t is bool or t is float:
+    if t is bool or t is float or t is complex:
         return True
     return t is int and INT64_MIN <= value <= INT64_MAX  # type: ignore[operator]
 
@@ -300,7 +302,7 @@ class Resolver:
         return BuiltinRef(builtin)
 
     def _classify_global(self, name: str, value: object, line: int) -> Constant | Static:
-        if type(value) in (int, float, bool):
+        if type(value) in (int, float, bool, complex):
             if not constant_ok(value):
                 raise self._fail(f"global {name!r} is an int beyond 64 bits", line)
             return value  # type: ignore[return-value]
@@ -347,7 +349,7 @@ class Resolver:
         namespace = module.__dict__
         value = namespace.get(name, MISSING)
         self._record(namespace, name, value)
-        if type(value) in (int, float, bool) and constant_ok(value):
+        if type(value) in (int, float, bool, complex) and constant_ok(value):
             return value
         if type(value) in (BuiltinFunctionType, FunctionType, MethodType):
             return CallableRef(value, f"{module.__name__}.{name}")

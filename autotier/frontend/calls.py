@@ -49,6 +49,10 @@ def lower_call(flow: StackFlow, callee: Static, args: list[ir.Var],
         return flow.emit(ir.CallFunction, callee.func, tuple(bound))
     if isinstance(callee, CallableRef):  # CPython's own function, through the C API
         return flow.emit(ir.CallObject, callee.obj, tuple(args), kw_names, callee.name)
+    if isinstance(callee, BoundMethodValue) and callee.name == "conjugate":
+        if kw_names or args:
+            raise flow.fail(f".conjugate() with {len(args)} arguments (a TypeError)")
+        return flow.emit(ir.Conjugate, callee.items[0], hint="")
     if isinstance(callee, BoundMethodValue):  # xs.append(v): LOAD_METHOD allows no other
         if kw_names or len(args) != 1:
             raise flow.fail(f".append() with {len(args)} arguments (a TypeError)")
@@ -131,6 +135,10 @@ def _builtin(flow: StackFlow, builtin: Builtin, args: list[ir.Var]
         if n not in (1, 2):
             raise flow.fail(f"{name}() with {n} arguments is not supported")
         return flow.emit(ir.CallBuiltin, name, tuple(args), hint=name)
+    if builtin is Builtin.COMPLEX:
+        if n > 2:
+            raise flow.fail(f"complex() with {n} arguments (a TypeError)")
+        return flow.emit(ir.MakeComplex, tuple(args), hint="")
     if builtin is Builtin.LEN:
         if n != 1:
             raise flow.fail(f"len() with {n} arguments (a TypeError)")

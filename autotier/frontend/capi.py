@@ -134,7 +134,8 @@ def lower_call_object(fl: FunctionLowering, func: object, args: list[Any],
     owned: list[ll.Value] = []
     failed: ll.Value = ll.Constant(I1, 0)
     for value, kind in zip(args, kinds, strict=True):
-        if not kind.scalar and kind is not Kind.NONE:  # a list or tuple: borrowed
+        if not kind.scalar and kind not in (Kind.NONE, Kind.COMPLEX):  # a list, a tuple,
+            # an array: borrowed (a complex is boxed)
             argv.append(value)
             continue
         obj = boxes.box_or_null(fl, (value,), VKind(kind))

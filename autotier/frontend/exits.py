@@ -31,7 +31,7 @@ from llvmlite import ir as ll
 from autotier.abi import FORM_WORDS, RECORD_HEADER, SlotForm, Status
 from autotier.deopt import forcing, sites
 from autotier.frontend import builtins_table as bt
-from autotier.frontend import ir, owned
+from autotier.frontend import cvalues, ir, owned
 from autotier.frontend.ir import FrameState, Var, VKind
 from autotier.frontend.kinds import NP_SCALARS
 from autotier.frontend.values import I32, I64, is_nullable, is_tagged
@@ -158,6 +158,8 @@ class Exits:
             return sites.Form(SlotForm.INT if fl.ints == I64 else SlotForm.WIDE, word)
         if kind in NP_SCALARS:  # the bits; the form names the dtype
             return sites.Form(SlotForm.NUMPY, word, kind.name.removeprefix("NP_").lower())
+        if kind is VKind.COMPLEX:  # the two parts' bits
+            return sites.Form(SlotForm.COMPLEX, word)
         return sites.Form(_FORMS[kind], word)
 
     # -------------------------------------------------------------- exits
@@ -269,6 +271,8 @@ class Exits:
             return [b.bitcast(lv[0], I64)]
         if f is SlotForm.BOOL:
             return [b.zext(lv[0], I64)]
+        if f is SlotForm.COMPLEX:
+            return [b.bitcast(part, I64) for part in cvalues.parts(b, lv[0])]
         if f is SlotForm.NUMPY:  # the bits, zero-extended (decoded from the low bytes)
             (value,) = lv
             if isinstance(value.type, ll.DoubleType):

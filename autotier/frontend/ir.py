@@ -263,6 +263,29 @@ class MathCall(Instr):
 
 
 @dataclass(frozen=True)
+class NumberAttr(Instr):
+    """``value.real`` or ``value.imag`` of a number (a complex's parts; an int's, a
+    bool's or a float's own value, or zero)."""
+
+    value: Var
+    name: str  # "real" or "imag"
+
+
+@dataclass(frozen=True)
+class Conjugate(Instr):
+    """``value.conjugate()`` of a number."""
+
+    value: Var
+
+
+@dataclass(frozen=True)
+class MakeComplex(Instr):
+    """``complex(*args)`` of zero to two numbers (CPython's ``complex_new`` arithmetic)."""
+
+    args: tuple[Var, ...]
+
+
+@dataclass(frozen=True)
 class MakeRange(Instr):
     """``range(*args)`` with one to three arguments."""
 

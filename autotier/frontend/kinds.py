@@ -24,6 +24,7 @@ class VKind(IntEnum):
     OBJECT = 11  # a new reference (i8*): a tuple built for the root's return, only
     ARRAY = 12  # an exact numpy.ndarray (a borrowed PyObject *); dtype, ndim: Typed.arrays
     ARRAY_ITER = 13  # an iterator over a 1-d array (the array, the next index)
+    COMPLEX = 14  # an exact complex, held as <2 x double> (frontend/cvalues.py)
     # numpy scalars, held as their machine type (frontend/npvalues.py, npscalars.py)
     NP_BOOL = 20
     NP_INT8 = 21

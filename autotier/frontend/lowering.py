@@ -50,7 +50,18 @@ from autotier.abi import (
 )
 from autotier.deopt import sites
 from autotier.dispatch.irutil import declare
-from autotier.frontend import capi, finishing, ir, nanbits, npvalues, ops, owned, periodic
+from autotier.frontend import (
+    capi,
+    cpower,
+    cvalues,
+    finishing,
+    ir,
+    nanbits,
+    npvalues,
+    ops,
+    owned,
+    periodic,
+)
 from autotier.frontend.arrayfields import ArrayFields
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.exits import RESULT_ONLY, Exits
@@ -58,7 +69,7 @@ from autotier.frontend.ir import Kinds, Var, VKind
 from autotier.frontend.kinds import NP_SCALARS, SEQUENCES, vkind_of
 from autotier.frontend.numerics import Numerics
 from autotier.frontend.program import Program, Spec
-from autotier.frontend.typeinfer import OPAQUE_RESULT, Typed
+from autotier.frontend.typeinfer import BOXED_RESULTS, OPAQUE_RESULT, Typed
 from autotier.frontend.values import (
     I1,
     I32,
@@ -82,7 +93,7 @@ assert str(RESULT).replace(" ", "") == RESULT_IR.replace(" ", "")
 PTR8 = ll.IntType(8).as_pointer()
 JMP_BUF = ll.ArrayType(I64, 32)  # >= glibc's x86-64 jmp_buf (200 bytes), 8-aligned
 _ABI_TYPES = {Kind.INT: I64, Kind.FLOAT: ll.DoubleType(), Kind.BOOL: I1, Kind.LIST: PTR8,
-              Kind.TUPLE: PTR8}
+              Kind.TUPLE: PTR8, Kind.COMPLEX: PTR8}
 _INT_TYPES = {64: I64, 128: I128}
 
 
@@ -233,7 +244,8 @@ class ModuleLowering:
         out, budget, record = fn.args[-3], fn.args[-2], fn.args[-1]
         out.name, budget.name, record.name = "out", "budget", "record"
         b = ll.IRBuilder(fn.append_basic_block("entry"))
-        args = [b.sext(a, self.ints) if k is Kind.INT and self.ints is not I64 else a
+        args = [b.sext(a, self.ints) if k is Kind.INT and self.ints is not I64 else
+                cvalues.load(b, a) if k is Kind.COMPLEX else a  # a complex: its two doubles
                 for a, k in zip(fn.args[:-3], root[1], strict=True)]
         if self.unwinds:  # a bailout anywhere below comes back here, with its status
             buffer = b.bitcast(b.alloca(JMP_BUF, name="unwind"), PTR8)
@@ -311,8 +323,11 @@ class FunctionLowering:
         # interpreter, which goes on with the function's own code: it can show only the
         # bits this analysis of that code finds seen, so frame states add no roots.
         self.nan_bits_seen = nanbits.seen(typed.func)
+        self.abs_bounds = cpower.compared_abs(typed.func)  # abs(z) > 2.0 (issue 11)
         self.exits = Exits(self, func, record)
         self.cur_state: ir.FrameState | None = None  # of the node being lowered
+        self.cur_dest: Var | None = None  # the instruction being lowered's value
+        self.is_root = (func, typed.arg_kinds) == ml.program.root
         # the references this frame owns (None where bailouts unwind: nothing is owned;
         # and where no value is an object: nothing to own)
         self.owned = (None if ml.unwinds or not any(map(owned.holds_object, typed.types.values()))
@@ -503,8 +518,9 @@ class FunctionLowering:
                     # borrowed (an argument, an array): the caller's own
                     b.call(declare(self.ml.module, "Py_IncRef", ll.VoidType(), [PTR8]), [lv[0]])
                 src = frozenset({VKind.OBJECT})
-            if src & NP_SCALARS:  # a numpy scalar: a new object of its type
-                lv, src = npvalues.boxed(self, lv, src)
+            boxed = BOXED_RESULTS if self.is_root else NP_SCALARS  # a callee's complex:
+            if src & boxed:  # unboxed; a numpy scalar or the root's complex: a new object
+                lv, src = npvalues.boxed(self, lv, src, boxed)
             lv = coerce(b, lv, src, kinds, self.ints)
             ret = ll.Constant(self.fn.function_type.return_type, ll.Undefined)
             ret = b.insert_value(ret, ll.Constant(I32, Status.OK), 0)
@@ -566,6 +582,7 @@ class FunctionLowering:
         """The value of ``instr``, or None when control never gets past it."""
         result = self.types[instr.dest]
         self.cur_state = instr.state
+        self.cur_dest = instr.dest
         if self.owned is not None:
             self.cur_live = self.owned.before[instr.dest]
         self.exits.force_check(instr.state)

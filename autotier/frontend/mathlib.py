@@ -85,6 +85,10 @@ def _c_function(module: ir.Module, symbol: str, fnty: ir.FunctionType) -> ir.Fun
     return fn
 
 
+#: for other modules: a C function (libm's, CPython's) LLVM cannot take for a builtin
+c_function = _c_function
+
+
 def call_libm(e: Emitter, symbol: str, *args: ir.Value) -> tuple[ir.Value, ir.Value]:
     """Call libm's ``symbol`` on doubles with errno cleared: (result, errno after)."""
     errno_location = _c_function(e.module, "__errno_location",

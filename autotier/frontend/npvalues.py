@@ -396,24 +396,30 @@ def box(fl: FunctionLowering, lv: LV, kind: VKind) -> ll.Value:
     return obj
 
 
-def boxed(fl: FunctionLowering, lv: LV, kinds: Kinds) -> tuple[LV, Kinds]:
-    """A result of ``kinds`` with its numpy scalars boxed (``VKind.OBJECT``: new
-    references), the other kinds as they are."""
+def boxed(fl: FunctionLowering, lv: LV, kinds: Kinds,
+          boxable: Kinds = NP_SCALARS | {VKind.COMPLEX}) -> tuple[LV, Kinds]:
+    """A result of ``kinds`` with those of ``boxable`` (numpy scalars, complex numbers)
+    boxed (``VKind.OBJECT``: new references), the other kinds as they are."""
+    from autotier.frontend import cvalues
+
+    def box_one(lv: LV, kind: VKind) -> ll.Value:
+        return cvalues.box(fl, lv[0]) if kind is VKind.COMPLEX else box(fl, lv, kind)
+
     b = fl.b
-    out = (kinds - NP_SCALARS) | {VKind.OBJECT}
+    out = (kinds - boxable) | {VKind.OBJECT}
     if not is_tagged(kinds):
         (kind,) = kinds
-        return (box(fl, lv, kind),), out
+        return (box_one(lv, kind),), out
     done = fl.block("boxed_result")
     arrived: list[tuple[LV, ll.Block]] = []
-    cases = sorted(kinds & NP_SCALARS)
+    cases = sorted(kinds & boxable)
     targets = [fl.block(f"box_{k.name.lower()}") for k in cases]
     keep = fl.block("unboxed_result")
     switch = b.switch(lv[0], keep)
     for k, target in zip(cases, targets, strict=True):
         switch.add_case(ll.Constant(I64, k), target)
         b.position_at_end(target)
-        obj = box(fl, untag(b, lv, k), k)
+        obj = box_one(untag(b, lv, k), k)
         arrived.append((tag(b, (obj,), VKind.OBJECT, fl.ints), b.block))
         b.branch(done)
     b.position_at_end(keep)

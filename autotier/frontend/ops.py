@@ -17,7 +17,18 @@ from typing import TYPE_CHECKING, Any
 from llvmlite import ir as ll
 
 from autotier.abi import Status
-from autotier.frontend import arrays, boxes, capi, floatarith, ir, literals, npvalues, sequences
+from autotier.frontend import (
+    arrays,
+    boxes,
+    capi,
+    cpower,
+    cvalues,
+    floatarith,
+    ir,
+    literals,
+    npvalues,
+    sequences,
+)
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.ir import BinOp, CmpOp, Kinds, UnOp, VKind
 from autotier.frontend.kinds import NO_KINDS, NP_SCALARS, SEQ_ITERS, SEQUENCES
@@ -82,6 +93,8 @@ def truth(fl: FunctionLowering, value: ll.Value, kind: VKind) -> ll.Value:
         return ll.Constant(I1, 0)
     if kind in NP_SCALARS:
         return npvalues.truth(fl, kind, value)
+    if kind is VKind.COMPLEX:
+        return cvalues.truth(fl, value)
     if kind is VKind.BOOL:
         return value
     if kind is VKind.INT:
@@ -140,6 +153,8 @@ def _lower_Const(fl: FunctionLowering, instr: ir.Const, combo: Any, args: list[A
         return (f64(value),), _one(VKind.FLOAT)
     if value is None:
         return (ll.Constant(I1, 0),), _one(VKind.NONE)
+    if type(value) is complex:
+        return (cvalues.constant(value),), _one(VKind.COMPLEX)
     assert isinstance(value, int)
     return (ll.Constant(fl.ints, int(value)),), _one(VKind.INT)
 
@@ -163,6 +178,8 @@ def _lower_BinaryOp(fl: FunctionLowering, instr: ir.BinaryOp, combo: tuple[VKind
     if ka in NP_SCALARS or kb in NP_SCALARS:
         value = npvalues.lower_binary(fl, op, combo, x, y)
         return (value,), _one(npvalues.binary_kind(op, ka, kb))
+    if VKind.COMPLEX in combo:
+        return (cvalues.binary(fl, op, combo, x, y),), _one(VKind.COMPLEX)
     out = binop_kind(op, ka, kb)
     if out is VKind.BOOL:
         fn = {BinOp.AND: b.and_, BinOp.OR: b.or_, BinOp.XOR: b.xor}[op]
@@ -190,6 +207,8 @@ def _lower_UnaryOp(fl: FunctionLowering, instr: ir.UnaryOp, combo: tuple[VKind],
     b = fl.b
     if kind in NP_SCALARS and instr.op is not UnOp.NOT:
         return (npvalues.lower_unary(fl, instr.op, kind, x),), _one(kind)
+    if kind is VKind.COMPLEX and instr.op is not UnOp.NOT:  # - or + (~ is typed away)
+        return ((cvalues.negate(fl, x) if instr.op is UnOp.NEG else x),), _one(kind)
     out = unop_kind(instr.op, kind)
     assert out is not None
     if instr.op is UnOp.NOT:
@@ -217,6 +236,8 @@ def _lower_Compare(fl: FunctionLowering, instr: ir.Compare, combo: tuple[VKind, 
         return (ll.Constant(I1, int(equal == (instr.op is CmpOp.EQ))),), _one(VKind.BOOL)
     if ka in NP_SCALARS or kb in NP_SCALARS:
         return (npvalues.lower_compare(fl, instr.op, combo, x, y),), _one(VKind.NP_BOOL)
+    if VKind.COMPLEX in combo:  # == and != (typeinfer)
+        return (cvalues.compare(fl, instr.op, combo, x, y),), _one(VKind.BOOL)
     if ka in INTLIKE and kb in INTLIKE:
         return (b.icmp_signed(op, as_int(fl, x, ka), as_int(fl, y, kb)),), _one(VKind.BOOL)
     if VKind.INT not in combo:  # floats, or a float and a bool (0.0 / 1.0 exactly)
@@ -249,6 +270,11 @@ def _lower_Abs(fl: FunctionLowering, instr: ir.Abs, combo: tuple[VKind],
     (kind,), (x,) = combo, args
     if kind in NP_SCALARS:
         return (npvalues.lower_abs(fl, kind, x),), _one(kind)
+    if kind is VKind.COMPLEX:
+        bound = fl.abs_bounds.get(instr.dest)
+        if bound is not None:  # only ever compared with ``bound``
+            return (cpower.absolute_against(fl, x, bound),), _one(VKind.FLOAT)
+        return (cpower.absolute(fl, x),), _one(VKind.FLOAT)
     if kind is VKind.FLOAT:
         fabs = fl.ml.module.declare_intrinsic("llvm.fabs", [F64])
         return (fl.b.call(fabs, [x]),), _one(VKind.FLOAT)
@@ -351,8 +377,25 @@ def _lower_CallObject(fl: FunctionLowering, instr: ir.CallObject, combo: tuple[V
     if instr.makes is not None:  # numpy.zeros(shape, dtype=...): an array it owns
         return capi.lower_call_object(fl, instr.callee, args, kinds, _one(VKind.ARRAY),
                                       makes=instr.makes)
-    return capi.lower_call_object(fl, instr.callee, args, kinds, OPAQUE_RESULT,
+    return capi.lower_call_object(fl, instr.callee, args, kinds, _expected(fl, instr, combo),
                                   kw_names=instr.kw_names)
+
+
+def _lower_NumberAttr(fl: FunctionLowering, instr: ir.NumberAttr, combo: tuple[VKind],
+                      args: list[Any]) -> Leaf:
+    value, kind = cvalues.number_attr(fl, instr.name, args[0], combo[0])
+    return (value,), _one(kind)
+
+
+def _lower_Conjugate(fl: FunctionLowering, instr: ir.Conjugate, combo: tuple[VKind],
+                     args: list[Any]) -> Leaf:
+    value, kind = cvalues.conjugate(fl, args[0], combo[0])
+    return (value,), _one(kind)
+
+
+def _lower_MakeComplex(fl: FunctionLowering, instr: ir.MakeComplex, combo: tuple[VKind, ...],
+                       args: list[Any]) -> Leaf:
+    return (cvalues.make_complex(fl, list(args), combo),), _one(VKind.COMPLEX)
 
 
 def _lower_GetCell(fl: FunctionLowering, instr: ir.GetCell, combo: tuple[VKind, ...],

@@ -147,7 +147,7 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
             try:
                 typed = infer(source.ir, spec[1], callee_result,
                               elements if root else _any_elements(spec),
-                              items if root else None)
+                              items if root else None, root=root)
             except Unsupported as exc:
                 if root:
                     raise

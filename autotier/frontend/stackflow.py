@@ -39,6 +39,7 @@ from autotier.frontend.errors import Unsupported, at_line
 from autotier.frontend.ssa import RawBlock, finish
 
 ARRAY_ATTRS = ("ndim", "size")  # an ndarray's attributes that are ints
+NUMBER_ATTRS = ("real", "imag")  # a number's parts (ir.NumberAttr)
 
 Item = ir.Var | Static
 _ENTRY = 0  # the synthetic entry block; bytecode block i becomes IR block i + 1
@@ -407,7 +408,7 @@ class StackFlow:
 
     # ---------------------------------------------------------------- names, calls
     def _push_resolved(self, value: object) -> None:
-        if isinstance(value, int | float):
+        if isinstance(value, int | float | complex):
             self.stack.append(self.emit(ir.Const, value))
         else:
             self.stack.append(value)  # type: ignore[arg-type]
@@ -427,6 +428,13 @@ class StackFlow:
         if isinstance(obj, ir.Var) and not method and name == "shape":
             self.stack.append(AttrValue(name, (obj,)))
             return
+        if isinstance(obj, ir.Var) and not method and name in NUMBER_ATTRS:
+            self.stack.append(self.emit(ir.NumberAttr, obj, name, hint=name))
+            return
+        if isinstance(obj, ir.Var) and method and name == "conjugate":  # 3.12's form
+            self.stack.append(Null())
+            self.stack.append(BoundMethodValue(name, (obj,)))
+            return
         if isinstance(obj, ir.Var):
             raise self.fail(f"attribute .{name} of a value (a number, an instance) is not "
                             "supported")
@@ -437,7 +445,7 @@ class StackFlow:
     def _op_LOAD_METHOD(self, op: Op) -> None:
         obj = self.pop()
         if isinstance(obj, ir.Var):
-            if op.arg != "append":
+            if op.arg not in ("append", "conjugate"):
                 raise self.fail(f"method .{op.arg} of a value is not supported")
             self.stack.append(Null())
             self.stack.append(BoundMethodValue(str(op.arg), (obj,)))

@@ -20,7 +20,7 @@ from types import FunctionType
 
 from autotier import compat
 from autotier.abi import ArgKind, ArrayKind, Kind
-from autotier.frontend import ir, npscalars, npvalues
+from autotier.frontend import complexkinds, ir, npscalars, npvalues
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.errors import Unsupported, at_line
 from autotier.frontend.ir import NO_KINDS, BinOp, CmpOp, Kinds, UnOp, VKind
@@ -53,9 +53,11 @@ _NOT_NUMBERS = _OBJECTS | {VKind.NONE}
 #: is checked, and any other outcome resumes after the call (:mod:`.capi`)
 OPAQUE_RESULT: Kinds = frozenset({VKind.INT, VKind.FLOAT, VKind.BOOL, VKind.NONE})
 #: kinds a called function's arguments may have (numbers, sequences, None)
-_CALL_ARGUMENTS = SCALARS | SEQUENCES | NP_SCALARS | {VKind.NONE, VKind.ARRAY}
+_CALL_ARGUMENTS = SCALARS | SEQUENCES | NP_SCALARS | {VKind.NONE, VKind.ARRAY, VKind.COMPLEX}
 ARRAYS = frozenset({VKind.ARRAY, VKind.ARRAY_ITER})
 NUMBERS = SCALARS | NP_SCALARS
+#: results a function returns as a new object, boxed just before its return
+BOXED_RESULTS = NP_SCALARS | {VKind.COMPLEX}
 #: kinds a value of which has elements (their kinds speculated: ``Typed.elements``; an
 #: array's are its dtype's)
 HAS_ELEMENTS = SEQUENCES | SEQ_ITERS | ARRAYS
@@ -236,8 +238,8 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return frozenset({VKind.LIST})
     if isinstance(instr, ir.BinaryOp) and VKind.LIST in combo:
         return _list_binop(instr, combo)
-    if isinstance(instr, ir.MakeTuple):
-        ok = all(k in SCALARS or k is VKind.NONE for k in combo)
+    if isinstance(instr, ir.MakeTuple):  # (a complex item: boxed into it)
+        ok = all(k in SCALARS or k in (VKind.NONE, VKind.COMPLEX) for k in combo)
         if not ok:
             raise Unsupported(at_line("a tuple of anything but numbers is not supported",
                                       instr.line))
@@ -254,6 +256,9 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return frozenset({VKind.BOOL})
     if isinstance(instr, ir.Select):
         return frozenset(combo[1:])
+    complex_kinds = complexkinds.result_kinds(instr, combo)
+    if complex_kinds is not None:
+        return complex_kinds
     if isinstance(instr, ir.CallObject):
         _call_arguments(instr, combo)
         return frozenset({VKind.ARRAY}) if instr.makes is not None else OPAQUE_RESULT
@@ -406,10 +411,11 @@ def combos(operands: tuple[ir.Var, ...], types: Mapping[ir.Var, Kinds]) -> list[
 
 def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResult,
           elements: Mapping[int, Kinds] | None = None,
-          items: Mapping[int, Kinds] | None = None) -> Typed:
+          items: Mapping[int, Kinds] | None = None, *, root: bool = True) -> Typed:
     """Kinds for every value of ``func`` called with ``arg_kinds``; ``elements``: the
     speculated element kinds of each list or tuple parameter (by position); ``items``:
-    those of the items of its tuple elements."""
+    those of the items of its tuple elements.  ``root``: the function the entry calls
+    (a native callee returns a complex unboxed, the root as a new object)."""
     types: dict[ir.Var, Kinds] = {v: NO_KINDS for b in func.blocks for v in b.defs()}
     elems: dict[ir.Var, Kinds] = {}
     arrays: dict[ir.Var, ArrayKind] = {}
@@ -471,8 +477,9 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
     _check_mixed(func, types)
     if returns & (SEQUENCES | {VKind.ARRAY}):  # an argument handed back: a new reference
         returns = (returns - SEQUENCES - {VKind.ARRAY}) | {VKind.OBJECT}
-    if returns & NP_SCALARS:  # a numpy scalar: boxed just before the return
-        returns = (returns - NP_SCALARS) | {VKind.OBJECT}
+    boxed = BOXED_RESULTS if root else NP_SCALARS
+    if returns & boxed:  # a numpy scalar or a complex: boxed just before the return
+        returns = (returns - boxed) | {VKind.OBJECT}
     if returns & _OBJECTS:
         what = " or ".join(sorted(_OBJECT_NAMES[k] for k in returns & _OBJECTS))
         raise Unsupported(f"{func.name}: returning a {what} is not supported")
@@ -507,7 +514,7 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             elems[instr.dest] = frozenset({NP_OF_DTYPE[instr.makes.dtype]})
         if isinstance(instr, ir.MakeList | ir.MakeTuple):  # its items' kinds
             elems[instr.dest] = elems.get(instr.dest, NO_KINDS).union(
-                *(types[v] & SCALARS for v in instr.items))
+                *(types[v] & (SCALARS | {VKind.COMPLEX}) for v in instr.items))
         if isinstance(instr, ir.SetItem | ir.ListAppend) and VKind.LIST in types[instr.seq]:
             # what later loads may meet (an array's elements stay its dtype's)
             elems[instr.seq] = elems.get(instr.seq, NO_KINDS) | (types[instr.value] & SCALARS)

@@ -16,6 +16,9 @@ kinds         LLVM values                                 meaning
 {object}      (i8* new reference,)                        a tuple the root returns
 {array}       (i8* array,)                                a borrowed numpy.ndarray
 {array_iter}  (i8* array, i64 next index)                 an iterator over a 1-d array
+{complex}     (<2 x double> real, imag,)                  a complex; tagged: the real
+                                                          part in fval, the imaginary
+                                                          part's bits in ival
 {np_<dtype>}  (the machine type,)                         a numpy scalar (double, float,
                                                           iN, i1); tagged: float64 in
                                                           fval, the others' bits in ival
@@ -49,6 +52,7 @@ F64 = ll.DoubleType()
 LV = tuple[ll.Value, ...]
 
 PTR = ll.IntType(8).as_pointer()
+CPLX = ll.VectorType(F64, 2)  # a complex: element 0 the real part, 1 the imaginary
 _TRIPLE = (I64, I64, I64)
 
 
@@ -91,8 +95,18 @@ def scalar_type(kind: VKind, ints: ll.IntType) -> ll.Type:
         from autotier.frontend.npvalues import machine_type
 
         return machine_type(kind)
+    if kind is VKind.COMPLEX:
+        return CPLX
     return {VKind.FLOAT: F64, VKind.BOOL: I1, VKind.LIST: PTR, VKind.TUPLE: PTR,
             VKind.NONE: I1, VKind.OBJECT: PTR, VKind.ARRAY: PTR}[kind]
+
+
+def complex_value(b: ll.IRBuilder, real: ll.Value, imag: ll.Value) -> ll.Value:
+    """The complex of parts ``real`` and ``imag`` (doubles)."""
+    if isinstance(real, ll.Constant) and isinstance(imag, ll.Constant):
+        return ll.Constant(CPLX, [real, imag])
+    undef = ll.Constant(CPLX, ll.Undefined)
+    return b.insert_element(b.insert_element(undef, real, i64(0)), imag, i64(1))
 
 
 def i64(value: int) -> ll.Constant:
@@ -122,6 +136,10 @@ def tag(b: ll.IRBuilder, lv: LV, kind: VKind, ints: ll.IntType) -> LV:
         return (i64(kind), (b.sext if signed else b.zext)(value, ints), f64(0.0))
     if kind is VKind.OBJECT:
         return (i64(kind), b.ptrtoint(value, ints), f64(0.0))
+    if kind is VKind.COMPLEX:
+        imag = b.bitcast(b.extract_element(value, i64(1)), I64)
+        return (i64(kind), imag if ints == I64 else b.zext(imag, ints),
+                b.extract_element(value, i64(0)))
     ival = b.zext(value, ints) if kind is VKind.BOOL else value
     return (i64(kind), ival, f64(0.0))
 
@@ -144,6 +162,9 @@ def untag(b: ll.IRBuilder, lv: LV, kind: VKind) -> LV:
         return (ll.Constant(I1, 0),)
     if kind is VKind.OBJECT:
         return (b.inttoptr(ival, PTR),)
+    if kind is VKind.COMPLEX:
+        imag = b.bitcast(ival if ival.type == I64 else b.trunc(ival, I64), F64)
+        return (complex_value(b, fval, imag),)
     raise ValueError(f"cannot untag {kind.name}")
 
 

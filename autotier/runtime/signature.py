@@ -57,8 +57,9 @@ def call_kinds(func: FunctionType, args: tuple[Any, ...],
 
 
 _VARARGS, _VARKEYWORDS = 0x04, 0x08  # inspect.CO_VARARGS, inspect.CO_VARKEYWORDS
-NATIVE_VALUES = ("native code takes int (within int64), float, bool, list, tuple and "
-                 "numpy.ndarray (of bool, int8-64, uint8-64, float32, float64 in native order)")
+NATIVE_VALUES = ("native code takes int (within int64), float, bool, complex, list, tuple "
+                 "and numpy.ndarray (of bool, int8-64, uint8-64, float32, float64 in native "
+                 "order)")
 
 
 def why_not(func: FunctionType, args: tuple[Any, ...],

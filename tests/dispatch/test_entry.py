@@ -12,6 +12,7 @@ import math
 import struct
 import sys
 import threading
+from fractions import Fraction
 
 import pytest
 
@@ -170,9 +171,9 @@ def test_entry_type_guards_are_exact(add_int):
     class MyInt(int):
         pass
 
-    for args in [(True, 1), (1, False), (1.0, 2)]:  # other kinds: a new specialisation?
-        assert interpreted(hf, *args, code=Bail.TYPES) == args[0] + args[1]
-    for args in [(MyInt(2), 1), ("a", "b"), (1, 2.0 + 0j)]:  # never native: the function
+    for args in [(True, 1), (1, False), (1.0, 2), (1, 2.0 + 0j)]:  # other kinds: a new
+        assert interpreted(hf, *args, code=Bail.TYPES) == args[0] + args[1]  # specialisation?
+    for args in [(MyInt(2), 1), ("a", "b"), (1, Fraction(1, 3))]:  # never native: the function
         assert interpreted(hf, *args, code=Bail.FOREIGN) == args[0] + args[1]
     with pytest.raises(TypeError):
         interpreted(hf, None, 1, code=Bail.FOREIGN)

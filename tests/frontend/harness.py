@@ -169,6 +169,8 @@ def same(a: Any, b: Any) -> bool:
         return bool(a.tobytes() == b.tobytes())
     if type(a) is float:
         return struct.pack("<d", a) == struct.pack("<d", b)
+    if type(a) is complex:  # both parts bit for bit
+        return struct.pack("<dd", a.real, a.imag) == struct.pack("<dd", b.real, b.imag)
     if type(a) in (tuple, list):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
@@ -196,8 +198,8 @@ def _representable(value: Any) -> bool:
         return True
     if type(value) is tuple:
         return all(_representable(v) and type(v) is not tuple for v in value)
-    if _is_numpy(value):  # a numpy scalar (boxed natively), or an array argument back
-        return True
+    if _is_numpy(value) or type(value) is complex:  # boxed natively (a numpy scalar, a
+        return True  # complex), or an array argument handed back
     return value is None or Kind.of(value) in (Kind.INT, Kind.FLOAT, Kind.BOOL)
 
 
@@ -472,5 +474,7 @@ def force_every_site(func: Any, inputs: list[tuple[Any, ...]], *, opt: int = 2,
 
 
 def bits(value: Any) -> str:
-    """A float's 64 bits in hex (what tells nans apart), else ''."""
+    """A float's 64 bits in hex (what tells nans apart), a complex's parts', else ''."""
+    if type(value) is complex:
+        return f"{bits(value.real)}:{bits(value.imag)}"
     return struct.pack(">d", value).hex() if type(value) is float else ""

@@ -527,7 +527,7 @@ def uses_string(n):
 
 
 def uses_attribute(x):
-    return x.real
+    return x.numerator
 
 
 def uses_try(x):
