@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from autotier.abi import Kind, Status
+from autotier.bench_containers import histogram, matmul, stencil
 from autotier.frontend import Unsupported, lower
 from tests.frontend.harness import check, compile_function, force_every_site, forget
 
@@ -100,35 +101,6 @@ def made_in_a_loop(n):
         t[1] = k
         total += t[1] + t[0]
     return total
-
-
-def histogram(data, nbins):
-    hist = np.zeros(nbins, dtype=np.int64)
-    for x in data:
-        hist[int(x * nbins)] += 1
-    return hist
-
-
-def stencil(a):
-    n, m = a.shape
-    out = np.zeros((n, m))
-    for i in range(1, n - 1):
-        for j in range(1, m - 1):
-            out[i, j] = 0.25 * (a[i - 1, j] + a[i + 1, j] + a[i, j - 1] + a[i, j + 1]) - a[i, j]
-    return out
-
-
-def matmul(a, b):
-    n, m = a.shape
-    p = b.shape[1]
-    c = np.zeros((n, p))
-    for i in range(n):
-        for j in range(p):
-            s = 0.0
-            for k in range(m):
-                s += a[i, k] * b[k, j]
-            c[i, j] = s
-    return c
 
 
 def _native(func, *args) -> None:
