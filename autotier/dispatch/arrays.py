@@ -65,8 +65,11 @@ def layout() -> Layout:
     nd = _find(probe, 3, ctypes.c_int32, step=4)
     descr = _find(probe, id(probe.dtype))
     # numpy allocates the strides right after the dimensions (one block of 2 * nd):
-    # only a pair of words that far apart is read as pointers
-    pairs = [off for off in range(compat.OB_TYPE + 8, 120, 8)
+    # only a pair of words that far apart is read as pointers, and only inside the
+    # object (the words past it are another allocation's: two of them that far apart,
+    # a C++ vector's begin and end, say, pointing at freed memory crashed the probe)
+    size = type(probe).__basicsize__
+    pairs = [off for off in range(compat.OB_TYPE + 8, size - 8, 8)
              if _word(probe, off) > 4096 and _word(probe, off) % 8 == 0
              and _word(probe, off + 8) == _word(probe, off) + 8 * probe.ndim]
     dims_at = [off for off in pairs if _pointed(probe, off, probe.shape)]

@@ -104,10 +104,17 @@ def call_libm(e: Emitter, symbol: str, *args: ir.Value) -> tuple[ir.Value, ir.Va
     return result, e.b.load(where)
 
 
+def call_c(module: ir.Module, b: ir.IRBuilder, symbol: str, *args: ir.Value) -> ir.Value:
+    """Call the C library's ``symbol`` (its parameters and result of the arguments' one
+    type: ``pow`` on doubles, ``powf`` on floats) without touching errno."""
+    t = args[0].type
+    fn = _c_function(module, symbol, ir.FunctionType(t, [t] * len(args)))
+    return b.call(fn, list(args))
+
+
 def c_fmod(e: Emitter, x: ir.Value, y: ir.Value) -> ir.Value:
     """The C library's fmod(x, y) (exact; errno is never read after it)."""
-    fn = _c_function(e.module, "fmod", ir.FunctionType(F64, [F64, F64]))
-    return e.b.call(fn, [x, y])
+    return call_c(e.module, e.b, "fmod", x, y)
 
 
 def _check_errno(e: Emitter, r: ir.Value, err: ir.Value) -> None:

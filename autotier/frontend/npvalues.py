@@ -11,8 +11,9 @@ raises or answers as it would undecorated.  numpy's default error state ignores
 underflow, which the predicates of npscalars assume; native code does not read the
 user's state, so a ``*`` or ``/`` whose result is below the kind's least normal
 number (an underflow, or a subnormal: both inexact possibly) deoptimises too, and
-numpy decides.  What this module does not lower (float ``//``, ``%``, ``**``, integer
-``//``, ``%``, ``**``, shifts) is declined at typing (``Unsupported``).
+numpy decides.  ``//``, ``%``, ``**``, ``<<`` and ``>>`` are :mod:`.npdivpow`'s; what
+neither lowers (float ``**`` on numpy's ufunc path) is declined at typing
+(``Unsupported``), what numpy refuses is its TypeError (``NumpyRefuses``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from llvmlite import ir as ll
 from autotier import compat
 from autotier.abi import Status
 from autotier.dispatch.irutil import declare
-from autotier.frontend import floatarith
+from autotier.frontend import floatarith, npdivpow
 from autotier.frontend import npscalars as nps
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.kinds import NP_OF_DTYPE, NP_SCALARS, BinOp, CmpOp, Kinds, UnOp, VKind
@@ -58,8 +59,8 @@ def operand(kind: VKind) -> nps.Operand:
 
 # ------------------------------------------------------------------ typing
 
-_FLOAT_OPS = (BinOp.ADD, BinOp.SUB, BinOp.MUL, BinOp.TRUEDIV)
-_INT_OPS = (BinOp.ADD, BinOp.SUB, BinOp.MUL, BinOp.AND, BinOp.OR, BinOp.XOR)
+_FLOAT_OPS = (BinOp.ADD, BinOp.SUB, BinOp.MUL, BinOp.TRUEDIV, *npdivpow.FLOAT_OPS)
+_INT_OPS = (BinOp.ADD, BinOp.SUB, BinOp.MUL, BinOp.AND, BinOp.OR, BinOp.XOR, *npdivpow.OPS)
 _BOOL_OPS = (BinOp.ADD, BinOp.MUL, BinOp.AND, BinOp.OR, BinOp.XOR)
 
 
@@ -264,6 +265,8 @@ def lower_binary(fl: FunctionLowering, op: BinOp, combo: tuple[VKind, VKind],
     compute = r.compute
     assert compute is not None
     cx, cy, trap = _operands(fl, r, combo, x, y)
+    if op in npdivpow.OPS:
+        return npdivpow.lower(fl, op, compute, cx, cy, trap=trap)
     if compute.is_float:
         return _float_op(fl, op, cx, cy, trap)
     if compute.is_bool:
