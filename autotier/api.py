@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import dis
 import functools
-import importlib
 import logging
 import os
 import sys
@@ -48,9 +47,8 @@ def _finish_lazy_imports() -> None:
     lazily (the backends, the frontend, numba): a child forked in the middle has it
     half-initialised for good (measured: 1 fork in 12 during a first compile; every
     compile in that child failed with ImportError)."""
-    for name, module in list(sys.modules.items()):
-        if name.partition(".")[0] in LAZY_PACKAGES and compat.module_initializing(module):
-            importlib.import_module(name)  # returns once the other thread's import ends
+    for package in LAZY_PACKAGES:
+        compat.finish_imports(package)
 
 
 def _before_fork() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from autotier import compat
 from autotier.backends.base import (
     Abandoned,
     Backend,
@@ -30,6 +31,7 @@ def _backend(name: str) -> Backend:
 
         return LLVMBackend()
     if name == "numba":
+        compat.finish_imports("numba")  # numba's import cycles: compat.finish_imports
         from autotier.backends.numba_backend import NumbaBackend
 
         return NumbaBackend()

@@ -25,6 +25,7 @@ import re
 from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
+from autotier import compat
 from autotier.abi import Kind, hot_target
 from autotier.backends import numba_semantics
 from autotier.backends.base import CompiledCode, CompileError, CompileRequest, Unsupported
@@ -120,6 +121,7 @@ class NumbaBackend:
         if risk is not None:  # certain from the bytecode: numba is not asked
             raise Unsupported(f"numba could differ from CPython: {risk} (seen before "
                               "compiling)")
+        compat.finish_imports("numba")  # numba's import cycles: compat.finish_imports
         import numba
         from numba.core import errors
 

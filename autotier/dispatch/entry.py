@@ -28,7 +28,6 @@ call's own arguments: the interpreter's own result.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -148,7 +147,7 @@ class EntryPlan:
     def arrays(self) -> bool:
         """Whether ndarray arguments may ask for a specialisation: numpy is imported
         (an entry built before it was treats them as foreign, as every other type)."""
-        return "numpy" in sys.modules
+        return compat.imported("numpy") is not None
 
 
 def version_global_name(entry: str, index: int) -> str:

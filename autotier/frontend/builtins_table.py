@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import builtins
 import math
-import sys
 from dataclasses import dataclass
 from enum import Enum
 from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 from typing import Any
 
+from autotier import compat
 from autotier.abi import hot_target
 from autotier.frontend.errors import Unsupported, at_line
 from autotier.frontend.ir import Var, VKind
@@ -214,7 +214,7 @@ def describe(static: Static) -> str:
 
 def dtype_ref(value: object) -> DtypeRef | None:
     """``numpy.float64`` and its kin (the scalar types of ``abi.ARRAY_DTYPES``), else None."""
-    np = sys.modules.get("numpy")
+    np = compat.imported("numpy")
     if np is None or not isinstance(value, type) or not issubclass(value, np.generic):
         return None
     from autotier.abi import ARRAY_DTYPES

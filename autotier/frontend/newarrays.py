@@ -20,11 +20,11 @@ module attribute they are reached through is guarded as every global is.
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
 from llvmlite import ir as ll
 
+from autotier import compat
 from autotier.abi import ARRAY_DTYPES, ArrayKind
 from autotier.frontend import ir
 from autotier.frontend.builtins_table import (
@@ -51,7 +51,7 @@ _DTYPES: dict[str, object] = {}
 
 def maker(obj: object) -> str | None:
     """``"zeros"``, ``"empty"`` or ``"ones"`` when ``obj`` is that numpy function."""
-    np = sys.modules.get("numpy")
+    np = compat.imported("numpy")
     if np is None:
         return None
     for name in MAKERS:

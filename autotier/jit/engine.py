@@ -400,11 +400,18 @@ def _check_usable() -> None:
 
 
 def _numba_lock() -> contextlib.AbstractContextManager[object]:
+    """numba's global compiler lock, where numba is imported (it compiles with the same
+    LLVM); its module is imported once no other thread is inside numba's imports."""
     if "numba" not in sys.modules:
         return contextlib.nullcontext()
-    from numba.core.compiler_lock import global_compiler_lock
+    module = sys.modules.get("numba.core.compiler_lock")
+    if module is None or compat.module_initializing(module):
+        compat.finish_imports("numba")
+        from numba.core import compiler_lock
 
-    return global_compiler_lock
+        module = compiler_lock
+    lock: contextlib.AbstractContextManager[object] = module.global_compiler_lock
+    return lock
 
 
 def _compile_locked(  # noqa: PLR0917 - compile_ir_modules' arguments
