@@ -38,7 +38,7 @@ SCRIPT = textwrap.dedent("""
 
 def test_numba_imported_by_the_user_while_the_broker_compiles():
     for _ in range(2):
-        proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True,
+        proc = subprocess.run([sys.executable, "-c", SCRIPT], check=False, capture_output=True,
                               text=True, timeout=240)
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert proc.stdout.split("\n")[:2] == ["2", "35100 ['compiled']"], proc.stdout
