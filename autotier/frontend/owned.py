@@ -218,6 +218,16 @@ def after_instr(fl: FunctionLowering, instr: ir.Instr) -> None:
         adjust(fl, dest, -1)
 
 
+def releases(fl: FunctionLowering, instr: ir.Instr) -> bool:
+    """Whether :func:`after_instr` may release a reference after ``instr`` (a
+    finaliser could run there)."""
+    owned = fl.owned
+    if owned is None:
+        return False
+    before, after = owned.before[instr.dest], owned.after[instr.dest]
+    return bool(before - after) or (instr.dest in owned.owned and instr.dest not in after)
+
+
 def before_return(fl: FunctionLowering, bid: int, value: Var) -> None:
     """Release everything but the result, whose reference goes to the caller."""
     owned = fl.owned
