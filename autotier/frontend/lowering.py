@@ -592,9 +592,10 @@ class FunctionLowering:
         edge = self.block(f"edge{bid}_{target}")
         with self.b.goto_block(edge):
             for var, delta in changes:
-                owned.adjust(self, var, delta)
+                owned.adjust(self, var, delta)  # (inline: it may end in another block)
+            end = self.b.block
             self.b.branch(self.blocks[target])
-        self.incoming.append((target, values, edge))
+        self.incoming.append((target, values, end))
         return edge
 
     def _fill_phis(self) -> None:
