@@ -5,7 +5,8 @@ nan from non-nan ones or a signalling nan operand) only when its result is not
 finite, and a result that is not finite makes any ``+``, ``-`` or ``*`` it is an
 operand of, and any ``/`` it is the dividend of, not finite either (``inf + -inf``,
 ``inf * 0`` and ``inf / inf`` are nans).  So when such a *producer*'s only use is one
-such *consumer* later in the same block, with only pure instructions between them
+such *consumer* later in the same block (or an ``int()`` of it, which deoptimises for a
+nan or an infinity), with only pure instructions between them
 (numbers' arithmetic, constants, element loads of arrays: nothing that stores, calls
 or releases a reference), the producer emits no check of its own: it is *pending*
 (:class:`Pending`, ``FunctionLowering.pending``) until the consumer's check, whose
@@ -102,6 +103,8 @@ def pure(types: Mapping[Var, Kinds], instr: ir.Instr) -> bool:
         return _one_kind(types, instr.dest) in _NUMBERS
     if isinstance(instr, ir.BinaryOp):  # of numbers (tagged ones too: no object)
         return all(types.get(v, frozenset()) <= _NUMBERS for v in (instr.left, instr.right))
+    if isinstance(instr, ir.ToInt):  # int() of a number: it bails or truncates
+        return types.get(instr.operand, frozenset()) <= _NUMBERS
     if isinstance(instr, ir.GetCell | ir.GetItem):  # an element of an array, not a row
         seq = instr.arr if isinstance(instr, ir.GetCell) else instr.seq
         return (_one_kind(types, seq) is VKind.ARRAY
@@ -124,6 +127,9 @@ def candidates(func: ir.Function, types: Mapping[Var, Kinds]) -> frozenset[Var]:
                     and p.op in PRODUCERS and uses.get(p.dest) == 1):
                 continue
             for c in instrs[i + 1:]:
+                if isinstance(c, ir.ToInt) and c.operand == p.dest:  # int(): bails
+                    found.add(p.dest)  # for a nan, an infinity (npvalues.as_int)
+                    break
                 if isinstance(c, ir.BinaryOp) and p.dest in (c.left, c.right):
                     left, right = PROPAGATES.get(c.op, (False, False))
                     if _np_float_op(types, c, once=False) and ((c.left == p.dest and left)
@@ -158,6 +164,12 @@ def catch(fl: FunctionLowering, op: BinOp, x: ll.Value, y: ll.Value) -> list[Pen
         if (left and p.r is x) or (right and p.r is y):
             add(p)
     return [p for p in fl.pending if p in out]
+
+
+def catch_operand(fl: FunctionLowering, x: ll.Value) -> list[Pending]:
+    """The pending producers a conversion of ``x`` that bails for a nan or an infinity
+    (``int(x)``) catches."""
+    return catch(fl, BinOp.ADD, x, x)
 
 
 def caught(fl: FunctionLowering, found: list[Pending]) -> None:

@@ -405,10 +405,12 @@ def as_int(fl: FunctionLowering, kind: VKind, x: ll.Value) -> ll.Value:
     k = NP[kind]
     b = fl.b
     if k.is_float:
-        d = as_double(fl, kind, x)
+        found = deferred.catch_operand(fl, x)  # a pending producer of x: not finite,
+        d = as_double(fl, kind, x)  # so the bailout below tests it first
         inside = b.and_(b.fcmp_ordered(">=", d, ll.Constant(F64, -(2.0**63))),
                         b.fcmp_ordered("<", d, ll.Constant(F64, 2.0**63)))
         fl.bail_if(b.not_(inside), Status.NUMPY, name="int_ok")
+        deferred.caught(fl, found)
         return fl.widen(b.fptosi(d, I64))
     if k.bits == 64 and k.sort is nps.Sort.UNSIGNED:
         fl.bail_if(b.icmp_signed("<", x, ll.Constant(I64, 0)), Status.NUMPY, name="int_ok")

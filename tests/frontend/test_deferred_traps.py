@@ -16,10 +16,12 @@ import warnings
 from typing import Any
 
 import numpy as np
+import pytest
 
 from autotier.abi import Kind, Status
 from autotier.deopt import resume
-from tests.frontend.harness import check, compile_function, force_every_site, fresh
+from autotier.frontend import deferred
+from tests.frontend.harness import check, compile_function, force_every_site, forget, fresh
 
 
 def chain(a: np.ndarray) -> Any:
@@ -200,3 +202,49 @@ def test_a_product_caught_by_a_sum_of_two_kinds() -> None:
         check(dot, a, b)
     force_every_site(dot, [(np.array([1.0, 2.0]), np.array([3.0, 4.0])),
                            (np.array([big, 2.0]), np.array([10.0, 4.0]))])
+
+
+def binned(data: np.ndarray, scale: float, hist: np.ndarray) -> None:
+    for x in data:
+        hist[int(x * scale)] += 1  # int() of the product deoptimises for a nan or an inf
+
+
+def test_a_product_caught_by_int(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``int(x * scale)``: the product's overflow is caught by ``int()``'s check (a nan or
+    an infinity deoptimises), where numpy warns before CPython's OverflowError."""
+    found: list[frozenset] = []
+    real = deferred.candidates
+
+    def recorded(func: Any, types: Any) -> frozenset:
+        found.append(real(func, types))
+        return found[-1]
+
+    forget(binned)
+    monkeypatch.setattr(deferred, "candidates", recorded)
+    compile_function(binned, (Kind.of(np.zeros(2)), Kind.FLOAT, Kind.of(np.zeros(4, np.int64))))
+    monkeypatch.undo()
+    assert [len(f) for f in found] == [1]  # the product, caught by int()
+    times = _offsets(binned, "*")
+    overflow = "overflow encountered in scalar multiply"
+    data = np.array([0.1, 1e308, 0.2])
+    hist = np.zeros(4, np.int64)
+    check(binned, data, 10.0, hist)
+    compiled = compile_function(binned, (Kind.of(data), Kind.FLOAT, Kind.of(hist)))
+    status, _, frames = compiled.run(data, 10.0, hist)
+    assert status is Status.NUMPY and frames[0].site.offset == times[0]
+    assert hist.tolist() == [0, 1, 0, 0]  # the first element's store only
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        try:
+            resume.finish(frames)()
+        except OverflowError as exc:
+            assert str(exc) == "cannot convert float infinity to integer"
+        else:
+            raise AssertionError("int(inf) answered")
+    assert [str(w.message) for w in seen] == [overflow]
+    for d, scale in ((np.array([0.1, 0.35, 0.2]), 10.0), (np.array([np.nan]), 1.0),
+                     (np.array([np.inf]), 1.0), (np.array([1e-300]), 1e-300),
+                     (np.array([0.5, -0.1]), 4.0), (np.array([3e300]), 1e10)):
+        check(binned, d, scale, np.zeros(4, np.int64))
+    force_every_site(binned, [(np.array([0.1, 0.2]), 10.0, np.zeros(4, np.int64)),
+                              (np.array([0.1, 1e308]), 10.0, np.zeros(4, np.int64))])
