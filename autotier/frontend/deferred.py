@@ -120,24 +120,29 @@ def candidates(func: ir.Function, types: Mapping[Var, Kinds]) -> frozenset[Var]:
             for v in node.uses():
                 uses[v] = uses.get(v, 0) + 1
     found: set[Var] = set()
-    for blk in func.blocks:
+    for blk in func.blocks:  # linear: the next impure position and each first use
         instrs = blk.instrs
+        impure = [len(instrs)] * (len(instrs) + 1)  # the first impure at or after i
+        for i in range(len(instrs) - 1, -1, -1):
+            impure[i] = impure[i + 1] if pure(types, instrs[i]) else i
+        first_use: dict[Var, int] = {}
+        for i, node in enumerate(instrs):
+            for v in node.uses():
+                first_use.setdefault(v, i)
         for i, p in enumerate(instrs):
             if not (_np_float_op(types, p, once=True) and isinstance(p, ir.BinaryOp)
                     and p.op in PRODUCERS and uses.get(p.dest) == 1):
                 continue
-            for c in instrs[i + 1:]:
-                if isinstance(c, ir.ToInt) and c.operand == p.dest:  # int(): bails
-                    found.add(p.dest)  # for a nan, an infinity (npvalues.as_int)
-                    break
-                if isinstance(c, ir.BinaryOp) and p.dest in (c.left, c.right):
-                    left, right = PROPAGATES.get(c.op, (False, False))
-                    if _np_float_op(types, c, once=False) and ((c.left == p.dest and left)
-                                                   or (c.right == p.dest and right)):
-                        found.add(p.dest)
-                    break
-                if not pure(types, c):
-                    break
+            j = first_use.get(p.dest)
+            if j is None or impure[i + 1] < j:  # used in another block, or past an effect
+                continue
+            c = instrs[j]
+            if isinstance(c, ir.ToInt):  # int(): bails for a nan, an infinity
+                found.add(p.dest)  # (npvalues.as_int)
+            elif isinstance(c, ir.BinaryOp) and _np_float_op(types, c, once=False):
+                left, right = PROPAGATES[c.op]
+                if (c.left == p.dest and left) or (c.right == p.dest and right):
+                    found.add(p.dest)
     return frozenset(found)
 
 
