@@ -186,7 +186,7 @@ class Exits:
         release = fl.block("release")
         with fl.b.goto_block(release):
             for var in extra:
-                owned.adjust(fl, var, -1)
+                owned.adjust(fl, var, -1, hot=False)
             fl.b.branch(block)
         phi.add_incoming(status, release)
         return release
@@ -219,7 +219,7 @@ class Exits:
             self.call_words.append((site.words, callee))
         if state is not None:
             for var in owned.state_owned(fl, state):
-                owned.adjust(fl, var, -1)
+                owned.adjust(fl, var, -1, hot=False)
         fl.bail_status.add_incoming(phi, b.block)
         b.branch(fl.bail_block)
         return phi

@@ -54,6 +54,7 @@ from autotier.frontend import (
     capi,
     cpower,
     cvalues,
+    deferred,
     finishing,
     ir,
     nanbits,
@@ -335,6 +336,11 @@ class FunctionLowering:
         self.cur_live: frozenset[Var] = frozenset()  # owned values live at that node
         self.slots: dict[str, ll.Value] = {}  # helper result slots, by type (out_slot)
         self.array_fields = ArrayFields(self)  # array parameters' fields, held
+        # numpy float + and - whose trap a later operation catches (deferred.py)
+        self.deferrable = deferred.candidates(typed.func, typed.types)
+        self.pending: list[deferred.Pending] = []
+        self.leaves = 0  # lowerings of the instruction being lowered (one per combo)
+        self.leaf_catches: list[list[deferred.Pending]] = []  # what each caught
 
     # ------------------------------------------------------------ services for ops
     def _failure(self, status: ll.Value) -> ll.Value:
@@ -364,17 +370,28 @@ class FunctionLowering:
 
     def bail(self, status: Status) -> None:
         """End the current block with a bailout returning ``status`` (deoptimising at
-        the frame state of the node being lowered, :mod:`.exits`)."""
+        the frame state of the node being lowered, :mod:`.exits`; or at a pending
+        producer's, :mod:`.deferred`)."""
+        if self.pending:
+            deferred.resolve(self, npvalues.pending_trap)
         self.b.branch(self.exits.target(self.cur_state, ll.Constant(I32, status)))
 
     def bail_if(self, cond: ll.Value, status: ll.Value | Status, name: str = "ok",
                 callee: Spec | tuple[str] | None = None) -> None:
         """Bail out with ``status`` when ``cond`` (i1) holds; continue in a new block.
-        ``callee``: the failure is that native callee's (it wrote its frames)."""
+        ``callee``: the failure is that native callee's (it wrote its frames).  While
+        numpy traps are pending (:mod:`.deferred`) the bailout first tests them."""
         ok = self.block(name)
         value = ll.Constant(I32, status) if isinstance(status, Status) else status
-        target = self.exits.target(self.cur_state, value, callee=callee)
-        self.b.cbranch(cond, target, ok).set_weights([1, 1000])
+        if self.pending:
+            cold = self.block("numpy_pending")
+            self.b.cbranch(cond, cold, ok).set_weights([1, 1000])
+            self.b.position_at_end(cold)
+            deferred.resolve(self, npvalues.pending_trap)
+            self.b.branch(self.exits.target(self.cur_state, value, callee=callee))
+        else:
+            target = self.exits.target(self.cur_state, value, callee=callee)
+            self.b.cbranch(cond, target, ok).set_weights([1, 1000])
         self.b.position_at_end(ok)
 
     def check(self, status: ll.Value) -> None:
@@ -494,13 +511,22 @@ class FunctionLowering:
             self.phis[blk.id] = phis
         owned.block_start(self, blk)
         for instr in blk.instrs:
+            if self.pending and not deferred.pure(self.types, instr):
+                deferred.flush(self, npvalues.check_pending)
+            self.leaves, self.leaf_catches = 0, []
             lv = self._lower_instr(instr)
             if lv is None:
+                self.pending = []
                 return
+            deferred.after_instr(self, self.leaves)
             self.values[instr.dest] = lv
             if isinstance(instr, ir.CallObject) and instr.makes is not None:
                 self.array_fields.made_here(instr.dest)
+            if self.pending and owned.releases(self, instr):
+                deferred.flush(self, npvalues.check_pending)
             owned.after_instr(self, instr)
+        if self.pending:
+            deferred.flush(self, npvalues.check_pending)
         term = blk.term
         self.cur_state = term.state
         if self.owned is not None:
@@ -566,9 +592,10 @@ class FunctionLowering:
         edge = self.block(f"edge{bid}_{target}")
         with self.b.goto_block(edge):
             for var, delta in changes:
-                owned.adjust(self, var, delta)
+                owned.adjust(self, var, delta)  # (inline: it may end in another block)
+            end = self.b.block
             self.b.branch(self.blocks[target])
-        self.incoming.append((target, values, edge))
+        self.incoming.append((target, values, end))
         return edge
 
     def _fill_phis(self) -> None:
@@ -629,6 +656,7 @@ class FunctionLowering:
         b = self.b
         if not any(is_tagged(k) for k in kinds):
             combo = tuple(next(iter(k)) for k in kinds)
+            self.leaves += 1
             out = ops.leaf(self, instr, combo, [self.values[v] for v in operands])
             return None if out is None else coerce(b, out[0], out[1], result, self.ints)
         merge = self.block("merge")
@@ -636,6 +664,7 @@ class FunctionLowering:
 
         def visit(i: int, combo: tuple[VKind, ...], values: list[LV]) -> None:
             if i == len(operands):
+                self.leaves += 1
                 out = ops.leaf(self, instr, combo, values)
                 if out is not None:
                     incoming.append((coerce(b, out[0], out[1], result, self.ints), b.block))

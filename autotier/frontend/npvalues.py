@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import ctypes
 import math
+import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from llvmlite import ir as ll
@@ -27,7 +29,7 @@ from llvmlite import ir as ll
 from autotier import compat
 from autotier.abi import Status
 from autotier.dispatch.irutil import declare
-from autotier.frontend import floatarith, npdivpow
+from autotier.frontend import deferred, floatarith, npdivpow
 from autotier.frontend import npscalars as nps
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.kinds import NP_OF_DTYPE, NP_SCALARS, BinOp, CmpOp, Kinds, UnOp, VKind
@@ -156,18 +158,17 @@ def _tiny(b: ll.IRBuilder, r: ll.Value) -> ll.Value:
 
 def _ordinary(b: ll.IRBuilder, r: ll.Value, op: BinOp) -> ll.Value:
     """i1: ``r`` is finite, and for ``*`` and ``/`` of at least the least normal
-    magnitude (``+`` and ``-`` are exact when tiny: no underflow): one unsigned compare
-    of its magnitude's bits."""
-    bits = 64 if r.type == F64 else 32
-    mant = 52 if bits == 64 else 23
-    it = ll.IntType(bits)
-    size = b.and_(b.bitcast(r, it), ll.Constant(it, (1 << (bits - 1)) - 1))
-    inf = ((1 << (bits - 1 - mant)) - 1) << mant
+    magnitude (``+`` and ``-`` are exact when tiny: no underflow): its magnitude
+    compared as a float (``fabs`` and one or two ordered compares, in vector
+    registers: no move to an integer register, no 64-bit constant)."""
+    fabs = b.module.declare_intrinsic("llvm.fabs", [r.type])
+    size = b.call(fabs, [r])
+    largest = sys.float_info.max if r.type == F64 else 3.4028234663852886e38
+    finite = b.fcmp_ordered("<=", size, ll.Constant(r.type, largest))
     if op in (BinOp.ADD, BinOp.SUB):
-        return b.icmp_unsigned("<", size, ll.Constant(it, inf))
-    least = 1 << mant  # the least normal number's bits
-    return b.icmp_unsigned("<", b.sub(size, ll.Constant(it, least)),
-                           ll.Constant(it, inf - least))
+        return finite
+    least = 2.2250738585072014e-308 if r.type == F64 else 1.1754943508222875e-38
+    return b.and_(finite, b.fcmp_ordered(">=", size, ll.Constant(r.type, least)))
 
 
 def _float_op(fl: FunctionLowering, op: BinOp, x: ll.Value, y: ll.Value, trap: ll.Value
@@ -176,17 +177,58 @@ def _float_op(fl: FunctionLowering, op: BinOp, x: ll.Value, y: ll.Value, trap: l
     underflow guard for ``*`` and ``/`` (module doc), or where ``trap`` (a conversion's)
     holds.  A normal finite result has no trap (an invalid operation or a signalling nan
     gives a nan, an overflow an infinity, an underflow a tiny number): only other
-    results compute the exact predicate, off the common path."""
+    results compute the exact predicate, off the common path.  A ``+`` or ``-`` whose
+    consumer catches its trap leaves its check pending (:mod:`.deferred`); this
+    operation's slow path tests the pending producers it catches first."""
     b = fl.b
     r = _ieee(b, op, x, y)
+    found = deferred.catch(fl, op, x, y)
+    if deferred.deferrable(fl, op, trap):
+        assert fl.cur_state is not None and fl.cur_dest is not None
+        if op in (BinOp.MUL, BinOp.TRUEDIV):  # the underflow guard stays here
+            _guard(fl, _tiny(b, r), lambda: _float_trap(b, op, x, y, r), [])
+        fl.pending.append(deferred.Pending(fl.cur_state, op, x, y, r, fl.cur_dest,
+                                           tuple(found)))
+        return r
+    _check(fl, op, (x, y, r), trap, found)
+    deferred.caught(fl, found)
+    return r
+
+
+def _check(fl: FunctionLowering, op: BinOp, operands: tuple[ll.Value, ll.Value, ll.Value],
+           trap: ll.Value, caught: list[deferred.Pending]) -> None:
+    """The check of ``x op y = r``: when ``r`` is not ordinary, the exact predicates of
+    the producers it catches and its own; a bailout where one holds (the first)."""
+    b = fl.b
+    x, y, r = operands
     odd = b.or_(b.not_(_ordinary(b, r, op)), trap)
-    exact, done = fl.block("numpy_check"), fl.block("numpy_checked")
-    b.cbranch(odd, exact, done).set_weights([1, 1000])
-    b.position_at_end(exact)
-    fl.bail_if(b.or_(trap, _float_trap(b, op, x, y, r)), Status.NUMPY, name="numpy_quiet")
+    _guard(fl, odd, lambda: b.or_(trap, _float_trap(b, op, x, y, r)), caught)
+
+
+def _guard(fl: FunctionLowering, odd: ll.Value, exact: Callable[[], ll.Value],
+           caught: list[deferred.Pending]) -> None:
+    """Where ``odd`` holds (rarely), the exact predicate, or any of the caught
+    producers': a bailout (at the first pending producer's, else here)."""
+    b = fl.b
+    slow, done = fl.block("numpy_check"), fl.block("numpy_checked")
+    b.cbranch(odd, slow, done).set_weights([1, 1000])
+    b.position_at_end(slow)
+    cond = exact()
+    for p in caught:
+        cond = b.or_(cond, pending_trap(fl, p))
+    fl.bail_if(cond, Status.NUMPY, name="numpy_quiet")
     b.branch(done)
     b.position_at_end(done)
-    return r
+
+
+def pending_trap(fl: FunctionLowering, p: deferred.Pending) -> ll.Value:
+    """i1: the pending producer ``p`` traps (its exact predicate)."""
+    return _float_trap(fl.b, p.op, p.x, p.y, p.r)
+
+
+def check_pending(fl: FunctionLowering, p: deferred.Pending) -> None:
+    """``p``'s own check, emitted where it can wait no longer (:func:`deferred.flush`)."""
+    _check(fl, p.op, (p.x, p.y, p.r), ll.Constant(I1, 0), [])
 
 
 _NAMES = {BinOp.ADD: "add", BinOp.SUB: "sub", BinOp.MUL: "mul", BinOp.TRUEDIV: "div"}
@@ -255,7 +297,13 @@ def _operands(fl: FunctionLowering, r: nps.BinaryRule, combo: tuple[VKind, VKind
     assert r.compute is not None
     cx, tx = to_compute(fl, x, combo[0], r.left, r.compute)
     cy, ty = to_compute(fl, y, combo[1], r.right, r.compute)
+    if _never(tx) and _never(ty):  # no conversion traps (deferred.deferrable reads it)
+        return cx, cy, tx
     return cx, cy, fl.b.or_(tx, ty)
+
+
+def _never(trap: ll.Value) -> bool:
+    return isinstance(trap, ll.Constant) and trap.constant == 0
 
 
 def lower_binary(fl: FunctionLowering, op: BinOp, combo: tuple[VKind, VKind],
@@ -360,10 +408,12 @@ def as_int(fl: FunctionLowering, kind: VKind, x: ll.Value) -> ll.Value:
     k = NP[kind]
     b = fl.b
     if k.is_float:
-        d = as_double(fl, kind, x)
+        found = deferred.catch_operand(fl, x)  # a pending producer of x: not finite,
+        d = as_double(fl, kind, x)  # so the bailout below tests it first
         inside = b.and_(b.fcmp_ordered(">=", d, ll.Constant(F64, -(2.0**63))),
                         b.fcmp_ordered("<", d, ll.Constant(F64, 2.0**63)))
         fl.bail_if(b.not_(inside), Status.NUMPY, name="int_ok")
+        deferred.caught(fl, found)
         return fl.widen(b.fptosi(d, I64))
     if k.bits == 64 and k.sort is nps.Sort.UNSIGNED:
         fl.bail_if(b.icmp_signed("<", x, ll.Constant(I64, 0)), Status.NUMPY, name="int_ok")

@@ -172,12 +172,32 @@ def decref_inline(fl: FunctionLowering, obj: ll.Value) -> None:
         b.call(declare(fl.ml.module, "_Py_Dealloc", ll.VoidType(), [PTR]), [obj])
 
 
-def adjust(fl: FunctionLowering, var: Var, delta: int) -> None:
+def adjust(fl: FunctionLowering, var: Var, delta: int, *, hot: bool = True) -> None:
+    """Add ``delta`` to ``var``'s reference count.  ``hot`` (the function's own paths):
+    inline where the count is plain, so LLVM cancels a loop edge's increment against
+    the next decrement (an array iterator's, every iteration) and keeps the count in
+    a register; a NULL pointer (an unbound local, a row past its iterator's end) is
+    skipped, as Py_IncRef and Py_DecRef do.  Cold exits call those (less code)."""
     obj = fl.values[var][0]
-    for _ in range(delta):
-        incref(fl, obj)
-    for _ in range(-delta):
-        decref(fl, obj)
+    if delta == 0:
+        return
+    if not (hot and _INLINE):
+        for _ in range(delta):
+            incref(fl, obj)
+        for _ in range(-delta):
+            decref(fl, obj)
+        return
+    b = fl.b
+    with b.if_then(b.icmp_unsigned("!=", obj, ll.Constant(obj.type, None)), likely=True):
+        if delta > 0:
+            count = field(b, obj, compat.OB_REFCNT, I64)
+            b.store(b.add(b.load(count), i64(delta)), count)
+        else:
+            count = field(b, obj, compat.OB_REFCNT, I64)
+            left = b.sub(b.load(count), i64(-delta))
+            b.store(left, count)
+            with b.if_then(b.icmp_signed("==", left, i64(0)), likely=False):
+                b.call(declare(fl.ml.module, "_Py_Dealloc", ll.VoidType(), [PTR]), [obj])
 
 
 def block_start(fl: FunctionLowering, blk: ir.Block) -> None:
@@ -216,6 +236,16 @@ def after_instr(fl: FunctionLowering, instr: ir.Instr) -> None:
         adjust(fl, source, (source in after) + (dest in after) - 1)
     elif dest not in after:  # a new reference nobody uses
         adjust(fl, dest, -1)
+
+
+def releases(fl: FunctionLowering, instr: ir.Instr) -> bool:
+    """Whether :func:`after_instr` may release a reference after ``instr`` (a
+    finaliser could run there)."""
+    owned = fl.owned
+    if owned is None:
+        return False
+    before, after = owned.before[instr.dest], owned.after[instr.dest]
+    return bool(before - after) or (instr.dest in owned.owned and instr.dest not in after)
 
 
 def before_return(fl: FunctionLowering, bid: int, value: Var) -> None:
