@@ -311,10 +311,11 @@ def arrays(dtype: str, ndim: int) -> list[np.ndarray]:
 def ks(kind: str) -> list[Any]:
     """Values of ``k`` of one kind: Python ints (past every small dtype, past int64's
     half), Python floats (-0.0, nan, inf, huge), or numpy scalars of a dtype."""
-    if kind == "int":  # (small ones twice as often)
-        return [0, 1, 3, -2, 300, 2**62, -1, 1, 3, -2, 2]
-    if kind == "float":
-        return [0.0, 1.5, -0.0, float("nan"), float("inf"), 1e300, -3.5, 1.5, -3.5, 0.25]
+    if kind == "int":  # (small ones twice as often; 2**53 + 1 is no float64)
+        return [0, 1, 3, -2, 300, 2**62, -1, 1, 3, -2, 2, 2**53 + 1]
+    if kind == "float":  # (0.1 is no float32, 1e-40 a float32 subnormal)
+        return [0.0, 1.5, -0.0, float("nan"), float("inf"), 1e300, -3.5, 1.5, -3.5, 0.25,
+                0.1, 1e-40]
     with np.errstate(all="ignore"):
         return [np.dtype(kind).type(v) for v in edge_values(kind)[:5] + tame_values(kind)]
 
