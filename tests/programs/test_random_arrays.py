@@ -139,9 +139,10 @@ def test_random_array_programs_answer_as_numpy(tmp_path):
         print(f"  declined {n}x: {reason}")
     assert tally.examples >= PROGRAMS
     assert len(tally.sources) >= PROGRAMS * 9 // 10, len(tally.sources)
-    # none declined when written (600 and 3,000 programs); 41% of calls native, 75% of
-    # programs with a native answer (the rest bail out: an index out of range, numpy's
-    # traps and conversions, which the interpreter answers)
+    # when written: none declined, 45% of the calls native, 390 of the 600 programs
+    # with a native answer (3,000 programs: none declined, 44%, 1,939 of them); the rest
+    # bail out (an index out of range, numpy's traps and conversions: the interpreter
+    # answers)
     assert len(tally.declined) <= PROGRAMS // 50, reasons.most_common(5)
     assert tally.native >= tally.calls // 3, (tally.native, tally.calls)
     assert tally.native_programs >= tally.examples // 2, tally.native_programs
