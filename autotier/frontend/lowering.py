@@ -641,7 +641,9 @@ class FunctionLowering:
         return lv if is_tagged(dst) else untag(self.b, lv, next(iter(dst)))
 
     def _lower_Select(self, instr: ir.Select) -> LV:
-        (cond,) = self.values[instr.cond]
+        # (min/max's comparison of a number that may be a numpy scalar is a bool or a
+        # numpy.bool_: tagged, two words, as a branch's condition may be)
+        cond = self._condition(instr.cond)
         result = self.types[instr.dest]
         yes = coerce(self.b, self.values[instr.if_true], self.types[instr.if_true], result,
                      self.ints)

@@ -224,10 +224,17 @@ def copy_array(a: Any) -> Any:
 
 
 def fresh(args: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A copy of ``args`` whose lists and arrays are new (a call may store into them)."""
-    return tuple(copy.deepcopy(a) if isinstance(a, list) else
-                 copy_array(a) if type(a).__name__ == "ndarray" and _is_numpy(a) else a
-                 for a in args)
+    """A copy of ``args`` whose lists and arrays are new (a call may store into them);
+    one list or array passed twice (``f(a, a)``) is one copy passed twice."""
+    copies: dict[int, Any] = {}
+
+    def one(a: Any) -> Any:
+        if id(a) not in copies:
+            copies[id(a)] = (copy.deepcopy(a) if isinstance(a, list) else copy_array(a))
+        return copies[id(a)]
+
+    return tuple(one(a) if isinstance(a, list) or (type(a).__name__ == "ndarray"
+                                                   and _is_numpy(a)) else a for a in args)
 
 
 def same_state(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:

@@ -400,3 +400,25 @@ def test_an_array_made_read_only_by_a_call_mid_loop_raises_numpys_error() -> Non
         check(fills_while_a_helper_freezes, np.zeros(5), at)
     status = check(fills_while_a_helper_freezes, np.zeros(5), 3)
     assert status is not Status.OK
+
+
+def max_of_maybe_numpy(a, k):
+    s = 1
+    if k > 0:
+        s = a[0]  # s: a Python int or a numpy scalar
+    return max(s, k) * 10 + min(k, 2.5, s)
+
+
+def test_min_and_max_of_a_number_that_may_be_a_numpy_scalar() -> None:
+    """Found by the random array programs (tests/programs/arraygen.py): min/max's
+    comparison of a value that is a Python int or a numpy scalar is a bool or a
+    numpy.bool_ (tagged, two words) and its Select took it for one word (a ValueError
+    inside the lowering, no compile); it is a branch's condition now."""
+    inputs = [(np.array(a, dt), k) for a, dt in (([3, 1], np.uint16), ([3.5, 1], np.float64),
+                                                 ([np.nan], np.float32), ([0], np.int8))
+              for k in (2, 0, -1, 5)]
+    for a, k in inputs:
+        assert check(max_of_maybe_numpy, a, k, force=True) is Status.OK
+    coverage = force_every_site(max_of_maybe_numpy, inputs)
+    assert not coverage.unexecuted
+    forget(max_of_maybe_numpy)

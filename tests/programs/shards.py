@@ -38,12 +38,13 @@ class Tally:
     behind: int = 0  # behind a bailout native code takes first on every input
     unexecuted: int = 0  # at instructions CPython executed on no input tried
     searched: int = 0  # programs that needed inputs beyond the drawn ones
+    native_programs: int = 0  # programs that answered at least one call natively
 
     def add(self, other: Tally) -> None:
         self.sources |= other.sources
         self.declined += other.declined
         for name in ("examples", "calls", "native", "sites", "forced", "behind",
-                     "unexecuted", "searched"):
+                     "unexecuted", "searched", "native_programs"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def to_json(self) -> str:

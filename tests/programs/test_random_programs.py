@@ -7,9 +7,10 @@ Each program is compiled by the llvm frontend for its argument types and run nat
 on several inputs; the harness of ``tests/frontend`` fails on any result that is not
 CPython's (value and type, floats bit for bit).  A bailout is accepted (an intermediate
 int64 overflow is legitimate), but the run must answer most calls natively, and at
-at least 1,100 distinct programs are checked per run (with the 1,005 sequence programs
-of ``test_random_sequences.py``, whose sites are forced the same way, over 2,000 random
-programs per run; ``AUTOTIER_PROGRAMS`` runs more).  Every third program is compiled with
+at least 1,100 distinct programs are checked per run (with the 444 sequence programs of
+``test_random_sequences.py`` and the 600 array programs of ``test_random_arrays.py``,
+whose sites are forced the same way, over 2,100 random programs per run;
+``AUTOTIER_PROGRAMS`` runs more).  Every third program is compiled with
 ints held as i128 (as a bead recompiles after an int64 overflow) instead of i64.
 
 Precise deoptimisation (issue 9): every bailout's frames are resumed in the interpreter
