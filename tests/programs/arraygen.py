@@ -18,14 +18,14 @@ arithmetic mixing numpy scalars of two dtypes with Python ints and floats (``+ -
 returned, and values that make numpy warn (integer overflow, a division by zero, an
 infinity, a nan).  ``b`` is ``a`` itself in some calls (``f(a, a, k)``).
 
-Only what the frontend is meant to compile is drawn: no numpy scalar ``//``, ``%``,
-``**`` or shifts (declined with a reason, architecture's "numpy arrays"), no bitwise
-operator on a float, no ``-``, ``~`` or ``abs`` of a numpy bool (numpy's TypeError, or
-declined with a reason), no tuple holding a numpy scalar (``return s, len(a)``: "a
-tuple of anything but numbers is not supported").  The accumulator starts as a Python
-int or float (or a numpy scalar ``k`` of another dtype than bool), so ``s - x`` is
-defined until it takes a numpy bool element (``s = x``, ``max``: then numpy's TypeError,
-raised by the interpreter).
+Only what the frontend is meant to compile is drawn: numpy scalar ``//``, ``%``, ``**``
+(an int constant exponent: a float power on numpy's ufunc loop is declined) and shifts
+only of arrays that are not bool, no bitwise operator on a float, no ``-``, ``~`` or
+``abs`` of a numpy bool (numpy's TypeError, or declined with a reason), no tuple holding
+a numpy scalar (``return s, len(a)``: "a tuple of anything but numbers is not
+supported"). The accumulator starts as a Python int or float (or a numpy scalar ``k`` of
+another dtype than bool), so ``s - x`` is defined until it takes a numpy bool element
+(``s = x``, ``max``: then numpy's TypeError, raised by the interpreter).
 
 Every choice comes from a seeded ``random.Random``, so program ``n`` is the same in
 every run and a failure names its source; :func:`inputs` draws its arguments from
@@ -162,6 +162,15 @@ class _Draw:
             if self.bitwise_ok():
                 common.append(f"s = s {o} ~{e}")
             common.append(f"s = s {o} ({e} {self.pick(['&', '|', '^'])} {self.elem()})")
+            # numpy scalar // % ** and shifts (frontend/npdivpow.py); a float ** whose
+            # result is neither operand's kind (numpy's ufunc loop) is declined, so the
+            # exponent is an int constant
+            common.append(f"s = s {o} ({e} // {self.pick(['3', '-2', '0.5', 'k'])})")
+            common.append(f"s = s {o} ({e} % {self.pick(['3', '-2', '0.5', 'k'])})")
+            common.append(f"s = s {o} {e} ** {self.pick(['2', '3'])}")
+            if self.bitwise_ok():
+                common.append(f"s = s {o} ({e} {self.pick(['<<', '>>'])} "
+                              f"{self.pick(['1', '3', '70'])})")
         templates = common + getattr(self, f"_dim{self.ndim}")(o, v)
         return self.pick(templates)
 
