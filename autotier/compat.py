@@ -53,6 +53,7 @@ DICT_VERSION_TAG = 24
 # Type flags (Include/object.h)
 TPFLAGS_HAVE_VECTORCALL = 1 << 11
 TPFLAGS_METHOD_DESCRIPTOR = 1 << 17
+TPFLAGS_HEAPTYPE = 1 << 9  # a class statement's class (abi.InstanceKind)
 # PyTypeObject.tp_flags, tp_base, tp_alloc (3.11 and 3.12)
 TYPE_TP_FLAGS = 168
 TYPE_TP_BASE = 256
@@ -537,3 +538,4 @@ def call_units(nargs: int) -> list[tuple[int, int]]:
     if PY_VERSION < (3, 12):
         return [(dis.opmap["PRECALL"], nargs), call]
     return [call]
+

@@ -40,7 +40,7 @@ _FORMS = {VKind.FLOAT: SlotForm.FLOAT, VKind.BOOL: SlotForm.BOOL, VKind.RANGE: S
           VKind.ITER: SlotForm.ITER, VKind.LIST: SlotForm.OBJECT, VKind.TUPLE: SlotForm.OBJECT,
           VKind.LIST_ITER: SlotForm.SEQ_ITER, VKind.TUPLE_ITER: SlotForm.SEQ_ITER,
           VKind.ARRAY: SlotForm.OBJECT, VKind.ARRAY_ITER: SlotForm.SEQ_ITER,
-          VKind.OBJECT: SlotForm.OBJECT}
+          VKind.OBJECT: SlotForm.OBJECT, VKind.INSTANCE: SlotForm.OBJECT}
 
 if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering

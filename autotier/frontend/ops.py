@@ -249,6 +249,13 @@ def _lower_Compare(fl: FunctionLowering, instr: ir.Compare, combo: tuple[VKind, 
     return (as_bool(b, fl.helper(name + _CMP_NAMES[instr.op], [x, y])),), _one(VKind.BOOL)
 
 
+def _lower_SetAttr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
+                   args: list[Any]) -> Leaf:
+    from autotier.frontend import attrs
+
+    return attrs.set_attr(fl, instr, combo, args)
+
+
 def _lower_IsNone(fl: FunctionLowering, instr: ir.IsNone, combo: tuple[VKind],
                   args: list[Any]) -> Leaf:
     return (ll.Constant(I1, int((combo[0] is VKind.NONE) != instr.negate)),), _one(VKind.BOOL)

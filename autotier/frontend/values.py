@@ -98,7 +98,7 @@ def scalar_type(kind: VKind, ints: ll.IntType) -> ll.Type:
     if kind is VKind.COMPLEX:
         return CPLX
     return {VKind.FLOAT: F64, VKind.BOOL: I1, VKind.LIST: PTR, VKind.TUPLE: PTR,
-            VKind.NONE: I1, VKind.OBJECT: PTR, VKind.ARRAY: PTR}[kind]
+            VKind.NONE: I1, VKind.OBJECT: PTR, VKind.ARRAY: PTR, VKind.INSTANCE: PTR}[kind]
 
 
 def complex_value(b: ll.IRBuilder, real: ll.Value, imag: ll.Value) -> ll.Value:

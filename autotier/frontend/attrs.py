@@ -1,0 +1,89 @@
+"""Attribute reads and writes of instances, through the C API (issue 11).
+
+``p.x`` is ``PyObject_GetAttr(p, "x")`` and ``p.x = v`` is ``PyObject_SetAttr(p, "x",
+v)`` with ``v`` boxed: the class's own lookup runs (its instance dict, slots, class
+attributes, properties, ``__getattr__``, ``__setattr__``), so every answer, every
+exception and every effect is CPython's.  Native code goes on after either:
+
+- an exception (an AttributeError, a property's own) resumes *after* the instruction
+  with it (``Status.RAISED``: the interpreter raises it there, with the instruction's
+  line; nothing runs twice);
+- a read whose value is not of the kinds speculated (:mod:`.instances`) resumes after
+  the read with that value (``Status.ELEMENT``: a failed speculation, the bead widens);
+- either may have run Python code (a property, a ``__del__`` of the value a write
+  replaced), so the bindings the code relies on are checked again after it
+  (``Status.STALE``, resuming after it too), and the arrays it holds fields of
+  (:mod:`.arrayfields`).
+
+The attribute's name is the interned ``str`` the code object's names hold (kept alive
+for the process here too: the compiled code embeds its address).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from llvmlite import ir as ll
+
+from autotier.abi import Status
+from autotier.dispatch.irutil import PTR, const_ptr, declare
+from autotier.frontend import boxes, ir, periodic
+from autotier.frontend.capi import raised_if_null, resume_after
+from autotier.frontend.finishing import take_exception
+from autotier.frontend.ir import VKind
+from autotier.frontend.values import I32, LV
+
+if TYPE_CHECKING:
+    from autotier.frontend.lowering import FunctionLowering
+
+#: attribute names compiled code embeds, kept for the process
+_NAMES: dict[str, str] = {}
+
+
+def name_object(name: str) -> ll.Value:
+    """The interned ``str`` of an attribute's name (kept alive for the process)."""
+    return const_ptr(id(_NAMES.setdefault(name, sys.intern(name))))
+
+
+def get_attr(fl: FunctionLowering, instr: ir.GetAttr) -> LV:
+    """``instr.obj.name``, unboxed to the kinds typed for it."""
+    b = fl.b
+    module = fl.ml.module
+    kinds = fl.types[instr.dest]
+    (obj,) = fl.values[instr.obj]
+    stale = periodic.watch_namespaces(fl)
+    getattr_ = declare(module, "PyObject_GetAttr", PTR, [PTR, PTR])
+    result = b.call(getattr_, [obj, name_object(instr.name)], name=f"{instr.name}_obj")
+    reshaped = fl.array_fields.changed()  # a property or __getattr__ may have run
+    raised_if_null(fl, result)
+    took, lv = boxes.unbox(fl, result, kinds)
+    resume_after(fl, b.not_(took), Status.ELEMENT, "took", lambda: result)
+    resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals", lambda: result)
+    b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [result])
+    return lv
+
+
+def set_attr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
+             args: list[ll.Value]) -> tuple[LV, frozenset[VKind]]:
+    """``instr.obj.name = value`` (the value of kind ``combo[1]``, boxed)."""
+    b = fl.b
+    module = fl.ml.module
+    obj, value = args
+    stale = periodic.watch_namespaces(fl)
+    boxed = boxes.box(fl, (value,), combo[1])
+    setattr_ = declare(module, "PyObject_SetAttr", I32, [PTR, PTR, PTR])
+    status = b.call(setattr_, [obj, name_object(instr.name), boxed], name="stored")
+    b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [boxed])
+    reshaped = fl.array_fields.changed()  # a __setattr__ or __del__ may have run
+    failed = b.icmp_signed("<", status, ll.Constant(I32, 0))
+    none = const_ptr(id(None))
+
+    def new_none() -> ll.Value:
+        b.call(declare(module, "Py_IncRef", ll.VoidType(), [PTR]), [none])
+        return none
+
+    resume_after(fl, failed, Status.RAISED, "stored_ok",
+                 lambda: take_exception(b, module), raised=True)
+    resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals", new_none)
+    return (ll.Constant(ll.IntType(1), 0),), frozenset({VKind.NONE})

@@ -1,0 +1,209 @@
+"""Instances of user classes (issue 11, ``docs/architecture.md`` "Instances"): attribute
+reads and writes through the C API, differential through the frontend harness.
+
+Each function is compiled for its arguments' kinds (an instance's exact class) with the
+attribute kinds the bead would sample from them, run natively and in CPython on fresh
+copies and compared exactly: the result, CPython's exception where it raises, and every
+instance's state after the call (its dict in order, its slots).  Every deopt site is
+forced with an input that reaches it and resumed to CPython's answer (a store that ran
+natively never runs again).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from autotier.abi import InstanceKind, Kind, Status
+from autotier.frontend import Unsupported, lower
+from autotier.runtime import elements
+from tests.frontend.harness import check, force_every_site, kinds_of
+
+
+class Point:
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+
+
+class Slotted:
+    __slots__ = ("a", "b")
+
+    def __init__(self, a, b):
+        self.a = a
+        self.b = b
+
+
+class Base:
+    scale = 2.0  # a class attribute
+
+    def __init__(self, v):
+        self.v = v
+
+
+class Derived(Base):
+    scale = 3.0
+
+
+class Guarded:
+    """A ``__setattr__`` that refuses negative values (and counts the stores)."""
+
+    def __init__(self, v):
+        object.__setattr__(self, "v", v)
+        object.__setattr__(self, "stores", 0)
+
+    def __setattr__(self, name, value):
+        if value < 0:
+            raise ValueError(f"{name} must not be negative")
+        object.__setattr__(self, "stores", self.stores + 1)
+        object.__setattr__(self, name, value)
+
+
+class Prop:
+    def __init__(self, c):
+        self.c = c
+
+    @property
+    def f(self):
+        return self.c * 9 / 5 + 32
+
+
+def norm(p):
+    return math.sqrt(p.x * p.x + p.y * p.y)
+
+
+def scale_inplace(p, k):
+    p.x *= k
+    p.y = p.y * k
+    return p.x + p.y
+
+
+def returns_self(p, k):
+    p.x = p.x + k
+    return p
+
+
+def slotted_sum(s):
+    s.a += 1
+    return s.a + s.b
+
+
+def class_attr(o):
+    return o.v * o.scale
+
+
+def guarded_store(g, v):
+    g.v = v
+    g.v = g.v - 1.0
+    return g.v
+
+
+def loop_moves(p, n):
+    for i in range(n):
+        p.x += p.y
+        p.y -= 0.5
+    return p.x
+
+
+def two_points(p, q):
+    dx = p.x - q.x
+    dy = p.y - q.y
+    return dx * dx + dy * dy
+
+
+def set_none(p):
+    p.x = None
+    return p.y
+
+
+POINTS = [Point(3.0, 4.0), Point(-0.0, 0.0), Point(float("nan"), 1e308), Point(1e308, 1e308)]
+
+
+@pytest.mark.parametrize("p", POINTS, ids=repr)
+def test_reads_answer_like_cpython(p):
+    assert check(norm, p) is Status.OK
+
+
+@pytest.mark.parametrize("func,args", [
+    (scale_inplace, (Point(1.5, 2.0), 3.0)),
+    (scale_inplace, (Point(1.5, -2.0), -0.0)),
+    (returns_self, (Point(1.0, 2.0), 0.5)),
+    (slotted_sum, (Slotted(1, 2),)),
+    (slotted_sum, (Slotted(2**62, 2**62),)),  # an overflow: resumed, stored once
+    (class_attr, (Base(1.5),)),
+    (class_attr, (Derived(1.5),)),
+    (loop_moves, (Point(0.0, 3.0), 10)),
+    (two_points, (Point(1.0, 2.0), Point(4.0, 6.0))),
+    (set_none, (Point(1.0, 2.0),)),
+    (guarded_store, (Guarded(1.0), 2.0)),
+    (guarded_store, (Guarded(1.0), -2.0)),  # __setattr__ raises: CPython's ValueError
+    (guarded_store, (Guarded(1.0), 0.5)),  # the second store raises, the first ran once
+])
+def test_writes_leave_cpythons_state(func, args):
+    check(func, *args, may_bail=True)
+
+
+@pytest.mark.parametrize("func,inputs", [
+    (norm, [(Point(3.0, 4.0),)]),
+    (scale_inplace, [(Point(1.5, 2.0), 3.0)]),
+    (slotted_sum, [(Slotted(1, 2),)]),
+    (guarded_store, [(Guarded(1.0), 2.0)]),
+    (loop_moves, [(Point(0.0, 3.0), 3)]),
+])
+def test_every_site_resumes_exactly(func, inputs):
+    coverage = force_every_site(func, inputs)
+    assert not coverage.unexecuted
+
+
+def test_the_speculated_kinds_come_from_the_sample():
+    sampled = elements.sample(norm, (Point(1, 2.5),))
+    assert sampled == {"0.x": frozenset({Kind.INT}), "0.y": frozenset({Kind.FLOAT})}
+    assert elements.sample(class_attr, (Derived(1),))["0.scale"] == frozenset({Kind.FLOAT})
+    slots = elements.sample(slotted_sum, (Slotted(True, None),))
+    assert slots == {"0.a": frozenset({Kind.BOOL}), "0.b": frozenset({Kind.NONE})}
+    assert elements.sample(norm, (Point("a", 2**70),)) == {"0.x": frozenset(),
+                                                            "0.y": frozenset()}
+    assert elements.sample(lambda o: o.f, (Prop(1.0),)) == {"0.c": frozenset({Kind.FLOAT})}
+
+
+def test_what_is_declined_says_why():
+    kinds = (InstanceKind(Prop),)
+    speculated = dict(elements.sample(lambda o: o.f, (Prop(1.0),)))
+
+    def fahrenheit(o):
+        return o.f
+
+    def add(p, q):
+        return p + q
+
+    def text(p):
+        return p.x
+
+    with pytest.raises(Unsupported, match="attribute .f of a Prop: the promoting calls saw"):
+        lower(fahrenheit, kinds, elements=speculated)
+    with pytest.raises(Unsupported, match="BinaryOp of an instance is not supported"):
+        lower(add, kinds_of((Point(1, 2), Point(1, 2))))
+    with pytest.raises(Unsupported, match="holds something other than a number"):
+        lower(text, kinds_of((Point("a", 1),)),
+              elements=dict(elements.sample(text, (Point("a", 1),))))
+
+
+def test_instances_of_builtin_subclasses_and_metaclasses_are_not_taken():
+    class Meta(type):
+        pass
+
+    class WithMeta(metaclass=Meta):
+        pass
+
+    class MyInt(int):
+        pass
+
+    class MyList(list):
+        pass
+
+    assert Kind.of(Point(1, 2)) == InstanceKind(Point)
+    assert Kind.of(WithMeta()) is None
+    assert Kind.of(MyInt(3)) is None
+    assert Kind.of(MyList()) is None
+    assert Kind.of(ValueError("x")) is None
