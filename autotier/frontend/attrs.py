@@ -26,13 +26,14 @@ from typing import TYPE_CHECKING
 
 from llvmlite import ir as ll
 
+from autotier import compat
 from autotier.abi import Status
-from autotier.dispatch.irutil import PTR, const_ptr, declare
-from autotier.frontend import boxes, ir, periodic
+from autotier.dispatch.irutil import PTR, const_ptr, declare, field
+from autotier.frontend import attrfast, boxes, ir, owned, periodic
 from autotier.frontend.capi import raised_if_null, resume_after
 from autotier.frontend.finishing import take_exception
 from autotier.frontend.ir import VKind
-from autotier.frontend.values import I32, LV
+from autotier.frontend.values import I1, I32, LV
 
 if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering
@@ -47,21 +48,76 @@ def name_object(name: str) -> ll.Value:
 
 
 def get_attr(fl: FunctionLowering, instr: ir.GetAttr) -> LV:
-    """``instr.obj.name``, unboxed to the kinds typed for it."""
+    """``instr.obj.name``, unboxed to the kinds typed for it: read directly where the
+    class allows (:mod:`.attrfast`) and its guards hold, else by the C API."""
     b = fl.b
     module = fl.ml.module
     kinds = fl.types[instr.dest]
     (obj,) = fl.values[instr.obj]
+    fast = attrfast.plan(fl.typed.classes[instr.obj], instr.name)
+    join = fl.block(f"{instr.name}_read")
+    slow = fl.block(f"{instr.name}_capi")
+    incoming: list[tuple[ll.Value, ll.Value, ll.Value, ll.Block]] = []
+    false = ll.Constant(I1, 0)
+    if fast is not None:
+        value = _fast_read(fl, obj, fast, slow)  # borrowed, not NULL
+        incoming.append((value, false, false, b.block))
+        b.branch(join)
+    else:
+        b.branch(slow)
+    b.position_at_end(slow)
     stale = periodic.watch_namespaces(fl)
     getattr_ = declare(module, "PyObject_GetAttr", PTR, [PTR, PTR])
     result = b.call(getattr_, [obj, name_object(instr.name)], name=f"{instr.name}_obj")
     reshaped = fl.array_fields.changed()  # a property or __getattr__ may have run
     raised_if_null(fl, result)
-    took, lv = boxes.unbox(fl, result, kinds)
-    resume_after(fl, b.not_(took), Status.ELEMENT, "took", lambda: result)
-    resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals", lambda: result)
-    b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [result])
+    incoming.append((result, ll.Constant(I1, 1), b.or_(stale(), reshaped), b.block))
+    b.branch(join)
+    b.position_at_end(join)
+    got, owns, changed = (b.phi(t) for t in (PTR, I1, I1))
+    for value, own, moved, block in incoming:
+        got.add_incoming(value, block)
+        owns.add_incoming(own, block)
+        changed.add_incoming(moved, block)
+
+    def new_reference() -> ll.Value:  # for the record (a borrowed value: one more)
+        with b.if_then(b.not_(owns)):
+            owned.incref_inline(fl, got)
+        return got
+
+    took, lv = boxes.unbox(fl, got, kinds)
+    resume_after(fl, b.not_(took), Status.ELEMENT, "took", new_reference)
+    resume_after(fl, changed, Status.STALE, "same_globals", lambda: got)  # (the C API's)
+    with b.if_then(owns):
+        b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [got])
     return lv
+
+
+def _fast_read(fl: FunctionLowering, obj: ll.Value, fast: attrfast.FastRead,
+               slow: ll.Block) -> ll.Value:
+    """The attribute's object, read from its slot or the instance's values; jumps to
+    ``slow`` where a guard fails or the pointer is NULL."""
+    b = fl.b
+    cls = const_ptr(id(fast.cls))
+    same_type = b.icmp_unsigned("==", b.load(field(b, obj, compat.OB_TYPE, PTR)), cls)
+    tag = b.load(field(b, cls, compat.TYPE_VERSION_TAG, I32), name="version_tag")
+    same_version = b.icmp_unsigned("==", tag, ll.Constant(I32, fast.version))
+    guarded = fl.block("attr_guarded")
+    b.cbranch(b.and_(same_type, same_version), guarded, slow)
+    b.position_at_end(guarded)
+    if fast.slot is not None:
+        value = b.load(field(b, obj, fast.slot, PTR), name="slot")
+    else:
+        assert fast.index is not None
+        values = b.load(field(b, obj, compat.OBJECT_VALUES, PTR), name="values")
+        has_values = fl.block("attr_values")
+        b.cbranch(b.icmp_unsigned("!=", values, ll.Constant(PTR, None)), has_values, slow)
+        b.position_at_end(has_values)
+        value = b.load(field(b, values, 8 * fast.index, PTR), name="value")
+    hit = fl.block("attr_hit")
+    b.cbranch(b.icmp_unsigned("!=", value, ll.Constant(PTR, None)), hit, slow)
+    b.position_at_end(hit)
+    return value
 
 
 def set_attr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],

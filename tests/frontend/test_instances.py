@@ -207,3 +207,95 @@ def test_instances_of_builtin_subclasses_and_metaclasses_are_not_taken():
     assert Kind.of(MyInt(3)) is None
     assert Kind.of(MyList()) is None
     assert Kind.of(ValueError("x")) is None
+
+
+# ------------------------------------------------------------------ the fast path
+
+
+class Plain:
+    def __init__(self, a, b):
+        self.a = a
+        self.b = b
+
+
+class Hooked:
+    def __init__(self, a, b):
+        self.a = a
+        self.b = b
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return 0.5
+
+
+class Viewed:
+    def __init__(self, a, b):
+        self.a = a
+        self.b = b
+
+    @property
+    def b(self):  # a data descriptor: the instance's value never answers
+        return 7.0
+
+    @b.setter
+    def b(self, value):
+        self.__dict__["b"] = value
+
+
+def weigh(o):
+    return o.a * 2.0 + o.b
+
+
+def _plan(cls, name):
+    from autotier.frontend import attrfast
+
+    return attrfast.plan(cls, name)
+
+
+def test_the_fast_path_is_planned_for_plain_classes_only():
+    Plain(1.0, 2.0)
+    assert _plan(Plain, "a") is not None and _plan(Plain, "a").index == 0
+    assert _plan(Plain, "b").index == 1
+    assert _plan(Slotted, "b") is not None and _plan(Slotted, "b").slot is not None
+    assert _plan(Hooked, "a") is None  # __getattr__: the C API
+    assert _plan(Viewed, "b") is None  # a property
+    assert _plan(Plain, "missing") is None  # no entry in the shared keys
+
+
+def _compiled(func, args):
+    from tests.frontend.harness import compile_function, tuple_speculation
+
+    return compile_function(func, kinds_of(args), speculated=tuple_speculation(args))
+
+
+def test_the_fast_path_answers_exactly_whatever_happens_to_the_class():
+    compiled = _compiled(weigh, (Plain(1.0, 2.0),))
+    assert "version_tag" in compiled.lowered.ir
+    plain = Plain(1.5, 0.25)
+    assert compiled.run(plain) == (Status.OK, weigh(plain), [])
+    vars(plain)  # the dict is made: the values are gone, the C API answers
+    assert compiled.run(plain) == (Status.OK, weigh(plain), [])
+    deleted = Plain(1.0, 2.0)
+    del deleted.b  # a NULL value: the C API raises CPython's AttributeError
+    status, _, frames = compiled.run(deleted)
+    assert status is Status.RAISED and frames
+    try:
+        Plain.b = property(lambda self: 100.0)  # the version tag changes
+        shadowed = Plain.__new__(Plain)
+        shadowed.__dict__["a"] = 1.0
+        assert weigh(shadowed) == 102.0
+        assert compiled.run(shadowed) == (Status.OK, 102.0, [])
+    finally:
+        del Plain.b
+    assert compiled.run(Plain(3.0, 1.0)) == (Status.OK, 7.0, [])
+    unset = Slotted.__new__(Slotted)
+    unset.a = 1
+    slot_compiled = _compiled(slotted_sum, (Slotted(1, 2),))
+    status, _, frames = slot_compiled.run(unset)  # an unset slot: the C API raises
+    assert status is Status.RAISED and frames
+
+
+@pytest.mark.parametrize("obj", [Hooked(1.0, 2.0), Viewed(1.0, 2.0), Plain(1, 2.5)], ids=repr)
+def test_classes_off_the_fast_path_answer_exactly(obj):
+    assert check(weigh, obj) is Status.OK
