@@ -88,6 +88,14 @@ def stack_entries(stack: tuple[object, ...]) -> tuple[sites.StackEntry, ...]:
     return tuple(out)
 
 
+def _consumed_entries(state: FrameState) -> int:
+    """How many record stack entries the instruction consumes (a rebuilt bound method
+    ``getattr(obj, name)`` is five: NULL, getattr, the object, the name, the call)."""
+    if not state.consumes:
+        return 0
+    return len(stack_entries(state.stack[len(state.stack) - state.consumes:]))
+
+
 class Exits:
     """The deopt sites and exit blocks of one function's lowering.
 
@@ -127,7 +135,7 @@ class Exits:
             id=sites.new_site_id(), func=self.func, code=self.func.__code__,
             index=state.index, offset=state.offset, line=state.line,
             varnames=self.func.__code__.co_varnames,
-            stack=stack_entries(state.stack), call=state.consumes,
+            stack=stack_entries(state.stack), call=_consumed_entries(state),
             forms=tuple(forms))
         assert site.slots == len(forms)
         sites.register(site)

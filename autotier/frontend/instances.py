@@ -29,6 +29,11 @@ from autotier.frontend.kinds import SCALARS
 Attrs = Mapping[tuple[type, str], Kinds]
 #: what an attribute may hold natively (read: unboxed after a check; written: boxed)
 STORABLE = SCALARS | {VKind.NONE, VKind.COMPLEX}
+#: what a method call passes (numbers boxed, the others borrowed: :mod:`.methods`)
+METHOD_ARGUMENTS = STORABLE | {VKind.LIST, VKind.TUPLE, VKind.ARRAY, VKind.INSTANCE}
+#: what a method call is taken to return (each result checked), as a call through the C
+#: API is (``typeinfer.OPAQUE_RESULT``)
+METHOD_RESULT = SCALARS | {VKind.NONE}
 
 
 class AttrTable:
@@ -93,6 +98,17 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], speculated: Kinds) -
     if isinstance(instr, ir.SetAttr):
         ok = combo[0] is VKind.INSTANCE and combo[1] in STORABLE
         return frozenset({VKind.NONE}) if ok else NO_KINDS
+    if isinstance(instr, ir.CallMethod):
+        what = combo[0].name.lower()
+        if combo[0] is not VKind.INSTANCE:
+            raise Unsupported(at_line(f"method .{instr.name} of a {what} is not supported",
+                                      instr.line))
+        odd = [k for k in combo[1:] if k not in METHOD_ARGUMENTS]
+        if odd:
+            raise Unsupported(at_line(f"a call of method .{instr.name} with a "
+                                      f"{odd[0].name.lower()} argument is not supported",
+                                      instr.line))
+        return METHOD_RESULT
     if isinstance(instr, ir.IsNone):
         return frozenset({VKind.BOOL})
     raise Unsupported(at_line(f"{type(instr).__name__} of an instance is not supported "

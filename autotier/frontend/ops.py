@@ -249,6 +249,13 @@ def _lower_Compare(fl: FunctionLowering, instr: ir.Compare, combo: tuple[VKind, 
     return (as_bool(b, fl.helper(name + _CMP_NAMES[instr.op], [x, y])),), _one(VKind.BOOL)
 
 
+def _lower_CallMethod(fl: FunctionLowering, instr: ir.CallMethod, combo: tuple[VKind, ...],
+                      args: list[Any]) -> Leaf:
+    from autotier.frontend import methods
+
+    return methods.lower_call_method(fl, instr, combo, args, _expected(fl, instr, combo))
+
+
 def _lower_SetAttr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
                    args: list[Any]) -> Leaf:
     from autotier.frontend import attrs

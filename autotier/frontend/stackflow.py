@@ -430,27 +430,23 @@ class StackFlow:
         if isinstance(obj, ir.Var) and not method and name in NUMBER_ATTRS:
             self.stack.append(self.emit(ir.NumberAttr, obj, name, hint=name))
             return
-        if isinstance(obj, ir.Var) and method and name == "conjugate":  # 3.12's form
+        if isinstance(obj, ir.Var) and method:  # 3.12's form: .conjugate(), an instance's
             self.stack.append(Null())
-            self.stack.append(BoundMethodValue(name, (obj,)))
+            self.stack.append(BoundMethodValue(name, (obj,), self.index, len(self.instrs)))
             return
-        if isinstance(obj, ir.Var) and not method:  # an instance's (typeinfer decides)
+        if isinstance(obj, ir.Var):  # an instance's (typeinfer decides)
             self.stack.append(self.emit(ir.GetAttr, obj, name, hint=name))
             return
-        if isinstance(obj, ir.Var):
-            raise self.fail(f"method .{name} of a value (a number, an instance) is not "
-                            "supported")
         if method:
             self.stack.append(Null())
         self._push_resolved(self.resolver.load_attr(obj, name, self.line))
 
     def _op_LOAD_METHOD(self, op: Op) -> None:
         obj = self.pop()
-        if isinstance(obj, ir.Var):
-            if op.arg not in ("append", "conjugate"):
-                raise self.fail(f"method .{op.arg} of a value is not supported")
+        if isinstance(obj, ir.Var):  # xs.append, z.conjugate, an instance's method
             self.stack.append(Null())
-            self.stack.append(BoundMethodValue(str(op.arg), (obj,)))
+            self.stack.append(BoundMethodValue(str(op.arg), (obj,), self.index,
+                                               len(self.instrs)))
             return
         self.stack.append(Null())
         self._push_resolved(self.resolver.load_attr(obj, str(op.arg), self.line))

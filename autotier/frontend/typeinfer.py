@@ -206,7 +206,7 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return frozenset({VKind.UNDEF})
     if isinstance(instr, ir.CheckBound):
         return NO_KINDS if combo[0] is VKind.UNDEF else frozenset(combo)
-    if VKind.INSTANCE in combo or isinstance(instr, ir.GetAttr | ir.SetAttr):
+    if VKind.INSTANCE in combo or isinstance(instr, ir.GetAttr | ir.SetAttr | ir.CallMethod):
         return instances.result_kinds(instr, combo, elements)
     array = _array_kinds(instr, combo, elements)
     if array is not None:

@@ -299,3 +299,88 @@ def test_the_fast_path_answers_exactly_whatever_happens_to_the_class():
 @pytest.mark.parametrize("obj", [Hooked(1.0, 2.0), Viewed(1.0, 2.0), Plain(1, 2.5)], ids=repr)
 def test_classes_off_the_fast_path_answer_exactly(obj):
     assert check(weigh, obj) is Status.OK
+
+
+# ------------------------------------------------------------------ method calls
+
+
+class Walker:
+    def __init__(self, x, step):
+        self.x = x
+        self.step = step
+
+    def advance(self, k=1.0):
+        self.x += self.step * k
+        return self.x
+
+    def gap(self, other):
+        return abs(self.x - other.x)
+
+    def boom(self, d):
+        return self.x / d
+
+    def twin(self):
+        return Walker(self.x, self.step)
+
+
+class Runner(Walker):
+    def advance(self, k=1.0):  # overridden
+        self.x += 2 * self.step * k
+        return self.x
+
+
+def walk(w, n):
+    total = 0.0
+    for _ in range(n):
+        total += w.advance()
+    return total
+
+
+def walk_by(w, k):
+    return w.advance(k=k) + w.advance(k)
+
+
+def gap_of(w, v):
+    return w.gap(v) * 2
+
+
+def divided(w, d):
+    w.x += 1.0
+    return w.boom(d)
+
+
+def twinned(w):
+    return w.twin()
+
+
+def impure_argument(w, v):
+    return w.gap(v.twin())
+
+
+@pytest.mark.parametrize("func,args", [
+    (walk, (Walker(0.0, 0.5), 5)),
+    (walk, (Runner(0.0, 0.5), 5)),
+    (walk_by, (Walker(1.0, 2.0), 0.25)),
+    (gap_of, (Walker(1.0, 0.0), Walker(4.5, 0.0))),
+    (divided, (Walker(1.0, 0.0), 2.0)),
+    (divided, (Walker(1.0, 0.0), 0.0)),  # the method raises: CPython's ZeroDivisionError
+    (twinned, (Walker(1.0, 0.0),)),  # a result of another kind: resumed after the call
+])
+def test_method_calls_answer_like_cpython(func, args):
+    check(func, *args, may_bail=True)
+
+
+@pytest.mark.parametrize("func,inputs", [
+    (walk, [(Walker(0.0, 0.5), 3)]),
+    (gap_of, [(Walker(1.0, 0.0), Walker(4.5, 0.0))]),
+    (divided, [(Walker(1.0, 0.0), 2.0)]),
+])
+def test_every_site_of_a_method_call_resumes_exactly(func, inputs):
+    assert not force_every_site(func, inputs).unexecuted
+
+
+def test_a_method_looked_up_after_code_that_may_run_python_is_declined():
+    args = (Walker(1.0, 0.0), Walker(2.0, 0.0))
+    with pytest.raises(Unsupported, match="whose arguments may run Python code"):
+        lower(impure_argument, kinds_of(args), elements=dict(elements.sample(
+            impure_argument, args)))

@@ -138,3 +138,61 @@ def test_counts_and_memory_stay_flat():
     assert (sys.getrefcount(body), sys.getrefcount(Body)) == before
     assert second - first < 64 * 1024
     assert math.isfinite(body.x)
+
+
+class Mover:
+    def __init__(self, x):
+        self.x = x
+
+    def step(self, dt):
+        self.x += dt
+        return self.x
+
+
+class FastMover(Mover):
+    def step(self, dt):
+        self.x += 2 * dt
+        return self.x
+
+
+def run(m, n):
+    total = 0.0
+    for _ in range(n):
+        total += m.step(0.5)
+    return total
+
+
+def test_method_calls_follow_the_class_even_after_the_compile():
+    hf = make_hot(run)
+    promote(hf, Mover(0.0), 3)
+    assert autotier.stats(hf).state == "compiled"
+    a, b = Mover(1.0), Mover(1.0)
+    assert hf(a, 4) == run(b, 4) and state(a) == state(b)
+    c, d = FastMover(1.0), FastMover(1.0)  # overridden in the subclass
+    assert hf(c, 4) == run(d, 4) and state(c) == state(d)
+    saved = Mover.step
+    try:
+        Mover.step = lambda self, dt: -dt  # reassigned after the compile
+        assert hf(Mover(0.0), 3) == run(Mover(0.0), 3) == -1.5
+    finally:
+        Mover.step = saved
+    m = Mover(0.0)
+    promote(hf, m, 2)
+    for _ in range(1000):
+        hf(m, 2)
+    gc.collect()
+    before = sys.getrefcount(m), sys.getrefcount(Mover.step)
+    tracemalloc.start()
+    try:
+        for _ in range(10_000):
+            hf(m, 2)
+        gc.collect()
+        first = tracemalloc.get_traced_memory()[0]
+        for _ in range(10_000):
+            hf(m, 2)
+        gc.collect()
+        second = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert (sys.getrefcount(m), sys.getrefcount(Mover.step)) == before
+    assert second - first < 64 * 1024
