@@ -117,8 +117,8 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
         if Kind.NONE in kinds:
             program.opaque[spec] = "a None argument"
             return OPAQUE_RESULT
-        if Kind.OBJECT in kinds:  # native callees take no arrays: CPython runs it
-            program.opaque[spec] = "a numpy array argument"
+        if Kind.OBJECT in kinds:  # native callees take no arrays or instances: CPython
+            program.opaque[spec] = "a numpy array or instance argument"  # runs it
             return OPAQUE_RESULT
         if callee in undecodable:
             program.opaque[spec] = undecodable[callee]

@@ -54,7 +54,8 @@ _NOT_NUMBERS = _OBJECTS | {VKind.NONE}
 #: is checked, and any other outcome resumes after the call (:mod:`.capi`)
 OPAQUE_RESULT: Kinds = frozenset({VKind.INT, VKind.FLOAT, VKind.BOOL, VKind.NONE})
 #: kinds a called function's arguments may have (numbers, sequences, None)
-_CALL_ARGUMENTS = SCALARS | SEQUENCES | NP_SCALARS | {VKind.NONE, VKind.ARRAY, VKind.COMPLEX}
+_CALL_ARGUMENTS = SCALARS | SEQUENCES | NP_SCALARS | {VKind.NONE, VKind.ARRAY, VKind.COMPLEX,
+                                                      VKind.INSTANCE}
 ARRAYS = frozenset({VKind.ARRAY, VKind.ARRAY_ITER})
 NUMBERS = SCALARS | NP_SCALARS
 #: results a function returns as a new object, boxed just before its return
@@ -206,7 +207,9 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return frozenset({VKind.UNDEF})
     if isinstance(instr, ir.CheckBound):
         return NO_KINDS if combo[0] is VKind.UNDEF else frozenset(combo)
-    if VKind.INSTANCE in combo or isinstance(instr, ir.GetAttr | ir.SetAttr | ir.CallMethod):
+    calls = isinstance(instr, ir.CallFunction | ir.CallObject)  # an instance passed along
+    if (VKind.INSTANCE in combo and not calls) or isinstance(
+            instr, ir.GetAttr | ir.SetAttr | ir.CallMethod):
         return instances.result_kinds(instr, combo, elements)
     array = _array_kinds(instr, combo, elements)
     if array is not None:
@@ -304,14 +307,14 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
 def call_kinds(instr: ir.CallFunction | ir.CallObject, combo: tuple[VKind, ...]
                ) -> tuple[Kind, ...]:
     """How a call passes its arguments: numbers unboxed, lists and tuples borrowed, an
-    ndarray borrowed as an object (``Kind.OBJECT``: a function given one is called
-    through the C API); a numpy scalar argument is declined."""
+    ndarray or an instance borrowed as an object (``Kind.OBJECT``: a function given one
+    is called through the C API); a numpy scalar argument is declined."""
     if any(k in NP_SCALARS for k in combo):
         name = (instr.callee_name if isinstance(instr, ir.CallObject)
                 else instr.callee.__qualname__)
         raise Unsupported(at_line(f"a call of {name} with a numpy scalar argument is not "
                                   "supported", instr.line))
-    return tuple(Kind.OBJECT if k is VKind.ARRAY else Kind(k) for k in combo)
+    return tuple(Kind.OBJECT if k in (VKind.ARRAY, VKind.INSTANCE) else Kind(k) for k in combo)
 
 
 def _array_kinds(instr: ir.Instr, combo: tuple[VKind, ...], elements: Kinds) -> Kinds | None:

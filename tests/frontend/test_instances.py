@@ -384,3 +384,17 @@ def test_a_method_looked_up_after_code_that_may_run_python_is_declined():
     with pytest.raises(Unsupported, match="whose arguments may run Python code"):
         lower(impure_argument, kinds_of(args), elements=dict(elements.sample(
             impure_argument, args)))
+
+
+def _kick(w, dv):
+    w.step += dv
+    return w.step
+
+
+def kicked(w, dv):
+    return _kick(w, dv) + w.x
+
+
+def test_a_helper_given_an_instance_is_called_through_the_c_api():
+    assert check(kicked, Walker(1.0, 0.5), 0.25) is Status.OK
+    assert not force_every_site(kicked, [(Walker(1.0, 0.5), 0.25)]).unexecuted
