@@ -51,7 +51,13 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
     kinds = tuple(k if isinstance(k, ArrayKind | NumpyKind | InstanceKind) else Kind(k)
                   for k in arg_kinds)
     given = elements or {}
-    speculated = {i: frozenset(VKind(k) for k in given.get(i, _ANY_SCALAR))
+    # a sequence of instances of one class (runtime.elements._instances): INSTANCE
+    # elements, their class beside
+    held = {i: next(iter(given[i])).cls for i, k in enumerate(kinds)  # type: ignore[attr-defined]
+            if k in (Kind.LIST, Kind.TUPLE) and len(given.get(i, ())) == 1
+            and isinstance(next(iter(given[i])), InstanceKind)}
+    speculated = {i: frozenset({VKind.INSTANCE}) if i in held else
+                  frozenset(VKind(k) for k in given.get(i, _ANY_SCALAR))
                   for i, k in enumerate(kinds) if k in (Kind.LIST, Kind.TUPLE)}
     # a sequence of tuples: its tuples' items (runtime.elements.items_key)
     items = {i: frozenset(VKind(k) for k in given.get(~i, _ANY_SCALAR))
@@ -60,11 +66,14 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
     for key, seen in given.items():
         if isinstance(key, str):
             position, name = key.split(".", 1)
-            kind = kinds[int(position)] if int(position) < len(kinds) else None
-            if isinstance(kind, InstanceKind):  # (two parameters of one class: both's)
-                attrs[kind.cls, name] = attrs.get((kind.cls, name), frozenset()) | {
+            where = int(position.removesuffix("[]"))
+            kind = kinds[where] if where < len(kinds) else None
+            cls = (held.get(where) if position.endswith("[]") else
+                   kind.cls if isinstance(kind, InstanceKind) else None)
+            if cls is not None:  # (two parameters of one class: both's)
+                attrs[cls, name] = attrs.get((cls, name), frozenset()) | {
                     VKind(k) for k in seen}
-    program = build_program(func, kinds, speculated, items, attrs)
+    program = build_program(func, kinds, speculated, items, attrs, held=held)
     body = engine.unique_name(f"body_{func.__qualname__}")
     lowering = ModuleLowering(program, body, int_bits)
     text = str(lowering.run())

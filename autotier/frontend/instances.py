@@ -45,20 +45,24 @@ class AttrTable:
         self.kinds = kinds
         self.classes = classes
         self.func = func  # whose typing: reasons name it
+        self.element_classes: dict[Var, type] = {}  # a sequence of instances: their class
 
     def size(self) -> int:
         return sum(map(len, self.kinds.values()))
 
     def join(self, param: Var, arg: Var) -> bool:
-        """A jump passes instance ``arg`` to block parameter ``param``: its class;
-        whether that is new."""
-        if arg not in self.classes or self.classes.get(param) is self.classes[arg]:
-            return False
-        if param in self.classes:
-            raise Unsupported(f"{self.func}: {param.hint or 'a value'} is an instance of two "
-                              "classes")
-        self.classes[param] = self.classes[arg]
-        return True
+        """A jump passes ``arg`` (an instance, or a sequence of them) to block parameter
+        ``param``: its class; whether that is new."""
+        changed = False
+        for table in (self.classes, self.element_classes):
+            if arg not in table or table.get(param) is table[arg]:
+                continue
+            if param in table:
+                raise Unsupported(f"{self.func}: {param.hint or 'a value'} holds instances "
+                                  "of two classes")
+            table[param] = table[arg]
+            changed = True
+        return changed
 
     def before(self, instr: ir.GetAttr | ir.SetAttr, types: Mapping[Var, Kinds]) -> Kinds:
         """What a read of ``instr`` answers (a write: nothing, its value's kinds joining

@@ -95,11 +95,14 @@ def _source(func: FunctionType) -> Source:
 def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
                   elements: Mapping[int, ir.Kinds] | None = None,
                   items: Mapping[int, ir.Kinds] | None = None,
-                  attrs: Attrs | None = None) -> Program:
+                  attrs: Attrs | None = None, *,
+                  held: Mapping[int, type] | None = None) -> Program:
     """Decode, build and type ``func`` for ``arg_kinds`` and everything it calls;
     ``elements``: the speculated element kinds of the root's list and tuple parameters;
     ``items``: those of the items of their tuple elements; ``attrs``: those of the
-    attributes of the root's instance parameters (:mod:`.instances`)."""
+    attributes of the root's instance parameters (:mod:`.instances`) and of their
+    instance elements; ``held``: the class of each sequence parameter's instance
+    elements."""
     code = func.__code__
     if len(arg_kinds) != code.co_argcount:
         raise Unsupported(f"{func.__qualname__} takes {code.co_argcount} arguments, "
@@ -151,7 +154,8 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
                 typed = infer(source.ir, spec[1], callee_result,
                               elements if root else _any_elements(spec),
                               items if root else None, root=root,
-                              attrs=attrs if root else None)
+                              attrs=attrs if root else None,
+                              held=held if root else None)
             except Unsupported as exc:
                 if root:
                     raise

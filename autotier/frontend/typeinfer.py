@@ -420,7 +420,8 @@ def combos(operands: tuple[ir.Var, ...], types: Mapping[ir.Var, Kinds]) -> list[
 def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResult,
           elements: Mapping[int, Kinds] | None = None,
           items: Mapping[int, Kinds] | None = None, *, root: bool = True,
-          attrs: instances.Attrs | None = None) -> Typed:
+          attrs: instances.Attrs | None = None,
+          held: Mapping[int, type] | None = None) -> Typed:
     """Kinds for every value of ``func`` called with ``arg_kinds``; ``elements``: the
     speculated element kinds of each list or tuple parameter (by position); ``items``:
     those of the items of its tuple elements; ``attrs``: those of instances' attributes,
@@ -432,6 +433,9 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
     tuples: dict[ir.Var, Kinds] = {}  # a sequence of tuples -> its tuples' item kinds
     classes: dict[ir.Var, type] = {}
     seen = instances.AttrTable(dict(attrs or {}), classes, func.name)
+    for i, param in enumerate(func.params):
+        if held and i in held:  # a sequence of instances: their class
+            seen.element_classes[param] = held[i]
     for i, (param, kind) in enumerate(zip(func.params, arg_kinds, strict=True)):
         if isinstance(kind, InstanceKind):
             types[param] = frozenset({VKind.INSTANCE})
@@ -544,14 +548,18 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             elems[instr.dest] = elems.get(instr.dest, NO_KINDS) | tuples.get(container,
                                                                            NO_KINDS)
         elif result & HAS_ELEMENTS:  # an iterator or a checked local: its source's
+            attrs.element_classes.update((instr.dest, attrs.element_classes[u])
+                                         for u in operands if u in attrs.element_classes)
             for table in (elems, tuples):
                 table[instr.dest] = table.get(instr.dest, NO_KINDS).union(
                     *(table.get(u, NO_KINDS) for u in operands))
         if result & ARRAYS:  # its source's dtype and ndim
             arrays.update((instr.dest, arrays[u]) for u in operands if u in arrays)
-        if VKind.INSTANCE in result:  # a checked local: its source's class
+        if VKind.INSTANCE in result:  # a checked local: its source's class; an element
             attrs.classes.update((instr.dest, attrs.classes[u]) for u in operands
                                  if u in attrs.classes)
+            if container is not None and container in attrs.element_classes:
+                attrs.classes[instr.dest] = attrs.element_classes[container]
         if not result:
             return False
     return True

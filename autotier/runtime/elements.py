@@ -112,13 +112,38 @@ def _scalars(values: Any) -> frozenset[Kind]:
 
 def _sample(seq: list[Any] | tuple[Any, ...]) -> tuple[frozenset[Kind], frozenset[Kind]]:
     """(the element kinds, the item kinds of tuple elements) seen in ``seq``."""
-    n = len(seq)
-    step = max(1, n // SAMPLE)
-    seen = [seq[i] for i in range(0, n, step)]
+    seen = _seen(seq)
     for inner, kinds in ((tuple, TUPLES), (list, LISTS)):
         if seen and all(type(v) is inner for v in seen):
             return kinds, _scalars(item for v in seen for item in v[:ITEMS])
     return _scalars(seen), frozenset()
+
+
+def _seen(seq: list[Any] | tuple[Any, ...]) -> list[Any]:
+    n = len(seq)
+    step = max(1, n // SAMPLE)
+    return [seq[i] for i in range(0, n, step)]
+
+
+def element_key(position: int) -> str:
+    """The position part of the attribute keys of parameter ``position``'s instance
+    elements (``"i[]"``: ``attr_key(i, name)`` is the parameter's own attributes)."""
+    return f"{position}[]"
+
+
+def _instances(value: list[Any] | tuple[Any, ...], position: int) -> Elements:
+    """A sequence whose sampled elements are all instances of one class taken as
+    ``InstanceKind``: that kind, and their attributes' kinds (all the samples')."""
+    seen = _seen(value)
+    kinds = {Kind.of(v) for v in seen}
+    if len(kinds) != 1 or not isinstance(kind := next(iter(kinds)), InstanceKind):
+        return {}
+    out: Elements = {position: frozenset({kind})}  # type: ignore[arg-type]
+    for v in seen:
+        for name, attr in _attributes(v).items():
+            key = f"{element_key(position)}.{name}"
+            out[key] = out.get(key, frozenset()) | attr
+    return out
 
 
 def sample(func: FunctionType, args: tuple[Any, ...],
@@ -135,7 +160,9 @@ def sample(func: FunctionType, args: tuple[Any, ...],
     out: Elements = {}
     for i, (where, j) in enumerate(sources):
         value = given[j] if where == "arg" else defaults[j]
-        if type(value) in (list, tuple):
+        if type(value) in (list, tuple) and (held := _instances(value, i)):
+            out.update(held)
+        elif type(value) in (list, tuple):
             seen, items = _sample(value)
             if seen:
                 out[i] = seen
@@ -154,6 +181,8 @@ def widened(old: Elements) -> Elements:
     for i, kinds in old.items():
         if isinstance(i, str):  # an attribute: any number too (unless never one)
             out[i] = kinds | ANY_SCALAR if kinds else kinds
+        elif i >= 0 and any(isinstance(k, InstanceKind) for k in kinds):
+            out[i] = kinds  # instances stay speculated (their attributes widened above)
         elif i >= 0 and kinds in (TUPLES, LISTS):
             out[i] = kinds
             out[items_key(i)] = ANY_SCALAR

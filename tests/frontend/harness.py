@@ -106,11 +106,11 @@ def python_function(func: Any) -> FunctionType:
 def tuple_speculation(args: tuple[Any, ...]) -> tuple[tuple[int | str, frozenset[Kind]], ...]:
     """What a bead speculates of ``args``' sequences of tuples (only those: any other
     sequence is compiled for elements of every kind, so one compile serves every input
-    of the kinds): tuples, of items of any kind (``runtime.elements``); and of their
-    instances' attributes, as the bead samples them."""
+    of the kinds): tuples, of items of any kind (``runtime.elements``); and their
+    instances (arguments and elements) and those's attributes, as the bead samples them."""
     out: elements.Elements = {
         k: v for k, v in elements.sample(_positional(len(args)), args).items()
-        if isinstance(k, str)}
+        if isinstance(k, str) or any(isinstance(e, InstanceKind) for e in v)}
     for i, arg in enumerate(args):
         for inner, kinds in ((tuple, elements.TUPLES), (list, elements.LISTS)):
             if type(arg) in (list, tuple) and arg and all(type(v) is inner for v in arg):

@@ -398,3 +398,57 @@ def kicked(w, dv):
 def test_a_helper_given_an_instance_is_called_through_the_c_api():
     assert check(kicked, Walker(1.0, 0.5), 0.25) is Status.OK
     assert not force_every_site(kicked, [(Walker(1.0, 0.5), 0.25)]).unexecuted
+
+
+# ------------------------------------------------------------------ sequences of instances
+
+
+def centroid(ps):
+    sx = sy = 0.0
+    for p in ps:
+        sx += p.x
+        sy += p.y
+    return sx / len(ps), sy / len(ps)
+
+
+def scale_all(ps, k):
+    for i in range(len(ps)):
+        ps[i].x *= k
+    return ps[0].x
+
+
+def walk_all(ws):
+    t = 0.0
+    for w in ws:
+        t += w.advance()
+    return t
+
+
+def test_sequences_of_instances_are_speculated_so():
+    sampled = elements.sample(centroid, ([Point(1, 2.0), Point(3, 4.0)],))
+    assert sampled == {0: frozenset({InstanceKind(Point)}), "0[].x": frozenset({Kind.INT}),
+                       "0[].y": frozenset({Kind.FLOAT})}
+    assert elements.sample(centroid, ([Point(1, 2.0), Walker(1.0, 2.0)],)) == {}
+
+
+@pytest.mark.parametrize("func,args", [
+    (centroid, ([Point(1.0, 2.0), Point(3.0, 4.5)],)),
+    (centroid, ((Point(1.0, 2.0), Point(-3.0, 0.5), Point(0.0, 0.0)),)),
+    (scale_all, ([Point(1.0, 2.0), Point(3.0, 4.5)], -2.0)),
+    (walk_all, ([Walker(1.0, 2.0), Walker(3.0, 4.5)],)),
+])
+def test_sequences_of_instances_answer_like_cpython(func, args):
+    assert check(func, *args) is Status.OK
+    assert not force_every_site(func, [args]).unexecuted
+
+
+def test_an_element_of_another_class_resumes_exactly():
+    from tests.frontend.harness import check_resumed, compile_function, tuple_speculation
+
+    args = ([Walker(1.0, 2.0), Walker(3.0, 4.5)],)
+    compiled = compile_function(walk_all, kinds_of(args), speculated=tuple_speculation(args))
+    mixed = [Walker(1.0, 2.0), Runner(3.0, 4.5), Walker(0.0, 1.0)]
+    status, _, frames = compiled.run(mixed)
+    assert status is Status.ELEMENT and frames
+    check_resumed(walk_all, ([Walker(1.0, 2.0), Runner(3.0, 4.5), Walker(0.0, 1.0)],),
+                  frames, (mixed,), [])
