@@ -196,3 +196,47 @@ def test_method_calls_follow_the_class_even_after_the_compile():
         tracemalloc.stop()
     assert (sys.getrefcount(m), sys.getrefcount(Mover.step)) == before
     assert second - first < 64 * 1024
+
+
+def total_energy(bodies):
+    e = 0.0
+    for b in bodies:
+        e += 0.5 * b.m * b.vx * b.vx
+        b.x += b.vx
+    return e
+
+
+def test_lists_of_instances_keep_counts_flat():
+    hf = make_hot(total_energy)
+    bodies = [Body(float(i), 0.5 * i, 1.0 + i) for i in range(8)]
+    promote(hf, bodies)
+    assert autotier.stats(hf).state == "compiled"
+    mine = [Body(float(i), 0.5 * i, 1.0 + i) for i in range(8)]
+    theirs = [Body(float(i), 0.5 * i, 1.0 + i) for i in range(8)]
+    expected = total_energy(theirs)
+    with interpreted_frames(total_energy) as seen:
+        assert hf(mine) == expected
+    assert seen == [0]
+    assert [state(b) for b in mine] == [state(b) for b in theirs]
+    mixed, mixed2 = [Body(1.0, 2.0, 3.0), Heavy(1.0, 2.0, 3.0)], [Body(1.0, 2.0, 3.0),
+                                                                   Heavy(1.0, 2.0, 3.0)]
+    assert hf(mixed) == total_energy(mixed2)  # a subclass's element: resumed exactly
+    assert [state(b) for b in mixed] == [state(b) for b in mixed2]
+    for _ in range(1000):
+        hf(bodies)
+    gc.collect()
+    before = [sys.getrefcount(b) for b in bodies], sys.getrefcount(bodies)
+    tracemalloc.start()
+    try:
+        for _ in range(10_000):
+            hf(bodies)
+        gc.collect()
+        first = tracemalloc.get_traced_memory()[0]
+        for _ in range(10_000):
+            hf(bodies)
+        gc.collect()
+        second = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert ([sys.getrefcount(b) for b in bodies], sys.getrefcount(bodies)) == before
+    assert second - first < 64 * 1024
