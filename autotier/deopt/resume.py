@@ -75,7 +75,7 @@ def _find(items: Sequence[object], index: int) -> int:
 
 #: instructions a frame may resume after, with their outcome in place of what they
 #: consume (a native callee's or a C-API call's, ``in``, an attribute read or write)
-AFTER = ("CALL", "CONTAINS_OP", "LOAD_ATTR", "STORE_ATTR")
+AFTER = ("CALL", "CONTAINS_OP", "LOAD_ATTR", "STORE_ATTR", "DELETE_ATTR")
 
 
 def build_resume_code(code: CodeType, index: int, bound: tuple[str, ...],
@@ -99,7 +99,7 @@ def build_resume_code(code: CodeType, index: int, bound: tuple[str, ...],
                       if isinstance(item := items[i], bytecode.Instr)
                       and item.name in AFTER)
         call_at = items[target].location  # type: ignore[union-attr]
-        stores = items[target].name == "STORE_ATTR"  # type: ignore[union-attr]
+        stores = items[target].name in ("STORE_ATTR", "DELETE_ATTR")  # type: ignore[union-attr]
     label = bytecode.Label()
     items.insert(target + 1 if after_call else target, label)
     prologue: list[bytecode.Instr] = []
@@ -120,7 +120,7 @@ def build_resume_code(code: CodeType, index: int, bound: tuple[str, ...],
         prologue.append(bytecode.Instr("PUSH_NULL", lineno=line))
         prologue.append(bytecode.Instr("LOAD_FAST", _THUNK, lineno=line))
         prologue.extend(compat.call_instructions(0, line, call_at))
-        if stores:  # a store pushes nothing: the outcome (None) is dropped
+        if stores:  # a store or del pushes nothing: the outcome (None) is dropped
             prologue.append(bytecode.Instr("POP_TOP", lineno=line))
     prologue.append(bytecode.Instr("JUMP_FORWARD", label, lineno=line))
     start = next(i for i, item in enumerate(items)

@@ -143,3 +143,26 @@ def set_attr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
                  lambda: take_exception(b, module), raised=True)
     resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals", new_none)
     return (ll.Constant(ll.IntType(1), 0),), frozenset({VKind.NONE})
+
+
+def del_attr(fl: FunctionLowering, instr: ir.DelAttr, obj: ll.Value
+             ) -> tuple[LV, frozenset[VKind]]:
+    """``del instr.obj.name`` (``PyObject_SetAttr`` of NULL: the class's own deletion,
+    a ``__delattr__`` or a property's deleter included)."""
+    b = fl.b
+    module = fl.ml.module
+    stale = periodic.watch_namespaces(fl)
+    setattr_ = declare(module, "PyObject_SetAttr", I32, [PTR, PTR, PTR])
+    status = b.call(setattr_, [obj, name_object(instr.name), ll.Constant(PTR, None)],
+                    name="deleted")
+    reshaped = fl.array_fields.changed()  # a __delattr__ or __del__ may have run
+    none = const_ptr(id(None))
+
+    def new_none() -> ll.Value:
+        b.call(declare(module, "Py_IncRef", ll.VoidType(), [PTR]), [none])
+        return none
+
+    resume_after(fl, b.icmp_signed("<", status, ll.Constant(I32, 0)), Status.RAISED,
+                 "deleted_ok", lambda: take_exception(b, module), raised=True)
+    resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals", new_none)
+    return (ll.Constant(ll.IntType(1), 0),), frozenset({VKind.NONE})

@@ -102,6 +102,11 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], speculated: Kinds) -
     if isinstance(instr, ir.SetAttr):
         ok = combo[0] is VKind.INSTANCE and combo[1] in STORABLE
         return frozenset({VKind.NONE}) if ok else NO_KINDS
+    if isinstance(instr, ir.DelAttr):
+        if combo[0] is not VKind.INSTANCE:
+            raise Unsupported(at_line(f"del .{instr.name} of a {combo[0].name.lower()} is not "
+                                      "supported", instr.line))
+        return frozenset({VKind.NONE})
     if isinstance(instr, ir.CallMethod):
         what = combo[0].name.lower()
         if combo[0] is not VKind.INSTANCE:

@@ -291,6 +291,15 @@ class SetAttr(Instr):
 
 
 @dataclass(frozen=True)
+class DelAttr(Instr):
+    """``del obj.name`` of an instance, through the C API (``PyObject_SetAttr`` of
+    NULL); its result, never used, is None."""
+
+    obj: Var
+    name: str
+
+
+@dataclass(frozen=True)
 class Conjugate(Instr):
     """``value.conjugate()`` of a number."""
 

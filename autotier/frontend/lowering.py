@@ -130,7 +130,8 @@ def _stores(program: Program) -> bool:
     append) or calls through the C API (which may run Python code)."""
     return bool(program.opaque) or any(
         isinstance(instr, ir.SetItem | ir.SetCell | ir.ListAppend | ir.CallBuiltin
-                   | ir.Contains | ir.CallObject | ir.GetAttr | ir.SetAttr | ir.CallMethod)
+                   | ir.Contains | ir.CallObject | ir.GetAttr | ir.SetAttr | ir.DelAttr
+                   | ir.CallMethod)
         for typed in program.typed.values()
         for bid in typed.reached for instr in typed.func.block(bid).instrs)
 

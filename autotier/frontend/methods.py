@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering
 
 #: instructions that may run Python code (a method looked up after them could differ)
-_MAY_RUN_CODE = (ir.GetAttr, ir.SetAttr, ir.CallObject, ir.CallFunction, ir.CallBuiltin,
-                 ir.Contains, ir.CallMethod)
+_MAY_RUN_CODE = (ir.GetAttr, ir.SetAttr, ir.DelAttr, ir.CallObject, ir.CallFunction,
+                 ir.CallBuiltin, ir.Contains, ir.CallMethod)
 #: argument kinds passed as the objects they are (borrowed); the others are boxed
 BORROWED = frozenset({VKind.LIST, VKind.TUPLE, VKind.ARRAY, VKind.INSTANCE})
 

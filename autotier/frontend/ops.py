@@ -263,6 +263,13 @@ def _lower_SetAttr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, 
     return attrs.set_attr(fl, instr, combo, args)
 
 
+def _lower_DelAttr(fl: FunctionLowering, instr: ir.DelAttr, combo: tuple[VKind, ...],
+                   args: list[Any]) -> Leaf:
+    from autotier.frontend import attrs
+
+    return attrs.del_attr(fl, instr, args[0])
+
+
 def _lower_IsNone(fl: FunctionLowering, instr: ir.IsNone, combo: tuple[VKind],
                   args: list[Any]) -> Leaf:
     return (ll.Constant(I1, int((combo[0] is VKind.NONE) != instr.negate)),), _one(VKind.BOOL)

@@ -645,6 +645,10 @@ class StackFlow:
                  else self.value_of(item, "stored value"))
         self.emit(ir.SetAttr, obj, str(op.arg), value, hint="")
 
+    def _op_DELETE_ATTR(self, op: Op) -> None:
+        obj = self.pop_value("instance")
+        self.emit(ir.DelAttr, obj, str(op.arg), hint="")
+
     def _op_CONTAINS_OP(self, op: Op) -> None:
         seq = self.pop_value("container")
         value = self.pop_value("value")
@@ -734,7 +738,7 @@ def _consumes(op: Op) -> int:
     if op.name == "CALL":
         return int(op.arg) + 2  # type: ignore[call-overload]
     # an attribute read takes its instance, a write its value and instance
-    return {"CONTAINS_OP": 2, "LOAD_ATTR": 1, "STORE_ATTR": 2}.get(op.name, 0)
+    return {"CONTAINS_OP": 2, "LOAD_ATTR": 1, "STORE_ATTR": 2, "DELETE_ATTR": 1}.get(op.name, 0)
 
 
 def build_ir(decoded: DecodedFunction, resolver: Resolver) -> ir.Function:

@@ -209,7 +209,7 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return NO_KINDS if combo[0] is VKind.UNDEF else frozenset(combo)
     calls = isinstance(instr, ir.CallFunction | ir.CallObject)  # an instance passed along
     if (VKind.INSTANCE in combo and not calls) or isinstance(
-            instr, ir.GetAttr | ir.SetAttr | ir.CallMethod):
+            instr, ir.GetAttr | ir.SetAttr | ir.DelAttr | ir.CallMethod):
         return instances.result_kinds(instr, combo, elements)
     array = _array_kinds(instr, combo, elements)
     if array is not None:

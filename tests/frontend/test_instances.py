@@ -452,3 +452,47 @@ def test_an_element_of_another_class_resumes_exactly():
     assert status is Status.ELEMENT and frames
     check_resumed(walk_all, ([Walker(1.0, 2.0), Runner(3.0, 4.5), Walker(0.0, 1.0)],),
                   frames, (mixed,), [])
+
+
+def drop(p):
+    v = p.x
+    del p.x
+    return v + p.y
+
+
+@pytest.mark.parametrize("p", [Point(1.0, 2.0), Point(1.0, float("nan"))], ids=repr)
+def test_del_of_an_attribute_is_cpythons(p):
+    assert check(drop, p) is Status.OK
+    assert not force_every_site(drop, [(p,)]).unexecuted
+    from tests.frontend.harness import compile_function, tuple_speculation
+
+    compiled = compile_function(drop, kinds_of((p,)), speculated=tuple_speculation((p,)))
+    gone = Point(1.0, 2.0)
+    vars(gone).pop("y")
+    status, _, frames = compiled.run(gone)  # p.y missing: CPython's AttributeError
+    assert status is Status.RAISED and frames
+    twice = Point(1.0, 2.0)
+    compiled.run(twice)
+    twice.x = 1.0
+    del twice.y
+    twice.y = 2.0
+    assert compiled.run(twice)[0] is Status.OK and vars(twice) == {"y": 2.0}
+
+
+def drop_missing(p):
+    del p.z
+    return p.x
+
+
+def test_del_of_a_missing_attribute_raises_cpythons_error():
+    p = Point(1.0, 2.0)
+    p.z = 3.0
+    assert check(drop_missing, p) is Status.OK
+    from tests.frontend.harness import check_resumed, compile_function, tuple_speculation
+
+    compiled = compile_function(drop_missing, kinds_of((p,)),
+                                speculated=tuple_speculation((p,)))
+    mine = Point(1.0, 2.0)
+    status, _, frames = compiled.run(mine)
+    assert status is Status.RAISED and frames
+    check_resumed(drop_missing, (Point(1.0, 2.0),), frames, (mine,), [])
