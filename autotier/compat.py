@@ -545,6 +545,7 @@ def call_units(nargs: int) -> list[tuple[int, int]]:
 # by _probe_instances: where they do not hold (3.12 keeps an instance's values
 # elsewhere), INSTANCE_LAYOUT_UNKNOWN says why and every access takes the C API.
 TYPE_GETATTRO = 144  # PyTypeObject.tp_getattro
+TYPE_SETATTRO = 152  # PyTypeObject.tp_setattro
 TYPE_VERSION_TAG = 384  # PyTypeObject.tp_version_tag (unsigned int; 0: none assigned)
 TPFLAGS_MANAGED_DICT = 1 << 4  # the instance's dict (or its values) before the object
 TPFLAGS_VALID_VERSION_TAG = 1 << 19
@@ -572,6 +573,12 @@ def generic_getattr(t: type) -> bool:
     return slot == ctypes.c_void_p.from_address(id(object) + TYPE_GETATTRO).value
 
 
+def generic_setattr(t: type) -> bool:
+    """``t``'s attribute assignment is object's own (no ``__setattr__``)."""
+    slot = ctypes.c_void_p.from_address(id(t) + TYPE_SETATTRO).value
+    return slot == ctypes.c_void_p.from_address(id(object) + TYPE_SETATTRO).value
+
+
 def split_key_index(t: type, name: str) -> int | None:
     """Where instances of ``t`` keep attribute ``name`` among their values: its entry
     in the class's shared keys (None: not there yet, or no shared keys)."""
@@ -587,6 +594,30 @@ def split_key_index(t: type, name: str) -> int | None:
         if key and ctypes.cast(key, ctypes.py_object).value == name:
             return i
     return None
+
+
+def instance_values(obj: object) -> dict[str, object] | None:
+    """An instance's attributes read from its values (3.11's managed dict, in the
+    shared keys' order), without making its ``__dict__`` (``vars()`` would: the
+    instance would lose the values layout, CPython's own fast path and autotier's);
+    None when it has no values (a dict made already, or another layout)."""
+    t = type(obj)
+    if INSTANCE_LAYOUT_UNKNOWN is not None or not type_flags(t) & TPFLAGS_MANAGED_DICT:
+        return None
+    values = ctypes.c_void_p.from_address(id(obj) + OBJECT_VALUES).value
+    keys = ctypes.c_void_p.from_address(id(t) + HEAPTYPE_CACHED_KEYS).value
+    if not values or not keys:
+        return None
+    log2_index_bytes = ctypes.c_uint8.from_address(keys + _DK_LOG2_INDEX_BYTES).value
+    entries = keys + _DK_INDICES + (1 << log2_index_bytes)
+    out: dict[str, object] = {}
+    for i in range(ctypes.c_ssize_t.from_address(keys + _DK_NENTRIES).value):
+        key = ctypes.c_void_p.from_address(entries + 16 * i).value
+        value = ctypes.c_void_p.from_address(values + 8 * i).value
+        if key and value:
+            out[ctypes.cast(key, ctypes.py_object).value] = ctypes.cast(
+                value, ctypes.py_object).value
+    return out
 
 
 def slot_offset(member: object) -> int | None:
@@ -634,13 +665,23 @@ def _probe_instances() -> str | None:
         if not values or index != 1 or ctypes.c_void_p.from_address(
                 values + 8 * index).value != id(probe.b):
             return "unexpected split-keys instance values"
+        if instance_values(probe) != {"a": 1.5, "b": 2.5} or ctypes.c_void_p.from_address(
+                id(probe) + OBJECT_VALUES).value != values:
+            return "unexpected instance values"
         s = Slotted()
         s.b = 0.5
         offset = slot_offset(vars(Slotted)["b"])
         if offset is None or ctypes.c_void_p.from_address(id(s) + offset).value != id(s.b):
             return "unexpected member descriptor layout"
-        if not generic_getattr(Probe):
-            return "unexpected tp_getattro"
+        if not generic_getattr(Probe) or not generic_setattr(Probe):
+            return "unexpected tp_getattro or tp_setattro"
+
+        class Hooked:
+            def __setattr__(self, name: str, value: object) -> None:
+                pass
+
+        if generic_setattr(Hooked):
+            return "unexpected tp_setattro"
     finally:
         INSTANCE_LAYOUT_UNKNOWN = "probing"
     return None

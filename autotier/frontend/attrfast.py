@@ -17,6 +17,12 @@ not NULL (an unset slot, a deleted attribute, an instance whose dict was made: t
 the C API answers, ``attrs.get_attr``).  Anything else (a property, a data descriptor,
 ``__getattr__``, a metaclass, a class without a tag, 3.12's layouts) plans no fast
 path: every read is the C API's.
+
+A write takes the same path (and needs object's own assignment: no ``__setattr__``)
+when the slot or entry holds an exact int or float (``boxes.is_number``: releasing it
+runs no Python code): the new value's reference replaces it, as CPython's
+STORE_ATTR_INSTANCE_VALUE and a slot's member setter do; an empty slot or entry (the
+values' insertion order would change) takes the C API.
 """
 
 from __future__ import annotations
@@ -39,9 +45,13 @@ def _data_descriptor(attr: object) -> bool:
     return hasattr(t, "__set__") or hasattr(t, "__delete__")
 
 
-def plan(cls: type, name: str) -> FastRead | None:
-    """The fast path of ``obj.name`` for an instance of exactly ``cls``, if any."""
+def plan(cls: type, name: str, *, write: bool = False) -> FastRead | None:
+    """The fast path of ``obj.name`` (``write``: of ``obj.name = v``, which needs
+    object's own assignment too: no ``__setattr__``) for an instance of exactly ``cls``,
+    if any."""
     if compat.INSTANCE_LAYOUT_UNKNOWN is not None or type(cls) is not type:
+        return None
+    if write and not compat.generic_setattr(cls):
         return None
     version = compat.type_version(cls)  # before the lookup below: a change after it
     if not version or not compat.generic_getattr(cls):  # shows in the tag

@@ -98,6 +98,18 @@ def _fast_read(fl: FunctionLowering, obj: ll.Value, fast: attrfast.FastRead,
     """The attribute's object, read from its slot or the instance's values; jumps to
     ``slow`` where a guard fails or the pointer is NULL."""
     b = fl.b
+    value = b.load(_fast_address(fl, obj, fast, slow), name="value")
+    hit = fl.block("attr_hit")
+    b.cbranch(b.icmp_unsigned("!=", value, ll.Constant(PTR, None)), hit, slow)
+    b.position_at_end(hit)
+    return value
+
+
+def _fast_address(fl: FunctionLowering, obj: ll.Value, fast: attrfast.FastRead,
+                  slow: ll.Block) -> ll.Value:
+    """Where the attribute's object pointer is (the slot, or the entry of the instance's
+    values); jumps to ``slow`` where a guard fails or the instance has no values."""
+    b = fl.b
     cls = const_ptr(id(fast.cls))
     same_type = b.icmp_unsigned("==", b.load(field(b, obj, compat.OB_TYPE, PTR)), cls)
     tag = b.load(field(b, cls, compat.TYPE_VERSION_TAG, I32), name="version_tag")
@@ -106,18 +118,13 @@ def _fast_read(fl: FunctionLowering, obj: ll.Value, fast: attrfast.FastRead,
     b.cbranch(b.and_(same_type, same_version), guarded, slow)
     b.position_at_end(guarded)
     if fast.slot is not None:
-        value = b.load(field(b, obj, fast.slot, PTR), name="slot")
-    else:
-        assert fast.index is not None
-        values = b.load(field(b, obj, compat.OBJECT_VALUES, PTR), name="values")
-        has_values = fl.block("attr_values")
-        b.cbranch(b.icmp_unsigned("!=", values, ll.Constant(PTR, None)), has_values, slow)
-        b.position_at_end(has_values)
-        value = b.load(field(b, values, 8 * fast.index, PTR), name="value")
-    hit = fl.block("attr_hit")
-    b.cbranch(b.icmp_unsigned("!=", value, ll.Constant(PTR, None)), hit, slow)
-    b.position_at_end(hit)
-    return value
+        return field(b, obj, fast.slot, PTR)
+    assert fast.index is not None
+    values = b.load(field(b, obj, compat.OBJECT_VALUES, PTR), name="values")
+    has_values = fl.block("attr_values")
+    b.cbranch(b.icmp_unsigned("!=", values, ll.Constant(PTR, None)), has_values, slow)
+    b.position_at_end(has_values)
+    return field(b, values, 8 * fast.index, PTR)
 
 
 def set_attr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
@@ -126,8 +133,26 @@ def set_attr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
     b = fl.b
     module = fl.ml.module
     obj, value = args
-    stale = periodic.watch_namespaces(fl)
     boxed = boxes.box(fl, (value,), combo[1])
+    fast = attrfast.plan(fl.typed.classes[instr.obj], instr.name, write=True)
+    done = fl.block(f"{instr.name}_stored")
+    slow = fl.block(f"{instr.name}_capi_store")
+    if fast is not None:  # a number replaced in place (the module doc of attrfast)
+        address = _fast_address(fl, obj, fast, slow)
+        old = b.load(address, name="replaced")
+        present = fl.block("attr_present")
+        b.cbranch(b.icmp_unsigned("!=", old, ll.Constant(PTR, None)), present, slow)
+        b.position_at_end(present)
+        replace = fl.block("attr_replace")
+        b.cbranch(boxes.is_number(b, old), replace, slow)
+        b.position_at_end(replace)
+        b.store(boxed, address)  # the instance takes the boxed value's reference
+        owned.decref_inline(fl, old)
+        b.branch(done)
+    else:
+        b.branch(slow)
+    b.position_at_end(slow)
+    stale = periodic.watch_namespaces(fl)
     setattr_ = declare(module, "PyObject_SetAttr", I32, [PTR, PTR, PTR])
     status = b.call(setattr_, [obj, name_object(instr.name), boxed], name="stored")
     b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [boxed])
@@ -142,6 +167,8 @@ def set_attr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
     resume_after(fl, failed, Status.RAISED, "stored_ok",
                  lambda: take_exception(b, module), raised=True)
     resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals", new_none)
+    b.branch(done)
+    b.position_at_end(done)
     return (ll.Constant(ll.IntType(1), 0),), frozenset({VKind.NONE})
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 from types import FunctionType
 from typing import Any
 
+from autotier import compat
 from autotier.abi import InstanceKind, Kind
 from autotier.callbinding import BindError, bind_positions
 
@@ -85,10 +86,12 @@ def _attributes(value: Any) -> dict[str, frozenset[Kind]]:
                 out[name] = _attr_kind(attr)
             else:
                 out.pop(name, None)  # a function, a descriptor: not sampled
-    try:
-        own = object.__getattribute__(value, "__dict__")
-    except AttributeError:
-        own = {}
+    own = compat.instance_values(value)  # never vars(): it would make the dict
+    if own is None:
+        try:
+            own = object.__getattribute__(value, "__dict__")
+        except AttributeError:
+            own = {}
     for name, attr in own.items():
         if type(name) is str:
             out[name] = _attr_kind(attr)

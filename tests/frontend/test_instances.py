@@ -496,3 +496,39 @@ def test_del_of_a_missing_attribute_raises_cpythons_error():
     status, _, frames = compiled.run(mine)
     assert status is Status.RAISED and frames
     check_resumed(drop_missing, (Point(1.0, 2.0),), frames, (mine,), [])
+
+
+def test_writes_replace_numbers_in_place_only_for_plain_classes():
+    from autotier.frontend import attrfast
+
+    Plain(1.0, 2.0)
+    assert attrfast.plan(Plain, "a", write=True) is not None
+    assert attrfast.plan(Slotted, "a", write=True) is not None
+    assert attrfast.plan(Guarded, "v", write=True) is None  # __setattr__: the C API
+    compiled = _compiled(scale_inplace, (Point(1.5, 2.0), 3.0))
+    assert "attr_replace" in compiled.lowered.ir
+    odd = Point("a", 2.0)  # a str replaced: the C API (its release may run code)
+    ours, theirs = Point("a", 2.0), Point("a", 2.0)
+    status, _, frames = compiled.run(ours, 3.0)
+    assert status is not Status.OK and frames  # "a" * 3.0 raises: resumed
+    del odd
+    unset = Slotted.__new__(Slotted)  # an empty slot: the C API sets it
+    unset.b = 1
+    slot_compiled = _compiled(slotted_sum, (Slotted(1, 2),))
+    status, _, frames = slot_compiled.run(unset)
+    assert status is Status.RAISED and frames  # reading the unset a raises first
+    with pytest.raises(TypeError):
+        scale_inplace(theirs, 3.0)
+
+
+def test_sampling_leaves_the_instance_layout_alone():
+    from autotier import compat
+
+    p = Point(1.0, 2.5)
+    assert compat.instance_values(p) == {"x": 1.0, "y": 2.5}
+    elements.sample(norm, (p,))  # vars(p) would make a dict: CPython's fast path lost
+    assert compat.instance_values(p) == {"x": 1.0, "y": 2.5}
+    vars(p)
+    assert compat.instance_values(p) is None
+    assert elements.sample(norm, (p,)) == {"0.x": frozenset({Kind.FLOAT}),
+                                           "0.y": frozenset({Kind.FLOAT})}
