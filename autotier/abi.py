@@ -7,7 +7,8 @@ function per compiled Python function, with this C signature::
 
 - ``<params>``: one per Python parameter, in order, typed by :class:`Kind`
   (``INT`` -> i64, ``FLOAT`` -> double, ``BOOL`` -> i1, ``LIST``, ``TUPLE`` and an
-  :class:`ArrayKind` (an ndarray) and ``COMPLEX`` -> the borrowed ``PyObject *``).
+  :class:`ArrayKind` (an ndarray), an :class:`InstanceKind` (an instance of a user
+  class) and ``COMPLEX`` -> the borrowed ``PyObject *``).
 - ``out``: where the body writes its result on success, a :data:`RESULT_IR`
   struct ``{i64 kind, i64 ival, double fval, i64 high}``; ``kind`` is a :class:`Kind`
   (``BOOL`` uses ``ival`` 0/1, ``INT`` uses ``ival``, ``FLOAT`` uses ``fval``,
@@ -155,6 +156,45 @@ class NumpyKind:
         return None
 
 
+@dataclass(frozen=True)
+class InstanceKind:
+    """An instance of exactly one user class ``cls`` (a class statement's: a heap type
+    whose metaclass is ``type``), passed as its borrowed ``PyObject *``; the entry checks
+    ``type(arg) is cls`` (O(1)): a subclass's or another class's instance takes the
+    specialisation path again.  Its attributes are read and written through the C API
+    (the class's own lookup: descriptors, ``__getattr__``, ``__setattr__`` included), each
+    read's value checked against the kinds the promoting calls saw.  The kind holds the
+    class (a signature keeps it alive: the entry embeds its address)."""
+
+    cls: type
+
+    @property
+    def name(self) -> str:
+        return "INST_" + "".join(c if c.isalnum() else "_" for c in self.cls.__qualname__)
+
+    @property
+    def scalar(self) -> bool:
+        return False
+
+    @property
+    def pytype(self) -> type:
+        return self.cls
+
+    @staticmethod
+    def takes(t: type) -> bool:
+        """Whether instances of ``t`` are taken: a class defined by a class statement
+        (a heap type of metaclass ``type``) whose bases are all such classes or
+        ``object`` (no builtin base: an int or list subclass is not an instance of a
+        plain class)."""
+        if type(t) is not type or not t.__flags__ & _HEAPTYPE:  # Py_TPFLAGS_HEAPTYPE
+            return False
+        return all(k is object or (type(k) is type and k.__flags__ & _HEAPTYPE)
+                   for k in t.__mro__)
+
+
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE (Include/object.h)
+
+
 class Kind(IntEnum):
     """Unboxed value kinds native code computes with."""
 
@@ -174,7 +214,7 @@ class Kind(IntEnum):
     COMPLEX = 14
 
     @classmethod
-    def of(cls, value: object) -> Kind | ArrayKind | NumpyKind | None:
+    def of(cls, value: object) -> Kind | ArrayKind | NumpyKind | InstanceKind | None:
         """The kind of a Python argument, or None when native code cannot take it."""
         t = type(value)
         if t is bool:
@@ -195,6 +235,8 @@ class Kind(IntEnum):
         if t.__module__ == "numpy" and "numpy" in sys.modules and issubclass(
                 t, sys.modules["numpy"].generic):
             return NumpyKind.of(value)
+        if InstanceKind.takes(t):
+            return InstanceKind(t)
         return None
 
     @property
@@ -301,8 +343,9 @@ ANSWERS = RAISES | {Status.NUMPY}
 # The LLVM type of the ``out`` struct, for llvmlite: ``{i64, i64, double, i64}``.
 RESULT_IR = "{i64, i64, double, i64}"
 
-#: A signature entry: a Kind, an ndarray's ArrayKind or a numpy scalar's NumpyKind.
-ArgKind = Kind | ArrayKind | NumpyKind
+#: A signature entry: a Kind, an ndarray's ArrayKind, a numpy scalar's NumpyKind or an
+#: instance's InstanceKind.
+ArgKind = Kind | ArrayKind | NumpyKind | InstanceKind
 
 #: Attribute that marks a decorated object; its value is the original function.
 HOT_MARKER = "_autotier_hot_"

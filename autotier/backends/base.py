@@ -62,7 +62,7 @@ class CompileRequest:
     # The kinds speculated for the elements of each list or tuple parameter: (position,
     # kinds) pairs; a parameter not named is speculated to hold ints, floats and bools.
     # Every element load checks its element; a failed check deoptimises (ELEMENT).
-    elements: tuple[tuple[int, frozenset[Kind]], ...] = ()
+    elements: tuple[tuple[int | str, frozenset[Kind]], ...] = ()
     # func.__code__ when the compile was asked for: the entry guards this one
     # snapshot.  If __code__ is replaced while the backend works, the entry bails
     # (Bail.CODE) on its first call and the bead recompiles: never new guards over old

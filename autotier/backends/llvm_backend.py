@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from types import CodeType, FunctionType
 
-from autotier.abi import ArrayKind, Kind, NumpyKind
+from autotier.abi import ArrayKind, InstanceKind, Kind, NumpyKind
 from autotier.backends.base import (
     CompiledCode,
     CompileRequest,
@@ -116,5 +116,5 @@ class LLVMBackend:
 
 
 def _sig_text(kinds: Signature) -> str:
-    return "(" + ", ".join(k.pytype.__name__ if isinstance(k, ArrayKind | NumpyKind) else
-                           Kind(k).pytype.__name__ for k in kinds) + ")"
+    return "(" + ", ".join(k.pytype.__name__ if isinstance(k, ArrayKind | NumpyKind | InstanceKind)
+                           else Kind(k).pytype.__name__ for k in kinds) + ")"

@@ -46,7 +46,11 @@ from autotier.deopt.sites import CallEntry, NullEntry, TupleEntry
 
 _OP = dis.opmap
 _RESUME, _CALL, _CONTAINS = _OP["RESUME"], _OP["CALL"], _OP["CONTAINS_OP"]
+_STORES = (_OP["STORE_ATTR"], _OP["DELETE_ATTR"])  # push nothing
+#: the instructions a frame resumes after (a call, ``in``, an attribute read, write, del)
+_AFTER = (_CALL, _CONTAINS, _OP["LOAD_ATTR"], *_STORES)
 _DELETE_FAST, _LOAD_FAST, _PUSH_NULL = _OP["DELETE_FAST"], _OP["LOAD_FAST"], _OP["PUSH_NULL"]
+_POP_TOP = _OP["POP_TOP"]
 _BUILD_TUPLE, _JUMP_FORWARD = _OP["BUILD_TUPLE"], _OP["JUMP_FORWARD"]
 _NO_ARGS = ~(inspect.CO_VARARGS | inspect.CO_VARKEYWORDS)
 
@@ -106,7 +110,8 @@ def _units(code: bytes, index: int, offset: int, after_call: bool) -> tuple[int,
     resumed after or -1).  The ``index``-th instruction (at byte ``offset``, if not
     -1; in the ``bytecode`` package's order: EXTENDED_ARG folded into the instruction
     it extends, caches skipped) starts at its first EXTENDED_ARG; resuming after a
-    call, at the instruction after the first CALL or CONTAINS_OP from it on."""
+    call, at the instruction after the first CALL, CONTAINS_OP, LOAD_ATTR, STORE_ATTR or
+    DELETE_ATTR from it on."""
     n = len(code) // 2
     resume = unit = 0
     while resume < n and code[2 * resume] != _RESUME:
@@ -126,7 +131,7 @@ def _units(code: bytes, index: int, offset: int, after_call: bool) -> tuple[int,
         raise ValueError(f"autotier: no instruction {index} after RESUME to resume at")
     if not after_call:
         return resume, _first(code, unit), -1
-    while unit < n and code[2 * unit] not in (_CALL, _CONTAINS):
+    while unit < n and code[2 * unit] not in _AFTER:
         unit += 1 + compat.CACHE_UNITS[code[2 * unit]]
     if unit >= n:
         raise ValueError(f"autotier: no call at or after instruction {index}")
@@ -185,7 +190,10 @@ def patch_resume_code(code: CodeType, index: int, offset: int, bound: Sequence[b
         names.append(CALLEE)
         runs.append((len(after) // 2, plain))
         at = next(itertools.islice(code.co_positions(), call, None))
-        runs.append((sum(_emit(after, op, arg) for op, arg in compat.call_units(0)), at))
+        units = sum(_emit(after, op, arg) for op, arg in compat.call_units(0))
+        if raw[2 * call] in _STORES:  # a store pushes nothing: drop the outcome
+            units += _emit(after, _POP_TOP, 0)
+        runs.append((units, at))
     # the jump's distance: from the prologue's end (the unit after RESUME, moved) to
     # the target (moved as much)
     runs.append((_emit(after, _JUMP_FORWARD, target - (resume + 1)), plain))

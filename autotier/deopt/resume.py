@@ -73,6 +73,11 @@ def _find(items: Sequence[object], index: int) -> int:
     raise ValueError(f"autotier: no instruction {index} to resume at")
 
 
+#: instructions a frame may resume after, with their outcome in place of what they
+#: consume (a native callee's or a C-API call's, ``in``, an attribute read or write)
+AFTER = ("CALL", "CONTAINS_OP", "LOAD_ATTR", "STORE_ATTR", "DELETE_ATTR")
+
+
 def build_resume_code(code: CodeType, index: int, bound: tuple[str, ...],
                       stack: tuple[object, ...], *, line: int, after_call: bool) -> CodeType:
     """The code of a resume function for ``code`` at instruction ``index``.
@@ -87,12 +92,14 @@ def build_resume_code(code: CodeType, index: int, bound: tuple[str, ...],
     items = list(bc)
     target = _find(items, index)
     call_at = None
+    stores = False
     if after_call:  # past the CALL that ``index`` (its PRECALL, KW_NAMES) sets up, or
-        # the CONTAINS_OP at ``index``
+        # the CONTAINS_OP, LOAD_ATTR or STORE_ATTR at ``index``
         target = next(i for i in range(target, len(items))
                       if isinstance(item := items[i], bytecode.Instr)
-                      and item.name in ("CALL", "CONTAINS_OP"))
+                      and item.name in AFTER)
         call_at = items[target].location  # type: ignore[union-attr]
+        stores = items[target].name in ("STORE_ATTR", "DELETE_ATTR")  # type: ignore[union-attr]
     label = bytecode.Label()
     items.insert(target + 1 if after_call else target, label)
     prologue: list[bytecode.Instr] = []
@@ -113,6 +120,8 @@ def build_resume_code(code: CodeType, index: int, bound: tuple[str, ...],
         prologue.append(bytecode.Instr("PUSH_NULL", lineno=line))
         prologue.append(bytecode.Instr("LOAD_FAST", _THUNK, lineno=line))
         prologue.extend(compat.call_instructions(0, line, call_at))
+        if stores:  # a store or del pushes nothing: the outcome (None) is dropped
+            prologue.append(bytecode.Instr("POP_TOP", lineno=line))
     prologue.append(bytecode.Instr("JUMP_FORWARD", label, lineno=line))
     start = next(i for i, item in enumerate(items)
                  if isinstance(item, bytecode.Instr) and item.name == "RESUME")

@@ -41,6 +41,7 @@ from autotier.abi import (
     RECORD_KEEPER,
     ArgKind,
     ArrayKind,
+    InstanceKind,
     Kind,
     NumpyKind,
     Status,
@@ -476,6 +477,25 @@ def _unbox(t: _Builder, arg: ir.Value, kind: ArgKind, mismatch: ir.Block) -> ir.
     return unboxing.unbox_int(b, arg, mismatch, t.slot("overflow", I32))
 
 
+def _heap_instance(b: ir.IRBuilder, typ: ir.Value) -> ir.Value:
+    """i1: ``typ`` (an argument's type) is a heap type (a class statement's, or another
+    such: the bead's ``Kind.of`` decides which it takes) whose metaclass is ``type`` and
+    whose base is ``object`` or a heap type too (an int or list subclass is foreign)."""
+    def heap(t: ir.Value) -> ir.Value:
+        flags = b.load(field(b, t, compat.TYPE_TP_FLAGS, I64), name="tp_flags")
+        return b.icmp_unsigned("!=", b.and_(flags, ir.Constant(I64, compat.TPFLAGS_HEAPTYPE)),
+                               ir.Constant(I64, 0))
+
+    meta = b.load(field(b, typ, compat.OB_TYPE, PTR), name="metatype")
+    base = b.load(field(b, typ, compat.TYPE_TP_BASE, PTR), name="tp_base")
+    # (object's own base is NULL: read object's flags instead, loading nothing at NULL)
+    base = b.select(b.icmp_unsigned("==", base, ir.Constant(PTR, None)),
+                    const_ptr(id(object)), base)
+    plain_base = b.or_(b.icmp_unsigned("==", base, const_ptr(id(object))), heap(base))
+    return b.and_(b.and_(heap(typ), b.icmp_unsigned("==", meta, const_ptr(id(type)))),
+                  plain_base)
+
+
 def _box(t: _Builder, result: ir.Value) -> None:
     """Return the Python object for the body's tagged result."""
     b = t.b
@@ -677,7 +697,7 @@ def entry_ir(plan: EntryPlan) -> str:
             b.ret(result)
         else:
             assert spec.body is not None
-            params = [PTR if isinstance(k, ArrayKind) else
+            params = [PTR if isinstance(k, ArrayKind | InstanceKind) else
                       arrays.machine_type(k.dtype) if isinstance(k, NumpyKind) else
                       {Kind.INT: I64, Kind.FLOAT: F64, Kind.BOOL: I1}.get(k, PTR)
                       for k in spec.kinds]
@@ -721,6 +741,9 @@ def entry_ir(plan: EntryPlan) -> str:
                 t.bail(Bail.TYPES, (argv, ir.Constant(I64, plan.nargs)))
             with b.if_then(arrays.is_numpy_scalar(b, arg)):
                 t.bail(Bail.TYPES, (argv, ir.Constant(I64, plan.nargs)))
+        with b.if_then(_heap_instance(b, typ)):  # an instance of a class statement's
+            # class: the bead decides (runtime.signature: abi.InstanceKind.takes)
+            t.bail(Bail.TYPES, (argv, ir.Constant(I64, plan.nargs)))
         with b.if_then(b.not_(takes)):
             t.bail(Bail.FOREIGN)
         with b.if_then(is_int):

@@ -70,7 +70,23 @@ def call_vector(b: ir.IRBuilder, module: ir.Module, callable_: ir.Value,
     NULL), with the thread's remaining recursion depth lowered by ``depth`` (i32 or
     int) while it runs: negative gives frames, as :data:`BOOKKEEPING_HEADROOM` does.
     ``kwnames``: the tuple of the last ``keywords`` arguments' names (a kept object)."""
-    vectorcall = declare(module, "PyObject_Vectorcall", PTR, [PTR, PPTR, I64, PTR])
+    return _call(b, module, "PyObject_Vectorcall", callable_, args, depth=depth,
+                 kwnames=kwnames, keywords=keywords)
+
+
+def call_method(b: ir.IRBuilder, module: ir.Module, name: ir.Value,
+                args: Sequence[ir.Value], *, depth: ir.Value | int = 0,
+                kwnames: ir.Value | None = None, keywords: int = 0) -> ir.Value:
+    """``PyObject_VectorcallMethod(name, args, nargs, kwnames)``: ``args[0].name(*args[1:])``,
+    looked up and called at once (no bound method made), as :func:`call_vector`."""
+    return _call(b, module, "PyObject_VectorcallMethod", name, args, depth=depth,
+                 kwnames=kwnames, keywords=keywords)
+
+
+def _call(b: ir.IRBuilder, module: ir.Module, symbol: str, callable_: ir.Value,
+          args: Sequence[ir.Value], *, depth: ir.Value | int, kwnames: ir.Value | None,
+          keywords: int) -> ir.Value:
+    vectorcall = declare(module, symbol, PTR, [PTR, PPTR, I64, PTR])
     if args:
         with b.goto_entry_block():  # a static slot, not a stack that grows per call
             b.position_at_start(b.function.entry_basic_block)

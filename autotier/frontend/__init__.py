@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import FunctionType
 
-from autotier.abi import ArgKind, ArrayKind, Kind, NumpyKind
+from autotier.abi import ArgKind, ArrayKind, InstanceKind, Kind, NumpyKind
 from autotier.deopt.sites import Site
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.kinds import VKind
@@ -32,14 +32,15 @@ __all__ = ["MISSING", "GlobalDep", "LoweredModule", "Unsupported", "lower"]
 
 
 def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int = 64,
-          elements: Mapping[int, frozenset[Kind]] | None = None) -> LoweredModule:
+          elements: Mapping[int | str, frozenset[Kind]] | None = None) -> LoweredModule:
     """Lower ``func`` specialised for ``arg_kinds``; raises Unsupported.
 
     ``int_bits`` is how native code holds Python ints: 64, or 128 for a function
     that overflowed int64 before (:mod:`autotier.frontend.wideints`).  ``elements``:
     the kinds speculated for the elements of each list or tuple parameter (by
     position; every element load checks it), int, float and bool by default; under
-    ``~i``, the kinds of the items of parameter i's tuple elements.
+    ``~i``, the kinds of the items of parameter i's tuple elements; under ``"i.name"``,
+    those of instance parameter i's attribute ``name`` (``runtime.elements.attr_key``).
     """
     from autotier.frontend.lowering import ModuleLowering
     from autotier.frontend.program import build_program
@@ -47,14 +48,32 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
 
     if not isinstance(func, FunctionType):
         raise Unsupported(f"{func!r} is not a Python function")
-    kinds = tuple(k if isinstance(k, ArrayKind | NumpyKind) else Kind(k) for k in arg_kinds)
+    kinds = tuple(k if isinstance(k, ArrayKind | NumpyKind | InstanceKind) else Kind(k)
+                  for k in arg_kinds)
     given = elements or {}
-    speculated = {i: frozenset(VKind(k) for k in given.get(i, _ANY_SCALAR))
+    # a sequence of instances of one class (runtime.elements._instances): INSTANCE
+    # elements, their class beside
+    held = {i: next(iter(given[i])).cls for i, k in enumerate(kinds)  # type: ignore[attr-defined]
+            if k in (Kind.LIST, Kind.TUPLE) and len(given.get(i, ())) == 1
+            and isinstance(next(iter(given[i])), InstanceKind)}
+    speculated = {i: frozenset({VKind.INSTANCE}) if i in held else
+                  frozenset(VKind(k) for k in given.get(i, _ANY_SCALAR))
                   for i, k in enumerate(kinds) if k in (Kind.LIST, Kind.TUPLE)}
     # a sequence of tuples: its tuples' items (runtime.elements.items_key)
     items = {i: frozenset(VKind(k) for k in given.get(~i, _ANY_SCALAR))
              for i, kinds_ in speculated.items() if kinds_ & {VKind.TUPLE, VKind.LIST}}
-    program = build_program(func, kinds, speculated, items)
+    attrs: dict[tuple[type, str], frozenset[VKind]] = {}
+    for key, seen in given.items():
+        if isinstance(key, str):
+            position, name = key.split(".", 1)
+            where = int(position.removesuffix("[]"))
+            kind = kinds[where] if where < len(kinds) else None
+            cls = (held.get(where) if position.endswith("[]") else
+                   kind.cls if isinstance(kind, InstanceKind) else None)
+            if cls is not None:  # (two parameters of one class: both's)
+                attrs[cls, name] = attrs.get((cls, name), frozenset()) | {
+                    VKind(k) for k in seen}
+    program = build_program(func, kinds, speculated, items, attrs, held=held)
     body = engine.unique_name(f"body_{func.__qualname__}")
     lowering = ModuleLowering(program, body, int_bits)
     text = str(lowering.run())

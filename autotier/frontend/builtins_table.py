@@ -147,6 +147,10 @@ class BoundMethodValue:
 
     name: str
     items: tuple[Var, ...]  # the object
+    # where it was loaded: the block and the count of its instructions then (a method
+    # call checks nothing that may run Python code came between: frontend.methods)
+    block: int = -1
+    mark: int = -1
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from types import FunctionType
 from typing import TYPE_CHECKING
 
 from autotier.callbinding import BindError, bind_positions
-from autotier.frontend import ir
+from autotier.frontend import ir, methods
 from autotier.frontend.builtins_table import (
     MATH_FUNCTIONS,
     BoundMethodValue,
@@ -53,7 +53,14 @@ def lower_call(flow: StackFlow, callee: Static, args: list[ir.Var],
         if kw_names or args:
             raise flow.fail(f".conjugate() with {len(args)} arguments (a TypeError)")
         return flow.emit(ir.Conjugate, callee.items[0], hint="")
-    if isinstance(callee, BoundMethodValue):  # xs.append(v): LOAD_METHOD allows no other
+    if isinstance(callee, BoundMethodValue) and callee.name != "append":  # an instance's
+        if callee.block != flow.index or not methods.arguments_are_pure(
+                flow.instrs[callee.mark:]):
+            raise flow.fail(f"a call of method .{callee.name} whose arguments may run "
+                            "Python code (CPython looks the method up before them) is not "
+                            "supported")
+        return flow.emit(ir.CallMethod, callee.items[0], callee.name, tuple(args), kw_names)
+    if isinstance(callee, BoundMethodValue):  # xs.append(v)
         if kw_names or len(args) != 1:
             raise flow.fail(f".append() with {len(args)} arguments (a TypeError)")
         return flow.emit(ir.ListAppend, callee.items[0], args[0], hint="")

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 Leaf = tuple[LV, Kinds] | None
 
 
-def _resume_after(fl: FunctionLowering, cond: ll.Value, status: Status, name: str,
+def resume_after(fl: FunctionLowering, cond: ll.Value, status: Status, name: str,
                   outcome: Callable[[], ll.Value], *, raised: bool = False) -> None:
     """Where ``cond`` holds, leave for the interpreter *after* the instruction, with
     ``outcome()`` (a new reference, the record takes it: a value, or the exception
@@ -68,7 +68,7 @@ def raised_if_null(fl: FunctionLowering, obj: ll.Value) -> None:
     """A C-API call returned ``obj``: where it is NULL (an exception set), leave for the
     interpreter after the instruction with that exception (``RAISED``)."""
     raised = fl.b.icmp_unsigned("==", obj, ll.Constant(PTR, None))
-    _resume_after(fl, raised, Status.RAISED, "made", _exception(fl), raised=True)
+    resume_after(fl, raised, Status.RAISED, "made", _exception(fl), raised=True)
 
 
 def lower_call_builtin(fl: FunctionLowering, instr: CallBuiltin, args: list[ll.Value],
@@ -83,10 +83,10 @@ def lower_call_builtin(fl: FunctionLowering, instr: CallBuiltin, args: list[ll.V
     for obj in boxed:
         b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
     raised = b.icmp_unsigned("==", result, ll.Constant(PTR, None))
-    _resume_after(fl, raised, Status.RAISED, "returned", _exception(fl), raised=True)
+    resume_after(fl, raised, Status.RAISED, "returned", _exception(fl), raised=True)
     took, lv = boxes.unbox(fl, result, kinds)
-    _resume_after(fl, b.not_(took), Status.ELEMENT, "took", lambda: result)
-    _resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals", lambda: result)
+    resume_after(fl, b.not_(took), Status.ELEMENT, "took", lambda: result)
+    resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals", lambda: result)
     b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [result])
     return lv, kinds
 
@@ -105,9 +105,9 @@ def lower_contains(fl: FunctionLowering, value: LV, kind: VKind, seq: ll.Value,
     reshaped = fl.array_fields.changed()
     b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
     raised = b.icmp_signed("<", found, ll.Constant(ll.IntType(32), 0))
-    _resume_after(fl, raised, Status.RAISED, "tested", _exception(fl), raised=True)
+    resume_after(fl, raised, Status.RAISED, "tested", _exception(fl), raised=True)
     answer = b.icmp_signed("!=" if not negate else "==", found, ll.Constant(ll.IntType(32), 0))
-    _resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals",
+    resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals",
                   lambda: boxes.box_or_null(fl, (answer,), VKind.BOOL))  # never NULL
     return (answer,), frozenset({VKind.BOOL})
 
@@ -163,13 +163,13 @@ def lower_call_object(fl: FunctionLowering, func: object, args: list[Any],
     reshaped = fl.array_fields.changed()  # the function ran Python code
     release()
     raised = b.icmp_unsigned("==", result, null)
-    _resume_after(fl, raised, Status.RAISED, "returned", _exception(fl), raised=True)
+    resume_after(fl, raised, Status.RAISED, "returned", _exception(fl), raised=True)
     if makes is not None:
         took, lv = newarrays.took(b, result, makes), (result,)
     else:
         took, lv = boxes.unbox(fl, result, returns)
-    _resume_after(fl, b.not_(took), Status.ELEMENT, "took", lambda: result)
-    _resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals",
+    resume_after(fl, b.not_(took), Status.ELEMENT, "took", lambda: result)
+    resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals",
                   lambda: result)
     if makes is None:  # unboxed; an array made stays the value's reference
         b.call(decref, [result])

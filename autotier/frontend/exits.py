@@ -40,7 +40,7 @@ _FORMS = {VKind.FLOAT: SlotForm.FLOAT, VKind.BOOL: SlotForm.BOOL, VKind.RANGE: S
           VKind.ITER: SlotForm.ITER, VKind.LIST: SlotForm.OBJECT, VKind.TUPLE: SlotForm.OBJECT,
           VKind.LIST_ITER: SlotForm.SEQ_ITER, VKind.TUPLE_ITER: SlotForm.SEQ_ITER,
           VKind.ARRAY: SlotForm.OBJECT, VKind.ARRAY_ITER: SlotForm.SEQ_ITER,
-          VKind.OBJECT: SlotForm.OBJECT}
+          VKind.OBJECT: SlotForm.OBJECT, VKind.INSTANCE: SlotForm.OBJECT}
 
 if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering
@@ -88,6 +88,14 @@ def stack_entries(stack: tuple[object, ...]) -> tuple[sites.StackEntry, ...]:
     return tuple(out)
 
 
+def _consumed_entries(state: FrameState) -> int:
+    """How many record stack entries the instruction consumes (a rebuilt bound method
+    ``getattr(obj, name)`` is five: NULL, getattr, the object, the name, the call)."""
+    if not state.consumes:
+        return 0
+    return len(stack_entries(state.stack[len(state.stack) - state.consumes:]))
+
+
 class Exits:
     """The deopt sites and exit blocks of one function's lowering.
 
@@ -127,7 +135,7 @@ class Exits:
             id=sites.new_site_id(), func=self.func, code=self.func.__code__,
             index=state.index, offset=state.offset, line=state.line,
             varnames=self.func.__code__.co_varnames,
-            stack=stack_entries(state.stack), call=state.consumes,
+            stack=stack_entries(state.stack), call=_consumed_entries(state),
             forms=tuple(forms))
         assert site.slots == len(forms)
         sites.register(site)

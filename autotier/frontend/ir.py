@@ -272,6 +272,34 @@ class NumberAttr(Instr):
 
 
 @dataclass(frozen=True)
+class GetAttr(Instr):
+    """``obj.name`` of an instance, through the C API (``PyObject_GetAttr``: the class's
+    own lookup); the result is checked against the kinds the promoting calls saw."""
+
+    obj: Var
+    name: str
+
+
+@dataclass(frozen=True)
+class SetAttr(Instr):
+    """``obj.name = value`` of an instance, through the C API (``PyObject_SetAttr``);
+    its result, never used, is None."""
+
+    obj: Var
+    name: str
+    value: Var
+
+
+@dataclass(frozen=True)
+class DelAttr(Instr):
+    """``del obj.name`` of an instance, through the C API (``PyObject_SetAttr`` of
+    NULL); its result, never used, is None."""
+
+    obj: Var
+    name: str
+
+
+@dataclass(frozen=True)
 class Conjugate(Instr):
     """``value.conjugate()`` of a number."""
 
@@ -475,6 +503,17 @@ class CallObject(Instr):
     #: ``numpy.zeros``/``empty``/``ones``: the array it makes (called with
     #: ``dtype=`` that dtype; its result checked to be such an array: :mod:`.newarrays`)
     makes: ArrayKind | None = None
+
+
+@dataclass(frozen=True)
+class CallMethod(Instr):
+    """``obj.name(*args)`` of an instance, the last ``len(kw_names)`` by keyword, made
+    through the C API (``PyObject_VectorcallMethod``: :mod:`.methods`)."""
+
+    obj: Var
+    name: str
+    args: tuple[Var, ...]
+    kw_names: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------ terminators

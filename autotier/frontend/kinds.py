@@ -25,6 +25,8 @@ class VKind(IntEnum):
     ARRAY = 12  # an exact numpy.ndarray (a borrowed PyObject *); dtype, ndim: Typed.arrays
     ARRAY_ITER = 13  # an iterator over a 1-d array (the array, the next index)
     COMPLEX = 14  # an exact complex, held as <2 x double> (frontend/cvalues.py)
+    # an instance of exactly one user class (a PyObject *); its class: Typed.instances
+    INSTANCE = 15
     # numpy scalars, held as their machine type (frontend/npvalues.py, npscalars.py)
     NP_BOOL = 20
     NP_INT8 = 21
@@ -97,10 +99,12 @@ class CmpOp(Enum):
 def vkind_of(kind: object) -> VKind:
     """The kind of a parameter of signature entry ``kind`` (abi.Kind, ArrayKind or
     NumpyKind)."""
-    from autotier.abi import ArrayKind, NumpyKind
+    from autotier.abi import ArrayKind, InstanceKind, NumpyKind
 
     if isinstance(kind, ArrayKind):
         return VKind.ARRAY
+    if isinstance(kind, InstanceKind):
+        return VKind.INSTANCE
     if isinstance(kind, NumpyKind):
         return NP_OF_DTYPE[kind.dtype]
     return VKind(kind)  # type: ignore[arg-type]

@@ -44,6 +44,7 @@ from autotier.abi import (
     RESULT_IR,
     ArgKind,
     ArrayKind,
+    InstanceKind,
     Kind,
     NumpyKind,
     Status,
@@ -51,6 +52,7 @@ from autotier.abi import (
 from autotier.deopt import sites
 from autotier.dispatch.irutil import declare
 from autotier.frontend import (
+    attrs,
     capi,
     cpower,
     cvalues,
@@ -129,7 +131,8 @@ def _stores(program: Program) -> bool:
     append) or calls through the C API (which may run Python code)."""
     return bool(program.opaque) or any(
         isinstance(instr, ir.SetItem | ir.SetCell | ir.ListAppend | ir.CallBuiltin
-                   | ir.Contains | ir.CallObject)
+                   | ir.Contains | ir.CallObject | ir.GetAttr | ir.SetAttr | ir.DelAttr
+                   | ir.CallMethod)
         for typed in program.typed.values()
         for bid in typed.reached for instr in typed.func.block(bid).instrs)
 
@@ -167,8 +170,9 @@ class ModuleLowering:
         if self.unwinds and _stores(program):
             # an unwound bailout re-runs the call from its start: exact only without effects
             raise Unsupported("a recursive program that stores into lists, calls sum, min "
-                              "or max of one, or calls a function it cannot compile is not "
-                              "supported (its bailouts re-run the call)")
+                              "or max of one, calls a function it cannot compile or reads "
+                              "or writes attributes is not supported (its bailouts re-run "
+                              "the call)")
         if self.unwinds and _makes_objects(program):
             # a longjmp past a frame would leak the references it owns
             raise Unsupported("a recursive program that makes lists or holds tuples is not "
@@ -236,7 +240,7 @@ class ModuleLowering:
         """``i32 body(<params>, Result *out, i64 budget)``: the exported ABI entry."""
         root = self.program.root
         typed = self.program.typed[root]
-        params = [PTR8 if isinstance(k, ArrayKind) else scalar_type(vkind_of(k), I64)
+        params = [PTR8 if isinstance(k, ArrayKind | InstanceKind) else scalar_type(vkind_of(k), I64)
                   if isinstance(k, NumpyKind) else _ABI_TYPES[k] for k in root[1]]
         fnty = ll.FunctionType(I32, [*params, RESULT.as_pointer(), I64, I64.as_pointer()])
         fn = ll.Function(self.module, fnty, self.body_name)
@@ -537,7 +541,8 @@ class FunctionLowering:
             kinds = self.typed.returns
             lv, src = self.values[term.value], self.types[term.value]
             owned.before_return(self, blk.id, term.value)  # the result's reference moves
-            if src & (SEQUENCES | {VKind.ARRAY}):  # a new reference for the caller
+            if src & (SEQUENCES | {VKind.ARRAY, VKind.INSTANCE}):  # a new reference for
+                # the caller
                 borrowed = (not owned.holds_object(src) if self.owned is not None
                             else term.value not in _returned_tuples(self.typed))
                 if borrowed:
@@ -639,6 +644,9 @@ class FunctionLowering:
         self.bail_if(self.b.icmp_signed("==", lv[0], i64(VKind.UNDEF)), Status.VALUE,
                      name=f"{instr.name}_bound")
         return lv if is_tagged(dst) else untag(self.b, lv, next(iter(dst)))
+
+    def _lower_GetAttr(self, instr: ir.GetAttr) -> LV:
+        return attrs.get_attr(self, instr)
 
     def _lower_Select(self, instr: ir.Select) -> LV:
         # (min/max's comparison of a number that may be a numpy scalar is a bool or a

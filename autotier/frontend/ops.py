@@ -249,6 +249,27 @@ def _lower_Compare(fl: FunctionLowering, instr: ir.Compare, combo: tuple[VKind, 
     return (as_bool(b, fl.helper(name + _CMP_NAMES[instr.op], [x, y])),), _one(VKind.BOOL)
 
 
+def _lower_CallMethod(fl: FunctionLowering, instr: ir.CallMethod, combo: tuple[VKind, ...],
+                      args: list[Any]) -> Leaf:
+    from autotier.frontend import methods
+
+    return methods.lower_call_method(fl, instr, combo, args, _expected(fl, instr, combo))
+
+
+def _lower_SetAttr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
+                   args: list[Any]) -> Leaf:
+    from autotier.frontend import attrs
+
+    return attrs.set_attr(fl, instr, combo, args)
+
+
+def _lower_DelAttr(fl: FunctionLowering, instr: ir.DelAttr, combo: tuple[VKind, ...],
+                   args: list[Any]) -> Leaf:
+    from autotier.frontend import attrs
+
+    return attrs.del_attr(fl, instr, args[0])
+
+
 def _lower_IsNone(fl: FunctionLowering, instr: ir.IsNone, combo: tuple[VKind],
                   args: list[Any]) -> Leaf:
     return (ll.Constant(I1, int((combo[0] is VKind.NONE) != instr.negate)),), _one(VKind.BOOL)

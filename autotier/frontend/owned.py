@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 #: kinds whose values hold an object (an iterator: its sequence)
 OBJECT_KINDS = frozenset({VKind.LIST, VKind.TUPLE, VKind.LIST_ITER, VKind.TUPLE_ITER,
-                          VKind.ARRAY, VKind.ARRAY_ITER, VKind.OBJECT})
+                          VKind.ARRAY, VKind.ARRAY_ITER, VKind.OBJECT, VKind.INSTANCE})
 
 Live = frozenset[Var]
 _NONE: Live = frozenset()

@@ -19,6 +19,7 @@ from autotier.frontend import ir
 from autotier.frontend.builtins_table import Resolver
 from autotier.frontend.decode import DecodedFunction, decode, too_large
 from autotier.frontend.errors import Unsupported
+from autotier.frontend.instances import Attrs
 from autotier.frontend.model import GlobalDep
 from autotier.frontend.stackflow import build_ir
 from autotier.frontend.typeinfer import OPAQUE_RESULT, Typed, call_kinds, combos, infer
@@ -93,10 +94,15 @@ def _source(func: FunctionType) -> Source:
 
 def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
                   elements: Mapping[int, ir.Kinds] | None = None,
-                  items: Mapping[int, ir.Kinds] | None = None) -> Program:
+                  items: Mapping[int, ir.Kinds] | None = None,
+                  attrs: Attrs | None = None, *,
+                  held: Mapping[int, type] | None = None) -> Program:
     """Decode, build and type ``func`` for ``arg_kinds`` and everything it calls;
     ``elements``: the speculated element kinds of the root's list and tuple parameters;
-    ``items``: those of the items of their tuple elements."""
+    ``items``: those of the items of their tuple elements; ``attrs``: those of the
+    attributes of the root's instance parameters (:mod:`.instances`) and of their
+    instance elements; ``held``: the class of each sequence parameter's instance
+    elements."""
     code = func.__code__
     if len(arg_kinds) != code.co_argcount:
         raise Unsupported(f"{func.__qualname__} takes {code.co_argcount} arguments, "
@@ -114,8 +120,8 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
         if Kind.NONE in kinds:
             program.opaque[spec] = "a None argument"
             return OPAQUE_RESULT
-        if Kind.OBJECT in kinds:  # native callees take no arrays: CPython runs it
-            program.opaque[spec] = "a numpy array argument"
+        if Kind.OBJECT in kinds:  # native callees take no arrays or instances: CPython
+            program.opaque[spec] = "a numpy array or instance argument"  # runs it
             return OPAQUE_RESULT
         if callee in undecodable:
             program.opaque[spec] = undecodable[callee]
@@ -147,7 +153,9 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
             try:
                 typed = infer(source.ir, spec[1], callee_result,
                               elements if root else _any_elements(spec),
-                              items if root else None, root=root)
+                              items if root else None, root=root,
+                              attrs=attrs if root else None,
+                              held=held if root else None)
             except Unsupported as exc:
                 if root:
                     raise

@@ -57,9 +57,12 @@ def element(fl: FunctionLowering, seq: ll.Value, kind: VKind, index: ll.Value,
     (ELEMENT) when it is of another kind."""
     b = fl.b
     item = b.load(_item_address(fl, seq, kind, index), name="element")
-    if elements in ({VKind.TUPLE}, {VKind.LIST}):  # held: the list may drop it at the
-        # periodic check
-        inner = tuple if elements == {VKind.TUPLE} else list
+    if elements in ({VKind.TUPLE}, {VKind.LIST}, {VKind.INSTANCE}):  # held: the list may
+        # drop it at the periodic check; an instance of exactly its class
+        dest = fl.cur_dest
+        assert dest is not None
+        inner = (tuple if elements == {VKind.TUPLE} else list if elements == {VKind.LIST}
+                 else fl.typed.classes[dest])
         fl.bail_if(b.not_(unboxing.type_is(b, item, inner)), Status.ELEMENT,
                    name="element_ok")
         owned.incref_inline(fl, item)

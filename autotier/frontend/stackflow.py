@@ -60,7 +60,6 @@ _REASONS = {
     "FORMAT_VALUE": "f-strings are not supported",
 
     "STORE_GLOBAL": "assigning to globals is not supported",
-    "STORE_ATTR": "attribute assignment is not supported",
     "RAISE_VARARGS": "raise statements are not supported",
     "LOAD_ASSERTION_ERROR": "assert statements are not supported",
     "MAKE_FUNCTION": "nested functions and lambdas are not supported",
@@ -431,24 +430,23 @@ class StackFlow:
         if isinstance(obj, ir.Var) and not method and name in NUMBER_ATTRS:
             self.stack.append(self.emit(ir.NumberAttr, obj, name, hint=name))
             return
-        if isinstance(obj, ir.Var) and method and name == "conjugate":  # 3.12's form
+        if isinstance(obj, ir.Var) and method:  # 3.12's form: .conjugate(), an instance's
             self.stack.append(Null())
-            self.stack.append(BoundMethodValue(name, (obj,)))
+            self.stack.append(BoundMethodValue(name, (obj,), self.index, len(self.instrs)))
             return
-        if isinstance(obj, ir.Var):
-            raise self.fail(f"attribute .{name} of a value (a number, an instance) is not "
-                            "supported")
+        if isinstance(obj, ir.Var):  # an instance's (typeinfer decides)
+            self.stack.append(self.emit(ir.GetAttr, obj, name, hint=name))
+            return
         if method:
             self.stack.append(Null())
         self._push_resolved(self.resolver.load_attr(obj, name, self.line))
 
     def _op_LOAD_METHOD(self, op: Op) -> None:
         obj = self.pop()
-        if isinstance(obj, ir.Var):
-            if op.arg not in ("append", "conjugate"):
-                raise self.fail(f"method .{op.arg} of a value is not supported")
+        if isinstance(obj, ir.Var):  # xs.append, z.conjugate, an instance's method
             self.stack.append(Null())
-            self.stack.append(BoundMethodValue(str(op.arg), (obj,)))
+            self.stack.append(BoundMethodValue(str(op.arg), (obj,), self.index,
+                                               len(self.instrs)))
             return
         self.stack.append(Null())
         self._push_resolved(self.resolver.load_attr(obj, str(op.arg), self.line))
@@ -640,6 +638,17 @@ class StackFlow:
         value = self.pop_value("stored value")
         self.emit(ir.SetItem, seq, index, value, hint="")
 
+    def _op_STORE_ATTR(self, op: Op) -> None:
+        obj = self.pop_value("instance")
+        item = self.pop()
+        value = (self.emit(ir.Const, None, hint="none") if isinstance(item, NoneValue)
+                 else self.value_of(item, "stored value"))
+        self.emit(ir.SetAttr, obj, str(op.arg), value, hint="")
+
+    def _op_DELETE_ATTR(self, op: Op) -> None:
+        obj = self.pop_value("instance")
+        self.emit(ir.DelAttr, obj, str(op.arg), hint="")
+
     def _op_CONTAINS_OP(self, op: Op) -> None:
         seq = self.pop_value("container")
         value = self.pop_value("value")
@@ -728,7 +737,8 @@ def _consumes(op: Op) -> int:
     takes: a CALL's NULL, callee and arguments; CONTAINS_OP's two operands."""
     if op.name == "CALL":
         return int(op.arg) + 2  # type: ignore[call-overload]
-    return 2 if op.name == "CONTAINS_OP" else 0
+    # an attribute read takes its instance, a write its value and instance
+    return {"CONTAINS_OP": 2, "LOAD_ATTR": 1, "STORE_ATTR": 2, "DELETE_ATTR": 1}.get(op.name, 0)
 
 
 def build_ir(decoded: DecodedFunction, resolver: Resolver) -> ir.Function:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from types import FunctionType
 
 from autotier import compat
-from autotier.abi import ArgKind, ArrayKind, Kind
-from autotier.frontend import complexkinds, ir, npscalars, npvalues
+from autotier.abi import ArgKind, ArrayKind, InstanceKind, Kind
+from autotier.frontend import complexkinds, instances, ir, npscalars, npvalues
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.errors import Unsupported, at_line
 from autotier.frontend.ir import NO_KINDS, BinOp, CmpOp, Kinds, UnOp, VKind
@@ -43,17 +43,19 @@ INTLIKE = frozenset({VKind.INT, VKind.BOOL})
 _BITWISE = frozenset({BinOp.AND, BinOp.OR, BinOp.XOR})
 _INT_ONLY = frozenset({BinOp.LSHIFT, BinOp.RSHIFT, BinOp.AND, BinOp.OR, BinOp.XOR})
 _OBJECTS = frozenset({VKind.RANGE, VKind.ITER, VKind.LIST, VKind.TUPLE, VKind.LIST_ITER,
-                      VKind.TUPLE_ITER, VKind.ARRAY, VKind.ARRAY_ITER})
+                      VKind.TUPLE_ITER, VKind.ARRAY, VKind.ARRAY_ITER, VKind.INSTANCE})
 _OBJECT_NAMES = {VKind.RANGE: "range", VKind.ITER: "range iterator", VKind.LIST: "list",
                  VKind.TUPLE: "tuple", VKind.LIST_ITER: "list iterator",
                  VKind.TUPLE_ITER: "tuple iterator", VKind.NONE: "None",
-                 VKind.ARRAY: "numpy array", VKind.ARRAY_ITER: "array iterator"}
+                 VKind.ARRAY: "numpy array", VKind.ARRAY_ITER: "array iterator",
+                 VKind.INSTANCE: "instance"}
 _NOT_NUMBERS = _OBJECTS | {VKind.NONE}
 #: what a call through the C API (an *opaque* callee) is taken to return: each result
 #: is checked, and any other outcome resumes after the call (:mod:`.capi`)
 OPAQUE_RESULT: Kinds = frozenset({VKind.INT, VKind.FLOAT, VKind.BOOL, VKind.NONE})
 #: kinds a called function's arguments may have (numbers, sequences, None)
-_CALL_ARGUMENTS = SCALARS | SEQUENCES | NP_SCALARS | {VKind.NONE, VKind.ARRAY, VKind.COMPLEX}
+_CALL_ARGUMENTS = SCALARS | SEQUENCES | NP_SCALARS | {VKind.NONE, VKind.ARRAY, VKind.COMPLEX,
+                                                      VKind.INSTANCE}
 ARRAYS = frozenset({VKind.ARRAY, VKind.ARRAY_ITER})
 NUMBERS = SCALARS | NP_SCALARS
 #: results a function returns as a new object, boxed just before its return
@@ -77,6 +79,8 @@ class Typed:
     elements: Mapping[ir.Var, Kinds] = dataclasses.field(default_factory=dict)
     # the dtype and ndim of each array and iterator over one
     arrays: Mapping[ir.Var, ArrayKind] = dataclasses.field(default_factory=dict)
+    # the class of each instance
+    classes: Mapping[ir.Var, type] = dataclasses.field(default_factory=dict)
 
     def dump(self) -> str:
         sig = ", ".join(k.name.lower() for k in self.arg_kinds)
@@ -203,6 +207,10 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return frozenset({VKind.UNDEF})
     if isinstance(instr, ir.CheckBound):
         return NO_KINDS if combo[0] is VKind.UNDEF else frozenset(combo)
+    calls = isinstance(instr, ir.CallFunction | ir.CallObject)  # an instance passed along
+    if (VKind.INSTANCE in combo and not calls) or isinstance(
+            instr, ir.GetAttr | ir.SetAttr | ir.DelAttr | ir.CallMethod):
+        return instances.result_kinds(instr, combo, elements)
     array = _array_kinds(instr, combo, elements)
     if array is not None:
         return array
@@ -299,14 +307,14 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
 def call_kinds(instr: ir.CallFunction | ir.CallObject, combo: tuple[VKind, ...]
                ) -> tuple[Kind, ...]:
     """How a call passes its arguments: numbers unboxed, lists and tuples borrowed, an
-    ndarray borrowed as an object (``Kind.OBJECT``: a function given one is called
-    through the C API); a numpy scalar argument is declined."""
+    ndarray or an instance borrowed as an object (``Kind.OBJECT``: a function given one
+    is called through the C API); a numpy scalar argument is declined."""
     if any(k in NP_SCALARS for k in combo):
         name = (instr.callee_name if isinstance(instr, ir.CallObject)
                 else instr.callee.__qualname__)
         raise Unsupported(at_line(f"a call of {name} with a numpy scalar argument is not "
                                   "supported", instr.line))
-    return tuple(Kind.OBJECT if k is VKind.ARRAY else Kind(k) for k in combo)
+    return tuple(Kind.OBJECT if k in (VKind.ARRAY, VKind.INSTANCE) else Kind(k) for k in combo)
 
 
 def _array_kinds(instr: ir.Instr, combo: tuple[VKind, ...], elements: Kinds) -> Kinds | None:
@@ -411,16 +419,28 @@ def combos(operands: tuple[ir.Var, ...], types: Mapping[ir.Var, Kinds]) -> list[
 
 def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResult,
           elements: Mapping[int, Kinds] | None = None,
-          items: Mapping[int, Kinds] | None = None, *, root: bool = True) -> Typed:
+          items: Mapping[int, Kinds] | None = None, *, root: bool = True,
+          attrs: instances.Attrs | None = None,
+          held: Mapping[int, type] | None = None) -> Typed:
     """Kinds for every value of ``func`` called with ``arg_kinds``; ``elements``: the
     speculated element kinds of each list or tuple parameter (by position); ``items``:
-    those of the items of its tuple elements.  ``root``: the function the entry calls
+    those of the items of its tuple elements; ``attrs``: those of instances' attributes,
+    by class and name (:mod:`.instances`).  ``root``: the function the entry calls
     (a native callee returns a complex unboxed, the root as a new object)."""
     types: dict[ir.Var, Kinds] = {v: NO_KINDS for b in func.blocks for v in b.defs()}
     elems: dict[ir.Var, Kinds] = {}
     arrays: dict[ir.Var, ArrayKind] = {}
     tuples: dict[ir.Var, Kinds] = {}  # a sequence of tuples -> its tuples' item kinds
+    classes: dict[ir.Var, type] = {}
+    seen = instances.AttrTable(dict(attrs or {}), classes, func.name)
+    for i, param in enumerate(func.params):
+        if held and i in held:  # a sequence of instances: their class
+            seen.element_classes[param] = held[i]
     for i, (param, kind) in enumerate(zip(func.params, arg_kinds, strict=True)):
+        if isinstance(kind, InstanceKind):
+            types[param] = frozenset({VKind.INSTANCE})
+            classes[param] = kind.cls
+            continue
         if isinstance(kind, ArrayKind):
             types[param] = frozenset({VKind.ARRAY})
             elems[param] = frozenset({NP_OF_DTYPE[kind.dtype]})
@@ -438,12 +458,12 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
     while changed:
         changed = False
         # element kinds grow with stores too
-        known = sum(map(len, elems.values())) + sum(map(len, tuples.values()))
+        known = sum(map(len, elems.values())) + sum(map(len, tuples.values())) + seen.size()
         for b in order:
             if b not in reached:
                 continue
             blk = func.block(b)
-            if not _run_block(blk, types, callee, elems, arrays, tuples=tuples):
+            if not _run_block(blk, types, callee, elems, arrays, tuples=tuples, attrs=seen):
                 continue
             if b not in completed:
                 completed.add(b)
@@ -467,16 +487,18 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
                                               "arrays of two dtypes or ndims")
                         arrays[param] = arrays[arg]
                         changed = True
+                    changed = seen.join(param, arg) or changed
         changed = changed or sum(map(len, elems.values())) + sum(
-            map(len, tuples.values())) != known
+            map(len, tuples.values())) + seen.size() != known
     returns = NO_KINDS
     for b in completed:
         term = func.block(b).term
         if isinstance(term, ir.Return):
             returns |= types[term.value]
     _check_mixed(func, types)
-    if returns & (SEQUENCES | {VKind.ARRAY}):  # an argument handed back: a new reference
-        returns = (returns - SEQUENCES - {VKind.ARRAY}) | {VKind.OBJECT}
+    if returns & (SEQUENCES | {VKind.ARRAY, VKind.INSTANCE}):  # an argument handed back:
+        # a new reference
+        returns = (returns - SEQUENCES - {VKind.ARRAY, VKind.INSTANCE}) | {VKind.OBJECT}
     boxed = BOXED_RESULTS if root else NP_SCALARS
     if returns & boxed:  # a numpy scalar or a complex: boxed just before the return
         returns = (returns - boxed) | {VKind.OBJECT}
@@ -484,12 +506,12 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
         what = " or ".join(sorted(_OBJECT_NAMES[k] for k in returns & _OBJECTS))
         raise Unsupported(f"{func.name}: returning a {what} is not supported")
     return Typed(func, arg_kinds, types, frozenset(reached), frozenset(completed), returns,
-                 elems, arrays)
+                 elems, arrays, classes)
 
 
 def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
                elems: dict[ir.Var, Kinds], arrays: dict[ir.Var, ArrayKind], *,
-               tuples: dict[ir.Var, Kinds]) -> bool:
+               tuples: dict[ir.Var, Kinds], attrs: instances.AttrTable) -> bool:
     """Update the kinds of ``blk``'s instructions (and the element kinds of those that
     are sequences or iterators over one, ``tuples`` the item kinds of a sequence's
     tuple elements); False if its end is unreachable."""
@@ -499,6 +521,8 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             return False
         container = container_of(instr)
         inner = elems.get(container, NO_KINDS) if container is not None else NO_KINDS
+        if isinstance(instr, ir.GetAttr | ir.SetAttr):
+            inner = attrs.before(instr, types)  # a read's speculated kinds
         row = _row_kind(instr, container, arrays, types)
         if row is not None:  # a row of a 2-d (or more) array: a view, an array itself
             types[instr.dest] = frozenset({VKind.ARRAY})
@@ -524,11 +548,18 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             elems[instr.dest] = elems.get(instr.dest, NO_KINDS) | tuples.get(container,
                                                                            NO_KINDS)
         elif result & HAS_ELEMENTS:  # an iterator or a checked local: its source's
+            attrs.element_classes.update((instr.dest, attrs.element_classes[u])
+                                         for u in operands if u in attrs.element_classes)
             for table in (elems, tuples):
                 table[instr.dest] = table.get(instr.dest, NO_KINDS).union(
                     *(table.get(u, NO_KINDS) for u in operands))
         if result & ARRAYS:  # its source's dtype and ndim
             arrays.update((instr.dest, arrays[u]) for u in operands if u in arrays)
+        if VKind.INSTANCE in result:  # a checked local: its source's class; an element
+            attrs.classes.update((instr.dest, attrs.classes[u]) for u in operands
+                                 if u in attrs.classes)
+            if container is not None and container in attrs.element_classes:
+                attrs.classes[instr.dest] = attrs.element_classes[container]
         if not result:
             return False
     return True

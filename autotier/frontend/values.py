@@ -56,12 +56,12 @@ CPLX = ll.VectorType(F64, 2)  # a complex: element 0 the real part, 1 the imagin
 _TRIPLE = (I64, I64, I64)
 
 
-_NULLABLE = frozenset({VKind.LIST, VKind.TUPLE, VKind.ARRAY})
+_NULLABLE = frozenset({VKind.LIST, VKind.TUPLE, VKind.ARRAY, VKind.INSTANCE})
 
 
 def is_nullable(kinds: Kinds) -> bool:
-    """A list, tuple or array local that may be unbound (first bound in a loop): one pointer,
-    NULL while unbound."""
+    """A list, tuple, array or instance local that may be unbound (first bound in a
+    loop): one pointer, NULL while unbound."""
     return len(kinds) == 2 and VKind.UNDEF in kinds and bool(kinds & _NULLABLE)
 
 
@@ -98,7 +98,7 @@ def scalar_type(kind: VKind, ints: ll.IntType) -> ll.Type:
     if kind is VKind.COMPLEX:
         return CPLX
     return {VKind.FLOAT: F64, VKind.BOOL: I1, VKind.LIST: PTR, VKind.TUPLE: PTR,
-            VKind.NONE: I1, VKind.OBJECT: PTR, VKind.ARRAY: PTR}[kind]
+            VKind.NONE: I1, VKind.OBJECT: PTR, VKind.ARRAY: PTR, VKind.INSTANCE: PTR}[kind]
 
 
 def complex_value(b: ll.IRBuilder, real: ll.Value, imag: ll.Value) -> ll.Value:

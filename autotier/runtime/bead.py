@@ -113,7 +113,7 @@ class CompileJob:
     tier: int
     signatures: tuple[Signature, ...]
     int_bits: int = 64  # how native code is to hold ints (CompileRequest.int_bits)
-    elements: tuple[tuple[int, frozenset[Kind]], ...] = ()  # CompileRequest.elements
+    elements: tuple[tuple[int | str, frozenset[Kind]], ...] = ()  # CompileRequest.elements
 
     def run(self) -> None:
         self.bead._run_job(self)

@@ -14,6 +14,13 @@ items are speculated too, under the
 key ``items_key(i)`` (``~i``: negative keys never name a parameter): ``for x, y in
 points`` loads each tuple (checked to be one) and each item (checked to be of those
 kinds).  After an ELEMENT bailout a list of tuples stays one, of items of any kind.
+
+An instance argument's attributes are sampled too (:func:`attr_key`: ``"i.name"``):
+what its ``__dict__``, its slots and its class's plain attributes (numbers, not
+functions or descriptors) hold, an int, float, bool, complex or None each (anything
+else an empty set: the frontend declines reading it).  A property or ``__getattr__`` is
+never run here (it may have effects): an attribute only such code answers is not
+sampled, and reading it is declined.
 """
 
 from __future__ import annotations
@@ -21,7 +28,8 @@ from __future__ import annotations
 from types import FunctionType
 from typing import Any
 
-from autotier.abi import Kind
+from autotier import compat
+from autotier.abi import InstanceKind, Kind
 from autotier.callbinding import BindError, bind_positions
 
 SAMPLE = 64  # elements looked at per sequence argument
@@ -29,8 +37,9 @@ SAMPLE = 64  # elements looked at per sequence argument
 ITEMS = 8  # items looked at per sampled tuple element
 
 #: parameter position -> speculated element kinds; ``items_key(i)`` -> the kinds of
-#: the items of parameter i's tuple elements
-Elements = dict[int, frozenset[Kind]]
+#: the items of parameter i's tuple elements; ``attr_key(i, name)`` -> the kinds of
+#: instance parameter i's attribute ``name``
+Elements = dict[int | str, frozenset[Kind]]
 ANY_SCALAR = frozenset({Kind.INT, Kind.FLOAT, Kind.BOOL})
 TUPLES = frozenset({Kind.TUPLE})
 LISTS = frozenset({Kind.LIST})
@@ -41,6 +50,64 @@ def items_key(position: int) -> int:
     return ~position
 
 
+def attr_key(position: int, name: str) -> str:
+    """The key of the kinds of instance parameter ``position``'s attribute ``name``."""
+    return f"{position}.{name}"
+
+
+def parse_attr_key(key: str) -> tuple[int, str]:
+    position, name = key.split(".", 1)
+    return int(position), name
+
+
+_ATTR_TYPES = {int: Kind.INT, float: Kind.FLOAT, bool: Kind.BOOL, complex: Kind.COMPLEX,
+               type(None): Kind.NONE}
+
+
+def _attr_kind(value: Any) -> frozenset[Kind]:
+    kind = _ATTR_TYPES.get(type(value))
+    if kind is Kind.INT and not -(2**63) <= value < 2**63:
+        kind = None
+    return frozenset() if kind is None else frozenset({kind})
+
+
+def _attributes(value: Any) -> dict[str, frozenset[Kind]]:
+    """The kinds an instance's attributes hold, read past its class's lookup (no
+    property, ``__getattr__`` or ``__getattribute__`` runs): class attributes that are
+    plain values, then its ``__dict__`` (which a class attribute does not shadow), then
+    its slots (data descriptors: they win)."""
+    t = type(value)
+    out: dict[str, frozenset[Kind]] = {}
+    for klass in reversed(t.__mro__[:-1]):  # the nearest class's wins
+        for name, attr in vars(klass).items():
+            if name.startswith("__") and name.endswith("__"):
+                continue  # __doc__, __module__ ...
+            if type(attr) in _ATTR_TYPES:
+                out[name] = _attr_kind(attr)
+            else:
+                out.pop(name, None)  # a function, a descriptor: not sampled
+    own = compat.instance_values(value)  # never vars(): it would make the dict
+    if own is None:
+        try:
+            own = object.__getattribute__(value, "__dict__")
+        except AttributeError:
+            own = {}
+    for name, attr in own.items():
+        if type(name) is str:
+            out[name] = _attr_kind(attr)
+    for klass in t.__mro__[:-1]:
+        slots = vars(klass).get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            member = vars(klass).get(name)
+            if name in ("__dict__", "__weakref__") or member is None:
+                continue
+            try:
+                out[name] = _attr_kind(member.__get__(value, t))
+            except AttributeError:  # an unset slot
+                out.pop(name, None)
+    return out
+
+
 def _scalars(values: Any) -> frozenset[Kind]:
     kinds = {Kind.of(v) for v in values}
     return frozenset(k for k in kinds if isinstance(k, Kind) and k.scalar)
@@ -48,13 +115,38 @@ def _scalars(values: Any) -> frozenset[Kind]:
 
 def _sample(seq: list[Any] | tuple[Any, ...]) -> tuple[frozenset[Kind], frozenset[Kind]]:
     """(the element kinds, the item kinds of tuple elements) seen in ``seq``."""
-    n = len(seq)
-    step = max(1, n // SAMPLE)
-    seen = [seq[i] for i in range(0, n, step)]
+    seen = _seen(seq)
     for inner, kinds in ((tuple, TUPLES), (list, LISTS)):
         if seen and all(type(v) is inner for v in seen):
             return kinds, _scalars(item for v in seen for item in v[:ITEMS])
     return _scalars(seen), frozenset()
+
+
+def _seen(seq: list[Any] | tuple[Any, ...]) -> list[Any]:
+    n = len(seq)
+    step = max(1, n // SAMPLE)
+    return [seq[i] for i in range(0, n, step)]
+
+
+def element_key(position: int) -> str:
+    """The position part of the attribute keys of parameter ``position``'s instance
+    elements (``"i[]"``: ``attr_key(i, name)`` is the parameter's own attributes)."""
+    return f"{position}[]"
+
+
+def _instances(value: list[Any] | tuple[Any, ...], position: int) -> Elements:
+    """A sequence whose sampled elements are all instances of one class taken as
+    ``InstanceKind``: that kind, and their attributes' kinds (all the samples')."""
+    seen = _seen(value)
+    kinds = {Kind.of(v) for v in seen}
+    if len(kinds) != 1 or not isinstance(kind := next(iter(kinds)), InstanceKind):
+        return {}
+    out: Elements = {position: frozenset({kind})}  # type: ignore[arg-type]
+    for v in seen:
+        for name, attr in _attributes(v).items():
+            key = f"{element_key(position)}.{name}"
+            out[key] = out.get(key, frozenset()) | attr
+    return out
 
 
 def sample(func: FunctionType, args: tuple[Any, ...],
@@ -71,12 +163,17 @@ def sample(func: FunctionType, args: tuple[Any, ...],
     out: Elements = {}
     for i, (where, j) in enumerate(sources):
         value = given[j] if where == "arg" else defaults[j]
-        if type(value) in (list, tuple):
+        if type(value) in (list, tuple) and (held := _instances(value, i)):
+            out.update(held)
+        elif type(value) in (list, tuple):
             seen, items = _sample(value)
             if seen:
                 out[i] = seen
             if items:
                 out[items_key(i)] = items
+        elif isinstance(Kind.of(value), InstanceKind):
+            for name, kinds in _attributes(value).items():
+                out[attr_key(i, name)] = kinds
     return out
 
 
@@ -85,7 +182,11 @@ def widened(old: Elements) -> Elements:
     items of any kind); any other takes every int, float and bool (the default)."""
     out: Elements = {}
     for i, kinds in old.items():
-        if i >= 0 and kinds in (TUPLES, LISTS):
+        if isinstance(i, str):  # an attribute: any number too (unless never one)
+            out[i] = kinds | ANY_SCALAR if kinds else kinds
+        elif i >= 0 and any(isinstance(k, InstanceKind) for k in kinds):
+            out[i] = kinds  # instances stay speculated (their attributes widened above)
+        elif i >= 0 and kinds in (TUPLES, LISTS):
             out[i] = kinds
             out[items_key(i)] = ANY_SCALAR
     return out
@@ -99,6 +200,7 @@ def merge(old: Elements, new: Elements) -> Elements:
     return out
 
 
-def as_request(elements: Elements) -> tuple[tuple[int, frozenset[Kind]], ...]:
-    """The form ``CompileRequest.elements`` takes."""
-    return tuple(sorted(elements.items()))
+def as_request(elements: Elements) -> tuple[tuple[int | str, frozenset[Kind]], ...]:
+    """The form ``CompileRequest.elements`` takes (positions, then attributes)."""
+    return tuple(sorted(elements.items(), key=lambda item: (
+        isinstance(item[0], str), item[0] if isinstance(item[0], int) else 0, str(item[0]))))

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from types import FrameType, FunctionType
 from typing import Any
 
-from autotier.abi import RAISES, Kind, Status, hot_target
+from autotier.abi import RAISES, InstanceKind, Kind, Status, hot_target
 from autotier.deopt import forcing, resume, sites
 from autotier.frontend import LoweredModule, lower
 from autotier.jit import engine
@@ -103,11 +103,14 @@ def python_function(func: Any) -> FunctionType:
     return target if target is not None else func
 
 
-def tuple_speculation(args: tuple[Any, ...]) -> tuple[tuple[int, frozenset[Kind]], ...]:
+def tuple_speculation(args: tuple[Any, ...]) -> tuple[tuple[int | str, frozenset[Kind]], ...]:
     """What a bead speculates of ``args``' sequences of tuples (only those: any other
     sequence is compiled for elements of every kind, so one compile serves every input
-    of the kinds): tuples, of items of any kind (``runtime.elements``)."""
-    out: elements.Elements = {}
+    of the kinds): tuples, of items of any kind (``runtime.elements``); and their
+    instances (arguments and elements) and those's attributes, as the bead samples them."""
+    out: elements.Elements = {
+        k: v for k, v in elements.sample(_positional(len(args)), args).items()
+        if isinstance(k, str) or any(isinstance(e, InstanceKind) for e in v)}
     for i, arg in enumerate(args):
         for inner, kinds in ((tuple, elements.TUPLES), (list, elements.LISTS)):
             if type(arg) in (list, tuple) and arg and all(type(v) is inner for v in arg):
@@ -115,9 +118,18 @@ def tuple_speculation(args: tuple[Any, ...]) -> tuple[tuple[int, frozenset[Kind]
     return elements.as_request(out)
 
 
+def _positional(n: int) -> FunctionType:
+    """A function of ``n`` positional parameters (what ``elements.sample`` binds)."""
+    names = ", ".join(f"a{i}" for i in range(n))
+    scope: dict[str, Any] = {}
+    exec(f"def f({names}): pass", scope)  # noqa: S102 - a fixed shape of parameters
+    return scope["f"]  # type: ignore[no-any-return]
+
+
 def compile_function(func: Any, kinds: tuple[Kind, ...], *, opt: int = 2,
                      int_bits: int = 64, force: bool = False,
-                     speculated: tuple[tuple[int, frozenset[Kind]], ...] = ()) -> Compiled:
+                     speculated: tuple[tuple[int | str, frozenset[Kind]], ...] = ()
+                     ) -> Compiled:
     """Lower and compile once per (function, kinds, opt, int_bits, forcing checks or
     not, element speculation); cached per session."""
     func = python_function(func)
@@ -173,7 +185,26 @@ def same(a: Any, b: Any) -> bool:
         return struct.pack("<dd", a.real, a.imag) == struct.pack("<dd", b.real, b.imag)
     if type(a) in (tuple, list):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if InstanceKind.takes(type(a)):  # an instance: its dict (in order) and slots
+        return same(_instance_state(a), _instance_state(b))
     return bool(a == b)
+
+
+def _instance_state(value: Any) -> tuple[Any, ...]:
+    try:
+        own = object.__getattribute__(value, "__dict__")
+    except AttributeError:
+        own = {}
+    slots = []
+    for klass in type(value).__mro__[:-1]:
+        names = vars(klass).get("__slots__", ())
+        for name in (names,) if isinstance(names, str) else names:
+            if name not in ("__dict__", "__weakref__"):
+                try:
+                    slots.append((name, vars(klass)[name].__get__(value, type(value))))
+                except AttributeError:
+                    slots.append((name, "unset slot"))
+    return (tuple(own.keys()), tuple(own.values()), tuple(slots))
 
 
 #: Calls after which CPython 3.11 has specialised every instruction a call runs for the
@@ -194,7 +225,7 @@ def warmed_answer(func: Any, args: tuple[Any, ...]) -> Any:
 
 
 def _representable(value: Any) -> bool:
-    if type(value) is list:  # an argument handed back
+    if type(value) is list or InstanceKind.takes(type(value)):  # an argument handed back
         return True
     if type(value) is tuple:
         return all(_representable(v) and type(v) is not tuple for v in value)
@@ -224,17 +255,18 @@ def copy_array(a: Any) -> Any:
 
 
 def fresh(args: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A copy of ``args`` whose lists and arrays are new (a call may store into them);
-    one list or array passed twice (``f(a, a)``) is one copy passed twice."""
+    """A copy of ``args`` whose lists, instances and arrays are new (a call may store
+    into them); one object passed twice (``f(a, a)``) is one copy passed twice."""
     copies: dict[int, Any] = {}
 
     def one(a: Any) -> Any:
         if id(a) not in copies:
-            copies[id(a)] = (copy.deepcopy(a) if isinstance(a, list) else copy_array(a))
+            copies[id(a)] = (copy.deepcopy(a) if isinstance(a, list)
+                             or InstanceKind.takes(type(a)) else copy_array(a))
         return copies[id(a)]
 
-    return tuple(one(a) if isinstance(a, list) or (type(a).__name__ == "ndarray"
-                                                   and _is_numpy(a)) else a for a in args)
+    return tuple(one(a) if isinstance(a, list) or InstanceKind.takes(type(a))
+                 or (type(a).__name__ == "ndarray" and _is_numpy(a)) else a for a in args)
 
 
 def same_state(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:

@@ -14,7 +14,7 @@ INT, FLT = Kind.INT, Kind.FLOAT
 CASES = [
     (k.uses_dict, (INT,), "BUILD_MAP at line .*: dicts are not supported"),
     (k.uses_string, (INT,), "a str constant used as a function argument is not supported"),
-    (k.uses_attribute, (FLT,), r"attribute \.numerator of a value"),
+    (k.uses_attribute, (FLT,), r"attribute \.numerator of a float value"),
     (k.uses_try, (INT,), "try/except"),
     (k.generator, (INT,), "generators"),
     (k.make_closure, (INT,), "closures"),

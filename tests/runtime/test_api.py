@@ -129,9 +129,11 @@ def test_methods_bind_like_plain_functions():
     assert list(inspect.signature(s.area).parameters) == ["w", "h"]
     settle()
     assert state(Shape.static_area) == "compiled"
-    assert state(Shape.area) == "failed"  # a Shape argument: native code cannot take it
-    assert "cannot be compiled" in autotier.stats(Shape.area).reason
+    assert state(Shape.area) == "compiled"  # self, an instance of a plain class (issue 11)
+    assert autotier.stats(Shape.area).signatures == (("Shape", "int", "int"),)
     assert Shape.area(Shape(3), 2, 2) == 12
+    assert state(Shape.make) == "failed"  # cls, a class: native code cannot take it
+    assert "cannot be compiled" in autotier.stats(Shape.make).reason
 
 
 def test_custom_hotness_policy():

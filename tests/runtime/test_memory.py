@@ -160,11 +160,13 @@ def test_dropped_functions_bound_rss() -> None:
     assert grown < _allowed(DROPPED), grown
 
 
-class _Blocker:
-    """An argument native code never takes: the entry hands the call to the
+class _Blocker(dict):  # type: ignore[type-arg]
+    """An argument native code never takes (an instance of a dict subclass; a plain
+    class's asks for a specialisation, issue 11): the entry hands the call to the
     interpreter (``Bail.FOREIGN``), whose ``range(n)`` waits here."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.inside = threading.Event()
         self.release = threading.Event()
 

@@ -1,0 +1,195 @@
+"""Attribute reads and writes of instances, through the C API (issue 11).
+
+``p.x`` is ``PyObject_GetAttr(p, "x")`` and ``p.x = v`` is ``PyObject_SetAttr(p, "x",
+v)`` with ``v`` boxed: the class's own lookup runs (its instance dict, slots, class
+attributes, properties, ``__getattr__``, ``__setattr__``), so every answer, every
+exception and every effect is CPython's.  Native code goes on after either:
+
+- an exception (an AttributeError, a property's own) resumes *after* the instruction
+  with it (``Status.RAISED``: the interpreter raises it there, with the instruction's
+  line; nothing runs twice);
+- a read whose value is not of the kinds speculated (:mod:`.instances`) resumes after
+  the read with that value (``Status.ELEMENT``: a failed speculation, the bead widens);
+- either may have run Python code (a property, a ``__del__`` of the value a write
+  replaced), so the bindings the code relies on are checked again after it
+  (``Status.STALE``, resuming after it too), and the arrays it holds fields of
+  (:mod:`.arrayfields`).
+
+The attribute's name is the interned ``str`` the code object's names hold (kept alive
+for the process here too: the compiled code embeds its address).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from llvmlite import ir as ll
+
+from autotier import compat
+from autotier.abi import Status
+from autotier.dispatch.irutil import PTR, const_ptr, declare, field
+from autotier.frontend import attrfast, boxes, ir, owned, periodic
+from autotier.frontend.capi import raised_if_null, resume_after
+from autotier.frontend.finishing import take_exception
+from autotier.frontend.ir import VKind
+from autotier.frontend.values import I1, I32, LV
+
+if TYPE_CHECKING:
+    from autotier.frontend.lowering import FunctionLowering
+
+#: attribute names compiled code embeds, kept for the process
+_NAMES: dict[str, str] = {}
+
+
+def name_object(name: str) -> ll.Value:
+    """The interned ``str`` of an attribute's name (kept alive for the process)."""
+    return const_ptr(id(_NAMES.setdefault(name, sys.intern(name))))
+
+
+def get_attr(fl: FunctionLowering, instr: ir.GetAttr) -> LV:
+    """``instr.obj.name``, unboxed to the kinds typed for it: read directly where the
+    class allows (:mod:`.attrfast`) and its guards hold, else by the C API."""
+    b = fl.b
+    module = fl.ml.module
+    kinds = fl.types[instr.dest]
+    (obj,) = fl.values[instr.obj]
+    fast = attrfast.plan(fl.typed.classes[instr.obj], instr.name)
+    join = fl.block(f"{instr.name}_read")
+    slow = fl.block(f"{instr.name}_capi")
+    incoming: list[tuple[ll.Value, ll.Value, ll.Value, ll.Block]] = []
+    false = ll.Constant(I1, 0)
+    if fast is not None:
+        value = _fast_read(fl, obj, fast, slow)  # borrowed, not NULL
+        incoming.append((value, false, false, b.block))
+        b.branch(join)
+    else:
+        b.branch(slow)
+    b.position_at_end(slow)
+    stale = periodic.watch_namespaces(fl)
+    getattr_ = declare(module, "PyObject_GetAttr", PTR, [PTR, PTR])
+    result = b.call(getattr_, [obj, name_object(instr.name)], name=f"{instr.name}_obj")
+    reshaped = fl.array_fields.changed()  # a property or __getattr__ may have run
+    raised_if_null(fl, result)
+    incoming.append((result, ll.Constant(I1, 1), b.or_(stale(), reshaped), b.block))
+    b.branch(join)
+    b.position_at_end(join)
+    got, owns, changed = (b.phi(t) for t in (PTR, I1, I1))
+    for value, own, moved, block in incoming:
+        got.add_incoming(value, block)
+        owns.add_incoming(own, block)
+        changed.add_incoming(moved, block)
+
+    def new_reference() -> ll.Value:  # for the record (a borrowed value: one more)
+        with b.if_then(b.not_(owns)):
+            owned.incref_inline(fl, got)
+        return got
+
+    took, lv = boxes.unbox(fl, got, kinds)
+    resume_after(fl, b.not_(took), Status.ELEMENT, "took", new_reference)
+    resume_after(fl, changed, Status.STALE, "same_globals", lambda: got)  # (the C API's)
+    with b.if_then(owns):
+        b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [got])
+    return lv
+
+
+def _fast_read(fl: FunctionLowering, obj: ll.Value, fast: attrfast.FastRead,
+               slow: ll.Block) -> ll.Value:
+    """The attribute's object, read from its slot or the instance's values; jumps to
+    ``slow`` where a guard fails or the pointer is NULL."""
+    b = fl.b
+    value = b.load(_fast_address(fl, obj, fast, slow), name="value")
+    hit = fl.block("attr_hit")
+    b.cbranch(b.icmp_unsigned("!=", value, ll.Constant(PTR, None)), hit, slow)
+    b.position_at_end(hit)
+    return value
+
+
+def _fast_address(fl: FunctionLowering, obj: ll.Value, fast: attrfast.FastRead,
+                  slow: ll.Block) -> ll.Value:
+    """Where the attribute's object pointer is (the slot, or the entry of the instance's
+    values); jumps to ``slow`` where a guard fails or the instance has no values."""
+    b = fl.b
+    cls = const_ptr(id(fast.cls))
+    same_type = b.icmp_unsigned("==", b.load(field(b, obj, compat.OB_TYPE, PTR)), cls)
+    tag = b.load(field(b, cls, compat.TYPE_VERSION_TAG, I32), name="version_tag")
+    same_version = b.icmp_unsigned("==", tag, ll.Constant(I32, fast.version))
+    guarded = fl.block("attr_guarded")
+    b.cbranch(b.and_(same_type, same_version), guarded, slow)
+    b.position_at_end(guarded)
+    if fast.slot is not None:
+        return field(b, obj, fast.slot, PTR)
+    assert fast.index is not None
+    values = b.load(field(b, obj, compat.OBJECT_VALUES, PTR), name="values")
+    has_values = fl.block("attr_values")
+    b.cbranch(b.icmp_unsigned("!=", values, ll.Constant(PTR, None)), has_values, slow)
+    b.position_at_end(has_values)
+    return field(b, values, 8 * fast.index, PTR)
+
+
+def set_attr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
+             args: list[ll.Value]) -> tuple[LV, frozenset[VKind]]:
+    """``instr.obj.name = value`` (the value of kind ``combo[1]``, boxed)."""
+    b = fl.b
+    module = fl.ml.module
+    obj, value = args
+    boxed = boxes.box(fl, (value,), combo[1])
+    fast = attrfast.plan(fl.typed.classes[instr.obj], instr.name, write=True)
+    done = fl.block(f"{instr.name}_stored")
+    slow = fl.block(f"{instr.name}_capi_store")
+    if fast is not None:  # a number replaced in place (the module doc of attrfast)
+        address = _fast_address(fl, obj, fast, slow)
+        old = b.load(address, name="replaced")
+        present = fl.block("attr_present")
+        b.cbranch(b.icmp_unsigned("!=", old, ll.Constant(PTR, None)), present, slow)
+        b.position_at_end(present)
+        replace = fl.block("attr_replace")
+        b.cbranch(boxes.is_number(b, old), replace, slow)
+        b.position_at_end(replace)
+        b.store(boxed, address)  # the instance takes the boxed value's reference
+        owned.decref_inline(fl, old)
+        b.branch(done)
+    else:
+        b.branch(slow)
+    b.position_at_end(slow)
+    stale = periodic.watch_namespaces(fl)
+    setattr_ = declare(module, "PyObject_SetAttr", I32, [PTR, PTR, PTR])
+    status = b.call(setattr_, [obj, name_object(instr.name), boxed], name="stored")
+    b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [boxed])
+    reshaped = fl.array_fields.changed()  # a __setattr__ or __del__ may have run
+    failed = b.icmp_signed("<", status, ll.Constant(I32, 0))
+    none = const_ptr(id(None))
+
+    def new_none() -> ll.Value:
+        b.call(declare(module, "Py_IncRef", ll.VoidType(), [PTR]), [none])
+        return none
+
+    resume_after(fl, failed, Status.RAISED, "stored_ok",
+                 lambda: take_exception(b, module), raised=True)
+    resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals", new_none)
+    b.branch(done)
+    b.position_at_end(done)
+    return (ll.Constant(ll.IntType(1), 0),), frozenset({VKind.NONE})
+
+
+def del_attr(fl: FunctionLowering, instr: ir.DelAttr, obj: ll.Value
+             ) -> tuple[LV, frozenset[VKind]]:
+    """``del instr.obj.name`` (``PyObject_SetAttr`` of NULL: the class's own deletion,
+    a ``__delattr__`` or a property's deleter included)."""
+    b = fl.b
+    module = fl.ml.module
+    stale = periodic.watch_namespaces(fl)
+    setattr_ = declare(module, "PyObject_SetAttr", I32, [PTR, PTR, PTR])
+    status = b.call(setattr_, [obj, name_object(instr.name), ll.Constant(PTR, None)],
+                    name="deleted")
+    reshaped = fl.array_fields.changed()  # a __delattr__ or __del__ may have run
+    none = const_ptr(id(None))
+
+    def new_none() -> ll.Value:
+        b.call(declare(module, "Py_IncRef", ll.VoidType(), [PTR]), [none])
+        return none
+
+    resume_after(fl, b.icmp_signed("<", status, ll.Constant(I32, 0)), Status.RAISED,
+                 "deleted_ok", lambda: take_exception(b, module), raised=True)
+    resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals", new_none)
+    return (ll.Constant(ll.IntType(1), 0),), frozenset({VKind.NONE})

@@ -1,0 +1,124 @@
+"""Instances of user classes (issue 11): how attribute reads and writes are typed.
+
+An instance parameter (``abi.InstanceKind``: the entry checked its exact class) is a
+``VKind.INSTANCE`` value, a ``PyObject *`` it owns a reference to (:mod:`.owned`); its
+class is kept beside its kind (``Typed.classes``), as an array's dtype is.  Its
+attributes are read and written through the C API (:mod:`.attrs`), so the class's own
+lookup decides every access: instance dict, slots, class attributes, properties,
+``__getattr__``, ``__setattr__``.  What native code speculates is only the *kind* of
+what a read answers: the kinds the promoting calls saw in that attribute
+(``runtime.elements.attr_key``), by class and name, widened by the function's own
+writes; every read checks it (a value of another kind resumes after the read with it,
+``Status.ELEMENT``).  An attribute the promoting calls did not see (a property, a
+missing one) or saw holding something other than a number or None is declined with a
+reason.  Anything else done with an instance (arithmetic, truth, comparisons, calls
+with it) is declined: a class may define each of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from autotier.frontend import ir
+from autotier.frontend.errors import Unsupported, at_line
+from autotier.frontend.ir import NO_KINDS, Kinds, Var, VKind
+from autotier.frontend.kinds import SCALARS
+
+#: the speculated kinds of instances' attributes, by (class, attribute name); an empty
+#: set: seen, holding something other than a number or None
+Attrs = Mapping[tuple[type, str], Kinds]
+#: what an attribute may hold natively (read: unboxed after a check; written: boxed)
+STORABLE = SCALARS | {VKind.NONE, VKind.COMPLEX}
+#: what a method call passes (numbers boxed, the others borrowed: :mod:`.methods`)
+METHOD_ARGUMENTS = STORABLE | {VKind.LIST, VKind.TUPLE, VKind.ARRAY, VKind.INSTANCE}
+#: what a method call is taken to return (each result checked), as a call through the C
+#: API is (``typeinfer.OPAQUE_RESULT``)
+METHOD_RESULT = SCALARS | {VKind.NONE}
+
+
+class AttrTable:
+    """The attribute kinds of one function's typing, grown by its writes, and the class
+    of each instance value (``classes``, shared with the typing)."""
+
+    def __init__(self, kinds: dict[tuple[type, str], Kinds], classes: dict[Var, type],
+                 func: str) -> None:
+        self.kinds = kinds
+        self.classes = classes
+        self.func = func  # whose typing: reasons name it
+        self.element_classes: dict[Var, type] = {}  # a sequence of instances: their class
+
+    def size(self) -> int:
+        return sum(map(len, self.kinds.values()))
+
+    def join(self, param: Var, arg: Var) -> bool:
+        """A jump passes ``arg`` (an instance, or a sequence of them) to block parameter
+        ``param``: its class; whether that is new."""
+        changed = False
+        for table in (self.classes, self.element_classes):
+            if arg not in table or table.get(param) is table[arg]:
+                continue
+            if param in table:
+                raise Unsupported(f"{self.func}: {param.hint or 'a value'} holds instances "
+                                  "of two classes")
+            table[param] = table[arg]
+            changed = True
+        return changed
+
+    def before(self, instr: ir.GetAttr | ir.SetAttr, types: Mapping[Var, Kinds]) -> Kinds:
+        """What a read of ``instr`` answers (a write: nothing, its value's kinds joining
+        the attribute's); declines what native code does not take."""
+        kinds = types[instr.obj]
+        if kinds != {VKind.INSTANCE}:
+            what = "|".join(sorted(k.name.lower() for k in kinds))
+            raise self._fail(f"attribute .{instr.name} of a {what} value is not supported",
+                             instr)
+        cls = self.classes[instr.obj]
+        key = (cls, instr.name)
+        where = f"attribute .{instr.name} of a {cls.__qualname__}"
+        if isinstance(instr, ir.SetAttr):
+            stored = types[instr.value]
+            if not stored <= STORABLE:
+                raise self._fail(f"storing a {ir.kinds_text(stored - STORABLE)} into {where} "
+                                 "is not supported", instr)
+            self.kinds[key] = self.kinds.get(key, NO_KINDS) | stored
+            return NO_KINDS
+        seen = self.kinds.get(key)
+        if seen is None:
+            raise self._fail(f"{where}: the promoting calls saw no value of it (a property, "
+                             "a method, missing)", instr)
+        if not seen:
+            raise self._fail(f"{where} holds something other than a number or None", instr)
+        return seen
+
+    def _fail(self, what: str, instr: ir.Instr) -> Unsupported:
+        return Unsupported(f"{at_line(what, instr.line)} (in {self.func})")
+
+
+def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], speculated: Kinds) -> Kinds:
+    """The kinds of ``instr`` with an instance operand (or an attribute access);
+    ``speculated``: what a read answers (:meth:`AttrTable.before`)."""
+    if isinstance(instr, ir.GetAttr):
+        return speculated if combo[0] is VKind.INSTANCE else NO_KINDS
+    if isinstance(instr, ir.SetAttr):
+        ok = combo[0] is VKind.INSTANCE and combo[1] in STORABLE
+        return frozenset({VKind.NONE}) if ok else NO_KINDS
+    if isinstance(instr, ir.DelAttr):
+        if combo[0] is not VKind.INSTANCE:
+            raise Unsupported(at_line(f"del .{instr.name} of a {combo[0].name.lower()} is not "
+                                      "supported", instr.line))
+        return frozenset({VKind.NONE})
+    if isinstance(instr, ir.CallMethod):
+        what = combo[0].name.lower()
+        if combo[0] is not VKind.INSTANCE:
+            raise Unsupported(at_line(f"method .{instr.name} of a {what} is not supported",
+                                      instr.line))
+        odd = [k for k in combo[1:] if k not in METHOD_ARGUMENTS]
+        if odd:
+            raise Unsupported(at_line(f"a call of method .{instr.name} with a "
+                                      f"{odd[0].name.lower()} argument is not supported",
+                                      instr.line))
+        return METHOD_RESULT
+    if isinstance(instr, ir.IsNone):
+        return frozenset({VKind.BOOL})
+    raise Unsupported(at_line(f"{type(instr).__name__} of an instance is not supported "
+                              "(its class may define it)", instr.line))
