@@ -79,13 +79,26 @@ def layout() -> Layout:
         raise ImportError("autotier: cannot find ndarray's dimensions and strides")
     d = np.dtype(np.float64)
     type_num = _find(d, d.num, ctypes.c_int32, limit=64, step=4)
-    byteorder = _find(d, ord(d.byteorder), ctypes.c_int8, limit=64, step=1)
+    byteorder = _byteorder_offset(d, np.dtype(">f8"), np.dtype("<f8"))
     value = _find(np.float64(1.5), _bits(1.5))
     found = Layout(data, nd, dims_at[0], strides_at[0], descr, flags, type_num, byteorder,
                    value, tuple((n, np.dtype(n).num) for n in ARRAY_DTYPES),
                    (ord("="), ord("|")))
     _validate(found)
     return found
+
+
+def _byteorder_offset(native: object, big: object, little: object) -> int:
+    """The offset of the descr's byteorder char: the one byte that is ``=`` in a native
+    descr, ``>`` in a big-endian one and ``<`` in a little-endian one (a byte compared
+    alone matches a byte of a pointer before it one time in 256: the type object's
+    address, placed by ASLR, failed the validation now and then)."""
+    for offset in range(compat.OB_TYPE + 8, 64):
+        if (_word(native, offset, ctypes.c_int8) == ord("=")
+                and _word(big, offset, ctypes.c_int8) == ord(">")
+                and _word(little, offset, ctypes.c_int8) in (ord("<"), ord("="))):
+            return offset
+    raise ImportError("autotier: cannot find a numpy object field (an unknown layout)")
 
 
 def _bits(x: float) -> int:
