@@ -23,7 +23,7 @@ anything else resumes after the call with it (``ELEMENT``: a failed speculation)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from llvmlite import ir as ll
@@ -117,6 +117,45 @@ def lower_contains(fl: FunctionLowering, value: LV, kind: VKind, seq: ll.Value,
 _KWNAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
+def kwnames_tuple(names: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The process's one tuple of these keyword names (native code holds its address),
+    or None for a call without keywords."""
+    return _KWNAMES.setdefault(names, names) if names else None
+
+
+def boxed_arguments(fl: FunctionLowering, args: Sequence[tuple[ll.Value, VKind | None]]
+                    ) -> tuple[list[ll.Value], Callable[[], None]]:
+    """The vectorcall arguments of ``args``: a value of kind None is an object passed
+    borrowed (a sequence, an array, an instance), any other is boxed (a new
+    reference).  A box that failed (a MemoryError) releases the others and leaves,
+    propagating it (``SIGNAL``).  Returns the arguments and what releases the boxes
+    (after the call)."""
+    b = fl.b
+    decref = declare(fl.ml.module, "Py_DecRef", ll.VoidType(), [PTR])
+    null = ll.Constant(PTR, None)
+    argv: list[ll.Value] = []
+    made: list[ll.Value] = []
+    failed: ll.Value = ll.Constant(I1, 0)
+    for value, kind in args:
+        if kind is None:
+            argv.append(value)
+            continue
+        obj = boxes.box_or_null(fl, (value,), kind)
+        failed = b.or_(failed, b.icmp_unsigned("==", obj, null))
+        argv.append(obj)
+        made.append(obj)
+
+    def release() -> None:
+        for obj in made:
+            with b.if_then(b.icmp_unsigned("!=", obj, null)):
+                b.call(decref, [obj])
+
+    with b.if_then(failed, likely=False):
+        release()
+    fl.bail_if(failed, Status.SIGNAL, name="boxed")  # a MemoryError, propagated
+    return argv, release
+
+
 def lower_call_object(fl: FunctionLowering, func: object, args: list[Any],
                       kinds: tuple[Kind, ...], returns: Kinds, *,
                       kw_names: tuple[str, ...] = (),
@@ -130,33 +169,16 @@ def lower_call_object(fl: FunctionLowering, func: object, args: list[Any],
     decref = declare(module, "Py_DecRef", ll.VoidType(), [PTR])
     stale = periodic.watch_namespaces(fl)
     null = ll.Constant(PTR, None)
-    argv: list[ll.Value] = []
-    owned: list[ll.Value] = []
-    failed: ll.Value = ll.Constant(I1, 0)
-    for value, kind in zip(args, kinds, strict=True):
-        if not kind.scalar and kind not in (Kind.NONE, Kind.COMPLEX):  # a list, a tuple,
-            # an array: borrowed (a complex is boxed)
-            argv.append(value)
-            continue
-        obj = boxes.box_or_null(fl, (value,), VKind(kind))
-        failed = b.or_(failed, b.icmp_unsigned("==", obj, null))
-        argv.append(obj)
-        owned.append(obj)
-
-    def release() -> None:
-        for obj in owned:
-            with b.if_then(b.icmp_unsigned("!=", obj, null)):
-                b.call(decref, [obj])
-
-    with b.if_then(failed, likely=False):
-        release()
-    fl.bail_if(failed, Status.SIGNAL, name="boxed")  # a MemoryError, propagated
+    # a list, a tuple, an array: borrowed (a complex is boxed)
+    argv, release = boxed_arguments(fl, [
+        (value, None if not kind.scalar and kind not in (Kind.NONE, Kind.COMPLEX)
+         else VKind(kind)) for value, kind in zip(args, kinds, strict=True)])
     # as deep as from interpreted frames: the native frames from the root to this one
     depth = b.trunc(native_depth(fl), I32)
     if makes is not None:  # dtype= the array's
         argv.append(const_ptr(id(newarrays.dtype_object(makes.dtype))))
         kw_names = (*kw_names, "dtype")
-    names = _KWNAMES.setdefault(kw_names, kw_names) if kw_names else None
+    names = kwnames_tuple(kw_names)
     result = call_vector(b, module, const_ptr(id(func)), argv, depth=depth,
                          kwnames=const_ptr(id(names)) if names is not None else None,
                          keywords=len(kw_names))

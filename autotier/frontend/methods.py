@@ -25,10 +25,10 @@ from autotier.abi import Status
 from autotier.dispatch.irutil import PTR, call_method, const_ptr, declare
 from autotier.frontend import boxes, ir, periodic
 from autotier.frontend.attrs import name_object
-from autotier.frontend.capi import resume_after
+from autotier.frontend.capi import boxed_arguments, kwnames_tuple, resume_after
 from autotier.frontend.finishing import native_depth, take_exception
 from autotier.frontend.ir import Kinds, VKind
-from autotier.frontend.values import I1, I32, LV
+from autotier.frontend.values import I32, LV
 
 if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering
@@ -53,28 +53,11 @@ def lower_call_method(fl: FunctionLowering, instr: ir.CallMethod, combo: tuple[V
     decref = declare(module, "Py_DecRef", ll.VoidType(), [PTR])
     null = ll.Constant(PTR, None)
     stale = periodic.watch_namespaces(fl)
-    argv: list[ll.Value] = [args[0]]  # the instance, borrowed
-    made: list[ll.Value] = []
-    failed: ll.Value = ll.Constant(I1, 0)
-    for value, kind in zip(args[1:], combo[1:], strict=True):
-        if kind in BORROWED:
-            argv.append(value)
-            continue
-        obj = boxes.box_or_null(fl, (value,), kind)
-        failed = b.or_(failed, b.icmp_unsigned("==", obj, null))
-        argv.append(obj)
-        made.append(obj)
-
-    def release() -> None:
-        for obj in made:
-            with b.if_then(b.icmp_unsigned("!=", obj, null)):
-                b.call(decref, [obj])
-
-    with b.if_then(failed, likely=False):
-        release()
-    fl.bail_if(failed, Status.SIGNAL, name="boxed")  # a MemoryError, propagated
+    argv, release = boxed_arguments(fl, [(args[0], None)] + [  # the instance, borrowed
+        (value, None if kind in BORROWED else kind)
+        for value, kind in zip(args[1:], combo[1:], strict=True)])
     depth = b.trunc(native_depth(fl), I32)
-    names = _kwnames(instr.kw_names)
+    names = kwnames_tuple(instr.kw_names)
     result = call_method(b, module, name_object(instr.name), argv, depth=depth,
                          kwnames=const_ptr(id(names)) if names is not None else None,
                          keywords=len(instr.kw_names))
@@ -88,11 +71,3 @@ def lower_call_method(fl: FunctionLowering, instr: ir.CallMethod, combo: tuple[V
     resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals", lambda: result)
     b.call(decref, [result])
     return lv, returns
-
-
-#: keyword-name tuples of method calls, kept for the process (the vectorcall's kwnames)
-_KWNAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
-
-
-def _kwnames(names: tuple[str, ...]) -> tuple[str, ...] | None:
-    return _KWNAMES.setdefault(names, names) if names else None
