@@ -15,14 +15,10 @@ ufunc path) must stay declined with its reason; what numpy refuses is its TypeEr
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 import random
-import sys
 from collections.abc import Callable
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -33,21 +29,7 @@ from autotier.frontend import Unsupported
 from autotier.frontend import npscalars as ns
 from autotier.frontend.kinds import BinOp
 from tests.frontend.harness import check, compile_function, force_every_site, forget, kinds_of
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _survey() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "npscalar_survey", ROOT / "tools" / "npscalar_survey.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return mod
-
-
-survey = _survey()
+from tests.frontend.test_npscalars import survey  # tools/npscalar_survey.py, loaded once
 
 
 def floordiv(x, y):
