@@ -23,7 +23,7 @@ site that deoptimises when the test names it, whether or not anything can fail t
 
 from __future__ import annotations
 
-from types import FunctionType
+from types import CodeType, FunctionType
 from typing import TYPE_CHECKING
 
 from llvmlite import ir as ll
@@ -107,9 +107,10 @@ class Exits:
     """
 
     def __init__(self, fl: FunctionLowering, func: FunctionType,
-                 record: ll.Value | None) -> None:
+                 record: ll.Value | None, code: CodeType) -> None:
         self.fl = fl
         self.func = func
+        self.code = code  # the code compiled (comprehensions spliced in): resumes run it
         self.record = record  # i64*, None where bailouts unwind (no frames)
         self.blocks: dict[tuple[int, bool], tuple[ll.Block, ll.PhiInstr]] = {}
         self.site_ids: dict[int, sites.Site] = {}  # state index -> site
@@ -132,9 +133,9 @@ class Exits:
             forms.append(form)
             word += FORM_WORDS[form.form]
         site = sites.Site(
-            id=sites.new_site_id(), func=self.func, code=self.func.__code__,
+            id=sites.new_site_id(), func=self.func, code=self.code,
             index=state.index, offset=state.offset, line=state.line,
-            varnames=self.func.__code__.co_varnames,
+            varnames=self.code.co_varnames,
             stack=stack_entries(state.stack), call=_consumed_entries(state),
             forms=tuple(forms))
         assert site.slots == len(forms)

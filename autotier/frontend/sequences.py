@@ -151,15 +151,18 @@ def lower_setitem(fl: FunctionLowering, seq: ll.Value, index: ll.Value, value: L
 
 
 def lower_append(fl: FunctionLowering, seq: ll.Value, value: LV, kind: VKind) -> Leaf:
-    """``seq.append(value)``: the list takes its own reference to the boxed number (it
-    may move its item array: every access reads it again); a MemoryError leaves with
-    ``Status.SIGNAL``."""
+    """``seq.append(value)``: the list takes its own reference to the boxed number or
+    to the list appended (it may move its item array: every access reads it again); a
+    MemoryError leaves with ``Status.SIGNAL``."""
     b = fl.b
     module = fl.ml.module
-    obj = boxes.box(fl, value, kind)
     append = declare(module, "PyList_Append", ll.IntType(32), [PTR, PTR])
-    failed = b.call(append, [seq, obj])
-    b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
+    if kind is VKind.LIST:  # a row: the list takes a reference of its own
+        failed = b.call(append, [seq, value[0]])
+    else:
+        obj = boxes.box(fl, value, kind)
+        failed = b.call(append, [seq, obj])
+        b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
     fl.bail_if(b.icmp_signed("!=", failed, ll.Constant(ll.IntType(32), 0)), Status.SIGNAL,
                name="appended")
     return (ll.Constant(ll.IntType(1), 0),), frozenset({VKind.NONE})

@@ -254,8 +254,8 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return frozenset({VKind.TUPLE})
     if isinstance(instr, ir.Truth) and combo[0] in SEQUENCES:
         return frozenset({VKind.BOOL})
-    if isinstance(instr, ir.ListAppend):
-        ok = combo[0] is VKind.LIST and combo[1] in SCALARS
+    if isinstance(instr, ir.ListAppend):  # a number, or a list (a comprehension's row)
+        ok = combo[0] is VKind.LIST and (combo[1] in SCALARS or combo[1] is VKind.LIST)
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.SetItem):  # into a list, a number at an int or bool index
         ok = combo[0] is VKind.LIST and combo[1] in INTLIKE and combo[2] in SCALARS
@@ -542,6 +542,11 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
         if isinstance(instr, ir.SetItem | ir.ListAppend) and VKind.LIST in types[instr.seq]:
             # what later loads may meet (an array's elements stay its dtype's)
             elems[instr.seq] = elems.get(instr.seq, NO_KINDS) | (types[instr.value] & SCALARS)
+        if isinstance(instr, ir.ListAppend) and VKind.LIST in types[instr.value]:
+            # a list of lists: the rows' own element kinds are what their loads expect
+            elems[instr.seq] = elems.get(instr.seq, NO_KINDS) | {VKind.LIST}
+            tuples[instr.seq] = tuples.get(instr.seq, NO_KINDS) | elems.get(instr.value,
+                                                                          NO_KINDS)
         if result & HAS_ELEMENTS and isinstance(instr, ir.GetItem | ir.IterValue):
             # a tuple loaded from a sequence of them: its items are of the speculated kinds
             assert container is not None
