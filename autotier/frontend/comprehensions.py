@@ -36,12 +36,12 @@ declines code where such a check survives (:attr:`Inlined.checked`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import CodeType
 
 import bytecode
-from bytecode import CellVar, FreeVar, Instr
+from bytecode import CellVar, FreeVar, Instr, Label
 
 from autotier import compat
 from autotier.frontend.errors import Unsupported
@@ -59,6 +59,26 @@ _FAST = ("LOAD_FAST", "STORE_FAST", "DELETE_FAST")
 
 
 @dataclass(frozen=True)
+class Region:
+    """One comprehension spliced in: where its instructions came from, so a deopt
+    inside it can resume in a frame of its own code (:class:`autotier.deopt.sites.Level`)."""
+
+    code: CodeType  # the ``<listcomp>`` code
+    parent: int  # the region it was spliced into, -1 for the function's own code
+    call: int  # the position, in the parent's own code, of the PRECALL of its call
+    depth: int  # values on the spliced frame's stack below the comprehension's iterator
+    #: each of ``code``'s locals (varnames, then cells that are no parameter) with its
+    #: name in the spliced code; None for ``.0`` (the iterator: on the stack)
+    names: tuple[tuple[str, str | None], ...]
+    free: tuple[str, ...]  # the spliced names of ``code.co_freevars``
+    dot0: int  # the position of ``LOAD_FAST .0`` in ``code``
+    #: it stores a free variable (a walrus: its cell is the outer frame's), or it is
+    #: called in the iterable of another comprehension (whose function object the
+    #: parent's frame holds there): a deopt inside resumes as one frame
+    writes: bool
+
+
+@dataclass(frozen=True)
 class Inlined:
     """The code the frontend compiles for a function's ``__code__``."""
 
@@ -67,11 +87,27 @@ class Inlined:
     #: comprehension's own locals and of the outer locals it reads: an unbound local
     #: there is an error CPython words otherwise (NameError of a free variable)
     checked: frozenset[int] = frozenset()
-    comprehensions: int = 0  # how many were inlined
+    regions: tuple[Region, ...] = ()
+    #: per position of ``code``: (the region it came from, -1 for the function's own
+    #: code; its position in that code)
+    origins: tuple[tuple[int, int], ...] = ()
+    #: positions inside a comprehension between its MAKE_FUNCTION of a nested one and
+    #: that one's call: its own frame would hold the nested function object there,
+    #: which only its frame can make (with its cells), so they resume as one frame
+    unsplit: frozenset[int] = frozenset()
+
+    @property
+    def comprehensions(self) -> int:
+        return len(self.regions)
 
 
 def _makes_function(code: CodeType) -> bool:
     return any(isinstance(c, CodeType) for c in code.co_consts)
+
+
+def _positions(items: Sequence[object]) -> dict[int, int]:
+    """id of each instruction of a parsed code -> its position (the package's order)."""
+    return {id(x): k for k, x in enumerate(x for x in items if isinstance(x, Instr))}
 
 
 @functools.lru_cache(maxsize=256)
@@ -86,34 +122,59 @@ def inline(code: CodeType, name: str) -> Inlined:
     if not compat.INLINE_COMPREHENSIONS:
         raise Unsupported(f"{name}: closures and cell variables are not supported")
     splicer = _Splicer(name)
-    original = bytecode.Bytecode.from_code(code)
-    items = splicer.walk(list(original), {}, comp=False)
+    original: list[object] = list(bytecode.Bytecode.from_code(code))
+    items = splicer.walk(original, {}, -1, _positions(original))
     out = bytecode.Bytecode(items)  # type: ignore[arg-type]
-    out._copy_attr_from(original)
-    out.argnames = list(original.argnames)
+    out._copy_attr_from(bytecode.Bytecode.from_code(code))
+    out.argnames = list(code.co_varnames[:code.co_argcount])
     out.cellvars = []
     out.freevars = []
     new = out.to_code()
-    checked = frozenset(i for i, instr in enumerate(
-        x for x in items if isinstance(x, Instr)) if id(instr) in splicer.checked)
-    return Inlined(new, checked, splicer.count)
+    instrs = [x for x in items if isinstance(x, Instr)]
+    checked = frozenset(i for i, instr in enumerate(instrs) if id(instr) in splicer.checked)
+    depths = _depths(items)
+    regions = tuple(
+        Region(r.code, r.parent, r.call, depths[r.first] - 1, r.names, r.free, r.dot0,
+               r.writes) for r in splicer.regions)
+    origins = tuple(splicer.origins[id(x)] for x in instrs)
+    unsplit = frozenset(i for i, x in enumerate(instrs) if id(x) in splicer.unsplit)
+    return Inlined(new, checked, regions, origins, unsplit)
+
+
+@dataclass
+class _Open:
+    """A region being spliced."""
+
+    code: CodeType
+    parent: int
+    call: int
+    first: int = 0  # id of its first instruction (BUILD_LIST 0)
+    names: tuple[tuple[str, str | None], ...] = ()
+    free: tuple[str, ...] = ()
+    dot0: int = 0
+    writes: bool = False
 
 
 class _Splicer:
     def __init__(self, name: str) -> None:
         self.name = name
-        self.count = 0
         self.checked: set[int] = set()  # ids of the loads to check (see Inlined)
+        self.regions: list[_Open] = []
+        self.origins: dict[int, tuple[int, int]] = {}  # id of an instruction -> origin
+        self.unsplit: set[int] = set()  # ids of instructions (see Inlined.unsplit)
 
     def fail(self, reason: str, line: int | None = None) -> Unsupported:
         where = f" at line {line}" if line is not None else ""
         return Unsupported(f"{self.name}{where}: {reason}")
 
-    def walk(self, items: list[object], outer: dict[str, str], *, comp: bool
-             ) -> list[object]:
-        """``items`` with cells made locals, names renamed (``outer``: a comprehension's
-        free variables to the enclosing code's names) and comprehensions spliced in."""
-        prefix = f"<listcomp{self.count}>."
+    def walk(self, items: list[object], outer: dict[str, str], region: int,
+             pos: dict[int, int]) -> list[object]:
+        """``items`` (of region ``region``: -1 for the function's own code; ``pos``:
+        their positions there) with cells made locals, names renamed (``outer``: a
+        comprehension's free variables to the enclosing code's names) and
+        comprehensions spliced in."""
+        comp = region >= 0
+        prefix = f"<listcomp{region + 1}>."
 
         def local(name: str) -> str:
             return prefix + name if comp else name
@@ -122,7 +183,15 @@ class _Splicer:
             return outer[name] if name in outer else local(name)
 
         out: list[object] = []
+
         pending: list[CodeType] = []  # made, waiting for their call
+
+        def emit(new: Instr, source: Instr) -> None:
+            self.origins[id(new)] = (region, pos[id(source)])
+            if comp and pending:
+                self.unsplit.add(id(new))
+            out.append(new)
+
         i = 0
         while i < len(items):
             item = items[i]
@@ -160,8 +229,12 @@ class _Splicer:
             if op == "GET_ITER" and _calls_at_once(items, i):
                 if not pending:
                     raise self.fail("a call of an iterator's function is not supported", line)
+                emit(item, item)  # (the function object is still on the stack there)
                 made = pending.pop()
-                out.append(item)
+                # called in the iterable of another one: the parent's frame holds that
+                # one's function object there (see Inlined.unsplit)
+                self.regions.append(_Open(made, region, pos[id(items[i])],
+                                          writes=bool(pending)))
                 out.extend(self.splice(made, resolve, line))
                 i += 2  # PRECALL 0, CALL 0
                 continue
@@ -171,13 +244,15 @@ class _Splicer:
                     if not comp:
                         raise self.fail("closures are not supported", line)
                     target = outer[var.name]
+                    if op != "LOAD_DEREF":
+                        self.regions[region].writes = True
                 else:
                     assert isinstance(var, CellVar)
                     target = local(var.name)
                 new = Instr(_DEREFS[op], target, location=item.location)
                 if comp and op == "LOAD_DEREF":
                     self.checked.add(id(new))
-                out.append(new)
+                emit(new, item)
                 continue
             if op == "LOAD_CLASSDEREF":
                 raise self.fail("class bodies are not supported", line)
@@ -185,20 +260,21 @@ class _Splicer:
                 new = Instr(op, local(str(item.arg)), location=item.location)
                 if op == "LOAD_FAST":
                     self.checked.add(id(new))
-                out.append(new)
+                emit(new, item)
                 continue
-            out.append(item)
+            emit(item, item)
         if pending:
             raise self.fail("a comprehension that is made but not called at once", None)
         return out
 
     def splice(self, made: CodeType, enclosing: Callable[[str], str], line: int | None
                ) -> list[object]:
-        """The body of comprehension ``made`` as instructions of the enclosing code
-        (which has just pushed the iterator): ``enclosing`` gives the name each of its
-        free variables has there."""
-        self.count += 1
+        """The body of comprehension ``made`` (the last region opened) as instructions
+        of the enclosing code (which has just pushed the iterator): ``enclosing`` gives
+        the name each of its free variables has there."""
+        region = len(self.regions) - 1
         body = list(bytecode.Bytecode.from_code(made))
+        pos = _positions(body)
         instrs = [x for x in body if isinstance(x, Instr)]
         real = [x for x in instrs if x.name not in ("MAKE_CELL", "COPY_FREE_VARS", "RESUME")]
         if (len(real) < 3 or real[0].name != "BUILD_LIST" or real[0].arg != 0
@@ -208,17 +284,53 @@ class _Splicer:
                 or sum(x.name in _FAST and x.arg == ".0" for x in real) != 1):
             raise self.fail("a list comprehension of an unexpected shape", line)
         free = {name: enclosing(name) for name in made.co_freevars}
+        prefix = f"<listcomp{region + 1}>."
+        own = made.co_varnames + tuple(n for n in made.co_cellvars if n not in made.co_varnames)
+        opened = self.regions[region]
+        opened.names = tuple((n, None if n == ".0" else prefix + n) for n in own)
+        opened.free = tuple(free[n] for n in made.co_freevars)
+        opened.dot0 = pos[id(real[1])]
         kept: list[object] = []
         for x in body:
             if isinstance(x, Instr) and x.name == "RESUME":
                 continue
             if x is real[1]:
-                kept.append(Instr("SWAP", 2, location=x.location))
+                swap = Instr("SWAP", 2, location=x.location)
+                pos[id(swap)] = pos[id(x)]
+                kept.append(swap)
                 continue
             if x is real[-1]:
                 continue
             kept.append(x)
-        return self.walk(kept, free, comp=True)
+        spliced = self.walk(kept, free, region, pos)
+        opened.first = id(next(x for x in spliced if isinstance(x, Instr)))
+        return spliced
+
+
+def _depths(items: list[object]) -> dict[int, int]:
+    """id of each reachable instruction of ``items`` -> the depth of the value stack
+    before it runs (3.11's stack effects, over the jumps)."""
+    labels = {id(x): k for k, x in enumerate(items) if isinstance(x, Label)}
+    depth: dict[int, int] = {}
+    todo = [(0, 0)]
+    while todo:
+        k, d = todo.pop()
+        while k < len(items):
+            x = items[k]
+            k += 1
+            if not isinstance(x, Instr):
+                continue
+            if id(x) in depth:
+                break
+            depth[id(x)] = d
+            if x.has_jump():
+                todo.append((labels[id(x.arg)], d + x.stack_effect(jump=True)))
+                if x.is_uncond_jump():
+                    break
+            if x.is_final():
+                break
+            d += x.stack_effect(jump=False)
+    return depth
 
 
 def _closure_tuple(items: list[object], i: int) -> bool:

@@ -86,11 +86,18 @@ class DecodedFunction:
     blocks: tuple[CodeBlock, ...]  # blocks reachable from blocks[0], in bytecode order
     first_line: int
     code: CodeType  # the function's __code__ (a native call of the function assumes it)
-    #: the code the blocks are of, which resume functions are made from: ``code`` with
-    #: its list comprehensions spliced in (:mod:`.comprehensions`), else ``code`` itself
-    compiled: CodeType
-    #: positions of loads an unbound local must not reach (``Inlined.checked``)
-    checked: frozenset[int] = frozenset()
+    #: the code the blocks are of (``inlined.code``): ``code`` with its list
+    #: comprehensions spliced in (:mod:`.comprehensions`), else ``code`` itself
+    inlined: comprehensions.Inlined
+
+    @property
+    def compiled(self) -> CodeType:
+        return self.inlined.code
+
+    @property
+    def checked(self) -> frozenset[int]:
+        """Positions of loads an unbound local must not reach (``Inlined.checked``)."""
+        return self.inlined.checked
 
     @functools.cached_property
     def _by_index(self) -> dict[int, CodeBlock]:
@@ -186,6 +193,5 @@ def decode(func: FunctionType) -> DecodedFunction:
         blocks=tuple(decoded[i] for i in sorted(reachable)),
         first_line=code.co_firstlineno,
         code=original,
-        compiled=code,
-        checked=inlined.checked,
+        inlined=inlined,
     )

@@ -19,7 +19,7 @@ from autotier.abi import Kind
 from autotier.deopt import resume
 from autotier.frontend import comprehensions, lower
 from autotier.frontend.errors import Unsupported
-from tests.frontend.harness import check, compile_function, forced_sites, kinds_of
+from tests.frontend.harness import check, compile_function, forced_sites, hot, kinds_of
 
 pytestmark = pytest.mark.skipif(not compat.INLINE_COMPREHENSIONS,
                                 reason="3.11's comprehension functions (3.12 inlines them)")
@@ -122,6 +122,21 @@ def two_comprehensions(n):
     return len(a) * 1000 + sum(b)
 
 
+def _tenth(x):
+    return 10 // x * x
+
+
+tenth = hot(_tenth)  # a native callee
+
+
+def mapped(xs):
+    return [tenth(x) for x in xs]
+
+
+def mapped_rows(n, d):
+    return [[tenth(i - d) for i in range(j)] for j in range(n)]
+
+
 CASES = [
     (squares, (10,)), (squares, (0,)), (squares, (1,)),
     (primes, (50,)), (primes, (1,)),
@@ -141,6 +156,7 @@ CASES = [
     (running, ([1, 2, 3],)), (running, ([],)),
     (after_comprehension, ([1.0, 2.0, 3.0],)),
     (two_comprehensions, (10,)),
+    (mapped, ([1, 2, 5],)), (mapped_rows, (4, 7)),
 ]
 
 
@@ -165,6 +181,9 @@ def test_every_site_resumes_as_cpython(func, args):
     (cubes, ([3, 2**21 + 1, 4],)),  # int64 overflow inside: the exact big int
     (cubes, ([1, 2.5],)),  # an element of another kind
     (scaled_total, ([1, 2**40, 3], 2**30)),
+    (mapped, ([1, 0, 2],)),  # the callee raises: its frame, the comprehension's, the root's
+    (mapped, ([1, 2**40],)),  # the callee overflows: a big int the comprehension appends
+    (mapped_rows, (4, 2)),
 ])
 def test_bailouts_inside_resume_exactly(func, args):
     check(func, *args, may_bail=True)
@@ -189,18 +208,45 @@ def _raised(call):
     raise AssertionError("no exception")
 
 
-def test_an_exception_inside_keeps_cpythons_type_message_and_line():
-    args = ([6, 3], 0)
-    compiled = compile_function(divided, kinds_of(args))
+def inner_divided(n, d):
+    return [[i // (j - d) for j in range(3)] for i in range(n)]
+
+
+def _frames(exc, names):
+    """(function name, line) of the traceback's frames of those ``names``."""
+    return [(f.name, f.lineno) for f in traceback.extract_tb(exc.__traceback__)
+            if f.name in names]
+
+
+@pytest.mark.parametrize(("func", "args", "depth"), [
+    (divided, ([6, 3], 0), 2),
+    (inner_divided, (3, 1), 3),  # inside a comprehension inside another
+    (mapped, ([4, 0],), 3),  # in a native callee of the comprehension
+    (mapped_rows, (4, 2), 4),
+])
+def test_an_exception_inside_shows_cpythons_frames(func, args, depth):
+    compiled = compile_function(func, kinds_of(args))
     status, _, frames = compiled.run(*args)
     assert frames and status.name == "ZERO_DIVISION"
     mine = _raised(resume.finish(frames))
-    theirs = _raised(lambda: divided(*args))
+    theirs = _raised(lambda: func(*args))
     assert type(mine) is type(theirs) and str(mine) == str(theirs)
-    # the last frame is the comprehension's line (one frame: the comprehension runs in
-    # the outer frame, as on 3.12; 3.11 shows <listcomp> below it, at the same line)
-    assert (traceback.extract_tb(mine.__traceback__)[-1].lineno
-            == traceback.extract_tb(theirs.__traceback__)[-1].lineno)
+    # the function's frame at the comprehension's line, then <listcomp>'s (one per
+    # level), as CPython 3.11 ran them
+    names = (func.__name__, "<listcomp>", "_tenth")
+    assert _frames(mine, names) == _frames(theirs, names)
+    assert len(_frames(theirs, names)) == depth
+
+
+def test_a_walrus_comprehension_resumes_as_one_frame():
+    # its store is to the outer frame's variable: the spliced frame finishes it
+    args = ([1, 2, 2**62, 2**62],)
+    compiled = compile_function(running, kinds_of(args))
+    status, _, frames = compiled.run(*args)
+    assert status.name == "INT64_OVERFLOW"
+    (frame,) = frames
+    assert not frame.site.nest
+    assert resume.finish(frames)() == running(*args)
 
 
 def test_the_spliced_code_has_no_cells_and_a_hidden_variable():

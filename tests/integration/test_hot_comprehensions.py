@@ -4,6 +4,8 @@ exception, the exact big int), an escaping closure declined with its reason."""
 
 from __future__ import annotations
 
+import traceback
+
 import pytest
 
 import autotier
@@ -51,6 +53,9 @@ def test_bailouts_inside_a_comprehension_answer_as_cpython():
     with pytest.raises(ZeroDivisionError) as info:
         hf([1, 0, 2], -1)
     assert str(info.value) == "0.0 cannot be raised to a negative power"
+    # the resumed frames are CPython's: the function's, then the comprehension's
+    names = [f.name for f in traceback.extract_tb(info.value.__traceback__)]
+    assert names[-2:] == ["powers", "<listcomp>"]
     settle()
     assert hf([2, 3], 2) == [4, 9]
 
