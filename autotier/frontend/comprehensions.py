@@ -35,7 +35,8 @@ declines code where such a check survives (:attr:`Inlined.checked`).
 
 from __future__ import annotations
 
-import functools
+import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import CodeType
@@ -110,12 +111,27 @@ def _positions(items: Sequence[object]) -> dict[int, int]:
     return {id(x): k for k, x in enumerate(x for x in items if isinstance(x, Instr))}
 
 
-@functools.lru_cache(maxsize=256)
+_lock = threading.Lock()  # guards _spliced
+#: the splice of each code (weakly: a dropped function's code is not kept; the value
+#: holds the spliced code and the comprehensions' codes, never the key)
+_spliced: weakref.WeakKeyDictionary[CodeType, Inlined] = weakref.WeakKeyDictionary()
+
+
 def inline(code: CodeType, name: str) -> Inlined:
-    """``code`` with its list comprehensions inlined; Unsupported when it makes any
-    other closure or function, or is one (a function with free variables)."""
+    """``code`` with its list comprehensions inlined (made once per code); Unsupported
+    when it makes any other closure or function, or is one (has free variables)."""
     if not code.co_cellvars and not code.co_freevars and not _makes_function(code):
         return Inlined(code)
+    with _lock:
+        found = _spliced.get(code)
+    if found is None:
+        found = _splice(code, name)
+        with _lock:
+            _spliced[code] = found
+    return found
+
+
+def _splice(code: CodeType, name: str) -> Inlined:
     if code.co_freevars:
         raise Unsupported(f"{name}: closures are not supported (it reads variables of an "
                           "enclosing function)")

@@ -3,6 +3,8 @@
 Built on ``bytecode.ControlFlowGraph``; opcode spellings are normalised through
 :mod:`autotier.compat` (its "bytecode" section), and code the frontend can never
 compile (generators, closures, ``*args``, ``try``) is rejected here, before any work.
+The blocks are of the function's code with its list comprehensions spliced in
+(:mod:`.comprehensions`, which declines every other nested function).
 """
 
 from __future__ import annotations
