@@ -211,6 +211,15 @@ def _seq_iter(w: list[int], at: int) -> object:  # the sequence, the next index
     return it
 
 
+def _seq_riter(w: list[int], at: int) -> object:  # reversed(): the sequence, the index
+    seq: Any = _object(w, at)
+    it: Any = reversed(seq)
+    # past the end (a list another thread shortened): exhausted, as its next() would be
+    # (__setstate__ would clamp it to the last item)
+    it.__setstate__(w[at + 1] if w[at + 1] < len(seq) else -1)
+    return it
+
+
 _DECODERS = {
     SlotForm.UNBOUND: lambda w, at: UNBOUND,
     SlotForm.INT: lambda w, at: w[at],
@@ -222,6 +231,7 @@ _DECODERS = {
     SlotForm.ITER: _iter,
     SlotForm.OBJECT: _object,
     SlotForm.SEQ_ITER: _seq_iter,
+    SlotForm.SEQ_RITER: _seq_riter,
     SlotForm.COMPLEX: lambda w, at: complex(_float(w[at]), _float(w[at + 1])),
 }
 

@@ -40,7 +40,8 @@ _FORMS = {VKind.FLOAT: SlotForm.FLOAT, VKind.BOOL: SlotForm.BOOL, VKind.RANGE: S
           VKind.ITER: SlotForm.ITER, VKind.LIST: SlotForm.OBJECT, VKind.TUPLE: SlotForm.OBJECT,
           VKind.LIST_ITER: SlotForm.SEQ_ITER, VKind.TUPLE_ITER: SlotForm.SEQ_ITER,
           VKind.ARRAY: SlotForm.OBJECT, VKind.ARRAY_ITER: SlotForm.SEQ_ITER,
-          VKind.OBJECT: SlotForm.OBJECT, VKind.INSTANCE: SlotForm.OBJECT}
+          VKind.OBJECT: SlotForm.OBJECT, VKind.INSTANCE: SlotForm.OBJECT,
+          VKind.LIST_RITER: SlotForm.SEQ_RITER, VKind.TUPLE_RITER: SlotForm.SEQ_RITER}
 
 if TYPE_CHECKING:
     from autotier.frontend.decode import DecodedFunction
@@ -306,7 +307,7 @@ class Exits:
         if f is SlotForm.OBJECT:  # the record owns a reference (sites.read_record takes it)
             owned.incref(fl, lv[0])
             return [b.ptrtoint(lv[0], I64)]
-        if f is SlotForm.SEQ_ITER:
+        if f in (SlotForm.SEQ_ITER, SlotForm.SEQ_RITER):
             owned.incref(fl, lv[0])
             return [b.ptrtoint(lv[0], I64), lv[1]]
         if f is SlotForm.INT:

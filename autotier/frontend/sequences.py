@@ -25,7 +25,7 @@ from autotier.dispatch import unboxing
 from autotier.dispatch.irutil import declare, field
 from autotier.frontend import boxes, owned
 from autotier.frontend.ir import Kinds, VKind
-from autotier.frontend.kinds import ITER_OF, ITERATED
+from autotier.frontend.kinds import ITER_OF, ITERATED, REVERSED_ITERS, RITER_OF
 from autotier.frontend.values import I64, LV, PTR, i64
 
 if TYPE_CHECKING:
@@ -94,14 +94,29 @@ def lower_getitem(fl: FunctionLowering, seq: ll.Value, kind: VKind, index: ll.Va
     return element(fl, seq, kind, _position(fl, seq, kind, index), elements), elements
 
 
-def lower_iter(fl: FunctionLowering, seq: ll.Value, kind: VKind) -> Leaf:
+def lower_iter(fl: FunctionLowering, seq: ll.Value, kind: VKind, reverse: bool = False
+               ) -> Leaf:
+    """``iter(seq)`` (from index 0), or ``reversed(seq)``: from its last index then, read
+    now, counting down (CPython's listreverseiterator and reversed object)."""
+    if reverse:
+        last = fl.b.sub(length(fl, seq, kind), i64(1), name="last")
+        return (seq, last), frozenset({RITER_OF[kind]})
     return (seq, i64(0)), frozenset({ITER_OF[kind]})
 
 
-def lower_has_next(fl: FunctionLowering, it: Any, kind: VKind) -> Leaf:
+def _inside(fl: FunctionLowering, it: Any, kind: VKind) -> ll.Value:
+    """Whether the iterator has an item: its index below the length read now; a
+    reversed one's also not below 0 (one unsigned compare): a list shortened under a
+    reversed iterator ends it, as CPython's does."""
     seq, index = it
-    more = fl.b.icmp_signed("<", index, length(fl, seq, ITERATED[kind]))
-    return (more,), frozenset({VKind.BOOL})
+    size = length(fl, seq, ITERATED[kind])
+    if kind in REVERSED_ITERS:
+        return fl.b.icmp_unsigned("<", index, size)
+    return fl.b.icmp_signed("<", index, size)
+
+
+def lower_has_next(fl: FunctionLowering, it: Any, kind: VKind) -> Leaf:
+    return (_inside(fl, it, kind),), frozenset({VKind.BOOL})
 
 
 def lower_next_value(fl: FunctionLowering, it: Any, kind: VKind, elements: Kinds) -> Leaf:
@@ -110,7 +125,7 @@ def lower_next_value(fl: FunctionLowering, it: Any, kind: VKind, elements: Kinds
     used there) is zero."""
     b = fl.b
     seq, index = it
-    inside = b.icmp_signed("<", index, length(fl, seq, ITERATED[kind]))
+    inside = _inside(fl, it, kind)
     load, join = fl.block("next_item"), fl.block("got_item")
     came = b.block
     b.cbranch(inside, load, join)
@@ -132,7 +147,8 @@ def lower_next_value(fl: FunctionLowering, it: Any, kind: VKind, elements: Kinds
 
 def lower_advance(fl: FunctionLowering, it: Any, kind: VKind) -> Leaf:
     seq, index = it
-    return (seq, fl.b.add(index, i64(1))), frozenset({kind})
+    step = i64(-1 if kind in REVERSED_ITERS else 1)
+    return (seq, fl.b.add(index, step)), frozenset({kind})
 
 
 def lower_setitem(fl: FunctionLowering, seq: ll.Value, index: ll.Value, value: LV,

@@ -665,6 +665,12 @@ class StackFlow:
 
     def _op_GET_ITER(self, op: Op) -> None:
         top = self.stack[-1] if self.stack else None
+        if isinstance(top, BuiltinCallValue) and top.builtin is Builtin.REVERSED:
+            self.pop()  # reversed(seq): its iterator, made here
+            it = self.emit(ir.GetIter, top.items[0], True, hint="iter")
+            self.iters.add(it)
+            self.stack.append(it)
+            return
         if isinstance(top, BuiltinCallValue) and not top.iterating:
             self.pop()
             sources = top.items[:1] if top.builtin is Builtin.ENUMERATE else top.items

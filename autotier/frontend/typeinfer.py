@@ -28,6 +28,7 @@ from autotier.frontend.kinds import (
     ITER_OF,
     NP_OF_DTYPE,
     NP_SCALARS,
+    RITER_OF,
     SCALARS,
     SEQ_ITERS,
     SEQUENCES,
@@ -43,12 +44,14 @@ INTLIKE = frozenset({VKind.INT, VKind.BOOL})
 _BITWISE = frozenset({BinOp.AND, BinOp.OR, BinOp.XOR})
 _INT_ONLY = frozenset({BinOp.LSHIFT, BinOp.RSHIFT, BinOp.AND, BinOp.OR, BinOp.XOR})
 _OBJECTS = frozenset({VKind.RANGE, VKind.ITER, VKind.LIST, VKind.TUPLE, VKind.LIST_ITER,
-                      VKind.TUPLE_ITER, VKind.ARRAY, VKind.ARRAY_ITER, VKind.INSTANCE})
+                      VKind.TUPLE_ITER, VKind.ARRAY, VKind.ARRAY_ITER, VKind.INSTANCE,
+                      VKind.LIST_RITER, VKind.TUPLE_RITER})
 _OBJECT_NAMES = {VKind.RANGE: "range", VKind.ITER: "range iterator", VKind.LIST: "list",
                  VKind.TUPLE: "tuple", VKind.LIST_ITER: "list iterator",
                  VKind.TUPLE_ITER: "tuple iterator", VKind.NONE: "None",
                  VKind.ARRAY: "numpy array", VKind.ARRAY_ITER: "array iterator",
-                 VKind.INSTANCE: "instance"}
+                 VKind.INSTANCE: "instance", VKind.LIST_RITER: "reversed list iterator",
+                 VKind.TUPLE_RITER: "reversed tuple iterator"}
 _NOT_NUMBERS = _OBJECTS | {VKind.NONE}
 #: what a call through the C API (an *opaque* callee) is taken to return: each result
 #: is checked, and any other outcome resumes after the call (:mod:`.capi`)
@@ -217,6 +220,8 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     if isinstance(instr, ir.GetIter):
         if combo[0] is VKind.RANGE:
             return frozenset({VKind.ITER})
+        if instr.reverse:
+            return frozenset({RITER_OF[combo[0]]}) if combo[0] in SEQUENCES else NO_KINDS
         return frozenset({ITER_OF[combo[0]]}) if combo[0] in SEQUENCES else NO_KINDS
     if isinstance(instr, ir.IterHasNext):
         return frozenset({VKind.BOOL})
@@ -349,8 +354,8 @@ def _array_kinds(instr: ir.Instr, combo: tuple[VKind, ...], elements: Kinds) -> 
     if isinstance(instr, ir.SetItem):
         ok = combo[1] in INTLIKE and combo[2] in NUMBERS
         return frozenset({VKind.NONE}) if ok else NO_KINDS
-    if isinstance(instr, ir.GetIter):
-        return frozenset({VKind.ARRAY_ITER})
+    if isinstance(instr, ir.GetIter):  # (reversed() of an array: not compiled)
+        return NO_KINDS if instr.reverse else frozenset({VKind.ARRAY_ITER})
     if isinstance(instr, ir.IterHasNext):
         return frozenset({VKind.BOOL})
     if isinstance(instr, ir.IterValue):
