@@ -122,6 +122,13 @@ def inline(code: CodeType, name: str) -> Inlined:
     when it makes any other closure or function, or is one (has free variables)."""
     if not code.co_cellvars and not code.co_freevars and not _makes_function(code):
         return Inlined(code)
+    if code.co_freevars:
+        raise Unsupported(f"{name}: closures are not supported (it reads variables of an "
+                          "enclosing function)")
+    if not compat.INLINE_COMPREHENSIONS:  # (3.12 inlines comprehensions itself)
+        if code.co_cellvars:
+            raise Unsupported(f"{name}: closures and cell variables are not supported")
+        return Inlined(code)  # a nested function: the stack simulation declines it
     with _lock:
         found = _spliced.get(code)
     if found is None:
@@ -132,11 +139,6 @@ def inline(code: CodeType, name: str) -> Inlined:
 
 
 def _splice(code: CodeType, name: str) -> Inlined:
-    if code.co_freevars:
-        raise Unsupported(f"{name}: closures are not supported (it reads variables of an "
-                          "enclosing function)")
-    if not compat.INLINE_COMPREHENSIONS:
-        raise Unsupported(f"{name}: closures and cell variables are not supported")
     splicer = _Splicer(name)
     original: list[object] = list(bytecode.Bytecode.from_code(code))
     items = splicer.walk(original, {}, -1, _positions(original))
