@@ -122,6 +122,22 @@ def two_comprehensions(n):
     return len(a) * 1000 + sum(b)
 
 
+def enumerated(xs):
+    return [i * x for i, x in enumerate(xs)]
+
+
+def zipped(xs, ys):
+    return [a - b for a, b in zip(xs, ys)]
+
+
+def products(points):
+    return [x * y for x, y in points]
+
+
+def row_sums(rows):
+    return [sum(r) for r in rows]  # CPython's sum, through the C API
+
+
 def _tenth(x):
     return 10 // x * x
 
@@ -157,6 +173,8 @@ CASES = [
     (after_comprehension, ([1.0, 2.0, 3.0],)),
     (two_comprehensions, (10,)),
     (mapped, ([1, 2, 5],)), (mapped_rows, (4, 7)),
+    (enumerated, ([1, 2, 3],)), (enumerated, ((),)), (zipped, ([1, 2, 3], (3.5, 2.5))),
+    (products, ([(1, 2), (3, 4)],)), (row_sums, ([[1], [2, 3], []],)),
 ]
 
 
@@ -184,6 +202,8 @@ def test_every_site_resumes_as_cpython(func, args):
     (mapped, ([1, 0, 2],)),  # the callee raises: its frame, the comprehension's, the root's
     (mapped, ([1, 2**40],)),  # the callee overflows: a big int the comprehension appends
     (mapped_rows, (4, 2)),
+    (row_sums, ([[1], [2, "a"]],)),  # sum raises TypeError: resumed after its call
+    (enumerated, ([1, 2**62, 3],)),
 ])
 def test_bailouts_inside_resume_exactly(func, args):
     check(func, *args, may_bail=True)
