@@ -19,7 +19,14 @@ from autotier.abi import Kind
 from autotier.deopt import resume
 from autotier.frontend import comprehensions, lower
 from autotier.frontend.errors import Unsupported
-from tests.frontend.harness import check, compile_function, forced_sites, hot, kinds_of
+from tests.frontend.harness import (
+    check,
+    compile_function,
+    force_every_site,
+    forced_sites,
+    hot,
+    kinds_of,
+)
 
 pytestmark = pytest.mark.skipif(not compat.INLINE_COMPREHENSIONS,
                                 reason="3.11's comprehension functions (3.12 inlines them)")
@@ -341,3 +348,16 @@ def test_maybe_unbound_cpython_raises_name_error():
     # what the decline keeps: CPython's error names a free variable
     exc = _raised(lambda: maybe_unbound(2, False))
     assert type(exc) is NameError and "free variable 'k'" in str(exc)
+
+
+def test_every_site_is_reached_where_cpython_runs_its_instruction():
+    # force_every_site reads from CPython's trace (the function's frame and its
+    # comprehensions' frames) which inputs reach a site: a site inside a comprehension
+    # is found in the comprehension's own code
+    inputs = [([1, 2, 3], 4), ([], 2), ([2**40, 1], 2**30), ([5, 6], -1)]
+    coverage = force_every_site(scaled_total, inputs)
+    assert coverage.forced and not coverage.unexecuted, [
+        s.describe() for s in coverage.unexecuted]
+    inputs = [(3, 4), (0, 2), (2, 0)]
+    coverage = force_every_site(table, inputs)
+    assert len(coverage.forced) == len(coverage.sites)
