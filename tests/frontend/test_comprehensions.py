@@ -152,6 +152,17 @@ def _tenth(x):
 tenth = hot(_tenth)  # a native callee
 
 
+def _comprehension_total(n, k):
+    return sum([i * k for i in range(n)])
+
+
+comprehension_total = hot(_comprehension_total)  # a native callee making a list
+
+
+def totals(xs, k):
+    return [comprehension_total(x, k) for x in xs]
+
+
 def mapped(xs):
     return [tenth(x) for x in xs]
 
@@ -182,6 +193,7 @@ CASES = [
     (mapped, ([1, 2, 5],)), (mapped_rows, (4, 7)),
     (enumerated, ([1, 2, 3],)), (enumerated, ((),)), (zipped, ([1, 2, 3], (3.5, 2.5))),
     (products, ([(1, 2), (3, 4)],)), (row_sums, ([[1], [2, 3], []],)),
+    (totals, ([1, 3, 0],  2)),
 ]
 
 
@@ -211,6 +223,7 @@ def test_every_site_resumes_as_cpython(func, args):
     (mapped_rows, (4, 2)),
     (row_sums, ([[1], [2, "a"]],)),  # sum raises TypeError: resumed after its call
     (enumerated, ([1, 2**62, 3],)),
+    (totals, ([1, 5], 2**62)),  # the callee's comprehension overflows
 ])
 def test_bailouts_inside_resume_exactly(func, args):
     check(func, *args, may_bail=True)
