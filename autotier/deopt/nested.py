@@ -21,8 +21,9 @@ and :func:`nested_call` makes the call that finishes them:
   frame at the comprehension's line, then ``<listcomp>``'s.
 
 Codes with cells cannot be patched (:mod:`.patching`): these resume codes are
-assembled with the ``bytecode`` package (:func:`.resume.build_resume_code`), on the
-first deopt at each site and layout, then kept per site.
+assembled with the ``bytecode`` package (:func:`.resume.build_resume_code`) and kept
+per site and layout; :func:`prepare` builds a site's likely layout after its compile
+(from :func:`.resume.prepare`, on the broker), any other on its first deopt.
 """
 
 from __future__ import annotations
@@ -67,6 +68,25 @@ def _code(site: Site, level: int, names: tuple[str, ...], stack: tuple[StackEntr
         with _lock:
             _codes.setdefault(site, {})[key] = found
     return found
+
+
+def prepare(site: Site) -> int:
+    """Build ahead the resume codes of ``site``'s levels for its likely layout (every
+    local bound that the compile did not know unbound, resuming at its own instruction,
+    as :func:`.resume.prepare` does for the others); the code bytes copied."""
+    bound = resume.likely_bound(site)
+    stack = site.stack
+    bounds = [lv.entries for lv in site.nest[1:]] + [len(stack)]
+    spent = 0
+    for level, lv in enumerate(site.nest):
+        innermost = level == len(site.nest) - 1
+        names = tuple(name for name, slot in lv.names if slot is not None and bound[slot])
+        own_stack = stack[lv.entries:bounds[level]]
+        if innermost and lv.dot0:
+            names, own_stack = (*names, ".0"), own_stack[1:]
+        _code(site, level, names, own_stack, not innermost)
+        spent += len(lv.code.co_code)
+    return spent
 
 
 def nested_call(frame: Frame, callee: Callable[[], Any] | None) -> functools.partial[Any]:

@@ -209,8 +209,19 @@ def prepare(made: Iterable[object]) -> int:
     spent = built = 0
     for site in made:
         assert isinstance(site, Site)
+        if site.nest:  # inside a list comprehension: its levels' codes (assembled)
+            if spent + sum(len(lv.code.co_code) for lv in site.nest) > PREPARE_BUDGET:
+                continue
+            from autotier.deopt.nested import prepare as prepare_levels
+            try:
+                spent += prepare_levels(site)
+            except Exception:  # the first deopt at the site raises it again
+                log.debug("autotier: no resume code for site %s", site.id, exc_info=True)
+                continue
+            built += 1
+            continue
         size = len(site.code.co_code)
-        if site.nest or not patching.applies(site.code) or spent + size > PREPARE_BUDGET:
+        if not patching.applies(site.code) or spent + size > PREPARE_BUDGET:
             continue
         spent += size
         try:

@@ -374,3 +374,20 @@ def test_every_site_is_reached_where_cpython_runs_its_instruction():
     inputs = [(3, 4), (0, 2), (2, 0)]
     coverage = force_every_site(table, inputs)
     assert len(coverage.forced) == len(coverage.sites)
+
+
+def test_a_first_deopt_inside_builds_nothing_once_prepared():
+    from autotier.deopt import nested
+
+    def cubed(xs):
+        return [x * x * x for x in xs]
+
+    xs = [2, 3, 2**22, 5]
+    compiled = compile_function(cubed, kinds_of((xs,)))
+    built = resume.prepare(compiled.lowered.sites)  # as the broker does after a compile
+    assert built >= sum(1 for s in compiled.lowered.sites if s.nest) > 0
+    before = sum(len(codes) for codes in nested._codes.values())
+    status, _, frames = compiled.run(xs)
+    assert status.name == "INT64_OVERFLOW" and frames[0].site.nest
+    assert resume.finish(frames)() == cubed(xs)
+    assert sum(len(codes) for codes in nested._codes.values()) == before
