@@ -145,6 +145,22 @@ def row_sums(rows):
     return [sum(r) for r in rows]  # CPython's sum, through the C API
 
 
+def in_a_loop(n):
+    s = 0
+    for j in range(n):
+        ys = [i * j for i in range(j) if i != 2]
+        s += len(ys) * 100 + sum(ys)
+    return s
+
+
+def branchy(xs, lo, hi):
+    return [x if x > 0 else -x for x in xs if lo < x < hi or x == 0]
+
+
+def used_at_once(xs):
+    return len([x for x in xs if x]) + sum([x * 2 for x in xs])
+
+
 def _tenth(x):
     return 10 // x * x
 
@@ -194,6 +210,9 @@ CASES = [
     (enumerated, ([1, 2, 3],)), (enumerated, ((),)), (zipped, ([1, 2, 3], (3.5, 2.5))),
     (products, ([(1, 2), (3, 4)],)), (row_sums, ([[1], [2, 3], []],)),
     (totals, ([1, 3, 0],  2)),
+    (in_a_loop, (6,)), (in_a_loop, (0,)),
+    (branchy, ([3, -2, 0, 7, -9], -5, 5)), (branchy, ((1.5, -0.0, 0.0), -1.0, 2.0)),
+    (used_at_once, ([0, 1, 2, True],)), (used_at_once, ([],)),
 ]
 
 
