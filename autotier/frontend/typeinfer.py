@@ -26,6 +26,7 @@ from autotier.frontend.errors import Unsupported, at_line
 from autotier.frontend.ir import NO_KINDS, BinOp, CmpOp, Kinds, UnOp, VKind
 from autotier.frontend.kinds import (
     ITER_OF,
+    NP_INTS,
     NP_OF_DTYPE,
     NP_SCALARS,
     SCALARS,
@@ -40,6 +41,9 @@ from autotier.frontend.values import is_nullable
 CalleeResult = Callable[[FunctionType, tuple[Kind, ...]], Kinds]
 
 INTLIKE = frozenset({VKind.INT, VKind.BOOL})
+#: what indexes a list, tuple or array: an int, a bool (an array takes it as a mask:
+#: the lowering leaves that to numpy) or a numpy integer (its value)
+INDEXES = INTLIKE | NP_INTS
 _BITWISE = frozenset({BinOp.AND, BinOp.OR, BinOp.XOR})
 _INT_ONLY = frozenset({BinOp.LSHIFT, BinOp.RSHIFT, BinOp.AND, BinOp.OR, BinOp.XOR})
 _OBJECTS = frozenset({VKind.RANGE, VKind.ITER, VKind.LIST, VKind.TUPLE, VKind.LIST_ITER,
@@ -227,7 +231,7 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     if isinstance(instr, ir.Len):
         return frozenset({VKind.INT}) if combo[0] in SEQUENCES else NO_KINDS
     if isinstance(instr, ir.GetItem):
-        return elements if combo[0] in SEQUENCES and combo[1] in INTLIKE else NO_KINDS
+        return elements if combo[0] in SEQUENCES and combo[1] in INDEXES else NO_KINDS
     if isinstance(instr, ir.CallBuiltin):
         return _builtin_call_kinds(instr, combo, elements)
     if isinstance(instr, ir.UnpackCheck):
@@ -258,7 +262,7 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         ok = combo[0] is VKind.LIST and combo[1] in SCALARS
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.SetItem):  # into a list, a number at an int or bool index
-        ok = combo[0] is VKind.LIST and combo[1] in INTLIKE and combo[2] in SCALARS
+        ok = combo[0] is VKind.LIST and combo[1] in INDEXES and combo[2] in SCALARS
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.IsNone):
         return frozenset({VKind.BOOL})
@@ -330,9 +334,9 @@ def _array_kinds(instr: ir.Instr, combo: tuple[VKind, ...], elements: Kinds) -> 
         return frozenset({VKind.OBJECT}) if combo[0] is VKind.ARRAY else NO_KINDS
     if isinstance(instr, ir.GetCell):
         return elements if combo[0] is VKind.ARRAY and all(
-            k in INTLIKE for k in combo[1:]) else NO_KINDS
+            k in INDEXES for k in combo[1:]) else NO_KINDS
     if isinstance(instr, ir.SetCell):
-        ok = (combo[0] is VKind.ARRAY and all(k in INTLIKE for k in combo[1:-1])
+        ok = (combo[0] is VKind.ARRAY and all(k in INDEXES for k in combo[1:-1])
               and combo[-1] in NUMBERS)
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.Contains) and combo[1] is VKind.ARRAY:
@@ -345,9 +349,9 @@ def _array_kinds(instr: ir.Instr, combo: tuple[VKind, ...], elements: Kinds) -> 
     if isinstance(instr, ir.Len):
         return frozenset({VKind.INT})
     if isinstance(instr, ir.GetItem):
-        return elements if combo[1] in INTLIKE else NO_KINDS
+        return elements if combo[1] in INDEXES else NO_KINDS
     if isinstance(instr, ir.SetItem):
-        ok = combo[1] in INTLIKE and combo[2] in NUMBERS
+        ok = combo[1] in INDEXES and combo[2] in NUMBERS
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.GetIter):
         return frozenset({VKind.ARRAY_ITER})
