@@ -67,6 +67,8 @@ BOXED_RESULTS = NP_SCALARS | {VKind.COMPLEX}
 #: kinds a value of which has elements (their kinds speculated: ``Typed.elements``; an
 #: array's are its dtype's)
 HAS_ELEMENTS = SEQUENCES | SEQ_ITERS | ARRAYS
+#: what a tuple native code makes holds (each boxed into it)
+_TUPLE_ITEMS = SCALARS | NP_SCALARS | {VKind.NONE, VKind.COMPLEX}
 
 
 @dataclass(frozen=True)
@@ -227,11 +229,12 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     if isinstance(instr, ir.IterAdvance):
         return frozenset({combo[0]})
     if isinstance(instr, ir.IterValue):
-        return frozenset({VKind.INT}) if combo[0] is VKind.ITER else elements
+        return frozenset({VKind.INT}) if combo[0] is VKind.ITER else _loaded(instr, elements)
     if isinstance(instr, ir.Len):
         return frozenset({VKind.INT}) if combo[0] in SEQUENCES else NO_KINDS
     if isinstance(instr, ir.GetItem):
-        return elements if combo[0] in SEQUENCES and combo[1] in INDEXES else NO_KINDS
+        return _loaded(instr, elements) if combo[0] in SEQUENCES and combo[1] in INDEXES \
+            else NO_KINDS
     if isinstance(instr, ir.CallBuiltin):
         return _builtin_call_kinds(instr, combo, elements)
     if isinstance(instr, ir.UnpackCheck):
@@ -251,7 +254,7 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     if isinstance(instr, ir.BinaryOp) and VKind.LIST in combo:
         return _list_binop(instr, combo)
     if isinstance(instr, ir.MakeTuple):  # (a complex item: boxed into it)
-        ok = all(k in SCALARS or k in (VKind.NONE, VKind.COMPLEX) for k in combo)
+        ok = all(k in _TUPLE_ITEMS for k in combo)
         if not ok:
             raise Unsupported(at_line("a tuple of anything but numbers is not supported",
                                       instr.line))
@@ -542,7 +545,7 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             elems[instr.dest] = frozenset({NP_OF_DTYPE[instr.makes.dtype]})
         if isinstance(instr, ir.MakeList | ir.MakeTuple):  # its items' kinds
             elems[instr.dest] = elems.get(instr.dest, NO_KINDS).union(
-                *(types[v] & (SCALARS | {VKind.COMPLEX}) for v in instr.items))
+                *(types[v] & (_TUPLE_ITEMS - {VKind.NONE}) for v in instr.items))
         if isinstance(instr, ir.SetItem | ir.ListAppend) and VKind.LIST in types[instr.seq]:
             # what later loads may meet (an array's elements stay its dtype's)
             elems[instr.seq] = elems.get(instr.seq, NO_KINDS) | (types[instr.value] & SCALARS)
@@ -583,6 +586,18 @@ def _row_kind(instr: ir.Instr, container: ir.Var | None, arrays: Mapping[ir.Var,
         raise Unsupported(at_line(f"indexing a {kind.ndim}-d array with anything but one "
                                   "int (a bool is a mask) is not supported", instr.line))
     return ArrayKind(kind.dtype, kind.ndim - 1)
+
+
+def _loaded(instr: ir.Instr, elements: Kinds) -> Kinds:
+    """The kinds of an element loaded from a sequence of ``elements``: numpy scalars
+    (items of a tuple native code made) load back only as one dtype, or one dtype and
+    ints (what :func:`npvalues.unbox` reads)."""
+    found = elements & NP_SCALARS
+    if found and (len(found) > 1 or elements - found - {VKind.INT}):
+        raise Unsupported(at_line("an item of a tuple mixing numpy scalars of several "
+                                  "dtypes or with floats, bools or None is not supported",
+                                  instr.line))
+    return elements
 
 
 def _check_mixed(func: ir.Function, types: Mapping[ir.Var, Kinds]) -> None:
