@@ -98,22 +98,22 @@ def prime_count(n: int) -> int:
 class LongCall(NamedTuple):
     name: str
     func: Callable[..., Any]
-    args: tuple[Any, ...]  # about 1-3 s in CPython on the shared 2-core machine
+    args: tuple[Any, ...]  # about 5 s in CPython on the shared 2-core machine
     quick_args: tuple[Any, ...]  # about 0.1 s
     about: str
 
 
 KERNELS: tuple[LongCall, ...] = (
-    LongCall("pisum_once", pisum, (1_200,), (60,),
-             "Julia's pisum, 1,200 repetitions in one call"),
-    LongCall("collatz_once", collatz_longest, (150_000,), (15_000,),
-             "the longest Collatz chain below 150,000: a while loop in a for loop"),
-    LongCall("mandel_once", mandel_count, (400, 200), (100, 100),
-             "a 400x400 Mandelbrot grid, 200 iterations at most: float while loops"),
-    LongCall("leibniz_once", leibniz, (10_000_000,), (1_000_000,),
-             "pi from 10^7 terms of Leibniz's series"),
-    LongCall("primes_once", prime_count, (500_000,), (50_000,),
-             "the primes below 500,000 by trial division, with break"),
+    LongCall("pisum_once", pisum, (4_500,), (60,),
+             "Julia's pisum, 4,500 repetitions in one call"),
+    LongCall("collatz_once", collatz_longest, (200_000,), (15_000,),
+             "the longest Collatz chain below 200,000: a while loop in a for loop"),
+    LongCall("mandel_once", mandel_count, (700, 200), (100, 100),
+             "a 700x700 Mandelbrot grid, 200 iterations at most: float while loops"),
+    LongCall("leibniz_once", leibniz, (30_000_000,), (1_000_000,),
+             "pi from 3 x 10^7 terms of Leibniz's series"),
+    LongCall("primes_once", prime_count, (700_000,), (50_000,),
+             "the primes below 700,000 by trial division, with break"),
 )
 
 BY_NAME: dict[str, LongCall] = {k.name: k for k in KERNELS}

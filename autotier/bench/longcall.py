@@ -49,7 +49,7 @@ def child(variant: str, name: str, quick: bool) -> dict[str, Any]:
 
         row = autotier.stats(func)
         out.update(state=row.state, reason=row.reason or None, bailouts=row.bailouts,
-                   osr_entries=len(getattr(row, "osr_entries", None) or ()))
+                   osr_entries=int(getattr(row, "osr_entries", 0)))
     return out
 
 
