@@ -106,8 +106,8 @@ class LongCall(NamedTuple):
 KERNELS: tuple[LongCall, ...] = (
     LongCall("pisum_once", pisum, (4_500,), (60,),
              "Julia's pisum, 4,500 repetitions in one call"),
-    LongCall("collatz_once", collatz_longest, (200_000,), (15_000,),
-             "the longest Collatz chain below 200,000: a while loop in a for loop"),
+    LongCall("collatz_once", collatz_longest, (400_000,), (15_000,),
+             "the longest Collatz chain below 400,000: a while loop in a for loop"),
     LongCall("mandel_once", mandel_count, (700, 200), (100, 100),
              "a 700x700 Mandelbrot grid, 200 iterations at most: float while loops"),
     LongCall("leibniz_once", leibniz, (30_000_000,), (1_000_000,),
