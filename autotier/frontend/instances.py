@@ -41,11 +41,16 @@ class AttrTable:
     of each instance value (``classes``, shared with the typing)."""
 
     def __init__(self, kinds: dict[tuple[type, str], Kinds], classes: dict[Var, type],
-                 func: str) -> None:
+                 func: str, held: Mapping[tuple[type, str], type] | None = None) -> None:
         self.kinds = kinds
         self.classes = classes
         self.func = func  # whose typing: reasons name it
         self.element_classes: dict[Var, type] = {}  # a sequence of instances: their class
+        # an attribute seen holding instances of one class: that class
+        self.held: dict[tuple[type, str], type] = dict(held or {})
+        # the classes whose instances the bead sampled (an attribute of one it did not
+        # see is declined); another's (an instance made here) may hold any number
+        self.sampled: set[type] = {cls for cls, _ in kinds}
 
     def size(self) -> int:
         return sum(map(len, self.kinds.values()))
@@ -83,6 +88,8 @@ class AttrTable:
             self.kinds[key] = self.kinds.get(key, NO_KINDS) | stored
             return NO_KINDS
         seen = self.kinds.get(key)
+        if seen is None and cls not in self.sampled:  # made here, or read from another:
+            return SCALARS  # any number, each read checked (another value resumes after)
         if seen is None:
             raise self._fail(f"{where}: the promoting calls saw no value of it (a property, "
                              "a method, missing)", instr)
@@ -117,7 +124,7 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], speculated: Kinds) -
             raise Unsupported(at_line(f"a call of method .{instr.name} with a "
                                       f"{odd[0].name.lower()} argument is not supported",
                                       instr.line))
-        return METHOD_RESULT
+        return speculated or METHOD_RESULT  # (an object speculated: frontend.results)
     if isinstance(instr, ir.IsNone):
         return frozenset({VKind.BOOL})
     raise Unsupported(at_line(f"{type(instr).__name__} of an instance is not supported "

@@ -126,7 +126,10 @@ def leaf(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...], args: 
 
 
 def _elements(fl: FunctionLowering, instr: ir.Instr) -> Kinds:
-    """The speculated element kinds of ``instr``'s container operand, if it has one."""
+    """The speculated element kinds of ``instr``'s container operand, if it has one (a
+    call's: its result's speculated kinds, :mod:`.results`)."""
+    if instr.dest in fl.typed.speculated:
+        return fl.typed.speculated[instr.dest]
     container = container_of(instr)
     return fl.typed.elements.get(container, NO_KINDS) if container is not None else NO_KINDS
 
@@ -348,7 +351,8 @@ def _lower_MathCall(fl: FunctionLowering, instr: ir.MathCall, combo: tuple[VKind
 
 def _lower_CallFunction(fl: FunctionLowering, instr: ir.CallFunction,
                         combo: tuple[VKind, ...], args: list[Any]) -> Leaf:
-    return fl.call_function(instr.callee, call_kinds(instr, combo), args)
+    return fl.call_function(instr.callee, call_kinds(instr, combo), args,
+                            fl.typed.speculated.get(instr.dest, NO_KINDS))
 
 
 # ---------------------------------------------------------------- range loops

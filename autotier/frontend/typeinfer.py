@@ -20,7 +20,7 @@ from types import FunctionType
 
 from autotier import compat
 from autotier.abi import ArgKind, ArrayKind, InstanceKind, Kind
-from autotier.frontend import complexkinds, instances, ir, npscalars, npvalues
+from autotier.frontend import complexkinds, instances, ir, npscalars, npvalues, results
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.errors import Unsupported, at_line
 from autotier.frontend.ir import NO_KINDS, BinOp, CmpOp, Kinds, UnOp, VKind
@@ -81,6 +81,9 @@ class Typed:
     arrays: Mapping[ir.Var, ArrayKind] = dataclasses.field(default_factory=dict)
     # the class of each instance
     classes: Mapping[ir.Var, type] = dataclasses.field(default_factory=dict)
+    # the speculated kinds of each call's or attribute read's result that is an object
+    # (:mod:`.results`), by its value
+    speculated: Mapping[ir.Var, Kinds] = dataclasses.field(default_factory=dict)
 
     def dump(self) -> str:
         sig = ", ".join(k.name.lower() for k in self.arg_kinds)
@@ -269,12 +272,18 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return complex_kinds
     if isinstance(instr, ir.CallObject):
         _call_arguments(instr, combo)
-        return frozenset({VKind.ARRAY}) if instr.makes is not None else OPAQUE_RESULT
+        if instr.makes is not None:
+            return frozenset({VKind.ARRAY})
+        if elements:  # a result speculated from a bailout's (frontend.results)
+            return elements
+        return results.INSTANCE if results.constructs(instr.callee) else OPAQUE_RESULT
     if VKind.NONE in combo and not isinstance(instr, ir.CallFunction):
         return _with_none(instr, combo)
     if isinstance(instr, ir.CallFunction):
         _call_arguments(instr, combo)
         returned = callee(instr.callee, call_kinds(instr, combo))
+        if elements and returned is OPAQUE_RESULT:  # called through the C API: its
+            return elements  # result speculated from a bailout's (frontend.results)
         if VKind.OBJECT in returned:
             raise Unsupported(at_line(f"a call of {instr.callee.__qualname__}, which returns "
                                       "a tuple, is not supported", instr.line))
@@ -421,18 +430,25 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
           elements: Mapping[int, Kinds] | None = None,
           items: Mapping[int, Kinds] | None = None, *, root: bool = True,
           attrs: instances.Attrs | None = None,
-          held: Mapping[int, type] | None = None) -> Typed:
+          held: Mapping[int, type] | None = None,
+          speculated: Mapping[int, results.Speculated] | None = None,
+          attr_classes: Mapping[tuple[type, str], type] | None = None) -> Typed:
     """Kinds for every value of ``func`` called with ``arg_kinds``; ``elements``: the
     speculated element kinds of each list or tuple parameter (by position); ``items``:
     those of the items of its tuple elements; ``attrs``: those of instances' attributes,
-    by class and name (:mod:`.instances`).  ``root``: the function the entry calls
-    (a native callee returns a complex unboxed, the root as a new object)."""
+    by class and name (:mod:`.instances`); ``speculated``: what the results of the
+    calls and attribute reads at those bytecode offsets were seen to be
+    (:mod:`.results`).  ``root``: the function the entry calls (a native callee
+    returns a complex unboxed, the root as a new object)."""
     types: dict[ir.Var, Kinds] = {v: NO_KINDS for b in func.blocks for v in b.defs()}
     elems: dict[ir.Var, Kinds] = {}
     arrays: dict[ir.Var, ArrayKind] = {}
     tuples: dict[ir.Var, Kinds] = {}  # a sequence of tuples -> its tuples' item kinds
     classes: dict[ir.Var, type] = {}
-    seen = instances.AttrTable(dict(attrs or {}), classes, func.name)
+    seen = instances.AttrTable(dict(attrs or {}), classes, func.name, attr_classes)
+    seen.sampled.update(k.cls for k in arg_kinds if isinstance(k, InstanceKind))
+    seen.sampled.update((held or {}).values())
+    taken: dict[ir.Var, Kinds] = {}  # results speculated as objects
     for i, param in enumerate(func.params):
         if held and i in held:  # a sequence of instances: their class
             seen.element_classes[param] = held[i]
@@ -463,7 +479,8 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
             if b not in reached:
                 continue
             blk = func.block(b)
-            if not _run_block(blk, types, callee, elems, arrays, tuples=tuples, attrs=seen):
+            if not _run_block(blk, types, callee, elems, arrays, tuples=tuples, attrs=seen,
+                              speculated=speculated or {}, taken=taken):
                 continue
             if b not in completed:
                 completed.add(b)
@@ -506,12 +523,14 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
         what = " or ".join(sorted(_OBJECT_NAMES[k] for k in returns & _OBJECTS))
         raise Unsupported(f"{func.name}: returning a {what} is not supported")
     return Typed(func, arg_kinds, types, frozenset(reached), frozenset(completed), returns,
-                 elems, arrays, classes)
+                 elems, arrays, classes, taken)
 
 
 def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
                elems: dict[ir.Var, Kinds], arrays: dict[ir.Var, ArrayKind], *,
-               tuples: dict[ir.Var, Kinds], attrs: instances.AttrTable) -> bool:
+               tuples: dict[ir.Var, Kinds], attrs: instances.AttrTable,
+               speculated: Mapping[int, results.Speculated],
+               taken: dict[ir.Var, Kinds]) -> bool:
     """Update the kinds of ``blk``'s instructions (and the element kinds of those that
     are sequences or iterators over one, ``tuples`` the item kinds of a sequence's
     tuple elements); False if its end is unreachable."""
@@ -521,7 +540,10 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             return False
         container = container_of(instr)
         inner = elems.get(container, NO_KINDS) if container is not None else NO_KINDS
-        if isinstance(instr, ir.GetAttr | ir.SetAttr):
+        spec = results.at(instr, speculated)
+        if spec is not None:  # an object seen at this call or read (frontend.results)
+            inner = taken[instr.dest] = spec.kinds
+        elif isinstance(instr, ir.GetAttr | ir.SetAttr):
             inner = attrs.before(instr, types)  # a read's speculated kinds
         row = _row_kind(instr, container, arrays, types)
         if row is not None:  # a row of a 2-d (or more) array: a view, an array itself
@@ -555,7 +577,14 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
                     *(table.get(u, NO_KINDS) for u in operands))
         if result & ARRAYS:  # its source's dtype and ndim
             arrays.update((instr.dest, arrays[u]) for u in operands if u in arrays)
-        if VKind.INSTANCE in result:  # a checked local: its source's class; an element
+        made = results.made_class(instr, spec, attrs)
+        if made is not None:  # an object a call or read answers: its speculated class
+            if spec is not None and spec.kind is not VKind.INSTANCE:
+                attrs.element_classes[instr.dest] = made
+                elems[instr.dest] = results.INSTANCE
+            else:
+                attrs.classes[instr.dest] = made
+        elif VKind.INSTANCE in result:  # a checked local: its source's class; an element
             attrs.classes.update((instr.dest, attrs.classes[u]) for u in operands
                                  if u in attrs.classes)
             if container is not None and container in attrs.element_classes:
