@@ -25,6 +25,7 @@ from autotier.deopt.sites import Site
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.kinds import VKind
 from autotier.frontend.model import MISSING, GlobalDep, LoweredModule
+from autotier.frontend.results import Speculated
 
 _ANY_SCALAR = frozenset({Kind.INT, Kind.FLOAT, Kind.BOOL})
 
@@ -56,15 +57,17 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
     held = {i: next(iter(given[i])).cls for i, k in enumerate(kinds)  # type: ignore[attr-defined]
             if k in (Kind.LIST, Kind.TUPLE) and len(given.get(i, ())) == 1
             and isinstance(next(iter(given[i])), InstanceKind)}
-    speculated = {i: frozenset({VKind.INSTANCE}) if i in held else
+    speculated_elements = {i: frozenset({VKind.INSTANCE}) if i in held else
                   frozenset(VKind(k) for k in given.get(i, _ANY_SCALAR))
                   for i, k in enumerate(kinds) if k in (Kind.LIST, Kind.TUPLE)}
     # a sequence of tuples: its tuples' items (runtime.elements.items_key)
     items = {i: frozenset(VKind(k) for k in given.get(~i, _ANY_SCALAR))
-             for i, kinds_ in speculated.items() if kinds_ & {VKind.TUPLE, VKind.LIST}}
+             for i, kinds_ in speculated_elements.items()
+             if kinds_ & {VKind.TUPLE, VKind.LIST}}
     attrs: dict[tuple[type, str], frozenset[VKind]] = {}
+    speculated = _speculated_results(given, attrs)
     for key, seen in given.items():
-        if isinstance(key, str):
+        if isinstance(key, str) and not key.startswith("@"):
             position, name = key.split(".", 1)
             where = int(position.removesuffix("[]"))
             kind = kinds[where] if where < len(kinds) else None
@@ -73,7 +76,8 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
             if cls is not None:  # (two parameters of one class: both's)
                 attrs[cls, name] = attrs.get((cls, name), frozenset()) | {
                     VKind(k) for k in seen}
-    program = build_program(func, kinds, speculated, items, attrs, held=held)
+    program = build_program(func, kinds, speculated_elements, items, attrs, held=held,
+                            speculated=speculated)
     body = engine.unique_name(f"body_{func.__qualname__}")
     lowering = ModuleLowering(program, body, int_bits)
     text = str(lowering.run())
@@ -88,6 +92,38 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
                          sites=lowering.sites, record_words=lowering.record_words(),
                          finishes_callees=lowering.finishes_callees,
                          callees=program.native_callees())
+
+
+def _speculated_results(given: Mapping[int | str, frozenset[Kind]],
+                        attrs: dict[tuple[type, str], frozenset[VKind]]
+                        ) -> dict[int, Speculated]:
+    """The results speculated at bytecode offsets of the root (after ELEMENT bailouts
+    there: ``runtime.elements.sample_result``), their attributes' kinds added to
+    ``attrs``."""
+    out: dict[int, Speculated] = {}
+    for key, seen in given.items():
+        if not isinstance(key, str) or not key.startswith("@") or "." in key or "[" in key:
+            continue
+        offset = int(key[1:])
+        inner = given.get(f"{key}[]", frozenset())
+        if len(seen) == 1 and isinstance(kind := next(iter(seen)), InstanceKind):
+            out[offset] = Speculated(VKind.INSTANCE, kind.cls)
+            prefix = f"{key}."
+        elif seen in ({Kind.LIST}, {Kind.TUPLE}) and len(inner) == 1 and isinstance(
+                element := next(iter(inner)), InstanceKind):
+            out[offset] = Speculated(VKind(next(iter(seen))), element.cls)
+            prefix = f"{key}[]."
+        else:
+            out[offset] = Speculated(None)
+            continue
+        cls = out[offset].cls
+        assert cls is not None
+        for name_key, kinds in given.items():
+            if isinstance(name_key, str) and name_key.startswith(prefix):
+                name = name_key.removeprefix(prefix)
+                attrs[cls, name] = attrs.get((cls, name), frozenset()) | {
+                    VKind(k) for k in kinds}
+    return out
 
 
 def _sites_text(sites: tuple[Site, ...]) -> str:

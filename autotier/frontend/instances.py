@@ -34,6 +34,15 @@ METHOD_ARGUMENTS = STORABLE | {VKind.LIST, VKind.TUPLE, VKind.ARRAY, VKind.INSTA
 #: what a method call is taken to return (each result checked), as a call through the C
 #: API is (``typeinfer.OPAQUE_RESULT``)
 METHOD_RESULT = SCALARS | {VKind.NONE}
+#: the kinds of a value a call through the C API answered (no object seen there yet): an
+#: attribute or method of it is the interpreter's (a bailout there, after the call's own
+#: check, which hands the bead the object to speculate: :mod:`.results`)
+UNKNOWN_RESULT = METHOD_RESULT
+
+
+def unknown_object(instr: ir.Instr, types: Mapping[Var, Kinds]) -> bool:
+    """Whether ``instr`` is a method call of a value of kinds ``UNKNOWN_RESULT``."""
+    return isinstance(instr, ir.CallMethod) and types[instr.obj] == UNKNOWN_RESULT
 
 
 class AttrTable:
@@ -73,6 +82,8 @@ class AttrTable:
         """What a read of ``instr`` answers (a write: nothing, its value's kinds joining
         the attribute's); declines what native code does not take."""
         kinds = types[instr.obj]
+        if kinds == UNKNOWN_RESULT:  # what a call through the C API answered, not yet
+            return NO_KINDS  # seen to be an object: the interpreter reads it (a bailout)
         if kinds != {VKind.INSTANCE}:
             what = "|".join(sorted(k.name.lower() for k in kinds))
             raise self._fail(f"attribute .{instr.name} of a {what} value is not supported",
@@ -101,9 +112,11 @@ class AttrTable:
         return Unsupported(f"{at_line(what, instr.line)} (in {self.func})")
 
 
-def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], speculated: Kinds) -> Kinds:
+def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], speculated: Kinds,
+                 unknown: bool = False) -> Kinds:
     """The kinds of ``instr`` with an instance operand (or an attribute access);
-    ``speculated``: what a read answers (:meth:`AttrTable.before`)."""
+    ``speculated``: what a read answers (:meth:`AttrTable.before`); ``unknown``: the
+    object's kinds are ``UNKNOWN_RESULT`` (a method of it is the interpreter's)."""
     if isinstance(instr, ir.GetAttr):
         return speculated if combo[0] is VKind.INSTANCE else NO_KINDS
     if isinstance(instr, ir.SetAttr):
@@ -116,6 +129,8 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], speculated: Kinds) -
         return frozenset({VKind.NONE})
     if isinstance(instr, ir.CallMethod):
         what = combo[0].name.lower()
+        if unknown:
+            return NO_KINDS
         if combo[0] is not VKind.INSTANCE:
             raise Unsupported(at_line(f"method .{instr.name} of a {what} is not supported",
                                       instr.line))

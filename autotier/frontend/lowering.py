@@ -648,7 +648,10 @@ class FunctionLowering:
                      name=f"{instr.name}_bound")
         return lv if is_tagged(dst) else untag(self.b, lv, next(iter(dst)))
 
-    def _lower_GetAttr(self, instr: ir.GetAttr) -> LV:
+    def _lower_GetAttr(self, instr: ir.GetAttr) -> LV | None:
+        if not self.types[instr.dest]:  # of what a C-API call answered: the interpreter's
+            self.bail(Status.UNSUPPORTED)
+            return None
         return attrs.get_attr(self, instr)
 
     def _lower_Select(self, instr: ir.Select) -> LV:

@@ -24,6 +24,7 @@ from autotier.frontend import (
     cpower,
     cvalues,
     floatarith,
+    instances,
     ir,
     literals,
     npvalues,
@@ -109,7 +110,8 @@ def leaf(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...], args: 
     if row:
         expected: Kinds = frozenset({VKind.ARRAY})  # a row (typeinfer._row_kind)
     else:
-        expected = result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr))
+        expected = result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr),
+                                instances.unknown_object(instr, fl.types))
     if not expected:
         # no kind to answer with: CPython raises a TypeError, never returns, or holds a
         # value native code cannot (an int constant past int64); numpy's own (a bool
@@ -466,7 +468,8 @@ def _lower_CallBuiltin(fl: FunctionLowering, instr: ir.CallBuiltin, combo: tuple
 
 
 def _expected(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...]) -> Kinds:
-    return result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr))
+    return result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr),
+                        instances.unknown_object(instr, fl.types))
 
 
 def _lower_UnpackCheck(fl: FunctionLowering, instr: ir.UnpackCheck, combo: tuple[VKind],

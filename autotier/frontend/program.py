@@ -21,6 +21,7 @@ from autotier.frontend.decode import DecodedFunction, decode, too_large
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.instances import Attrs
 from autotier.frontend.model import GlobalDep
+from autotier.frontend.results import Speculated
 from autotier.frontend.stackflow import build_ir
 from autotier.frontend.typeinfer import OPAQUE_RESULT, Typed, call_kinds, combos, infer
 
@@ -96,13 +97,15 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
                   elements: Mapping[int, ir.Kinds] | None = None,
                   items: Mapping[int, ir.Kinds] | None = None,
                   attrs: Attrs | None = None, *,
-                  held: Mapping[int, type] | None = None) -> Program:
+                  held: Mapping[int, type] | None = None,
+                  speculated: Mapping[int, Speculated] | None = None) -> Program:
     """Decode, build and type ``func`` for ``arg_kinds`` and everything it calls;
     ``elements``: the speculated element kinds of the root's list and tuple parameters;
     ``items``: those of the items of their tuple elements; ``attrs``: those of the
     attributes of the root's instance parameters (:mod:`.instances`) and of their
     instance elements; ``held``: the class of each sequence parameter's instance
-    elements."""
+    elements; ``speculated``: what the root's calls and attribute reads at those
+    offsets were seen to answer (:mod:`.results`)."""
     code = func.__code__
     if len(arg_kinds) != code.co_argcount:
         raise Unsupported(f"{func.__qualname__} takes {code.co_argcount} arguments, "
@@ -155,7 +158,8 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
                               elements if root else _any_elements(spec),
                               items if root else None, root=root,
                               attrs=attrs if root else None,
-                              held=held if root else None)
+                              held=held if root else None,
+                              speculated=speculated if root else None)
             except Unsupported as exc:
                 if root:
                     raise

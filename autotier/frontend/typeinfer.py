@@ -198,9 +198,11 @@ def container_of(instr: ir.Instr) -> ir.Var | None:
 
 
 def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult,
-                 elements: Kinds = NO_KINDS) -> Kinds:
+                 elements: Kinds = NO_KINDS, unknown: bool = False) -> Kinds:
     """Kinds of ``instr``'s result when its operands (``uses()``) have kinds ``combo``;
-    ``elements``: the speculated element kinds of its :func:`container_of` operand."""
+    ``elements``: the speculated element kinds of its :func:`container_of` operand;
+    ``unknown``: a method call's object is what a C-API call answered
+    (``instances.unknown_object``)."""
     if isinstance(instr, ir.Const):
         if instr.value is None:
             return frozenset({VKind.NONE})
@@ -213,7 +215,7 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     calls = isinstance(instr, ir.CallFunction | ir.CallObject)  # an instance passed along
     if (VKind.INSTANCE in combo and not calls) or isinstance(
             instr, ir.GetAttr | ir.SetAttr | ir.DelAttr | ir.CallMethod):
-        return instances.result_kinds(instr, combo, elements)
+        return instances.result_kinds(instr, combo, elements, unknown)
     array = _array_kinds(instr, combo, elements)
     if array is not None:
         return array
@@ -552,8 +554,9 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             elems[instr.dest] = inner
             continue
         result = NO_KINDS
+        unknown = instances.unknown_object(instr, types)
         for combo in combos(operands, types):
-            result |= result_kinds(instr, combo, callee, inner)
+            result |= result_kinds(instr, combo, callee, inner, unknown)
         types[instr.dest] = types[instr.dest] | result
         if isinstance(instr, ir.CallObject) and instr.makes is not None:  # numpy.zeros
             arrays[instr.dest] = instr.makes

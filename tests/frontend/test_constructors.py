@@ -10,9 +10,18 @@ from __future__ import annotations
 
 import pytest
 
-from autotier.abi import Kind, Status
+from autotier.abi import InstanceKind, Kind, Status
+from autotier.deopt import sites
 from autotier.frontend import lower, results
-from tests.frontend.harness import check, force_every_site
+from autotier.runtime import elements
+from tests.frontend.harness import (
+    check,
+    compile_function,
+    force_every_site,
+    fresh,
+    kinds_of,
+    tuple_speculation,
+)
 
 
 class Vec:
@@ -165,4 +174,93 @@ def test_a_made_instance_answers_natively():
 ])
 def test_every_site_resumes_exactly(func, inputs):
     coverage = force_every_site(func, inputs)
+    assert not coverage.unexecuted
+
+
+# --- results speculated from a bailout's object (frontend.results) ---------------------
+
+class Body:
+    def __init__(self, x, m):
+        self.x = x
+        self.m = m
+
+
+class Other:
+    def __init__(self, x, m):
+        self.x = x
+        self.m = m
+
+
+MADE = {"kind": Body}
+
+
+def system(n):
+    cls = MADE["kind"]  # (a dict read: the helper is not compiled in)
+    return [cls(float(i), 2.0) for i in range(n)]
+
+
+def weigh(n):
+    bodies = system(n)
+    total = 0.0
+    for b in bodies:
+        total += b.x * b.m
+    return total
+
+
+def lone(n):
+    return [MADE["kind"](float(i), 2.0) for i in range(n + 1)][-1]
+
+
+def picked(n):
+    b = lone(n)
+    b.x += 1.0
+    return b.x * b.m
+
+
+def speculation(func, *args):
+    """What the bead speculates after the ELEMENT bailout of ``func(*args)``'s first
+    compile: ``elements.sample_result`` of the object at the failing site."""
+    compiled = compile_function(func, kinds_of(args), speculated=tuple_speculation(args))
+    status, _, frames = compiled.run(*fresh(args))
+    assert status is Status.ELEMENT, status
+    outcome = frames[0]
+    assert isinstance(outcome, sites.Outcome)
+    site = next(f for f in frames if isinstance(f, sites.Frame)).site
+    return elements.sample_result(outcome.value, site.offset), site.offset
+
+
+def test_a_bailouts_object_is_sampled_by_its_site():
+    spec, offset = speculation(weigh, 3)
+    key = elements.result_key(offset)
+    assert spec[key] == elements.LISTS and spec[f"{key}[]"] == {InstanceKind(Body)}
+    assert spec[f"{key}[].x"] == spec[f"{key}[].m"] == {Kind.FLOAT}
+    spec, offset = speculation(picked, 2)
+    assert spec[elements.result_key(offset)] == {InstanceKind(Body)}
+    assert elements.sample_result(3, 10) == {"@10": frozenset()}
+    assert elements.sample_result([Body(1, 2), Other(1, 2)], 10) == {"@10": frozenset()}
+    widened = elements.widened({**spec, "0.x": frozenset({Kind.INT})})
+    assert widened[elements.result_key(offset)] == {InstanceKind(Body)}
+
+
+@pytest.mark.parametrize("func,n", [(weigh, 3), (weigh, 0), (picked, 2), (picked, 0)])
+def test_a_speculated_result_runs_natively_and_exactly(func, n):
+    spec, _ = speculation(func, 3)
+    assert check(func, n, results=spec) is Status.OK
+
+
+def test_a_result_of_another_kind_resumes_after_the_call():
+    spec, _ = speculation(weigh, 3)
+    one, _ = speculation(picked, 2)
+    MADE["kind"] = Other
+    try:  # a list of another class: the check after the call fails, exactly
+        assert check(weigh, 3, results=spec, may_bail=True) is Status.ELEMENT
+        assert check(picked, 2, results=one, may_bail=True) is Status.ELEMENT
+    finally:
+        MADE["kind"] = Body
+
+
+@pytest.mark.parametrize("func,inputs", [(weigh, [(3,)]), (picked, [(2,)])])
+def test_every_site_of_a_speculated_result_resumes_exactly(func, inputs):
+    spec, _ = speculation(func, *inputs[0])
+    coverage = force_every_site(func, inputs, results=spec)
     assert not coverage.unexecuted

@@ -156,3 +156,61 @@ def test_counts_and_memory_stay_flat():
 
 dot_hf = make_hot(dot)
 promote(dot_hf, 1.0, 2.0)
+
+
+# --- a helper's result speculated after its bailout -------------------------------------
+
+class Body:
+    def __init__(self, x, m):
+        self.x = x
+        self.m = m
+
+
+class Moon:
+    def __init__(self, x, m):
+        self.x = x
+        self.m = m
+
+
+MAKES = {"kind": Body}
+
+
+def bodies(n):
+    return [MAKES["kind"](float(i), 2.0) for i in range(n)]
+
+
+def weigh(n):
+    system = bodies(n)
+    total = 0.0
+    for b in system:
+        b.x += 1.0
+        total += b.x * b.m
+    return total
+
+
+def test_a_helpers_result_is_speculated_after_its_bailout():
+    hf = make_hot(weigh)
+    promote(hf, 4)
+    for _ in range(3):  # the first compile resumes after the call: the bead samples it
+        assert hf(4) == weigh(4)
+        settle()
+    row = autotier.stats(hf)
+    assert row.state == "compiled" and row.last_bailout == "element", row
+    bailouts = row.bailouts
+    with interpreted_frames(weigh) as seen:
+        answers = [hf(n) for n in range(6)]
+    assert seen == [0]
+    assert answers == [weigh(n) for n in range(6)]
+    assert autotier.stats(hf).bailouts == bailouts
+    MAKES["kind"] = Moon  # another class: the check after the call fails, exactly
+    try:
+        for _ in range(3):
+            assert hf(3) == weigh(3)
+            settle()
+        expected = weigh(5)
+        with interpreted_frames(weigh) as seen:
+            got = hf(5)
+        assert got == expected
+        assert seen == [0], autotier.stats(hf)  # resampled: speculated as Moons now
+    finally:
+        MAKES["kind"] = Body
