@@ -58,6 +58,8 @@ _CALL_ARGUMENTS = SCALARS | SEQUENCES | NP_SCALARS | {VKind.NONE, VKind.ARRAY, V
                                                       VKind.INSTANCE}
 ARRAYS = frozenset({VKind.ARRAY, VKind.ARRAY_ITER})
 NUMBERS = SCALARS | NP_SCALARS
+#: what a list made or stored into may hold (an instance: one class per list)
+STORED = SCALARS | {VKind.INSTANCE}
 #: results a function returns as a new object, boxed just before its return
 BOXED_RESULTS = NP_SCALARS | {VKind.COMPLEX}
 #: kinds a value of which has elements (their kinds speculated: ``Typed.elements``; an
@@ -212,7 +214,9 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return frozenset({VKind.UNDEF})
     if isinstance(instr, ir.CheckBound):
         return NO_KINDS if combo[0] is VKind.UNDEF else frozenset(combo)
-    calls = isinstance(instr, ir.CallFunction | ir.CallObject)  # an instance passed along
+    # an instance passed along, or stored into a list
+    calls = isinstance(instr, ir.CallFunction | ir.CallObject | ir.MakeList | ir.ListAppend
+                       | ir.SetItem)
     if (VKind.INSTANCE in combo and not calls) or isinstance(
             instr, ir.GetAttr | ir.SetAttr | ir.DelAttr | ir.CallMethod):
         return instances.result_kinds(instr, combo, elements, unknown)
@@ -245,9 +249,9 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
                                       "tuple is not supported", instr.line))
         return frozenset({VKind.BOOL})
     if isinstance(instr, ir.MakeList):
-        if not all(k in SCALARS for k in combo):
-            raise Unsupported(at_line("a list of anything but numbers is not supported",
-                                      instr.line))
+        if not (all(k in SCALARS for k in combo) or all(k is VKind.INSTANCE for k in combo)):
+            raise Unsupported(at_line("a list of anything but numbers, or instances of one "
+                                      "class, is not supported", instr.line))
         return frozenset({VKind.LIST})
     if isinstance(instr, ir.BinaryOp) and VKind.LIST in combo:
         return _list_binop(instr, combo)
@@ -260,10 +264,10 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     if isinstance(instr, ir.Truth) and combo[0] in SEQUENCES:
         return frozenset({VKind.BOOL})
     if isinstance(instr, ir.ListAppend):
-        ok = combo[0] is VKind.LIST and combo[1] in SCALARS
+        ok = combo[0] is VKind.LIST and combo[1] in STORED
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.SetItem):  # into a list, a number at an int or bool index
-        ok = combo[0] is VKind.LIST and combo[1] in INTLIKE and combo[2] in SCALARS
+        ok = combo[0] is VKind.LIST and combo[1] in INTLIKE and combo[2] in STORED
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.IsNone):
         return frozenset({VKind.BOOL})
@@ -515,6 +519,10 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
         if isinstance(term, ir.Return):
             returns |= types[term.value]
     _check_mixed(func, types)
+    for var, stored in elems.items():
+        if VKind.INSTANCE in stored and len(stored) > 1:
+            raise Unsupported(f"{func.name}: {var.hint or 'a list'} holds instances and "
+                              "numbers")
     if returns & (SEQUENCES | {VKind.ARRAY, VKind.INSTANCE}):  # an argument handed back:
         # a new reference
         returns = (returns - SEQUENCES - {VKind.ARRAY, VKind.INSTANCE}) | {VKind.OBJECT}
@@ -563,10 +571,12 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             elems[instr.dest] = frozenset({NP_OF_DTYPE[instr.makes.dtype]})
         if isinstance(instr, ir.MakeList | ir.MakeTuple):  # its items' kinds
             elems[instr.dest] = elems.get(instr.dest, NO_KINDS).union(
-                *(types[v] & (SCALARS | {VKind.COMPLEX}) for v in instr.items))
+                *(types[v] & (SCALARS | {VKind.COMPLEX, VKind.INSTANCE}) for v in instr.items))
+            _instance_elements(instr.dest, instr.items, types, attrs, instr.line)
         if isinstance(instr, ir.SetItem | ir.ListAppend) and VKind.LIST in types[instr.seq]:
             # what later loads may meet (an array's elements stay its dtype's)
-            elems[instr.seq] = elems.get(instr.seq, NO_KINDS) | (types[instr.value] & SCALARS)
+            elems[instr.seq] = elems.get(instr.seq, NO_KINDS) | (types[instr.value] & STORED)
+            _instance_elements(instr.seq, (instr.value,), types, attrs, instr.line)
         if result & HAS_ELEMENTS and isinstance(instr, ir.GetItem | ir.IterValue):
             # a tuple loaded from a sequence of them: its items are of the speculated kinds
             assert container is not None
@@ -595,6 +605,20 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
         if not result:
             return False
     return True
+
+
+def _instance_elements(seq: ir.Var, items: tuple[ir.Var, ...], types: Mapping[ir.Var, Kinds],
+                       attrs: instances.AttrTable, line: int) -> None:
+    """A list made of, or given, instances: their one class, beside the list (a list
+    of two classes, or of instances and numbers, is declined: each load checks one)."""
+    stored = [attrs.classes[v] for v in items if v in attrs.classes]
+    if not stored:
+        return
+    known = attrs.element_classes.get(seq)
+    if len({*stored, known} - {None}) > 1:
+        raise Unsupported(at_line("a list of instances of two classes is not supported",
+                                  line))
+    attrs.element_classes[seq] = stored[0]
 
 
 def _row_kind(instr: ir.Instr, container: ir.Var | None, arrays: Mapping[ir.Var, ArrayKind],

@@ -12,7 +12,7 @@ import pytest
 
 from autotier.abi import InstanceKind, Kind, Status
 from autotier.deopt import sites
-from autotier.frontend import lower, results
+from autotier.frontend import Unsupported, lower, results
 from autotier.runtime import elements
 from tests.frontend.harness import (
     check,
@@ -264,3 +264,89 @@ def test_every_site_of_a_speculated_result_resumes_exactly(func, inputs):
     spec, _ = speculation(func, *inputs[0])
     coverage = force_every_site(func, inputs, results=spec)
     assert not coverage.unexecuted
+
+
+# --- instances stored into lists -------------------------------------------------------
+
+def pair(a, b):
+    return [Vec(a, b), Vec(b, a)]
+
+
+def appended(n):
+    xs = []
+    for i in range(n):
+        xs.append(Vec(float(i), 1.0))
+    total = 0.0
+    for v in xs:
+        total += v.x * v.y
+    return total
+
+
+def stored(xs, p):
+    xs[0] = p  # into a list speculated to hold numbers
+    return xs
+
+
+def stored_over(n):
+    xs = [Vec(1.0, 2.0), Vec(3.0, 4.0)]
+    xs[1] = Vec(float(n), 0.5)  # replaces an instance: the interpreter does it
+    return xs[1].x + xs[0].y
+
+
+def made_list_returned(n):
+    out = [Slot(1, 2)]
+    for i in range(n):
+        out.append(Slot(i, i + 1))
+    return out
+
+
+def listed(v):
+    ps = [v, v]
+    ps.append(v)
+    return len(ps)
+
+
+@pytest.mark.parametrize("func,args", [
+    (pair, (1.0, 2.0)),
+    (appended, (5,)),
+    (appended, (0,)),
+    (stored_over, (3,)),
+    (made_list_returned, (3,)),
+    (listed, (Vec(1, 2),)),
+])
+def test_lists_of_instances_answer_like_cpython(func, args):
+    check(func, *args, may_bail=True)
+
+
+def test_lists_of_instances_run_natively():
+    for func, args in ((pair, (1.0, 2.0)), (appended, (5,)), (made_list_returned, (3,)),
+                       (listed, (Vec(1, 2),))):
+        assert check(func, *args) is Status.OK, func
+
+
+@pytest.mark.parametrize("func,inputs", [
+    (pair, [(1.0, 2.0)]),
+    (appended, [(3,)]),
+    (stored_over, [(3,)]),
+    (made_list_returned, [(2,)]),
+])
+def test_every_site_of_a_list_of_instances_resumes_exactly(func, inputs):
+    coverage = force_every_site(func, inputs)
+    assert not coverage.unexecuted
+
+
+def test_a_list_of_two_classes_is_declined():
+    def mixed(a):
+        return [Vec(a, a), Slot(a, a)]
+
+    def numbers(a):
+        xs = [a]
+        xs.append(Vec(a, a))
+        return xs
+
+    with pytest.raises(Unsupported, match="two classes"):
+        lower(mixed, (Kind.FLOAT,))
+    with pytest.raises(Unsupported, match="instances and numbers"):
+        lower(numbers, (Kind.FLOAT,))
+    with pytest.raises(Unsupported, match="instances and numbers"):  # a list of numbers
+        lower(stored, kinds_of(([1.0], Vec(1.0, 2.0))))

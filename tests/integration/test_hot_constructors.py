@@ -214,3 +214,52 @@ def test_a_helpers_result_is_speculated_after_its_bailout():
         assert seen == [0], autotier.stats(hf)  # resampled: speculated as Moons now
     finally:
         MAKES["kind"] = Body
+
+
+def gather(n):
+    xs = [Vec(0.0, 1.0)]
+    for i in range(n):
+        xs.append(Vec(float(i), 2.0))
+    total = 0.0
+    for v in xs:
+        total += v.x * v.y
+    return total
+
+
+def listed(a, b):
+    return [Slot(a, b), Slot(b, a)]
+
+
+def test_lists_of_made_instances_keep_counts_flat():
+    hg, hl = make_hot(gather), make_hot(listed)
+    promote(hg, 4)
+    promote(hl, 1.0, 2.0)
+    assert autotier.stats(hg).state == autotier.stats(hl).state == "compiled"
+    with interpreted_frames(gather, listed) as seen:
+        got = hg(6), hl(1.0, 2.0)
+    assert seen == [0]
+    assert got[0] == gather(6)
+    assert [state(s) for s in got[1]] == [state(s) for s in listed(1.0, 2.0)]
+    mine, theirs = hl(1.0, 2.0), listed(1.0, 2.0)  # the counts CPython's list has
+    assert sys.getrefcount(mine) == sys.getrefcount(theirs)
+    assert [sys.getrefcount(s) for s in mine] == [sys.getrefcount(s) for s in theirs]
+    del mine, theirs
+    assert autotier.wait_idle(timeout=300)
+    gc.collect()
+    before = sys.getrefcount(Slot), sys.getrefcount(Vec)
+    tracemalloc.start()
+    try:
+        for _ in range(5000):
+            hg(5)
+            hl(1.0, 2.0)
+        gc.collect()
+        first = tracemalloc.get_traced_memory()[0]
+        for _ in range(5000):
+            hg(5)
+            hl(1.0, 2.0)
+        gc.collect()
+        second = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert (sys.getrefcount(Slot), sys.getrefcount(Vec)) == before
+    assert second - first < 64 * 1024
