@@ -65,7 +65,9 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
              for i, kinds_ in speculated_elements.items()
              if kinds_ & {VKind.TUPLE, VKind.LIST}}
     attrs: dict[tuple[type, str], frozenset[VKind]] = {}
-    speculated = _speculated_results(given, attrs)
+    # an attribute seen holding instances of one class: that class
+    attr_classes: dict[tuple[type, str], type] = {}
+    speculated = _speculated_results(given, attrs, attr_classes)
     for key, seen in given.items():
         if isinstance(key, str) and not key.startswith("@"):
             position, name = key.split(".", 1)
@@ -74,10 +76,9 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
             cls = (held.get(where) if position.endswith("[]") else
                    kind.cls if isinstance(kind, InstanceKind) else None)
             if cls is not None:  # (two parameters of one class: both's)
-                attrs[cls, name] = attrs.get((cls, name), frozenset()) | {
-                    VKind(k) for k in seen}
+                _add_attr(attrs, attr_classes, cls, name, seen)
     program = build_program(func, kinds, speculated_elements, items, attrs, held=held,
-                            speculated=speculated)
+                            speculated=speculated, attr_classes=attr_classes)
     body = engine.unique_name(f"body_{func.__qualname__}")
     lowering = ModuleLowering(program, body, int_bits)
     text = str(lowering.run())
@@ -94,8 +95,33 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
                          callees=program.native_callees())
 
 
+def _add_attr(attrs: dict[tuple[type, str], frozenset[VKind]],
+              attr_classes: dict[tuple[type, str], type], cls: type, name: str,
+              seen: frozenset[Kind]) -> None:
+    """Join what attribute ``name`` of ``cls`` was seen holding: numbers (their kinds),
+    or instances of one taken class (``INSTANCE``, the class in ``attr_classes``);
+    both, or two classes: an empty set (reading it is declined)."""
+    key = (cls, name)
+    inner = {k.cls for k in seen if isinstance(k, InstanceKind)}
+    numbers = {VKind(k) for k in seen if not isinstance(k, InstanceKind)}
+    if inner or key in attr_classes:
+        classes = inner | ({attr_classes[key]} if key in attr_classes else set())
+        if len(classes) == 1 and not numbers and attrs.get(key, _INSTANCE) == _INSTANCE:
+            attrs[key] = _INSTANCE
+            attr_classes[key] = classes.pop()
+        else:
+            attrs[key] = frozenset()
+            attr_classes.pop(key, None)
+        return
+    attrs[key] = attrs.get(key, frozenset()) | numbers
+
+
+_INSTANCE = frozenset({VKind.INSTANCE})
+
+
 def _speculated_results(given: Mapping[int | str, frozenset[Kind]],
-                        attrs: dict[tuple[type, str], frozenset[VKind]]
+                        attrs: dict[tuple[type, str], frozenset[VKind]],
+                        attr_classes: dict[tuple[type, str], type]
                         ) -> dict[int, Speculated]:
     """The results speculated at bytecode offsets of the root (after ELEMENT bailouts
     there: ``runtime.elements.sample_result``), their attributes' kinds added to
@@ -120,9 +146,7 @@ def _speculated_results(given: Mapping[int | str, frozenset[Kind]],
         assert cls is not None
         for name_key, kinds in given.items():
             if isinstance(name_key, str) and name_key.startswith(prefix):
-                name = name_key.removeprefix(prefix)
-                attrs[cls, name] = attrs.get((cls, name), frozenset()) | {
-                    VKind(k) for k in kinds}
+                _add_attr(attrs, attr_classes, cls, name_key.removeprefix(prefix), kinds)
     return out
 
 

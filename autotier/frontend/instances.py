@@ -93,19 +93,28 @@ class AttrTable:
         where = f"attribute .{instr.name} of a {cls.__qualname__}"
         if isinstance(instr, ir.SetAttr):
             stored = types[instr.value]
-            if not stored <= STORABLE:
+            if not stored <= STORABLE | {VKind.INSTANCE}:
                 raise self._fail(f"storing a {ir.kinds_text(stored - STORABLE)} into {where} "
                                  "is not supported", instr)
+            if VKind.INSTANCE in stored:  # an instance: its class, one per attribute
+                inner = self.classes[instr.value]
+                if self.held.get(key, inner) is not inner:
+                    raise self._fail(f"{where} holds instances of two classes", instr)
+                self.held[key] = inner
             self.kinds[key] = self.kinds.get(key, NO_KINDS) | stored
             return NO_KINDS
         seen = self.kinds.get(key)
         if seen is None and cls not in self.sampled:  # made here, or read from another:
-            return SCALARS  # any number, each read checked (another value resumes after)
+            # any number or None, each read checked (an object resumes after the read
+            # with it, and the bead speculates it there next time: frontend.results)
+            return UNKNOWN_RESULT
         if seen is None:
             raise self._fail(f"{where}: the promoting calls saw no value of it (a property, "
                              "a method, missing)", instr)
         if not seen:
             raise self._fail(f"{where} holds something other than a number or None", instr)
+        if VKind.INSTANCE in seen and (len(seen) > 1 or key not in self.held):
+            raise self._fail(f"{where} holds instances and numbers", instr)
         return seen
 
     def _fail(self, what: str, instr: ir.Instr) -> Unsupported:
@@ -120,7 +129,8 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], speculated: Kinds,
     if isinstance(instr, ir.GetAttr):
         return speculated if combo[0] is VKind.INSTANCE else NO_KINDS
     if isinstance(instr, ir.SetAttr):
-        ok = combo[0] is VKind.INSTANCE and combo[1] in STORABLE
+        ok = combo[0] is VKind.INSTANCE and (combo[1] in STORABLE
+                                             or combo[1] is VKind.INSTANCE)
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.DelAttr):
         if combo[0] is not VKind.INSTANCE:

@@ -98,14 +98,16 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
                   items: Mapping[int, ir.Kinds] | None = None,
                   attrs: Attrs | None = None, *,
                   held: Mapping[int, type] | None = None,
-                  speculated: Mapping[int, Speculated] | None = None) -> Program:
+                  speculated: Mapping[int, Speculated] | None = None,
+                  attr_classes: Mapping[tuple[type, str], type] | None = None) -> Program:
     """Decode, build and type ``func`` for ``arg_kinds`` and everything it calls;
     ``elements``: the speculated element kinds of the root's list and tuple parameters;
     ``items``: those of the items of their tuple elements; ``attrs``: those of the
     attributes of the root's instance parameters (:mod:`.instances`) and of their
     instance elements; ``held``: the class of each sequence parameter's instance
     elements; ``speculated``: what the root's calls and attribute reads at those
-    offsets were seen to answer (:mod:`.results`)."""
+    offsets were seen to answer (:mod:`.results`); ``attr_classes``: the class of the
+    instances an attribute in ``attrs`` was seen holding."""
     code = func.__code__
     if len(arg_kinds) != code.co_argcount:
         raise Unsupported(f"{func.__qualname__} takes {code.co_argcount} arguments, "
@@ -159,7 +161,8 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
                               items if root else None, root=root,
                               attrs=attrs if root else None,
                               held=held if root else None,
-                              speculated=speculated if root else None)
+                              speculated=speculated if root else None,
+                              attr_classes=attr_classes if root else None)
             except Unsupported as exc:
                 if root:
                     raise

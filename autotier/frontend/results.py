@@ -72,13 +72,10 @@ SITES = (ir.CallObject, ir.CallFunction, ir.CallMethod, ir.GetAttr)
 
 def at(instr: ir.Instr, speculated: Mapping[int, Speculated]) -> Speculated | None:
     """What the result of ``instr`` was seen to be at its bytecode offset, if anything
-    (a read seen to answer no object keeps its attribute's kinds)."""
+    (a read seen to answer no object after all: any number, checked)."""
     if not speculated or not isinstance(instr, SITES) or instr.state is None:
         return None
-    spec = speculated.get(instr.state.offset)
-    if spec is not None and spec.kind is None and isinstance(instr, ir.GetAttr):
-        return None
-    return spec
+    return speculated.get(instr.state.offset)
 
 
 def made_class(instr: ir.Instr, spec: Speculated | None, attrs: AttrTable) -> type | None:

@@ -17,8 +17,9 @@ kinds).  After an ELEMENT bailout a list of tuples stays one, of items of any ki
 
 An instance argument's attributes are sampled too (:func:`attr_key`: ``"i.name"``):
 what its ``__dict__``, its slots and its class's plain attributes (numbers, not
-functions or descriptors) hold, an int, float, bool, complex or None each (anything
-else an empty set: the frontend declines reading it).  A property or ``__getattr__`` is
+functions or descriptors) hold, an int, float, bool, complex or None each, or an
+instance of a taken class (its ``InstanceKind``; anything else an empty set: the
+frontend declines reading it).  A property or ``__getattr__`` is
 never run here (it may have effects): an attribute only such code answers is not
 sampled, and reading it is declined.
 """
@@ -68,6 +69,8 @@ def _attr_kind(value: Any) -> frozenset[Kind]:
     kind = _ATTR_TYPES.get(type(value))
     if kind is Kind.INT and not -(2**63) <= value < 2**63:
         kind = None
+    if kind is None and isinstance(held := Kind.of(value), InstanceKind):
+        return frozenset({held})  # type: ignore[arg-type]  # (an instance of a taken class)
     return frozenset() if kind is None else frozenset({kind})
 
 
@@ -252,8 +255,9 @@ def widened(old: Elements) -> Elements:
     site's result speculation stays (:func:`with_result` replaces it)."""
     out: Elements = {}
     for i, kinds in old.items():
-        if isinstance(i, str) and i.startswith("@"):
-            out[i] = kinds if "." not in i else kinds | ANY_SCALAR if kinds else kinds
+        if isinstance(i, str) and ((i.startswith("@") and "." not in i) or any(
+                isinstance(k, InstanceKind) for k in kinds)):
+            out[i] = kinds  # a site's object, an attribute's instances: resampled there
         elif isinstance(i, str):  # an attribute: any number too (unless never one)
             out[i] = kinds | ANY_SCALAR if kinds else kinds
         elif i >= 0 and any(isinstance(k, InstanceKind) for k in kinds):

@@ -350,3 +350,90 @@ def test_a_list_of_two_classes_is_declined():
         lower(numbers, (Kind.FLOAT,))
     with pytest.raises(Unsupported, match="instances and numbers"):  # a list of numbers
         lower(stored, kinds_of(([1.0], Vec(1.0, 2.0))))
+
+
+# --- attributes holding instances ------------------------------------------------------
+
+class Sphere:
+    def __init__(self, centre, radius):
+        self.centre = centre
+        self.radius = radius
+
+
+class Other3:
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+
+
+def centre_x(s):
+    return s.centre.x + s.radius
+
+
+def moved(s, dx):
+    c = s.centre
+    c.x += dx
+    return s.centre.x
+
+
+def recentred(s, x):
+    s.centre = Vec(x, x)
+    return s.centre.y * s.radius
+
+
+def made_sphere(x):
+    s = Sphere(Vec(x, 1.0), 2.0)
+    return s.centre.x * s.radius
+
+
+def test_an_attributes_instance_is_sampled():
+    seen = elements.sample(centre_x, (Sphere(Vec(1.0, 2.0), 3.0),))
+    assert seen["0.centre"] == {InstanceKind(Vec)} and seen["0.radius"] == {Kind.FLOAT}
+    assert elements.widened(seen)["0.centre"] == {InstanceKind(Vec)}
+
+
+@pytest.mark.parametrize("func,args", [
+    (centre_x, (Sphere(Vec(1.0, 2.0), 3.0),)),
+    (moved, (Sphere(Vec(1.0, 2.0), 3.0), 0.5)),
+    (recentred, (Sphere(Vec(1.0, 2.0), 3.0), 4.0)),
+])
+def test_attributes_holding_instances_run_natively(func, args):
+    assert check(func, *args) is Status.OK
+
+
+def test_an_attribute_of_a_made_instance_is_speculated_after_its_bailout():
+    spec, _ = speculation(made_sphere, 2.0)  # (Sphere was never sampled: any number)
+    assert check(made_sphere, 2.0, results=spec) is Status.OK
+    assert not force_every_site(made_sphere, [(2.0,)], results=spec).unexecuted
+
+
+def test_an_attribute_of_another_class_resumes_after_the_read():
+    sphere = Sphere(Vec(1.0, 2.0), 3.0)
+    spec = dict(tuple_speculation((sphere,)))
+    other = Sphere(Other3(5.0, 6.0), 3.0)  # the compile's speculation, another class now
+    status, _, frames = compile_function(centre_x, kinds_of((other,)),
+                                         speculated=elements.as_request(spec)).run(other)
+    assert status is Status.ELEMENT and isinstance(frames[0], sites.Outcome)
+    assert type(frames[0].value) is Other3
+    # the harness compares the resumed answer with CPython's
+    from tests.frontend.harness import check_resumed
+    mine = fresh((other,))
+    status, _, frames = compile_function(centre_x, kinds_of((other,)),
+                                         speculated=elements.as_request(spec)).run(*mine)
+    check_resumed(centre_x, (other,), frames, mine, [])
+    numbers = Sphere(7.0, 3.0)  # a number where an instance was seen
+    mine = fresh((numbers,))
+    status, _, frames = compile_function(centre_x, kinds_of((numbers,)),
+                                         speculated=elements.as_request(spec)).run(*mine)
+    assert status is Status.ELEMENT
+    check_resumed(centre_x, (numbers,), frames, mine, [])
+
+
+@pytest.mark.parametrize("func,inputs", [
+    (centre_x, [(Sphere(Vec(1.0, 2.0), 3.0),)]),
+    (moved, [(Sphere(Vec(1.0, 2.0), 3.0), 0.5)]),
+    (recentred, [(Sphere(Vec(1.0, 2.0), 3.0), 4.0)]),
+])
+def test_every_site_of_an_attributes_instance_resumes_exactly(func, inputs):
+    coverage = force_every_site(func, inputs)
+    assert not coverage.unexecuted

@@ -263,3 +263,34 @@ def test_lists_of_made_instances_keep_counts_flat():
         tracemalloc.stop()
     assert (sys.getrefcount(Slot), sys.getrefcount(Vec)) == before
     assert second - first < 64 * 1024
+
+
+class Holder:
+    def __init__(self, pos, k):
+        self.pos = pos
+        self.k = k
+
+
+def reach(h):
+    return h.pos.x * h.k + h.pos.y
+
+
+def test_an_attributes_instance_replaced_by_another_class_answers_exactly():
+    hf = make_hot(reach)
+    h = Holder(Vec(1.0, 2.0), 3.0)
+    promote(hf, h)
+    assert autotier.stats(hf).state == "compiled"
+    with interpreted_frames(reach) as seen:
+        got = hf(h)
+    assert seen == [0] and got == reach(h) == 5.0
+    h.pos = Slot(4.0, 5.0)  # another class after the compile: resumed after the read
+    for _ in range(3):
+        assert hf(h) == reach(h) == 17.0
+        settle()
+    expected = reach(h)
+    with interpreted_frames(reach) as seen:
+        got = hf(h)
+    assert got == expected and seen == [0], autotier.stats(hf)  # speculated there now
+    h.pos = 2.0  # a number: CPython's AttributeError
+    with pytest.raises(AttributeError, match="'float' object has no attribute 'x'"):
+        hf(h)
