@@ -20,6 +20,7 @@ from autotier.frontend.builtins_table import Resolver
 from autotier.frontend.decode import DecodedFunction, decode, too_large
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.instances import Attrs
+from autotier.frontend.ir import VKind
 from autotier.frontend.model import GlobalDep
 from autotier.frontend.results import Speculated
 from autotier.frontend.stackflow import build_ir
@@ -173,6 +174,15 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
                 program.typed.pop(spec, None)
                 changed = True
                 continue
+            if not root and _returns_instances(typed):
+                # an instance or a sequence of them returned (a new reference native
+                # callers do not take yet): CPython runs it, its result speculated at the
+                # call site after a bailout there (frontend.results)
+                program.opaque[spec] = "it returns instances"
+                del returns[spec]
+                program.typed.pop(spec, None)
+                changed = True
+                continue
             program.typed[spec] = typed
             grown = returns[spec] | typed.returns
             if grown != returns[spec]:
@@ -184,6 +194,18 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
     # one only the opaque callees called is dropped: nothing calls it natively
     _drop_uncalled(program)
     return program
+
+
+def _returns_instances(typed: Typed) -> bool:
+    """Whether a function may return an instance, or a list or tuple of instances."""
+    for bid in typed.completed:
+        term = typed.func.block(bid).term
+        if isinstance(term, ir.Return):
+            kinds = typed.types[term.value]
+            if VKind.INSTANCE in kinds or (kinds & {VKind.LIST, VKind.TUPLE} and VKind.INSTANCE
+                                           in typed.elements.get(term.value, ir.NO_KINDS)):
+                return True
+    return False
 
 
 def _drop_uncalled(program: Program) -> None:

@@ -437,3 +437,20 @@ def test_an_attribute_of_another_class_resumes_after_the_read():
 def test_every_site_of_an_attributes_instance_resumes_exactly(func, inputs):
     coverage = force_every_site(func, inputs)
     assert not coverage.unexecuted
+
+
+def built(a):
+    return [Body(a, 2.0), Body(a + 1.0, 3.0)]
+
+
+def uses_built(a):
+    total = 0.0
+    for b in built(a):
+        total += b.x * b.m
+    return total
+
+
+def test_a_helper_returning_instances_is_called_through_the_c_api():
+    assert lower(uses_built, (Kind.FLOAT,)).callees == ("built (interpreted)",)
+    spec, _ = speculation(uses_built, 1.0)
+    assert check(uses_built, 1.5, results=spec) is Status.OK
