@@ -26,6 +26,7 @@ from autotier.frontend.errors import Unsupported, at_line
 from autotier.frontend.ir import NO_KINDS, BinOp, CmpOp, Kinds, UnOp, VKind
 from autotier.frontend.kinds import (
     ITER_OF,
+    NP_INTS,
     NP_OF_DTYPE,
     NP_SCALARS,
     SCALARS,
@@ -40,6 +41,9 @@ from autotier.frontend.values import is_nullable
 CalleeResult = Callable[[FunctionType, tuple[Kind, ...]], Kinds]
 
 INTLIKE = frozenset({VKind.INT, VKind.BOOL})
+#: what indexes a list, tuple or array: an int, a bool (an array takes it as a mask:
+#: the lowering leaves that to numpy) or a numpy integer (its value)
+INDEXES = INTLIKE | NP_INTS
 _BITWISE = frozenset({BinOp.AND, BinOp.OR, BinOp.XOR})
 _INT_ONLY = frozenset({BinOp.LSHIFT, BinOp.RSHIFT, BinOp.AND, BinOp.OR, BinOp.XOR})
 _OBJECTS = frozenset({VKind.RANGE, VKind.ITER, VKind.LIST, VKind.TUPLE, VKind.LIST_ITER,
@@ -65,6 +69,8 @@ BOXED_RESULTS = NP_SCALARS | {VKind.COMPLEX}
 #: kinds a value of which has elements (their kinds speculated: ``Typed.elements``; an
 #: array's are its dtype's)
 HAS_ELEMENTS = SEQUENCES | SEQ_ITERS | ARRAYS
+#: what a tuple native code makes holds (each boxed into it)
+_TUPLE_ITEMS = SCALARS | NP_SCALARS | {VKind.NONE, VKind.COMPLEX}
 
 
 @dataclass(frozen=True)
@@ -232,11 +238,12 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     if isinstance(instr, ir.IterAdvance):
         return frozenset({combo[0]})
     if isinstance(instr, ir.IterValue):
-        return frozenset({VKind.INT}) if combo[0] is VKind.ITER else elements
+        return frozenset({VKind.INT}) if combo[0] is VKind.ITER else _loaded(instr, elements)
     if isinstance(instr, ir.Len):
         return frozenset({VKind.INT}) if combo[0] in SEQUENCES else NO_KINDS
     if isinstance(instr, ir.GetItem):
-        return elements if combo[0] in SEQUENCES and combo[1] in INTLIKE else NO_KINDS
+        return _loaded(instr, elements) if combo[0] in SEQUENCES and combo[1] in INDEXES \
+            else NO_KINDS
     if isinstance(instr, ir.CallBuiltin):
         return _builtin_call_kinds(instr, combo, elements)
     if isinstance(instr, ir.UnpackCheck):
@@ -256,7 +263,7 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     if isinstance(instr, ir.BinaryOp) and VKind.LIST in combo:
         return _list_binop(instr, combo)
     if isinstance(instr, ir.MakeTuple):  # (a complex item: boxed into it)
-        ok = all(k in SCALARS or k in (VKind.NONE, VKind.COMPLEX) for k in combo)
+        ok = all(k in _TUPLE_ITEMS for k in combo)
         if not ok:
             raise Unsupported(at_line("a tuple of anything but numbers is not supported",
                                       instr.line))
@@ -267,7 +274,7 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         ok = combo[0] is VKind.LIST and combo[1] in STORED
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.SetItem):  # into a list, a number at an int or bool index
-        ok = combo[0] is VKind.LIST and combo[1] in INTLIKE and combo[2] in STORED
+        ok = combo[0] is VKind.LIST and combo[1] in INDEXES and combo[2] in STORED
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.IsNone):
         return frozenset({VKind.BOOL})
@@ -345,9 +352,9 @@ def _array_kinds(instr: ir.Instr, combo: tuple[VKind, ...], elements: Kinds) -> 
         return frozenset({VKind.OBJECT}) if combo[0] is VKind.ARRAY else NO_KINDS
     if isinstance(instr, ir.GetCell):
         return elements if combo[0] is VKind.ARRAY and all(
-            k in INTLIKE for k in combo[1:]) else NO_KINDS
+            k in INDEXES for k in combo[1:]) else NO_KINDS
     if isinstance(instr, ir.SetCell):
-        ok = (combo[0] is VKind.ARRAY and all(k in INTLIKE for k in combo[1:-1])
+        ok = (combo[0] is VKind.ARRAY and all(k in INDEXES for k in combo[1:-1])
               and combo[-1] in NUMBERS)
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.Contains) and combo[1] is VKind.ARRAY:
@@ -360,9 +367,9 @@ def _array_kinds(instr: ir.Instr, combo: tuple[VKind, ...], elements: Kinds) -> 
     if isinstance(instr, ir.Len):
         return frozenset({VKind.INT})
     if isinstance(instr, ir.GetItem):
-        return elements if combo[1] in INTLIKE else NO_KINDS
+        return elements if combo[1] in INDEXES else NO_KINDS
     if isinstance(instr, ir.SetItem):
-        ok = combo[1] in INTLIKE and combo[2] in NUMBERS
+        ok = combo[1] in INDEXES and combo[2] in NUMBERS
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.GetIter):
         return frozenset({VKind.ARRAY_ITER})
@@ -571,7 +578,8 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             elems[instr.dest] = frozenset({NP_OF_DTYPE[instr.makes.dtype]})
         if isinstance(instr, ir.MakeList | ir.MakeTuple):  # its items' kinds
             elems[instr.dest] = elems.get(instr.dest, NO_KINDS).union(
-                *(types[v] & (SCALARS | {VKind.COMPLEX, VKind.INSTANCE}) for v in instr.items))
+                *(types[v] & ((_TUPLE_ITEMS - {VKind.NONE}) | {VKind.INSTANCE})
+                  for v in instr.items))
             _instance_elements(instr.dest, instr.items, types, attrs, instr.line)
         if isinstance(instr, ir.SetItem | ir.ListAppend) and VKind.LIST in types[instr.seq]:
             # what later loads may meet (an array's elements stay its dtype's)
@@ -635,6 +643,18 @@ def _row_kind(instr: ir.Instr, container: ir.Var | None, arrays: Mapping[ir.Var,
         raise Unsupported(at_line(f"indexing a {kind.ndim}-d array with anything but one "
                                   "int (a bool is a mask) is not supported", instr.line))
     return ArrayKind(kind.dtype, kind.ndim - 1)
+
+
+def _loaded(instr: ir.Instr, elements: Kinds) -> Kinds:
+    """The kinds of an element loaded from a sequence of ``elements``: numpy scalars
+    (items of a tuple native code made) load back only as one dtype, or one dtype and
+    ints (what :func:`npvalues.unbox` reads)."""
+    found = elements & NP_SCALARS
+    if found and (len(found) > 1 or elements - found - {VKind.INT}):
+        raise Unsupported(at_line("an item of a tuple mixing numpy scalars of several "
+                                  "dtypes or with floats, bools or None is not supported",
+                                  instr.line))
+    return elements
 
 
 def _check_mixed(func: ir.Function, types: Mapping[ir.Var, Kinds]) -> None:
