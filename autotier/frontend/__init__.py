@@ -68,7 +68,7 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
     # an attribute seen holding instances of one class: that class
     attr_classes: dict[tuple[type, str], type] = {}
     speculated = _speculated_results(given, attrs, attr_classes)
-    for key, seen in given.items():
+    for key, seen in sorted(given.items(), key=_by_depth):  # `a.pos` before `a.pos.x`
         if isinstance(key, str) and not key.startswith("@"):
             position, name = key.split(".", 1)
             where = int(position.removesuffix("[]"))
@@ -101,6 +101,11 @@ def _add_attr(attrs: dict[tuple[type, str], frozenset[VKind]],
     """Join what attribute ``name`` of ``cls`` was seen holding: numbers (their kinds),
     or instances of one taken class (``INSTANCE``, the class in ``attr_classes``);
     both, or two classes: an empty set (reading it is declined)."""
+    if "." in name:  # an attribute of the instance an attribute holds (``a.pos.x``)
+        head, rest = name.split(".", 1)
+        if (cls, head) in attr_classes:
+            _add_attr(attrs, attr_classes, attr_classes[cls, head], rest, seen)
+        return
     key = (cls, name)
     inner = {k.cls for k in seen if isinstance(k, InstanceKind)}
     numbers = {VKind(k) for k in seen if not isinstance(k, InstanceKind)}
@@ -117,6 +122,12 @@ def _add_attr(attrs: dict[tuple[type, str], frozenset[VKind]],
 
 
 _INSTANCE = frozenset({VKind.INSTANCE})
+
+
+def _by_depth(item: tuple[int | str, frozenset[Kind]]) -> tuple[int, str]:
+    """Speculation keys ordered so an attribute comes before its own attributes."""
+    key = item[0]
+    return (key.count("."), key) if isinstance(key, str) else (-1, str(key))
 
 
 def _speculated_results(given: Mapping[int | str, frozenset[Kind]],
@@ -144,7 +155,7 @@ def _speculated_results(given: Mapping[int | str, frozenset[Kind]],
             continue
         cls = out[offset].cls
         assert cls is not None
-        for name_key, kinds in given.items():
+        for name_key, kinds in sorted(given.items(), key=_by_depth):
             if isinstance(name_key, str) and name_key.startswith(prefix):
                 _add_attr(attrs, attr_classes, cls, name_key.removeprefix(prefix), kinds)
     return out

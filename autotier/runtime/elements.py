@@ -74,11 +74,45 @@ def _attr_kind(value: Any) -> frozenset[Kind]:
     return frozenset() if kind is None else frozenset({kind})
 
 
-def _attributes(value: Any) -> dict[str, frozenset[Kind]]:
+def _attributes(value: Any, depth: int = 1) -> dict[str, frozenset[Kind]]:
     """The kinds an instance's attributes hold, read past its class's lookup (no
     property, ``__getattr__`` or ``__getattribute__`` runs): class attributes that are
     plain values, then its ``__dict__`` (which a class attribute does not shadow), then
-    its slots (data descriptors: they win)."""
+    its slots (data descriptors: they win).  An attribute holding an instance has its
+    own attributes sampled under ``"name.inner"`` (``depth`` levels: ``a.pos.x``)."""
+    out = _own_attributes(value)
+    if depth > 0:
+        for name, kinds in list(out.items()):
+            if len(kinds) == 1 and isinstance(next(iter(kinds)), InstanceKind):
+                inner = _attribute_value(value, name)
+                if inner is not None:
+                    out.update((f"{name}.{k}", v)
+                               for k, v in _attributes(inner, depth - 1).items())
+    return out
+
+
+def _attribute_value(value: Any, name: str) -> Any:
+    """The instance attribute ``name`` holds (its dict's or its slot's), or None."""
+    own = compat.instance_values(value)
+    if own is None:
+        try:
+            own = object.__getattribute__(value, "__dict__")
+        except AttributeError:
+            own = {}
+    if name in own:
+        return own[name]
+    for klass in type(value).__mro__[:-1]:
+        member = vars(klass).get(name)
+        if member is not None and hasattr(member, "__get__") and name in (
+                vars(klass).get("__slots__", ()) or ()):
+            try:
+                return member.__get__(value, type(value))
+            except AttributeError:
+                return None
+    return None
+
+
+def _own_attributes(value: Any) -> dict[str, frozenset[Kind]]:
     t = type(value)
     out: dict[str, frozenset[Kind]] = {}
     for klass in reversed(t.__mro__[:-1]):  # the nearest class's wins

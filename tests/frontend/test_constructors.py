@@ -389,7 +389,11 @@ def made_sphere(x):
 def test_an_attributes_instance_is_sampled():
     seen = elements.sample(centre_x, (Sphere(Vec(1.0, 2.0), 3.0),))
     assert seen["0.centre"] == {InstanceKind(Vec)} and seen["0.radius"] == {Kind.FLOAT}
+    assert seen["0.centre.x"] == seen["0.centre.y"] == {Kind.FLOAT}  # one level deeper
     assert elements.widened(seen)["0.centre"] == {InstanceKind(Vec)}
+    text = lower(centre_x, kinds_of((Sphere(Vec(1.0, 2.0), 3.0),)),
+                 elements=dict(seen)).dumps["ir"]
+    assert "float = getattr %centre" in text  # unboxed, as sampled
 
 
 @pytest.mark.parametrize("func,args", [
