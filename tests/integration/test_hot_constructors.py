@@ -294,3 +294,28 @@ def test_an_attributes_instance_replaced_by_another_class_answers_exactly():
     h.pos = 2.0  # a number: CPython's AttributeError
     with pytest.raises(AttributeError, match="'float' object has no attribute 'x'"):
         hf(h)
+
+
+def test_attributes_holding_instances_keep_counts_flat():
+    hf = make_hot(reach)
+    pos = Vec(1.0, 2.0)
+    h = Holder(pos, 3.0)
+    promote(hf, h)
+    assert autotier.wait_idle(timeout=300)
+    assert autotier.stats(hf).state == "compiled"
+    gc.collect()
+    before = sys.getrefcount(pos), sys.getrefcount(h), sys.getrefcount(Vec)
+    tracemalloc.start()
+    try:
+        for _ in range(10_000):
+            hf(h)
+        gc.collect()
+        first = tracemalloc.get_traced_memory()[0]
+        for _ in range(10_000):
+            hf(h)
+        gc.collect()
+        second = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert (sys.getrefcount(pos), sys.getrefcount(h), sys.getrefcount(Vec)) == before
+    assert second - first < 64 * 1024
