@@ -119,6 +119,17 @@ def box(fl: FunctionLowering, lv: LV, kind: VKind) -> ll.Value:
     return obj
 
 
+def stored(fl: FunctionLowering, value: LV, kind: VKind) -> ll.Value:
+    """A new reference to what a store puts into a list or an attribute: the number
+    boxed (a MemoryError leaves with SIGNAL), or the instance (the value keeps its own
+    reference)."""
+    if kind is VKind.INSTANCE:
+        (obj,) = value
+        owned.incref_inline(fl, obj)
+        return obj
+    return box(fl, value, kind)
+
+
 def make_tuple(fl: FunctionLowering, items: list[tuple[LV, VKind]]) -> ll.Value:
     """A new tuple of the boxed ``items``; a MemoryError leaves with SIGNAL (the
     partly filled tuple released: its dealloc skips the NULL items)."""

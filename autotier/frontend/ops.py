@@ -24,6 +24,7 @@ from autotier.frontend import (
     cpower,
     cvalues,
     floatarith,
+    instances,
     ir,
     literals,
     npvalues,
@@ -109,7 +110,8 @@ def leaf(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...], args: 
     if row:
         expected: Kinds = frozenset({VKind.ARRAY})  # a row (typeinfer._row_kind)
     else:
-        expected = result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr))
+        expected = result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr),
+                                instances.unknown_object(instr, fl.types))
     if not expected:
         # no kind to answer with: CPython raises a TypeError, never returns, or holds a
         # value native code cannot (an int constant past int64); numpy's own (a bool
@@ -126,7 +128,10 @@ def leaf(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...], args: 
 
 
 def _elements(fl: FunctionLowering, instr: ir.Instr) -> Kinds:
-    """The speculated element kinds of ``instr``'s container operand, if it has one."""
+    """The speculated element kinds of ``instr``'s container operand, if it has one (a
+    call's: its result's speculated kinds, :mod:`.results`)."""
+    if instr.dest in fl.typed.speculated:
+        return fl.typed.speculated[instr.dest]
     container = container_of(instr)
     return fl.typed.elements.get(container, NO_KINDS) if container is not None else NO_KINDS
 
@@ -348,7 +353,8 @@ def _lower_MathCall(fl: FunctionLowering, instr: ir.MathCall, combo: tuple[VKind
 
 def _lower_CallFunction(fl: FunctionLowering, instr: ir.CallFunction,
                         combo: tuple[VKind, ...], args: list[Any]) -> Leaf:
-    return fl.call_function(instr.callee, call_kinds(instr, combo), args)
+    return fl.call_function(instr.callee, call_kinds(instr, combo), args,
+                            fl.typed.speculated.get(instr.dest, NO_KINDS))
 
 
 # ---------------------------------------------------------------- range loops
@@ -479,7 +485,8 @@ def _lower_CallBuiltin(fl: FunctionLowering, instr: ir.CallBuiltin, combo: tuple
 
 
 def _expected(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...]) -> Kinds:
-    return result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr))
+    return result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr),
+                        instances.unknown_object(instr, fl.types))
 
 
 def _lower_UnpackCheck(fl: FunctionLowering, instr: ir.UnpackCheck, combo: tuple[VKind],

@@ -20,7 +20,7 @@ from types import FunctionType
 
 from autotier import compat
 from autotier.abi import ArgKind, ArrayKind, InstanceKind, Kind
-from autotier.frontend import complexkinds, instances, ir, npscalars, npvalues
+from autotier.frontend import complexkinds, instances, ir, npscalars, npvalues, results
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.errors import Unsupported, at_line
 from autotier.frontend.ir import NO_KINDS, BinOp, CmpOp, Kinds, UnOp, VKind
@@ -62,6 +62,8 @@ _CALL_ARGUMENTS = SCALARS | SEQUENCES | NP_SCALARS | {VKind.NONE, VKind.ARRAY, V
                                                       VKind.INSTANCE}
 ARRAYS = frozenset({VKind.ARRAY, VKind.ARRAY_ITER})
 NUMBERS = SCALARS | NP_SCALARS
+#: what a list made or stored into may hold (an instance: one class per list)
+STORED = SCALARS | {VKind.INSTANCE}
 #: results a function returns as a new object, boxed just before its return
 BOXED_RESULTS = NP_SCALARS | {VKind.COMPLEX}
 #: kinds a value of which has elements (their kinds speculated: ``Typed.elements``; an
@@ -87,6 +89,9 @@ class Typed:
     arrays: Mapping[ir.Var, ArrayKind] = dataclasses.field(default_factory=dict)
     # the class of each instance
     classes: Mapping[ir.Var, type] = dataclasses.field(default_factory=dict)
+    # the speculated kinds of each call's or attribute read's result that is an object
+    # (:mod:`.results`), by its value
+    speculated: Mapping[ir.Var, Kinds] = dataclasses.field(default_factory=dict)
 
     def dump(self) -> str:
         sig = ", ".join(k.name.lower() for k in self.arg_kinds)
@@ -201,9 +206,11 @@ def container_of(instr: ir.Instr) -> ir.Var | None:
 
 
 def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult,
-                 elements: Kinds = NO_KINDS) -> Kinds:
+                 elements: Kinds = NO_KINDS, unknown: bool = False) -> Kinds:
     """Kinds of ``instr``'s result when its operands (``uses()``) have kinds ``combo``;
-    ``elements``: the speculated element kinds of its :func:`container_of` operand."""
+    ``elements``: the speculated element kinds of its :func:`container_of` operand;
+    ``unknown``: a method call's object is what a C-API call answered
+    (``instances.unknown_object``)."""
     if isinstance(instr, ir.Const):
         if instr.value is None:
             return frozenset({VKind.NONE})
@@ -213,10 +220,12 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return frozenset({VKind.UNDEF})
     if isinstance(instr, ir.CheckBound):
         return NO_KINDS if combo[0] is VKind.UNDEF else frozenset(combo)
-    calls = isinstance(instr, ir.CallFunction | ir.CallObject)  # an instance passed along
+    # an instance passed along, or stored into a list
+    calls = isinstance(instr, ir.CallFunction | ir.CallObject | ir.MakeList | ir.ListAppend
+                       | ir.SetItem)
     if (VKind.INSTANCE in combo and not calls) or isinstance(
             instr, ir.GetAttr | ir.SetAttr | ir.DelAttr | ir.CallMethod):
-        return instances.result_kinds(instr, combo, elements)
+        return instances.result_kinds(instr, combo, elements, unknown)
     array = _array_kinds(instr, combo, elements)
     if array is not None:
         return array
@@ -247,9 +256,9 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
                                       "tuple is not supported", instr.line))
         return frozenset({VKind.BOOL})
     if isinstance(instr, ir.MakeList):
-        if not all(k in SCALARS for k in combo):
-            raise Unsupported(at_line("a list of anything but numbers is not supported",
-                                      instr.line))
+        if not (all(k in SCALARS for k in combo) or all(k is VKind.INSTANCE for k in combo)):
+            raise Unsupported(at_line("a list of anything but numbers, or instances of one "
+                                      "class, is not supported", instr.line))
         return frozenset({VKind.LIST})
     if isinstance(instr, ir.BinaryOp) and VKind.LIST in combo:
         return _list_binop(instr, combo)
@@ -262,10 +271,10 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     if isinstance(instr, ir.Truth) and combo[0] in SEQUENCES:
         return frozenset({VKind.BOOL})
     if isinstance(instr, ir.ListAppend):
-        ok = combo[0] is VKind.LIST and combo[1] in SCALARS
+        ok = combo[0] is VKind.LIST and combo[1] in STORED
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.SetItem):  # into a list, a number at an int or bool index
-        ok = combo[0] is VKind.LIST and combo[1] in INDEXES and combo[2] in SCALARS
+        ok = combo[0] is VKind.LIST and combo[1] in INDEXES and combo[2] in STORED
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.IsNone):
         return frozenset({VKind.BOOL})
@@ -276,12 +285,18 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return complex_kinds
     if isinstance(instr, ir.CallObject):
         _call_arguments(instr, combo)
-        return frozenset({VKind.ARRAY}) if instr.makes is not None else OPAQUE_RESULT
+        if instr.makes is not None:
+            return frozenset({VKind.ARRAY})
+        if elements:  # a result speculated from a bailout's (frontend.results)
+            return elements
+        return results.INSTANCE if results.constructs(instr.callee) else OPAQUE_RESULT
     if VKind.NONE in combo and not isinstance(instr, ir.CallFunction):
         return _with_none(instr, combo)
     if isinstance(instr, ir.CallFunction):
         _call_arguments(instr, combo)
         returned = callee(instr.callee, call_kinds(instr, combo))
+        if elements and returned is OPAQUE_RESULT:  # called through the C API: its
+            return elements  # result speculated from a bailout's (frontend.results)
         if VKind.OBJECT in returned:
             raise Unsupported(at_line(f"a call of {instr.callee.__qualname__}, which returns "
                                       "a tuple, is not supported", instr.line))
@@ -428,18 +443,25 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
           elements: Mapping[int, Kinds] | None = None,
           items: Mapping[int, Kinds] | None = None, *, root: bool = True,
           attrs: instances.Attrs | None = None,
-          held: Mapping[int, type] | None = None) -> Typed:
+          held: Mapping[int, type] | None = None,
+          speculated: Mapping[int, results.Speculated] | None = None,
+          attr_classes: Mapping[tuple[type, str], type] | None = None) -> Typed:
     """Kinds for every value of ``func`` called with ``arg_kinds``; ``elements``: the
     speculated element kinds of each list or tuple parameter (by position); ``items``:
     those of the items of its tuple elements; ``attrs``: those of instances' attributes,
-    by class and name (:mod:`.instances`).  ``root``: the function the entry calls
-    (a native callee returns a complex unboxed, the root as a new object)."""
+    by class and name (:mod:`.instances`); ``speculated``: what the results of the
+    calls and attribute reads at those bytecode offsets were seen to be
+    (:mod:`.results`).  ``root``: the function the entry calls (a native callee
+    returns a complex unboxed, the root as a new object)."""
     types: dict[ir.Var, Kinds] = {v: NO_KINDS for b in func.blocks for v in b.defs()}
     elems: dict[ir.Var, Kinds] = {}
     arrays: dict[ir.Var, ArrayKind] = {}
     tuples: dict[ir.Var, Kinds] = {}  # a sequence of tuples -> its tuples' item kinds
     classes: dict[ir.Var, type] = {}
-    seen = instances.AttrTable(dict(attrs or {}), classes, func.name)
+    seen = instances.AttrTable(dict(attrs or {}), classes, func.name, attr_classes)
+    seen.sampled.update(k.cls for k in arg_kinds if isinstance(k, InstanceKind))
+    seen.sampled.update((held or {}).values())
+    taken: dict[ir.Var, Kinds] = {}  # results speculated as objects
     for i, param in enumerate(func.params):
         if held and i in held:  # a sequence of instances: their class
             seen.element_classes[param] = held[i]
@@ -470,7 +492,8 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
             if b not in reached:
                 continue
             blk = func.block(b)
-            if not _run_block(blk, types, callee, elems, arrays, tuples=tuples, attrs=seen):
+            if not _run_block(blk, types, callee, elems, arrays, tuples=tuples, attrs=seen,
+                              speculated=speculated or {}, taken=taken):
                 continue
             if b not in completed:
                 completed.add(b)
@@ -503,6 +526,10 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
         if isinstance(term, ir.Return):
             returns |= types[term.value]
     _check_mixed(func, types)
+    for var, stored in elems.items():
+        if VKind.INSTANCE in stored and len(stored) > 1:
+            raise Unsupported(f"{func.name}: {var.hint or 'a list'} holds instances and "
+                              "numbers")
     if returns & (SEQUENCES | {VKind.ARRAY, VKind.INSTANCE}):  # an argument handed back:
         # a new reference
         returns = (returns - SEQUENCES - {VKind.ARRAY, VKind.INSTANCE}) | {VKind.OBJECT}
@@ -513,12 +540,14 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
         what = " or ".join(sorted(_OBJECT_NAMES[k] for k in returns & _OBJECTS))
         raise Unsupported(f"{func.name}: returning a {what} is not supported")
     return Typed(func, arg_kinds, types, frozenset(reached), frozenset(completed), returns,
-                 elems, arrays, classes)
+                 elems, arrays, classes, taken)
 
 
 def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
                elems: dict[ir.Var, Kinds], arrays: dict[ir.Var, ArrayKind], *,
-               tuples: dict[ir.Var, Kinds], attrs: instances.AttrTable) -> bool:
+               tuples: dict[ir.Var, Kinds], attrs: instances.AttrTable,
+               speculated: Mapping[int, results.Speculated],
+               taken: dict[ir.Var, Kinds]) -> bool:
     """Update the kinds of ``blk``'s instructions (and the element kinds of those that
     are sequences or iterators over one, ``tuples`` the item kinds of a sequence's
     tuple elements); False if its end is unreachable."""
@@ -528,7 +557,10 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             return False
         container = container_of(instr)
         inner = elems.get(container, NO_KINDS) if container is not None else NO_KINDS
-        if isinstance(instr, ir.GetAttr | ir.SetAttr):
+        spec = results.at(instr, speculated)
+        if spec is not None:  # an object seen at this call or read (frontend.results)
+            inner = taken[instr.dest] = spec.kinds
+        elif isinstance(instr, ir.GetAttr | ir.SetAttr):
             inner = attrs.before(instr, types)  # a read's speculated kinds
         row = _row_kind(instr, container, arrays, types)
         if row is not None:  # a row of a 2-d (or more) array: a view, an array itself
@@ -537,18 +569,22 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             elems[instr.dest] = inner
             continue
         result = NO_KINDS
+        unknown = instances.unknown_object(instr, types)
         for combo in combos(operands, types):
-            result |= result_kinds(instr, combo, callee, inner)
+            result |= result_kinds(instr, combo, callee, inner, unknown)
         types[instr.dest] = types[instr.dest] | result
         if isinstance(instr, ir.CallObject) and instr.makes is not None:  # numpy.zeros
             arrays[instr.dest] = instr.makes
             elems[instr.dest] = frozenset({NP_OF_DTYPE[instr.makes.dtype]})
         if isinstance(instr, ir.MakeList | ir.MakeTuple):  # its items' kinds
             elems[instr.dest] = elems.get(instr.dest, NO_KINDS).union(
-                *(types[v] & (_TUPLE_ITEMS - {VKind.NONE}) for v in instr.items))
+                *(types[v] & ((_TUPLE_ITEMS - {VKind.NONE}) | {VKind.INSTANCE})
+                  for v in instr.items))
+            _instance_elements(instr.dest, instr.items, types, attrs, instr.line)
         if isinstance(instr, ir.SetItem | ir.ListAppend) and VKind.LIST in types[instr.seq]:
             # what later loads may meet (an array's elements stay its dtype's)
-            elems[instr.seq] = elems.get(instr.seq, NO_KINDS) | (types[instr.value] & SCALARS)
+            elems[instr.seq] = elems.get(instr.seq, NO_KINDS) | (types[instr.value] & STORED)
+            _instance_elements(instr.seq, (instr.value,), types, attrs, instr.line)
         if result & HAS_ELEMENTS and isinstance(instr, ir.GetItem | ir.IterValue):
             # a tuple loaded from a sequence of them: its items are of the speculated kinds
             assert container is not None
@@ -562,7 +598,14 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
                     *(table.get(u, NO_KINDS) for u in operands))
         if result & ARRAYS:  # its source's dtype and ndim
             arrays.update((instr.dest, arrays[u]) for u in operands if u in arrays)
-        if VKind.INSTANCE in result:  # a checked local: its source's class; an element
+        made = results.made_class(instr, spec, attrs)
+        if made is not None:  # an object a call or read answers: its speculated class
+            if spec is not None and spec.kind is not VKind.INSTANCE:
+                attrs.element_classes[instr.dest] = made
+                elems[instr.dest] = results.INSTANCE
+            else:
+                attrs.classes[instr.dest] = made
+        elif VKind.INSTANCE in result:  # a checked local: its source's class; an element
             attrs.classes.update((instr.dest, attrs.classes[u]) for u in operands
                                  if u in attrs.classes)
             if container is not None and container in attrs.element_classes:
@@ -570,6 +613,20 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
         if not result:
             return False
     return True
+
+
+def _instance_elements(seq: ir.Var, items: tuple[ir.Var, ...], types: Mapping[ir.Var, Kinds],
+                       attrs: instances.AttrTable, line: int) -> None:
+    """A list made of, or given, instances: their one class, beside the list (a list
+    of two classes, or of instances and numbers, is declined: each load checks one)."""
+    stored = [attrs.classes[v] for v in items if v in attrs.classes]
+    if not stored:
+        return
+    known = attrs.element_classes.get(seq)
+    if len({*stored, known} - {None}) > 1:
+        raise Unsupported(at_line("a list of instances of two classes is not supported",
+                                  line))
+    attrs.element_classes[seq] = stored[0]
 
 
 def _row_kind(instr: ir.Instr, container: ir.Var | None, arrays: Mapping[ir.Var, ArrayKind],
