@@ -210,7 +210,7 @@ def prepare(made: Iterable[object]) -> int:
     for site in made:
         assert isinstance(site, Site)
         size = len(site.code.co_code)
-        if not patching.applies(site.code) or spent + size > PREPARE_BUDGET:
+        if site.nest or not patching.applies(site.code) or spent + size > PREPARE_BUDGET:
             continue
         spent += size
         try:
@@ -244,6 +244,9 @@ def frame_call(frame: Frame, callee: Callable[[], Any] | None) -> functools.part
     what ``callee()`` returns or raises as the call's outcome).
     """
     site = frame.site
+    if site.nest:  # inside a list comprehension: its frames, as CPython ran them
+        from autotier.deopt.nested import nested_call  # (nested imports this module)
+        return nested_call(frame, callee)
     nlocals = len(site.varnames)
     local_values, stack_slot_values = frame.values[:nlocals], frame.values[nlocals:]
     bound = tuple(v is not UNBOUND for v in local_values)
