@@ -20,12 +20,13 @@ from types import FunctionType
 
 from autotier import compat
 from autotier.abi import ArgKind, ArrayKind, InstanceKind, Kind
-from autotier.frontend import complexkinds, instances, ir, npscalars, npvalues
+from autotier.frontend import complexkinds, instances, ir, npscalars, npvalues, results
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.errors import Unsupported, at_line
 from autotier.frontend.ir import NO_KINDS, BinOp, CmpOp, Kinds, UnOp, VKind
 from autotier.frontend.kinds import (
     ITER_OF,
+    NP_INTS,
     NP_OF_DTYPE,
     NP_SCALARS,
     RITER_OF,
@@ -41,6 +42,9 @@ from autotier.frontend.values import is_nullable
 CalleeResult = Callable[[FunctionType, tuple[Kind, ...]], Kinds]
 
 INTLIKE = frozenset({VKind.INT, VKind.BOOL})
+#: what indexes a list, tuple or array: an int, a bool (an array takes it as a mask:
+#: the lowering leaves that to numpy) or a numpy integer (its value)
+INDEXES = INTLIKE | NP_INTS
 _BITWISE = frozenset({BinOp.AND, BinOp.OR, BinOp.XOR})
 _INT_ONLY = frozenset({BinOp.LSHIFT, BinOp.RSHIFT, BinOp.AND, BinOp.OR, BinOp.XOR})
 _OBJECTS = frozenset({VKind.RANGE, VKind.ITER, VKind.LIST, VKind.TUPLE, VKind.LIST_ITER,
@@ -61,11 +65,15 @@ _CALL_ARGUMENTS = SCALARS | SEQUENCES | NP_SCALARS | {VKind.NONE, VKind.ARRAY, V
                                                       VKind.INSTANCE}
 ARRAYS = frozenset({VKind.ARRAY, VKind.ARRAY_ITER})
 NUMBERS = SCALARS | NP_SCALARS
+#: what a list made or stored into may hold (an instance: one class per list)
+STORED = SCALARS | {VKind.INSTANCE}
 #: results a function returns as a new object, boxed just before its return
 BOXED_RESULTS = NP_SCALARS | {VKind.COMPLEX}
 #: kinds a value of which has elements (their kinds speculated: ``Typed.elements``; an
 #: array's are its dtype's)
 HAS_ELEMENTS = SEQUENCES | SEQ_ITERS | ARRAYS
+#: what a tuple native code makes holds (each boxed into it)
+_TUPLE_ITEMS = SCALARS | NP_SCALARS | {VKind.NONE, VKind.COMPLEX}
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,9 @@ class Typed:
     arrays: Mapping[ir.Var, ArrayKind] = dataclasses.field(default_factory=dict)
     # the class of each instance
     classes: Mapping[ir.Var, type] = dataclasses.field(default_factory=dict)
+    # the speculated kinds of each call's or attribute read's result that is an object
+    # (:mod:`.results`), by its value
+    speculated: Mapping[ir.Var, Kinds] = dataclasses.field(default_factory=dict)
 
     def dump(self) -> str:
         sig = ", ".join(k.name.lower() for k in self.arg_kinds)
@@ -198,9 +209,11 @@ def container_of(instr: ir.Instr) -> ir.Var | None:
 
 
 def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult,
-                 elements: Kinds = NO_KINDS) -> Kinds:
+                 elements: Kinds = NO_KINDS, unknown: bool = False) -> Kinds:
     """Kinds of ``instr``'s result when its operands (``uses()``) have kinds ``combo``;
-    ``elements``: the speculated element kinds of its :func:`container_of` operand."""
+    ``elements``: the speculated element kinds of its :func:`container_of` operand;
+    ``unknown``: a method call's object is what a C-API call answered
+    (``instances.unknown_object``)."""
     if isinstance(instr, ir.Const):
         if instr.value is None:
             return frozenset({VKind.NONE})
@@ -210,10 +223,12 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return frozenset({VKind.UNDEF})
     if isinstance(instr, ir.CheckBound):
         return NO_KINDS if combo[0] is VKind.UNDEF else frozenset(combo)
-    calls = isinstance(instr, ir.CallFunction | ir.CallObject)  # an instance passed along
+    # an instance passed along, or stored into a list
+    calls = isinstance(instr, ir.CallFunction | ir.CallObject | ir.MakeList | ir.ListAppend
+                       | ir.SetItem)
     if (VKind.INSTANCE in combo and not calls) or isinstance(
             instr, ir.GetAttr | ir.SetAttr | ir.DelAttr | ir.CallMethod):
-        return instances.result_kinds(instr, combo, elements)
+        return instances.result_kinds(instr, combo, elements, unknown)
     array = _array_kinds(instr, combo, elements)
     if array is not None:
         return array
@@ -228,11 +243,12 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     if isinstance(instr, ir.IterAdvance):
         return frozenset({combo[0]})
     if isinstance(instr, ir.IterValue):
-        return frozenset({VKind.INT}) if combo[0] is VKind.ITER else elements
+        return frozenset({VKind.INT}) if combo[0] is VKind.ITER else _loaded(instr, elements)
     if isinstance(instr, ir.Len):
         return frozenset({VKind.INT}) if combo[0] in SEQUENCES else NO_KINDS
     if isinstance(instr, ir.GetItem):
-        return elements if combo[0] in SEQUENCES and combo[1] in INTLIKE else NO_KINDS
+        return _loaded(instr, elements) if combo[0] in SEQUENCES and combo[1] in INDEXES \
+            else NO_KINDS
     if isinstance(instr, ir.CallBuiltin):
         return _builtin_call_kinds(instr, combo, elements)
     if isinstance(instr, ir.UnpackCheck):
@@ -245,25 +261,25 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
                                       "tuple is not supported", instr.line))
         return frozenset({VKind.BOOL})
     if isinstance(instr, ir.MakeList):
-        if not all(k in SCALARS for k in combo):
-            raise Unsupported(at_line("a list of anything but numbers is not supported",
-                                      instr.line))
+        if not (all(k in SCALARS for k in combo) or all(k is VKind.INSTANCE for k in combo)):
+            raise Unsupported(at_line("a list of anything but numbers, or instances of one "
+                                      "class, is not supported", instr.line))
         return frozenset({VKind.LIST})
     if isinstance(instr, ir.BinaryOp) and VKind.LIST in combo:
         return _list_binop(instr, combo)
     if isinstance(instr, ir.MakeTuple):  # (a complex item: boxed into it)
-        ok = all(k in SCALARS or k in (VKind.NONE, VKind.COMPLEX) for k in combo)
+        ok = all(k in _TUPLE_ITEMS for k in combo)
         if not ok:
             raise Unsupported(at_line("a tuple of anything but numbers is not supported",
                                       instr.line))
         return frozenset({VKind.TUPLE})
     if isinstance(instr, ir.Truth) and combo[0] in SEQUENCES:
         return frozenset({VKind.BOOL})
-    if isinstance(instr, ir.ListAppend):  # a number, or a list (a comprehension's row)
-        ok = combo[0] is VKind.LIST and (combo[1] in SCALARS or combo[1] is VKind.LIST)
+    if isinstance(instr, ir.ListAppend):  # a number, an instance or a list (a row)
+        ok = combo[0] is VKind.LIST and (combo[1] in STORED or combo[1] is VKind.LIST)
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.SetItem):  # into a list, a number at an int or bool index
-        ok = combo[0] is VKind.LIST and combo[1] in INTLIKE and combo[2] in SCALARS
+        ok = combo[0] is VKind.LIST and combo[1] in INDEXES and combo[2] in STORED
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.IsNone):
         return frozenset({VKind.BOOL})
@@ -274,12 +290,18 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return complex_kinds
     if isinstance(instr, ir.CallObject):
         _call_arguments(instr, combo)
-        return frozenset({VKind.ARRAY}) if instr.makes is not None else OPAQUE_RESULT
+        if instr.makes is not None:
+            return frozenset({VKind.ARRAY})
+        if elements:  # a result speculated from a bailout's (frontend.results)
+            return elements
+        return results.INSTANCE if results.constructs(instr.callee) else OPAQUE_RESULT
     if VKind.NONE in combo and not isinstance(instr, ir.CallFunction):
         return _with_none(instr, combo)
     if isinstance(instr, ir.CallFunction):
         _call_arguments(instr, combo)
         returned = callee(instr.callee, call_kinds(instr, combo))
+        if elements and returned is OPAQUE_RESULT:  # called through the C API: its
+            return elements  # result speculated from a bailout's (frontend.results)
         if VKind.OBJECT in returned:
             raise Unsupported(at_line(f"a call of {instr.callee.__qualname__}, which returns "
                                       "a tuple, is not supported", instr.line))
@@ -335,9 +357,9 @@ def _array_kinds(instr: ir.Instr, combo: tuple[VKind, ...], elements: Kinds) -> 
         return frozenset({VKind.OBJECT}) if combo[0] is VKind.ARRAY else NO_KINDS
     if isinstance(instr, ir.GetCell):
         return elements if combo[0] is VKind.ARRAY and all(
-            k in INTLIKE for k in combo[1:]) else NO_KINDS
+            k in INDEXES for k in combo[1:]) else NO_KINDS
     if isinstance(instr, ir.SetCell):
-        ok = (combo[0] is VKind.ARRAY and all(k in INTLIKE for k in combo[1:-1])
+        ok = (combo[0] is VKind.ARRAY and all(k in INDEXES for k in combo[1:-1])
               and combo[-1] in NUMBERS)
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.Contains) and combo[1] is VKind.ARRAY:
@@ -350,9 +372,9 @@ def _array_kinds(instr: ir.Instr, combo: tuple[VKind, ...], elements: Kinds) -> 
     if isinstance(instr, ir.Len):
         return frozenset({VKind.INT})
     if isinstance(instr, ir.GetItem):
-        return elements if combo[1] in INTLIKE else NO_KINDS
+        return elements if combo[1] in INDEXES else NO_KINDS
     if isinstance(instr, ir.SetItem):
-        ok = combo[1] in INTLIKE and combo[2] in NUMBERS
+        ok = combo[1] in INDEXES and combo[2] in NUMBERS
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.GetIter):  # (reversed() of an array: not compiled)
         return NO_KINDS if instr.reverse else frozenset({VKind.ARRAY_ITER})
@@ -426,18 +448,25 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
           elements: Mapping[int, Kinds] | None = None,
           items: Mapping[int, Kinds] | None = None, *, root: bool = True,
           attrs: instances.Attrs | None = None,
-          held: Mapping[int, type] | None = None) -> Typed:
+          held: Mapping[int, type] | None = None,
+          speculated: Mapping[int, results.Speculated] | None = None,
+          attr_classes: Mapping[tuple[type, str], type] | None = None) -> Typed:
     """Kinds for every value of ``func`` called with ``arg_kinds``; ``elements``: the
     speculated element kinds of each list or tuple parameter (by position); ``items``:
     those of the items of its tuple elements; ``attrs``: those of instances' attributes,
-    by class and name (:mod:`.instances`).  ``root``: the function the entry calls
-    (a native callee returns a complex unboxed, the root as a new object)."""
+    by class and name (:mod:`.instances`); ``speculated``: what the results of the
+    calls and attribute reads at those bytecode offsets were seen to be
+    (:mod:`.results`).  ``root``: the function the entry calls (a native callee
+    returns a complex unboxed, the root as a new object)."""
     types: dict[ir.Var, Kinds] = {v: NO_KINDS for b in func.blocks for v in b.defs()}
     elems: dict[ir.Var, Kinds] = {}
     arrays: dict[ir.Var, ArrayKind] = {}
     tuples: dict[ir.Var, Kinds] = {}  # a sequence of tuples -> its tuples' item kinds
     classes: dict[ir.Var, type] = {}
-    seen = instances.AttrTable(dict(attrs or {}), classes, func.name)
+    seen = instances.AttrTable(dict(attrs or {}), classes, func.name, attr_classes)
+    seen.sampled.update(k.cls for k in arg_kinds if isinstance(k, InstanceKind))
+    seen.sampled.update((held or {}).values())
+    taken: dict[ir.Var, Kinds] = {}  # results speculated as objects
     for i, param in enumerate(func.params):
         if held and i in held:  # a sequence of instances: their class
             seen.element_classes[param] = held[i]
@@ -468,7 +497,8 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
             if b not in reached:
                 continue
             blk = func.block(b)
-            if not _run_block(blk, types, callee, elems, arrays, tuples=tuples, attrs=seen):
+            if not _run_block(blk, types, callee, elems, arrays, tuples=tuples, attrs=seen,
+                              speculated=speculated or {}, taken=taken):
                 continue
             if b not in completed:
                 completed.add(b)
@@ -501,6 +531,10 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
         if isinstance(term, ir.Return):
             returns |= types[term.value]
     _check_mixed(func, types)
+    for var, stored in elems.items():
+        if VKind.INSTANCE in stored and len(stored) > 1:
+            raise Unsupported(f"{func.name}: {var.hint or 'a list'} holds instances and "
+                              "numbers")
     if returns & (SEQUENCES | {VKind.ARRAY, VKind.INSTANCE}):  # an argument handed back:
         # a new reference
         returns = (returns - SEQUENCES - {VKind.ARRAY, VKind.INSTANCE}) | {VKind.OBJECT}
@@ -511,12 +545,14 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
         what = " or ".join(sorted(_OBJECT_NAMES[k] for k in returns & _OBJECTS))
         raise Unsupported(f"{func.name}: returning a {what} is not supported")
     return Typed(func, arg_kinds, types, frozenset(reached), frozenset(completed), returns,
-                 elems, arrays, classes)
+                 elems, arrays, classes, taken)
 
 
 def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
                elems: dict[ir.Var, Kinds], arrays: dict[ir.Var, ArrayKind], *,
-               tuples: dict[ir.Var, Kinds], attrs: instances.AttrTable) -> bool:
+               tuples: dict[ir.Var, Kinds], attrs: instances.AttrTable,
+               speculated: Mapping[int, results.Speculated],
+               taken: dict[ir.Var, Kinds]) -> bool:
     """Update the kinds of ``blk``'s instructions (and the element kinds of those that
     are sequences or iterators over one, ``tuples`` the item kinds of a sequence's
     tuple elements); False if its end is unreachable."""
@@ -526,7 +562,10 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             return False
         container = container_of(instr)
         inner = elems.get(container, NO_KINDS) if container is not None else NO_KINDS
-        if isinstance(instr, ir.GetAttr | ir.SetAttr):
+        spec = results.at(instr, speculated)
+        if spec is not None:  # an object seen at this call or read (frontend.results)
+            inner = taken[instr.dest] = spec.kinds
+        elif isinstance(instr, ir.GetAttr | ir.SetAttr):
             inner = attrs.before(instr, types)  # a read's speculated kinds
         row = _row_kind(instr, container, arrays, types)
         if row is not None:  # a row of a 2-d (or more) array: a view, an array itself
@@ -535,18 +574,22 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             elems[instr.dest] = inner
             continue
         result = NO_KINDS
+        unknown = instances.unknown_object(instr, types)
         for combo in combos(operands, types):
-            result |= result_kinds(instr, combo, callee, inner)
+            result |= result_kinds(instr, combo, callee, inner, unknown)
         types[instr.dest] = types[instr.dest] | result
         if isinstance(instr, ir.CallObject) and instr.makes is not None:  # numpy.zeros
             arrays[instr.dest] = instr.makes
             elems[instr.dest] = frozenset({NP_OF_DTYPE[instr.makes.dtype]})
         if isinstance(instr, ir.MakeList | ir.MakeTuple):  # its items' kinds
             elems[instr.dest] = elems.get(instr.dest, NO_KINDS).union(
-                *(types[v] & (SCALARS | {VKind.COMPLEX}) for v in instr.items))
+                *(types[v] & ((_TUPLE_ITEMS - {VKind.NONE}) | {VKind.INSTANCE})
+                  for v in instr.items))
+            _instance_elements(instr.dest, instr.items, types, attrs, instr.line)
         if isinstance(instr, ir.SetItem | ir.ListAppend) and VKind.LIST in types[instr.seq]:
             # what later loads may meet (an array's elements stay its dtype's)
-            elems[instr.seq] = elems.get(instr.seq, NO_KINDS) | (types[instr.value] & SCALARS)
+            elems[instr.seq] = elems.get(instr.seq, NO_KINDS) | (types[instr.value] & STORED)
+            _instance_elements(instr.seq, (instr.value,), types, attrs, instr.line)
         if isinstance(instr, ir.ListAppend) and VKind.LIST in types[instr.value]:
             # a list of lists: the rows' own element kinds are what their loads expect
             elems[instr.seq] = elems.get(instr.seq, NO_KINDS) | {VKind.LIST}
@@ -565,7 +608,14 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
                     *(table.get(u, NO_KINDS) for u in operands))
         if result & ARRAYS:  # its source's dtype and ndim
             arrays.update((instr.dest, arrays[u]) for u in operands if u in arrays)
-        if VKind.INSTANCE in result:  # a checked local: its source's class; an element
+        made = results.made_class(instr, spec, attrs)
+        if made is not None:  # an object a call or read answers: its speculated class
+            if spec is not None and spec.kind is not VKind.INSTANCE:
+                attrs.element_classes[instr.dest] = made
+                elems[instr.dest] = results.INSTANCE
+            else:
+                attrs.classes[instr.dest] = made
+        elif VKind.INSTANCE in result:  # a checked local: its source's class; an element
             attrs.classes.update((instr.dest, attrs.classes[u]) for u in operands
                                  if u in attrs.classes)
             if container is not None and container in attrs.element_classes:
@@ -573,6 +623,20 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
         if not result:
             return False
     return True
+
+
+def _instance_elements(seq: ir.Var, items: tuple[ir.Var, ...], types: Mapping[ir.Var, Kinds],
+                       attrs: instances.AttrTable, line: int) -> None:
+    """A list made of, or given, instances: their one class, beside the list (a list
+    of two classes, or of instances and numbers, is declined: each load checks one)."""
+    stored = [attrs.classes[v] for v in items if v in attrs.classes]
+    if not stored:
+        return
+    known = attrs.element_classes.get(seq)
+    if len({*stored, known} - {None}) > 1:
+        raise Unsupported(at_line("a list of instances of two classes is not supported",
+                                  line))
+    attrs.element_classes[seq] = stored[0]
 
 
 def _row_kind(instr: ir.Instr, container: ir.Var | None, arrays: Mapping[ir.Var, ArrayKind],
@@ -589,6 +653,18 @@ def _row_kind(instr: ir.Instr, container: ir.Var | None, arrays: Mapping[ir.Var,
         raise Unsupported(at_line(f"indexing a {kind.ndim}-d array with anything but one "
                                   "int (a bool is a mask) is not supported", instr.line))
     return ArrayKind(kind.dtype, kind.ndim - 1)
+
+
+def _loaded(instr: ir.Instr, elements: Kinds) -> Kinds:
+    """The kinds of an element loaded from a sequence of ``elements``: numpy scalars
+    (items of a tuple native code made) load back only as one dtype, or one dtype and
+    ints (what :func:`npvalues.unbox` reads)."""
+    found = elements & NP_SCALARS
+    if found and (len(found) > 1 or elements - found - {VKind.INT}):
+        raise Unsupported(at_line("an item of a tuple mixing numpy scalars of several "
+                                  "dtypes or with floats, bools or None is not supported",
+                                  instr.line))
+    return elements
 
 
 def _check_mixed(func: ir.Function, types: Mapping[ir.Var, Kinds]) -> None:
