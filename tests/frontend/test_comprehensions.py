@@ -161,6 +161,25 @@ def used_at_once(xs):
     return len([x for x in xs if x]) + sum([x * 2 for x in xs])
 
 
+class Particle:
+    def __init__(self, x, m):
+        self.x = x
+        self.m = m
+
+
+def made_particles(n):
+    ps = [Particle(i * 0.5, 1.0 + i % 3) for i in range(n)]  # constructors (issue 11)
+    e = 0.0
+    for p in ps:
+        e += p.x * p.m
+    return e
+
+
+def made_or_raising(n, d):
+    ps = [Particle(i // (d - i), 1.0) for i in range(n)]
+    return len(ps)
+
+
 def _tenth(x):
     return 10 // x * x
 
@@ -213,6 +232,7 @@ CASES = [
     (in_a_loop, (6,)), (in_a_loop, (0,)),
     (branchy, ([3, -2, 0, 7, -9], -5, 5)), (branchy, ((1.5, -0.0, 0.0), -1.0, 2.0)),
     (used_at_once, ([0, 1, 2, True],)), (used_at_once, ([],)),
+    (made_particles, (5,)), (made_particles, (0,)), (made_or_raising, (4, 9)),
 ]
 
 
@@ -243,6 +263,7 @@ def test_every_site_resumes_as_cpython(func, args):
     (row_sums, ([[1], [2, "a"]],)),  # sum raises TypeError: resumed after its call
     (enumerated, ([1, 2**62, 3],)),
     (totals, ([1, 5], 2**62)),  # the callee's comprehension overflows
+    (made_or_raising, (4, 2)),  # ZeroDivisionError with two instances in the partial list
 ])
 def test_bailouts_inside_resume_exactly(func, args):
     check(func, *args, may_bail=True)
