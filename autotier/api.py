@@ -189,6 +189,7 @@ def _make(
     hf: HotFunction = object.__new__(HotFunction)
     functools.update_wrapper(hf, func)
     hf._func = func
+    hf._run = func  # the bead swaps in the copy with loop probes (autotier.osr)
 
     def compiler(request: CompileRequest) -> CompiledCode:
         if before_compile is not None:
@@ -202,6 +203,9 @@ def _make(
     hf._bead = bead
     hf._slow = bead.on_bail
     hf._vectorcall = build.trampoline_address()
+    loops = getattr(hotness, "loop_threshold", None)
+    if loops is not None:
+        bead.start_osr(loops)
     registry.add(bead)
     return hf
 
