@@ -199,6 +199,29 @@ class OsrState:
         return entry
 
     # ------------------------------------------------------------ inspection
+    def explain(self) -> str:
+        """:meth:`describe`, then each OSR entry's block: the bytecode that rebuilds
+        the frame at its header (up to the jump to the header)."""
+        import dis
+
+        parts = [self.describe()]
+        with self.bead._lock:
+            table = sorted(self.table.items(), key=lambda item: item[0][0])
+        assert self.made is not None or not table
+        for (j, _), entry in table:
+            header = self.made.headers[j] if self.made is not None else None
+            where = f"line {header.line}" if header is not None else f"header {j}"
+            code = entry.child._func.__code__
+            params = ", ".join(code.co_varnames[:code.co_argcount])
+            lines = [f"OSR entry at {where} ({entry.child._bead.state.value}), "
+                     f"parameters {params}:"]
+            for ins in dis.get_instructions(entry.child._func):
+                lines.append(f"  {ins.offset:4} {ins.opname} {ins.argrepr}".rstrip())
+                if ins.opname == "JUMP_FORWARD":
+                    break
+            parts.append("\n".join(lines))
+        return "\n".join(p for p in parts if p)
+
     def describe(self) -> str:
         """A line per loop header: where, what was counted, entered or declined."""
         with self.bead._lock:

@@ -397,3 +397,17 @@ def test_random_iterations_over_the_cases():
         at = rng.randint(1, 300)
         hf = osr_hot(func, at)
         same(hf(*args), func(*args))
+
+
+def test_stats_and_explain_show_the_osr_entries():
+    hf = osr_hot(nested, 30)
+    same(hf(20, 30), nested(20, 30))
+    row = autotier.stats(hf)
+    line = nested.__code__.co_firstlineno + 3
+    assert row.osr_entries == 1 and row.osr_lines == (line,)
+    assert row.to_dict()["osr_lines"] == [line]
+    text = autotier.explain(hf)["osr"]
+    assert f"line {line}, offset" in text and "entry compiled" in text
+    assert f"OSR entry at line {line} (compiled), parameters n, m, s, i, j, .it0_next" in text
+    assert "LOAD_GLOBAL NULL + range" in text
+    assert autotier.explain(autotier.hot(straight))["osr"] == "no loop probes: no loop"
