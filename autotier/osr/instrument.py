@@ -31,13 +31,14 @@ was made from (something may assign it behind the hot object's back): if not, th
 call is made again with the function's new code (``again``), and the copy is dropped.
 
 Only functions the screen accepts are instrumented: CPython 3.11, at least one loop,
-no exception table (``try``, ``with``), and the frontend's decode and stack
-simulation succeed (no generators, closures, or what else it declines).
+no exception table (``try``, ``with``), no generator or coroutine, no cells
+(closures); what else the frontend declines, the OSR compile finds (:func:`screen`).
 """
 
 from __future__ import annotations
 
 import dis
+import inspect
 import itertools
 import sys
 from collections.abc import Callable
@@ -55,6 +56,8 @@ GO_ON = object()
 NEVER = 2**62  # a countdown that never ends: the probe is off for the rest of the call
 HIDDEN = ".osr"  # the countdown locals' prefix (``.osr0``, ``.osr1``, ...)
 
+_GENERATORS = (inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+               | inspect.CO_ITERABLE_COROUTINE)
 _UNCONDITIONAL = frozenset({"JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT"})
 _ENDS = frozenset({"RETURN_VALUE", "RAISE_VARARGS", "RERAISE"})
 
@@ -80,21 +83,24 @@ class Instrumented:
 
 
 def screen(func: FunctionType) -> str | None:
-    """Why ``func`` gets no probes, or None: it may."""
+    """Why ``func`` gets no probes, or None: it may.
+
+    Run when the function is decorated, so it reads the code object only (the
+    frontend's import alone takes about 0.4 s): the shapes the frontend never compiles
+    (``decode.check_code``'s flags and cells, an exception table).  What else the
+    frontend declines, the OSR compile finds: its header is then never entered, and
+    once no header can be, the function gets its original code back."""
     if compat.OSR_UNSUPPORTED is not None:
         return compat.OSR_UNSUPPORTED
     code = func.__code__
-    if not any("BACKWARD" in i.opname for i in dis.get_instructions(code)):
-        return "no loop"
+    if code.co_flags & _GENERATORS:
+        return "a generator or coroutine"
+    if code.co_cellvars or code.co_freevars:
+        return "closures and cell variables"
     if code.co_exceptiontable:
         return "try or with statements"
-    from autotier.frontend import Unsupported, decode, stackflow
-    from autotier.frontend.builtins_table import Resolver
-
-    try:
-        stackflow.build_ir(decode.decode(func), Resolver(func))
-    except Unsupported as exc:
-        return str(exc)
+    if not any("BACKWARD" in i.opname for i in dis.get_instructions(code)):
+        return "no loop"
     return None
 
 

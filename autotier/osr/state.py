@@ -154,7 +154,7 @@ class OsrState:
         found = _values(frame, made, header, iters)
         if isinstance(found, str):
             with bead._lock:
-                self.off[j] = found
+                self._turn_off(j, found)
             return _off()
         bound, args = found
         with bead._lock:
@@ -178,7 +178,7 @@ class OsrState:
                 return _off()
             child: Bead = entry.child._bead
             if child.state in (BeadState.FAILED, BeadState.BLACKLISTED, BeadState.INVALID):
-                self.off[j] = f"OSR compile {child.state.value}: {child.reason}"
+                self._turn_off(j, f"OSR compile {child.state.value}: {child.reason}")
                 return _off()
             kinds = call_kinds(child.func, tuple(args), {})
             if child.code is None or kinds is None or kinds not in child.signatures:
@@ -186,6 +186,14 @@ class OsrState:
             self.entries += 1
             self.lines[header.line] += 1
         return None, entry.child(*args)
+
+    def _turn_off(self, j: int, reason: str) -> None:
+        """Header ``j`` is never entered (lock held); once no header can be, the
+        trampoline runs the original function again (no probe costs anything)."""
+        self.off[j] = reason
+        made, hf = self.made, self.bead.hf
+        if made is not None and hf is not None and len(self.off) == len(made.headers):
+            hf._run = self.bead.func
 
     def _request(self, header: Header, bound: tuple[str, ...], args: list[Any]) -> Entry:
         """Make header's entry a child bead and queue its compile (lock held)."""

@@ -411,3 +411,28 @@ def test_stats_and_explain_show_the_osr_entries():
     assert f"OSR entry at line {line} (compiled), parameters n, m, s, i, j, .it0_next" in text
     assert "LOAD_GLOBAL NULL + range" in text
     assert autotier.explain(autotier.hot(straight))["osr"] == "no loop probes: no loop"
+
+
+def over_a_list(xs):
+    s = 0
+    for x in xs:
+        s += x
+    return s
+
+
+def declined_by_the_frontend(n):
+    seen = {}
+    for i in range(n):
+        seen[i % 3] = i
+    return len(seen)
+
+
+@pytest.mark.parametrize(("func", "args", "why"), [
+    (over_a_list, ([1, 2, 3] * 50,), "list_iterator"),
+    (declined_by_the_frontend, (200,), "OSR compile failed"),
+])
+def test_once_no_header_can_be_entered_the_original_code_comes_back(func, args, why):
+    hf = osr_hot(func, 5)
+    same(hf(*args), func(*args))
+    assert hf._run is func and why in bead_of(hf).osr.describe()
+    same(hf(*args), func(*args))
