@@ -4,23 +4,27 @@ The copy is the function's own bytecode (assembled with the ``bytecode`` package
 a *probe* at each loop header (each target of a backward jump: a ``for`` loop's
 ``FOR_ITER``, a 3.11 ``while`` loop's first body instruction)::
 
-    header:   LOAD_FAST .osr<j>; FOR_ITER slow<j>; POP_TOP; POP_TOP; JUMP_FORWARD after<j>
+    header:   LOAD_FAST .osr<j>; FOR_ITER slow<j>; POP_TOP; POP_TOP
+    after<j>: <the header's own instruction> ...
+
+where ``.osr<j>`` is a countdown iterator (over a constant tuple of ``k`` Nones) the
+prologue stores: ``k`` back edges cost ``k`` calls of a C ``next`` and no int, and the
+``k``-th runs the slow block, appended after the code::
+
     slow<j>:  PUSH_NULL; LOAD_CONST sys.gettrace; PRECALL 0; CALL 0
               POP_JUMP_FORWARD_IF_NOT_NONE traced<j>
               PUSH_NULL; LOAD_CONST probe<j>; COPY d+2 (d times); PRECALL d; CALL d
               UNPACK_SEQUENCE 2; STORE_FAST .osr<j>          # (countdown, result)
               COPY 1; LOAD_CONST GO_ON; IS_OP 0; POP_JUMP_FORWARD_IF_TRUE on<j>
               (SWAP 2; POP_TOP) d times; RETURN_VALUE        # the call's result
-    traced<j>: .osr<j> = itertools.repeat(None, NEVER); JUMP_FORWARD after<j>
-    on<j>:    POP_TOP
-    after<j>: <the header's own instruction> ...
+    traced<j>: .osr<j> = itertools.repeat(None, NEVER); JUMP_BACKWARD after<j>
+    on<j>:    POP_TOP; JUMP_BACKWARD after<j>
 
-where ``.osr<j>`` is a countdown iterator (over a constant tuple of ``k`` Nones) the
-prologue stores: ``k`` back edges cost ``k`` calls of a C ``next`` and no int, and the
-``k``-th runs the slow block.  Every jump it adds is forward, so a tracer sees no
-line event the original does not make (a backward jump to the header would make one);
-a traced frame never calls the probe (no Python frame of autotier's is traced) and
-turns its countdown off for the rest of the call.
+A call that starts traced (``sys.gettrace()``, checked by the prologue) gets
+countdowns that never end, so no slow block runs and the tracer sees exactly the
+original's lines and no frame of autotier's; a tracer set during the call makes the
+next slow block turn its countdown off (and its backward jump makes one more line
+event of the header's line).
 ``d`` is the value-stack depth at the header (the iterators of the enclosing ``for``
 loops, the loop's own included), passed to the probe; the probe reads the frame's
 locals itself.  Every inserted instruction carries the header's line (the prologue
@@ -180,7 +184,7 @@ def instrument(func: FunctionType, countdown: tuple[None, ...],
             continue
         if isinstance(item, Instr) and pending is not None:
             header = found[number]
-            body += _probe(header, probe(number))
+            body += _probe(header, tail, probe(number))
             number += 1
             pending = None
         body.append(item)
@@ -210,42 +214,51 @@ def hidden(number: int) -> str:
 
 
 def _prologue(func: FunctionType, found: tuple[Header, ...], countdown: tuple[None, ...],
-              stale: Label, line: int) -> list[Instr]:
-    out = [_const(func, line),
-           Instr("LOAD_ATTR", "__code__", lineno=line),
-           _const(func.__code__, line),
-           Instr("IS_OP", 1, lineno=line),
-           Instr("POP_JUMP_FORWARD_IF_TRUE", stale, lineno=line)]
+              stale: Label, line: int) -> list[Any]:
+    start, traced = Label(), Label()
+    out: list[Any] = [
+        _const(func, line), Instr("LOAD_ATTR", "__code__", lineno=line),
+        _const(func.__code__, line), Instr("IS_OP", 1, lineno=line),
+        Instr("POP_JUMP_FORWARD_IF_TRUE", stale, lineno=line),
+        Instr("PUSH_NULL", lineno=line), _const(sys.gettrace, line),
+        *compat.call_instructions(0, line),
+        Instr("POP_JUMP_FORWARD_IF_NOT_NONE", traced, lineno=line)]
     for header in found:
         out += [_const(countdown, line), Instr("GET_ITER", lineno=line),
                 Instr("STORE_FAST", hidden(header.number), lineno=line)]
-    return out
+    out += [Instr("JUMP_FORWARD", start, lineno=line), traced]
+    for header in found:  # a traced call: no probe ever runs
+        out += _never(hidden(header.number), line)
+    return [*out, start]
 
 
-def _probe(header: Header, probe: Any) -> list[Any]:
-    """The probe at ``header`` and its slow block, inline (every jump forward)."""
+def _never(name: str, line: int) -> list[Instr]:
+    """``name = itertools.repeat(None, NEVER)``: a countdown that never ends."""
+    return [Instr("PUSH_NULL", lineno=line), _const(itertools.repeat, line),
+            _const(None, line), _const(NEVER, line), *compat.call_instructions(2, line),
+            Instr("STORE_FAST", name, lineno=line)]
+
+
+def _probe(header: Header, tail: list[Any], probe: Any) -> list[Any]:
+    """The probe at ``header`` (returned) and its slow block (appended to ``tail``)."""
     line = header.line
     slow, after, on, traced = Label(), Label(), Label(), Label()
     name = hidden(header.number)
     d = header.depth
-    out: list[Any] = [Instr("LOAD_FAST", name, lineno=line), Instr("FOR_ITER", slow, lineno=line),
-                      Instr("POP_TOP", lineno=line), Instr("POP_TOP", lineno=line),
-                      Instr("JUMP_FORWARD", after, lineno=line)]
-    out += [slow, Instr("PUSH_NULL", lineno=line), _const(sys.gettrace, line),
-            *compat.call_instructions(0, line),
-            Instr("POP_JUMP_FORWARD_IF_NOT_NONE", traced, lineno=line),
-            Instr("PUSH_NULL", lineno=line), _const(probe, line)]
-    out += [Instr("COPY", d + 2, lineno=line) for _ in range(d)]
-    out += compat.call_instructions(d, line)
-    out += [Instr("UNPACK_SEQUENCE", 2, lineno=line), Instr("STORE_FAST", name, lineno=line),
-            Instr("COPY", 1, lineno=line), _const(GO_ON, line),
-            Instr("IS_OP", 0, lineno=line),
-            Instr("POP_JUMP_FORWARD_IF_TRUE", on, lineno=line)]
+    tail += [slow, Instr("PUSH_NULL", lineno=line), _const(sys.gettrace, line),
+             *compat.call_instructions(0, line),
+             Instr("POP_JUMP_FORWARD_IF_NOT_NONE", traced, lineno=line),
+             Instr("PUSH_NULL", lineno=line), _const(probe, line)]
+    tail += [Instr("COPY", d + 2, lineno=line) for _ in range(d)]
+    tail += compat.call_instructions(d, line)
+    tail += [Instr("UNPACK_SEQUENCE", 2, lineno=line), Instr("STORE_FAST", name, lineno=line),
+             Instr("COPY", 1, lineno=line), _const(GO_ON, line),
+             Instr("IS_OP", 0, lineno=line),
+             Instr("POP_JUMP_FORWARD_IF_TRUE", on, lineno=line)]
     for _ in range(d):
-        out += [Instr("SWAP", 2, lineno=line), Instr("POP_TOP", lineno=line)]
-    out += [Instr("RETURN_VALUE", lineno=line),
-            traced, Instr("PUSH_NULL", lineno=line), _const(itertools.repeat, line),
-            _const(None, line), _const(NEVER, line), *compat.call_instructions(2, line),
-            Instr("STORE_FAST", name, lineno=line), Instr("JUMP_FORWARD", after, lineno=line),
-            on, Instr("POP_TOP", lineno=line), after]
-    return out
+        tail += [Instr("SWAP", 2, lineno=line), Instr("POP_TOP", lineno=line)]
+    tail += [Instr("RETURN_VALUE", lineno=line),
+             traced, *_never(name, line), Instr("JUMP_BACKWARD", after, lineno=line),
+             on, Instr("POP_TOP", lineno=line), Instr("JUMP_BACKWARD", after, lineno=line)]
+    return [Instr("LOAD_FAST", name, lineno=line), Instr("FOR_ITER", slow, lineno=line),
+            Instr("POP_TOP", lineno=line), Instr("POP_TOP", lineno=line), after]
