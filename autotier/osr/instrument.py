@@ -109,8 +109,9 @@ def screen(func: FunctionType) -> str | None:
 
 
 def _depths(code: CodeType) -> dict[int, int]:
-    """The value-stack depth before each reachable instruction, by byte offset."""
-    instrs = [i for i in dis.get_instructions(code) if i.opname != "EXTENDED_ARG"]
+    """The value-stack depth before each reachable instruction, by byte offset (an
+    EXTENDED_ARG, where a jump lands, included)."""
+    instrs = list(dis.get_instructions(code))
     at = {ins.offset: n for n, ins in enumerate(instrs)}
     depth: dict[int, int] = {}
     work = [(instrs[0].offset, 0)]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import builtins
 import functools
 import itertools
+import logging
 import sys
 import time
 import weakref
@@ -35,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 from autotier.osr import entrycode
 from autotier.osr.instrument import GO_ON, NEVER, Header, Instrumented, instrument, screen
+
+log = logging.getLogger("autotier")
 
 if TYPE_CHECKING:
     from autotier.dispatch.hotobject import HotFunction
@@ -97,9 +100,14 @@ class OsrState:
         if hf is None or self.declined is not None:
             return
         ref = weakref.ref(self)
-        self.made = instrument(func, self.countdown,
-                               lambda j: functools.partial(_probe, ref, j),
-                               functools.partial(_again, ref, func))
+        try:
+            self.made = instrument(func, self.countdown,
+                                   lambda j: functools.partial(_probe, ref, j),
+                                   functools.partial(_again, ref, func))
+        except Exception as exc:  # a bug of ours: no probes, never a failed decoration
+            log.exception("autotier: instrumenting %s for OSR crashed", func.__qualname__)
+            self.declined = f"internal error: {type(exc).__name__}: {exc}"
+            return
         hf._run = self.made.func
 
     def stop(self, reason: str) -> None:

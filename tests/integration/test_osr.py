@@ -436,3 +436,19 @@ def test_once_no_header_can_be_entered_the_original_code_comes_back(func, args, 
     same(hf(*args), func(*args))
     assert hf._run is func and why in bead_of(hf).osr.describe()
     same(hf(*args), func(*args))
+
+
+LONG_BODY = "\n".join(f"        s {'+' if k % 2 else '-'}= i * {k} + {k // 2}" for k in range(40))
+_made: dict = {}
+exec(f"def long_jumps(n):\n    s = 0\n    for i in range(n):\n{LONG_BODY}\n    return s\n",
+     _made)
+long_jumps = _made["long_jumps"]
+
+
+def test_a_loop_whose_jumps_need_an_extended_arg():
+    import dis
+
+    assert any(i.opname == "EXTENDED_ARG" for i in dis.get_instructions(long_jumps))
+    hf = osr_hot(long_jumps, 7)
+    same(hf(500), long_jumps(500))
+    assert entries(hf) == 1
