@@ -452,3 +452,46 @@ def test_a_loop_whose_jumps_need_an_extended_arg():
     hf = osr_hot(long_jumps, 7)
     same(hf(500), long_jumps(500))
     assert entries(hf) == 1
+
+
+TRACED_LINES: list[int] = []
+
+
+def _line_tracer(frame, event, arg):
+    if event == "line":
+        TRACED_LINES.append(frame.f_lineno)
+    return _line_tracer
+
+
+def start_tracing():
+    sys.settrace(_line_tracer)
+    sys._getframe(1).f_trace = _line_tracer  # the caller's frame too, as pdb does
+
+
+def traced_midway(n):
+    s = 0
+    for i in range(n):
+        if i == 50:
+            start_tracing()
+        s += i
+    return s
+
+
+def test_a_tracer_set_during_the_call_turns_the_probe_off():
+    hf = osr_hot(traced_midway, 20, wait=False)
+    del TRACED_LINES[:]
+    try:
+        got = hf(300)
+    finally:
+        sys.settrace(None)
+    plain_lines = list(TRACED_LINES)
+    del TRACED_LINES[:]
+    try:
+        expected = traced_midway(300)
+    finally:
+        sys.settrace(None)
+    assert got == expected
+    header = traced_midway.__code__.co_firstlineno + 2
+    # the same lines, but the header's line once more (the slow block's jump back)
+    assert sorted(plain_lines) == sorted([*TRACED_LINES, header])
+    assert entries(hf) == 0
