@@ -21,12 +21,21 @@ iterations), which is what an iteration costs while a loop counts.
 - ``counter``: an int local incremented and compared (eight instructions);
 - ``built``: the probe ``autotier.osr`` builds (the countdown, its slow block inline
   behind a ``JUMP_FORWARD``, the slow path counting every 1,024 back edges), through
-  the hot object's trampoline, measured against ``none`` called directly.
+  the hot object's trampoline;
+- ``unprobed``: the hot object without probes (``loop_threshold=None``): ``built``'s
+  baseline, with autotier imported in the process as for ``built`` (``none`` runs
+  without it, and the allocator's state alone moved float_loop's count by 13%).
+
+    python bench/osr_probe_cost.py int_loop,horner unprobed,built   # some probes
 
 Measured on 2026-12-03 (CPython 3.11.7), instructions per iteration over the
 uninstrumented loop (int_loop, float_loop, sum_cubes, math_calls, horner: 808 to 1,428
 instructions an iteration): flag +0.7% to +7.4%, countdown +3.5% to +7.1%, counter
-+24.5% to +40%.  The kernels are loaded
++24.5% to +40%.  Again with one hash seed (801 to 1,405): flag +4.1% to +7.1%,
+countdown +4.9% to +8.6%, counter +24% to +40.6%; built: int_loop +14.1%, sum_cubes
++9.5%, math_calls +8.1%, float_loop -12.8%, horner -14.0% (the whole copy's count moves
+by up to 40 instructions an iteration with the process's layout: see
+docs/architecture.md, "On-stack replacement").  The kernels are loaded
 from their file, not imported through ``autotier``, so the counts are the loop's.
 """
 
@@ -46,7 +55,7 @@ from typing import Any
 from bytecode import BinaryOp, Bytecode, Compare, Instr, Label
 
 KERNELS_FILE = Path(__file__).resolve().parent.parent / "autotier" / "bench_kernels.py"
-PROBES = ("none", "flag", "countdown", "counter", "built")
+PROBES = ("none", "flag", "countdown", "counter", "built", "unprobed")
 NEVER = 10**9  # the probes' slow path is past this many iterations
 FLAG: list[Any] = []  # empty: the flag probe never jumps
 
@@ -100,12 +109,13 @@ def instrumented(func: types.FunctionType, kind: str) -> Any:
     bead's lock; the loop threshold is out of reach, so it never compiles)."""
     if kind == "none":
         return func
-    if kind == "built":
+    if kind in ("built", "unprobed"):
         import autotier
 
-        policy = autotier.ThresholdPolicy(threshold=NEVER, loop_threshold=10**15)
+        loops = 10**15 if kind == "built" else None
+        policy = autotier.ThresholdPolicy(threshold=NEVER, loop_threshold=loops)
         hf = autotier.hot(func, policy=policy)
-        assert hf._run is not func, "autotier.osr did not instrument the kernel"
+        assert (hf._run is not func) == (kind == "built"), "autotier.osr's probes"
         return hf
     code = Bytecode.from_code(func.__code__)
     headers = {i.arg for i in code if isinstance(i, Instr) and "BACKWARD" in i.name}
@@ -152,14 +162,16 @@ def main(argv: list[str]) -> None:
         _run_one(argv[1], argv[2], int(argv[3]))
         return
     kernels = argv[0].split(",") if argv else list(ARGS)
+    probes = tuple(argv[1].split(",")) if len(argv) > 1 else PROBES
     n = 20_000
-    print(f"{'kernel':12} " + " ".join(f"{p:>16}" for p in PROBES))
+    print(f"{'kernel':12} " + " ".join(f"{p:>16}" for p in probes))
     for kernel in kernels:
         _check(kernel)
         per = {p: (_instructions(kernel, p, 2 * n) - _instructions(kernel, p, n)) / n
-               for p in PROBES}
-        cells = [f"{per['none']:7.0f} instr"] + [
-            f"{per[p]:7.0f} ({per[p] / per['none'] - 1:+.1%})" for p in PROBES[1:]]
+               for p in probes}
+        base = probes[0]
+        cells = [f"{per[base]:7.0f} instr"] + [
+            f"{per[p]:7.0f} ({per[p] / per[base] - 1:+.1%})" for p in probes[1:]]
         print(f"{kernel:12} " + " ".join(f"{c:>16}" for c in cells), flush=True)
 
 
