@@ -51,12 +51,13 @@ from types import CodeType, FunctionType
 from typing import Any
 
 import bytecode
-from bytecode import Instr, Label
+from bytecode import Instr, Label, TryBegin, TryEnd
 
 from autotier import compat
 
 #: what a probe returns as the result when the loop goes on interpreted
 GO_ON = object()
+RAISE = object()  # the flag of a result that is an exception to raise
 NEVER = 2**62  # a countdown that never ends: the probe is off for the rest of the call
 HIDDEN = ".osr"  # the countdown locals' prefix (``.osr0``, ``.osr1``, ...)
 
@@ -243,23 +244,42 @@ def _never(name: str, line: int) -> list[Instr]:
 def _probe(header: Header, tail: list[Any], probe: Any) -> list[Any]:
     """The probe at ``header`` (returned) and its slow block (appended to ``tail``)."""
     line = header.line
-    slow, after, on, traced = Label(), Label(), Label(), Label()
+    slow, after, on, traced, raise_it = Label(), Label(), Label(), Label(), Label()
+    handler, reraise, cleanup = Label(), Label(), Label()
     name = hidden(header.number)
     d = header.depth
+    guarded = TryBegin(handler, push_lasti=False)
     tail += [slow, Instr("PUSH_NULL", lineno=line), _const(sys.gettrace, line),
              *compat.call_instructions(0, line),
              Instr("POP_JUMP_FORWARD_IF_NOT_NONE", traced, lineno=line),
-             Instr("PUSH_NULL", lineno=line), _const(probe, line)]
+             guarded, Instr("PUSH_NULL", lineno=line), _const(probe, line)]
     tail += [Instr("COPY", d + 2, lineno=line) for _ in range(d)]
-    tail += compat.call_instructions(d, line)
-    tail += [Instr("UNPACK_SEQUENCE", 2, lineno=line), Instr("STORE_FAST", name, lineno=line),
+    tail += [*compat.call_instructions(d, line), TryEnd(guarded)]
+    # (countdown, flag, result): the flag says go on, return the result or raise it
+    tail += [Instr("UNPACK_SEQUENCE", 3, lineno=line), Instr("STORE_FAST", name, lineno=line),
              Instr("COPY", 1, lineno=line), _const(GO_ON, line),
-             Instr("IS_OP", 0, lineno=line),
-             Instr("POP_JUMP_FORWARD_IF_TRUE", on, lineno=line)]
+             Instr("IS_OP", 0, lineno=line), Instr("POP_JUMP_FORWARD_IF_TRUE", on, lineno=line),
+             _const(RAISE, line), Instr("IS_OP", 0, lineno=line),
+             Instr("POP_JUMP_FORWARD_IF_TRUE", raise_it, lineno=line)]
     for _ in range(d):
         tail += [Instr("SWAP", 2, lineno=line), Instr("POP_TOP", lineno=line)]
     tail += [Instr("RETURN_VALUE", lineno=line),
-             traced, *_never(name, line), Instr("JUMP_BACKWARD", after, lineno=line),
-             on, Instr("POP_TOP", lineno=line), Instr("JUMP_BACKWARD", after, lineno=line)]
+             raise_it, Instr("RAISE_VARARGS", 1, lineno=line),
+             on, Instr("POP_TOP", lineno=line), Instr("POP_TOP", lineno=line),
+             Instr("JUMP_BACKWARD", after, lineno=line),
+             traced, *_never(name, line), Instr("JUMP_BACKWARD", after, lineno=line)]
+    # the probe's own frames may not fit under the recursion limit (a loop within two
+    # frames of it): a RecursionError of the probe itself (never the rest of the call's:
+    # that comes back as RAISE) turns the probe off, and the loop goes on
+    cleaned = TryBegin(cleanup, push_lasti=True)
+    tail += [handler, cleaned, Instr("PUSH_EXC_INFO", lineno=line),
+             _const(RecursionError, line), Instr("CHECK_EXC_MATCH", lineno=line),
+             Instr("POP_JUMP_FORWARD_IF_FALSE", reraise, lineno=line),
+             Instr("POP_TOP", lineno=line), TryEnd(cleaned), Instr("POP_EXCEPT", lineno=line),
+             *_never(name, line), Instr("JUMP_BACKWARD", after, lineno=line)]
+    again = TryBegin(cleanup, push_lasti=True)
+    tail += [reraise, again, Instr("RERAISE", 0, lineno=line), TryEnd(again),
+             cleanup, Instr("COPY", 3, lineno=line), Instr("POP_EXCEPT", lineno=line),
+             Instr("RERAISE", 1, lineno=line)]
     return [Instr("LOAD_FAST", name, lineno=line), Instr("FOR_ITER", slow, lineno=line),
             Instr("POP_TOP", lineno=line), Instr("POP_TOP", lineno=line), after]

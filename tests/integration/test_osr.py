@@ -495,3 +495,54 @@ def test_a_tracer_set_during_the_call_turns_the_probe_off():
     # the same lines, but the header's line once more (the slow block's jump back)
     assert sorted(plain_lines) == sorted([*TRACED_LINES, header])
     assert entries(hf) == 0
+
+
+def how_deep(k):
+    try:
+        return how_deep(k + 1)
+    except RecursionError:
+        return k
+
+
+def loop_then_recurse(n):
+    s = 0
+    for i in range(n):
+        s += i
+    return s + how_deep(0)  # after the loop: in the OSR code, as deep as in CPython
+
+
+def test_the_rest_of_the_call_recurses_exactly_as_deep_as_in_cpython():
+    hf = osr_hot(loop_then_recurse, 10)
+    same(hf(200), loop_then_recurse(200))
+    assert entries(hf) == 1
+
+
+def nested_deep(d, n):
+    if d > 0:
+        return nested_deep(d - 1, n)
+    s = 0
+    for i in range(n):
+        s += i
+    return s
+
+
+def test_a_loop_at_the_recursion_limit_is_not_refused_by_its_probe():
+    def deepest(f):
+        reached = 0
+        for d in range(limit - 60, limit):
+            try:
+                f(d, 300)
+            except RecursionError:
+                break
+            reached = d
+        return reached
+
+    limit = sys.getrecursionlimit()
+    plain = deepest(nested_deep)
+    hf = osr_hot(nested_deep, 10)
+    saved = nested_deep.__globals__["nested_deep"]
+    nested_deep.__globals__["nested_deep"] = hf  # the recursion through the hot object
+    try:
+        assert deepest(hf) == plain
+    finally:
+        nested_deep.__globals__["nested_deep"] = saved
