@@ -76,6 +76,9 @@ class Header:
     offset: int  # its byte offset (as ``dis`` shows)
     line: int
     depth: int  # value-stack entries at the header (the enclosing loops' iterators)
+    # the locals some path from the header reads (or deletes) before it stores them:
+    # only these are passed to the OSR entry (a dead str local does not block it)
+    live: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -135,12 +138,50 @@ def _depths(code: CodeType) -> dict[int, int]:
     return depth
 
 
+_READS = frozenset({"LOAD_FAST", "LOAD_FAST_CHECK", "DELETE_FAST"})
+
+
+def _live(code: CodeType) -> dict[int, frozenset[str]]:
+    """The locals live before each instruction, by byte offset: read (``LOAD_FAST``,
+    or ``DELETE_FAST``, which fails on an unbound one) on some path before a
+    ``STORE_FAST``.  Conservative where it cannot see: any other instruction naming a
+    local counts as a read."""
+    instrs = list(dis.get_instructions(code))
+    at = {ins.offset: n for n, ins in enumerate(instrs)}
+    succ: list[list[int]] = []
+    for n, ins in enumerate(instrs):
+        out = []
+        if ins.opname not in _ENDS:
+            if ins.opcode in dis.hasjrel or ins.opcode in dis.hasjabs:
+                out.append(at[ins.argval])
+            if ins.opname not in _UNCONDITIONAL and n + 1 < len(instrs):
+                out.append(n + 1)
+        succ.append(out)
+    live: list[frozenset[str]] = [frozenset()] * len(instrs)
+    changed = True
+    while changed:
+        changed = False
+        for n in range(len(instrs) - 1, -1, -1):
+            ins = instrs[n]
+            after = frozenset().union(*(live[m] for m in succ[n]))
+            if ins.opcode in dis.haslocal:
+                name = ins.argval
+                now = after - {name} if ins.opname == "STORE_FAST" else after | {name}
+            else:
+                now = after
+            if now != live[n]:
+                live[n] = now
+                changed = True
+    return {ins.offset: live[n] for n, ins in enumerate(instrs)}
+
+
 def headers(code: CodeType) -> tuple[Header, ...]:
     """The loop headers of ``code``, in code order."""
     items = list(bytecode.Bytecode.from_code(code))
     targets = {id(i.arg) for i in items if isinstance(i, Instr) and "BACKWARD" in i.name}
     offsets = [i.offset for i in dis.get_instructions(code) if i.opname != "EXTENDED_ARG"]
     depths = _depths(code)
+    live = _live(code)
     found: list[Header] = []
     index = 0
     pending = False
@@ -151,7 +192,7 @@ def headers(code: CodeType) -> tuple[Header, ...]:
             if pending:
                 offset = offsets[index]
                 found.append(Header(len(found), index, offset, item.lineno or 0,
-                                    depths[offset]))
+                                    depths[offset], live[offset]))
                 pending = False
             index += 1
     return tuple(found)

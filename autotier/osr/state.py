@@ -288,7 +288,7 @@ def _values(frame: FrameType, made: Instrumented, header: Header, iters: tuple[A
     if header.depth and found is not builtins.range:
         return "range is not the builtin"
     seen = frame.f_locals
-    bound = tuple(n for n in made.code.co_varnames if n in seen)
+    bound = tuple(n for n in made.code.co_varnames if n in seen and n in header.live)
     args = [seen[n] for n in bound]
     for it in iters:
         if type(it) is not _RANGE_ITER:

@@ -408,7 +408,8 @@ def test_stats_and_explain_show_the_osr_entries():
     assert row.to_dict()["osr_lines"] == [line]
     text = autotier.explain(hf)["osr"]
     assert f"line {line}, offset" in text and "entry compiled" in text
-    assert f"OSR entry at line {line} (compiled), parameters n, m, s, i, j, .it0_next" in text
+    # n and j are dead at the inner header (range(n) was evaluated, j is stored first)
+    assert f"OSR entry at line {line} (compiled), parameters m, s, i, .it0_next" in text
     assert "LOAD_GLOBAL NULL + range" in text
     assert autotier.explain(autotier.hot(straight))["osr"] == "no loop probes: no loop"
 
@@ -546,3 +547,46 @@ def test_a_loop_at_the_recursion_limit_is_not_refused_by_its_probe():
         assert deepest(hf) == plain
     finally:
         nested_deep.__globals__["nested_deep"] = saved
+
+
+def main_like(path, n):
+    name = path.upper()  # a str: dead in the loop, so not passed to the OSR entry
+    total = len(name)
+    for i in range(n):
+        total += i % 5
+    return total
+
+
+def main_like_live(path, n):
+    total = 0
+    for i in range(n):
+        total += i % 5
+    return path + str(total)  # the str is live after the loop: the entry cannot take it
+
+
+def test_only_the_locals_live_at_the_header_are_passed():
+    hf = osr_hot(main_like, 20)
+    same(hf("abc", 500), main_like("abc", 500))
+    assert entries(hf) == 1
+    live = osr_hot(main_like_live, 20)
+    same(live("abc", 500), main_like_live("abc", 500))
+    assert entries(live) == 0 and "OSR compile failed" in bead_of(live).osr.describe()
+
+
+def deletes_after(n):
+    x = 3
+    s = 0
+    for i in range(n):
+        s += i
+    del x  # a del reads: x stays live, so the OSR code has it bound
+    return s
+
+
+def test_a_del_after_the_loop_keeps_its_local_live():
+    from autotier.osr.instrument import headers
+
+    (header,) = headers(deletes_after.__code__)
+    assert header.live == {"x", "s"}
+    hf = osr_hot(deletes_after, 10)
+    same(hf(100), deletes_after(100))
+    assert entries(hf) == 1
