@@ -98,22 +98,22 @@ def prime_count(n: int) -> int:
 class LongCall(NamedTuple):
     name: str
     func: Callable[..., Any]
-    args: tuple[Any, ...]  # about 5 s in CPython on the shared 2-core machine
+    args: tuple[Any, ...]  # about 8 s in CPython on the shared 2-core machine
     quick_args: tuple[Any, ...]  # about 0.1 s
     about: str
 
 
 KERNELS: tuple[LongCall, ...] = (
-    LongCall("pisum_once", pisum, (4_500,), (60,),
-             "Julia's pisum, 4,500 repetitions in one call"),
-    LongCall("collatz_once", collatz_longest, (400_000,), (15_000,),
-             "the longest Collatz chain below 400,000: a while loop in a for loop"),
-    LongCall("mandel_once", mandel_count, (700, 200), (100, 100),
-             "a 700x700 Mandelbrot grid, 200 iterations at most: float while loops"),
-    LongCall("leibniz_once", leibniz, (30_000_000,), (1_000_000,),
-             "pi from 3 x 10^7 terms of Leibniz's series"),
-    LongCall("primes_once", prime_count, (700_000,), (50_000,),
-             "the primes below 700,000 by trial division, with break"),
+    LongCall("pisum_once", pisum, (16_000,), (60,),
+             "Julia's pisum, 16,000 repetitions in one call"),
+    LongCall("collatz_once", collatz_longest, (1_300_000,), (15_000,),
+             "the longest Collatz chain below 1,300,000: a while loop in a for loop"),
+    LongCall("mandel_once", mandel_count, (1_400, 200), (100, 100),
+             "a 1,400x1,400 Mandelbrot grid, 200 iterations at most: float while loops"),
+    LongCall("leibniz_once", leibniz, (110_000_000,), (1_000_000,),
+             "pi from 1.1 x 10^8 terms of Leibniz's series"),
+    LongCall("primes_once", prime_count, (1_800_000,), (50_000,),
+             "the primes below 1,800,000 by trial division, with break"),
 )
 
 BY_NAME: dict[str, LongCall] = {k.name: k for k in KERNELS}

@@ -590,3 +590,30 @@ def test_a_del_after_the_loop_keeps_its_local_live():
     hf = osr_hot(deletes_after, 10)
     same(hf(100), deletes_after(100))
     assert entries(hf) == 1
+
+
+def test_one_osr_compile_at_a_time():
+    """An outer loop crossing its threshold while the inner loop's entry compiles asks
+    for no entry of its own (it would compile behind the inner one, beside the native
+    code entered meanwhile, for an entry never used); the answer stays CPython's."""
+    from tests.runtime.helpers import Gate
+
+    gate = Gate()
+    hf = make_hot(nested, policy=autotier.ThresholdPolicy(threshold=NEVER_BY_CALLS,
+                                                          loop_threshold=50),
+                  before_compile=gate)
+    bead_of(hf).osr.wait_compile = False
+    got = []
+    caller = threading.Thread(target=lambda: got.append(hf(300, 300)))
+    caller.start()
+    gate.wait_entered()  # the inner loop's entry, held on the broker
+    caller.join(60)
+    assert not caller.is_alive()
+    same(got[0], nested(300, 300))  # interpreted to the end
+    counts = bead_of(hf).osr.counts
+    assert len(counts) == 2 and min(counts.values()) >= 50, counts  # both crossed
+    assert len(children(hf)) == 1, bead_of(hf).osr.describe()
+    gate.open()
+    settle()
+    same(hf(300, 300), nested(300, 300))
+    assert entries(hf) == 1
