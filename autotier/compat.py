@@ -579,6 +579,7 @@ HEAPTYPE_CACHED_KEYS = 872  # PyHeapTypeObject.ht_cached_keys (after ht_qualname
 _HEAPTYPE_NAME, _HEAPTYPE_QUALNAME = 848, 864
 OBJECT_VALUES = -32  # _PyObject_ValuesPointer(obj): the PyDictValues * (NULL: a dict)
 _DK_LOG2_INDEX_BYTES, _DK_KIND, _DK_NENTRIES, _DK_INDICES = 9, 10, 24, 32
+DK_NENTRIES = _DK_NENTRIES  # PyDictKeysObject.dk_nentries (Py_ssize_t)
 _DICT_KEYS_SPLIT = 2
 _MEMBER_DESCR_MEMBER, _MEMBER_TYPE, _MEMBER_OFFSET = 40, 8, 16  # PyMemberDescrObject
 _T_OBJECT_EX = 16  # a __slots__ member
@@ -620,6 +621,18 @@ def split_key_index(t: type, name: str) -> int | None:
         if key and ctypes.cast(key, ctypes.py_object).value == name:
             return i
     return None
+
+
+def shared_keys(t: type) -> tuple[int, int] | None:
+    """The address of the shared keys instances of ``t`` keep their values in, and
+    how many names they hold (they only grow: a name is never removed); None: no
+    shared keys (no managed dict, or a combined one)."""
+    if INSTANCE_LAYOUT_UNKNOWN is not None or not type_flags(t) & TPFLAGS_MANAGED_DICT:
+        return None
+    keys = ctypes.c_void_p.from_address(id(t) + HEAPTYPE_CACHED_KEYS).value
+    if not keys or ctypes.c_uint8.from_address(keys + _DK_KIND).value != _DICT_KEYS_SPLIT:
+        return None
+    return keys, ctypes.c_ssize_t.from_address(keys + _DK_NENTRIES).value
 
 
 def instance_values(obj: object) -> dict[str, object] | None:

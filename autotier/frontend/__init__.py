@@ -75,7 +75,16 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
                     VKind(k) for k in seen}
     program = build_program(func, kinds, speculated, items, attrs, held=held)
     body = engine.unique_name(f"body_{func.__qualname__}")
-    lowering = ModuleLowering(program, body, int_bits)
+    try:
+        lowering = ModuleLowering(program, body, int_bits)
+    except Unsupported:
+        if not program.passes_instances:
+            raise
+        # a recursion through methods or helpers given instances, whose bailouts would
+        # unwind past their attribute accesses: those calls made through the C API
+        program = build_program(func, kinds, speculated, items, attrs, held=held,
+                                instance_calls=False)
+        lowering = ModuleLowering(program, body, int_bits)
     text = str(lowering.run())
     dumps = {
         "bytecode": "\n\n".join(s.decoded.listing() for s in program.sources.values()),

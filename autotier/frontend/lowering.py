@@ -71,7 +71,7 @@ from autotier.frontend.exits import RESULT_ONLY, Exits
 from autotier.frontend.ir import Kinds, Var, VKind
 from autotier.frontend.kinds import NP_SCALARS, SEQUENCES, vkind_of
 from autotier.frontend.numerics import Numerics
-from autotier.frontend.program import Program, Spec
+from autotier.frontend.program import Program, Spec, native_calls
 from autotier.frontend.typeinfer import BOXED_RESULTS, OPAQUE_RESULT, Typed
 from autotier.frontend.values import (
     I1,
@@ -106,10 +106,7 @@ def _recursive(program: Program) -> bool:
     calls: dict[FunctionType, set[FunctionType]] = {}
     for (func, _), typed in program.typed.items():
         callees = calls.setdefault(func, set())
-        callees.update(instr.callee for bid in typed.reached
-                       for instr in typed.func.block(bid).instrs
-                       if isinstance(instr, ir.CallFunction)
-                       and any(f is instr.callee for f, _ in program.typed))
+        callees.update(f for f, _ in native_calls(program, typed))
     done: set[FunctionType] = set()
 
     def cycle_from(func: FunctionType, path: set[FunctionType]) -> bool:
@@ -439,7 +436,7 @@ class FunctionLowering:
         """An i64 int (a helper's result, a range item) as the function holds ints."""
         return x if self.ints is I64 else self.b.sext(x, self.ints)
 
-    def call_function(self, func: FunctionType, kinds: tuple[Kind, ...],
+    def call_function(self, func: FunctionType, kinds: tuple[ArgKind, ...],
                       args: list[Any]) -> tuple[LV, Kinds]:
         if (func, kinds) in self.ml.program.opaque:  # CPython runs it
             return capi.lower_call_object(self, func, args, kinds, OPAQUE_RESULT)

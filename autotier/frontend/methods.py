@@ -21,14 +21,17 @@ from typing import TYPE_CHECKING
 
 from llvmlite import ir as ll
 
+from autotier import compat
 from autotier.abi import Status
-from autotier.dispatch.irutil import PTR, call_method, const_ptr, declare
+from autotier.dispatch.irutil import PTR, call_method, const_ptr, declare, field
 from autotier.frontend import boxes, ir, periodic
 from autotier.frontend.attrs import name_object
 from autotier.frontend.capi import boxed_arguments, kwnames_tuple, resume_after
 from autotier.frontend.finishing import native_depth, take_exception
 from autotier.frontend.ir import Kinds, VKind
-from autotier.frontend.values import I32, LV
+from autotier.frontend.methodplan import MethodPlan
+from autotier.frontend.typeinfer import method_spec
+from autotier.frontend.values import I1, I32, I64, LV, i64
 
 if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering
@@ -48,6 +51,68 @@ def arguments_are_pure(emitted: list[ir.Instr]) -> bool:
 
 def lower_call_method(fl: FunctionLowering, instr: ir.CallMethod, combo: tuple[VKind, ...],
                       args: list[ll.Value], returns: Kinds) -> tuple[LV, Kinds]:
+    """``obj.name(*args)``: the method compiled in, called natively where its guards
+    hold (:mod:`.methodplan`), else (and where none is planned) CPython's method call."""
+    native = method_spec(instr, combo, fl.typed.call_classes)
+    program = fl.ml.program
+    if native is None or (native[0].func, native[1]) not in program.typed or (
+            program.typed[(native[0].func, native[1])].returns != returns):
+        return _through_capi(fl, instr, combo, args, returns)
+    plan, kinds = native
+    b = fl.b
+    direct, through, join = (fl.block(f"{instr.name}_{what}")
+                             for what in ("native", "capi", "returned"))
+    b.cbranch(_guards(fl, args[0], plan), direct, through).set_weights([1000, 1])
+    incoming: list[tuple[LV, ll.Block]] = []
+    b.position_at_end(direct)
+    passed = [args[p] if p <= plan.nargs else _constant(fl, plan.default(p))
+              for p in plan.order]
+    lv, _ = fl.call_function(plan.func, kinds, passed)
+    incoming.append((lv, b.block))
+    b.branch(join)
+    b.position_at_end(through)
+    lv, _ = _through_capi(fl, instr, combo, args, returns)
+    incoming.append((lv, b.block))
+    b.branch(join)
+    b.position_at_end(join)
+    merged = []
+    for i, value in enumerate(incoming[0][0]):
+        phi = b.phi(value.type)
+        for values, block in incoming:
+            phi.add_incoming(values[i], block)
+        merged.append(phi)
+    return tuple(merged), returns
+
+
+def _guards(fl: FunctionLowering, obj: ll.Value, plan: MethodPlan) -> ll.Value:
+    """i1: the instance's type is still the class, the class's version tag the
+    compile's and, for instances with values, they still have values indexed by shared
+    keys holding no more names than at the compile (none of them the method's)."""
+    b = fl.b
+    cls = const_ptr(id(plan.cls))
+    same_type = b.icmp_unsigned("==", b.load(field(b, obj, compat.OB_TYPE, PTR)), cls)
+    tag = b.load(field(b, cls, compat.TYPE_VERSION_TAG, I32), name="version_tag")
+    ok = b.and_(same_type, b.icmp_unsigned("==", tag, ll.Constant(I32, plan.version)))
+    if not plan.keys:
+        return ok
+    values = b.load(field(b, obj, compat.OBJECT_VALUES, PTR), name="values")
+    ok = b.and_(ok, b.icmp_unsigned("!=", values, ll.Constant(PTR, None)))
+    entries = b.load(field(b, const_ptr(plan.keys), compat.DK_NENTRIES, I64), name="names")
+    return b.and_(ok, b.icmp_signed("==", entries, i64(plan.entries)))
+
+
+def _constant(fl: FunctionLowering, value: object) -> ll.Value:
+    """A default the plan takes (an int within int64, a float or a bool)."""
+    if type(value) is bool:
+        return ll.Constant(I1, int(value))
+    if type(value) is float:
+        return ll.Constant(ll.DoubleType(), value)
+    assert type(value) is int
+    return ll.Constant(fl.ints, value)
+
+
+def _through_capi(fl: FunctionLowering, instr: ir.CallMethod, combo: tuple[VKind, ...],
+                  args: list[ll.Value], returns: Kinds) -> tuple[LV, Kinds]:
     b = fl.b
     module = fl.ml.module
     decref = declare(module, "Py_DecRef", ll.VoidType(), [PTR])

@@ -109,7 +109,8 @@ def leaf(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...], args: 
     if row:
         expected: Kinds = frozenset({VKind.ARRAY})  # a row (typeinfer._row_kind)
     else:
-        expected = result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr))
+        expected = result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr),
+                                fl.typed.call_classes)
     if not expected:
         # no kind to answer with: CPython raises a TypeError, never returns, or holds a
         # value native code cannot (an int constant past int64); numpy's own (a bool
@@ -137,7 +138,7 @@ def _callee_returns(fl: FunctionLowering) -> Any:
     def returns(func: Any, kinds: Any) -> Kinds:
         if (func, kinds) in program.opaque:
             return OPAQUE_RESULT
-        return program.typed[(func, kinds)].returns
+        return program.returned[(func, kinds)]
 
     return returns
 
@@ -348,7 +349,7 @@ def _lower_MathCall(fl: FunctionLowering, instr: ir.MathCall, combo: tuple[VKind
 
 def _lower_CallFunction(fl: FunctionLowering, instr: ir.CallFunction,
                         combo: tuple[VKind, ...], args: list[Any]) -> Leaf:
-    return fl.call_function(instr.callee, call_kinds(instr, combo), args)
+    return fl.call_function(instr.callee, call_kinds(instr, combo, fl.typed.call_classes), args)
 
 
 # ---------------------------------------------------------------- range loops
@@ -462,7 +463,8 @@ def _lower_CallBuiltin(fl: FunctionLowering, instr: ir.CallBuiltin, combo: tuple
 
 
 def _expected(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...]) -> Kinds:
-    return result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr))
+    return result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr),
+                        fl.typed.call_classes)
 
 
 def _lower_UnpackCheck(fl: FunctionLowering, instr: ir.UnpackCheck, combo: tuple[VKind],

@@ -20,7 +20,7 @@ from types import FunctionType
 
 from autotier import compat
 from autotier.abi import ArgKind, ArrayKind, InstanceKind, Kind
-from autotier.frontend import complexkinds, instances, ir, npscalars, npvalues
+from autotier.frontend import complexkinds, instances, ir, methodplan, npscalars, npvalues
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.errors import Unsupported, at_line
 from autotier.frontend.ir import NO_KINDS, BinOp, CmpOp, Kinds, UnOp, VKind
@@ -37,7 +37,7 @@ from autotier.frontend.npscalars import NumpyRefuses
 from autotier.frontend.values import is_nullable
 
 # What a call of another compiled function returns, for argument kinds.
-CalleeResult = Callable[[FunctionType, tuple[Kind, ...]], Kinds]
+CalleeResult = Callable[[FunctionType, tuple[ArgKind, ...]], Kinds]
 
 INTLIKE = frozenset({VKind.INT, VKind.BOOL})
 _BITWISE = frozenset({BinOp.AND, BinOp.OR, BinOp.XOR})
@@ -81,6 +81,14 @@ class Typed:
     arrays: Mapping[ir.Var, ArrayKind] = dataclasses.field(default_factory=dict)
     # the class of each instance
     classes: Mapping[ir.Var, type] = dataclasses.field(default_factory=dict)
+    # whether calls pass instances as their classes (natively compiled callees and
+    # methods); else as objects, called through the C API (``build_program``)
+    instance_calls: bool = True
+
+    @property
+    def call_classes(self) -> Mapping[ir.Var, type] | None:
+        """The classes calls pass instances as (None: as objects)."""
+        return self.classes if self.instance_calls else None
 
     def dump(self) -> str:
         sig = ", ".join(k.name.lower() for k in self.arg_kinds)
@@ -195,9 +203,11 @@ def container_of(instr: ir.Instr) -> ir.Var | None:
 
 
 def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult,
-                 elements: Kinds = NO_KINDS) -> Kinds:
+                 elements: Kinds = NO_KINDS,
+                 classes: Mapping[ir.Var, type] | None = None) -> Kinds:
     """Kinds of ``instr``'s result when its operands (``uses()``) have kinds ``combo``;
-    ``elements``: the speculated element kinds of its :func:`container_of` operand."""
+    ``elements``: the speculated element kinds of its :func:`container_of` operand;
+    ``classes``: the class of each instance (a call passes it to its callee)."""
     if isinstance(instr, ir.Const):
         if instr.value is None:
             return frozenset({VKind.NONE})
@@ -210,7 +220,14 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     calls = isinstance(instr, ir.CallFunction | ir.CallObject)  # an instance passed along
     if (VKind.INSTANCE in combo and not calls) or isinstance(
             instr, ir.GetAttr | ir.SetAttr | ir.DelAttr | ir.CallMethod):
-        return instances.result_kinds(instr, combo, elements)
+        through = instances.result_kinds(instr, combo, elements)
+        native = (method_spec(instr, combo, classes) if isinstance(instr, ir.CallMethod)
+                  else None)
+        if native is not None:  # compiled in: what it returns (a C-API call's result,
+            returned = callee(native[0].func, native[1])  # where a guard fails, is
+            if VKind.OBJECT not in returned:  # checked against it)
+                return returned
+        return through
     array = _array_kinds(instr, combo, elements)
     if array is not None:
         return array
@@ -274,7 +291,7 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return _with_none(instr, combo)
     if isinstance(instr, ir.CallFunction):
         _call_arguments(instr, combo)
-        returned = callee(instr.callee, call_kinds(instr, combo))
+        returned = callee(instr.callee, call_kinds(instr, combo, classes))
         if VKind.OBJECT in returned:
             raise Unsupported(at_line(f"a call of {instr.callee.__qualname__}, which returns "
                                       "a tuple, is not supported", instr.line))
@@ -304,17 +321,43 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     return NO_KINDS if out is None else frozenset({out})
 
 
-def call_kinds(instr: ir.CallFunction | ir.CallObject, combo: tuple[VKind, ...]
-               ) -> tuple[Kind, ...]:
+def call_kinds(instr: ir.CallFunction | ir.CallObject, combo: tuple[VKind, ...],
+               classes: Mapping[ir.Var, type] | None = None) -> tuple[ArgKind, ...]:
     """How a call passes its arguments: numbers unboxed, lists and tuples borrowed, an
-    ndarray or an instance borrowed as an object (``Kind.OBJECT``: a function given one
-    is called through the C API); a numpy scalar argument is declined."""
+    instance of a known class (``classes``, a native call's) borrowed as that
+    ``InstanceKind`` (its callee compiled for the class), an ndarray or another
+    instance borrowed as an object (``Kind.OBJECT``: a function given one is called
+    through the C API); a numpy scalar argument is declined."""
     if any(k in NP_SCALARS for k in combo):
         name = (instr.callee_name if isinstance(instr, ir.CallObject)
                 else instr.callee.__qualname__)
         raise Unsupported(at_line(f"a call of {name} with a numpy scalar argument is not "
                                   "supported", instr.line))
-    return tuple(Kind.OBJECT if k in (VKind.ARRAY, VKind.INSTANCE) else Kind(k) for k in combo)
+    return tuple(argument_kind(k, v, classes) for k, v in zip(combo, instr.uses(), strict=True))
+
+
+def argument_kind(kind: VKind, var: ir.Var, classes: Mapping[ir.Var, type] | None
+                  ) -> ArgKind:
+    """How a native call passes a value of ``kind`` (:func:`call_kinds`)."""
+    if kind is VKind.INSTANCE and classes is not None and var in classes:
+        return InstanceKind(classes[var])
+    return Kind.OBJECT if kind in (VKind.ARRAY, VKind.INSTANCE) else Kind(kind)
+
+
+def method_spec(instr: ir.CallMethod, combo: tuple[VKind, ...],
+                classes: Mapping[ir.Var, type] | None
+                ) -> tuple[methodplan.MethodPlan, tuple[ArgKind, ...]] | None:
+    """The method a call of an instance's method calls natively (its plan, and the
+    kinds of its parameters), or None: CPython's method call, through the C API."""
+    if classes is None or instr.obj not in classes or combo[0] is not VKind.INSTANCE:
+        return None
+    if any(k in NP_SCALARS or k not in _CALL_ARGUMENTS for k in combo):
+        return None
+    found = methodplan.plan(classes[instr.obj], instr.name, len(instr.args), instr.kw_names)
+    if found is None:
+        return None
+    given = [argument_kind(k, v, classes) for k, v in zip(combo, instr.uses(), strict=True)]
+    return found, methodplan.callee_kinds(found, given)
 
 
 def _array_kinds(instr: ir.Instr, combo: tuple[VKind, ...], elements: Kinds) -> Kinds | None:
@@ -421,7 +464,7 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
           elements: Mapping[int, Kinds] | None = None,
           items: Mapping[int, Kinds] | None = None, *, root: bool = True,
           attrs: instances.Attrs | None = None,
-          held: Mapping[int, type] | None = None) -> Typed:
+          held: Mapping[int, type] | None = None, instance_calls: bool = True) -> Typed:
     """Kinds for every value of ``func`` called with ``arg_kinds``; ``elements``: the
     speculated element kinds of each list or tuple parameter (by position); ``items``:
     those of the items of its tuple elements; ``attrs``: those of instances' attributes,
@@ -463,7 +506,8 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
             if b not in reached:
                 continue
             blk = func.block(b)
-            if not _run_block(blk, types, callee, elems, arrays, tuples=tuples, attrs=seen):
+            if not _run_block(blk, types, callee, elems, arrays, tuples=tuples, attrs=seen,
+                              instance_calls=instance_calls):
                 continue
             if b not in completed:
                 completed.add(b)
@@ -506,12 +550,13 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
         what = " or ".join(sorted(_OBJECT_NAMES[k] for k in returns & _OBJECTS))
         raise Unsupported(f"{func.name}: returning a {what} is not supported")
     return Typed(func, arg_kinds, types, frozenset(reached), frozenset(completed), returns,
-                 elems, arrays, classes)
+                 elems, arrays, classes, instance_calls)
 
 
 def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
                elems: dict[ir.Var, Kinds], arrays: dict[ir.Var, ArrayKind], *,
-               tuples: dict[ir.Var, Kinds], attrs: instances.AttrTable) -> bool:
+               tuples: dict[ir.Var, Kinds], attrs: instances.AttrTable,
+               instance_calls: bool = True) -> bool:
     """Update the kinds of ``blk``'s instructions (and the element kinds of those that
     are sequences or iterators over one, ``tuples`` the item kinds of a sequence's
     tuple elements); False if its end is unreachable."""
@@ -531,7 +576,8 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             continue
         result = NO_KINDS
         for combo in combos(operands, types):
-            result |= result_kinds(instr, combo, callee, inner)
+            result |= result_kinds(instr, combo, callee, inner,
+                                   attrs.classes if instance_calls else None)
         types[instr.dest] = types[instr.dest] | result
         if isinstance(instr, ir.CallObject) and instr.makes is not None:  # numpy.zeros
             arrays[instr.dest] = instr.makes

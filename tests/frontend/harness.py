@@ -31,9 +31,10 @@ import struct
 import sys
 import warnings
 from dataclasses import dataclass, field
-from types import FrameType, FunctionType
+from types import CodeType, FrameType, FunctionType
 from typing import Any
 
+from autotier import compat
 from autotier.abi import RAISES, InstanceKind, Kind, Status, hot_target
 from autotier.deopt import forcing, resume, sites
 from autotier.frontend import LoweredModule, lower
@@ -191,10 +192,12 @@ def same(a: Any, b: Any) -> bool:
 
 
 def _instance_state(value: Any) -> tuple[Any, ...]:
-    try:
-        own = object.__getattribute__(value, "__dict__")
-    except AttributeError:
-        own = {}
+    own = compat.instance_values(value)  # (without making its dict)
+    if own is None:
+        try:
+            own = object.__getattribute__(value, "__dict__")
+        except AttributeError:
+            own = {}
     slots = []
     for klass in type(value).__mro__[:-1]:
         names = vars(klass).get("__slots__", ())
@@ -265,14 +268,57 @@ def copy_array(a: Any) -> Any:
     return out
 
 
+def copy_instance(a: Any, memo: dict[int, Any]) -> Any:
+    """A copy of instance ``a`` made as its class's own ``__init__`` would make it: its
+    attributes set one by one, in order, so that it keeps its values in the class's
+    shared keys, as instances do (``copy.deepcopy`` updates a new instance's
+    ``__dict__``, which makes the dict: CPython's method and attribute fast paths, and
+    autotier's, would never see the copy); read without making ``a``'s dict either."""
+    if id(a) in memo:
+        return memo[id(a)]
+    cls = type(a)
+    out = cls.__new__(cls)
+    memo[id(a)] = out
+    own = compat.instance_values(a)
+    if own is None:
+        own = dict(getattr(a, "__dict__", {}))
+    for name, value in own.items():
+        object.__setattr__(out, name, copy.deepcopy(value, memo))
+    for klass in cls.__mro__[:-1]:
+        names = vars(klass).get("__slots__", ())
+        for name in (names,) if isinstance(names, str) else names:
+            if name not in ("__dict__", "__weakref__"):
+                try:
+                    value = vars(klass)[name].__get__(a, cls)
+                except AttributeError:
+                    continue
+                vars(klass)[name].__set__(out, copy.deepcopy(value, memo))
+    return out
+
+
+def _deep_copy(a: Any, memo: dict[int, Any]) -> Any:
+    """``copy.deepcopy`` of a list, its instances copied by :func:`copy_instance`."""
+    if InstanceKind.takes(type(a)):
+        return copy_instance(a, memo)
+    if type(a) is list:
+        if id(a) not in memo:
+            memo[id(a)] = out = []
+            out.extend(_deep_copy(x, memo) for x in a)
+        return memo[id(a)]
+    if type(a) is tuple:
+        return tuple(_deep_copy(x, memo) for x in a)
+    return copy.deepcopy(a, memo)
+
+
 def fresh(args: tuple[Any, ...]) -> tuple[Any, ...]:
     """A copy of ``args`` whose lists, instances and arrays are new (a call may store
     into them); one object passed twice (``f(a, a)``) is one copy passed twice."""
     copies: dict[int, Any] = {}
+    memo: dict[int, Any] = {}
 
     def one(a: Any) -> Any:
         if id(a) not in copies:
-            copies[id(a)] = (copy.deepcopy(a) if isinstance(a, list)
+            copies[id(a)] = (_deep_copy(a, memo) if isinstance(a, list)
                              or InstanceKind.takes(type(a)) else copy_array(a))
         return copies[id(a)]
 
@@ -434,11 +480,13 @@ def forced_sites(func: Any, args: tuple[Any, ...], *, opt: int = 2, int_bits: in
     return reached
 
 
-def executed_offsets(func: Any, args: tuple[Any, ...]) -> set[int]:
+def executed_offsets(func: Any, args: tuple[Any, ...], code: CodeType | None = None
+                     ) -> set[int]:
     """The byte offsets (as ``dis`` shows them) of the instructions CPython executes in
-    ``func``'s own frame for ``func(*args)``: ``sys.settrace`` with opcode events."""
+    ``func``'s own frame for ``func(*args)`` (``code``: in the frames of that code, a
+    callee's): ``sys.settrace`` with opcode events."""
     py = python_function(func)
-    code = py.__code__
+    code = py.__code__ if code is None else code
     seen: set[int] = set()
 
     def tracer(frame: FrameType, event: str, arg: object) -> Any:
@@ -496,12 +544,18 @@ def force_every_site(func: Any, inputs: list[tuple[Any, ...]], *, opt: int = 2,
     todo = [s for s in coverage.sites if s.id not in coverage.forced]
     if not todo:
         return coverage
-    executed = [executed_offsets(py, args) for args in inputs]
+    traced: dict[CodeType, list[set[int]]] = {}  # a callee's sites: in its own frames
+
+    def executed(code: CodeType) -> list[set[int]]:
+        if code not in traced:
+            traced[code] = [executed_offsets(py, args, code) for args in inputs]
+        return traced[code]
+
     with warnings.catch_warnings():  # numpy's, inside C-API calls (check compares them)
         warnings.simplefilter("ignore")
         natural = [compiled.run(*fresh(args), budget=budget)[0] for args in inputs]
     for site in todo:
-        for args, offsets, status in zip(inputs, executed, natural, strict=True):
+        for args, offsets, status in zip(inputs, executed(site.code), natural, strict=True):
             if site.offset not in offsets:
                 continue
             forcing.force(site.id)
