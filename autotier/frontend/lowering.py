@@ -187,7 +187,9 @@ class ModuleLowering:
             params = [scalar_type(vkind_of(k), self.ints) for k in kinds]
             extra = [PTR8] if self.unwinds else [I64.as_pointer()]  # unwind or record
             fnty = ll.FunctionType(ret, [*params, I64, *extra])
-            name = f"{self.body_name}.{func.__name__}.{_spec_text(spec)}"
+            # (a method and a function may share a name: Walker.ahead and ahead)
+            name = self.module.get_unique_name(
+                f"{self.body_name}.{func.__qualname__}.{_spec_text(spec)}")
             fn = ll.Function(self.module, fnty, name)
             fn.linkage = "internal"
             fn.attributes.add("nounwind")

@@ -1,0 +1,387 @@
+"""Methods and helpers given instances compiled into their callers (issue 11,
+``docs/architecture.md`` "Instances": method calls).
+
+Differential through the frontend harness: each function is compiled for its
+arguments' kinds, run natively and in CPython on fresh copies (made attribute by
+attribute, as ``__init__`` makes instances, so they keep their values in the class's
+shared keys) and compared exactly: result, exception, every instance's state.  Where a
+method is compiled in, a profile function sees no frame of it run natively; where its
+guards fail (the method reassigned, shadowed by the instance, the instance's dict made)
+CPython's own method call answers.  Every deopt site, the callees' included, is forced
+with an input that reaches it and resumed to CPython's answer.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from types import CodeType
+from typing import Any
+
+import pytest
+
+from autotier.abi import Status
+from autotier.frontend import methodplan
+from tests.frontend.harness import (
+    check,
+    compile_function,
+    force_every_site,
+    fresh,
+    kinds_of,
+    tuple_speculation,
+)
+
+
+def clamp(v, lo, hi):  # an undecorated helper of numbers, called by a method
+    return min(max(v, lo), hi)
+
+
+class Walker:
+    def __init__(self, x, step):
+        self.x = x
+        self.step = step
+        self.moves = 0
+
+    def advance(self, k=1.0):
+        self.x += self.step * k
+        self.moves += 1
+        return self.x
+
+    def ahead(self, n):  # calls other methods of self
+        for _ in range(n):
+            self.advance(0.5)
+        return self.gap(self)
+
+    def gap(self, other):
+        return abs(self.x - other.x)
+
+    def bounded(self, lo, hi):
+        self.x = clamp(self.x, lo, hi)
+        return self.x
+
+    def boom(self, d):
+        return self.x / d
+
+    def counted(self):  # an int attribute that may overflow int64 inside the method
+        self.moves = self.moves * 3 + 1
+        return self.moves
+
+    def me(self):
+        return self
+
+    def depth(self, k):
+        if k <= 0:
+            return self.x
+        return self.depth(k - 1) + 1.0
+
+    @staticmethod
+    def twice(v):
+        return 2 * v
+
+    @classmethod
+    def plus(cls, v):
+        return v + 1
+
+
+class Runner(Walker):
+    def advance(self, k=1.0):  # overridden: each class its own specialisation
+        self.x += 2 * self.step * k
+        return self.x
+
+
+class Slim:
+    __slots__ = ("x", "v")
+
+    def __init__(self, x, v):
+        self.x = x
+        self.v = v
+
+    def push(self, dv):
+        self.v += dv
+        self.x += self.v
+        return self.x
+
+
+def walk(w, n):
+    total = 0.0
+    for _ in range(n):
+        total += w.advance()
+    return total
+
+
+def walk_by(w, k):
+    return w.advance(k=k) + w.advance(k)
+
+
+def ahead(w, n):
+    return w.ahead(n) + w.x
+
+
+def gap_of(w, v):
+    return w.gap(v) * 2
+
+
+def bounded(w, lo, hi):
+    w.x += 5.0
+    return w.bounded(lo, hi)
+
+
+def divided(w, d):
+    w.x += 1.0
+    return w.boom(d)
+
+
+def counted(w, n):
+    last = 0
+    for _ in range(n):
+        last = w.counted()
+    return last
+
+
+def pushed(s, n):
+    for _ in range(n):
+        s.push(0.25)
+    return s.v
+
+
+def statics(w):
+    return w.twice(3) + w.plus(4)
+
+
+def selfish(w):
+    return w.me()
+
+
+def deep(w):
+    return w.depth(5)
+
+
+def _kick(w, dv):  # a helper given an instance
+    w.step += dv
+    return w.step
+
+
+def kicked(w, dv):
+    return _kick(w, dv) + w.x
+
+
+def _energy(w):
+    return 0.5 * w.step * w.step
+
+
+def energies(ws):  # a helper given each instance of a list
+    e = 0.0
+    for w in ws:
+        e += _energy(w)
+    return e
+
+
+CASES = [
+    (walk, (Walker(0.0, 0.5), 5)),
+    (walk, (Runner(0.0, 0.5), 5)),
+    (walk_by, (Walker(1.0, 2.0), 0.25)),
+    (ahead, (Walker(1.0, 2.0), 3)),
+    (gap_of, (Walker(1.0, 0.0), Walker(4.5, 0.0))),
+    (bounded, (Walker(1.0, 0.0), -2.0, 3.0)),
+    (divided, (Walker(1.0, 0.0), 2.0)),
+    (divided, (Walker(1.0, 0.0), 0.0)),  # the method raises: CPython's ZeroDivisionError
+    (counted, (Walker(1.0, 0.0), 3)),
+    (counted, (Walker(1.0, 0.0), 60)),  # overflows int64 inside the method: resumed there
+    (pushed, (Slim(0.0, 1.0), 4)),
+    (statics, (Walker(0.0, 0.0),)),
+    (selfish, (Walker(0.0, 0.0),)),
+    (deep, (Walker(2.0, 0.0),)),
+    (kicked, (Walker(1.0, 0.5), 0.25)),
+    (energies, ([Walker(1.0, 0.5), Walker(2.0, 1.5)],)),
+]
+
+
+@pytest.mark.parametrize("func,args", CASES)
+def test_answers_like_cpython(func, args):
+    check(func, *args, may_bail=True)
+
+
+def _compiled(func, args):
+    return compile_function(func, kinds_of(args), speculated=tuple_speculation(args))
+
+
+def _frames_run(func, args, code: CodeType) -> tuple[Status, Any, int]:
+    """Run ``func`` natively; how many frames of ``code`` Python ran meanwhile."""
+    compiled = _compiled(func, args)
+    seen = [0]
+
+    def profile(frame, event, arg):
+        if event == "call" and frame.f_code is code:
+            seen[0] += 1
+
+    sys.setprofile(profile)
+    try:
+        status, value, _ = compiled.run(*args)
+    finally:
+        sys.setprofile(None)
+    return status, value, seen[0]
+
+
+@pytest.mark.parametrize("func,args,callees", [
+    (walk, (Walker(0.0, 0.5), 5), ("Walker.advance",)),
+    (walk, (Runner(0.0, 0.5), 5), ("Runner.advance",)),
+    (walk_by, (Walker(1.0, 2.0), 0.25), ("Walker.advance",)),
+    (ahead, (Walker(1.0, 2.0), 3), ("Walker.ahead", "Walker.advance", "Walker.gap")),
+    (bounded, (Walker(1.0, 0.0), -2.0, 3.0), ("Walker.bounded", "clamp")),
+    (pushed, (Slim(0.0, 1.0), 4), ("Slim.push",)),
+    (kicked, (Walker(1.0, 0.5), 0.25), ("_kick",)),
+    (energies, ([Walker(1.0, 0.5)],), ("_energy",)),
+    (statics, (Walker(0.0, 0.0),), ()),  # staticmethod, classmethod: CPython's call
+    (deep, (Walker(2.0, 0.0),), ()),  # a recursion: CPython's call (its bailouts unwind)
+    (selfish, (Walker(0.0, 0.0),), ()),  # returns an instance: CPython's call
+])
+def test_what_is_compiled_in(func, args, callees):
+    compiled = _compiled(func, args)
+    assert set(compiled.lowered.callees) == set(callees)
+
+
+@pytest.mark.parametrize("func,args,method", [
+    (walk, (Walker(0.0, 0.5), 5), Walker.advance),
+    (walk, (Runner(0.0, 0.5), 5), Runner.advance),
+    (ahead, (Walker(1.0, 2.0), 3), Walker.gap),
+    (pushed, (Slim(0.0, 1.0), 4), Slim.push),
+    (kicked, (Walker(1.0, 0.5), 0.25), _kick),
+])
+def test_methods_compiled_in_run_no_python_frame(func, args, method):
+    status, value, frames = _frames_run(func, fresh(args), method.__code__)
+    assert status is Status.OK and frames == 0
+    assert value == func(*fresh(args))
+
+
+@pytest.mark.parametrize("func,inputs", [
+    (walk, [(Walker(0.0, 0.5), 3)]),
+    (walk_by, [(Walker(1.0, 2.0), 0.25)]),
+    (ahead, [(Walker(1.0, 2.0), 2)]),
+    (bounded, [(Walker(1.0, 0.0), -2.0, 3.0)]),
+    (divided, [(Walker(1.0, 0.0), 2.0)]),
+    (counted, [(Walker(1.0, 0.0), 2)]),
+    (pushed, [(Slim(0.0, 1.0), 2)]),
+    (kicked, [(Walker(1.0, 0.5), 0.25)]),
+])
+def test_every_site_inside_the_callees_resumes_exactly(func, inputs):
+    coverage = force_every_site(func, inputs)
+    assert not coverage.unexecuted
+    codes = {s.code for s in coverage.sites if s.id in coverage.forced}
+    assert len(codes) >= 2  # the caller's and a callee's
+
+
+def _fresh_class():
+    class Cell:
+        def __init__(self, v):
+            self.v = v
+
+        def bump(self, k):
+            self.v += k
+            return self.v
+
+    def bumps(c, n):
+        t = 0.0
+        for _ in range(n):
+            t += c.bump(1.5)
+        return t
+
+    return Cell, bumps
+
+
+def test_a_method_reassigned_on_the_class_after_the_compile_is_cpythons():
+    cell, bumps = _fresh_class()
+    compiled = _compiled(bumps, (cell(0.0), 3))
+    assert compiled.lowered.callees == ("_fresh_class.<locals>.Cell.bump",)
+    assert compiled.run(cell(0.0), 3)[:2] == (Status.OK, bumps(cell(0.0), 3))
+    cell.bump = lambda self, k: -k  # the version tag changes: CPython's call
+    assert bumps(cell(0.0), 3) == -4.5
+    assert compiled.run(cell(0.0), 3)[:2] == (Status.OK, -4.5)
+
+
+def test_an_instance_attribute_shadowing_the_method_is_cpythons():
+    cell, bumps = _fresh_class()
+    compiled = _compiled(bumps, (cell(0.0), 3))
+    shadowed = cell(0.0)
+    shadowed.bump = lambda k: 100.0  # a new name in the shared keys
+    assert compiled.run(shadowed, 2)[:2] == (Status.OK, 200.0)
+    with_dict = cell(0.0)
+    vars(with_dict)["bump"] = lambda k: 10.0  # the instance's dict made
+    assert compiled.run(with_dict, 2)[:2] == (Status.OK, 20.0)
+    plain = cell(1.0)  # the shared keys hold "bump" now: its method is still found
+    assert compiled.run(plain, 2)[:2] == (Status.OK, bumps(cell(1.0), 2))
+
+
+def test_an_instance_whose_class_changed_is_cpythons():
+    cell, bumps = _fresh_class()
+    compiled = _compiled(bumps, (cell(0.0), 3))
+
+    class Other:
+        def __init__(self, v):
+            self.v = v
+
+        def bump(self, k):
+            return 7.0
+
+    moved = cell(0.0)
+    assert compiled.run(moved, 1)[:2] == (Status.OK, 1.5)
+    moved.__class__ = Other  # (native code checks the type at each call)
+    status, value, _ = compiled.run(moved, 1)
+    assert status is not Status.OK or value == 7.0
+
+
+def test_the_plan_takes_only_plain_functions_an_instance_cannot_shadow():
+    class Hooked:
+        def __init__(self):
+            self.a = 1
+
+        def __getattr__(self, name):
+            return 0
+
+        def m(self):
+            return 1
+
+    class Holds:
+        def __init__(self):
+            self.m = 1  # the name is among the shared keys already
+
+        def m(self):  # noqa: F811, E301 - shadowed by the instances' own
+            return 1
+
+    class Wide:
+        m = len  # a builtin: not a function
+
+        def __init__(self):
+            self.a = 1
+
+    class Spread:
+        def m(self, *args):
+            return 1
+
+    assert methodplan.plan(Walker, "advance", 0) is not None
+    assert methodplan.plan(Walker, "advance", 1, ("k",)) is not None
+    assert methodplan.plan(Walker, "advance", 2) is None  # CPython's TypeError
+    assert methodplan.plan(Walker, "advance", 1, ("j",)) is None
+    assert methodplan.plan(Walker, "twice", 1) is None  # staticmethod
+    assert methodplan.plan(Walker, "plus", 1) is None  # classmethod
+    assert methodplan.plan(Walker, "x", 0) is None  # an attribute
+    assert methodplan.plan(Hooked, "m", 0) is None
+    Holds()
+    assert methodplan.plan(Holds, "m", 0) is None
+    assert methodplan.plan(Wide, "m", 1) is None
+    assert methodplan.plan(Spread, "m", 1) is None
+    slim = methodplan.plan(Slim, "push", 1)
+    assert slim is not None and slim.keys == 0  # __slots__ only: nothing to shadow it
+    runner = methodplan.plan(Runner, "gap", 1)
+    assert runner is not None and runner.func is Walker.gap  # found on the MRO
+
+
+def test_counts_of_self_and_its_class_stay_flat():
+    w = Walker(0.0, 0.001)
+    compiled = _compiled(walk, (w, 3))
+    compiled.run(w, 3)
+    before = sys.getrefcount(w), sys.getrefcount(Walker), sys.getrefcount(Walker.advance)
+    for _ in range(2000):
+        assert compiled.run(w, 3)[0] is Status.OK
+    after = sys.getrefcount(w), sys.getrefcount(Walker), sys.getrefcount(Walker.advance)
+    assert after == before
+    assert math.isclose(w.x, 2001 * 3 * 0.001)
