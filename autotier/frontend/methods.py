@@ -24,13 +24,14 @@ from llvmlite import ir as ll
 from autotier import compat
 from autotier.abi import Status
 from autotier.dispatch.irutil import PTR, call_method, const_ptr, declare, field
-from autotier.frontend import boxes, ir, periodic
+from autotier.frontend import boxes, capi, ir, methodplan, periodic
 from autotier.frontend.attrs import name_object
 from autotier.frontend.capi import boxed_arguments, kwnames_tuple, resume_after
+from autotier.frontend.errors import Unsupported
 from autotier.frontend.finishing import native_depth, take_exception
 from autotier.frontend.ir import Kinds, VKind
 from autotier.frontend.methodplan import MethodPlan
-from autotier.frontend.typeinfer import method_spec
+from autotier.frontend.typeinfer import argument_kind, method_spec
 from autotier.frontend.values import I1, I32, I64, LV, i64
 
 if TYPE_CHECKING:
@@ -55,14 +56,25 @@ def lower_call_method(fl: FunctionLowering, instr: ir.CallMethod, combo: tuple[V
     hold (:mod:`.methodplan`), else (and where none is planned) CPython's method call."""
     native = method_spec(instr, combo, fl.typed.call_classes)
     program = fl.ml.program
-    if native is None or (native[0].func, native[1]) not in program.typed or (
-            program.typed[(native[0].func, native[1])].returns != returns):
-        return _through_capi(fl, instr, combo, args, returns)
+    if instr.checked and native is None:  # (the class changed during the compile)
+        raise Unsupported(f"the method .{instr.name} planned before its arguments is not "
+                          "planned at its call")
+    compiled_in = native is not None and (native[0].func, native[1]) in program.typed and (
+        program.typed[(native[0].func, native[1])].returns == returns)
+    if not compiled_in:
+        if not instr.checked:
+            return _through_capi(fl, instr, combo, args, returns)
+        assert native is not None
+        return _call_found(fl, instr, combo, args, plan=native[0], returns=returns)
+    assert native is not None
     plan, kinds = native
     b = fl.b
     direct, through, join = (fl.block(f"{instr.name}_{what}")
                              for what in ("native", "capi", "returned"))
-    b.cbranch(_guards(fl, args[0], plan), direct, through).set_weights([1000, 1])
+    # checked: the method is the plan's (found before the arguments ran), called natively
+    # while the instance is still of its class
+    guard = _same_type(fl, args[0], plan) if instr.checked else _guards(fl, args[0], plan)
+    b.cbranch(guard, direct, through).set_weights([1000, 1])
     incoming: list[tuple[LV, ll.Block]] = []
     b.position_at_end(direct)
     passed = [args[p] if p <= plan.nargs else _constant(fl, plan.default(p))
@@ -71,7 +83,10 @@ def lower_call_method(fl: FunctionLowering, instr: ir.CallMethod, combo: tuple[V
     incoming.append((lv, b.block))
     b.branch(join)
     b.position_at_end(through)
-    lv, _ = _through_capi(fl, instr, combo, args, returns)
+    if instr.checked:
+        lv, _ = _call_found(fl, instr, combo, args, plan=plan, returns=returns)
+    else:
+        lv, _ = _through_capi(fl, instr, combo, args, returns)
     incoming.append((lv, b.block))
     b.branch(join)
     b.position_at_end(join)
@@ -84,13 +99,43 @@ def lower_call_method(fl: FunctionLowering, instr: ir.CallMethod, combo: tuple[V
     return tuple(merged), returns
 
 
+def lower_method_check(fl: FunctionLowering, instr: ir.MethodCheck, obj: ll.Value) -> None:
+    """Where CPython looks ``obj.name`` up, before arguments that may run Python code:
+    deoptimise there (the interpreter looks it up) unless the plan's guards hold; the
+    method is then the plan's function, which a deopt before the call hands over
+    (``exits.stack_entries``)."""
+    cls = fl.typed.classes[instr.obj]
+    plan = methodplan.plan(cls, instr.name, instr.nargs, instr.kw_names)
+    if plan is None:  # (the class changed during the compile)
+        raise Unsupported(f"the method .{instr.name} of a {cls.__qualname__} is not planned "
+                          "any more")
+    fl.exits.found_methods[instr.uid] = plan.func
+    fl.bail_if(fl.b.not_(_guards(fl, obj, plan)), Status.STALE, name=f"{instr.name}_found")
+
+
+def _same_type(fl: FunctionLowering, obj: ll.Value, plan: MethodPlan) -> ll.Value:
+    b = fl.b
+    return b.icmp_unsigned("==", b.load(field(b, obj, compat.OB_TYPE, PTR)),
+                           const_ptr(id(plan.cls)))
+
+
+def _call_found(fl: FunctionLowering, instr: ir.CallMethod, combo: tuple[VKind, ...],
+                args: list[ll.Value], *, plan: MethodPlan, returns: Kinds
+                ) -> tuple[LV, Kinds]:
+    """The method found before the arguments (``plan.func``) called with ``obj`` and
+    them through the C API, as CPython calls what its lookup found."""
+    kinds = tuple(argument_kind(k, v, None) for k, v in zip(combo, instr.uses(), strict=True))
+    return capi.lower_call_object(fl, plan.func, args, kinds, returns,
+                                  kw_names=instr.kw_names)
+
+
 def _guards(fl: FunctionLowering, obj: ll.Value, plan: MethodPlan) -> ll.Value:
     """i1: the instance's type is still the class, the class's version tag the
     compile's and, for instances with values, they still have values indexed by shared
     keys holding no more names than at the compile (none of them the method's)."""
     b = fl.b
     cls = const_ptr(id(plan.cls))
-    same_type = b.icmp_unsigned("==", b.load(field(b, obj, compat.OB_TYPE, PTR)), cls)
+    same_type = _same_type(fl, obj, plan)
     tag = b.load(field(b, cls, compat.TYPE_VERSION_TAG, I32), name="version_tag")
     ok = b.and_(same_type, b.icmp_unsigned("==", tag, ll.Constant(I32, plan.version)))
     if not plan.keys:

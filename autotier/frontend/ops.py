@@ -257,6 +257,14 @@ def _lower_CallMethod(fl: FunctionLowering, instr: ir.CallMethod, combo: tuple[V
     return methods.lower_call_method(fl, instr, combo, args, _expected(fl, instr, combo))
 
 
+def _lower_MethodCheck(fl: FunctionLowering, instr: ir.MethodCheck,
+                       combo: tuple[VKind, ...], args: list[Any]) -> Leaf:
+    from autotier.frontend import methods
+
+    methods.lower_method_check(fl, instr, args[0])
+    return (ll.Constant(I1, 0),), _one(VKind.NONE)
+
+
 def _lower_SetAttr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
                    args: list[Any]) -> Leaf:
     from autotier.frontend import attrs

@@ -217,6 +217,8 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return frozenset({VKind.UNDEF})
     if isinstance(instr, ir.CheckBound):
         return NO_KINDS if combo[0] is VKind.UNDEF else frozenset(combo)
+    if isinstance(instr, ir.MethodCheck):
+        return _method_check_kinds(instr, combo, classes)
     calls = isinstance(instr, ir.CallFunction | ir.CallObject)  # an instance passed along
     if (VKind.INSTANCE in combo and not calls) or isinstance(
             instr, ir.GetAttr | ir.SetAttr | ir.DelAttr | ir.CallMethod):
@@ -342,6 +344,19 @@ def argument_kind(kind: VKind, var: ir.Var, classes: Mapping[ir.Var, type] | Non
     if kind is VKind.INSTANCE and classes is not None and var in classes:
         return InstanceKind(classes[var])
     return Kind.OBJECT if kind in (VKind.ARRAY, VKind.INSTANCE) else Kind(kind)
+
+
+def _method_check_kinds(instr: ir.MethodCheck, combo: tuple[VKind, ...],
+                        classes: Mapping[ir.Var, type] | None) -> Kinds:
+    """A lookup before arguments that may run Python code: only of a method planned
+    (whose guards it checks: :mod:`.methodplan`); answers nothing (None)."""
+    cls = None if classes is None or combo[0] is not VKind.INSTANCE else classes.get(instr.obj)
+    if cls is None or methodplan.plan(cls, instr.name, instr.nargs, instr.kw_names) is None:
+        raise Unsupported(at_line(
+            f"a call of method .{instr.name} whose arguments may run Python code (CPython "
+            "looks the method up before them) is not supported but of a plain function "
+            "of the instance's class", instr.line))
+    return frozenset({VKind.NONE})
 
 
 def method_spec(instr: ir.CallMethod, combo: tuple[VKind, ...],

@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from autotier.abi import Status
-from autotier.frontend import methodplan
+from autotier.deopt import resume
+from autotier.frontend import Unsupported, methodplan
 from tests.frontend.harness import (
     check,
     compile_function,
@@ -385,3 +386,71 @@ def test_counts_of_self_and_its_class_stay_flat():
     after = sys.getrefcount(w), sys.getrefcount(Walker), sys.getrefcount(Walker.advance)
     assert after == before
     assert math.isclose(w.x, 2001 * 3 * 0.001)
+
+
+# ------------------------------------------------------------------ arguments that run code
+
+
+def impure(w, v):  # the arguments call methods (which may run any Python code)
+    return w.bounded(w.gap(v) - 1.0, w.advance() + v.advance(2.0))
+
+
+def particles_step(ws, n):  # the bench's shape: calls inside a method call's arguments
+    for _ in range(n):
+        for w in ws:
+            w.bounded(clamp(w.x, -1.0, 1.0) - 5.0, w.advance(0.1))
+    return ws[0].x
+
+
+@pytest.mark.parametrize("func,args", [
+    (impure, (Walker(1.0, 2.0), Walker(4.0, 0.5))),
+    (impure, (Runner(1.0, 2.0), Walker(-4.0, 0.5))),
+    (particles_step, ([Walker(0.5, 1.0), Walker(3.0, -1.0)], 3)),
+])
+def test_a_method_looked_up_before_arguments_that_run_code(func, args):
+    assert check(func, *args) is Status.OK
+    assert "Walker.bounded" in _compiled(func, args).lowered.callees
+    coverage = force_every_site(func, [args])
+    assert not coverage.unexecuted
+
+
+def _swapping_class():
+    class Swapper:
+        def __init__(self, v):
+            self.v = v
+
+        def value(self, k, m):
+            return self.v + k + m
+
+        def swap(self):  # a lookup of .value after this finds another function
+            type(self).value = lambda self, k, m: -1.0
+            return 1.0
+
+    def swapped(s, n):  # CPython calls the .value it found before swap() ran
+        return s.value(s.swap(), n * n)
+
+    return Swapper, swapped
+
+
+@pytest.mark.parametrize("n", [3, 2**40])  # 2**80 overflows: a deopt between the
+def test_the_method_found_before_the_arguments_is_the_one_called(n):  # lookup and call
+    cls, swapped = _swapping_class()
+    compiled = _compiled(swapped, (cls(0.5), 3))
+    status, value, frames = compiled.run(cls(0.5), n)
+    expected = swapped(_swapping_class()[0](0.5), n)
+    assert expected == 0.5 + 1.0 + n * n
+    if status is Status.OK:
+        assert value == expected
+    else:  # resumed in the interpreter with the method found (not a lookup now)
+        assert status is Status.INT64_OVERFLOW and frames and n == 2**40
+        assert resume.finish(frames)() == expected
+
+
+def statically(w, v):
+    return w.twice(w.gap(v))
+
+
+def test_a_call_whose_arguments_run_code_of_an_unplanned_method_is_declined():
+    args = (Walker(1.0, 0.0), Walker(2.0, 0.0))
+    with pytest.raises(Unsupported, match="whose arguments may run Python code"):
+        _compiled(statically, args)
