@@ -1,18 +1,25 @@
-"""Method calls of instances (issue 11): ``p.norm()``, ``p.dist(q)`` through the C API.
+"""Method calls of instances (issue 11): ``p.norm()``, ``p.dist(q)``.
 
-``obj.name(*args)`` is ``PyObject_VectorcallMethod(name, [obj, *args])``: CPython looks
-the method up on the instance (its class's lookup, as LOAD_METHOD does) and calls it
-with the arguments, numbers boxed, sequences, arrays and instances borrowed; so the
-method's binding, defaults and exceptions are CPython's.  What it returns is taken as a
-call through the C API is (an int within int64, a float, a bool, None: ``OPAQUE_RESULT``;
-anything else resumes after the call with it, ``Status.ELEMENT``); an exception
-resumes after the call with it (``RAISED``), changed bindings too (``STALE``).
+Where :mod:`.methodplan` plans the call (a plain function found on the class's MRO that
+the instance cannot shadow), the method's compiled code is called directly, natively,
+``self`` borrowed, as a helper is (``FunctionLowering.call_function``), behind the
+plan's guards: the instance's type, the class's version tag, its values and the shared
+keys' count.  Where they fail, or nothing is planned, ``obj.name(*args)`` is
+``PyObject_VectorcallMethod(name, [obj, *args])``: CPython looks the method up on the
+instance (its class's lookup, as LOAD_METHOD does) and calls it with the arguments,
+numbers boxed, sequences, arrays and instances borrowed; so the method's binding,
+defaults and exceptions are CPython's.  What it returns is taken when of the kinds the
+compiled-in method returns (else an int within int64, a float, a bool, None:
+``OPAQUE_RESULT``; anything else resumes after the call with it, ``Status.ELEMENT``); an
+exception resumes after the call with it (``RAISED``), changed bindings too (``STALE``).
 
-CPython looks the method up *before* evaluating the arguments, native code at the call:
-so the frontend takes only calls whose arguments ran no code that may run Python code
-(no attribute access, no call: :func:`arguments_are_pure`), where the two orders cannot
-be told apart.  A deopt before the call rebuilds the method as ``getattr(obj, name)``
-(one lookup, in the interpreter: native code made none).
+CPython looks the method up *before* evaluating the arguments.  Where they ran no code
+that may run Python code (no attribute access, no call: :func:`arguments_are_pure`) the
+two orders cannot be told apart, and the guards are checked at the call; a deopt before
+it rebuilds the method as ``getattr(obj, name)`` (one lookup, in the interpreter: native
+code made none).  Otherwise an ``ir.MethodCheck`` where CPython looks it up checks the
+guards there (:func:`lower_method_check`, deoptimising at the lookup where they fail),
+and the call calls the function it found (``checked``).
 """
 
 from __future__ import annotations
