@@ -18,10 +18,11 @@ compile plans a direct call for an instance of exactly ``cls`` when:
 
 At run time the call checks (:mod:`.methods`) the instance's type is still ``cls``,
 the class's version tag still the compile's (a method reassigned on the class or a
-base, a property added: any change drops it), and, for instances with values, that
-they still have them (no dict made by ``vars()``) and that the shared keys hold no
-more names than at the compile (keys only grow, so none of them is ``name``); where
-any fails, the call is CPython's own method call through the C API.  The function's
+base, a property added: any change drops it), and that the instance does not hold the
+name: it has values and the shared keys hold no more names than at the compile (keys
+only grow, so none of them is ``name``), or its dict (made by ``vars()``) has only str
+keys (its lookup runs no code) and not ``name``; where any fails, the call is
+CPython's own method call through the C API.  The function's
 ``__code__`` is checked by the entry, as every native callee's.
 """
 
@@ -54,6 +55,7 @@ class MethodPlan:
     order: tuple[int, ...]
     defaults: tuple[object, ...]  # ``func.__defaults__`` at the compile (or ())
     nargs: int  # the call's arguments, ``obj`` not counted
+    name: str  # the method's name, as the call looks it up
 
     def default(self, position: int) -> object:
         """The default a parameter takes, ``order`` saying ``position``."""
@@ -110,7 +112,7 @@ def plan(cls: type, name: str, nargs: int, kw_names: tuple[str, ...] = ()
     bound = _order(found, nargs, kw_names)
     if bound is None or compat.type_version(cls) != version:
         return None
-    return MethodPlan(cls, found, version, keys, entries, *bound, nargs)
+    return MethodPlan(cls, found, version, keys, entries, *bound, nargs, name)
 
 
 def callee_kinds(plan: MethodPlan, given: Sequence[ArgKind]) -> tuple[ArgKind, ...]:

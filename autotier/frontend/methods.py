@@ -138,8 +138,10 @@ def _call_found(fl: FunctionLowering, instr: ir.CallMethod, combo: tuple[VKind, 
 
 def _guards(fl: FunctionLowering, obj: ll.Value, plan: MethodPlan) -> ll.Value:
     """i1: the instance's type is still the class, the class's version tag the
-    compile's and, for instances with values, they still have values indexed by shared
-    keys holding no more names than at the compile (none of them the method's)."""
+    compile's, and the instance does not hold the name: it has values indexed by shared
+    keys holding no more names than at the compile (none of them the method's), or a
+    dict of str keys without it (looked up as CPython's lookup does: no code runs), or
+    neither (no attributes at all)."""
     b = fl.b
     cls = const_ptr(id(plan.cls))
     same_type = _same_type(fl, obj, plan)
@@ -147,10 +149,41 @@ def _guards(fl: FunctionLowering, obj: ll.Value, plan: MethodPlan) -> ll.Value:
     ok = b.and_(same_type, b.icmp_unsigned("==", tag, ll.Constant(I32, plan.version)))
     if not plan.keys:
         return ok
+    false, true = ll.Constant(I1, 0), ll.Constant(I1, 1)
+    null = ll.Constant(PTR, None)
+    instance, with_values, with_dict, str_keys, join = (
+        fl.block(f"{plan.name}_{what}")
+        for what in ("instance", "values", "dict", "str_keys", "unshadowed"))
+    answers: list[tuple[ll.Value, ll.Block]] = [(false, b.block)]
+    b.cbranch(ok, instance, join)
+    b.position_at_end(instance)
     values = b.load(field(b, obj, compat.OBJECT_VALUES, PTR), name="values")
-    ok = b.and_(ok, b.icmp_unsigned("!=", values, ll.Constant(PTR, None)))
+    b.cbranch(b.icmp_unsigned("!=", values, null), with_values, with_dict)
+    b.position_at_end(with_values)
     entries = b.load(field(b, const_ptr(plan.keys), compat.DK_NENTRIES, I64), name="names")
-    return b.and_(ok, b.icmp_signed("==", entries, i64(plan.entries)))
+    answers.append((b.icmp_signed("==", entries, i64(plan.entries)), b.block))
+    b.branch(join)
+    b.position_at_end(with_dict)
+    own = b.load(field(b, obj, compat.OBJECT_DICT, PTR), name="dict")
+    answers.append((true, b.block))  # neither values nor a dict: no attributes
+    b.cbranch(b.icmp_unsigned("==", own, null), join, str_keys)
+    b.position_at_end(str_keys)
+    keys = b.load(field(b, own, compat.DICT_MA_KEYS, PTR), name="keys")
+    kind = b.load(field(b, keys, compat.DK_KIND, ll.IntType(8)), name="keys_kind")
+    general = b.icmp_unsigned("==", kind, ll.Constant(ll.IntType(8), compat.DICT_KEYS_GENERAL))
+    looked = fl.block(f"{plan.name}_lookup")
+    answers.append((false, b.block))  # a key of another type may run code: CPython's
+    b.cbranch(general, join, looked)
+    b.position_at_end(looked)
+    getitem = declare(fl.ml.module, "PyDict_GetItem", PTR, [PTR, PTR])
+    found = b.call(getitem, [own, name_object(plan.name)])
+    answers.append((b.icmp_unsigned("==", found, null), b.block))
+    b.branch(join)
+    b.position_at_end(join)
+    phi = b.phi(I1, name="unshadowed")
+    for value, block in answers:
+        phi.add_incoming(value, block)
+    return phi
 
 
 def _constant(fl: FunctionLowering, value: object) -> ll.Value:

@@ -206,9 +206,10 @@ def _compiled(func, args):
     return compile_function(func, kinds_of(args), speculated=tuple_speculation(args))
 
 
-def _frames_run(func, args, code: CodeType) -> tuple[Status, Any, int]:
-    """Run ``func`` natively; how many frames of ``code`` Python ran meanwhile."""
-    compiled = _compiled(func, args)
+def _frames_run(func, args, code: CodeType, compiled=None) -> tuple[Status, Any, int]:
+    """Run ``func`` natively (compiled for ``args`` unless ``compiled``); how many frames
+    of ``code`` Python ran meanwhile."""
+    compiled = compiled or _compiled(func, args)
     seen = [0]
 
     def profile(frame, event, arg):
@@ -310,6 +311,56 @@ def test_an_instance_attribute_shadowing_the_method_is_cpythons():
     assert compiled.run(with_dict, 2)[:2] == (Status.OK, 20.0)
     plain = cell(1.0)  # the shared keys hold "bump" now: its method is still found
     assert compiled.run(plain, 2)[:2] == (Status.OK, bumps(cell(1.0), 2))
+
+
+def test_an_instance_whose_dict_was_made_calls_the_method_natively():
+    cell, bumps = _fresh_class()
+    compiled = _compiled(bumps, (cell(0.0), 3))
+    made = cell(0.0)
+    vars(made)  # its values become a dict: looked up, the name is not in it
+    assert _frames_run(bumps, (made, 3), cell.bump.__code__, compiled) == (Status.OK, 9.0, 0)
+    odd = cell(0.0)
+    vars(odd)[1] = "one"  # a key of another type (its lookup may run code): CPython's
+    assert _frames_run(bumps, (odd, 3), cell.bump.__code__, compiled) == (Status.OK, 9.0, 3)
+    assert odd.v == made.v == 4.5
+
+
+def _checked_class():
+    class Box:
+        def __init__(self, v):
+            self.v = v
+
+        def put(self, k):
+            self.v = k
+            return self.v
+
+    def puts(b, n):  # the argument runs code: the lookup is checked before it
+        t = 0.0
+        for _ in range(n):
+            t += b.put(abs(b.v) + 1.0)
+        return t
+
+    return Box, puts
+
+
+def test_a_checked_lookup_takes_instances_with_dicts_without_deoptimising():
+    box, puts = _checked_class()
+    compiled = _compiled(puts, (box(0.0), 2))
+    made = box(0.0)
+    vars(made)
+    status, value, frames = compiled.run(made, 3)
+    assert (status, value, frames) == (Status.OK, 6.0, [])
+    shadowed = box(0.0)
+    vars(shadowed)["put"] = lambda k: -k  # found by CPython's lookup: resumed there
+    status, value, frames = compiled.run(shadowed, 3)
+    assert status is Status.STALE and frames
+    assert resume.finish(frames)() == -3.0 == puts(_shadowed(box), 3)
+
+
+def _shadowed(cls):
+    shadowed = cls(0.0)
+    vars(shadowed)["put"] = lambda k: -k
+    return shadowed
 
 
 def test_an_instance_whose_class_changed_is_cpythons():
@@ -454,3 +505,22 @@ def test_a_call_whose_arguments_run_code_of_an_unplanned_method_is_declined():
     args = (Walker(1.0, 0.0), Walker(2.0, 0.0))
     with pytest.raises(Unsupported, match="whose arguments may run Python code"):
         _compiled(statically, args)
+
+
+def test_counts_stay_flat_through_checked_lookups_and_dicts():
+    ws = [Walker(0.5, 1.0), Walker(3.0, -1.0)]
+    compiled = _compiled(particles_step, (ws, 2))
+    made = Walker(1.0, 0.5)
+    vars(made)  # a dict: looked up at each call
+    both = [ws[0], made]
+    compiled.run(both, 2)
+
+    def counts():
+        return ([sys.getrefcount(w) for w in both], sys.getrefcount(both),
+                sys.getrefcount(Walker), sys.getrefcount(Walker.bounded),
+                sys.getrefcount(Walker.advance))
+
+    before = counts()
+    for _ in range(1000):
+        assert compiled.run(both, 2)[0] is Status.OK
+    assert counts() == before
