@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from llvmlite import ir as ll
 
-from autotier.abi import ArgKind, ArrayKind, Kind, Status
+from autotier.abi import ArrayKind, CalleeKind, Kind, Status
 from autotier.dispatch.irutil import PTR, call_vector, const_ptr, declare
 from autotier.frontend import boxes, newarrays, npvalues, periodic
 from autotier.frontend.builtins_table import builtin_object
@@ -157,7 +157,7 @@ def boxed_arguments(fl: FunctionLowering, args: Sequence[tuple[ll.Value, VKind |
 
 
 def lower_call_object(fl: FunctionLowering, func: object, args: list[Any],
-                      kinds: tuple[ArgKind, ...], returns: Kinds, *,
+                      kinds: tuple[CalleeKind, ...], returns: Kinds, *,
                       kw_names: tuple[str, ...] = (),
                       makes: ArrayKind | None = None) -> tuple[LV, Kinds]:
     """``func(*args)`` by vectorcall, the last ``len(kw_names)`` arguments by those

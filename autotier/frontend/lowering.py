@@ -42,9 +42,10 @@ from autotier.abi import (
     RECORD_HEADER,
     RESULT_FRAME_WORDS,
     RESULT_IR,
-    ArgKind,
     ArrayKind,
+    CalleeKind,
     InstanceKind,
+    InstancesKind,
     Kind,
     NumpyKind,
     Status,
@@ -179,7 +180,7 @@ class ModuleLowering:
         self.functions: dict[Spec, ll.Function] = {}
         self.exits: dict[Spec, Exits] = {}
 
-    def fast_function(self, func: FunctionType, kinds: tuple[ArgKind, ...]) -> ll.Function:
+    def fast_function(self, func: FunctionType, kinds: tuple[CalleeKind, ...]) -> ll.Function:
         spec = (func, kinds)
         if spec not in self.functions:
             typed = self.program.typed[spec]
@@ -239,7 +240,8 @@ class ModuleLowering:
         """``i32 body(<params>, Result *out, i64 budget)``: the exported ABI entry."""
         root = self.program.root
         typed = self.program.typed[root]
-        params = [PTR8 if isinstance(k, ArrayKind | InstanceKind) else scalar_type(vkind_of(k), I64)
+        params = [PTR8 if isinstance(k, ArrayKind | InstanceKind | InstancesKind)
+                  else scalar_type(vkind_of(k), I64)
                   if isinstance(k, NumpyKind) else _ABI_TYPES[k] for k in root[1]]
         fnty = ll.FunctionType(I32, [*params, RESULT.as_pointer(), I64, I64.as_pointer()])
         fn = ll.Function(self.module, fnty, self.body_name)
@@ -438,7 +440,7 @@ class FunctionLowering:
         """An i64 int (a helper's result, a range item) as the function holds ints."""
         return x if self.ints is I64 else self.b.sext(x, self.ints)
 
-    def call_function(self, func: FunctionType, kinds: tuple[ArgKind, ...],
+    def call_function(self, func: FunctionType, kinds: tuple[CalleeKind, ...],
                       args: list[Any]) -> tuple[LV, Kinds]:
         if (func, kinds) in self.ml.program.opaque:  # CPython runs it
             return capi.lower_call_object(self, func, args, kinds, OPAQUE_RESULT)

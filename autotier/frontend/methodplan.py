@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from types import FunctionType
 
 from autotier import compat
-from autotier.abi import ArgKind, Kind
+from autotier.abi import CalleeKind, Kind
 from autotier.callbinding import BindError, bind_positions
 from autotier.frontend.builtins_table import constant_ok
 
@@ -115,10 +115,10 @@ def plan(cls: type, name: str, nargs: int, kw_names: tuple[str, ...] = ()
     return MethodPlan(cls, found, version, keys, entries, *bound, nargs, name)
 
 
-def callee_kinds(plan: MethodPlan, given: Sequence[ArgKind]) -> tuple[ArgKind, ...]:
+def callee_kinds(plan: MethodPlan, given: Sequence[CalleeKind]) -> tuple[CalleeKind, ...]:
     """The kinds of ``plan.func``'s parameters for a call passing (obj, *args) of
     kinds ``given``: the defaults' kinds where it takes them."""
-    out: list[ArgKind] = []
+    out: list[CalleeKind] = []
     for position in plan.order:
         if position <= plan.nargs:
             out.append(given[position])

@@ -61,7 +61,7 @@ def lower_call_method(fl: FunctionLowering, instr: ir.CallMethod, combo: tuple[V
                       args: list[ll.Value], returns: Kinds) -> tuple[LV, Kinds]:
     """``obj.name(*args)``: the method compiled in, called natively where its guards
     hold (:mod:`.methodplan`), else (and where none is planned) CPython's method call."""
-    native = method_spec(instr, combo, fl.typed.call_classes)
+    native = method_spec(instr, combo, fl.typed.call_classes, fl.typed.held)
     program = fl.ml.program
     if instr.checked and native is None:  # (the class changed during the compile)
         raise Unsupported(f"the method .{instr.name} planned before its arguments is not "

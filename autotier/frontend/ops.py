@@ -110,7 +110,7 @@ def leaf(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...], args: 
         expected: Kinds = frozenset({VKind.ARRAY})  # a row (typeinfer._row_kind)
     else:
         expected = result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr),
-                                fl.typed.call_classes)
+                                classes=fl.typed.call_classes, held=fl.typed.held)
     if not expected:
         # no kind to answer with: CPython raises a TypeError, never returns, or holds a
         # value native code cannot (an int constant past int64); numpy's own (a bool
@@ -357,7 +357,8 @@ def _lower_MathCall(fl: FunctionLowering, instr: ir.MathCall, combo: tuple[VKind
 
 def _lower_CallFunction(fl: FunctionLowering, instr: ir.CallFunction,
                         combo: tuple[VKind, ...], args: list[Any]) -> Leaf:
-    return fl.call_function(instr.callee, call_kinds(instr, combo, fl.typed.call_classes), args)
+    kinds = call_kinds(instr, combo, fl.typed.call_classes, fl.typed.held)
+    return fl.call_function(instr.callee, kinds, args)
 
 
 # ---------------------------------------------------------------- range loops
@@ -472,7 +473,7 @@ def _lower_CallBuiltin(fl: FunctionLowering, instr: ir.CallBuiltin, combo: tuple
 
 def _expected(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...]) -> Kinds:
     return result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr),
-                        fl.typed.call_classes)
+                        classes=fl.typed.call_classes, held=fl.typed.held)
 
 
 def _lower_UnpackCheck(fl: FunctionLowering, instr: ir.UnpackCheck, combo: tuple[VKind],

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import CodeType, FunctionType
 
 from autotier import compat
-from autotier.abi import ArgKind, InstanceKind, Kind
+from autotier.abi import ArgKind, CalleeKind, InstanceKind, Kind
 from autotier.frontend import ir
 from autotier.frontend.builtins_table import Resolver
 from autotier.frontend.decode import DecodedFunction, decode, too_large
@@ -33,7 +33,7 @@ from autotier.frontend.typeinfer import (
     method_spec,
 )
 
-Spec = tuple[FunctionType, tuple[ArgKind, ...]]
+Spec = tuple[FunctionType, tuple[CalleeKind, ...]]
 MAX_SPECS = 64
 
 
@@ -136,7 +136,7 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
 
     undecodable: dict[FunctionType, str] = {}
 
-    def callee_result(callee: FunctionType, kinds: tuple[ArgKind, ...]) -> ir.Kinds:
+    def callee_result(callee: FunctionType, kinds: tuple[CalleeKind, ...]) -> ir.Kinds:
         spec = (callee, kinds)
         if spec in program.opaque:
             return OPAQUE_RESULT
@@ -222,9 +222,10 @@ def _instr_calls(program: Program, typed: Typed, instr: ir.Instr) -> list[Spec]:
     out: list[Spec] = []
     for combo in combos(instr.uses(), typed.types):
         if isinstance(instr, ir.CallFunction):
-            spec: Spec = (instr.callee, call_kinds(instr, combo, typed.call_classes))
+            spec: Spec = (instr.callee,
+                          call_kinds(instr, combo, typed.call_classes, typed.held))
         else:
-            method = method_spec(instr, combo, typed.call_classes)
+            method = method_spec(instr, combo, typed.call_classes, typed.held)
             if method is None:
                 continue
             spec = (method[0].func, method[1])
@@ -245,7 +246,7 @@ def method_plans(program: Program) -> list[MethodPlan]:
                 if not isinstance(instr, ir.CallMethod):
                     continue
                 for combo in combos(instr.uses(), typed.types):
-                    method = method_spec(instr, combo, typed.call_classes)
+                    method = method_spec(instr, combo, typed.call_classes, typed.held)
                     if method is not None and (method[0].func, method[1]) in native:
                         out.append(method[0])
     return out

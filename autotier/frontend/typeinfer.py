@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import FunctionType
 
 from autotier import compat
-from autotier.abi import ArgKind, ArrayKind, InstanceKind, Kind
+from autotier.abi import ArrayKind, CalleeKind, InstanceKind, InstancesKind, Kind
 from autotier.frontend import complexkinds, instances, ir, methodplan, npscalars, npvalues
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.errors import Unsupported, at_line
@@ -37,7 +37,7 @@ from autotier.frontend.npscalars import NumpyRefuses
 from autotier.frontend.values import is_nullable
 
 # What a call of another compiled function returns, for argument kinds.
-CalleeResult = Callable[[FunctionType, tuple[ArgKind, ...]], Kinds]
+CalleeResult = Callable[[FunctionType, tuple[CalleeKind, ...]], Kinds]
 
 INTLIKE = frozenset({VKind.INT, VKind.BOOL})
 _BITWISE = frozenset({BinOp.AND, BinOp.OR, BinOp.XOR})
@@ -70,7 +70,7 @@ class Typed:
     """A function with kinds for one specialisation."""
 
     func: ir.Function
-    arg_kinds: tuple[ArgKind, ...]
+    arg_kinds: tuple[CalleeKind, ...]
     types: Mapping[ir.Var, Kinds]
     reached: frozenset[int]  # blocks control can enter
     completed: frozenset[int]  # blocks that can reach their terminator
@@ -84,6 +84,8 @@ class Typed:
     # whether calls pass instances as their classes (natively compiled callees and
     # methods); else as objects, called through the C API (``build_program``)
     instance_calls: bool = True
+    # the class of each sequence's instance elements (and of iterators over one)
+    held: Mapping[ir.Var, type] = dataclasses.field(default_factory=dict)
 
     @property
     def call_classes(self) -> Mapping[ir.Var, type] | None:
@@ -203,8 +205,9 @@ def container_of(instr: ir.Instr) -> ir.Var | None:
 
 
 def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult,
-                 elements: Kinds = NO_KINDS,
-                 classes: Mapping[ir.Var, type] | None = None) -> Kinds:
+                 elements: Kinds = NO_KINDS, *,
+                 classes: Mapping[ir.Var, type] | None = None,
+                 held: Mapping[ir.Var, type] | None = None) -> Kinds:
     """Kinds of ``instr``'s result when its operands (``uses()``) have kinds ``combo``;
     ``elements``: the speculated element kinds of its :func:`container_of` operand;
     ``classes``: the class of each instance (a call passes it to its callee)."""
@@ -223,8 +226,8 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     if (VKind.INSTANCE in combo and not calls) or isinstance(
             instr, ir.GetAttr | ir.SetAttr | ir.DelAttr | ir.CallMethod):
         through = instances.result_kinds(instr, combo, elements)
-        native = (method_spec(instr, combo, classes) if isinstance(instr, ir.CallMethod)
-                  else None)
+        native = (method_spec(instr, combo, classes, held)
+                  if isinstance(instr, ir.CallMethod) else None)
         if native is not None:  # compiled in: what it returns (a C-API call's result,
             returned = callee(native[0].func, native[1])  # where a guard fails, is
             if VKind.OBJECT not in returned:  # checked against it)
@@ -293,7 +296,7 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return _with_none(instr, combo)
     if isinstance(instr, ir.CallFunction):
         _call_arguments(instr, combo)
-        returned = callee(instr.callee, call_kinds(instr, combo, classes))
+        returned = callee(instr.callee, call_kinds(instr, combo, classes, held))
         if VKind.OBJECT in returned:
             raise Unsupported(at_line(f"a call of {instr.callee.__qualname__}, which returns "
                                       "a tuple, is not supported", instr.line))
@@ -324,7 +327,8 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
 
 
 def call_kinds(instr: ir.CallFunction | ir.CallObject, combo: tuple[VKind, ...],
-               classes: Mapping[ir.Var, type] | None = None) -> tuple[ArgKind, ...]:
+               classes: Mapping[ir.Var, type] | None = None,
+               held: Mapping[ir.Var, type] | None = None) -> tuple[CalleeKind, ...]:
     """How a call passes its arguments: numbers unboxed, lists and tuples borrowed, an
     instance of a known class (``classes``, a native call's) borrowed as that
     ``InstanceKind`` (its callee compiled for the class), an ndarray or another
@@ -335,14 +339,18 @@ def call_kinds(instr: ir.CallFunction | ir.CallObject, combo: tuple[VKind, ...],
                 else instr.callee.__qualname__)
         raise Unsupported(at_line(f"a call of {name} with a numpy scalar argument is not "
                                   "supported", instr.line))
-    return tuple(argument_kind(k, v, classes) for k, v in zip(combo, instr.uses(), strict=True))
+    return tuple(argument_kind(k, v, classes, held)
+                 for k, v in zip(combo, instr.uses(), strict=True))
 
 
-def argument_kind(kind: VKind, var: ir.Var, classes: Mapping[ir.Var, type] | None
-                  ) -> ArgKind:
-    """How a native call passes a value of ``kind`` (:func:`call_kinds`)."""
+def argument_kind(kind: VKind, var: ir.Var, classes: Mapping[ir.Var, type] | None,
+                  held: Mapping[ir.Var, type] | None = None) -> CalleeKind:
+    """How a native call passes a value of ``kind`` (:func:`call_kinds`); ``held``: the
+    class of each sequence's instance elements (passed as an ``InstancesKind``)."""
     if kind is VKind.INSTANCE and classes is not None and var in classes:
         return InstanceKind(classes[var])
+    if kind in SEQUENCES and classes is not None and held is not None and var in held:
+        return InstancesKind(Kind(kind), held[var])
     return Kind.OBJECT if kind in (VKind.ARRAY, VKind.INSTANCE) else Kind(kind)
 
 
@@ -360,8 +368,9 @@ def _method_check_kinds(instr: ir.MethodCheck, combo: tuple[VKind, ...],
 
 
 def method_spec(instr: ir.CallMethod, combo: tuple[VKind, ...],
-                classes: Mapping[ir.Var, type] | None
-                ) -> tuple[methodplan.MethodPlan, tuple[ArgKind, ...]] | None:
+                classes: Mapping[ir.Var, type] | None,
+                held: Mapping[ir.Var, type] | None = None
+                ) -> tuple[methodplan.MethodPlan, tuple[CalleeKind, ...]] | None:
     """The method a call of an instance's method calls natively (its plan, and the
     kinds of its parameters), or None: CPython's method call, through the C API."""
     if classes is None or instr.obj not in classes or combo[0] is not VKind.INSTANCE:
@@ -371,7 +380,8 @@ def method_spec(instr: ir.CallMethod, combo: tuple[VKind, ...],
     found = methodplan.plan(classes[instr.obj], instr.name, len(instr.args), instr.kw_names)
     if found is None:
         return None
-    given = [argument_kind(k, v, classes) for k, v in zip(combo, instr.uses(), strict=True)]
+    given = [argument_kind(k, v, classes, held)
+             for k, v in zip(combo, instr.uses(), strict=True)]
     return found, methodplan.callee_kinds(found, given)
 
 
@@ -475,7 +485,7 @@ def combos(operands: tuple[ir.Var, ...], types: Mapping[ir.Var, Kinds]) -> list[
     return out
 
 
-def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResult,
+def infer(func: ir.Function, arg_kinds: tuple[CalleeKind, ...], callee: CalleeResult,
           elements: Mapping[int, Kinds] | None = None,
           items: Mapping[int, Kinds] | None = None, *, root: bool = True,
           attrs: instances.Attrs | None = None,
@@ -495,6 +505,11 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
         if held and i in held:  # a sequence of instances: their class
             seen.element_classes[param] = held[i]
     for i, (param, kind) in enumerate(zip(func.params, arg_kinds, strict=True)):
+        if isinstance(kind, InstancesKind):  # a callee's sequence of instances
+            types[param] = frozenset({VKind(kind.seq)})
+            elems[param] = frozenset({VKind.INSTANCE})
+            seen.element_classes[param] = kind.cls
+            continue
         if isinstance(kind, InstanceKind):
             types[param] = frozenset({VKind.INSTANCE})
             classes[param] = kind.cls
@@ -565,7 +580,7 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
         what = " or ".join(sorted(_OBJECT_NAMES[k] for k in returns & _OBJECTS))
         raise Unsupported(f"{func.name}: returning a {what} is not supported")
     return Typed(func, arg_kinds, types, frozenset(reached), frozenset(completed), returns,
-                 elems, arrays, classes, instance_calls)
+                 elems, arrays, classes, instance_calls, seen.element_classes)
 
 
 def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
@@ -592,7 +607,8 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
         result = NO_KINDS
         for combo in combos(operands, types):
             result |= result_kinds(instr, combo, callee, inner,
-                                   attrs.classes if instance_calls else None)
+                                   classes=attrs.classes if instance_calls else None,
+                                   held=attrs.element_classes)
         types[instr.dest] = types[instr.dest] | result
         if isinstance(instr, ir.CallObject) and instr.makes is not None:  # numpy.zeros
             arrays[instr.dest] = instr.makes

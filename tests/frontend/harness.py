@@ -323,7 +323,15 @@ def fresh(args: tuple[Any, ...]) -> tuple[Any, ...]:
         return copies[id(a)]
 
     return tuple(one(a) if isinstance(a, list) or InstanceKind.takes(type(a))
-                 or (type(a).__name__ == "ndarray" and _is_numpy(a)) else a for a in args)
+                 or (type(a).__name__ == "ndarray" and _is_numpy(a)) else
+                 _deep_copy(a, memo) if type(a) is tuple and _holds_mutable(a) else a
+                 for a in args)
+
+
+def _holds_mutable(t: tuple[Any, ...]) -> bool:
+    """A tuple holding a list or an instance (a call may change it: copied too)."""
+    return any(isinstance(x, list) or InstanceKind.takes(type(x))
+               or (type(x) is tuple and _holds_mutable(x)) for x in t)
 
 
 def same_state(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:

@@ -524,3 +524,42 @@ def test_counts_stay_flat_through_checked_lookups_and_dicts():
     for _ in range(1000):
         assert compiled.run(both, 2)[0] is Status.OK
     assert counts() == before
+
+
+# ------------------------------------------------------------------ sequences of instances
+
+
+def _energy_all(ws):
+    e = 0.0
+    for w in ws:
+        e += 0.5 * w.step * w.step
+    return e
+
+
+def _advance_all(ws, k):
+    for w in ws:
+        w.advance(k)
+    return ws[0].x
+
+
+def given_sequences(ws):  # a list or tuple of instances passed to helpers
+    return _energy_all(ws) + _advance_all(ws, 0.5)
+
+
+@pytest.mark.parametrize("ws", [
+    [Walker(1.0, 0.5), Walker(2.0, 1.5)],
+    (Walker(1.0, 0.5), Walker(2.0, 1.5)),
+])
+def test_helpers_given_sequences_of_instances_are_compiled_in(ws):
+    assert check(given_sequences, ws) is Status.OK
+    callees = _compiled(given_sequences, (ws,)).lowered.callees
+    assert callees == ("_energy_all", "_advance_all", "Walker.advance")
+    assert not force_every_site(given_sequences, [(ws,)]).unexecuted
+    mixed = type(ws)([Walker(1.0, 0.5), Runner(2.0, 1.5)])  # an element of a subclass:
+    compiled = _compiled(given_sequences, (ws,))  # the callee's load resumes with it
+    (mine,) = fresh((mixed,))
+    status, _, frames = compiled.run(mine)
+    assert status is Status.ELEMENT and frames
+    (theirs,) = fresh((mixed,))
+    assert resume.finish(frames)() == given_sequences(theirs)
+    assert [vars(w) for w in mine] == [vars(w) for w in theirs]
