@@ -93,7 +93,9 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
         "sites": _sites_text(lowering.sites),
     }
     return LoweredModule(ir=text, body=body, arg_kinds=kinds, deps=program.deps, dumps=dumps,
-                         defaults=program.defaults, codes=program.callee_codes,
+                         defaults=program.defaults,
+                         codes=(*program.callee_codes, *((f, c) for f, c in lowering.found.items()
+                                                         if f not in dict(program.callee_codes))),
                          sites=lowering.sites, record_words=lowering.record_words(),
                          finishes_callees=lowering.finishes_callees,
                          callees=program.native_callees())

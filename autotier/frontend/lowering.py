@@ -33,7 +33,7 @@ threads, rebound globals).
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import FunctionType
+from types import CodeType, FunctionType
 from typing import Any
 
 from llvmlite import ir as ll
@@ -178,6 +178,9 @@ class ModuleLowering:
         self.module = ll.Module(name=body_name)
         self.numerics = Numerics(self.module)
         self.functions: dict[Spec, ll.Function] = {}
+        # the methods checked lookups found (called by address where their arguments
+        # ran: the compiled code keeps them, and the entry checks their code)
+        self.found: dict[FunctionType, CodeType] = {}
         self.exits: dict[Spec, Exits] = {}
 
     def fast_function(self, func: FunctionType, kinds: tuple[CalleeKind, ...]) -> ll.Function:

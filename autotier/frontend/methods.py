@@ -117,6 +117,7 @@ def lower_method_check(fl: FunctionLowering, instr: ir.MethodCheck, obj: ll.Valu
         raise Unsupported(f"the method .{instr.name} of a {cls.__qualname__} is not planned "
                           "any more")
     fl.exits.found_methods[instr.uid] = plan.func
+    fl.ml.found.setdefault(plan.func, plan.func.__code__)
     fl.bail_if(fl.b.not_(_guards(fl, obj, plan)), Status.STALE, name=f"{instr.name}_found")
 
 

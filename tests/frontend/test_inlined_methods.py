@@ -13,6 +13,7 @@ with an input that reaches it and resumed to CPython's answer.
 
 from __future__ import annotations
 
+import gc
 import math
 import sys
 from types import CodeType
@@ -563,3 +564,34 @@ def test_helpers_given_sequences_of_instances_are_compiled_in(ws):
     (theirs,) = fresh((mixed,))
     assert resume.finish(frames)() == given_sequences(theirs)
     assert [vars(w) for w in mine] == [vars(w) for w in theirs]
+
+
+def test_a_method_found_before_its_arguments_is_kept_alive_by_the_compiled_code():
+    class Swapper:
+        def __init__(self, v):
+            self.v = v
+
+        def value(self, k):  # (a try: called through the C API, by its address)
+            try:
+                return self.v + k
+            finally:
+                self.v += 0.0
+
+        def swap(self):  # drops the class's reference to value
+            type(self).value = lambda self, k: -1.0
+            return 1.0
+
+    def swapped(s):
+        return s.value(s.swap())
+
+    compiled = _compiled(swapped, (Swapper(0.5),))
+    found = Swapper.value
+    assert "Swapper.value (interpreted)" in " ".join(compiled.lowered.callees)
+    assert any(f is found for f, _ in compiled.lowered.codes)  # kept, its code checked
+    del found
+    gc.collect()
+    assert compiled.run(Swapper(0.5))[:2] == (Status.OK, 1.5)  # the one found, as CPython
+    gc.collect()
+    status, value, frames = compiled.run(Swapper(0.5))  # looked up again: the lambda's
+    answer = value if status is Status.OK else resume.finish(frames)()
+    assert answer == -1.0
