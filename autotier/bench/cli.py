@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import autotier
-from autotier import bench_containers, bench_kernels, bench_objects
+from autotier import bench_containers, bench_kernels, bench_longcall, bench_objects
+from autotier.bench import longcall
 from autotier.bench.measure import (
     VARIANTS,
     KernelResult,
@@ -40,17 +41,19 @@ from autotier.bench_kernels import CALL_PATH
 
 KERNELS = (*bench_kernels.KERNELS, *bench_containers.KERNELS, *bench_objects.KERNELS)
 KNOWN = {**bench_kernels.BY_NAME, **bench_containers.BY_NAME, **bench_objects.BY_NAME}
+LONG_CALLS = tuple(bench_longcall.BY_NAME)  # the "one long call" group (bench/longcall.py)
 
 
 def run(opts: Options, log: Callable[[str], None] | None = None) -> dict[str, Any]:
     say = log or (lambda s: None)
     wanted = set(opts.kernels)
-    unknown = wanted - set(KNOWN)
+    unknown = wanted - set(KNOWN) - set(LONG_CALLS)
     if unknown:
         raise SystemExit(f"unknown kernels: {', '.join(sorted(unknown))}; "
-                         f"choose from {', '.join(KNOWN)}")
+                         f"choose from {', '.join((*KNOWN, *LONG_CALLS))}")
     selected = [k for k in KERNELS if not wanted or k.name in wanted]
     with_call_path = not wanted or CALL_PATH.name in wanted
+    long_names = [n for n in LONG_CALLS if not wanted or n in wanted]
 
     progress = Progress(len(selected) + with_call_path, say)
     say(announce(opts, len(selected), with_call_path))
@@ -79,12 +82,18 @@ def run(opts: Options, log: Callable[[str], None] | None = None) -> dict[str, An
             raw = pypy["kernels"].get(CALL_PATH.name) if "kernels" in pypy else pypy
             call_path["rows"]["pypy"] = pypy_measurement(raw, call_path["expected"])
 
+    long_calls = None
+    if long_names:
+        say(f"one long call: {len(long_names)} kernels, each variant in a fresh process\n")
+        long_calls = longcall.run_group(long_names, quick=opts.quick, with_pypy=opts.pypy,
+                                        log=say)
     return {
         "meta": _meta(opts, pypy),
         "kernels": results,
         "call_path": call_path,
+        "long_calls": long_calls,
         "summary": summarise(results),
-        "mismatches": mismatches(results, call_path),
+        "mismatches": mismatches(results, call_path) + longcall.mismatches(long_calls),
         "wrong_answers": wrong_answers(results, call_path),
         "autotier_log": captured.lines,
         "autotier_log_grouped": captured.grouped,

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from typing import Any
 
 from autotier import bench_kernels
+from autotier.bench import longcall
 from autotier.bench.measure import NOISY, KernelResult, Measurement
 
 
@@ -235,6 +236,9 @@ def render(results: dict[str, Any]) -> str:
         if at.state != "compiled":
             out.append(f"  autotier add: {at.state}: {at.error or at.reason or ''}")
 
+    if results.get("long_calls") is not None:
+        out += longcall.render(results["long_calls"])
+
     log_lines = results.get("autotier_log") or []
     grouped: dict[str, list[str]] = results.get("autotier_log_grouped") or {}
     if log_lines:
@@ -268,6 +272,7 @@ def render(results: dict[str, Any]) -> str:
 
 def autotier_mismatch(results: dict[str, Any]) -> bool:
     bad = any(k.variants["autotier"].match is False for k in results["kernels"])
+    bad |= bool(longcall.mismatches(results.get("long_calls")))
     cp = results["call_path"]
     if cp is not None:
         bad |= any(m.match is False for n, m in cp["rows"].items()

@@ -25,6 +25,7 @@ from autotier.deopt.sites import Site
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.kinds import VKind
 from autotier.frontend.model import MISSING, GlobalDep, LoweredModule
+from autotier.frontend.results import Speculated
 
 _ANY_SCALAR = frozenset({Kind.INT, Kind.FLOAT, Kind.BOOL})
 
@@ -56,24 +57,28 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
     held = {i: next(iter(given[i])).cls for i, k in enumerate(kinds)  # type: ignore[attr-defined]
             if k in (Kind.LIST, Kind.TUPLE) and len(given.get(i, ())) == 1
             and isinstance(next(iter(given[i])), InstanceKind)}
-    speculated = {i: frozenset({VKind.INSTANCE}) if i in held else
+    speculated_elements = {i: frozenset({VKind.INSTANCE}) if i in held else
                   frozenset(VKind(k) for k in given.get(i, _ANY_SCALAR))
                   for i, k in enumerate(kinds) if k in (Kind.LIST, Kind.TUPLE)}
     # a sequence of tuples: its tuples' items (runtime.elements.items_key)
     items = {i: frozenset(VKind(k) for k in given.get(~i, _ANY_SCALAR))
-             for i, kinds_ in speculated.items() if kinds_ & {VKind.TUPLE, VKind.LIST}}
+             for i, kinds_ in speculated_elements.items()
+             if kinds_ & {VKind.TUPLE, VKind.LIST}}
     attrs: dict[tuple[type, str], frozenset[VKind]] = {}
-    for key, seen in given.items():
-        if isinstance(key, str):
+    # an attribute seen holding instances of one class: that class
+    attr_classes: dict[tuple[type, str], type] = {}
+    speculated = _speculated_results(given, attrs, attr_classes)
+    for key, seen in sorted(given.items(), key=_by_depth):  # `a.pos` before `a.pos.x`
+        if isinstance(key, str) and not key.startswith("@"):
             position, name = key.split(".", 1)
             where = int(position.removesuffix("[]"))
             kind = kinds[where] if where < len(kinds) else None
             cls = (held.get(where) if position.endswith("[]") else
                    kind.cls if isinstance(kind, InstanceKind) else None)
             if cls is not None:  # (two parameters of one class: both's)
-                attrs[cls, name] = attrs.get((cls, name), frozenset()) | {
-                    VKind(k) for k in seen}
-    program = build_program(func, kinds, speculated, items, attrs, held=held)
+                _add_attr(attrs, attr_classes, cls, name, seen)
+    program = build_program(func, kinds, speculated_elements, items, attrs, held=held,
+                            speculated=speculated, attr_classes=attr_classes)
     body = engine.unique_name(f"body_{func.__qualname__}")
     try:
         lowering = ModuleLowering(program, body, int_bits)
@@ -82,7 +87,8 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
             raise
         # a recursion through methods or helpers given instances, whose bailouts would
         # unwind past their attribute accesses: those calls made through the C API
-        program = build_program(func, kinds, speculated, items, attrs, held=held,
+        program = build_program(func, kinds, speculated_elements, items, attrs, held=held,
+                                speculated=speculated, attr_classes=attr_classes,
                                 instance_calls=False)
         lowering = ModuleLowering(program, body, int_bits)
     text = str(lowering.run())
@@ -99,6 +105,72 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
                          sites=lowering.sites, record_words=lowering.record_words(),
                          finishes_callees=lowering.finishes_callees,
                          callees=program.native_callees())
+
+
+def _add_attr(attrs: dict[tuple[type, str], frozenset[VKind]],
+              attr_classes: dict[tuple[type, str], type], cls: type, name: str,
+              seen: frozenset[Kind]) -> None:
+    """Join what attribute ``name`` of ``cls`` was seen holding: numbers (their kinds),
+    or instances of one taken class (``INSTANCE``, the class in ``attr_classes``);
+    both, or two classes: an empty set (reading it is declined)."""
+    if "." in name:  # an attribute of the instance an attribute holds (``a.pos.x``)
+        head, rest = name.split(".", 1)
+        if (cls, head) in attr_classes:
+            _add_attr(attrs, attr_classes, attr_classes[cls, head], rest, seen)
+        return
+    key = (cls, name)
+    inner = {k.cls for k in seen if isinstance(k, InstanceKind)}
+    numbers = {VKind(k) for k in seen if not isinstance(k, InstanceKind)}
+    if inner or key in attr_classes:
+        classes = inner | ({attr_classes[key]} if key in attr_classes else set())
+        if len(classes) == 1 and not numbers and attrs.get(key, _INSTANCE) == _INSTANCE:
+            attrs[key] = _INSTANCE
+            attr_classes[key] = classes.pop()
+        else:
+            attrs[key] = frozenset()
+            attr_classes.pop(key, None)
+        return
+    attrs[key] = attrs.get(key, frozenset()) | numbers
+
+
+_INSTANCE = frozenset({VKind.INSTANCE})
+
+
+def _by_depth(item: tuple[int | str, frozenset[Kind]]) -> tuple[int, str]:
+    """Speculation keys ordered so an attribute comes before its own attributes."""
+    key = item[0]
+    return (key.count("."), key) if isinstance(key, str) else (-1, str(key))
+
+
+def _speculated_results(given: Mapping[int | str, frozenset[Kind]],
+                        attrs: dict[tuple[type, str], frozenset[VKind]],
+                        attr_classes: dict[tuple[type, str], type]
+                        ) -> dict[int, Speculated]:
+    """The results speculated at bytecode offsets of the root (after ELEMENT bailouts
+    there: ``runtime.elements.sample_result``), their attributes' kinds added to
+    ``attrs``."""
+    out: dict[int, Speculated] = {}
+    for key, seen in given.items():
+        if not isinstance(key, str) or not key.startswith("@") or "." in key or "[" in key:
+            continue
+        offset = int(key[1:])
+        inner = given.get(f"{key}[]", frozenset())
+        if len(seen) == 1 and isinstance(kind := next(iter(seen)), InstanceKind):
+            out[offset] = Speculated(VKind.INSTANCE, kind.cls)
+            prefix = f"{key}."
+        elif seen in ({Kind.LIST}, {Kind.TUPLE}) and len(inner) == 1 and isinstance(
+                element := next(iter(inner)), InstanceKind):
+            out[offset] = Speculated(VKind(next(iter(seen))), element.cls)
+            prefix = f"{key}[]."
+        else:
+            out[offset] = Speculated(None)
+            continue
+        cls = out[offset].cls
+        assert cls is not None
+        for name_key, kinds in sorted(given.items(), key=_by_depth):
+            if isinstance(name_key, str) and name_key.startswith(prefix):
+                _add_attr(attrs, attr_classes, cls, name_key.removeprefix(prefix), kinds)
+    return out
 
 
 def _sites_text(sites: tuple[Site, ...]) -> str:

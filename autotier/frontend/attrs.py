@@ -29,7 +29,7 @@ from llvmlite import ir as ll
 from autotier import compat
 from autotier.abi import Status
 from autotier.dispatch.irutil import PTR, const_ptr, declare, field
-from autotier.frontend import attrfast, boxes, ir, owned, periodic
+from autotier.frontend import attrfast, boxes, ir, owned, periodic, results
 from autotier.frontend.capi import raised_if_null, resume_after
 from autotier.frontend.finishing import take_exception
 from autotier.frontend.ir import VKind
@@ -85,11 +85,15 @@ def get_attr(fl: FunctionLowering, instr: ir.GetAttr) -> LV:
             owned.incref_inline(fl, got)
         return got
 
-    took, lv = boxes.unbox(fl, got, kinds)
+    took, lv = results.take(fl, got, kinds)  # a number, or an instance of its class
     resume_after(fl, b.not_(took), Status.ELEMENT, "took", new_reference)
     resume_after(fl, changed, Status.STALE, "same_globals", lambda: got)  # (the C API's)
-    with b.if_then(owns):
-        b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [got])
+    if results.takes_object(kinds):  # the value owns a reference: one more if borrowed
+        with b.if_then(b.not_(owns)):
+            owned.incref_inline(fl, got)
+    else:
+        with b.if_then(owns):
+            b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [got])
     return lv
 
 
@@ -133,7 +137,7 @@ def set_attr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
     b = fl.b
     module = fl.ml.module
     obj, value = args
-    boxed = boxes.box(fl, (value,), combo[1])
+    boxed = boxes.stored(fl, (value,), combo[1])  # (an instance: one more reference)
     fast = attrfast.plan(fl.typed.classes[instr.obj], instr.name, write=True)
     done = fl.block(f"{instr.name}_stored")
     slow = fl.block(f"{instr.name}_capi_store")

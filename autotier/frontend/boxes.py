@@ -89,8 +89,8 @@ def unbox(fl: FunctionLowering, obj: ll.Value, kinds: Kinds) -> tuple[ll.Value, 
 
 
 def box_or_null(fl: FunctionLowering, lv: LV, kind: VKind) -> ll.Value:
-    """A new reference to the Python object for ``lv`` (an int, float, bool or None),
-    or NULL with a MemoryError set."""
+    """A new reference to the Python object for ``lv`` (an int, float, bool, None, a
+    complex or a numpy scalar), or NULL with a MemoryError set."""
     b = fl.b
     module = fl.ml.module
     (value,) = lv
@@ -103,6 +103,10 @@ def box_or_null(fl: FunctionLowering, lv: LV, kind: VKind) -> ll.Value:
         return b.call(declare(module, "PyFloat_FromDouble", PTR, [F64]), [value])
     if kind is VKind.COMPLEX:
         return cvalues.box_or_null(fl, value)
+    if kind in NP_SCALARS:
+        from autotier.frontend import npvalues
+
+        return npvalues.box_or_null(fl, lv, kind)
     return b.call(declare(module, "PyLong_FromLongLong", PTR, [I64]), [fl.narrow(value)])
 
 
@@ -113,6 +117,17 @@ def box(fl: FunctionLowering, lv: LV, kind: VKind) -> ll.Value:
     fl.bail_if(fl.b.icmp_unsigned("==", obj, ll.Constant(PTR, None)), Status.SIGNAL,
                name="boxed")
     return obj
+
+
+def stored(fl: FunctionLowering, value: LV, kind: VKind) -> ll.Value:
+    """A new reference to what a store puts into a list or an attribute: the number
+    boxed (a MemoryError leaves with SIGNAL), or the instance (the value keeps its own
+    reference)."""
+    if kind is VKind.INSTANCE:
+        (obj,) = value
+        owned.incref_inline(fl, obj)
+        return obj
+    return box(fl, value, kind)
 
 
 def make_tuple(fl: FunctionLowering, items: list[tuple[LV, VKind]]) -> ll.Value:

@@ -116,8 +116,9 @@ class ModuleRef:
 
 @dataclass(frozen=True)
 class CallableRef:
-    """A builtin or C function (``print``, ``divmod``, ``random.random``) or a module's
-    Python function: native code calls it through the C API (``ir.CallObject``)."""
+    """A builtin or C function (``print``, ``divmod``, ``random.random``), a module's
+    Python function or a class: native code calls it through the C API
+    (``ir.CallObject``; a class's instance: :mod:`autotier.frontend.results`)."""
 
     obj: object
     name: str
@@ -333,9 +334,11 @@ class Resolver:
         dtype = dtype_ref(value)
         if dtype is not None:
             return dtype
+        if isinstance(value, type):  # a class: called through the C API (a constructor's
+            return CallableRef(value, name)  # result is an instance: frontend.results)
         raise self._fail(
             f"global {name!r} is a {type(value).__name__}: only int/float/bool constants, "
-            "the math module and Python functions are supported", line)
+            "the math module, classes and Python functions are supported", line)
 
     def load_attr(self, obj: Static, name: str, line: int) -> Constant | Static:
         if isinstance(obj, ModuleRef):
@@ -365,5 +368,7 @@ class Resolver:
         dtype = dtype_ref(value)
         if dtype is not None:
             return dtype
+        if isinstance(value, type):  # a class, called through the C API
+            return CallableRef(value, f"{module.__name__}.{name}")
         what = "missing" if value is MISSING else f"a {type(value).__name__}"
         raise self._fail(f"{module.__name__}.{name} ({what}) is not supported", line)

@@ -30,7 +30,7 @@ from llvmlite import ir as ll
 
 from autotier.abi import ArrayKind, CalleeKind, Kind, Status
 from autotier.dispatch.irutil import PTR, call_vector, const_ptr, declare
-from autotier.frontend import boxes, newarrays, npvalues, periodic
+from autotier.frontend import boxes, newarrays, npvalues, periodic, results
 from autotier.frontend.builtins_table import builtin_object
 from autotier.frontend.exits import RESULT_ONLY
 from autotier.frontend.finishing import native_depth, result_frame, take_exception
@@ -189,11 +189,11 @@ def lower_call_object(fl: FunctionLowering, func: object, args: list[Any],
     resume_after(fl, raised, Status.RAISED, "returned", _exception(fl), raised=True)
     if makes is not None:
         took, lv = newarrays.took(b, result, makes), (result,)
-    else:
-        took, lv = boxes.unbox(fl, result, returns)
+    else:  # a number unboxed, or an instance or list taken (:mod:`.results`)
+        took, lv = results.take(fl, result, returns)
     resume_after(fl, b.not_(took), Status.ELEMENT, "took", lambda: result)
     resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals",
                   lambda: result)
-    if makes is None:  # unboxed; an array made stays the value's reference
-        b.call(decref, [result])
+    if makes is None and not results.takes_object(returns):
+        b.call(decref, [result])  # unboxed; an object taken stays the value's reference
     return lv, returns

@@ -47,6 +47,8 @@ SCALARS: Kinds = frozenset({VKind.INT, VKind.FLOAT, VKind.BOOL})
 SEQUENCES: Kinds = frozenset({VKind.LIST, VKind.TUPLE})
 SEQ_ITERS: Kinds = frozenset({VKind.LIST_ITER, VKind.TUPLE_ITER})
 NP_SCALARS: Kinds = frozenset(k for k in VKind if k.name.startswith("NP_"))
+#: numpy's integer scalars: an index as their value (``__index__``); numpy.bool_ is not
+NP_INTS: Kinds = frozenset(k for k in NP_SCALARS if k.name.startswith(("NP_INT", "NP_UINT")))
 #: what a numpy dtype's elements are
 NP_OF_DTYPE = {k.name.removeprefix("NP_").lower(): k for k in NP_SCALARS}
 #: a sequence kind -> the kind of an iterator over it, and back

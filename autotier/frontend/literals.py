@@ -18,7 +18,7 @@ from llvmlite import ir as ll
 from autotier import compat
 from autotier.abi import Status
 from autotier.dispatch.irutil import declare, field
-from autotier.frontend import boxes
+from autotier.frontend import boxes, owned
 from autotier.frontend.ir import Kinds, VKind
 from autotier.frontend.values import I1, I64, LV, PTR, i64
 
@@ -42,7 +42,11 @@ def make_list(fl: FunctionLowering, items: list[tuple[LV, VKind]]) -> ll.Value:
     slots = b.load(field(b, made, compat.LIST_ITEMS, PTR.as_pointer()), name="ob_item")
     failed: ll.Value = ll.Constant(I1, 0)
     for i, (lv, kind) in enumerate(items):
-        obj = boxes.box_or_null(fl, lv, kind)
+        if kind is VKind.INSTANCE:  # the list takes a reference of its own
+            (obj,) = lv
+            owned.incref_inline(fl, obj)
+        else:
+            obj = boxes.box_or_null(fl, lv, kind)
         b.store(obj, b.gep(slots, [i64(i)], inbounds=True))  # the list takes it
         failed = b.or_(failed, b.icmp_unsigned("==", obj, _NULL))
     with b.if_then(failed, likely=False):

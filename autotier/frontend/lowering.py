@@ -69,7 +69,7 @@ from autotier.frontend import (
 from autotier.frontend.arrayfields import ArrayFields
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.exits import RESULT_ONLY, Exits
-from autotier.frontend.ir import Kinds, Var, VKind
+from autotier.frontend.ir import NO_KINDS, Kinds, Var, VKind
 from autotier.frontend.kinds import NP_SCALARS, SEQUENCES, vkind_of
 from autotier.frontend.numerics import Numerics
 from autotier.frontend.program import Program, Spec, native_calls
@@ -444,9 +444,12 @@ class FunctionLowering:
         return x if self.ints is I64 else self.b.sext(x, self.ints)
 
     def call_function(self, func: FunctionType, kinds: tuple[CalleeKind, ...],
-                      args: list[Any]) -> tuple[LV, Kinds]:
+                      args: list[Any], speculated: Kinds = NO_KINDS) -> tuple[LV, Kinds]:
+        """A call of ``func``; ``speculated``: what its result is taken to be when
+        CPython runs it (a bailout's object: :mod:`.results`)."""
         if (func, kinds) in self.ml.program.opaque:  # CPython runs it
-            return capi.lower_call_object(self, func, args, kinds, OPAQUE_RESULT)
+            return capi.lower_call_object(self, func, args, kinds,
+                                          speculated or OPAQUE_RESULT)
         callee = self.ml.fast_function(func, kinds)
         budget = self.b.sub(self.budget, i64(1), name="budget")
         if self.unwind is not None:  # a bailout in the callee never returns here
@@ -649,7 +652,10 @@ class FunctionLowering:
                      name=f"{instr.name}_bound")
         return lv if is_tagged(dst) else untag(self.b, lv, next(iter(dst)))
 
-    def _lower_GetAttr(self, instr: ir.GetAttr) -> LV:
+    def _lower_GetAttr(self, instr: ir.GetAttr) -> LV | None:
+        if not self.types[instr.dest]:  # of what a C-API call answered: the interpreter's
+            self.bail(Status.UNSUPPORTED)
+            return None
         return attrs.get_attr(self, instr)
 
     def _lower_Select(self, instr: ir.Select) -> LV:

@@ -31,7 +31,7 @@ from llvmlite import ir as ll
 from autotier import compat
 from autotier.abi import Status
 from autotier.dispatch.irutil import PTR, call_method, const_ptr, declare, field
-from autotier.frontend import boxes, capi, ir, methodplan, periodic
+from autotier.frontend import capi, ir, methodplan, periodic, results
 from autotier.frontend.attrs import name_object
 from autotier.frontend.capi import boxed_arguments, kwnames_tuple, resume_after
 from autotier.frontend.errors import Unsupported
@@ -217,8 +217,9 @@ def _through_capi(fl: FunctionLowering, instr: ir.CallMethod, combo: tuple[VKind
     raised = b.icmp_unsigned("==", result, null)
     resume_after(fl, raised, Status.RAISED, "returned",
                  lambda: take_exception(b, module), raised=True)
-    took, lv = boxes.unbox(fl, result, returns)
+    took, lv = results.take(fl, result, returns)  # a number, or a speculated object
     resume_after(fl, b.not_(took), Status.ELEMENT, "took", lambda: result)
     resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals", lambda: result)
-    b.call(decref, [result])
+    if not results.takes_object(returns):
+        b.call(decref, [result])
     return lv, returns

@@ -427,10 +427,10 @@ def as_int(fl: FunctionLowering, kind: VKind, x: ll.Value) -> ll.Value:
 TP_ALLOC = compat.TYPE_TP_ALLOC
 
 
-def box(fl: FunctionLowering, lv: LV, kind: VKind) -> ll.Value:
-    """A new ``numpy.<kind>`` object holding ``lv``: the type's own ``tp_alloc`` (read
-    from the type now: numpy's types are static), the value written at the probed
-    offset; a MemoryError leaves with ``Status.SIGNAL``."""
+def box_or_null(fl: FunctionLowering, lv: LV, kind: VKind) -> ll.Value:
+    """A new ``numpy.<kind>`` object holding ``lv``, or NULL with a MemoryError set: the
+    type's own ``tp_alloc`` (read from the type now: numpy's types are static), the
+    value written at the probed offset."""
     from autotier.dispatch.arrays import layout
 
     b = fl.b
@@ -440,12 +440,27 @@ def box(fl: FunctionLowering, lv: LV, kind: VKind) -> ll.Value:
     fnty = ll.FunctionType(PTR, [PTR, I64])
     alloc = b.inttoptr(ll.Constant(I64, alloc_address), fnty.as_pointer())
     obj = b.call(alloc, [ll.Constant(I64, id(t)).inttoptr(PTR), ll.Constant(I64, 0)])
-    fl.bail_if(b.icmp_unsigned("==", obj, ll.Constant(PTR, None)), Status.SIGNAL,
-               name="boxed")
+    made, done = fl.block("np_allocated"), fl.block("np_boxed")
+    entry = b.block
+    b.cbranch(b.icmp_unsigned("==", obj, ll.Constant(PTR, None)), done, made)
+    b.position_at_end(made)
     (value,) = lv
     slot = b.bitcast(b.gep(obj, [ll.Constant(I64, layout().value)], inbounds=True),
                      (ll.IntType(8) if value.type == I1 else value.type).as_pointer())
     b.store(b.zext(value, ll.IntType(8)) if value.type == I1 else value, slot)
+    b.branch(done)
+    b.position_at_end(done)
+    out = b.phi(PTR, name="np_box")
+    out.add_incoming(ll.Constant(PTR, None), entry)
+    out.add_incoming(obj, made)
+    return out
+
+
+def box(fl: FunctionLowering, lv: LV, kind: VKind) -> ll.Value:
+    """:func:`box_or_null`; a MemoryError leaves with ``Status.SIGNAL``."""
+    obj = box_or_null(fl, lv, kind)
+    fl.bail_if(fl.b.icmp_unsigned("==", obj, ll.Constant(PTR, None)), Status.SIGNAL,
+               name="boxed")
     return obj
 
 

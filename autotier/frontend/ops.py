@@ -24,6 +24,7 @@ from autotier.frontend import (
     cpower,
     cvalues,
     floatarith,
+    instances,
     ir,
     literals,
     npvalues,
@@ -31,7 +32,7 @@ from autotier.frontend import (
 )
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.ir import BinOp, CmpOp, Kinds, UnOp, VKind
-from autotier.frontend.kinds import NO_KINDS, NP_SCALARS, SEQ_ITERS, SEQUENCES
+from autotier.frontend.kinds import NO_KINDS, NP_INTS, NP_SCALARS, SEQ_ITERS, SEQUENCES
 from autotier.frontend.typeinfer import (
     INTLIKE,
     OPAQUE_RESULT,
@@ -110,6 +111,7 @@ def leaf(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...], args: 
         expected: Kinds = frozenset({VKind.ARRAY})  # a row (typeinfer._row_kind)
     else:
         expected = result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr),
+                                instances.unknown_object(instr, fl.types),
                                 classes=fl.typed.call_classes, held=fl.typed.held)
     if not expected:
         # no kind to answer with: CPython raises a TypeError, never returns, or holds a
@@ -127,7 +129,10 @@ def leaf(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...], args: 
 
 
 def _elements(fl: FunctionLowering, instr: ir.Instr) -> Kinds:
-    """The speculated element kinds of ``instr``'s container operand, if it has one."""
+    """The speculated element kinds of ``instr``'s container operand, if it has one (a
+    call's: its result's speculated kinds, :mod:`.results`)."""
+    if instr.dest in fl.typed.speculated:
+        return fl.typed.speculated[instr.dest]
     container = container_of(instr)
     return fl.typed.elements.get(container, NO_KINDS) if container is not None else NO_KINDS
 
@@ -358,7 +363,8 @@ def _lower_MathCall(fl: FunctionLowering, instr: ir.MathCall, combo: tuple[VKind
 def _lower_CallFunction(fl: FunctionLowering, instr: ir.CallFunction,
                         combo: tuple[VKind, ...], args: list[Any]) -> Leaf:
     kinds = call_kinds(instr, combo, fl.typed.call_classes, fl.typed.held)
-    return fl.call_function(instr.callee, kinds, args)
+    return fl.call_function(instr.callee, kinds, args,
+                            fl.typed.speculated.get(instr.dest, NO_KINDS))
 
 
 # ---------------------------------------------------------------- range loops
@@ -385,8 +391,22 @@ def _lower_Len(fl: FunctionLowering, instr: ir.Len, combo: tuple[VKind],
     return sequences.lower_len(fl, args[0], combo[0])
 
 
+def _indexes(fl: FunctionLowering, combo: tuple[VKind, ...], args: list[Any],
+             at: slice) -> tuple[tuple[VKind, ...], list[Any]]:
+    """``combo`` and ``args`` with each numpy integer index among ``at`` made the int it
+    stands for (as ``__index__`` gives it; a uint64 past int64 deoptimises: CPython and
+    numpy raise their IndexError for it)."""
+    kinds, values = list(combo), list(args)
+    for i in range(len(combo))[at]:
+        if kinds[i] in NP_INTS:
+            values[i] = npvalues.as_int(fl, kinds[i], values[i])
+            kinds[i] = VKind.INT
+    return tuple(kinds), values
+
+
 def _lower_GetItem(fl: FunctionLowering, instr: ir.GetItem, combo: tuple[VKind, VKind],
                    args: list[Any]) -> Leaf:
+    combo, args = _indexes(fl, combo, args, slice(1, 2))  # type: ignore[assignment]
     if combo[0] is VKind.ARRAY:
         return arrays.lower_getitem(fl, instr.seq, args[0], fl.typed.arrays[instr.seq], [args[1]],
                                     index_kinds=combo[1:], line=instr.line)
@@ -395,6 +415,7 @@ def _lower_GetItem(fl: FunctionLowering, instr: ir.GetItem, combo: tuple[VKind, 
 
 def _lower_SetItem(fl: FunctionLowering, instr: ir.SetItem,
                    combo: tuple[VKind, VKind, VKind], args: list[Any]) -> Leaf:
+    combo, args = _indexes(fl, combo, args, slice(1, 2))  # type: ignore[assignment]
     if combo[0] is VKind.ARRAY:
         return arrays.lower_setitem(fl, instr.seq, args[0], fl.typed.arrays[instr.seq], [args[1]],
                                     index_kinds=combo[1:2], value=args[2], vkind=combo[2],
@@ -431,12 +452,14 @@ def _lower_MakeComplex(fl: FunctionLowering, instr: ir.MakeComplex, combo: tuple
 
 def _lower_GetCell(fl: FunctionLowering, instr: ir.GetCell, combo: tuple[VKind, ...],
                    args: list[Any]) -> Leaf:
+    combo, args = _indexes(fl, combo, args, slice(1, None))
     return arrays.lower_getitem(fl, instr.arr, args[0], fl.typed.arrays[instr.arr], args[1:],
                                 index_kinds=combo[1:], line=instr.line)
 
 
 def _lower_SetCell(fl: FunctionLowering, instr: ir.SetCell, combo: tuple[VKind, ...],
                    args: list[Any]) -> Leaf:
+    combo, args = _indexes(fl, combo, args, slice(1, -1))
     return arrays.lower_setitem(fl, instr.arr, args[0], fl.typed.arrays[instr.arr], args[1:-1],
                                 index_kinds=combo[1:-1], value=args[-1], vkind=combo[-1],
                                 line=instr.line)
@@ -473,6 +496,7 @@ def _lower_CallBuiltin(fl: FunctionLowering, instr: ir.CallBuiltin, combo: tuple
 
 def _expected(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...]) -> Kinds:
     return result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr),
+                        instances.unknown_object(instr, fl.types),
                         classes=fl.typed.call_classes, held=fl.typed.held)
 
 

@@ -23,6 +23,7 @@ from autotier.frontend.instances import Attrs
 from autotier.frontend.ir import VKind
 from autotier.frontend.methodplan import MethodPlan
 from autotier.frontend.model import GlobalDep
+from autotier.frontend.results import Speculated
 from autotier.frontend.stackflow import build_ir
 from autotier.frontend.typeinfer import (
     OPAQUE_RESULT,
@@ -119,13 +120,17 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
                   items: Mapping[int, ir.Kinds] | None = None,
                   attrs: Attrs | None = None, *,
                   held: Mapping[int, type] | None = None,
+                  speculated: Mapping[int, Speculated] | None = None,
+                  attr_classes: Mapping[tuple[type, str], type] | None = None,
                   instance_calls: bool = True) -> Program:
     """Decode, build and type ``func`` for ``arg_kinds`` and everything it calls;
     ``elements``: the speculated element kinds of the root's list and tuple parameters;
     ``items``: those of the items of their tuple elements; ``attrs``: those of the
     attributes of the root's instance parameters (:mod:`.instances`) and of their
     instance elements; ``held``: the class of each sequence parameter's instance
-    elements."""
+    elements; ``speculated``: what the root's calls and attribute reads at those
+    offsets were seen to answer (:mod:`.results`); ``attr_classes``: the class of the
+    instances an attribute in ``attrs`` was seen holding."""
     code = func.__code__
     if len(arg_kinds) != code.co_argcount:
         raise Unsupported(f"{func.__qualname__} takes {code.co_argcount} arguments, "
@@ -180,6 +185,8 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
                               items if root else None, root=root,
                               attrs=attrs,  # by class and name: the callees' too
                               held=held if root else None,
+                              speculated=speculated if root else None,
+                              attr_classes=attr_classes,
                               instance_calls=instance_calls)
             except Unsupported as exc:
                 if root:
@@ -187,6 +194,15 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
                 # a callee native code cannot run: called through the C API instead,
                 # and its callers typed again with what such a call returns
                 program.opaque[spec] = exc.reason
+                del returns[spec]
+                program.typed.pop(spec, None)
+                changed = True
+                continue
+            if not root and _returns_instances(typed):
+                # an instance or a sequence of them returned (a new reference native
+                # callers do not take yet): CPython runs it, its result speculated at the
+                # call site after a bailout there (frontend.results)
+                program.opaque[spec] = "it returns instances"
                 del returns[spec]
                 program.typed.pop(spec, None)
                 changed = True
@@ -202,6 +218,18 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
     # one only the opaque callees called is dropped: nothing calls it natively
     _drop_uncalled(program)
     return program
+
+
+def _returns_instances(typed: Typed) -> bool:
+    """Whether a function may return an instance, or a list or tuple of instances."""
+    for bid in typed.completed:
+        term = typed.func.block(bid).term
+        if isinstance(term, ir.Return):
+            kinds = typed.types[term.value]
+            if VKind.INSTANCE in kinds or (kinds & {VKind.LIST, VKind.TUPLE} and VKind.INSTANCE
+                                           in typed.elements.get(term.value, ir.NO_KINDS)):
+                return True
+    return False
 
 
 def native_calls(program: Program, typed: Typed) -> list[Spec]:

@@ -144,7 +144,7 @@ def lower_setitem(fl: FunctionLowering, seq: ll.Value, index: ll.Value, value: L
     slot = _item_address(fl, seq, VKind.LIST, _position(fl, seq, VKind.LIST, index))
     old = b.load(slot, name="replaced")
     fl.bail_if(b.not_(boxes.is_number(b, old)), Status.ELEMENT, name="replaceable")
-    new = boxes.box(fl, value, kind)  # runs no Python code: the list stays as it is
+    new = boxes.stored(fl, value, kind)  # runs no Python code: the list stays as it is
     b.store(new, slot)
     owned.decref_inline(fl, old)  # a number: its dealloc runs no Python code
     return (ll.Constant(ll.IntType(1), 0),), frozenset({VKind.NONE})
@@ -156,9 +156,9 @@ def lower_append(fl: FunctionLowering, seq: ll.Value, value: LV, kind: VKind) ->
     ``Status.SIGNAL``."""
     b = fl.b
     module = fl.ml.module
-    obj = boxes.box(fl, value, kind)
+    obj = boxes.stored(fl, value, kind)
     append = declare(module, "PyList_Append", ll.IntType(32), [PTR, PTR])
-    failed = b.call(append, [seq, obj])
+    failed = b.call(append, [seq, obj])  # (takes a reference of its own)
     b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
     fl.bail_if(b.icmp_signed("!=", failed, ll.Constant(ll.IntType(32), 0)), Status.SIGNAL,
                name="appended")

@@ -20,12 +20,21 @@ from types import FunctionType
 
 from autotier import compat
 from autotier.abi import ArrayKind, CalleeKind, InstanceKind, InstancesKind, Kind
-from autotier.frontend import complexkinds, instances, ir, methodplan, npscalars, npvalues
+from autotier.frontend import (
+    complexkinds,
+    instances,
+    ir,
+    methodplan,
+    npscalars,
+    npvalues,
+    results,
+)
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.errors import Unsupported, at_line
 from autotier.frontend.ir import NO_KINDS, BinOp, CmpOp, Kinds, UnOp, VKind
 from autotier.frontend.kinds import (
     ITER_OF,
+    NP_INTS,
     NP_OF_DTYPE,
     NP_SCALARS,
     SCALARS,
@@ -40,6 +49,9 @@ from autotier.frontend.values import is_nullable
 CalleeResult = Callable[[FunctionType, tuple[CalleeKind, ...]], Kinds]
 
 INTLIKE = frozenset({VKind.INT, VKind.BOOL})
+#: what indexes a list, tuple or array: an int, a bool (an array takes it as a mask:
+#: the lowering leaves that to numpy) or a numpy integer (its value)
+INDEXES = INTLIKE | NP_INTS
 _BITWISE = frozenset({BinOp.AND, BinOp.OR, BinOp.XOR})
 _INT_ONLY = frozenset({BinOp.LSHIFT, BinOp.RSHIFT, BinOp.AND, BinOp.OR, BinOp.XOR})
 _OBJECTS = frozenset({VKind.RANGE, VKind.ITER, VKind.LIST, VKind.TUPLE, VKind.LIST_ITER,
@@ -58,11 +70,15 @@ _CALL_ARGUMENTS = SCALARS | SEQUENCES | NP_SCALARS | {VKind.NONE, VKind.ARRAY, V
                                                       VKind.INSTANCE}
 ARRAYS = frozenset({VKind.ARRAY, VKind.ARRAY_ITER})
 NUMBERS = SCALARS | NP_SCALARS
+#: what a list made or stored into may hold (an instance: one class per list)
+STORED = SCALARS | {VKind.INSTANCE}
 #: results a function returns as a new object, boxed just before its return
 BOXED_RESULTS = NP_SCALARS | {VKind.COMPLEX}
 #: kinds a value of which has elements (their kinds speculated: ``Typed.elements``; an
 #: array's are its dtype's)
 HAS_ELEMENTS = SEQUENCES | SEQ_ITERS | ARRAYS
+#: what a tuple native code makes holds (each boxed into it)
+_TUPLE_ITEMS = SCALARS | NP_SCALARS | {VKind.NONE, VKind.COMPLEX}
 
 
 @dataclass(frozen=True)
@@ -81,6 +97,9 @@ class Typed:
     arrays: Mapping[ir.Var, ArrayKind] = dataclasses.field(default_factory=dict)
     # the class of each instance
     classes: Mapping[ir.Var, type] = dataclasses.field(default_factory=dict)
+    # the speculated kinds of each call's or attribute read's result that is an object
+    # (:mod:`.results`), by its value
+    speculated: Mapping[ir.Var, Kinds] = dataclasses.field(default_factory=dict)
     # whether calls pass instances as their classes (natively compiled callees and
     # methods); else as objects, called through the C API (``build_program``)
     instance_calls: bool = True
@@ -205,12 +224,14 @@ def container_of(instr: ir.Instr) -> ir.Var | None:
 
 
 def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult,
-                 elements: Kinds = NO_KINDS, *,
+                 elements: Kinds = NO_KINDS, unknown: bool = False, *,
                  classes: Mapping[ir.Var, type] | None = None,
                  held: Mapping[ir.Var, type] | None = None) -> Kinds:
     """Kinds of ``instr``'s result when its operands (``uses()``) have kinds ``combo``;
     ``elements``: the speculated element kinds of its :func:`container_of` operand;
-    ``classes``: the class of each instance (a call passes it to its callee)."""
+    ``unknown``: a method call's object is what a C-API call answered
+    (``instances.unknown_object``); ``classes``: the class of each instance (a call
+    passes it to its callee), ``held``: of each sequence's instance elements."""
     if isinstance(instr, ir.Const):
         if instr.value is None:
             return frozenset({VKind.NONE})
@@ -222,16 +243,18 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return NO_KINDS if combo[0] is VKind.UNDEF else frozenset(combo)
     if isinstance(instr, ir.MethodCheck):
         return _method_check_kinds(instr, combo, classes)
-    calls = isinstance(instr, ir.CallFunction | ir.CallObject)  # an instance passed along
+    # an instance passed along, or stored into a list
+    calls = isinstance(instr, ir.CallFunction | ir.CallObject | ir.MakeList | ir.ListAppend
+                       | ir.SetItem)
     if (VKind.INSTANCE in combo and not calls) or isinstance(
             instr, ir.GetAttr | ir.SetAttr | ir.DelAttr | ir.CallMethod):
-        through = instances.result_kinds(instr, combo, elements)
+        through = instances.result_kinds(instr, combo, elements, unknown)
         native = (method_spec(instr, combo, classes, held)
                   if isinstance(instr, ir.CallMethod) else None)
         if native is not None:  # compiled in: what it returns (a C-API call's result,
             returned = callee(native[0].func, native[1])  # where a guard fails, is
-            if VKind.OBJECT not in returned:  # checked against it)
-                return returned
+            if VKind.OBJECT not in returned and returned is not OPAQUE_RESULT:  # checked
+                return returned  # against it)
         return through
     array = _array_kinds(instr, combo, elements)
     if array is not None:
@@ -245,11 +268,12 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     if isinstance(instr, ir.IterAdvance):
         return frozenset({combo[0]})
     if isinstance(instr, ir.IterValue):
-        return frozenset({VKind.INT}) if combo[0] is VKind.ITER else elements
+        return frozenset({VKind.INT}) if combo[0] is VKind.ITER else _loaded(instr, elements)
     if isinstance(instr, ir.Len):
         return frozenset({VKind.INT}) if combo[0] in SEQUENCES else NO_KINDS
     if isinstance(instr, ir.GetItem):
-        return elements if combo[0] in SEQUENCES and combo[1] in INTLIKE else NO_KINDS
+        return _loaded(instr, elements) if combo[0] in SEQUENCES and combo[1] in INDEXES \
+            else NO_KINDS
     if isinstance(instr, ir.CallBuiltin):
         return _builtin_call_kinds(instr, combo, elements)
     if isinstance(instr, ir.UnpackCheck):
@@ -262,14 +286,14 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
                                       "tuple is not supported", instr.line))
         return frozenset({VKind.BOOL})
     if isinstance(instr, ir.MakeList):
-        if not all(k in SCALARS for k in combo):
-            raise Unsupported(at_line("a list of anything but numbers is not supported",
-                                      instr.line))
+        if not (all(k in SCALARS for k in combo) or all(k is VKind.INSTANCE for k in combo)):
+            raise Unsupported(at_line("a list of anything but numbers, or instances of one "
+                                      "class, is not supported", instr.line))
         return frozenset({VKind.LIST})
     if isinstance(instr, ir.BinaryOp) and VKind.LIST in combo:
         return _list_binop(instr, combo)
     if isinstance(instr, ir.MakeTuple):  # (a complex item: boxed into it)
-        ok = all(k in SCALARS or k in (VKind.NONE, VKind.COMPLEX) for k in combo)
+        ok = all(k in _TUPLE_ITEMS for k in combo)
         if not ok:
             raise Unsupported(at_line("a tuple of anything but numbers is not supported",
                                       instr.line))
@@ -277,10 +301,10 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     if isinstance(instr, ir.Truth) and combo[0] in SEQUENCES:
         return frozenset({VKind.BOOL})
     if isinstance(instr, ir.ListAppend):
-        ok = combo[0] is VKind.LIST and combo[1] in SCALARS
+        ok = combo[0] is VKind.LIST and combo[1] in STORED
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.SetItem):  # into a list, a number at an int or bool index
-        ok = combo[0] is VKind.LIST and combo[1] in INTLIKE and combo[2] in SCALARS
+        ok = combo[0] is VKind.LIST and combo[1] in INDEXES and combo[2] in STORED
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.IsNone):
         return frozenset({VKind.BOOL})
@@ -291,12 +315,18 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return complex_kinds
     if isinstance(instr, ir.CallObject):
         _call_arguments(instr, combo)
-        return frozenset({VKind.ARRAY}) if instr.makes is not None else OPAQUE_RESULT
+        if instr.makes is not None:
+            return frozenset({VKind.ARRAY})
+        if elements:  # a result speculated from a bailout's (frontend.results)
+            return elements
+        return results.INSTANCE if results.constructs(instr.callee) else OPAQUE_RESULT
     if VKind.NONE in combo and not isinstance(instr, ir.CallFunction):
         return _with_none(instr, combo)
     if isinstance(instr, ir.CallFunction):
         _call_arguments(instr, combo)
         returned = callee(instr.callee, call_kinds(instr, combo, classes, held))
+        if elements and returned is OPAQUE_RESULT:  # called through the C API: its
+            return elements  # result speculated from a bailout's (frontend.results)
         if VKind.OBJECT in returned:
             raise Unsupported(at_line(f"a call of {instr.callee.__qualname__}, which returns "
                                       "a tuple, is not supported", instr.line))
@@ -398,9 +428,9 @@ def _array_kinds(instr: ir.Instr, combo: tuple[VKind, ...], elements: Kinds) -> 
         return frozenset({VKind.OBJECT}) if combo[0] is VKind.ARRAY else NO_KINDS
     if isinstance(instr, ir.GetCell):
         return elements if combo[0] is VKind.ARRAY and all(
-            k in INTLIKE for k in combo[1:]) else NO_KINDS
+            k in INDEXES for k in combo[1:]) else NO_KINDS
     if isinstance(instr, ir.SetCell):
-        ok = (combo[0] is VKind.ARRAY and all(k in INTLIKE for k in combo[1:-1])
+        ok = (combo[0] is VKind.ARRAY and all(k in INDEXES for k in combo[1:-1])
               and combo[-1] in NUMBERS)
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.Contains) and combo[1] is VKind.ARRAY:
@@ -413,9 +443,9 @@ def _array_kinds(instr: ir.Instr, combo: tuple[VKind, ...], elements: Kinds) -> 
     if isinstance(instr, ir.Len):
         return frozenset({VKind.INT})
     if isinstance(instr, ir.GetItem):
-        return elements if combo[1] in INTLIKE else NO_KINDS
+        return elements if combo[1] in INDEXES else NO_KINDS
     if isinstance(instr, ir.SetItem):
-        ok = combo[1] in INTLIKE and combo[2] in NUMBERS
+        ok = combo[1] in INDEXES and combo[2] in NUMBERS
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.GetIter):
         return frozenset({VKind.ARRAY_ITER})
@@ -489,18 +519,26 @@ def infer(func: ir.Function, arg_kinds: tuple[CalleeKind, ...], callee: CalleeRe
           elements: Mapping[int, Kinds] | None = None,
           items: Mapping[int, Kinds] | None = None, *, root: bool = True,
           attrs: instances.Attrs | None = None,
-          held: Mapping[int, type] | None = None, instance_calls: bool = True) -> Typed:
+          held: Mapping[int, type] | None = None,
+          speculated: Mapping[int, results.Speculated] | None = None,
+          attr_classes: Mapping[tuple[type, str], type] | None = None,
+          instance_calls: bool = True) -> Typed:
     """Kinds for every value of ``func`` called with ``arg_kinds``; ``elements``: the
     speculated element kinds of each list or tuple parameter (by position); ``items``:
     those of the items of its tuple elements; ``attrs``: those of instances' attributes,
-    by class and name (:mod:`.instances`).  ``root``: the function the entry calls
-    (a native callee returns a complex unboxed, the root as a new object)."""
+    by class and name (:mod:`.instances`); ``speculated``: what the results of the
+    calls and attribute reads at those bytecode offsets were seen to be
+    (:mod:`.results`).  ``root``: the function the entry calls (a native callee
+    returns a complex unboxed, the root as a new object)."""
     types: dict[ir.Var, Kinds] = {v: NO_KINDS for b in func.blocks for v in b.defs()}
     elems: dict[ir.Var, Kinds] = {}
     arrays: dict[ir.Var, ArrayKind] = {}
     tuples: dict[ir.Var, Kinds] = {}  # a sequence of tuples -> its tuples' item kinds
     classes: dict[ir.Var, type] = {}
-    seen = instances.AttrTable(dict(attrs or {}), classes, func.name)
+    seen = instances.AttrTable(dict(attrs or {}), classes, func.name, attr_classes)
+    seen.sampled.update(k.cls for k in arg_kinds if isinstance(k, InstanceKind))
+    seen.sampled.update((held or {}).values())
+    taken: dict[ir.Var, Kinds] = {}  # results speculated as objects
     for i, param in enumerate(func.params):
         if held and i in held:  # a sequence of instances: their class
             seen.element_classes[param] = held[i]
@@ -537,6 +575,7 @@ def infer(func: ir.Function, arg_kinds: tuple[CalleeKind, ...], callee: CalleeRe
                 continue
             blk = func.block(b)
             if not _run_block(blk, types, callee, elems, arrays, tuples=tuples, attrs=seen,
+                              speculated=speculated or {}, taken=taken,
                               instance_calls=instance_calls):
                 continue
             if b not in completed:
@@ -570,6 +609,10 @@ def infer(func: ir.Function, arg_kinds: tuple[CalleeKind, ...], callee: CalleeRe
         if isinstance(term, ir.Return):
             returns |= types[term.value]
     _check_mixed(func, types)
+    for var, stored in elems.items():
+        if VKind.INSTANCE in stored and len(stored) > 1:
+            raise Unsupported(f"{func.name}: {var.hint or 'a list'} holds instances and "
+                              "numbers")
     if returns & (SEQUENCES | {VKind.ARRAY, VKind.INSTANCE}):  # an argument handed back:
         # a new reference
         returns = (returns - SEQUENCES - {VKind.ARRAY, VKind.INSTANCE}) | {VKind.OBJECT}
@@ -580,13 +623,14 @@ def infer(func: ir.Function, arg_kinds: tuple[CalleeKind, ...], callee: CalleeRe
         what = " or ".join(sorted(_OBJECT_NAMES[k] for k in returns & _OBJECTS))
         raise Unsupported(f"{func.name}: returning a {what} is not supported")
     return Typed(func, arg_kinds, types, frozenset(reached), frozenset(completed), returns,
-                 elems, arrays, classes, instance_calls, seen.element_classes)
+                 elems, arrays, classes, taken, instance_calls, seen.element_classes)
 
 
 def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
                elems: dict[ir.Var, Kinds], arrays: dict[ir.Var, ArrayKind], *,
                tuples: dict[ir.Var, Kinds], attrs: instances.AttrTable,
-               instance_calls: bool = True) -> bool:
+               speculated: Mapping[int, results.Speculated],
+               taken: dict[ir.Var, Kinds], instance_calls: bool = True) -> bool:
     """Update the kinds of ``blk``'s instructions (and the element kinds of those that
     are sequences or iterators over one, ``tuples`` the item kinds of a sequence's
     tuple elements); False if its end is unreachable."""
@@ -596,7 +640,10 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             return False
         container = container_of(instr)
         inner = elems.get(container, NO_KINDS) if container is not None else NO_KINDS
-        if isinstance(instr, ir.GetAttr | ir.SetAttr):
+        spec = results.at(instr, speculated)
+        if spec is not None:  # an object seen at this call or read (frontend.results)
+            inner = taken[instr.dest] = spec.kinds
+        elif isinstance(instr, ir.GetAttr | ir.SetAttr):
             inner = attrs.before(instr, types)  # a read's speculated kinds
         row = _row_kind(instr, container, arrays, types)
         if row is not None:  # a row of a 2-d (or more) array: a view, an array itself
@@ -605,8 +652,9 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             elems[instr.dest] = inner
             continue
         result = NO_KINDS
+        unknown = instances.unknown_object(instr, types)
         for combo in combos(operands, types):
-            result |= result_kinds(instr, combo, callee, inner,
+            result |= result_kinds(instr, combo, callee, inner, unknown,
                                    classes=attrs.classes if instance_calls else None,
                                    held=attrs.element_classes)
         types[instr.dest] = types[instr.dest] | result
@@ -615,10 +663,13 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             elems[instr.dest] = frozenset({NP_OF_DTYPE[instr.makes.dtype]})
         if isinstance(instr, ir.MakeList | ir.MakeTuple):  # its items' kinds
             elems[instr.dest] = elems.get(instr.dest, NO_KINDS).union(
-                *(types[v] & (SCALARS | {VKind.COMPLEX}) for v in instr.items))
+                *(types[v] & ((_TUPLE_ITEMS - {VKind.NONE}) | {VKind.INSTANCE})
+                  for v in instr.items))
+            _instance_elements(instr.dest, instr.items, types, attrs, instr.line)
         if isinstance(instr, ir.SetItem | ir.ListAppend) and VKind.LIST in types[instr.seq]:
             # what later loads may meet (an array's elements stay its dtype's)
-            elems[instr.seq] = elems.get(instr.seq, NO_KINDS) | (types[instr.value] & SCALARS)
+            elems[instr.seq] = elems.get(instr.seq, NO_KINDS) | (types[instr.value] & STORED)
+            _instance_elements(instr.seq, (instr.value,), types, attrs, instr.line)
         if result & HAS_ELEMENTS and isinstance(instr, ir.GetItem | ir.IterValue):
             # a tuple loaded from a sequence of them: its items are of the speculated kinds
             assert container is not None
@@ -632,7 +683,14 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
                     *(table.get(u, NO_KINDS) for u in operands))
         if result & ARRAYS:  # its source's dtype and ndim
             arrays.update((instr.dest, arrays[u]) for u in operands if u in arrays)
-        if VKind.INSTANCE in result:  # a checked local: its source's class; an element
+        made = results.made_class(instr, spec, attrs)
+        if made is not None:  # an object a call or read answers: its speculated class
+            if spec is not None and spec.kind is not VKind.INSTANCE:
+                attrs.element_classes[instr.dest] = made
+                elems[instr.dest] = results.INSTANCE
+            else:
+                attrs.classes[instr.dest] = made
+        elif VKind.INSTANCE in result:  # a checked local: its source's class; an element
             attrs.classes.update((instr.dest, attrs.classes[u]) for u in operands
                                  if u in attrs.classes)
             if container is not None and container in attrs.element_classes:
@@ -640,6 +698,20 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
         if not result:
             return False
     return True
+
+
+def _instance_elements(seq: ir.Var, items: tuple[ir.Var, ...], types: Mapping[ir.Var, Kinds],
+                       attrs: instances.AttrTable, line: int) -> None:
+    """A list made of, or given, instances: their one class, beside the list (a list
+    of two classes, or of instances and numbers, is declined: each load checks one)."""
+    stored = [attrs.classes[v] for v in items if v in attrs.classes]
+    if not stored:
+        return
+    known = attrs.element_classes.get(seq)
+    if len({*stored, known} - {None}) > 1:
+        raise Unsupported(at_line("a list of instances of two classes is not supported",
+                                  line))
+    attrs.element_classes[seq] = stored[0]
 
 
 def _row_kind(instr: ir.Instr, container: ir.Var | None, arrays: Mapping[ir.Var, ArrayKind],
@@ -656,6 +728,18 @@ def _row_kind(instr: ir.Instr, container: ir.Var | None, arrays: Mapping[ir.Var,
         raise Unsupported(at_line(f"indexing a {kind.ndim}-d array with anything but one "
                                   "int (a bool is a mask) is not supported", instr.line))
     return ArrayKind(kind.dtype, kind.ndim - 1)
+
+
+def _loaded(instr: ir.Instr, elements: Kinds) -> Kinds:
+    """The kinds of an element loaded from a sequence of ``elements``: numpy scalars
+    (items of a tuple native code made) load back only as one dtype, or one dtype and
+    ints (what :func:`npvalues.unbox` reads)."""
+    found = elements & NP_SCALARS
+    if found and (len(found) > 1 or elements - found - {VKind.INT}):
+        raise Unsupported(at_line("an item of a tuple mixing numpy scalars of several "
+                                  "dtypes or with floats, bools or None is not supported",
+                                  instr.line))
+    return elements
 
 
 def _check_mixed(func: ir.Function, types: Mapping[ir.Var, Kinds]) -> None:

@@ -269,8 +269,19 @@ class Bead:
             return finish
         # the frame that failed (after a C-API call's outcome, the call's own frame)
         innermost = next(f for f in frames if isinstance(f, sites.Frame))
+        result: elements.Elements | None = None
+        outcome = frames[0]
+        if (reason is Status.ELEMENT and isinstance(outcome, sites.Outcome)
+                and not outcome.raised and innermost.site.func is self.func):
+            # a call's or read's object the code could not take: the next compile
+            # speculates what it was (frontend.results)
+            result = elements.sample_result(outcome.value, innermost.site.offset)
+        elif reason is Status.ELEMENT and innermost.site.func is self.func:
+            with self._lock:  # an element of a sequence a site answered, of another class
+                speculated = dict(self.elements)
+            result = elements.resample_held(speculated, innermost.values)
         self._on_bailout(Bail.GLOBALS if reason is Status.STALE else Bail.NATIVE + reason, (),
-                         innermost.site)
+                         innermost.site, result)
         self._give_name_back()
         return finish
 
@@ -373,8 +384,10 @@ class Bead:
             self.paused_tier = tier
             self._arm(calls + RETRY_AFTER_FULL_QUEUE)
 
-    def _on_bailout(self, code: int, args: tuple[Any, ...], site: sites.Site | None = None
-                    ) -> None:
+    def _on_bailout(self, code: int, args: tuple[Any, ...], site: sites.Site | None = None,
+                    result: elements.Elements | None = None) -> None:
+        """Count and decide a failed speculation; ``result``: what an ELEMENT bailout's
+        object at a site of the root was seen to be (``elements.sample_result``)."""
         with self._lock:
             installed = self.code
             if installed is None:
@@ -420,6 +433,8 @@ class Bead:
                 if status is Status.ELEMENT:  # recompiles take any int, float or bool
                     self.elements_widened = True
                     self.elements = elements.widened(self.elements)
+                    if result is not None:
+                        self.elements = elements.with_result(self.elements, result)
                 if status in (Status.OVERFLOW, Status.INT64_OVERFLOW):
                     reason = "overflow"
                 else:

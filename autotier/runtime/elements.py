@@ -17,8 +17,9 @@ kinds).  After an ELEMENT bailout a list of tuples stays one, of items of any ki
 
 An instance argument's attributes are sampled too (:func:`attr_key`: ``"i.name"``):
 what its ``__dict__``, its slots and its class's plain attributes (numbers, not
-functions or descriptors) hold, an int, float, bool, complex or None each (anything
-else an empty set: the frontend declines reading it).  A property or ``__getattr__`` is
+functions or descriptors) hold, an int, float, bool, complex or None each, or an
+instance of a taken class (its ``InstanceKind``; anything else an empty set: the
+frontend declines reading it).  A property or ``__getattr__`` is
 never run here (it may have effects): an attribute only such code answers is not
 sampled, and reading it is declined.
 """
@@ -68,14 +69,50 @@ def _attr_kind(value: Any) -> frozenset[Kind]:
     kind = _ATTR_TYPES.get(type(value))
     if kind is Kind.INT and not -(2**63) <= value < 2**63:
         kind = None
+    if kind is None and isinstance(held := Kind.of(value), InstanceKind):
+        return frozenset({held})  # type: ignore[arg-type]  # (an instance of a taken class)
     return frozenset() if kind is None else frozenset({kind})
 
 
-def _attributes(value: Any) -> dict[str, frozenset[Kind]]:
+def _attributes(value: Any, depth: int = 1) -> dict[str, frozenset[Kind]]:
     """The kinds an instance's attributes hold, read past its class's lookup (no
     property, ``__getattr__`` or ``__getattribute__`` runs): class attributes that are
     plain values, then its ``__dict__`` (which a class attribute does not shadow), then
-    its slots (data descriptors: they win)."""
+    its slots (data descriptors: they win).  An attribute holding an instance has its
+    own attributes sampled under ``"name.inner"`` (``depth`` levels: ``a.pos.x``)."""
+    out = _own_attributes(value)
+    if depth > 0:
+        for name, kinds in list(out.items()):
+            if len(kinds) == 1 and isinstance(next(iter(kinds)), InstanceKind):
+                inner = _attribute_value(value, name)
+                if inner is not None:
+                    out.update((f"{name}.{k}", v)
+                               for k, v in _attributes(inner, depth - 1).items())
+    return out
+
+
+def _attribute_value(value: Any, name: str) -> Any:
+    """The instance attribute ``name`` holds (its dict's or its slot's), or None."""
+    own = compat.instance_values(value)
+    if own is None:
+        try:
+            own = object.__getattribute__(value, "__dict__")
+        except AttributeError:
+            own = {}
+    if name in own:
+        return own[name]
+    for klass in type(value).__mro__[:-1]:
+        member = vars(klass).get(name)
+        if member is not None and hasattr(member, "__get__") and name in (
+                vars(klass).get("__slots__", ()) or ()):
+            try:
+                return member.__get__(value, type(value))
+            except AttributeError:
+                return None
+    return None
+
+
+def _own_attributes(value: Any) -> dict[str, frozenset[Kind]]:
     t = type(value)
     out: dict[str, frozenset[Kind]] = {}
     for klass in reversed(t.__mro__[:-1]):  # the nearest class's wins
@@ -177,12 +214,85 @@ def sample(func: FunctionType, args: tuple[Any, ...],
     return out
 
 
+def result_key(offset: int) -> str:
+    """The key of what the call or attribute read at bytecode ``offset`` of the root
+    answered, seen by an ELEMENT bailout there (``"@offset"``: its attributes under
+    ``"@offset.name"``, its instance elements' under ``"@offset[].name"``, their class
+    under ``"@offset[]"``)."""
+    return f"@{offset}"
+
+
+def sample_result(value: Any, offset: int) -> Elements:
+    """What an ELEMENT bailout's object at ``offset`` tells the next compile: an
+    instance of a taken class (its kind, its attributes' kinds), a list or tuple whose
+    sampled elements are all instances of one (``Kind.LIST``/``TUPLE``, their class,
+    their attributes' kinds); anything else is an empty set (the site's result is then
+    taken as a call's through the C API is: a number, checked)."""
+    key = result_key(offset)
+    kind = Kind.of(value)
+    if isinstance(kind, InstanceKind):
+        out: Elements = {key: frozenset({kind})}  # type: ignore[arg-type]
+        out.update((f"{key}.{name}", kinds) for name, kinds in _attributes(value).items())
+        return out
+    if type(value) in (list, tuple):
+        held = _instances(value, 0)
+        if held:
+            out = {key: LISTS if type(value) is list else TUPLES, f"{key}[]": held.pop(0)}
+            prefix = f"{element_key(0)}."
+            out.update((f"{key}[].{k.removeprefix(prefix)}", kinds)  # type: ignore[union-attr]
+                       for k, kinds in held.items())
+            return out
+    return {key: frozenset()}
+
+
+def _result_sites(old: Elements) -> list[str]:
+    return [k for k in old if isinstance(k, str) and k.startswith("@") and "." not in k
+            and "[" not in k]
+
+
+def resample_held(old: Elements, values: tuple[Any, ...]) -> Elements | None:
+    """An ELEMENT bailout at an element load (no object handed over): where a site's
+    result is speculated to be a sequence of instances and the failing frame holds a
+    sequence (a local, an iterator's) of instances of one other class, that site's new
+    speculation (the first such sequence's sample: a sound guess, each load checks it);
+    None when there is none."""
+    sites = [k for k in _result_sites(old) if old[k] in (LISTS, TUPLES)]
+    if not sites:
+        return None
+    held = []
+    for value in values:
+        seq = (value.__reduce__()[1][0]
+               if type(value).__name__ in ("list_iterator", "tuple_iterator") else value)
+        if type(seq) in (list, tuple):
+            held.append(seq)
+    for key in sites:
+        speculated = old.get(f"{key}[]")
+        for seq in held:
+            new = sample_result(seq, int(key[1:]))
+            if new[key] == old[key] and new.get(f"{key}[]") not in (None, speculated):
+                return new
+    return None
+
+
+def with_result(old: Elements, new: Elements) -> Elements:
+    """``old`` with the result speculation of ``new``'s site replaced by ``new``'s."""
+    (key,) = _result_sites(new)
+    out = {k: v for k, v in old.items()
+           if not (isinstance(k, str) and (k == key or k.startswith((f"{key}.", f"{key}["))))}
+    out.update(new)
+    return out
+
+
 def widened(old: Elements) -> Elements:
     """What an ELEMENT bailout leaves speculated: a sequence of tuples stays one (of
-    items of any kind); any other takes every int, float and bool (the default)."""
+    items of any kind); any other takes every int, float and bool (the default).  A
+    site's result speculation stays (:func:`with_result` replaces it)."""
     out: Elements = {}
     for i, kinds in old.items():
-        if isinstance(i, str):  # an attribute: any number too (unless never one)
+        if isinstance(i, str) and ((i.startswith("@") and "." not in i) or any(
+                isinstance(k, InstanceKind) for k in kinds)):
+            out[i] = kinds  # a site's object, an attribute's instances: resampled there
+        elif isinstance(i, str):  # an attribute: any number too (unless never one)
             out[i] = kinds | ANY_SCALAR if kinds else kinds
         elif i >= 0 and any(isinstance(k, InstanceKind) for k in kinds):
             out[i] = kinds  # instances stay speculated (their attributes widened above)

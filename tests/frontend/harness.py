@@ -344,15 +344,25 @@ def same_state(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
     return all(one(x, y) for x, y in zip(a, b, strict=True))
 
 
+def with_results(speculated: tuple[tuple[int | str, frozenset[Kind]], ...],
+                 results: elements.Elements | None
+                 ) -> tuple[tuple[int | str, frozenset[Kind]], ...]:
+    """``speculated`` and what the bead would speculate of sites' results after
+    ELEMENT bailouts there (``elements.sample_result``), in the request's form."""
+    return elements.as_request({**dict(speculated), **(results or {})})
+
+
 def check(func: Any, *args: Any, may_bail: bool = False, budget: int = DEFAULT_BUDGET,
-          opt: int = 2, int_bits: int = 64, force: bool = False) -> Status:
+          opt: int = 2, int_bits: int = 64, force: bool = False,
+          results: elements.Elements | None = None) -> Status:
     """Run ``func(*args)`` natively and in CPython; fail unless they agree (module doc).
 
     ``force``: compile with forcing checks (as :func:`forced_sites` does, so both use
-    one compile; unforced, the checks change no answer)."""
+    one compile; unforced, the checks change no answer); ``results``: sites' results
+    speculated (:func:`with_results`)."""
     py = python_function(func)
     compiled = compile_function(py, kinds_of(args), opt=opt, int_bits=int_bits, force=force,
-                                speculated=tuple_speculation(args))
+                                speculated=with_results(tuple_speculation(args), results))
     mine = fresh(args)
     with warnings.catch_warnings(record=True) as native_warned:
         warnings.simplefilter("always")  # numpy warns inside a C-API call native code made
@@ -532,7 +542,8 @@ class Coverage:
 
 def force_every_site(func: Any, inputs: list[tuple[Any, ...]], *, opt: int = 2,
                      int_bits: int = 64, budget: int = DEFAULT_BUDGET,
-                     coverage: Coverage | None = None) -> Coverage:
+                     coverage: Coverage | None = None,
+                     results: elements.Elements | None = None) -> Coverage:
     """Force each site of ``func``'s compile (forcing checks in, for the kinds of
     ``inputs``, which must all have them) with an input that reaches it, and check
     the resumed answer against CPython's (:func:`check_resumed`).
@@ -546,7 +557,8 @@ def force_every_site(func: Any, inputs: list[tuple[Any, ...]], *, opt: int = 2,
     """
     py = python_function(func)
     compiled = compile_function(py, kinds_of(inputs[0]), opt=opt, int_bits=int_bits,
-                                force=True, speculated=tuple_speculation(inputs[0]))
+                                force=True, speculated=with_results(
+                                    tuple_speculation(inputs[0]), results))
     if coverage is None:
         coverage = Coverage([s for s in compiled.lowered.sites if isinstance(s, sites.Site)])
     todo = [s for s in coverage.sites if s.id not in coverage.forced]

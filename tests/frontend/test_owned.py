@@ -198,26 +198,29 @@ def test_reference_counts_stay_flat_over_many_calls(force):
     for func, args in calls:
         compiled = compile_function(func, kinds_of(args), force=force)
         sites = compiled.lowered.sites if force else [None]
-        for site in sites:
-            for _ in [None] * 3:  # warm: any cache filled (a loop variable of no int)
+        for site in sites:  # warm: any cache filled (a loop variable of no int)
+            for _ in [None] * 3:
                 if site is not None:
                     forcing.force(site.id)
                 _finish(compiled, args)
-            forcing.force(0)
-            before = _refcounts([*watched, arg])
-            objects = _tracked()
-            tracemalloc.start()
+        forcing.force(0)
+        # one window over every site of the function (a window a site cost a full
+        # collection and heap walk each: minutes late in a full run's large heap)
+        before = _refcounts([*watched, arg])
+        objects = _tracked()
+        tracemalloc.start()
+        for site in sites:
             for _ in [None] * (100 if force else 10_000):
                 if site is not None:
                     forcing.force(site.id)
                 _finish(compiled, args)
-            forcing.force(0)
-            gc.collect()  # a resumed call leaves cycles (its partial and function)
-            grown = tracemalloc.get_traced_memory()[0]
-            tracemalloc.stop()
-            assert _tracked() == objects, (func.__name__, site)
-            assert _refcounts([*watched, arg]) == before, (func.__name__, site)
-            assert grown < 2048, (func.__name__, site, grown)  # a float a call: 2.4 KB a 100 calls
+        forcing.force(0)
+        gc.collect()  # a resumed call leaves cycles (its partial and function)
+        grown = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        assert _tracked() == objects, func.__name__
+        assert _refcounts([*watched, arg]) == before, func.__name__
+        assert grown < 2048, (func.__name__, grown)  # a float a call: 2.4 KB a 100 calls
         forget(func)
 
 
