@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from types import CodeType, FunctionType
 
 from autotier import compat
@@ -36,6 +37,8 @@ from autotier.frontend.typeinfer import (
 
 Spec = tuple[FunctionType, tuple[CalleeKind, ...]]
 MAX_SPECS = 64
+#: why a callee that returns an instance, or a sequence of them, is called through the C API
+RETURNS_INSTANCES = "it returns instances"
 
 
 @dataclass(frozen=True)
@@ -141,9 +144,15 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
 
     undecodable: dict[FunctionType, str] = {}
 
-    def callee_result(callee: FunctionType, kinds: tuple[CalleeKind, ...]) -> ir.Kinds:
+    def callee_result(callee: FunctionType, kinds: tuple[CalleeKind, ...], *,
+                      from_root: bool = True) -> ir.Kinds:
         spec = (callee, kinds)
         if spec in program.opaque:
+            if not from_root and program.opaque[spec] == RETURNS_INSTANCES:
+                # its object would resume the caller after each call (a callee's results
+                # are not speculated: frontend.results): CPython runs the caller too
+                raise Unsupported(f"a call of {callee.__qualname__}, which {RETURNS_INSTANCES}"
+                                  ", from a function its caller calls natively")
             return OPAQUE_RESULT
         if Kind.NONE in kinds:
             program.opaque[spec] = "a None argument"
@@ -180,7 +189,7 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
             source = program.sources[spec[0]]
             root = spec == program.root
             try:
-                typed = infer(source.ir, spec[1], callee_result,
+                typed = infer(source.ir, spec[1], partial(callee_result, from_root=root),
                               elements if root else _any_elements(spec),
                               items if root else None, root=root,
                               attrs=attrs,  # by class and name: the callees' too
@@ -202,7 +211,7 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
                 # an instance or a sequence of them returned (a new reference native
                 # callers do not take yet): CPython runs it, its result speculated at the
                 # call site after a bailout there (frontend.results)
-                program.opaque[spec] = "it returns instances"
+                program.opaque[spec] = RETURNS_INSTANCES
                 del returns[spec]
                 program.typed.pop(spec, None)
                 changed = True

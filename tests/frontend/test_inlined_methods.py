@@ -595,3 +595,35 @@ def test_a_method_found_before_its_arguments_is_kept_alive_by_the_compiled_code(
     status, value, frames = compiled.run(Swapper(0.5))  # looked up again: the lambda's
     answer = value if status is Status.OK else resume.finish(frames)()
     assert answer == -1.0
+
+
+# ------------------------------------------------------------------ callees making objects
+
+
+class Vec:
+    __slots__ = ("x", "y")
+
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+
+    def sub(self, other):  # returns an instance: CPython's call, its result speculated
+        return Vec(self.x - other.x, self.y - other.y)
+
+    def dist2(self, other):
+        d = self.sub(other)
+        return d.x * d.x + d.y * d.y
+
+
+def dist2_of(a, b):
+    return a.dist2(b) + 1.0
+
+
+def test_a_method_calling_one_that_returns_an_instance_is_cpythons_call():
+    # (compiled in, the instance sub returns would resume it after every call: only
+    # the root's call results are speculated)
+    args = (Vec(1.0, 2.0), Vec(4.0, 6.0))
+    assert check(dist2_of, *args) is Status.OK
+    callees = _compiled(dist2_of, args).lowered.callees
+    assert "Vec.dist2 (interpreted)" in callees
+    assert all(c.endswith(" (interpreted)") for c in callees)
