@@ -332,12 +332,13 @@ class SlotForm(IntEnum):
     SEQ_ITER = 10  # a list, tuple or 1-d array iterator: the sequence (a reference), the index
     NUMPY = 11  # a numpy scalar's bits, zero-extended (the site's Form names the dtype)
     COMPLEX = 12  # a complex: the real part's IEEE bits, then the imaginary part's
+    SEQ_RITER = 13  # ``reversed()`` of a list or tuple: the sequence (a reference), the index
 
 
 FORM_WORDS = {SlotForm.UNBOUND: 0, SlotForm.CONST: 0, SlotForm.INT: 1, SlotForm.WIDE: 2,
               SlotForm.FLOAT: 1, SlotForm.BOOL: 1, SlotForm.TAGGED: 4, SlotForm.RANGE: 3,
               SlotForm.ITER: 3, SlotForm.OBJECT: 1, SlotForm.SEQ_ITER: 2, SlotForm.NUMPY: 1,
-              SlotForm.COMPLEX: 2}
+              SlotForm.COMPLEX: 2, SlotForm.SEQ_RITER: 2}
 #: a tagged slot's tag for a numpy scalar: NUMPY_TAG + the dtype's place in ARRAY_DTYPES
 #: (equal to the frontend's VKind.NP_*); its bits in the slot's ``a`` word (float64:
 #: ``b``)

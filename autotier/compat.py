@@ -473,6 +473,13 @@ OPCODE_ALIASES: dict[str, str] = {
     "LOAD_FAST_CHECK": "LOAD_FAST",
 }
 
+# 3.11 makes a list comprehension a nested function called at once (MAKE_FUNCTION of
+# a ``<listcomp>`` code, GET_ITER, PRECALL 0, CALL 0), and the outer locals it reads
+# cells: autotier.frontend.comprehensions splices it into the outer code.  3.12
+# inlines comprehensions itself (PEP 709, with an exception-table entry the frontend
+# declines as it declines try), so there is nothing to splice there.
+INLINE_COMPREHENSIONS = PY_VERSION == (3, 11)
+
 # Opcodes with no effect on the frontend's model of the stack and the locals.
 # 3.11's PRECALL belongs to the PUSH_NULL/LOAD_GLOBAL ... PRECALL n; CALL n sequence:
 # CALL alone does the work (3.12 dropped PRECALL).

@@ -209,6 +209,17 @@ def prepare(made: Iterable[object]) -> int:
     spent = built = 0
     for site in made:
         assert isinstance(site, Site)
+        if site.nest:  # inside a list comprehension: its levels' codes (assembled)
+            if spent + sum(len(lv.code.co_code) for lv in site.nest) > PREPARE_BUDGET:
+                continue
+            from autotier.deopt.nested import prepare as prepare_levels
+            try:
+                spent += prepare_levels(site)
+            except Exception:  # the first deopt at the site raises it again
+                log.debug("autotier: no resume code for site %s", site.id, exc_info=True)
+                continue
+            built += 1
+            continue
         size = len(site.code.co_code)
         if not patching.applies(site.code) or spent + size > PREPARE_BUDGET:
             continue
@@ -244,6 +255,9 @@ def frame_call(frame: Frame, callee: Callable[[], Any] | None) -> functools.part
     what ``callee()`` returns or raises as the call's outcome).
     """
     site = frame.site
+    if site.nest:  # inside a list comprehension: its frames, as CPython ran them
+        from autotier.deopt.nested import nested_call  # (nested imports this module)
+        return nested_call(frame, callee)
     nlocals = len(site.varnames)
     local_values, stack_slot_values = frame.values[:nlocals], frame.values[nlocals:]
     bound = tuple(v is not UNBOUND for v in local_values)

@@ -86,6 +86,32 @@ class Form:
     value: object = None  # a CONST's value
 
 
+@dataclass(frozen=True)
+class Level:
+    """One frame a site inside a list comprehension resumes as (the frontend compiles
+    3.11's comprehensions spliced into the function's code, ``frontend/comprehensions``;
+    the interpreter finishes each in a frame of its own code, as CPython ran it).
+
+    The outermost level is the function's own code, the others ``<listcomp>`` codes,
+    each resuming after the call (at ``index``, the call's PRECALL) of the next one
+    in; the innermost resumes at ``index``.  A level's stack is the spliced frame's
+    stack entries from ``entries`` up to the next level's; ``names``: each local of
+    ``code`` (its varnames, then cells that are no parameter) with the position in the
+    site's varnames holding its value (None: unbound); ``free``: the same for each of
+    ``code.co_freevars`` (the resumed frame gets cells holding those values).  ``dot0``
+    (the innermost only, resuming at or before its ``LOAD_FAST .0``): the entry at
+    ``entries`` is the iterator, which is its ``.0`` rather than a stack entry.
+    """
+
+    code: CodeType
+    index: int
+    name: str
+    entries: int
+    names: tuple[tuple[str, int | None], ...]
+    free: tuple[int | None, ...] = ()
+    dot0: bool = False
+
+
 @dataclass(frozen=True, eq=False)
 class Site:
     """One place native code may deoptimise, just before instruction ``index`` runs.
@@ -108,6 +134,8 @@ class Site:
     stack: tuple[StackEntry, ...]
     call: int = 0
     forms: tuple[Form, ...] = ()  # one per slot: the locals, then the stack's Slots
+    #: inside a spliced list comprehension: the frames it resumes as, outermost first
+    nest: tuple[Level, ...] = ()
 
     @property
     def slots(self) -> int:
@@ -183,6 +211,15 @@ def _seq_iter(w: list[int], at: int) -> object:  # the sequence, the next index
     return it
 
 
+def _seq_riter(w: list[int], at: int) -> object:  # reversed(): the sequence, the index
+    seq: Any = _object(w, at)
+    it: Any = reversed(seq)
+    # past the end (a list another thread shortened): exhausted, as its next() would be
+    # (__setstate__ would clamp it to the last item)
+    it.__setstate__(w[at + 1] if w[at + 1] < len(seq) else -1)
+    return it
+
+
 _DECODERS = {
     SlotForm.UNBOUND: lambda w, at: UNBOUND,
     SlotForm.INT: lambda w, at: w[at],
@@ -194,6 +231,7 @@ _DECODERS = {
     SlotForm.ITER: _iter,
     SlotForm.OBJECT: _object,
     SlotForm.SEQ_ITER: _seq_iter,
+    SlotForm.SEQ_RITER: _seq_riter,
     SlotForm.COMPLEX: lambda w, at: complex(_float(w[at]), _float(w[at + 1])),
 }
 

@@ -183,6 +183,12 @@ def _sites_text(sites: tuple[Site, ...]) -> str:
         if site.code not in names:
             names[site.code] = {i.offset: i.opname for i in dis.get_instructions(site.code)}
         what = names[site.code].get(site.offset, "?")
+        inside = ""
+        if site.nest:  # the code compiled has the comprehension spliced in: say where
+            level = site.nest[-1]  # in the comprehension's own code the frame resumes
+            own = [i for i in dis.get_instructions(level.code) if i.opname != "EXTENDED_ARG"]
+            inside = (f", in {level.code.co_qualname} at offset {own[level.index].offset}"
+                      if level.index < len(own) else "")
         lines.append(f"{site.func.__qualname__}: line {site.line}, offset {site.offset} "
-                     f"({what}), {len(site.stack)} stack entries")
+                     f"({what}){inside}, {len(site.stack)} stack entries")
     return "\n".join(lines)

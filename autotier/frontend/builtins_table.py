@@ -39,6 +39,7 @@ class Builtin(Enum):
     ZIP = "zip"
     SUM = "sum"
     COMPLEX = "complex"
+    REVERSED = "reversed"
 
 
 # The genuine objects, saved at import: a name rebound later is not one of them.

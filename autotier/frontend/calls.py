@@ -145,6 +145,10 @@ def _builtin(flow: StackFlow, builtin: Builtin, args: list[ir.Var]
             raise flow.fail("enumerate() with a start that is not an int constant")
         start = args[1] if n == 2 else flow.emit(ir.Const, 0, hint="start")
         return BuiltinCallValue(builtin, (args[0], start))
+    if builtin is Builtin.REVERSED:  # its iterator is made at GET_ITER (a for loop's)
+        if n != 1:
+            raise flow.fail(f"reversed() with {n} arguments (a TypeError)")
+        return BuiltinCallValue(builtin, (args[0],))
     if builtin is Builtin.ZIP:
         if n < 1:
             raise flow.fail("zip() of nothing is not supported")

@@ -3,6 +3,8 @@
 Built on ``bytecode.ControlFlowGraph``; opcode spellings are normalised through
 :mod:`autotier.compat` (its "bytecode" section), and code the frontend can never
 compile (generators, closures, ``*args``, ``try``) is rejected here, before any work.
+The blocks are of the function's code with its list comprehensions spliced in
+(:mod:`.comprehensions`, which declines every other nested function).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from types import CodeType, FunctionType
 import bytecode
 
 from autotier import compat
+from autotier.frontend import comprehensions
 from autotier.frontend.errors import Unsupported
 
 _REJECTED_FLAGS = (
@@ -84,7 +87,19 @@ class DecodedFunction:
     varnames: tuple[str, ...]  # every local, arguments first
     blocks: tuple[CodeBlock, ...]  # blocks reachable from blocks[0], in bytecode order
     first_line: int
-    code: CodeType  # the code object decoded (a native call of the function assumes it)
+    code: CodeType  # the function's __code__ (a native call of the function assumes it)
+    #: the code the blocks are of (``inlined.code``): ``code`` with its list
+    #: comprehensions spliced in (:mod:`.comprehensions`), else ``code`` itself
+    inlined: comprehensions.Inlined
+
+    @property
+    def compiled(self) -> CodeType:
+        return self.inlined.code
+
+    @property
+    def checked(self) -> frozenset[int]:
+        """Positions of loads an unbound local must not reach (``Inlined.checked``)."""
+        return self.inlined.checked
 
     @functools.cached_property
     def _by_index(self) -> dict[int, CodeBlock]:
@@ -111,8 +126,6 @@ def check_code(code: CodeType, name: str) -> None:
     for flag, reason in _REJECTED_FLAGS:
         if code.co_flags & flag:
             raise Unsupported(f"{name}: {reason}")
-    if code.co_cellvars or code.co_freevars:
-        raise Unsupported(f"{name}: closures and cell variables are not supported")
     if code.co_kwonlyargcount:
         raise Unsupported(f"{name}: keyword-only parameters are not supported")
     size = too_large(compat.instruction_count(code))
@@ -128,9 +141,11 @@ def byte_offsets(code: CodeType) -> list[int]:
 
 def decode(func: FunctionType) -> DecodedFunction:
     """The reachable bytecode blocks of ``func``."""
-    code = func.__code__
+    original = func.__code__
     name = func.__qualname__
-    check_code(code, name)
+    check_code(original, name)
+    inlined = comprehensions.inline(original, name)
+    code = inlined.code
     cfg = bytecode.ControlFlowGraph.from_bytecode(bytecode.Bytecode.from_code(code))
     index = {id(blk): cfg.get_block_index(blk) for blk in cfg}
     line = code.co_firstlineno
@@ -179,5 +194,6 @@ def decode(func: FunctionType) -> DecodedFunction:
         varnames=tuple(code.co_varnames),
         blocks=tuple(decoded[i] for i in sorted(reachable)),
         first_line=code.co_firstlineno,
-        code=code,
+        code=original,
+        inlined=inlined,
     )

@@ -41,9 +41,11 @@ _FORMS = {VKind.FLOAT: SlotForm.FLOAT, VKind.BOOL: SlotForm.BOOL, VKind.RANGE: S
           VKind.ITER: SlotForm.ITER, VKind.LIST: SlotForm.OBJECT, VKind.TUPLE: SlotForm.OBJECT,
           VKind.LIST_ITER: SlotForm.SEQ_ITER, VKind.TUPLE_ITER: SlotForm.SEQ_ITER,
           VKind.ARRAY: SlotForm.OBJECT, VKind.ARRAY_ITER: SlotForm.SEQ_ITER,
-          VKind.OBJECT: SlotForm.OBJECT, VKind.INSTANCE: SlotForm.OBJECT}
+          VKind.OBJECT: SlotForm.OBJECT, VKind.INSTANCE: SlotForm.OBJECT,
+          VKind.LIST_RITER: SlotForm.SEQ_RITER, VKind.TUPLE_RITER: SlotForm.SEQ_RITER}
 
 if TYPE_CHECKING:
+    from autotier.frontend.decode import DecodedFunction
     from autotier.frontend.lowering import FunctionLowering
 
 _ZERO = ll.Constant(I64, 0)
@@ -119,9 +121,11 @@ class Exits:
     """
 
     def __init__(self, fl: FunctionLowering, func: FunctionType,
-                 record: ll.Value | None) -> None:
+                 record: ll.Value | None, decoded: DecodedFunction) -> None:
         self.fl = fl
         self.func = func
+        self.decoded = decoded
+        self.code = decoded.compiled  # comprehensions spliced in: what resumes run
         self.record = record  # i64*, None where bailouts unwind (no frames)
         self.blocks: dict[tuple[int, bool], tuple[ll.Block, ll.PhiInstr]] = {}
         self.site_ids: dict[int, sites.Site] = {}  # state index -> site
@@ -146,18 +150,53 @@ class Exits:
             forms.append(form)
             word += FORM_WORDS[form.form]
         site = sites.Site(
-            id=sites.new_site_id(), func=self.func, code=self.func.__code__,
+            id=sites.new_site_id(), func=self.func, code=self.code,
             index=state.index, offset=state.offset, line=state.line,
-            varnames=self.func.__code__.co_varnames,
+            varnames=self.code.co_varnames,
             stack=stack_entries(state.stack, self.found_methods),
             call=_consumed_entries(state, self.found_methods),
-            forms=tuple(forms))
+            forms=tuple(forms), nest=self._nest(state))
         assert site.slots == len(forms)
         sites.register(site)
         self.sites.append(site)
         self.site_ids[state.index] = site
         self.own_words = max(self.own_words, site.words)
         return site
+
+    def _nest(self, state: FrameState) -> tuple[sites.Level, ...]:
+        """The frames a state inside a spliced list comprehension resumes as
+        (:class:`autotier.deopt.sites.Level`); none (it resumes in the spliced code, as
+        one frame) outside one, and where the comprehension stores an outer variable
+        (a walrus: its cell would be another than the outer frame's), where its iterator
+        is rebuilt by the resume (``enumerate``, ``zip``) and is also ``.0``, and in
+        the iterable of a comprehension nested in another (``Inlined.unsplit``)."""
+        inlined = self.decoded.inlined
+        if not inlined.regions or state.index in inlined.unsplit:
+            return ()
+        region, at = inlined.origins[state.index]
+        chain: list[int] = []
+        while region >= 0:
+            chain.insert(0, region)
+            region = inlined.regions[region].parent
+        if not chain or any(inlined.regions[r].writes for r in chain):
+            return ()
+        where = {name: i for i, name in enumerate(self.code.co_varnames)}
+        root = self.decoded.code
+        own = root.co_varnames + tuple(n for n in root.co_cellvars if n not in root.co_varnames)
+        levels = [sites.Level(root, inlined.regions[chain[0]].call, self.func.__name__, 0,
+                              tuple((n, where.get(n)) for n in own))]
+        for k, r in enumerate(chain):
+            reg = inlined.regions[r]
+            innermost = k == len(chain) - 1
+            dot0 = innermost and at <= reg.dot0
+            if dot0 and not isinstance(state.stack[reg.depth], Var):
+                return ()
+            levels.append(sites.Level(
+                reg.code, at if innermost else inlined.regions[chain[k + 1]].call,
+                reg.code.co_name, len(stack_entries(state.stack[:reg.depth])),
+                tuple((n, None if s is None else where.get(s)) for n, s in reg.names),
+                tuple(where.get(f) for f in reg.free), dot0))
+        return tuple(levels)
 
     def _form(self, var: Var, word: int) -> sites.Form:
         """How ``var`` is held in the record: what its kinds say (abi.SlotForm)."""
@@ -283,7 +322,7 @@ class Exits:
         if f is SlotForm.OBJECT:  # the record owns a reference (sites.read_record takes it)
             owned.incref(fl, lv[0])
             return [b.ptrtoint(lv[0], I64)]
-        if f is SlotForm.SEQ_ITER:
+        if f in (SlotForm.SEQ_ITER, SlotForm.SEQ_RITER):
             owned.incref(fl, lv[0])
             return [b.ptrtoint(lv[0], I64), lv[1]]
         if f is SlotForm.INT:

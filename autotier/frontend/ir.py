@@ -451,9 +451,11 @@ class ListAppend(Instr):
 
 @dataclass(frozen=True)
 class GetIter(Instr):
-    """``iter(operand)`` of a range, list or tuple."""
+    """``iter(operand)`` of a range, list or tuple; ``reversed(operand)`` of one if
+    ``reverse`` (CPython's reversed iterator: a range's is a range iterator)."""
 
     operand: Var
+    reverse: bool = False
 
 
 @dataclass(frozen=True)

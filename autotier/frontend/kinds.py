@@ -27,6 +27,9 @@ class VKind(IntEnum):
     COMPLEX = 14  # an exact complex, held as <2 x double> (frontend/cvalues.py)
     # an instance of exactly one user class (a PyObject *); its class: Typed.instances
     INSTANCE = 15
+    # ``reversed()`` of a list or tuple (the sequence, the next index, counting down)
+    LIST_RITER = 16
+    TUPLE_RITER = 17
     # numpy scalars, held as their machine type (frontend/npvalues.py, npscalars.py)
     NP_BOOL = 20
     NP_INT8 = 21
@@ -45,7 +48,10 @@ Kinds = frozenset[VKind]
 NO_KINDS: Kinds = frozenset()
 SCALARS: Kinds = frozenset({VKind.INT, VKind.FLOAT, VKind.BOOL})
 SEQUENCES: Kinds = frozenset({VKind.LIST, VKind.TUPLE})
-SEQ_ITERS: Kinds = frozenset({VKind.LIST_ITER, VKind.TUPLE_ITER})
+SEQ_ITERS: Kinds = frozenset({VKind.LIST_ITER, VKind.TUPLE_ITER, VKind.LIST_RITER,
+                              VKind.TUPLE_RITER})
+#: reversed iterators (``reversed(xs)``: the index counts down)
+REVERSED_ITERS: Kinds = frozenset({VKind.LIST_RITER, VKind.TUPLE_RITER})
 NP_SCALARS: Kinds = frozenset(k for k in VKind if k.name.startswith("NP_"))
 #: numpy's integer scalars: an index as their value (``__index__``); numpy.bool_ is not
 NP_INTS: Kinds = frozenset(k for k in NP_SCALARS if k.name.startswith(("NP_INT", "NP_UINT")))
@@ -54,7 +60,9 @@ NP_OF_DTYPE = {k.name.removeprefix("NP_").lower(): k for k in NP_SCALARS}
 #: a sequence kind -> the kind of an iterator over it, and back
 ITER_OF = {VKind.LIST: VKind.LIST_ITER, VKind.TUPLE: VKind.TUPLE_ITER,
            VKind.ARRAY: VKind.ARRAY_ITER}
-ITERATED = {v: k for k, v in ITER_OF.items()}
+#: a sequence kind -> the kind of ``reversed()`` of it
+RITER_OF = {VKind.LIST: VKind.LIST_RITER, VKind.TUPLE: VKind.TUPLE_RITER}
+ITERATED = {**{v: k for k, v in ITER_OF.items()}, **{v: k for k, v in RITER_OF.items()}}
 
 
 def kinds_text(kinds: Kinds) -> str:

@@ -333,7 +333,7 @@ class FunctionLowering:
         # bits this analysis of that code finds seen, so frame states add no roots.
         self.nan_bits_seen = nanbits.seen(typed.func)
         self.abs_bounds = cpower.compared_abs(typed.func)  # abs(z) > 2.0 (issue 11)
-        self.exits = Exits(self, func, record)
+        self.exits = Exits(self, func, record, ml.program.sources[func].decoded)
         self.cur_state: ir.FrameState | None = None  # of the node being lowered
         self.cur_dest: Var | None = None  # the instruction being lowered's value
         self.is_root = (func, typed.arg_kinds) == ml.program.root

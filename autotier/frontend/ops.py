@@ -537,18 +537,37 @@ def _lower_GetIter(fl: FunctionLowering, instr: ir.GetIter, combo: tuple[VKind],
     is non-empty, so the count is computed unsigned and never overflows.
     """
     if combo[0] in SEQUENCES:
-        return sequences.lower_iter(fl, args[0], combo[0])
+        return sequences.lower_iter(fl, args[0], combo[0], instr.reverse)
     if combo[0] is VKind.ARRAY:
         return arrays.lower_iter(fl, args[0], fl.typed.arrays[instr.operand], instr.line)
-    b = fl.b
     start, stop, step = args[0]
+    if instr.reverse:  # reversed(range): the range iterator CPython makes for it
+        return _reversed_range(fl, start, stop, step)
+    return (start, _range_count(fl, start, stop, step), step), _one(VKind.ITER)
+
+
+def _range_count(fl: FunctionLowering, start: Any, stop: Any, step: Any) -> ll.Value:
+    """How many items ``range(start, stop, step)`` has (unsigned: never overflows)."""
+    b = fl.b
     up = b.icmp_signed(">", step, i64(0), name="up")
     nonempty = b.select(up, b.icmp_signed("<", start, stop), b.icmp_signed(">", start, stop))
     distance = b.select(up, b.sub(stop, start), b.sub(start, stop))
     stride = b.select(up, step, b.sub(i64(0), step))
     count = b.add(b.udiv(b.sub(distance, i64(1)), stride), i64(1))
-    left = b.select(nonempty, count, i64(0), name="left")
-    return (start, left, step), _one(VKind.ITER)
+    return b.select(nonempty, count, i64(0), name="left")
+
+
+def _reversed_range(fl: FunctionLowering, start: Any, stop: Any, step: Any) -> Leaf:
+    """``reversed(range(start, stop, step))``: the last item first, ``-step`` apart.  A
+    step of -2**63 has no int64 negation: the interpreter makes that one."""
+    b = fl.b
+    fl.bail_if(b.icmp_signed("==", step, i64(-(2**63))), Status.UNSUPPORTED,
+               name="negatable")
+    left = _range_count(fl, start, stop, step)
+    # between start and stop when the range has items (wrapping arithmetic: exact)
+    last = b.add(start, b.mul(b.sub(left, i64(1)), step))
+    last = b.select(b.icmp_unsigned("!=", left, i64(0)), last, start, name="last")
+    return (last, left, b.sub(i64(0), step)), _one(VKind.ITER)
 
 
 def _lower_IterHasNext(fl: FunctionLowering, instr: ir.IterHasNext, combo: Any,

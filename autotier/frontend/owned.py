@@ -44,7 +44,8 @@ if TYPE_CHECKING:
 
 #: kinds whose values hold an object (an iterator: its sequence)
 OBJECT_KINDS = frozenset({VKind.LIST, VKind.TUPLE, VKind.LIST_ITER, VKind.TUPLE_ITER,
-                          VKind.ARRAY, VKind.ARRAY_ITER, VKind.OBJECT, VKind.INSTANCE})
+                          VKind.ARRAY, VKind.ARRAY_ITER, VKind.OBJECT, VKind.INSTANCE,
+                          VKind.LIST_RITER, VKind.TUPLE_RITER})
 
 Live = frozenset[Var]
 _NONE: Live = frozenset()

@@ -25,7 +25,7 @@ from autotier.dispatch import unboxing
 from autotier.dispatch.irutil import declare, field
 from autotier.frontend import boxes, owned
 from autotier.frontend.ir import Kinds, VKind
-from autotier.frontend.kinds import ITER_OF, ITERATED
+from autotier.frontend.kinds import ITER_OF, ITERATED, REVERSED_ITERS, RITER_OF
 from autotier.frontend.values import I64, LV, PTR, i64
 
 if TYPE_CHECKING:
@@ -94,14 +94,29 @@ def lower_getitem(fl: FunctionLowering, seq: ll.Value, kind: VKind, index: ll.Va
     return element(fl, seq, kind, _position(fl, seq, kind, index), elements), elements
 
 
-def lower_iter(fl: FunctionLowering, seq: ll.Value, kind: VKind) -> Leaf:
+def lower_iter(fl: FunctionLowering, seq: ll.Value, kind: VKind, reverse: bool = False
+               ) -> Leaf:
+    """``iter(seq)`` (from index 0), or ``reversed(seq)``: from its last index then, read
+    now, counting down (CPython's listreverseiterator and reversed object)."""
+    if reverse:
+        last = fl.b.sub(length(fl, seq, kind), i64(1), name="last")
+        return (seq, last), frozenset({RITER_OF[kind]})
     return (seq, i64(0)), frozenset({ITER_OF[kind]})
 
 
-def lower_has_next(fl: FunctionLowering, it: Any, kind: VKind) -> Leaf:
+def _inside(fl: FunctionLowering, it: Any, kind: VKind) -> ll.Value:
+    """Whether the iterator has an item: its index below the length read now; a
+    reversed one's also not below 0 (one unsigned compare): a list shortened under a
+    reversed iterator ends it, as CPython's does."""
     seq, index = it
-    more = fl.b.icmp_signed("<", index, length(fl, seq, ITERATED[kind]))
-    return (more,), frozenset({VKind.BOOL})
+    size = length(fl, seq, ITERATED[kind])
+    if kind in REVERSED_ITERS:
+        return fl.b.icmp_unsigned("<", index, size)
+    return fl.b.icmp_signed("<", index, size)
+
+
+def lower_has_next(fl: FunctionLowering, it: Any, kind: VKind) -> Leaf:
+    return (_inside(fl, it, kind),), frozenset({VKind.BOOL})
 
 
 def lower_next_value(fl: FunctionLowering, it: Any, kind: VKind, elements: Kinds) -> Leaf:
@@ -110,7 +125,7 @@ def lower_next_value(fl: FunctionLowering, it: Any, kind: VKind, elements: Kinds
     used there) is zero."""
     b = fl.b
     seq, index = it
-    inside = b.icmp_signed("<", index, length(fl, seq, ITERATED[kind]))
+    inside = _inside(fl, it, kind)
     load, join = fl.block("next_item"), fl.block("got_item")
     came = b.block
     b.cbranch(inside, load, join)
@@ -132,7 +147,8 @@ def lower_next_value(fl: FunctionLowering, it: Any, kind: VKind, elements: Kinds
 
 def lower_advance(fl: FunctionLowering, it: Any, kind: VKind) -> Leaf:
     seq, index = it
-    return (seq, fl.b.add(index, i64(1))), frozenset({kind})
+    step = i64(-1 if kind in REVERSED_ITERS else 1)
+    return (seq, fl.b.add(index, step)), frozenset({kind})
 
 
 def lower_setitem(fl: FunctionLowering, seq: ll.Value, index: ll.Value, value: LV,
@@ -151,15 +167,18 @@ def lower_setitem(fl: FunctionLowering, seq: ll.Value, index: ll.Value, value: L
 
 
 def lower_append(fl: FunctionLowering, seq: ll.Value, value: LV, kind: VKind) -> Leaf:
-    """``seq.append(value)``: the list takes its own reference to the boxed number (it
-    may move its item array: every access reads it again); a MemoryError leaves with
-    ``Status.SIGNAL``."""
+    """``seq.append(value)``: the list takes its own reference to the boxed number or
+    to the list appended (it may move its item array: every access reads it again); a
+    MemoryError leaves with ``Status.SIGNAL``."""
     b = fl.b
     module = fl.ml.module
-    obj = boxes.stored(fl, value, kind)
     append = declare(module, "PyList_Append", ll.IntType(32), [PTR, PTR])
-    failed = b.call(append, [seq, obj])  # (takes a reference of its own)
-    b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
+    if kind is VKind.LIST:  # a row: the list takes a reference of its own
+        failed = b.call(append, [seq, value[0]])
+    else:
+        obj = boxes.stored(fl, value, kind)
+        failed = b.call(append, [seq, obj])  # (takes a reference of its own)
+        b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
     fl.bail_if(b.icmp_signed("!=", failed, ll.Constant(ll.IntType(32), 0)), Status.SIGNAL,
                name="appended")
     return (ll.Constant(ll.IntType(1), 0),), frozenset({VKind.NONE})

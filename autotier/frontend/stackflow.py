@@ -350,6 +350,13 @@ class StackFlow:
             raise self.fail("copying an iterator is not supported")
         self.stack.append(item)
 
+    def _op_LIST_APPEND(self, op: Op) -> None:
+        """A list comprehension's append (:mod:`.comprehensions`): the list sits
+        ``op.arg`` entries down once the item is popped."""
+        value = self.pop_value("list item")
+        seq = self.value_of(self.stack[-int(op.arg)], "list")  # type: ignore[call-overload]
+        self.emit(ir.ListAppend, seq, value, hint="")
+
     def _op_SWAP(self, op: Op) -> None:
         n = int(op.arg)  # type: ignore[call-overload]
         self.stack[-1], self.stack[-n] = self.stack[-n], self.stack[-1]
@@ -663,6 +670,12 @@ class StackFlow:
 
     def _op_GET_ITER(self, op: Op) -> None:
         top = self.stack[-1] if self.stack else None
+        if isinstance(top, BuiltinCallValue) and top.builtin is Builtin.REVERSED:
+            self.pop()  # reversed(seq): its iterator, made here
+            it = self.emit(ir.GetIter, top.items[0], True, hint="iter")
+            self.iters.add(it)
+            self.stack.append(it)
+            return
         if isinstance(top, BuiltinCallValue) and not top.iterating:
             self.pop()
             sources = top.items[:1] if top.builtin is Builtin.ENUMERATE else top.items
@@ -750,5 +763,21 @@ def build_ir(decoded: DecodedFunction, resolver: Resolver) -> ir.Function:
     """The SSA IR of one decoded function."""
     func = StackFlow(decoded, resolver).run()
     func.verify()
+    if decoded.checked:
+        _check_comprehension_loads(func, decoded)
     return func
+
+
+def _check_comprehension_loads(func: ir.Function, decoded: DecodedFunction) -> None:
+    """Decline where a list comprehension inlined (:mod:`.comprehensions`) reads a local
+    that may be unbound there: its frame's error would be UnboundLocalError of a hidden
+    or outer local where CPython raises NameError of a free variable."""
+    for block in func.blocks:
+        for instr in block.instrs:
+            if (isinstance(instr, ir.CheckBound) and instr.state is not None
+                    and instr.state.index in decoded.checked):
+                name = instr.name.rpartition(">.")[2]
+                raise Unsupported(at_line(f"a list comprehension reads {name!r}, which may "
+                                          "be unbound there", instr.line)
+                                  + f" (in {decoded.name})")
 

@@ -37,6 +37,7 @@ from autotier.frontend.kinds import (
     NP_INTS,
     NP_OF_DTYPE,
     NP_SCALARS,
+    RITER_OF,
     SCALARS,
     SEQ_ITERS,
     SEQUENCES,
@@ -55,12 +56,14 @@ INDEXES = INTLIKE | NP_INTS
 _BITWISE = frozenset({BinOp.AND, BinOp.OR, BinOp.XOR})
 _INT_ONLY = frozenset({BinOp.LSHIFT, BinOp.RSHIFT, BinOp.AND, BinOp.OR, BinOp.XOR})
 _OBJECTS = frozenset({VKind.RANGE, VKind.ITER, VKind.LIST, VKind.TUPLE, VKind.LIST_ITER,
-                      VKind.TUPLE_ITER, VKind.ARRAY, VKind.ARRAY_ITER, VKind.INSTANCE})
+                      VKind.TUPLE_ITER, VKind.ARRAY, VKind.ARRAY_ITER, VKind.INSTANCE,
+                      VKind.LIST_RITER, VKind.TUPLE_RITER})
 _OBJECT_NAMES = {VKind.RANGE: "range", VKind.ITER: "range iterator", VKind.LIST: "list",
                  VKind.TUPLE: "tuple", VKind.LIST_ITER: "list iterator",
                  VKind.TUPLE_ITER: "tuple iterator", VKind.NONE: "None",
                  VKind.ARRAY: "numpy array", VKind.ARRAY_ITER: "array iterator",
-                 VKind.INSTANCE: "instance"}
+                 VKind.INSTANCE: "instance", VKind.LIST_RITER: "reversed list iterator",
+                 VKind.TUPLE_RITER: "reversed tuple iterator"}
 _NOT_NUMBERS = _OBJECTS | {VKind.NONE}
 #: what a call through the C API (an *opaque* callee) is taken to return: each result
 #: is checked, and any other outcome resumes after the call (:mod:`.capi`)
@@ -262,6 +265,8 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     if isinstance(instr, ir.GetIter):
         if combo[0] is VKind.RANGE:
             return frozenset({VKind.ITER})
+        if instr.reverse:
+            return frozenset({RITER_OF[combo[0]]}) if combo[0] in SEQUENCES else NO_KINDS
         return frozenset({ITER_OF[combo[0]]}) if combo[0] in SEQUENCES else NO_KINDS
     if isinstance(instr, ir.IterHasNext):
         return frozenset({VKind.BOOL})
@@ -300,8 +305,8 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return frozenset({VKind.TUPLE})
     if isinstance(instr, ir.Truth) and combo[0] in SEQUENCES:
         return frozenset({VKind.BOOL})
-    if isinstance(instr, ir.ListAppend):
-        ok = combo[0] is VKind.LIST and combo[1] in STORED
+    if isinstance(instr, ir.ListAppend):  # a number, an instance or a list (a row)
+        ok = combo[0] is VKind.LIST and (combo[1] in STORED or combo[1] is VKind.LIST)
         return frozenset({VKind.NONE}) if ok else NO_KINDS
     if isinstance(instr, ir.SetItem):  # into a list, a number at an int or bool index
         ok = combo[0] is VKind.LIST and combo[1] in INDEXES and combo[2] in STORED
@@ -447,8 +452,8 @@ def _array_kinds(instr: ir.Instr, combo: tuple[VKind, ...], elements: Kinds) -> 
     if isinstance(instr, ir.SetItem):
         ok = combo[1] in INDEXES and combo[2] in NUMBERS
         return frozenset({VKind.NONE}) if ok else NO_KINDS
-    if isinstance(instr, ir.GetIter):
-        return frozenset({VKind.ARRAY_ITER})
+    if isinstance(instr, ir.GetIter):  # (reversed() of an array: not compiled)
+        return NO_KINDS if instr.reverse else frozenset({VKind.ARRAY_ITER})
     if isinstance(instr, ir.IterHasNext):
         return frozenset({VKind.BOOL})
     if isinstance(instr, ir.IterValue):
@@ -670,6 +675,11 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             # what later loads may meet (an array's elements stay its dtype's)
             elems[instr.seq] = elems.get(instr.seq, NO_KINDS) | (types[instr.value] & STORED)
             _instance_elements(instr.seq, (instr.value,), types, attrs, instr.line)
+        if isinstance(instr, ir.ListAppend) and VKind.LIST in types[instr.value]:
+            # a list of lists: the rows' own element kinds are what their loads expect
+            elems[instr.seq] = elems.get(instr.seq, NO_KINDS) | {VKind.LIST}
+            tuples[instr.seq] = tuples.get(instr.seq, NO_KINDS) | elems.get(instr.value,
+                                                                          NO_KINDS)
         if result & HAS_ELEMENTS and isinstance(instr, ir.GetItem | ir.IterValue):
             # a tuple loaded from a sequence of them: its items are of the speculated kinds
             assert container is not None

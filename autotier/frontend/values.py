@@ -82,7 +82,8 @@ def llvm_types(kinds: Kinds, ints: ll.IntType) -> tuple[ll.Type, ...]:
     (kind,) = kinds
     if kind in (VKind.RANGE, VKind.ITER):
         return _TRIPLE
-    if kind in (VKind.LIST_ITER, VKind.TUPLE_ITER, VKind.ARRAY_ITER):
+    if kind in (VKind.LIST_ITER, VKind.TUPLE_ITER, VKind.ARRAY_ITER, VKind.LIST_RITER,
+                VKind.TUPLE_RITER):
         return (PTR, I64)
     return (scalar_type(kind, ints),)
 

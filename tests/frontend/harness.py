@@ -30,6 +30,7 @@ import ctypes
 import struct
 import sys
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import CodeType, FrameType, FunctionType
 from typing import Any
@@ -37,7 +38,8 @@ from typing import Any
 from autotier import compat
 from autotier.abi import RAISES, InstanceKind, Kind, Status, hot_target
 from autotier.deopt import forcing, resume, sites
-from autotier.frontend import LoweredModule, lower
+from autotier.frontend import LoweredModule, comprehensions, lower
+from autotier.frontend.decode import byte_offsets
 from autotier.jit import engine
 from autotier.native import Result, ctype_of
 from autotier.runtime import elements
@@ -501,18 +503,35 @@ def forced_sites(func: Any, args: tuple[Any, ...], *, opt: int = 2, int_bits: in
 def executed_offsets(func: Any, args: tuple[Any, ...], code: CodeType | None = None
                      ) -> set[int]:
     """The byte offsets (as ``dis`` shows them) of the instructions CPython executes in
-    ``func``'s own frame for ``func(*args)`` (``code``: in the frames of that code, a
-    callee's): ``sys.settrace`` with opcode events."""
+    ``func``'s own frame for ``func(*args)``: ``sys.settrace`` with opcode events."""
+    code = python_function(func).__code__
+    return {offset for where, offset in executed_places(func, args) if where is code}
+
+
+def _own_codes(code: CodeType) -> set[CodeType]:
+    """``code`` and the list comprehensions' codes in it (3.11: nested functions)."""
+    out = {code}
+    for const in code.co_consts:
+        if isinstance(const, CodeType) and const.co_name == "<listcomp>":
+            out |= _own_codes(const)
+    return out
+
+
+def executed_places(func: Any, args: tuple[Any, ...], callees: Iterable[CodeType] = ()
+                    ) -> set[tuple[CodeType, int]]:
+    """(code, byte offset) of the instructions CPython executes for ``func(*args)`` in
+    ``func``'s frame and its list comprehensions' frames (and in the frames of
+    ``callees``' codes: functions compiled into it)."""
     py = python_function(func)
-    code = py.__code__ if code is None else code
-    seen: set[int] = set()
+    codes = _own_codes(py.__code__).union(*(_own_codes(c) for c in callees))
+    seen: set[tuple[CodeType, int]] = set()
 
     def tracer(frame: FrameType, event: str, arg: object) -> Any:
-        if frame.f_code is not code:
+        if frame.f_code not in codes:
             return None
         frame.f_trace_opcodes = True
         if event == "opcode":
-            seen.add(frame.f_lasti)
+            seen.add((frame.f_code, frame.f_lasti))
         return tracer
 
     before = sys.gettrace()
@@ -522,6 +541,19 @@ def executed_offsets(func: Any, args: tuple[Any, ...], code: CodeType | None = N
     finally:
         sys.settrace(before)
     return seen
+
+
+def site_place(site: sites.Site) -> tuple[CodeType, int]:
+    """The (code, byte offset) CPython runs a site's instruction at: in the function's
+    own code, or in a list comprehension's the compiled code has spliced in."""
+    code = site.func.__code__
+    inlined = comprehensions.inline(code, site.func.__qualname__)
+    if not inlined.regions:
+        return code, site.offset
+    region, position = inlined.origins[site.index]
+    if region >= 0:
+        code = inlined.regions[region].code
+    return code, byte_offsets(code)[position]
 
 
 @dataclass
@@ -564,19 +596,15 @@ def force_every_site(func: Any, inputs: list[tuple[Any, ...]], *, opt: int = 2,
     todo = [s for s in coverage.sites if s.id not in coverage.forced]
     if not todo:
         return coverage
-    traced: dict[CodeType, list[set[int]]] = {}  # a callee's sites: in its own frames
-
-    def executed(code: CodeType) -> list[set[int]]:
-        if code not in traced:
-            traced[code] = [executed_offsets(py, args, code) for args in inputs]
-        return traced[code]
-
+    # a callee's sites: in its own frames
+    callees = {s.func.__code__ for s in coverage.sites}
+    executed = [executed_places(py, args, callees) for args in inputs]
     with warnings.catch_warnings():  # numpy's, inside C-API calls (check compares them)
         warnings.simplefilter("ignore")
         natural = [compiled.run(*fresh(args), budget=budget)[0] for args in inputs]
     for site in todo:
-        for args, offsets, status in zip(inputs, executed(site.code), natural, strict=True):
-            if site.offset not in offsets:
+        for args, offsets, status in zip(inputs, executed, natural, strict=True):
+            if site_place(site) not in offsets:
                 continue
             forcing.force(site.id)
             mine = fresh(args)

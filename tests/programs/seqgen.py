@@ -38,6 +38,9 @@ _TEMPLATES = [
     "if xs and xs[0] > k:\n    s = s {op} xs[0]",
     "for j, x in enumerate(xs, 1):\n    xs[j - 1] = x {op} j",
     "s = s {op} len(xs)",
+    "for x in reversed(xs):\n    s = s {op} x",
+    "ys = [x {op} k for x in xs if x != s]\ns = s {op} len(ys)",
+    "ys = [x * i for i, x in enumerate(xs)]\nif ys:\n    s = s {op} ys[-1]",
 ]
 
 
