@@ -541,7 +541,8 @@ def infer(func: ir.Function, arg_kinds: tuple[CalleeKind, ...], callee: CalleeRe
     tuples: dict[ir.Var, Kinds] = {}  # a sequence of tuples -> its tuples' item kinds
     classes: dict[ir.Var, type] = {}
     seen = instances.AttrTable(dict(attrs or {}), classes, func.name, attr_classes)
-    seen.sampled.update(k.cls for k in arg_kinds if isinstance(k, InstanceKind))
+    if root:  # the bead sampled the root's instances (a callee's may be made natively)
+        seen.sampled.update(k.cls for k in arg_kinds if isinstance(k, InstanceKind))
     seen.sampled.update((held or {}).values())
     taken: dict[ir.Var, Kinds] = {}  # results speculated as objects
     for i, param in enumerate(func.params):

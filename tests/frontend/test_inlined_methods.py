@@ -614,6 +614,9 @@ class Vec:
         d = self.sub(other)
         return d.x * d.x + d.y * d.y
 
+    def norm2(self):
+        return self.x * self.x + self.y * self.y
+
 
 def dist2_of(a, b):
     return a.dist2(b) + 1.0
@@ -627,3 +630,16 @@ def test_a_method_calling_one_that_returns_an_instance_is_cpythons_call():
     callees = _compiled(dist2_of, args).lowered.callees
     assert "Vec.dist2 (interpreted)" in callees
     assert all(c.endswith(" (interpreted)") for c in callees)
+
+
+def made_then_measured(x):  # an instance the root makes, handed to its method
+    v = Vec(x, 2.0)
+    return v.norm2() + v.x
+
+
+def test_a_method_of_an_instance_made_natively_is_compiled_in():
+    # (its attributes any number, each read checked: the bead sampled no Vec)
+    assert check(made_then_measured, 3.0) is Status.OK
+    assert check(made_then_measured, 7) is Status.OK
+    assert "Vec.norm2" in _compiled(made_then_measured, (3.0,)).lowered.callees
+    assert not force_every_site(made_then_measured, [(3.0,)]).unexecuted
