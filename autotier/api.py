@@ -189,6 +189,7 @@ def _make(
     hf: HotFunction = object.__new__(HotFunction)
     functools.update_wrapper(hf, func)
     hf._func = func
+    hf._run = func  # the bead swaps in the copy with loop probes (autotier.osr)
 
     def compiler(request: CompileRequest) -> CompiledCode:
         if before_compile is not None:
@@ -202,6 +203,9 @@ def _make(
     hf._bead = bead
     hf._slow = bead.on_bail
     hf._vectorcall = build.trampoline_address()
+    loops = getattr(hotness, "loop_threshold", None)
+    if loops is not None:
+        bead.start_osr(loops)
     registry.add(bead)
     return hf
 
@@ -270,6 +274,8 @@ def _row(bead: Bead) -> FunctionStats:
             resumes=bead.resumes,
             unwrapped=bead.rebound.where if bead.rebound is not None else None,
             callees=code.callees if code is not None else (),
+            osr_entries=bead.osr.entries if bead.osr is not None else 0,
+            osr_lines=tuple(sorted(bead.osr.lines)) if bead.osr is not None else (),
         )
 
 
@@ -337,13 +343,15 @@ def native(f: Any, *types: type) -> NativeFunction:
 
 
 #: the stages explain() returns, as AUTOTIER_DUMP names them
-STAGES = ("bytecode", "ir", "llvm", "asm", "sites")
+STAGES = ("bytecode", "ir", "llvm", "asm", "sites", "osr")
 
 
 def explain(f: Any) -> dict[str, str]:
     """What autotier made of ``f``: the stages ``bytecode``, ``ir``, ``llvm`` and
-    ``asm`` of its installed compile, its deopt ``sites`` (a line per place native
-    code may hand the frame to the interpreter: source line, bytecode offset and
+    ``asm`` of its installed compile, ``osr`` (a line per loop header: back edges
+    counted, its OSR entry's state, why it is not entered; then each entry's block,
+    the bytecode that rebuilds the frame at the header), its deopt ``sites`` (a line
+    per place native code may hand the frame to the interpreter: source line, bytecode offset and
     instruction), and its ``state`` and ``reason`` ("" when none).
 
     Every key is always there.  ``bytecode`` is always the function's; a stage the
@@ -357,9 +365,10 @@ def explain(f: Any) -> dict[str, str]:
     bead = _bead_of(f)
     with bead._lock:
         code, state, reason = bead.code, bead.state.value, bead.reason or ""
+    osr = {"osr": bead.osr.explain()} if bead.osr is not None else {}
     if code is None:
-        return _stages(bead.func.__code__, {}, state, reason)
-    stages = dict(code.dumps)
+        return _stages(bead.func.__code__, osr, state, reason)
+    stages = {**code.dumps, **osr}
     if "asm" not in stages and code.asm_source is not None:
         from autotier.jit import engine
 

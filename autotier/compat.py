@@ -559,6 +559,14 @@ ATTRIBUTE_OPCODES = frozenset({"LOAD_ATTR", "LOAD_METHOD"})
 # between the two versions is the call sequence (call_units) and the cache units.
 RAW_RESUME = PY_VERSION in ((3, 11), (3, 12))
 
+# On-stack replacement (autotier.osr) splices its loop probes into 3.11's bytecode
+# (FOR_ITER over an itertools.repeat countdown, PRECALL/CALL, JUMP_BACKWARD); 3.12's
+# loops end differently (END_FOR) and are not instrumented: OSR is off there, calls
+# still promote by their count.
+OSR_UNSUPPORTED: str | None = (
+    None if PY_VERSION == (3, 11) else
+    f"on-stack replacement is built for CPython 3.11's bytecode, not {PY_VERSION}")
+
 # The inline cache units after each opcode in co_code (3.11 and 3.12: a list).
 CACHE_UNITS: tuple[int, ...] = tuple(opcode._inline_cache_entries)  # type: ignore[attr-defined]
 EXTENDED_ARG = dis.EXTENDED_ARG

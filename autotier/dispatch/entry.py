@@ -405,7 +405,8 @@ class _Builder:
 
 
 def trampoline_ir(name: str) -> str:
-    """The interpreted-state code: count, forward to ``_func``, slow path at the trigger.
+    """The interpreted-state code: count, forward to ``_run`` (``_func``, or its copy with
+    loop probes: :mod:`autotier.osr`), slow path at the trigger.
 
     Two functions: ``name`` is the common case alone (the thread's stack slot filled
     and above its floor, the call below the trigger, a function to call): count and
@@ -423,7 +424,7 @@ def trampoline_ir(name: str) -> str:
     calls_p = field(b, self_, ho.CALLS_OFFSET, I64)
     calls = b.add(b.load(calls_p), ir.Constant(I64, 1), name="calls")
     cold = b.icmp_signed(">=", calls, b.load(field(b, self_, ho.TRIGGER_OFFSET, I64)))
-    func = b.load(field(b, self_, ho.FUNC_OFFSET, PTR), name="func")
+    func = b.load(field(b, self_, ho.RUN_OFFSET, PTR), name="func")
     common = b.and_(b.and_(stack_ok, b.not_(cold)),
                     b.icmp_unsigned("!=", func, ir.Constant(PTR, None)))
     with b.if_else(common, likely=True) as (then, otherwise):
@@ -445,7 +446,7 @@ def _full_trampoline(module: ir.Module, name: str) -> ir.Function:
     t.check_stack()
     t.count_call()
     b = t.b
-    func = b.load(field(b, t.self_, ho.FUNC_OFFSET, PTR), name="func")
+    func = b.load(field(b, t.self_, ho.RUN_OFFSET, PTR), name="func")
     missing = b.icmp_unsigned("==", func, ir.Constant(PTR, None))
     with b.if_then(missing, likely=False):
         t.raise_runtime_error("autotier: hot function has no Python function")

@@ -21,7 +21,11 @@ Instance layout (offsets in bytes)::
     16  vectorcall   address of the native code CPython calls   (member _vectorcall)
     24  calls        calls counted by the native code            (member _calls)
     32  trigger      when calls >= trigger, call the slow path   (member _trigger)
-    40  -            base ends; Python slots follow: _func, _slow, _bead, ...
+    40  -            base ends; Python slots follow: _func, _run, _slow, _bead, ...
+
+``_func`` is the decorated function; ``_run`` the function the trampoline forwards
+an interpreted call to: ``_func`` itself, or its copy with loop probes for on-stack
+replacement (:mod:`autotier.osr`), whose ``__code__`` the user never sees.
 
 Swapping ``_vectorcall`` is one aligned 8-byte store made while holding the GIL:
 every caller, on every thread, sees the old or the new code, never a mix.
@@ -126,7 +130,7 @@ class HotFunction(_HotBase):
     Everything not on the fast path goes to ``_slow(code, *args, **kwargs)``.
     """
 
-    __slots__ = ("__dict__", "__weakref__", "_bead", "_func", "_slow")
+    __slots__ = ("__dict__", "__weakref__", "_bead", "_func", "_run", "_slow")
     _autotier_hot_ = True
 
     def __get__(self, obj: object, objtype: type | None = None) -> Any:
@@ -224,5 +228,6 @@ def _slot_offset(name: str) -> int:
 
 
 FUNC_OFFSET = _slot_offset("_func")
+RUN_OFFSET = _slot_offset("_run")
 SLOW_OFFSET = _slot_offset("_slow")
 BEAD_OFFSET = _slot_offset("_bead")

@@ -58,6 +58,7 @@ from autotier.deopt import Action, BailoutEvent, DeoptPolicy, resume, sites
 from autotier.dispatch import build
 from autotier.dispatch.entry import Bail
 from autotier.dispatch.hotobject import NEVER, HotFunction
+from autotier.osr.state import OsrState
 from autotier.runtime import elements
 from autotier.runtime.policy import HotnessPolicy
 from autotier.runtime.signature import call_kinds, has_room, why_not
@@ -181,7 +182,31 @@ class Bead:
         # where the name the decorator bound was given back to the plain function once
         # the bead gave up for good (autotier.runtime.unwrap); it holds the hot object
         self.rebound: Rebinding | None = None
+        # on-stack replacement (autotier.osr): loop probes, counts and the OSR table;
+        # None for a policy without a loop threshold, and for OSR's own children
+        self.osr: OsrState | None = None
         self._arm(hotness.promote_at(0))
+
+    def start_osr(self, loop_threshold: int) -> None:
+        """Count loop iterations too (``autotier.osr``): the hot object's trampoline
+        runs the function's copy with loop probes, if the screen takes it."""
+        with self._lock:
+            self.osr = OsrState(self, loop_threshold)
+            self.osr.start()
+
+    def compile_for(self, args: tuple[Any, ...]) -> None:
+        """Queue a compile for these arguments' kinds now (an OSR child, which is
+        compiled when its parent's probe asks, never by its calls)."""
+        with self._lock:
+            if self.state is not S.INTERPRETED:
+                return
+            kinds = call_kinds(self.func, args, {})
+            if kinds is None:
+                self._move(S.FAILED)
+                self.reason = why_not(self.func, args, {})
+                return
+            self._speculate(args)
+            self._queue(self.hotness.max_tier, (kinds,), self.calls)
 
     # ------------------------------------------------------------ state machine
     def _move(self, new: BeadState) -> None:
@@ -192,6 +217,8 @@ class Bead:
             raise IllegalTransition(f"{self.qualname}: {old.value} -> {new.value}")
         self.state = new
         self.history.append((old, new))
+        if self.osr is not None and new in (S.BLACKLISTED, S.FAILED, S.INVALID):
+            self.osr.stop(f"the function is {new.value}")
         log.debug("autotier: %s %s -> %s", self.qualname, old.value, new.value)
 
     # ------------------------------------------------------------ native state
@@ -650,6 +677,8 @@ class Bead:
         starts empty, the parent's thread is gone) is asked for again by the next call.
         Installed code keeps serving: it is in the child's memory too."""
         self._lock = threading.RLock()
+        if self.osr is not None:
+            self.osr.after_fork_child()
         if self.state in (S.QUEUED, S.COMPILING):
             self.ticket += 1
             self._move(S.COMPILED if self.code is not None else S.INTERPRETED)
@@ -681,6 +710,8 @@ class Bead:
             if self.state is not S.INTERPRETED:
                 self._move(S.INTERPRETED)
             self.reason = None
+            if self.osr is not None:
+                self.osr.restart()
             argcount = self.func.__code__.co_argcount
             if any(len(sig) != argcount for sig in self.signatures):
                 # a __code__ of another arity: the kinds seen were for other parameters
@@ -700,6 +731,23 @@ class Bead:
             self.tier_code.clear()
             self._move(S.INVALID)
             self.reason = reason
+
+
+def child_of(parent: Bead, func: FunctionType, hotness: HotnessPolicy) -> HotFunction:
+    """A hidden bead for ``func`` (an OSR entry of ``parent``'s function): compiled and
+    decided as ``parent`` is (its compiler, broker and deopt policy), in no registry."""
+    import functools
+
+    hf: HotFunction = object.__new__(HotFunction)
+    functools.update_wrapper(hf, func)
+    hf._func = func
+    hf._run = func
+    child = Bead(hf, func, hotness, parent.deopt, parent._compiler, parent._submit,
+                 parent._dump)
+    hf._bead = child
+    hf._slow = child.on_bail
+    hf._vectorcall = build.trampoline_address()
+    return hf
 
 
 __all__ = ["TRANSITIONS", "Bead", "BeadState", "CompileJob", "IllegalTransition", "Status"]

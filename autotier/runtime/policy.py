@@ -15,6 +15,10 @@ from typing import Protocol, runtime_checkable
 
 from autotier.runtime.checks import require_int
 
+#: the default ``loop_threshold`` (docs/architecture.md, "On-stack replacement":
+#: chosen from the interpreted iteration's time and an OSR compile's)
+LOOP_THRESHOLD = 100_000
+
 
 @runtime_checkable
 class HotnessPolicy(Protocol):
@@ -36,14 +40,19 @@ class ThresholdPolicy:
 
     ``queue_ahead`` submits the compile that many calls early, so the compile's
     latency is hidden: the job is queued at ``threshold - queue_ahead`` calls.
+    ``loop_threshold``: back edges of one loop (over all calls) after which an OSR
+    compile for its header is queued (``autotier.osr``); None: no loop probes.
     """
 
     threshold: int = 1000
     queue_ahead: int = 0
+    loop_threshold: int | None = LOOP_THRESHOLD
 
     def __post_init__(self) -> None:
         require_int("ThresholdPolicy threshold", self.threshold, 1)
         require_int("ThresholdPolicy queue_ahead", self.queue_ahead, 0)
+        if self.loop_threshold is not None:
+            require_int("ThresholdPolicy loop_threshold", self.loop_threshold, 1)
         if self.queue_ahead >= self.threshold:
             raise ValueError(f"ThresholdPolicy queue_ahead must be below the threshold "
                              f"({self.threshold}), not {self.queue_ahead}")

@@ -42,11 +42,16 @@ class FunctionStats:
     # it: decorated or not), then of those it calls through the C API, which the
     # interpreter runs ("name (interpreted)": a closure, a generator, a try ...)
     callees: tuple[str, ...] = ()
+    # on-stack replacement (autotier.osr): calls that entered native code at a loop
+    # header while interpreted, and the source lines of the loops entered
+    osr_entries: int = 0
+    osr_lines: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["signatures"] = [list(s) for s in self.signatures]
         d["callees"] = list(self.callees)
+        d["osr_lines"] = list(self.osr_lines)
         return d
 
 

@@ -59,6 +59,7 @@ class Recorder:
 def make(func) -> HotFunction:
     hf = object.__new__(HotFunction)
     hf._func = func
+    hf._run = func  # what the trampoline forwards to
     hf._slow = Recorder()
     hf._trigger = NEVER
     hf._vectorcall = build.trampoline_address()

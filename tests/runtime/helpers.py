@@ -95,7 +95,8 @@ def interpreted_frames(*funcs: Any) -> Iterator[list[int]]:
     (autotier's own frame counter: any other profile function would send every call
     to the interpreter.)
     """
-    codes = frozenset(getattr(f, "__wrapped__", f).__code__ for f in funcs)
+    codes = frozenset(getattr(f, "__wrapped__", f).__code__ for f in funcs) | frozenset(
+        f._run.__code__ for f in funcs if hasattr(f, "_run"))  # the copy with loop probes
     counter = FRAME_COUNTER  # the one profile function entries do not answer as a tool
     saved = counter.codes, counter.seen
     counter.codes, counter.seen = codes, [0]

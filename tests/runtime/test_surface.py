@@ -46,7 +46,8 @@ def test_disabled_functions_can_still_be_inspected():
         assert autotier.stats(C().m).state == "disabled"
         assert len(autotier.stats()) == 0
         stages = autotier.explain(f)
-        assert set(stages) == {"bytecode", "ir", "llvm", "asm", "sites", "state", "reason"}
+        assert set(stages) == {"bytecode", "ir", "llvm", "asm", "sites", "osr", "state",
+                               "reason"}
         assert "BINARY_OP" in stages["bytecode"] and stages["state"] == "disabled"
         try:
             autotier.native(f, int)
@@ -203,7 +204,7 @@ def test_explain_has_the_documented_keys_in_every_state():
 
     hf = make_hot(hyp2)
     before = autotier.explain(hf)
-    assert set(before) == {"bytecode", "ir", "llvm", "asm", "sites", "state", "reason"}
+    assert set(before) == {"bytecode", "ir", "llvm", "asm", "sites", "osr", "state", "reason"}
     assert before["state"] == "interpreted" and before["reason"] == ""
     assert "BINARY_OP" in before["bytecode"]
     assert before["ir"] == before["llvm"] == before["asm"] == ""

@@ -1,0 +1,361 @@
+"""A bead's on-stack replacement: its loop counts, its OSR table, the probes' slow path.
+
+While the bead is interpreted, the hot object's trampoline runs the function's copy
+with probes (:mod:`.instrument`).  Every ``k`` back edges of a loop its probe calls
+:meth:`OsrState.probe` with the loop iterators on the stack; it reads the frame's
+locals itself.  The slow path counts ``k`` into the header's count (under the bead's
+lock); once the count reaches the policy's ``loop_threshold`` it makes the header's
+entry function (:mod:`.entrycode`) a hidden child bead of this one and queues its
+compile with the frame's values' kinds (the ordinary pipeline, on the broker, at the
+policy's last tier).  When the child's code is installed for those kinds, the next
+probe at that header calls the child with the frame's values: native code runs the
+rest of the call and the probe returns its result, which the copy returns from the
+function.  A failed guard in it deoptimises precisely, as any native code does: the
+child's own resume functions finish the call.
+
+The table (header and bound locals -> child) carries the ``epoch`` it was made in;
+reload, invalidate, blacklisting and failing bump the epoch, clear the table and
+invalidate the children (a call running in a child finishes there), so no entry from
+before is ever called.  A bead that gives up (blacklisted, failed, invalid) gets its
+original function back in the trampoline: no probe costs anything any more.
+"""
+
+from __future__ import annotations
+
+import builtins
+import ctypes
+import functools
+import itertools
+import logging
+import sys
+import time
+import weakref
+from collections import Counter
+from dataclasses import dataclass
+from types import FrameType, FunctionType
+from typing import TYPE_CHECKING, Any
+
+from autotier import compat
+from autotier.osr import entrycode
+from autotier.osr.instrument import GO_ON, NEVER, RAISE, Header, Instrumented, instrument, screen
+
+log = logging.getLogger("autotier")
+
+if TYPE_CHECKING:
+    from autotier.dispatch.hotobject import HotFunction
+    from autotier.runtime.bead import Bead
+
+#: back edges between two calls of a probe's slow path (fewer when the loop threshold
+#: is lower): the slow path costs ~1-2 us, ~1% of 1,024 interpreted iterations
+COUNTDOWN = 1024
+_RANGE_ITER = type(iter(range(0)))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A header's OSR entry: the child bead's hot object, made in ``epoch``."""
+
+    epoch: int
+    child: HotFunction
+
+
+@dataclass(frozen=True)
+class _NoPromotion:
+    """The children's hotness policy: compiled when the probe asks, never by calls."""
+
+    @property
+    def max_tier(self) -> int:
+        return 1
+
+    def promote_at(self, tier: int) -> int | None:
+        return None
+
+
+class OsrState:
+    """One bead's OSR: guarded by the bead's lock (``bead._lock``)."""
+
+    def __init__(self, bead: Bead, loop_threshold: int) -> None:
+        self.bead = bead
+        self.threshold = loop_threshold
+        self.k = max(1, min(COUNTDOWN, loop_threshold))
+        self.countdown: tuple[None, ...] = (None,) * self.k
+        self.epoch = 0
+        self.made: Instrumented | None = None
+        self.declined: str | None = None  # why the function has no probes
+        self.counts: Counter[int] = Counter()  # back edges counted, by header number
+        self.off: dict[int, str] = {}  # headers never entered (this epoch), and why
+        self.table: dict[tuple[int, tuple[str, ...]], Entry] = {}
+        self.entries = 0  # calls that entered native code at a header
+        self.lines: Counter[int] = Counter()  # entries by the header's line
+        # tests: the probe that queues an OSR compile waits for it and enters at once
+        # (so a test chooses the iteration entered: the loop threshold's)
+        self.wait_compile = False
+
+    # ------------------------------------------------------------ instrumenting
+    def start(self) -> None:
+        """Give the hot object the function's copy with probes, if the screen takes
+        it (lock held)."""
+        hf = self.bead.hf
+        func = self.bead.func
+        self.made = None
+        self.declined = screen(func)
+        if hf is None or self.declined is not None:
+            return
+        ref = weakref.ref(self)
+        try:
+            self.made = instrument(func, self.countdown,
+                                   lambda j: functools.partial(_probe, ref, j),
+                                   functools.partial(_again, ref, func))
+        except Exception as exc:  # a bug of ours: no probes, never a failed decoration
+            log.exception("autotier: instrumenting %s for OSR crashed", func.__qualname__)
+            self.declined = f"internal error: {type(exc).__name__}: {exc}"
+            return
+        hf._run = self.made.func
+
+    def stop(self, reason: str) -> None:
+        """The bead gave up or was invalidated (lock held): the original function
+        again, and no entry ever again (until :meth:`restart`)."""
+        self._drop()
+        self.declined = reason
+        self.made = None
+        hf = self.bead.hf
+        if hf is not None:
+            hf._run = self.bead.func
+
+    def restart(self) -> None:
+        """A reload (lock held): forget every count and entry, instrument the
+        function's current code."""
+        self._drop()
+        self.counts.clear()
+        self.start()
+
+    def _drop(self) -> None:
+        self.epoch += 1
+        children, self.table = list(self.table.values()), {}
+        self.off.clear()
+        for entry in children:
+            entry.child._bead.invalidate("its parent's OSR table was dropped")
+
+    def after_fork_child(self) -> None:
+        """In a forked child: the children's locks may be held by threads that are
+        gone, so they are dropped unseen."""
+        self.epoch += 1
+        self.table = {}
+        self.off.clear()
+        self.counts.clear()
+
+    # ------------------------------------------------------------ the slow path
+    def probe(self, j: int, frame: FrameType, iters: tuple[Any, ...]
+              ) -> tuple[Any, Any, Any]:
+        """The slow path of header ``j``'s probe, in ``frame`` with the header's stack
+        ``iters``: ``(countdown, GO_ON, None)`` to go on interpreting, or ``(None,
+        RETURN, result)`` / ``(None, RAISE, exception)`` once native code ran the rest
+        of the call."""
+        bead = self.bead
+        made = self.made
+        if made is None:
+            return _off()
+        header = made.headers[j]
+        with bead._lock:
+            if j in self.off:
+                return _off()
+            self.counts[j] += self.k
+            if self.counts[j] < self.threshold:
+                return _rearm(self)
+            epoch = self.epoch
+        found = _values(frame, made, header, iters)
+        if isinstance(found, str):
+            with bead._lock:
+                self._turn_off(j, found)
+            return _off()
+        bound, args = found
+        with bead._lock:
+            if epoch != self.epoch or self.made is not made:
+                return _off()
+            entry = self.table.get((j, bound))
+            if entry is None:
+                entry = self._request(header, bound, args)
+                if not self.wait_compile:
+                    return _rearm(self)
+                waiting = True
+            else:
+                waiting = False
+        if waiting:  # tests: enter at this very iteration
+            _settle(entry.child._bead)
+        from autotier.runtime.bead import BeadState
+        from autotier.runtime.signature import call_kinds
+
+        with bead._lock:
+            if epoch != self.epoch:
+                return _off()
+            child: Bead = entry.child._bead
+            if child.state in (BeadState.FAILED, BeadState.BLACKLISTED, BeadState.INVALID):
+                self._turn_off(j, f"OSR compile {child.state.value}: {child.reason}")
+                return _off()
+            kinds = call_kinds(child.func, tuple(args), {})
+            if child.code is None or kinds is None or kinds not in child.signatures:
+                return _rearm(self)
+            self.entries += 1
+            self.lines[header.line] += 1
+        return _enter(entry.child, args)
+
+    def _turn_off(self, j: int, reason: str) -> None:
+        """Header ``j`` is never entered (lock held); once no header can be, the
+        trampoline runs the original function again (no probe costs anything)."""
+        self.off[j] = reason
+        made, hf = self.made, self.bead.hf
+        if made is not None and hf is not None and len(self.off) == len(made.headers):
+            hf._run = self.bead.func
+
+    def _request(self, header: Header, bound: tuple[str, ...], args: list[Any]) -> Entry:
+        """Make header's entry a child bead and queue its compile (lock held)."""
+        from autotier.runtime.bead import child_of
+
+        assert self.made is not None
+        func = entrycode.entry_function(self.bead.func, self.made.code, header, bound)
+        child = child_of(self.bead, func, _NoPromotion())
+        entry = self.table[header.number, bound] = Entry(self.epoch, child)
+        child._bead.compile_for(tuple(args))
+        return entry
+
+    # ------------------------------------------------------------ inspection
+    def explain(self) -> str:
+        """:meth:`describe`, then each OSR entry's block: the bytecode that rebuilds
+        the frame at its header (up to the jump to the header)."""
+        import dis
+
+        parts = [self.describe()]
+        with self.bead._lock:
+            table = sorted(self.table.items(), key=lambda item: item[0][0])
+        assert self.made is not None or not table
+        for (j, _), entry in table:
+            header = self.made.headers[j] if self.made is not None else None
+            where = f"line {header.line}" if header is not None else f"header {j}"
+            code = entry.child._func.__code__
+            params = ", ".join(code.co_varnames[:code.co_argcount])
+            lines = [f"OSR entry at {where} ({entry.child._bead.state.value}), "
+                     f"parameters {params}:"]
+            for ins in dis.get_instructions(entry.child._func):
+                lines.append(f"  {ins.offset:4} {ins.opname} {ins.argrepr}".rstrip())
+                if ins.opname == "JUMP_FORWARD":
+                    break
+            parts.append("\n".join(lines))
+        return "\n".join(p for p in parts if p)
+
+    def describe(self) -> str:
+        """A line per loop header: where, what was counted, entered or declined."""
+        with self.bead._lock:
+            if self.made is None:
+                return f"no loop probes: {self.declined}" if self.declined else ""
+            out = []
+            for h in self.made.headers:
+                what = [f"line {h.line}, offset {h.offset}: {self.counts[h.number]} back edges"]
+                children = [e.child._bead for (j, _), e in self.table.items() if j == h.number]
+                what += [f"entry {c.state.value}" + (f" ({c.reason})" if c.reason else "")
+                         for c in children]
+                if h.number in self.off:
+                    what.append(f"not entered: {self.off[h.number]}")
+                out.append("; ".join(what))
+            return "\n".join(out)
+
+
+def _settle(child: Bead, timeout: float = 120.0) -> None:
+    """Wait until ``child``'s compile has landed (or failed)."""
+    from autotier.runtime.bead import BeadState
+
+    deadline = time.monotonic() + timeout
+    while (child.state in (BeadState.QUEUED, BeadState.COMPILING)
+           and time.monotonic() < deadline):
+        time.sleep(0.001)
+
+
+def _rearm(state: OsrState) -> tuple[Any, Any, Any]:
+    return iter(state.countdown), GO_ON, None
+
+
+def _off() -> tuple[Any, Any, Any]:
+    return itertools.repeat(None, NEVER), GO_ON, None
+
+
+def _values(frame: FrameType, made: Instrumented, header: Header, iters: tuple[Any, ...]
+            ) -> tuple[tuple[str, ...], list[Any]] | str:
+    """The entry's arguments for ``frame`` at ``header``: its bound locals (by name,
+    in ``co_varnames`` order) and each range iterator's next value, stop and step;
+    or why there is none."""
+    func = made.func
+    names = getattr(func, "__builtins__", vars(builtins))
+    found = func.__globals__.get("range", names.get("range"))
+    if header.depth and found is not builtins.range:
+        return "range is not the builtin"
+    seen = frame.f_locals
+    bound = tuple(n for n in made.code.co_varnames if n in seen and n in header.live)
+    args = [seen[n] for n in bound]
+    for it in iters:
+        if type(it) is not _RANGE_ITER:
+            return f"a loop over a {type(it).__name__} (only range loops are entered)"
+        reduced: Any = it.__reduce__()
+        span, index = reduced[1][0], reduced[2]
+        args += [span.start + index * span.step, span.stop, span.step]
+    return bound, args
+
+
+#: the Python frames between the interpreted frame and the rest of the call it enters
+#: (``_probe``, ``OsrState.probe``, ``_enter``, the entry's own, which stands where
+#: the interpreted frame stands): given back to the thread's recursion budget while
+#: the entry runs, so it recurses exactly as deep as CPython (measured:
+#: test_the_rest_of_the_call_recurses_exactly_as_deep_as_in_cpython)
+ENTRY_FRAMES = 4
+
+
+def _enter(child: HotFunction, args: list[Any]) -> tuple[Any, Any, Any]:
+    """Run the rest of the call in ``child``: ``(None, RETURN, result)`` or
+    ``(None, RAISE, exception)`` (raised by the copy's own frame, so a RecursionError
+    of the probe's frames is never taken for one of the call's)."""
+    remaining = ctypes.c_int.from_address(_thread_state() + compat.TSTATE_RECURSION_REMAINING)
+    remaining.value += ENTRY_FRAMES
+    try:
+        return None, RETURN, child(*args)
+    except BaseException as exc:  # the copy raises it, where CPython would
+        return None, RAISE, exc
+    finally:
+        remaining.value -= ENTRY_FRAMES
+
+
+_thread_state = ctypes.pythonapi.PyThreadState_Get
+_thread_state.restype = ctypes.c_void_p
+_thread_state.argtypes = ()
+RETURN = object()
+
+
+def _probe(ref: weakref.ref[OsrState], j: int, *iters: Any) -> tuple[Any, Any, Any]:
+    state = ref()
+    if state is None:
+        return _off()
+    return state.probe(j, sys._getframe(1), iters)
+
+
+def _again(ref: weakref.ref[OsrState], func: FunctionType) -> Any:
+    """The function's ``__code__`` was replaced behind the hot object: drop the copy
+    (the trampoline runs the function itself again) and make this call again with the
+    arguments the copy's frame was given."""
+    frame = sys._getframe(1)
+    state = ref()
+    if state is not None:
+        hf = state.bead.hf
+        if hf is not None and hf._run is not func:
+            with state.bead._lock:
+                state.made = None
+                hf._run = func
+    code = frame.f_code
+    seen = frame.f_locals
+    names = code.co_varnames
+    n, kw = code.co_argcount, code.co_kwonlyargcount
+    args = [seen[name] for name in names[:n]]
+    kwargs = {name: seen[name] for name in names[n:n + kw]}
+    at = n + kw
+    if code.co_flags & 0x04:  # CO_VARARGS
+        args += seen[names[at]]
+        at += 1
+    if code.co_flags & 0x08:  # CO_VARKEYWORDS
+        kwargs.update(seen[names[at]])
+    return func(*args, **kwargs)
