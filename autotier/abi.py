@@ -195,6 +195,24 @@ class InstanceKind:
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE (Include/object.h)
 
 
+@dataclass(frozen=True)
+class InstancesKind:
+    """A list or tuple (``seq``) whose elements are instances of exactly ``cls``, each
+    load checking it: how a native call passes one to a callee compiled in (never an
+    entry's signature: the bead speculates the root's elements, ``runtime.elements``)."""
+
+    seq: Kind
+    cls: type
+
+    @property
+    def name(self) -> str:
+        return f"{self.seq.name}_OF_" + InstanceKind(self.cls).name
+
+    @property
+    def scalar(self) -> bool:
+        return False
+
+
 class Kind(IntEnum):
     """Unboxed value kinds native code computes with."""
 
@@ -347,6 +365,8 @@ RESULT_IR = "{i64, i64, double, i64}"
 #: A signature entry: a Kind, an ndarray's ArrayKind, a numpy scalar's NumpyKind or an
 #: instance's InstanceKind.
 ArgKind = Kind | ArrayKind | NumpyKind | InstanceKind
+#: A native callee's parameter: a signature entry, or a sequence of instances.
+CalleeKind = ArgKind | InstancesKind
 
 #: Attribute that marks a decorated object; its value is the original function.
 HOT_MARKER = "_autotier_hot_"

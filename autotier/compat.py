@@ -593,7 +593,11 @@ TPFLAGS_VALID_VERSION_TAG = 1 << 19
 HEAPTYPE_CACHED_KEYS = 872  # PyHeapTypeObject.ht_cached_keys (after ht_qualname)
 _HEAPTYPE_NAME, _HEAPTYPE_QUALNAME = 848, 864
 OBJECT_VALUES = -32  # _PyObject_ValuesPointer(obj): the PyDictValues * (NULL: a dict)
+OBJECT_DICT = -24  # _PyObject_ManagedDictPointer(obj): its dict, once made (else NULL)
+DICT_MA_KEYS = 32  # PyDictObject.ma_keys
+DICT_KEYS_GENERAL = 0  # dk_kind of keys that may be other than str (a lookup may run __eq__)
 _DK_LOG2_INDEX_BYTES, _DK_KIND, _DK_NENTRIES, _DK_INDICES = 9, 10, 24, 32
+DK_NENTRIES, DK_KIND = _DK_NENTRIES, _DK_KIND  # PyDictKeysObject's (Py_ssize_t, uint8)
 _DICT_KEYS_SPLIT = 2
 _MEMBER_DESCR_MEMBER, _MEMBER_TYPE, _MEMBER_OFFSET = 40, 8, 16  # PyMemberDescrObject
 _T_OBJECT_EX = 16  # a __slots__ member
@@ -635,6 +639,18 @@ def split_key_index(t: type, name: str) -> int | None:
         if key and ctypes.cast(key, ctypes.py_object).value == name:
             return i
     return None
+
+
+def shared_keys(t: type) -> tuple[int, int] | None:
+    """The address of the shared keys instances of ``t`` keep their values in, and
+    how many names they hold (they only grow: a name is never removed); None: no
+    shared keys (no managed dict, or a combined one)."""
+    if INSTANCE_LAYOUT_UNKNOWN is not None or not type_flags(t) & TPFLAGS_MANAGED_DICT:
+        return None
+    keys = ctypes.c_void_p.from_address(id(t) + HEAPTYPE_CACHED_KEYS).value
+    if not keys or ctypes.c_uint8.from_address(keys + _DK_KIND).value != _DICT_KEYS_SPLIT:
+        return None
+    return keys, ctypes.c_ssize_t.from_address(keys + _DK_NENTRIES).value
 
 
 def instance_values(obj: object) -> dict[str, object] | None:
@@ -716,6 +732,17 @@ def _probe_instances() -> str | None:
             return "unexpected member descriptor layout"
         if not generic_getattr(Probe) or not generic_setattr(Probe):
             return "unexpected tp_getattro or tp_setattro"
+        made = Probe()
+        own = vars(made)  # its values become a dict, kept before the object
+
+        def kind(d: object) -> int:
+            keys = ctypes.c_void_p.from_address(id(d) + DICT_MA_KEYS).value
+            return ctypes.c_uint8.from_address((keys or 0) + _DK_KIND).value
+
+        if ctypes.c_void_p.from_address(id(made) + OBJECT_DICT).value != id(own) or (
+                ctypes.c_void_p.from_address(id(made) + OBJECT_VALUES).value) or (
+                kind(own) == DICT_KEYS_GENERAL or kind({1: 2}) != DICT_KEYS_GENERAL):
+            return "unexpected managed dict layout"
 
         class Hooked:
             def __setattr__(self, name: str, value: object) -> None:

@@ -80,7 +80,17 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
     program = build_program(func, kinds, speculated_elements, items, attrs, held=held,
                             speculated=speculated, attr_classes=attr_classes)
     body = engine.unique_name(f"body_{func.__qualname__}")
-    lowering = ModuleLowering(program, body, int_bits)
+    try:
+        lowering = ModuleLowering(program, body, int_bits)
+    except Unsupported:
+        if not program.passes_instances:
+            raise
+        # a recursion through methods or helpers given instances, whose bailouts would
+        # unwind past their attribute accesses: those calls made through the C API
+        program = build_program(func, kinds, speculated_elements, items, attrs, held=held,
+                                speculated=speculated, attr_classes=attr_classes,
+                                instance_calls=False)
+        lowering = ModuleLowering(program, body, int_bits)
     text = str(lowering.run())
     dumps = {
         "bytecode": "\n\n".join(s.decoded.listing() for s in program.sources.values()),
@@ -89,7 +99,9 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
         "sites": _sites_text(lowering.sites),
     }
     return LoweredModule(ir=text, body=body, arg_kinds=kinds, deps=program.deps, dumps=dumps,
-                         defaults=program.defaults, codes=program.callee_codes,
+                         defaults=program.defaults,
+                         codes=(*program.callee_codes, *((f, c) for f, c in lowering.found.items()
+                                                         if f not in dict(program.callee_codes))),
                          sites=lowering.sites, record_words=lowering.record_words(),
                          finishes_callees=lowering.finishes_callees,
                          callees=program.native_callees())

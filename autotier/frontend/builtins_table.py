@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 from autotier import compat
 from autotier.abi import hot_target
 from autotier.frontend.errors import Unsupported, at_line
-from autotier.frontend.ir import Var, VKind
+from autotier.frontend.ir import FrameState, Var, VKind
 from autotier.frontend.model import MISSING, GlobalDep
 
 INT64_MIN = -(2**63)
@@ -150,9 +150,12 @@ class BoundMethodValue:
     name: str
     items: tuple[Var, ...]  # the object
     # where it was loaded: the block and the count of its instructions then (a method
-    # call checks nothing that may run Python code came between: frontend.methods)
+    # call checks nothing that may run Python code came between: frontend.methods, or
+    # puts a MethodCheck there), and the frame state of the load
     block: int = -1
     mark: int = -1
+    state: FrameState | None = field(default=None, compare=False, repr=False)
+    uid: int = -1  # unique in its function (a MethodCheck names it)
 
 
 @dataclass(frozen=True)

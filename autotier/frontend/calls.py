@@ -54,12 +54,23 @@ def lower_call(flow: StackFlow, callee: Static, args: list[ir.Var],
             raise flow.fail(f".conjugate() with {len(args)} arguments (a TypeError)")
         return flow.emit(ir.Conjugate, callee.items[0], hint="")
     if isinstance(callee, BoundMethodValue) and callee.name != "append":  # an instance's
-        if callee.block != flow.index or not methods.arguments_are_pure(
-                flow.instrs[callee.mark:]):
-            raise flow.fail(f"a call of method .{callee.name} whose arguments may run "
-                            "Python code (CPython looks the method up before them) is not "
-                            "supported")
-        return flow.emit(ir.CallMethod, callee.items[0], callee.name, tuple(args), kw_names)
+        if callee.block != flow.index:
+            raise flow.fail(f"a call of method .{callee.name} whose arguments are computed "
+                            "in another block is not supported")
+        if methods.arguments_are_pure(flow.instrs[callee.mark:]):
+            return flow.emit(ir.CallMethod, callee.items[0], callee.name, tuple(args),
+                             kw_names)
+        # CPython looks the method up before the arguments, which may run Python code:
+        # the planned method's guards go where it looks it up (typeinfer declines a call
+        # with no plan)
+        check = ir.MethodCheck(flow.var(f"{callee.name}_found"), callee.items[0], callee.name,
+                               len(args), kw_names, callee.uid,
+                               line=flow.line if callee.state is None else callee.state.line,
+                               state=callee.state)
+        flow.instrs.insert(callee.mark, check)
+        flow.bound.add(check.dest)
+        return flow.emit(ir.CallMethod, callee.items[0], callee.name, tuple(args), kw_names,
+                         True)
     if isinstance(callee, BoundMethodValue):  # xs.append(v)
         if kw_names or len(args) != 1:
             raise flow.fail(f".append() with {len(args)} arguments (a TypeError)")

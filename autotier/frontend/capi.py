@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from llvmlite import ir as ll
 
-from autotier.abi import ArrayKind, Kind, Status
+from autotier.abi import ArrayKind, CalleeKind, Kind, Status
 from autotier.dispatch.irutil import PTR, call_vector, const_ptr, declare
 from autotier.frontend import boxes, newarrays, npvalues, periodic, results
 from autotier.frontend.builtins_table import builtin_object
@@ -157,7 +157,7 @@ def boxed_arguments(fl: FunctionLowering, args: Sequence[tuple[ll.Value, VKind |
 
 
 def lower_call_object(fl: FunctionLowering, func: object, args: list[Any],
-                      kinds: tuple[Kind, ...], returns: Kinds, *,
+                      kinds: tuple[CalleeKind, ...], returns: Kinds, *,
                       kw_names: tuple[str, ...] = (),
                       makes: ArrayKind | None = None) -> tuple[LV, Kinds]:
     """``func(*args)`` by vectorcall, the last ``len(kw_names)`` arguments by those
@@ -171,8 +171,9 @@ def lower_call_object(fl: FunctionLowering, func: object, args: list[Any],
     null = ll.Constant(PTR, None)
     # a list, a tuple, an array: borrowed (a complex is boxed)
     argv, release = boxed_arguments(fl, [
-        (value, None if not kind.scalar and kind not in (Kind.NONE, Kind.COMPLEX)
-         else VKind(kind)) for value, kind in zip(args, kinds, strict=True)])
+        (value, VKind(kind) if isinstance(kind, Kind) and (
+            kind.scalar or kind in (Kind.NONE, Kind.COMPLEX)) else None)
+        for value, kind in zip(args, kinds, strict=True)])
     # as deep as from interpreted frames: the native frames from the root to this one
     depth = b.trunc(native_depth(fl), I32)
     if makes is not None:  # dtype= the array's

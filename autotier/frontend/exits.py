@@ -23,7 +23,8 @@ site that deoptimises when the test names it, whether or not anything can fail t
 
 from __future__ import annotations
 
-from types import FunctionType
+from collections.abc import Mapping
+from types import FunctionType, MethodType
 from typing import TYPE_CHECKING
 
 from llvmlite import ir as ll
@@ -54,8 +55,12 @@ _ZERO = ll.Constant(I64, 0)
 RESULT_ONLY = ("a result frame",)
 
 
-def stack_entries(stack: tuple[object, ...]) -> tuple[sites.StackEntry, ...]:
-    """The record layout of a frame state's stack (statics become known entries)."""
+def stack_entries(stack: tuple[object, ...], found: Mapping[int, object] | None = None
+                  ) -> tuple[sites.StackEntry, ...]:
+    """The record layout of a frame state's stack (statics become known entries);
+    ``found``: the functions bound methods were found to be, by uid (a method looked up
+    before arguments that may run Python code: ``MethodType(func, obj)``, what CPython's
+    lookup found, rather than a lookup now)."""
     out: list[sites.StackEntry] = []
 
     def add(item: object) -> None:
@@ -67,6 +72,13 @@ def stack_entries(stack: tuple[object, ...]) -> tuple[sites.StackEntry, ...]:
             for sub in item.items:
                 add(sub)
             out.append(sites.TupleEntry(len(item.items)))
+        elif isinstance(item, bt.BoundMethodValue) and found and item.uid in found:
+            out.append(sites.NullEntry())  # MethodType(func, obj)
+            out.append(sites.ConstEntry(MethodType))
+            out.append(sites.ConstEntry(found[item.uid]))
+            for sub in item.items:
+                add(sub)
+            out.append(sites.CallEntry(2))
         elif isinstance(item, bt.BoundMethodValue | bt.AttrValue):  # getattr(obj, name)
             out.append(sites.NullEntry())
             out.append(sites.ConstEntry(getattr))
@@ -90,12 +102,12 @@ def stack_entries(stack: tuple[object, ...]) -> tuple[sites.StackEntry, ...]:
     return tuple(out)
 
 
-def _consumed_entries(state: FrameState) -> int:
+def _consumed_entries(state: FrameState, found: Mapping[int, object] | None = None) -> int:
     """How many record stack entries the instruction consumes (a rebuilt bound method
     ``getattr(obj, name)`` is five: NULL, getattr, the object, the name, the call)."""
     if not state.consumes:
         return 0
-    return len(stack_entries(state.stack[len(state.stack) - state.consumes:]))
+    return len(stack_entries(state.stack[len(state.stack) - state.consumes:], found))
 
 
 class Exits:
@@ -122,6 +134,8 @@ class Exits:
         self.call_words: list[tuple[int, object]] = []  # (frame words, callee spec)
         self.forced: set[int] = set()  # states given a forcing check
         self.consts: dict[Var, object] | None = None  # Vars defined by a Const
+        # the function each checked method lookup found, by its bound method's uid
+        self.found_methods: dict[int, object] = {}
 
 
     # -------------------------------------------------------------- sites
@@ -139,7 +153,8 @@ class Exits:
             id=sites.new_site_id(), func=self.func, code=self.code,
             index=state.index, offset=state.offset, line=state.line,
             varnames=self.code.co_varnames,
-            stack=stack_entries(state.stack), call=_consumed_entries(state),
+            stack=stack_entries(state.stack, self.found_methods),
+            call=_consumed_entries(state, self.found_methods),
             forms=tuple(forms), nest=self._nest(state))
         assert site.slots == len(forms)
         sites.register(site)

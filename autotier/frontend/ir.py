@@ -509,13 +509,32 @@ class CallObject(Instr):
 
 @dataclass(frozen=True)
 class CallMethod(Instr):
-    """``obj.name(*args)`` of an instance, the last ``len(kw_names)`` by keyword, made
-    through the C API (``PyObject_VectorcallMethod``: :mod:`.methods`)."""
+    """``obj.name(*args)`` of an instance, the last ``len(kw_names)`` by keyword: the
+    method compiled in where planned (:mod:`.methodplan`), else CPython's method call
+    through the C API (``PyObject_VectorcallMethod``: :mod:`.methods`).  ``checked``:
+    arguments that may run Python code came after a :class:`MethodCheck` (``uid``), so
+    the method is the one it found."""
 
     obj: Var
     name: str
     args: tuple[Var, ...]
     kw_names: tuple[str, ...] = ()
+    checked: bool = False
+
+
+@dataclass(frozen=True)
+class MethodCheck(Instr):
+    """Where ``obj.name`` is looked up for a call of ``nargs`` arguments (keywords
+    ``kw_names``) whose arguments may run Python code: the planned method's guards
+    (:mod:`.methodplan`), deoptimising at the lookup where they fail; so the method the
+    call makes is the plan's whatever the arguments do.  ``uid``: the bound method's
+    (``builtins_table.BoundMethodValue``)."""
+
+    obj: Var
+    name: str
+    nargs: int
+    kw_names: tuple[str, ...]
+    uid: int
 
 
 # ------------------------------------------------------------------ terminators

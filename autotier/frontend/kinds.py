@@ -109,8 +109,10 @@ class CmpOp(Enum):
 def vkind_of(kind: object) -> VKind:
     """The kind of a parameter of signature entry ``kind`` (abi.Kind, ArrayKind or
     NumpyKind)."""
-    from autotier.abi import ArrayKind, InstanceKind, NumpyKind
+    from autotier.abi import ArrayKind, InstanceKind, InstancesKind, NumpyKind
 
+    if isinstance(kind, InstancesKind):
+        return VKind(kind.seq)
     if isinstance(kind, ArrayKind):
         return VKind.ARRAY
     if isinstance(kind, InstanceKind):

@@ -33,7 +33,7 @@ threads, rebound globals).
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import FunctionType
+from types import CodeType, FunctionType
 from typing import Any
 
 from llvmlite import ir as ll
@@ -42,9 +42,10 @@ from autotier.abi import (
     RECORD_HEADER,
     RESULT_FRAME_WORDS,
     RESULT_IR,
-    ArgKind,
     ArrayKind,
+    CalleeKind,
     InstanceKind,
+    InstancesKind,
     Kind,
     NumpyKind,
     Status,
@@ -71,7 +72,7 @@ from autotier.frontend.exits import RESULT_ONLY, Exits
 from autotier.frontend.ir import NO_KINDS, Kinds, Var, VKind
 from autotier.frontend.kinds import NP_SCALARS, SEQUENCES, vkind_of
 from autotier.frontend.numerics import Numerics
-from autotier.frontend.program import Program, Spec
+from autotier.frontend.program import Program, Spec, native_calls
 from autotier.frontend.typeinfer import BOXED_RESULTS, OPAQUE_RESULT, Typed
 from autotier.frontend.values import (
     I1,
@@ -106,10 +107,7 @@ def _recursive(program: Program) -> bool:
     calls: dict[FunctionType, set[FunctionType]] = {}
     for (func, _), typed in program.typed.items():
         callees = calls.setdefault(func, set())
-        callees.update(instr.callee for bid in typed.reached
-                       for instr in typed.func.block(bid).instrs
-                       if isinstance(instr, ir.CallFunction)
-                       and any(f is instr.callee for f, _ in program.typed))
+        callees.update(f for f, _ in native_calls(program, typed))
     done: set[FunctionType] = set()
 
     def cycle_from(func: FunctionType, path: set[FunctionType]) -> bool:
@@ -180,9 +178,12 @@ class ModuleLowering:
         self.module = ll.Module(name=body_name)
         self.numerics = Numerics(self.module)
         self.functions: dict[Spec, ll.Function] = {}
+        # the methods checked lookups found (called by address where their arguments
+        # ran: the compiled code keeps them, and the entry checks their code)
+        self.found: dict[FunctionType, CodeType] = {}
         self.exits: dict[Spec, Exits] = {}
 
-    def fast_function(self, func: FunctionType, kinds: tuple[ArgKind, ...]) -> ll.Function:
+    def fast_function(self, func: FunctionType, kinds: tuple[CalleeKind, ...]) -> ll.Function:
         spec = (func, kinds)
         if spec not in self.functions:
             typed = self.program.typed[spec]
@@ -190,7 +191,9 @@ class ModuleLowering:
             params = [scalar_type(vkind_of(k), self.ints) for k in kinds]
             extra = [PTR8] if self.unwinds else [I64.as_pointer()]  # unwind or record
             fnty = ll.FunctionType(ret, [*params, I64, *extra])
-            name = f"{self.body_name}.{func.__name__}.{_spec_text(spec)}"
+            # (a method and a function may share a name: Walker.ahead and ahead)
+            name = self.module.get_unique_name(
+                f"{self.body_name}.{func.__qualname__}.{_spec_text(spec)}")
             fn = ll.Function(self.module, fnty, name)
             fn.linkage = "internal"
             fn.attributes.add("nounwind")
@@ -240,7 +243,8 @@ class ModuleLowering:
         """``i32 body(<params>, Result *out, i64 budget)``: the exported ABI entry."""
         root = self.program.root
         typed = self.program.typed[root]
-        params = [PTR8 if isinstance(k, ArrayKind | InstanceKind) else scalar_type(vkind_of(k), I64)
+        params = [PTR8 if isinstance(k, ArrayKind | InstanceKind | InstancesKind)
+                  else scalar_type(vkind_of(k), I64)
                   if isinstance(k, NumpyKind) else _ABI_TYPES[k] for k in root[1]]
         fnty = ll.FunctionType(I32, [*params, RESULT.as_pointer(), I64, I64.as_pointer()])
         fn = ll.Function(self.module, fnty, self.body_name)
@@ -439,7 +443,7 @@ class FunctionLowering:
         """An i64 int (a helper's result, a range item) as the function holds ints."""
         return x if self.ints is I64 else self.b.sext(x, self.ints)
 
-    def call_function(self, func: FunctionType, kinds: tuple[Kind, ...],
+    def call_function(self, func: FunctionType, kinds: tuple[CalleeKind, ...],
                       args: list[Any], speculated: Kinds = NO_KINDS) -> tuple[LV, Kinds]:
         """A call of ``func``; ``speculated``: what its result is taken to be when
         CPython runs it (a bailout's object: :mod:`.results`)."""

@@ -111,7 +111,8 @@ def leaf(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...], args: 
         expected: Kinds = frozenset({VKind.ARRAY})  # a row (typeinfer._row_kind)
     else:
         expected = result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr),
-                                instances.unknown_object(instr, fl.types))
+                                instances.unknown_object(instr, fl.types),
+                                classes=fl.typed.call_classes, held=fl.typed.held)
     if not expected:
         # no kind to answer with: CPython raises a TypeError, never returns, or holds a
         # value native code cannot (an int constant past int64); numpy's own (a bool
@@ -142,7 +143,7 @@ def _callee_returns(fl: FunctionLowering) -> Any:
     def returns(func: Any, kinds: Any) -> Kinds:
         if (func, kinds) in program.opaque:
             return OPAQUE_RESULT
-        return program.typed[(func, kinds)].returns
+        return program.returned[(func, kinds)]
 
     return returns
 
@@ -261,6 +262,14 @@ def _lower_CallMethod(fl: FunctionLowering, instr: ir.CallMethod, combo: tuple[V
     return methods.lower_call_method(fl, instr, combo, args, _expected(fl, instr, combo))
 
 
+def _lower_MethodCheck(fl: FunctionLowering, instr: ir.MethodCheck,
+                       combo: tuple[VKind, ...], args: list[Any]) -> Leaf:
+    from autotier.frontend import methods
+
+    methods.lower_method_check(fl, instr, args[0])
+    return (ll.Constant(I1, 0),), _one(VKind.NONE)
+
+
 def _lower_SetAttr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
                    args: list[Any]) -> Leaf:
     from autotier.frontend import attrs
@@ -353,7 +362,8 @@ def _lower_MathCall(fl: FunctionLowering, instr: ir.MathCall, combo: tuple[VKind
 
 def _lower_CallFunction(fl: FunctionLowering, instr: ir.CallFunction,
                         combo: tuple[VKind, ...], args: list[Any]) -> Leaf:
-    return fl.call_function(instr.callee, call_kinds(instr, combo), args,
+    kinds = call_kinds(instr, combo, fl.typed.call_classes, fl.typed.held)
+    return fl.call_function(instr.callee, kinds, args,
                             fl.typed.speculated.get(instr.dest, NO_KINDS))
 
 
@@ -486,7 +496,8 @@ def _lower_CallBuiltin(fl: FunctionLowering, instr: ir.CallBuiltin, combo: tuple
 
 def _expected(fl: FunctionLowering, instr: ir.Instr, combo: tuple[VKind, ...]) -> Kinds:
     return result_kinds(instr, combo, _callee_returns(fl), _elements(fl, instr),
-                        instances.unknown_object(instr, fl.types))
+                        instances.unknown_object(instr, fl.types),
+                        classes=fl.typed.call_classes, held=fl.typed.held)
 
 
 def _lower_UnpackCheck(fl: FunctionLowering, instr: ir.UnpackCheck, combo: tuple[VKind],

@@ -11,23 +11,34 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from types import CodeType, FunctionType
 
 from autotier import compat
-from autotier.abi import ArgKind, Kind
+from autotier.abi import ArgKind, CalleeKind, InstanceKind, Kind
 from autotier.frontend import ir
 from autotier.frontend.builtins_table import Resolver
 from autotier.frontend.decode import DecodedFunction, decode, too_large
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.instances import Attrs
 from autotier.frontend.ir import VKind
+from autotier.frontend.methodplan import MethodPlan
 from autotier.frontend.model import GlobalDep
 from autotier.frontend.results import Speculated
 from autotier.frontend.stackflow import build_ir
-from autotier.frontend.typeinfer import OPAQUE_RESULT, Typed, call_kinds, combos, infer
+from autotier.frontend.typeinfer import (
+    OPAQUE_RESULT,
+    Typed,
+    call_kinds,
+    combos,
+    infer,
+    method_spec,
+)
 
-Spec = tuple[FunctionType, tuple[ArgKind, ...]]
+Spec = tuple[FunctionType, tuple[CalleeKind, ...]]
 MAX_SPECS = 64
+#: why a callee that returns an instance, or a sequence of them, is called through the C API
+RETURNS_INSTANCES = "it returns instances"
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,15 @@ class Program:
     # callee specialisations the frontend cannot compile, called through the C API
     # instead (boxed arguments, CPython running the function): why each is not native
     opaque: dict[Spec, str] = field(default_factory=dict)
+    # what each typed specialisation returns, those dropped after the typing too (a
+    # method returning an object: its calls are CPython's, typed by what it returns)
+    returned: dict[Spec, ir.Kinds] = field(default_factory=dict)
+
+    @property
+    def passes_instances(self) -> bool:
+        """Whether a native call passes an instance (a method or helper compiled in)."""
+        return any(isinstance(k, InstanceKind) for spec in self.typed if spec != self.root
+                   for k in spec[1])
 
     @property
     def deps(self) -> tuple[GlobalDep, ...]:
@@ -65,6 +85,10 @@ class Program:
             for func, defaults in source.defaults:
                 if not any(f is func and d is defaults for f, d in out):
                     out.append((func, defaults))
+        for plan in method_plans(self):  # a method compiled in that takes a default
+            if plan.takes_defaults and not any(f is plan.func and d is plan.defaults
+                                               for f, d in out):
+                out.append((plan.func, plan.defaults))
         return tuple(out)
 
     def native_callees(self) -> tuple[str, ...]:
@@ -100,7 +124,8 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
                   attrs: Attrs | None = None, *,
                   held: Mapping[int, type] | None = None,
                   speculated: Mapping[int, Speculated] | None = None,
-                  attr_classes: Mapping[tuple[type, str], type] | None = None) -> Program:
+                  attr_classes: Mapping[tuple[type, str], type] | None = None,
+                  instance_calls: bool = True) -> Program:
     """Decode, build and type ``func`` for ``arg_kinds`` and everything it calls;
     ``elements``: the speculated element kinds of the root's list and tuple parameters;
     ``items``: those of the items of their tuple elements; ``attrs``: those of the
@@ -119,15 +144,22 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
 
     undecodable: dict[FunctionType, str] = {}
 
-    def callee_result(callee: FunctionType, kinds: tuple[Kind, ...]) -> ir.Kinds:
+    def callee_result(callee: FunctionType, kinds: tuple[CalleeKind, ...], *,
+                      from_root: bool = True) -> ir.Kinds:
         spec = (callee, kinds)
         if spec in program.opaque:
+            if not from_root and program.opaque[spec] == RETURNS_INSTANCES:
+                # its object would resume the caller after each call (a callee's results
+                # are not speculated: frontend.results): CPython runs the caller too
+                raise Unsupported(f"a call of {callee.__qualname__}, which {RETURNS_INSTANCES}"
+                                  ", from a function its caller calls natively")
             return OPAQUE_RESULT
         if Kind.NONE in kinds:
             program.opaque[spec] = "a None argument"
             return OPAQUE_RESULT
-        if Kind.OBJECT in kinds:  # native callees take no arrays or instances: CPython
-            program.opaque[spec] = "a numpy array or instance argument"  # runs it
+        if Kind.OBJECT in kinds:  # native callees take no arrays (nor instances of a
+            # class not known): CPython runs it
+            program.opaque[spec] = "a numpy array or instance argument"
             return OPAQUE_RESULT
         if callee in undecodable:
             program.opaque[spec] = undecodable[callee]
@@ -157,13 +189,14 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
             source = program.sources[spec[0]]
             root = spec == program.root
             try:
-                typed = infer(source.ir, spec[1], callee_result,
+                typed = infer(source.ir, spec[1], partial(callee_result, from_root=root),
                               elements if root else _any_elements(spec),
                               items if root else None, root=root,
-                              attrs=attrs if root else None,
+                              attrs=attrs,  # by class and name: the callees' too
                               held=held if root else None,
                               speculated=speculated if root else None,
-                              attr_classes=attr_classes if root else None)
+                              attr_classes=attr_classes,
+                              instance_calls=instance_calls)
             except Unsupported as exc:
                 if root:
                     raise
@@ -178,7 +211,7 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
                 # an instance or a sequence of them returned (a new reference native
                 # callers do not take yet): CPython runs it, its result speculated at the
                 # call site after a bailout there (frontend.results)
-                program.opaque[spec] = "it returns instances"
+                program.opaque[spec] = RETURNS_INSTANCES
                 del returns[spec]
                 program.typed.pop(spec, None)
                 changed = True
@@ -208,21 +241,66 @@ def _returns_instances(typed: Typed) -> bool:
     return False
 
 
+def native_calls(program: Program, typed: Typed) -> list[Spec]:
+    """The specialisations ``typed`` calls natively: its calls of Python functions and
+    its method calls compiled in (:mod:`.methodplan`)."""
+    out: list[Spec] = []
+    for bid in typed.reached:
+        for instr in typed.func.block(bid).instrs:
+            for spec in _instr_calls(program, typed, instr):
+                if spec not in out:
+                    out.append(spec)
+    return out
+
+
+def _instr_calls(program: Program, typed: Typed, instr: ir.Instr) -> list[Spec]:
+    if not isinstance(instr, ir.CallFunction | ir.CallMethod):
+        return []
+    out: list[Spec] = []
+    for combo in combos(instr.uses(), typed.types):
+        if isinstance(instr, ir.CallFunction):
+            spec: Spec = (instr.callee,
+                          call_kinds(instr, combo, typed.call_classes, typed.held))
+        else:
+            method = method_spec(instr, combo, typed.call_classes, typed.held)
+            if method is None:
+                continue
+            spec = (method[0].func, method[1])
+            if spec in program.typed and VKind.OBJECT in program.typed[spec].returns:
+                continue  # (an object returned: CPython's method call, typeinfer)
+        if spec in program.typed:
+            out.append(spec)
+    return out
+
+
+def method_plans(program: Program) -> list[MethodPlan]:
+    """The plans of the method calls compiled in (their defaults are guarded)."""
+    out: list[MethodPlan] = []
+    for typed in program.typed.values():
+        native = native_calls(program, typed)
+        for bid in typed.reached:
+            for instr in typed.func.block(bid).instrs:
+                if not isinstance(instr, ir.CallMethod):
+                    continue
+                for combo in combos(instr.uses(), typed.types):
+                    method = method_spec(instr, combo, typed.call_classes, typed.held)
+                    if method is not None and (method[0].func, method[1]) in native:
+                        out.append(method[0])
+    return out
+
+
 def _drop_uncalled(program: Program) -> None:
     """Forget specialisations no native call reaches any more (their only callers
     became calls through the C API)."""
+    program.returned.update((spec, typed.returns) for spec, typed in program.typed.items())
     reached = {program.root}
     todo = [program.root]
     while todo:
         typed = program.typed[todo.pop()]
-        for bid in typed.reached:
-            for instr in typed.func.block(bid).instrs:
-                if isinstance(instr, ir.CallFunction):
-                    for combo in combos(instr.uses(), typed.types):
-                        spec: Spec = (instr.callee, call_kinds(instr, combo))
-                        if spec in program.typed and spec not in reached:
-                            reached.add(spec)
-                            todo.append(spec)
+        for spec in native_calls(program, typed):
+            if spec not in reached:
+                reached.add(spec)
+                todo.append(spec)
     for spec in [s for s in program.typed if s not in reached]:
         del program.typed[spec]
 

@@ -93,6 +93,7 @@ class StackFlow:
         self.op_stack: tuple[Item, ...] = ()  # the stack as it began
         self.folded: set[int] = set()  # positions of ops a list literal took in
         self._state: ir.FrameState | None = None
+        self._methods = 0  # bound methods loaded (their uids)
 
     # ---------------------------------------------------------------- helpers
     def var(self, hint: str = "") -> ir.Var:
@@ -439,7 +440,7 @@ class StackFlow:
             return
         if isinstance(obj, ir.Var) and method:  # 3.12's form: .conjugate(), an instance's
             self.stack.append(Null())
-            self.stack.append(BoundMethodValue(name, (obj,), self.index, len(self.instrs)))
+            self.stack.append(self._bound_method(name, obj))
             return
         if isinstance(obj, ir.Var):  # an instance's (typeinfer decides)
             self.stack.append(self.emit(ir.GetAttr, obj, name, hint=name))
@@ -448,12 +449,16 @@ class StackFlow:
             self.stack.append(Null())
         self._push_resolved(self.resolver.load_attr(obj, name, self.line))
 
+    def _bound_method(self, name: str, obj: ir.Var) -> BoundMethodValue:
+        self._methods += 1
+        return BoundMethodValue(name, (obj,), self.index, len(self.instrs), self.state(),
+                                self._methods)
+
     def _op_LOAD_METHOD(self, op: Op) -> None:
         obj = self.pop()
         if isinstance(obj, ir.Var):  # xs.append, z.conjugate, an instance's method
             self.stack.append(Null())
-            self.stack.append(BoundMethodValue(str(op.arg), (obj,), self.index,
-                                               len(self.instrs)))
+            self.stack.append(self._bound_method(str(op.arg), obj))
             return
         self.stack.append(Null())
         self._push_resolved(self.resolver.load_attr(obj, str(op.arg), self.line))

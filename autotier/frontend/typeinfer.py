@@ -19,8 +19,16 @@ from dataclasses import dataclass
 from types import FunctionType
 
 from autotier import compat
-from autotier.abi import ArgKind, ArrayKind, InstanceKind, Kind
-from autotier.frontend import complexkinds, instances, ir, npscalars, npvalues, results
+from autotier.abi import ArrayKind, CalleeKind, InstanceKind, InstancesKind, Kind
+from autotier.frontend import (
+    complexkinds,
+    instances,
+    ir,
+    methodplan,
+    npscalars,
+    npvalues,
+    results,
+)
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.errors import Unsupported, at_line
 from autotier.frontend.ir import NO_KINDS, BinOp, CmpOp, Kinds, UnOp, VKind
@@ -39,7 +47,7 @@ from autotier.frontend.npscalars import NumpyRefuses
 from autotier.frontend.values import is_nullable
 
 # What a call of another compiled function returns, for argument kinds.
-CalleeResult = Callable[[FunctionType, tuple[Kind, ...]], Kinds]
+CalleeResult = Callable[[FunctionType, tuple[CalleeKind, ...]], Kinds]
 
 INTLIKE = frozenset({VKind.INT, VKind.BOOL})
 #: what indexes a list, tuple or array: an int, a bool (an array takes it as a mask:
@@ -81,7 +89,7 @@ class Typed:
     """A function with kinds for one specialisation."""
 
     func: ir.Function
-    arg_kinds: tuple[ArgKind, ...]
+    arg_kinds: tuple[CalleeKind, ...]
     types: Mapping[ir.Var, Kinds]
     reached: frozenset[int]  # blocks control can enter
     completed: frozenset[int]  # blocks that can reach their terminator
@@ -95,6 +103,16 @@ class Typed:
     # the speculated kinds of each call's or attribute read's result that is an object
     # (:mod:`.results`), by its value
     speculated: Mapping[ir.Var, Kinds] = dataclasses.field(default_factory=dict)
+    # whether calls pass instances as their classes (natively compiled callees and
+    # methods); else as objects, called through the C API (``build_program``)
+    instance_calls: bool = True
+    # the class of each sequence's instance elements (and of iterators over one)
+    held: Mapping[ir.Var, type] = dataclasses.field(default_factory=dict)
+
+    @property
+    def call_classes(self) -> Mapping[ir.Var, type] | None:
+        """The classes calls pass instances as (None: as objects)."""
+        return self.classes if self.instance_calls else None
 
     def dump(self) -> str:
         sig = ", ".join(k.name.lower() for k in self.arg_kinds)
@@ -209,11 +227,14 @@ def container_of(instr: ir.Instr) -> ir.Var | None:
 
 
 def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult,
-                 elements: Kinds = NO_KINDS, unknown: bool = False) -> Kinds:
+                 elements: Kinds = NO_KINDS, unknown: bool = False, *,
+                 classes: Mapping[ir.Var, type] | None = None,
+                 held: Mapping[ir.Var, type] | None = None) -> Kinds:
     """Kinds of ``instr``'s result when its operands (``uses()``) have kinds ``combo``;
     ``elements``: the speculated element kinds of its :func:`container_of` operand;
     ``unknown``: a method call's object is what a C-API call answered
-    (``instances.unknown_object``)."""
+    (``instances.unknown_object``); ``classes``: the class of each instance (a call
+    passes it to its callee), ``held``: of each sequence's instance elements."""
     if isinstance(instr, ir.Const):
         if instr.value is None:
             return frozenset({VKind.NONE})
@@ -223,12 +244,21 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return frozenset({VKind.UNDEF})
     if isinstance(instr, ir.CheckBound):
         return NO_KINDS if combo[0] is VKind.UNDEF else frozenset(combo)
+    if isinstance(instr, ir.MethodCheck):
+        return _method_check_kinds(instr, combo, classes)
     # an instance passed along, or stored into a list
     calls = isinstance(instr, ir.CallFunction | ir.CallObject | ir.MakeList | ir.ListAppend
                        | ir.SetItem)
     if (VKind.INSTANCE in combo and not calls) or isinstance(
             instr, ir.GetAttr | ir.SetAttr | ir.DelAttr | ir.CallMethod):
-        return instances.result_kinds(instr, combo, elements, unknown)
+        through = instances.result_kinds(instr, combo, elements, unknown)
+        native = (method_spec(instr, combo, classes, held)
+                  if isinstance(instr, ir.CallMethod) else None)
+        if native is not None:  # compiled in: what it returns (a C-API call's result,
+            returned = callee(native[0].func, native[1])  # where a guard fails, is
+            if VKind.OBJECT not in returned and returned is not OPAQUE_RESULT:  # checked
+                return returned  # against it)
+        return through
     array = _array_kinds(instr, combo, elements)
     if array is not None:
         return array
@@ -299,7 +329,7 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
         return _with_none(instr, combo)
     if isinstance(instr, ir.CallFunction):
         _call_arguments(instr, combo)
-        returned = callee(instr.callee, call_kinds(instr, combo))
+        returned = callee(instr.callee, call_kinds(instr, combo, classes, held))
         if elements and returned is OPAQUE_RESULT:  # called through the C API: its
             return elements  # result speculated from a bailout's (frontend.results)
         if VKind.OBJECT in returned:
@@ -331,17 +361,63 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     return NO_KINDS if out is None else frozenset({out})
 
 
-def call_kinds(instr: ir.CallFunction | ir.CallObject, combo: tuple[VKind, ...]
-               ) -> tuple[Kind, ...]:
+def call_kinds(instr: ir.CallFunction | ir.CallObject, combo: tuple[VKind, ...],
+               classes: Mapping[ir.Var, type] | None = None,
+               held: Mapping[ir.Var, type] | None = None) -> tuple[CalleeKind, ...]:
     """How a call passes its arguments: numbers unboxed, lists and tuples borrowed, an
-    ndarray or an instance borrowed as an object (``Kind.OBJECT``: a function given one
-    is called through the C API); a numpy scalar argument is declined."""
+    instance of a known class (``classes``, a native call's) borrowed as that
+    ``InstanceKind`` (its callee compiled for the class), an ndarray or another
+    instance borrowed as an object (``Kind.OBJECT``: a function given one is called
+    through the C API); a numpy scalar argument is declined."""
     if any(k in NP_SCALARS for k in combo):
         name = (instr.callee_name if isinstance(instr, ir.CallObject)
                 else instr.callee.__qualname__)
         raise Unsupported(at_line(f"a call of {name} with a numpy scalar argument is not "
                                   "supported", instr.line))
-    return tuple(Kind.OBJECT if k in (VKind.ARRAY, VKind.INSTANCE) else Kind(k) for k in combo)
+    return tuple(argument_kind(k, v, classes, held)
+                 for k, v in zip(combo, instr.uses(), strict=True))
+
+
+def argument_kind(kind: VKind, var: ir.Var, classes: Mapping[ir.Var, type] | None,
+                  held: Mapping[ir.Var, type] | None = None) -> CalleeKind:
+    """How a native call passes a value of ``kind`` (:func:`call_kinds`); ``held``: the
+    class of each sequence's instance elements (passed as an ``InstancesKind``)."""
+    if kind is VKind.INSTANCE and classes is not None and var in classes:
+        return InstanceKind(classes[var])
+    if kind in SEQUENCES and classes is not None and held is not None and var in held:
+        return InstancesKind(Kind(kind), held[var])
+    return Kind.OBJECT if kind in (VKind.ARRAY, VKind.INSTANCE) else Kind(kind)
+
+
+def _method_check_kinds(instr: ir.MethodCheck, combo: tuple[VKind, ...],
+                        classes: Mapping[ir.Var, type] | None) -> Kinds:
+    """A lookup before arguments that may run Python code: only of a method planned
+    (whose guards it checks: :mod:`.methodplan`); answers nothing (None)."""
+    cls = None if classes is None or combo[0] is not VKind.INSTANCE else classes.get(instr.obj)
+    if cls is None or methodplan.plan(cls, instr.name, instr.nargs, instr.kw_names) is None:
+        raise Unsupported(at_line(
+            f"a call of method .{instr.name} whose arguments may run Python code (CPython "
+            "looks the method up before them) is not supported but of a plain function "
+            "of the instance's class", instr.line))
+    return frozenset({VKind.NONE})
+
+
+def method_spec(instr: ir.CallMethod, combo: tuple[VKind, ...],
+                classes: Mapping[ir.Var, type] | None,
+                held: Mapping[ir.Var, type] | None = None
+                ) -> tuple[methodplan.MethodPlan, tuple[CalleeKind, ...]] | None:
+    """The method a call of an instance's method calls natively (its plan, and the
+    kinds of its parameters), or None: CPython's method call, through the C API."""
+    if classes is None or instr.obj not in classes or combo[0] is not VKind.INSTANCE:
+        return None
+    if any(k in NP_SCALARS or k not in _CALL_ARGUMENTS for k in combo):
+        return None
+    found = methodplan.plan(classes[instr.obj], instr.name, len(instr.args), instr.kw_names)
+    if found is None:
+        return None
+    given = [argument_kind(k, v, classes, held)
+             for k, v in zip(combo, instr.uses(), strict=True)]
+    return found, methodplan.callee_kinds(found, given)
 
 
 def _array_kinds(instr: ir.Instr, combo: tuple[VKind, ...], elements: Kinds) -> Kinds | None:
@@ -444,13 +520,14 @@ def combos(operands: tuple[ir.Var, ...], types: Mapping[ir.Var, Kinds]) -> list[
     return out
 
 
-def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResult,
+def infer(func: ir.Function, arg_kinds: tuple[CalleeKind, ...], callee: CalleeResult,
           elements: Mapping[int, Kinds] | None = None,
           items: Mapping[int, Kinds] | None = None, *, root: bool = True,
           attrs: instances.Attrs | None = None,
           held: Mapping[int, type] | None = None,
           speculated: Mapping[int, results.Speculated] | None = None,
-          attr_classes: Mapping[tuple[type, str], type] | None = None) -> Typed:
+          attr_classes: Mapping[tuple[type, str], type] | None = None,
+          instance_calls: bool = True) -> Typed:
     """Kinds for every value of ``func`` called with ``arg_kinds``; ``elements``: the
     speculated element kinds of each list or tuple parameter (by position); ``items``:
     those of the items of its tuple elements; ``attrs``: those of instances' attributes,
@@ -464,13 +541,19 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
     tuples: dict[ir.Var, Kinds] = {}  # a sequence of tuples -> its tuples' item kinds
     classes: dict[ir.Var, type] = {}
     seen = instances.AttrTable(dict(attrs or {}), classes, func.name, attr_classes)
-    seen.sampled.update(k.cls for k in arg_kinds if isinstance(k, InstanceKind))
+    if root:  # the bead sampled the root's instances (a callee's may be made natively)
+        seen.sampled.update(k.cls for k in arg_kinds if isinstance(k, InstanceKind))
     seen.sampled.update((held or {}).values())
     taken: dict[ir.Var, Kinds] = {}  # results speculated as objects
     for i, param in enumerate(func.params):
         if held and i in held:  # a sequence of instances: their class
             seen.element_classes[param] = held[i]
     for i, (param, kind) in enumerate(zip(func.params, arg_kinds, strict=True)):
+        if isinstance(kind, InstancesKind):  # a callee's sequence of instances
+            types[param] = frozenset({VKind(kind.seq)})
+            elems[param] = frozenset({VKind.INSTANCE})
+            seen.element_classes[param] = kind.cls
+            continue
         if isinstance(kind, InstanceKind):
             types[param] = frozenset({VKind.INSTANCE})
             classes[param] = kind.cls
@@ -498,7 +581,8 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
                 continue
             blk = func.block(b)
             if not _run_block(blk, types, callee, elems, arrays, tuples=tuples, attrs=seen,
-                              speculated=speculated or {}, taken=taken):
+                              speculated=speculated or {}, taken=taken,
+                              instance_calls=instance_calls):
                 continue
             if b not in completed:
                 completed.add(b)
@@ -545,14 +629,14 @@ def infer(func: ir.Function, arg_kinds: tuple[ArgKind, ...], callee: CalleeResul
         what = " or ".join(sorted(_OBJECT_NAMES[k] for k in returns & _OBJECTS))
         raise Unsupported(f"{func.name}: returning a {what} is not supported")
     return Typed(func, arg_kinds, types, frozenset(reached), frozenset(completed), returns,
-                 elems, arrays, classes, taken)
+                 elems, arrays, classes, taken, instance_calls, seen.element_classes)
 
 
 def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
                elems: dict[ir.Var, Kinds], arrays: dict[ir.Var, ArrayKind], *,
                tuples: dict[ir.Var, Kinds], attrs: instances.AttrTable,
                speculated: Mapping[int, results.Speculated],
-               taken: dict[ir.Var, Kinds]) -> bool:
+               taken: dict[ir.Var, Kinds], instance_calls: bool = True) -> bool:
     """Update the kinds of ``blk``'s instructions (and the element kinds of those that
     are sequences or iterators over one, ``tuples`` the item kinds of a sequence's
     tuple elements); False if its end is unreachable."""
@@ -576,7 +660,9 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
         result = NO_KINDS
         unknown = instances.unknown_object(instr, types)
         for combo in combos(operands, types):
-            result |= result_kinds(instr, combo, callee, inner, unknown)
+            result |= result_kinds(instr, combo, callee, inner, unknown,
+                                   classes=attrs.classes if instance_calls else None,
+                                   held=attrs.element_classes)
         types[instr.dest] = types[instr.dest] | result
         if isinstance(instr, ir.CallObject) and instr.makes is not None:  # numpy.zeros
             arrays[instr.dest] = instr.makes

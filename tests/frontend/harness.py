@@ -30,10 +30,12 @@ import ctypes
 import struct
 import sys
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import CodeType, FrameType, FunctionType
 from typing import Any
 
+from autotier import compat
 from autotier.abi import RAISES, InstanceKind, Kind, Status, hot_target
 from autotier.deopt import forcing, resume, sites
 from autotier.frontend import LoweredModule, comprehensions, lower
@@ -192,10 +194,12 @@ def same(a: Any, b: Any) -> bool:
 
 
 def _instance_state(value: Any) -> tuple[Any, ...]:
-    try:
-        own = object.__getattribute__(value, "__dict__")
-    except AttributeError:
-        own = {}
+    own = compat.instance_values(value)  # (without making its dict)
+    if own is None:
+        try:
+            own = object.__getattribute__(value, "__dict__")
+        except AttributeError:
+            own = {}
     slots = []
     for klass in type(value).__mro__[:-1]:
         names = vars(klass).get("__slots__", ())
@@ -266,19 +270,70 @@ def copy_array(a: Any) -> Any:
     return out
 
 
+def copy_instance(a: Any, memo: dict[int, Any]) -> Any:
+    """A copy of instance ``a`` made as its class's own ``__init__`` would make it: its
+    attributes set one by one, in order, so that it keeps its values in the class's
+    shared keys, as instances do (``copy.deepcopy`` updates a new instance's
+    ``__dict__``, which makes the dict: CPython's method and attribute fast paths, and
+    autotier's, would never see the copy); read without making ``a``'s dict either."""
+    if id(a) in memo:
+        return memo[id(a)]
+    cls = type(a)
+    out = cls.__new__(cls)
+    memo[id(a)] = out
+    own = compat.instance_values(a)
+    if own is None:
+        own = dict(getattr(a, "__dict__", {}))
+    for name, value in own.items():
+        object.__setattr__(out, name, copy.deepcopy(value, memo))
+    for klass in cls.__mro__[:-1]:
+        names = vars(klass).get("__slots__", ())
+        for name in (names,) if isinstance(names, str) else names:
+            if name not in ("__dict__", "__weakref__"):
+                try:
+                    value = vars(klass)[name].__get__(a, cls)
+                except AttributeError:
+                    continue
+                vars(klass)[name].__set__(out, copy.deepcopy(value, memo))
+    return out
+
+
+def _deep_copy(a: Any, memo: dict[int, Any]) -> Any:
+    """``copy.deepcopy`` of a list, its instances copied by :func:`copy_instance`."""
+    if InstanceKind.takes(type(a)):
+        return copy_instance(a, memo)
+    if type(a) is list:
+        if id(a) not in memo:
+            memo[id(a)] = out = []
+            out.extend(_deep_copy(x, memo) for x in a)
+        return memo[id(a)]
+    if type(a) is tuple:
+        return tuple(_deep_copy(x, memo) for x in a)
+    return copy.deepcopy(a, memo)
+
+
 def fresh(args: tuple[Any, ...]) -> tuple[Any, ...]:
     """A copy of ``args`` whose lists, instances and arrays are new (a call may store
     into them); one object passed twice (``f(a, a)``) is one copy passed twice."""
     copies: dict[int, Any] = {}
+    memo: dict[int, Any] = {}
 
     def one(a: Any) -> Any:
         if id(a) not in copies:
-            copies[id(a)] = (copy.deepcopy(a) if isinstance(a, list)
+            copies[id(a)] = (_deep_copy(a, memo) if isinstance(a, list)
                              or InstanceKind.takes(type(a)) else copy_array(a))
         return copies[id(a)]
 
     return tuple(one(a) if isinstance(a, list) or InstanceKind.takes(type(a))
-                 or (type(a).__name__ == "ndarray" and _is_numpy(a)) else a for a in args)
+                 or (type(a).__name__ == "ndarray" and _is_numpy(a)) else
+                 _deep_copy(a, memo) if type(a) is tuple and _holds_mutable(a) else a
+                 for a in args)
+
+
+def _holds_mutable(t: tuple[Any, ...]) -> bool:
+    """A tuple holding a list or an instance (a call may change it: copied too)."""
+    return any(isinstance(x, list) or InstanceKind.takes(type(x))
+               or (type(x) is tuple and _holds_mutable(x)) for x in t)
 
 
 def same_state(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
@@ -445,7 +500,8 @@ def forced_sites(func: Any, args: tuple[Any, ...], *, opt: int = 2, int_bits: in
     return reached
 
 
-def executed_offsets(func: Any, args: tuple[Any, ...]) -> set[int]:
+def executed_offsets(func: Any, args: tuple[Any, ...], code: CodeType | None = None
+                     ) -> set[int]:
     """The byte offsets (as ``dis`` shows them) of the instructions CPython executes in
     ``func``'s own frame for ``func(*args)``: ``sys.settrace`` with opcode events."""
     code = python_function(func).__code__
@@ -461,11 +517,13 @@ def _own_codes(code: CodeType) -> set[CodeType]:
     return out
 
 
-def executed_places(func: Any, args: tuple[Any, ...]) -> set[tuple[CodeType, int]]:
+def executed_places(func: Any, args: tuple[Any, ...], callees: Iterable[CodeType] = ()
+                    ) -> set[tuple[CodeType, int]]:
     """(code, byte offset) of the instructions CPython executes for ``func(*args)`` in
-    ``func``'s frame and its list comprehensions' frames."""
+    ``func``'s frame and its list comprehensions' frames (and in the frames of
+    ``callees``' codes: functions compiled into it)."""
     py = python_function(func)
-    codes = _own_codes(py.__code__)
+    codes = _own_codes(py.__code__).union(*(_own_codes(c) for c in callees))
     seen: set[tuple[CodeType, int]] = set()
 
     def tracer(frame: FrameType, event: str, arg: object) -> Any:
@@ -538,7 +596,9 @@ def force_every_site(func: Any, inputs: list[tuple[Any, ...]], *, opt: int = 2,
     todo = [s for s in coverage.sites if s.id not in coverage.forced]
     if not todo:
         return coverage
-    executed = [executed_places(py, args) for args in inputs]
+    # a callee's sites: in its own frames
+    callees = {s.func.__code__ for s in coverage.sites}
+    executed = [executed_places(py, args, callees) for args in inputs]
     with warnings.catch_warnings():  # numpy's, inside C-API calls (check compares them)
         warnings.simplefilter("ignore")
         natural = [compiled.run(*fresh(args), budget=budget)[0] for args in inputs]

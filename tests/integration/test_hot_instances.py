@@ -244,3 +244,90 @@ def test_lists_of_instances_keep_counts_flat():
         tracemalloc.stop()
     assert ([sys.getrefcount(b) for b in bodies], sys.getrefcount(bodies)) == before
     assert second - first < 64 * 1024
+
+
+# ------------------------------------------------------------------ methods compiled in
+
+
+def _clip(v, hi):
+    return v if v < hi else hi
+
+
+class Meter:
+    def __init__(self, x):
+        self.x = x
+        self.n = 0
+
+    def ratio(self, d):
+        return self.x / d
+
+    def tick(self, dt=0.5):
+        self.n += 1
+        self.x = _clip(self.x + dt, 100.0)
+        return self.x
+
+
+def ratios(m, d):
+    m.x += 1.0
+    return m.ratio(d) + 1.0
+
+
+def ticks(m, n):
+    total = 0.0
+    for _ in range(n):
+        total += m.tick()
+    return total
+
+
+def test_methods_compiled_in_run_natively():
+    hf = make_hot(ticks)
+    promote(hf, Meter(0.0), 3)
+    row = autotier.stats(hf)
+    assert row.state == "compiled" and row.callees == ("Meter.tick", "_clip")
+    mine, theirs = Meter(1.0), Meter(1.0)
+    expected = ticks(theirs, 50)
+    with interpreted_frames(ticks, Meter.tick, _clip) as seen:
+        assert hf(mine, 50) == expected
+    assert seen == [0]
+    assert state(mine) == state(theirs)
+
+
+def test_a_method_raising_raises_cpythons_exception_through_the_callers_line():
+    hf = make_hot(ratios)
+    promote(hf, Meter(1.0), 2.0)
+    assert autotier.stats(hf).callees == ("Meter.ratio",)
+    mine, theirs = Meter(1.0), Meter(1.0)
+    with pytest.raises(ZeroDivisionError, match="^float division by zero$") as info:
+        hf(mine, 0.0)
+    with pytest.raises(ZeroDivisionError):
+        ratios(theirs, 0.0)
+    assert state(mine) == state(theirs)  # the write before the call ran once
+    names = [(entry.name, entry.lineno + 1) for entry in info.traceback[-2:]]
+    assert names == [("ratios", ratios.__code__.co_firstlineno + 2),
+                     ("ratio", Meter.ratio.__code__.co_firstlineno + 1)]
+
+
+def test_a_methods_defaults_and_code_changed_after_the_compile_are_cpythons():
+    class Clock:
+        def __init__(self, t):
+            self.t = t
+
+        def tick(self, dt=0.5):
+            self.t += dt
+            return self.t
+
+    def run_clock(c, n):
+        total = 0.0
+        for _ in range(n):
+            total += c.tick()
+        return total
+
+    hf = make_hot(run_clock)
+    promote(hf, Clock(0.0), 2)
+    assert autotier.stats(hf).callees == ("test_a_methods_defaults_and_code_changed_after_"
+                                          "the_compile_are_cpythons.<locals>.Clock.tick",)
+    assert hf(Clock(0.0), 2) == run_clock(Clock(0.0), 2) == 1.5
+    Clock.tick.__defaults__ = (2.0,)  # the entry checks the defaults' tuple
+    assert hf(Clock(0.0), 2) == run_clock(Clock(0.0), 2) == 6.0
+    Clock.tick.__code__ = (lambda self, dt=1.0: -dt).__code__  # and the callee's code
+    assert hf(Clock(0.0), 2) == run_clock(Clock(0.0), 2) == -4.0
