@@ -182,7 +182,6 @@ class OsrState:
         if entry is None:  # one OSR compile at a time: an outer loop crossing the
             # threshold while its inner loop's entry compiles would compile behind
             # it, beside the native code entered meanwhile, for an entry never used
-            _yield_to_broker()
             return _rearm(self)
         if waiting:  # tests: enter at this very iteration
             _settle(entry.child._bead)
@@ -197,10 +196,7 @@ class OsrState:
                 self._turn_off(j, f"OSR compile {child.state.value}: {child.reason}")
                 return _off()
             kinds = call_kinds(child.func, tuple(args), {})
-            pending = child.state in (BeadState.QUEUED, BeadState.COMPILING)
             if child.code is None or kinds is None or kinds not in child.signatures:
-                if pending:
-                    _yield_to_broker()
                 return _rearm(self)
             self.entries += 1
             self.lines[header.line] += 1
@@ -281,16 +277,6 @@ def _settle(child: Bead, timeout: float = 120.0) -> None:
     while (child.state in (BeadState.QUEUED, BeadState.COMPILING)
            and time.monotonic() < deadline):
         time.sleep(0.001)
-
-
-def _yield_to_broker() -> None:
-    """Give the GIL away while this loop's entry compiles: the broker's frontend is
-    Python code, and a loop interpreting beside it takes every other switch interval,
-    so the compile lands about twice as late (measured: ``bench --kernels
-    leibniz_once``); an interpreted iteration is worth far less than the entry
-    landing sooner.  The loop still runs between the slow paths (every ``k`` back
-    edges), never waiting for the compile."""
-    time.sleep(0)
 
 
 def _rearm(state: OsrState) -> tuple[Any, Any, Any]:
