@@ -695,3 +695,35 @@ def _calls_posonly_by_keyword(x):
 
 
 calls_posonly_by_keyword = hot(_calls_posonly_by_keyword)
+
+
+# ------------------------------------------------------------------ lists, complex, comprehensions
+# (compiled by their frontend test files and, through @hot, by their integration tests)
+
+
+def bounds(xs):
+    lo = hi = xs[0]
+    for x in xs:
+        if x < lo:
+            lo = x
+        if x > hi:
+            hi = x
+    return lo, hi
+
+
+def mandel(c):
+    z = c
+    for n in range(80):
+        if abs(z) > 2.0:
+            return n
+        z = z * z + c
+    return 80
+
+
+def primes(n):
+    sieve = [True] * (n + 1)
+    for i in range(2, n + 1):
+        if sieve[i]:
+            for j in range(i * i, n + 1, i):
+                sieve[j] = False
+    return [i for i in range(2, n + 1) if sieve[i]]

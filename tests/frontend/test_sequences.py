@@ -13,6 +13,7 @@ import math
 import pytest
 
 from tests.frontend.harness import check, forced_sites
+from tests.frontend.kernels import bounds
 
 
 def total(xs):
@@ -166,16 +167,6 @@ def spread(xs):
 def normalised_sum(xs):
     s = sum(xs)
     return s / len(xs) if xs else 0.0
-
-
-def bounds(xs):
-    lo = hi = xs[0]
-    for x in xs:
-        if x < lo:
-            lo = x
-        if x > hi:
-            hi = x
-    return lo, hi
 
 
 def divmod_pair(a, b):

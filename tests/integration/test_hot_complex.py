@@ -15,16 +15,8 @@ import tracemalloc
 import pytest
 
 import autotier
+from tests.frontend.kernels import mandel
 from tests.runtime.helpers import interpreted_frames, make_hot, promote, settle
-
-
-def mandel(c):
-    z = c
-    for n in range(80):
-        if abs(z) > 2.0:
-            return n
-        z = z * z + c
-    return 80
 
 
 def ratio(a, b):

@@ -9,6 +9,7 @@ import sys
 import threading
 
 import autotier
+from tests.frontend.kernels import bounds
 from tests.runtime.helpers import bead_of, make_hot, promote, settle
 
 
@@ -155,16 +156,6 @@ def test_a_million_stores_leak_nothing():
     assert grown < 64 * 1024, grown
     assert xs == [float(i) for i in range(100)]
     assert autotier.stats(hf).resumes == 0  # every call ran natively
-
-
-def bounds(xs):
-    lo = hi = xs[0]
-    for x in xs:
-        if x < lo:
-            lo = x
-        if x > hi:
-            hi = x
-    return lo, hi
 
 
 def test_a_tuple_result_is_built_natively_and_owned_by_the_caller():
