@@ -43,6 +43,7 @@ from tests.frontend.instance_kernels import (
     walk,
     walk_by,
 )
+from tests.window import measure
 
 
 class Slim:
@@ -357,11 +358,13 @@ def test_counts_of_self_and_its_class_stay_flat():
     w = Walker(0.0, 0.001)
     compiled = _compiled(walk, (w, 3))
     compiled.run(w, 3)
-    before = sys.getrefcount(w), sys.getrefcount(Walker), sys.getrefcount(Walker.advance)
-    for _ in range(2000):
-        assert compiled.run(w, 3)[0] is Status.OK
-    after = sys.getrefcount(w), sys.getrefcount(Walker), sys.getrefcount(Walker.advance)
-    assert after == before
+
+    def calls():
+        for _ in range(2000):
+            assert compiled.run(w, 3)[0] is Status.OK
+
+    counts = measure(calls, w, Walker, Walker.advance, trace=False, collect=False)
+    assert counts.after == counts.before
     assert math.isclose(w.x, 2001 * 3 * 0.001)
 
 
@@ -440,16 +443,14 @@ def test_counts_stay_flat_through_checked_lookups_and_dicts():
     vars(made)  # a dict: looked up at each call
     both = [ws[0], made]
     compiled.run(both, 2)
+    watched = (*both, both, Walker, Walker.bounded, Walker.advance)
 
-    def counts():
-        return ([sys.getrefcount(w) for w in both], sys.getrefcount(both),
-                sys.getrefcount(Walker), sys.getrefcount(Walker.bounded),
-                sys.getrefcount(Walker.advance))
+    def calls():
+        for _ in range(1000):
+            assert compiled.run(both, 2)[0] is Status.OK
 
-    before = counts()
-    for _ in range(1000):
-        assert compiled.run(both, 2)[0] is Status.OK
-    assert counts() == before
+    counts = measure(calls, *watched, trace=False, collect=False)
+    assert counts.after == counts.before
 
 
 # ------------------------------------------------------------------ sequences of instances

@@ -4,14 +4,13 @@ traceback, reference counts and memory flat over many calls."""
 
 from __future__ import annotations
 
-import gc
 import sys
-import tracemalloc
 
 import pytest
 
 import autotier
 from tests.runtime.helpers import interpreted_frames, make_hot, promote, settle
+from tests.window import measure
 
 
 class Vec:
@@ -132,24 +131,15 @@ def test_counts_and_memory_stay_flat():
         hf(1.0, 2.0)
     assert autotier.wait_idle(timeout=300)
     assert autotier.stats(hf).state == "compiled"
-    gc.collect()
-    before = sys.getrefcount(Slot), sys.getrefcount(Vec)
-    tracemalloc.start()
-    try:
+
+    def calls():
         for _ in range(10_000):
             hf(1.0, 2.0)
             dot_hf(1.0, 2.0)
-        gc.collect()
-        first = tracemalloc.get_traced_memory()[0]
-        for _ in range(10_000):
-            hf(1.0, 2.0)
-            dot_hf(1.0, 2.0)
-        gc.collect()
-        second = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    assert (sys.getrefcount(Slot), sys.getrefcount(Vec)) == before
-    assert second - first < 64 * 1024
+
+    w = measure(calls, Slot, Vec, warm=calls)
+    assert w.after == w.before
+    assert w.grown < 64 * 1024
     kept = hf(1.0, 2.0)
     assert sys.getrefcount(kept) == 2  # the caller's only
 
@@ -245,24 +235,15 @@ def test_lists_of_made_instances_keep_counts_flat():
     assert [sys.getrefcount(s) for s in mine] == [sys.getrefcount(s) for s in theirs]
     del mine, theirs
     assert autotier.wait_idle(timeout=300)
-    gc.collect()
-    before = sys.getrefcount(Slot), sys.getrefcount(Vec)
-    tracemalloc.start()
-    try:
+
+    def calls():
         for _ in range(5000):
             hg(5)
             hl(1.0, 2.0)
-        gc.collect()
-        first = tracemalloc.get_traced_memory()[0]
-        for _ in range(5000):
-            hg(5)
-            hl(1.0, 2.0)
-        gc.collect()
-        second = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    assert (sys.getrefcount(Slot), sys.getrefcount(Vec)) == before
-    assert second - first < 64 * 1024
+
+    w = measure(calls, Slot, Vec, warm=calls)
+    assert w.after == w.before
+    assert w.grown < 64 * 1024
 
 
 class Holder:
@@ -303,19 +284,11 @@ def test_attributes_holding_instances_keep_counts_flat():
     promote(hf, h)
     assert autotier.wait_idle(timeout=300)
     assert autotier.stats(hf).state == "compiled"
-    gc.collect()
-    before = sys.getrefcount(pos), sys.getrefcount(h), sys.getrefcount(Vec)
-    tracemalloc.start()
-    try:
+
+    def calls():
         for _ in range(10_000):
             hf(h)
-        gc.collect()
-        first = tracemalloc.get_traced_memory()[0]
-        for _ in range(10_000):
-            hf(h)
-        gc.collect()
-        second = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    assert (sys.getrefcount(pos), sys.getrefcount(h), sys.getrefcount(Vec)) == before
-    assert second - first < 64 * 1024
+
+    w = measure(calls, pos, h, Vec, warm=calls)
+    assert w.after == w.before
+    assert w.grown < 64 * 1024

@@ -11,6 +11,7 @@ import threading
 import autotier
 from tests.frontend.kernels import bounds
 from tests.runtime.helpers import bead_of, make_hot, promote, settle
+from tests.window import measure
 
 
 def total(xs):
@@ -74,10 +75,13 @@ def test_reading_elements_leaves_their_reference_counts_alone():
     hf = make_hot(total)
     promote(hf, [1.0, 2.0])
     xs = [float(i) + 0.5 for i in range(100)]
-    before = [sys.getrefcount(x) for x in xs]
-    for _ in range(10_000):
-        hf(xs)
-    assert [sys.getrefcount(x) for x in xs] == before
+
+    def calls():
+        for _ in range(10_000):
+            hf(xs)
+
+    w = measure(calls, *xs, trace=False, collect=False)
+    assert w.after == w.before
     assert sys.getrefcount(xs) == 2
 
 
@@ -139,28 +143,22 @@ def test_stores_leave_the_list_as_cpython_does_and_return_none():
 
 
 def test_a_million_stores_leak_nothing():
-    import tracemalloc
-
     hf = make_hot(scale)
     promote(hf, [1.0, 2.0], 1.0)
     xs = [float(i) for i in range(100)]
     hf(xs, 1.0)
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
+
+    def calls():
         for _ in range(10_000):  # 10**6 floats boxed, stored and released
             hf(xs, 1.0)
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
-    assert grown < 64 * 1024, grown
+
+    w = measure(calls, collect=False)
+    assert w.grown < 64 * 1024, w.grown
     assert xs == [float(i) for i in range(100)]
     assert autotier.stats(hf).resumes == 0  # every call ran natively
 
 
 def test_a_tuple_result_is_built_natively_and_owned_by_the_caller():
-    import tracemalloc
-
     hf = make_hot(bounds)
     promote(hf, [1.0, 2.0])
     assert autotier.stats(hf).state == "compiled"
@@ -174,13 +172,11 @@ def test_a_tuple_result_is_built_natively_and_owned_by_the_caller():
         assert str(exc) == "list index out of range"
     else:
         raise AssertionError("no IndexError")
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
+
+    def calls():
         for _ in range(10_000):
             hf(xs)
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
-    assert grown < 64 * 1024, grown
+
+    w = measure(calls, collect=False)
+    assert w.grown < 64 * 1024, w.grown
     assert autotier.stats(hf).resumes == 1  # the empty list's IndexError only
