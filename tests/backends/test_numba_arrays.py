@@ -22,17 +22,11 @@ import numpy as np
 import pytest
 
 from autotier.backends import numba_semantics
+from tests.frontend.kernels import total
 
 
 def first(a):
     return a[0]
-
-
-def total(a):
-    s = 0.0
-    for x in a:
-        s += x
-    return s
 
 
 def positive(a, i):

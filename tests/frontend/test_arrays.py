@@ -20,6 +20,7 @@ import pytest
 
 from autotier.abi import ArrayKind, Kind, NumpyKind, Status
 from tests.frontend.harness import check, compile_function, force_every_site, forget, fresh
+from tests.frontend.kernels import int_total, total
 
 DTYPES = ("float64", "float32", "int64", "int32", "int16", "int8", "uint8", "uint16",
           "uint32", "uint64", "bool")
@@ -61,20 +62,6 @@ def shape_of(a):
 
 def axis(a, k):
     return a.shape[k]
-
-
-def total(a):
-    s = 0.0
-    for x in a:
-        s += x
-    return s
-
-
-def int_total(a):
-    s = 0
-    for x in a:
-        s += x
-    return s
 
 
 def dot(a, b):

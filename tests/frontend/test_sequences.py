@@ -13,21 +13,7 @@ import math
 import pytest
 
 from tests.frontend.harness import check, forced_sites
-from tests.frontend.kernels import bounds
-
-
-def total(xs):
-    s = 0.0
-    for x in xs:
-        s += x
-    return s
-
-
-def int_total(xs):
-    s = 0
-    for x in xs:
-        s += x
-    return s
+from tests.frontend.kernels import bounds, int_total, total
 
 
 def at(xs, i):

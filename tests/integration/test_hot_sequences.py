@@ -9,16 +9,9 @@ import sys
 import threading
 
 import autotier
-from tests.frontend.kernels import bounds
+from tests.frontend.kernels import bounds, total
 from tests.runtime.helpers import bead_of, make_hot, promote, settle
 from tests.window import measure
-
-
-def total(xs):
-    s = 0.0
-    for x in xs:
-        s += x
-    return s
 
 
 def test_elements_are_speculated_from_the_promoting_calls_and_widened_on_a_miss():
