@@ -9,6 +9,7 @@ pictures mean CPython could not tell the two values apart) and, optionally, a
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
@@ -104,6 +105,15 @@ def native_table(rows: dict[str, Row], what: str, floor: int) -> tuple[int, str]
     native = sum(row.native for row in rows.values())
     lines.append(f"{native} of {len(rows)} {what} functions ran natively (floor {floor})")
     return native, "\n".join(lines)
+
+
+def assert_native_floor(rows: dict[str, Row], what: str, floor: int,
+                        log: logging.Logger) -> None:
+    """Print (``-s``) and log the :func:`native_table`; fail below ``floor`` natively."""
+    native, table = native_table(rows, what, floor)
+    print("\n" + table)
+    log.info("%s", table)
+    assert native >= floor, table
 
 
 def mismatches(name: str, shown: str, got: Outcome, expected: Outcome) -> list[str]:

@@ -172,10 +172,7 @@ def test_answers_like_cpython(hot, name):
 
 def test_native_count_meets_the_floor(hot):
     _, rows = hot
-    native, table = differential.native_table(rows, "object corpus", corpus.NATIVE_FLOOR)
-    print("\n" + table)
-    LOG.info("%s", table)
-    assert native >= corpus.NATIVE_FLOOR, table
+    differential.assert_native_floor(rows, "object corpus", corpus.NATIVE_FLOOR, LOG)
 
 
 def test_the_comparison_tells_apart_what_cpython_would():

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from autotier.abi import Status
+from autotier.bench_containers import sieve
 from autotier.deopt import forcing
 from autotier.frontend import Unsupported, lower
 from tests.frontend.harness import (
@@ -30,17 +31,6 @@ from tests.frontend.harness import (
     kinds_of,
 )
 from tests.window import measure
-
-
-def sieve(n):
-    flags = [True] * (n + 1)
-    flags[0] = False
-    flags[1] = False
-    for i in range(2, n + 1):
-        if flags[i]:
-            for j in range(i * i, n + 1, i):
-                flags[j] = False
-    return flags
 
 
 def literal_sum(a, b):
