@@ -22,11 +22,7 @@ import numpy as np
 import pytest
 
 from autotier.backends import numba_semantics
-from tests.frontend.kernels import total
-
-
-def first(a):
-    return a[0]
+from tests.frontend.kernels import contains, first, total
 
 
 def positive(a, i):
@@ -60,10 +56,6 @@ def method(a):
 
 def transposed_len(a):
     return len(a.T)
-
-
-def contains(a, v):
-    return v in a
 
 
 def unpack(a):

@@ -1,9 +1,12 @@
-"""Instances with methods and the functions calling them, shared by the frontend's
-instance tests (``test_instances.py``: method calls through the C API and sequences of
-instances; ``test_inlined_methods.py``: methods compiled into their callers).
+"""User classes and the functions calling their methods, for more than one test file:
+``Walker`` and its callers for the frontend's instance tests (``test_instances.py``:
+method calls and sequences of instances; ``test_inlined_methods.py``: methods compiled
+into their callers), ``Vec``, ``Picky`` and ``Body`` for the constructor tests
+(``test_constructors.py`` and, through ``@hot``, ``tests/integration/test_hot_constructors.py``).
 
 The names are part of what the tests assert (a compiled-in callee is named by its
-qualified name: ``Walker.advance``, ``clamp``, ``_kick``).
+qualified name: ``Walker.advance``, ``clamp``, ``_kick``).  No test changes these
+classes (their methods, their instances' shared keys): each file sees them as defined.
 """
 
 from __future__ import annotations
@@ -96,3 +99,22 @@ def _kick(w, dv):  # a helper given an instance
 
 def kicked(w, dv):
     return _kick(w, dv) + w.x
+
+
+class Vec:
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+
+
+class Picky:
+    def __init__(self, v):
+        if v < 0:
+            raise ValueError(f"negative: {v}")
+        self.v = v
+
+
+class Body:
+    def __init__(self, x, m):
+        self.x = x
+        self.m = m

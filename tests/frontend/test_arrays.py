@@ -20,7 +20,7 @@ import pytest
 
 from autotier.abi import ArrayKind, Kind, NumpyKind, Status
 from tests.frontend.harness import check, compile_function, force_every_site, forget, fresh
-from tests.frontend.kernels import int_total, total
+from tests.frontend.kernels import at, contains, first, int_total, total
 
 DTYPES = ("float64", "float32", "int64", "int32", "int16", "int8", "uint8", "uint16",
           "uint32", "uint64", "bool")
@@ -37,14 +37,6 @@ def vectors() -> list[np.ndarray]:
     return out + [np.arange(10.0)[::-1], np.arange(12, dtype=np.int32)[1::3],
                   np.array([np.nan, -0.0, np.inf]), np.array([127, -128], np.int8),
                   np.array([2**64 - 1, 0], np.uint64), np.array([], np.float64)]
-
-
-def first(a):
-    return a[0]
-
-
-def at(a, i):
-    return a[i]
 
 
 def cell(a, i, j):
@@ -322,10 +314,6 @@ def array_max(a):
     return max(a)
 
 
-def contains(a, v):
-    return v in a
-
-
 def test_sum_min_max_and_in_are_cpythons_over_numpy_scalars() -> None:
     """CPython's own builtins, called with the array: their answer (a numpy scalar, or
     the int 0 of an empty sum), numpy's warnings inside them, ValueError of an empty
@@ -383,8 +371,8 @@ def fills_while_a_helper_freezes(a, at):
 def test_an_array_made_read_only_by_a_call_mid_loop_raises_numpys_error() -> None:
     """The writeable flag is a held field: a call that clears it is noticed after the
     call, and the store is the interpreter's (numpy's ValueError) at that iteration."""
-    for at in (-1, 0, 3):
-        check(fills_while_a_helper_freezes, np.zeros(5), at)
+    for when in (-1, 0, 3):
+        check(fills_while_a_helper_freezes, np.zeros(5), when)
     status = check(fills_while_a_helper_freezes, np.zeros(5), 3)
     assert status is not Status.OK
 

@@ -21,7 +21,7 @@ import pytest
 from autotier.abi import Kind, Status
 from autotier.frontend import Unsupported, lower
 from tests.frontend.harness import check, compile_function, force_every_site, forget, kinds_of
-from tests.frontend.kernels import mandel
+from tests.frontend.kernels import magnitude, mandel
 
 NAN = float("nan")
 INF = float("inf")
@@ -101,10 +101,6 @@ def negated(z):
 
 def unary_plus(z):
     return +z
-
-
-def magnitude(z):
-    return abs(z)
 
 
 def parts(z):

@@ -13,11 +13,7 @@ import math
 import pytest
 
 from tests.frontend.harness import check, forced_sites
-from tests.frontend.kernels import bounds, int_total, total
-
-
-def at(xs, i):
-    return xs[i]
+from tests.frontend.kernels import at, bounds, dot, int_total, scale, total
 
 
 def doubled_at(xs, i):
@@ -37,13 +33,6 @@ def by_index(xs):
 
 def last_minus_first(xs):
     return xs[-1] - xs[0]
-
-
-def dot(xs, ys):
-    s = 0.0
-    for i in range(len(xs)):
-        s += xs[i] * ys[i]
-    return s
 
 
 def largest(xs):
@@ -270,11 +259,6 @@ def test_an_index_out_of_range_raises_cpythons_index_error():
 
 
 # ---------------------------------------------------------------- stores
-
-
-def scale(xs, k):
-    for i in range(len(xs)):
-        xs[i] = xs[i] * k
 
 
 def scale_in_place(xs, k):

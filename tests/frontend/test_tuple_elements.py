@@ -23,14 +23,8 @@ from tests.frontend.harness import (
     kinds_of,
     tuple_speculation,
 )
+from tests.frontend.kernels import pairs
 from tests.window import measure
-
-
-def pairs(points):
-    s = 0.0
-    for x, y in points:
-        s += x * y
-    return s
 
 
 def picked(pts, i):

@@ -14,12 +14,9 @@ import numpy as np
 import pytest
 
 import autotier
+from tests.frontend.kernels import at
 from tests.runtime.helpers import make_hot, promote, settle
 from tests.window import measure
-
-
-def at(a, i):
-    return a[i]
 
 
 def scale_into(a, out, k):

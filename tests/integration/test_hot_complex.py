@@ -12,7 +12,7 @@ import cmath
 import pytest
 
 import autotier
-from tests.frontend.kernels import mandel
+from tests.frontend.kernels import magnitude, mandel
 from tests.runtime.helpers import interpreted_frames, make_hot, promote, settle
 from tests.window import measure
 
@@ -30,10 +30,6 @@ def rotate(z, n):
 
 def squared(z):
     return z ** 2
-
-
-def magnitude(z):
-    return abs(z)
 
 
 def roots(z):

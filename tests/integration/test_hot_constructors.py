@@ -9,14 +9,9 @@ import sys
 import pytest
 
 import autotier
+from tests.frontend.instance_kernels import Body, Picky, Vec
 from tests.runtime.helpers import interpreted_frames, make_hot, promote, settle
 from tests.window import measure
-
-
-class Vec:
-    def __init__(self, x, y):
-        self.x = x
-        self.y = y
 
 
 class Slot:
@@ -57,13 +52,6 @@ def test_constructors_run_natively():
         got = hm(3.0, 4.0)
     assert seen == [0]
     assert type(got) is Slot and state(got) == state(made(3.0, 4.0))
-
-
-class Picky:
-    def __init__(self, v):
-        if v < 0:
-            raise ValueError(f"negative: {v}")
-        self.v = v
 
 
 def twice(v):
@@ -149,12 +137,6 @@ promote(dot_hf, 1.0, 2.0)
 
 
 # --- a helper's result speculated after its bailout -------------------------------------
-
-class Body:
-    def __init__(self, x, m):
-        self.x = x
-        self.m = m
-
 
 class Moon:
     def __init__(self, x, m):

@@ -12,6 +12,7 @@ import threading
 import autotier
 from autotier.abi import Kind
 from autotier.bench_containers import sieve
+from tests.frontend.kernels import pairs
 from tests.runtime.helpers import bead_of, make_hot, promote, settle
 from tests.window import measure
 
@@ -55,13 +56,6 @@ def test_a_million_calls_building_and_dropping_lists_leave_counts_flat():
     # the runtime's own threads may make or drop an object meanwhile; a list leaked
     # per call would be a million
     assert abs(w.objects_after - w.objects_before) < 100
-
-
-def pairs(points):
-    s = 0.0
-    for x, y in points:
-        s += x * y
-    return s
 
 
 def test_lists_of_tuples_are_speculated_and_run_natively():

@@ -9,7 +9,7 @@ import sys
 import threading
 
 import autotier
-from tests.frontend.kernels import bounds, total
+from tests.frontend.kernels import at, bounds, scale, total
 from tests.runtime.helpers import bead_of, make_hot, promote, settle
 from tests.window import measure
 
@@ -39,10 +39,6 @@ def test_elements_are_speculated_from_the_promoting_calls_and_widened_on_a_miss(
         assert str(exc) == "unsupported operand type(s) for +=: 'float' and 'str'"
     else:
         raise AssertionError("no TypeError")
-
-
-def at(xs, i):
-    return xs[i]
 
 
 def test_an_index_out_of_range_is_cpythons_index_error():
@@ -109,11 +105,6 @@ def test_a_list_emptied_by_another_thread_during_a_native_loop():
     # emptied part-way (the thread got the GIL at a periodic check), never read after
     assert result == int(result) and 0 <= result < 2 * 10**8
     assert autotier.stats(hf).state == "compiled"
-
-
-def scale(xs, k):
-    for i in range(len(xs)):
-        xs[i] = xs[i] * k
 
 
 def test_stores_leave_the_list_as_cpython_does_and_return_none():
