@@ -121,3 +121,14 @@ def mismatches(name: str, shown: str, got: Outcome, expected: Outcome) -> list[s
     return [f"{name}{shown}: {f}: autotier {getattr(got, f)!r}, CPython "
             f"{getattr(expected, f)!r}"
             for f in Outcome._fields if getattr(got, f) != getattr(expected, f)]
+
+
+def cases(family: Callable[[], Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``@cases(family)`` over a corpus function: records its input family (a function
+    returning fresh argument tuples), which :func:`promoted` and the tests call."""
+
+    def mark(func: Callable[..., Any]) -> Callable[..., Any]:
+        func.cases = family  # type: ignore[attr-defined]
+        return func
+
+    return mark

@@ -780,3 +780,10 @@ def mandel(c):
             return n
         z = z * z + c
     return 80
+
+
+def weighted(xs):
+    s = 0.0
+    for i, x in enumerate(xs):
+        s += i * x
+    return s

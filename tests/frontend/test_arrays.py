@@ -20,7 +20,7 @@ import pytest
 
 from autotier.abi import ArrayKind, Kind, NumpyKind, Status
 from tests.frontend.harness import check, compile_function, force_every_site, forget, fresh
-from tests.frontend.kernels import at, contains, first, int_total, total
+from tests.frontend.kernels import at, contains, dot, first, int_total, total, weighted
 
 DTYPES = ("float64", "float32", "int64", "int32", "int16", "int8", "uint8", "uint16",
           "uint32", "uint64", "bool")
@@ -54,13 +54,6 @@ def shape_of(a):
 
 def axis(a, k):
     return a.shape[k]
-
-
-def dot(a, b):
-    s = 0.0
-    for i in range(len(a)):
-        s += a[i] * b[i]
-    return s
 
 
 def mixed(a, x):
@@ -101,13 +94,6 @@ def to_int(a):
 
 def to_float(a):
     return float(a[0]) / 2
-
-
-def weighted(a):
-    s = 0.0
-    for i, x in enumerate(a):
-        s += i * x
-    return s
 
 
 @pytest.mark.parametrize("a", vectors(), ids=lambda a: f"{a.dtype}{a.shape}")

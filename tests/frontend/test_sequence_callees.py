@@ -9,12 +9,7 @@ import pytest
 from autotier.abi import Kind
 from autotier.frontend import lower
 from tests.frontend.harness import check, force_every_site
-from tests.frontend.kernels import dot
-
-
-def scale(xs, c):
-    for i in range(len(xs)):
-        xs[i] = xs[i] * c
+from tests.frontend.kernels import dot, scale
 
 
 def total(t):

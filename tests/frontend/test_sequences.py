@@ -13,7 +13,7 @@ import math
 import pytest
 
 from tests.frontend.harness import check, forced_sites
-from tests.frontend.kernels import at, bounds, dot, int_total, scale, total
+from tests.frontend.kernels import at, bounds, dot, int_total, scale, total, weighted
 
 
 def doubled_at(xs, i):
@@ -86,13 +86,6 @@ def early_exit(xs, target):
         if xs[i] == target:
             return i
     return -1
-
-
-def weighted(xs):
-    s = 0.0
-    for i, x in enumerate(xs):
-        s += i * x
-    return s
 
 
 def weighted_from_one(xs):
