@@ -27,7 +27,6 @@ none run, and the helpers it compiled in with it) is printed (``-s``) and logged
 from __future__ import annotations
 
 import logging
-import struct
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
@@ -76,12 +75,8 @@ def canon(value: Any, depth: int = 0) -> Any:
     """A comparable picture of ``value``: equal pictures mean CPython could not tell
     the two values apart (types, bits and instance state included)."""
     t = type(value)
-    if t is float:
-        return ("float", struct.pack("<d", value))
-    if t is complex:
-        return ("complex", struct.pack("<dd", value.real, value.imag))
-    if t in (int, bool, str, type(None)):
-        return (t.__name__, value)
+    if t in differential.SCALARS:
+        return differential.scalar_picture(value)
     if depth > DEPTH:
         return ("too deep", t)
     if t in (list, tuple):
