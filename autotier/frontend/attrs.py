@@ -28,12 +28,13 @@ from llvmlite import ir as ll
 
 from autotier import compat
 from autotier.abi import Status
+from autotier.dispatch import unboxing
 from autotier.dispatch.irutil import PTR, const_ptr, declare, field
 from autotier.frontend import attrfast, boxes, ir, owned, periodic, results
 from autotier.frontend.capi import raised_if_null, resume_after
 from autotier.frontend.finishing import take_exception
 from autotier.frontend.ir import VKind
-from autotier.frontend.values import I1, I32, LV
+from autotier.frontend.values import F64, I1, I32, I64, LV, i64
 
 if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering
@@ -137,7 +138,7 @@ def set_attr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
     b = fl.b
     module = fl.ml.module
     obj, value = args
-    boxed = boxes.stored(fl, (value,), combo[1])  # (an instance: one more reference)
+    kind = combo[1]
     fast = attrfast.plan(fl.typed.classes[instr.obj], instr.name, write=True)
     done = fl.block(f"{instr.name}_stored")
     slow = fl.block(f"{instr.name}_capi_store")
@@ -147,15 +148,18 @@ def set_attr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
         present = fl.block("attr_present")
         b.cbranch(b.icmp_unsigned("!=", old, ll.Constant(PTR, None)), present, slow)
         b.position_at_end(present)
+        if kind is VKind.FLOAT:
+            _overwrite_sole_float(fl, old, value, done)
         replace = fl.block("attr_replace")
         b.cbranch(boxes.is_number(b, old), replace, slow)
         b.position_at_end(replace)
-        b.store(boxed, address)  # the instance takes the boxed value's reference
+        b.store(boxes.stored(fl, (value,), kind), address)  # the instance takes it
         owned.decref_inline(fl, old)
         b.branch(done)
     else:
         b.branch(slow)
     b.position_at_end(slow)
+    boxed = boxes.stored(fl, (value,), kind)  # (an instance: one more reference)
     stale = periodic.watch_namespaces(fl)
     setattr_ = declare(module, "PyObject_SetAttr", I32, [PTR, PTR, PTR])
     status = b.call(setattr_, [obj, name_object(instr.name), boxed], name="stored")
@@ -174,6 +178,29 @@ def set_attr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
     b.branch(done)
     b.position_at_end(done)
     return (ll.Constant(ll.IntType(1), 0),), frozenset({VKind.NONE})
+
+
+def _overwrite_sole_float(fl: FunctionLowering, old: ll.Value, value: ll.Value,
+                          done: ll.Block) -> None:
+    """Where the attribute's object ``old`` is an exact float only the instance holds
+    (its count is 1), store the new double into it and go to ``done``: no float is
+    made and none freed.  Nothing can tell: every other holder of a reference (a
+    local, another attribute, a list, a code object's constants, a frame) counts in
+    ``ob_refcnt``, native code holds floats unboxed (copies, not references), and a
+    float runs no code and has no weak references; only the ``id()`` of the value
+    CPython would have freed is the new value's here, as two objects whose lifetimes
+    do not overlap may share one (docs "Exactness").  Otherwise it goes on in the
+    current block."""
+    b = fl.b
+    sole = fl.block("attr_sole_float")
+    shared = fl.block("attr_shared")
+    count = b.load(field(b, old, compat.OB_REFCNT, I64), name="replaced_count")
+    only = b.and_(unboxing.type_is(b, old, float), b.icmp_unsigned("==", count, i64(1)))
+    b.cbranch(only, sole, shared)
+    b.position_at_end(sole)
+    b.store(value, field(b, old, compat.FLOAT_OB_FVAL, F64))
+    b.branch(done)
+    b.position_at_end(shared)
 
 
 def del_attr(fl: FunctionLowering, instr: ir.DelAttr, obj: ll.Value
