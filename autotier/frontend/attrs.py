@@ -61,12 +61,13 @@ def get_attr(fl: FunctionLowering, instr: ir.GetAttr) -> LV:
     incoming: list[tuple[ll.Value, ll.Value, ll.Value, ll.Block]] = []
     false = ll.Constant(I1, 0)
     if fast is not None:
-        value = _fast_read(fl, obj, fast, slow)  # borrowed, not NULL
+        value = _fast_read(fl, instr.obj, obj, fast, slow)  # borrowed, not NULL
         incoming.append((value, false, false, b.block))
         b.branch(join)
     else:
         b.branch(slow)
     b.position_at_end(slow)
+    fl.attr_proofs.forget_all()  # the C API may run anything
     stale = periodic.watch_namespaces(fl)
     getattr_ = declare(module, "PyObject_GetAttr", PTR, [PTR, PTR])
     result = b.call(getattr_, [obj, name_object(instr.name)], name=f"{instr.name}_obj")
@@ -98,23 +99,33 @@ def get_attr(fl: FunctionLowering, instr: ir.GetAttr) -> LV:
     return lv
 
 
-def _fast_read(fl: FunctionLowering, obj: ll.Value, fast: attrfast.FastRead,
-               slow: ll.Block) -> ll.Value:
+def _fast_read(fl: FunctionLowering, var: ir.Var, obj: ll.Value,
+               fast: attrfast.FastRead, slow: ll.Block) -> ll.Value:
     """The attribute's object, read from its slot or the instance's values; jumps to
     ``slow`` where a guard fails or the pointer is NULL."""
     b = fl.b
-    value = b.load(_fast_address(fl, obj, fast, slow), name="value")
+    value = b.load(_fast_address(fl, var, obj, fast, slow), name="value")
     hit = fl.block("attr_hit")
     b.cbranch(b.icmp_unsigned("!=", value, ll.Constant(PTR, None)), hit, slow)
     b.position_at_end(hit)
     return value
 
 
-def _fast_address(fl: FunctionLowering, obj: ll.Value, fast: attrfast.FastRead,
-                  slow: ll.Block) -> ll.Value:
+def _fast_address(fl: FunctionLowering, var: ir.Var, obj: ll.Value,
+                  fast: attrfast.FastRead, slow: ll.Block) -> ll.Value:
     """Where the attribute's object pointer is (the slot, or the entry of the instance's
-    values); jumps to ``slow`` where a guard fails or the instance has no values."""
+    values); jumps to ``slow`` where a guard fails or the instance has no values.  An
+    earlier access of the same instance in the stretch may have proven the guards
+    already (:mod:`.attrguards`): then only its slot is tested."""
     b = fl.b
+    key = (var, fast.slot is None)
+    proven = fl.attr_proofs.proven(key)
+    null = ll.Constant(PTR, None)
+    if proven is not None:
+        earlier = b.load(proven, name="proven")
+        known, check = fl.block("attr_proven"), fl.block("attr_check")
+        b.cbranch(b.icmp_unsigned("!=", earlier, null), known, check)
+        b.position_at_end(check)
     cls = const_ptr(id(fast.cls))
     same_type = b.icmp_unsigned("==", b.load(field(b, obj, compat.OB_TYPE, PTR)), cls)
     tag = b.load(field(b, cls, compat.TYPE_VERSION_TAG, I32), name="version_tag")
@@ -122,14 +133,28 @@ def _fast_address(fl: FunctionLowering, obj: ll.Value, fast: attrfast.FastRead,
     guarded = fl.block("attr_guarded")
     b.cbranch(b.and_(same_type, same_version), guarded, slow)
     b.position_at_end(guarded)
+    if fast.slot is None:
+        values = b.load(field(b, obj, compat.OBJECT_VALUES, PTR), name="values")
+        has_values = fl.block("attr_values")
+        b.cbranch(b.icmp_unsigned("!=", values, null), has_values, slow)
+        b.position_at_end(has_values)
+    base = obj if fast.slot is not None else values
+    fl.attr_proofs.store(key, base)
+    if proven is not None:
+        checked = b.block
+        got = fl.block("attr_base")
+        b.branch(got)
+        with b.goto_block(known):
+            b.branch(got)
+        b.position_at_end(got)
+        phi = b.phi(PTR, name="base")
+        phi.add_incoming(earlier, known)
+        phi.add_incoming(base, checked)
+        base = phi
     if fast.slot is not None:
-        return field(b, obj, fast.slot, PTR)
+        return field(b, base, fast.slot, PTR)
     assert fast.index is not None
-    values = b.load(field(b, obj, compat.OBJECT_VALUES, PTR), name="values")
-    has_values = fl.block("attr_values")
-    b.cbranch(b.icmp_unsigned("!=", values, ll.Constant(PTR, None)), has_values, slow)
-    b.position_at_end(has_values)
-    return field(b, values, 8 * fast.index, PTR)
+    return field(b, base, 8 * fast.index, PTR)
 
 
 def set_attr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
@@ -143,7 +168,7 @@ def set_attr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
     done = fl.block(f"{instr.name}_stored")
     slow = fl.block(f"{instr.name}_capi_store")
     if fast is not None:  # a number replaced in place (the module doc of attrfast)
-        address = _fast_address(fl, obj, fast, slow)
+        address = _fast_address(fl, instr.obj, obj, fast, slow)
         old = b.load(address, name="replaced")
         present = fl.block("attr_present")
         b.cbranch(b.icmp_unsigned("!=", old, ll.Constant(PTR, None)), present, slow)
@@ -159,6 +184,7 @@ def set_attr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
     else:
         b.branch(slow)
     b.position_at_end(slow)
+    fl.attr_proofs.forget_all()  # the C API may run anything
     boxed = boxes.stored(fl, (value,), kind)  # (an instance: one more reference)
     stale = periodic.watch_namespaces(fl)
     setattr_ = declare(module, "PyObject_SetAttr", I32, [PTR, PTR, PTR])
