@@ -34,7 +34,7 @@ from autotier.frontend import attrfast, boxes, ir, owned, periodic, results
 from autotier.frontend.capi import raised_if_null, resume_after
 from autotier.frontend.finishing import take_exception
 from autotier.frontend.ir import VKind
-from autotier.frontend.values import F64, I1, I32, I64, LV, i64
+from autotier.frontend.values import F64, I32, I64, LV, i64
 
 if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering
@@ -50,22 +50,33 @@ def name_object(name: str) -> ll.Value:
 
 def get_attr(fl: FunctionLowering, instr: ir.GetAttr) -> LV:
     """``instr.obj.name``, unboxed to the kinds typed for it: read directly where the
-    class allows (:mod:`.attrfast`) and its guards hold, else by the C API."""
+    class allows (:mod:`.attrfast`) and its guards hold, else by the C API.  Each path
+    takes its value itself and they join with it (the fast path tests nothing the C
+    API's needs: no flags carried to a shared check)."""
     b = fl.b
     module = fl.ml.module
     kinds = fl.types[instr.dest]
     (obj,) = fl.values[instr.obj]
     fast = attrfast.plan(fl.typed.classes[instr.obj], instr.name)
-    join = fl.block(f"{instr.name}_read")
     slow = fl.block(f"{instr.name}_capi")
-    incoming: list[tuple[ll.Value, ll.Value, ll.Value, ll.Block]] = []
-    false = ll.Constant(I1, 0)
+    arrived: list[tuple[LV, ll.Block]] = []
     if fast is not None:
         value = _fast_read(fl, instr.obj, obj, fast, slow)  # borrowed, not NULL
-        incoming.append((value, false, false, b.block))
-        b.branch(join)
+
+        def new_reference() -> ll.Value:  # for the record (borrowed: one more)
+            owned.incref_inline(fl, value)
+            return value
+
+        took, lv = results.take(fl, value, kinds)  # a number, or an instance of its class
+        resume_after(fl, b.not_(took), Status.ELEMENT, "took", new_reference)
+        if results.takes_object(kinds):  # the value owns a reference of its own
+            owned.incref_inline(fl, value)
+        arrived.append((lv, b.block))
     else:
         b.branch(slow)
+    join = fl.block(f"{instr.name}_read")
+    if fast is not None:
+        b.branch(join)
     b.position_at_end(slow)
     fl.attr_proofs.forget_all()  # the C API may run anything
     stale = periodic.watch_namespaces(fl)
@@ -73,30 +84,22 @@ def get_attr(fl: FunctionLowering, instr: ir.GetAttr) -> LV:
     result = b.call(getattr_, [obj, name_object(instr.name)], name=f"{instr.name}_obj")
     reshaped = fl.array_fields.changed()  # a property or __getattr__ may have run
     raised_if_null(fl, result)
-    incoming.append((result, ll.Constant(I1, 1), b.or_(stale(), reshaped), b.block))
+    changed = b.or_(stale(), reshaped)
+    took, lv = results.take(fl, result, kinds)
+    resume_after(fl, b.not_(took), Status.ELEMENT, "took", lambda: result)  # (the C API's)
+    resume_after(fl, changed, Status.STALE, "same_globals", lambda: result)
+    if not results.takes_object(kinds):  # (an object keeps the C API's reference)
+        b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [result])
+    arrived.append((lv, b.block))
     b.branch(join)
     b.position_at_end(join)
-    got, owns, changed = (b.phi(t) for t in (PTR, I1, I1))
-    for value, own, moved, block in incoming:
-        got.add_incoming(value, block)
-        owns.add_incoming(own, block)
-        changed.add_incoming(moved, block)
-
-    def new_reference() -> ll.Value:  # for the record (a borrowed value: one more)
-        with b.if_then(b.not_(owns)):
-            owned.incref_inline(fl, got)
-        return got
-
-    took, lv = results.take(fl, got, kinds)  # a number, or an instance of its class
-    resume_after(fl, b.not_(took), Status.ELEMENT, "took", new_reference)
-    resume_after(fl, changed, Status.STALE, "same_globals", lambda: got)  # (the C API's)
-    if results.takes_object(kinds):  # the value owns a reference: one more if borrowed
-        with b.if_then(b.not_(owns)):
-            owned.incref_inline(fl, got)
-    else:
-        with b.if_then(owns):
-            b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [got])
-    return lv
+    if len(arrived) == 1:
+        return arrived[0][0]
+    phis = tuple(b.phi(v.type) for v in arrived[0][0])
+    for values, block in arrived:
+        for phi, v in zip(phis, values, strict=True):
+            phi.add_incoming(v, block)
+    return phis
 
 
 def _fast_read(fl: FunctionLowering, var: ir.Var, obj: ll.Value,
