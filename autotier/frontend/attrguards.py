@@ -30,9 +30,11 @@ from llvmlite import ir as ll
 from autotier.dispatch.irutil import PTR
 from autotier.frontend import ir
 from autotier.frontend.ir import VKind
+from autotier.frontend.typeinfer import Typed, call_kinds, combos
 
 if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering
+    from autotier.frontend.program import Program, Spec
 
 #: kinds whose operations run no Python code (and allocate no object a collection
 #: could follow: an int or a float is not tracked by the garbage collector)
@@ -86,9 +88,45 @@ class Proofs:
 
 def keeps(fl: FunctionLowering, instr: ir.Instr) -> bool:
     """Whether the stretch goes on past ``instr`` (it runs no Python code on any path
-    that goes on; an attribute access clears the slots itself where it may)."""
+    that goes on; an attribute access clears the slots itself where it may, and so
+    does a native call's path where its callee deoptimised and the interpreter
+    finished it: ``FunctionLowering.call_function``)."""
     if isinstance(instr, ir.GetAttr | ir.SetAttr):
         return True
-    if not isinstance(instr, _ARITHMETIC):
+    if isinstance(instr, ir.CallFunction):
+        program = fl.ml.program
+        return all(pure_callee(program, (instr.callee, call_kinds(
+            instr, combo, fl.typed.call_classes, fl.typed.held)), frozenset())
+            for combo in combos(instr.uses(), fl.typed.types))
+    return _arithmetic(fl.typed, instr)
+
+
+def _arithmetic(typed: Typed, instr: ir.Instr) -> bool:
+    return (isinstance(instr, _ARITHMETIC)
+            and all(typed.types[v] <= _NUMBERS for v in (*instr.uses(), instr.dest)))
+
+
+def pure_callee(program: Program, spec: Spec, calling: frozenset[Spec]) -> bool:
+    """Whether the native code of ``spec`` (a helper compiled in) runs no Python code
+    where it returns normally: no loop (whose periodic check lets signal handlers and
+    other threads run), only arithmetic of numbers, and calls of such helpers (not
+    recursive: ``calling``).  A deoptimisation in it returns a status instead, and the
+    caller's path that lets the interpreter finish it clears the slots."""
+    typed = program.typed.get(spec)
+    if typed is None or spec in program.opaque or spec in calling:
         return False
-    return all(fl.types[v] <= _NUMBERS for v in (*instr.uses(), instr.dest))
+    func = typed.func
+    order = {bid: i for i, bid in enumerate(func.reverse_postorder())}
+    for bid in typed.reached:
+        if any(order.get(t, -1) <= order[bid] for t in func.successors(bid)):
+            return False  # a back edge: a loop
+        for instr in func.block(bid).instrs:
+            if isinstance(instr, ir.CallFunction):
+                inner = calling | {spec}
+                if not all(pure_callee(program, (instr.callee, call_kinds(
+                        instr, combo, typed.call_classes, typed.held)), inner)
+                        for combo in combos(instr.uses(), typed.types)):
+                    return False
+            elif not _arithmetic(typed, instr):
+                return False
+    return True

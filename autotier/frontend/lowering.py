@@ -472,6 +472,7 @@ class FunctionLowering:
                   ).set_weights([1, 1000])
         b.position_at_end(failed)
         # the callee deoptimised: its frames finish in the interpreter, this one goes on
+        self.attr_proofs.forget_all()  # (the interpreter may have run anything)
         finished = finishing.finish_callee(self, status, (func, kinds), returns)
         # the interpreter ran Python code (an array's ndim or dtype changed in place by
         # a finaliser it ran is not seen here: the fields are read again, nothing more)

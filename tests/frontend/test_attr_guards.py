@@ -261,3 +261,73 @@ def test_a_stretch_of_accesses_answers_like_cpython(cls):
 def test_every_site_resumes_exactly(func, args):
     coverage = force_every_site(func, [args])
     assert not coverage.unexecuted
+
+
+# ------------------------------------------------------------------ helpers compiled in
+
+
+def halve(v):
+    if v > 100.0:
+        return v
+    return v * 0.5
+
+
+def count_up(v):
+    total = 0.0
+    for i in range(3):  # a loop: its periodic check may let other threads run
+        total += v * i
+    return total
+
+
+def meddling(p, v):
+    reprop(p)
+    return v
+
+
+def with_a_pure_helper(p):
+    a = halve(p.x)
+    return p.y + a
+
+
+def with_a_looping_helper(p):
+    a = count_up(p.x)
+    return p.y + a
+
+
+def with_a_pure_helper_of_pure_helpers(p):
+    a = halve(halve(p.x) + 1.0)
+    p.x = a
+    return p.y + a
+
+
+def _ir(func, args):
+    return compile_function(func, kinds_of(args), speculated=tuple_speculation(args)
+                            ).lowered.ir
+
+
+@pytest.mark.parametrize("cls", [Plain, Slotted])
+def test_a_helper_doing_arithmetic_keeps_the_stretch(cls):
+    args = (cls(1.5, 2.0),)
+    assert "attr_proven" in _ir(with_a_pure_helper, args)
+    assert "attr_proven" in _ir(with_a_pure_helper_of_pure_helpers, args)
+    assert "attr_proven" not in _ir(with_a_looping_helper, args)
+    for func in (with_a_pure_helper, with_a_looping_helper,
+                 with_a_pure_helper_of_pure_helpers):
+        check(func, *args)
+        check(func, cls(300.0, -1.0))
+        coverage = force_every_site(func, [args, (cls(300.0, -1.0),)])
+        assert not coverage.unexecuted
+
+
+def test_a_helper_given_the_instance_ends_the_stretch():
+    def caller(p):
+        a = meddling(p, p.x)
+        return p.x * 10.0 + a
+
+    args = (Plain(1.5, 2.0),)
+    compiled = compile_function(caller, kinds_of(args), speculated=tuple_speculation(args))
+    mine, theirs = Plain(1.5, 2.0), Plain(1.5, 2.0)
+    got = native_outcome(compiled, mine)
+    undo()
+    expected = outcome(lambda: caller(theirs))
+    assert same_outcome(got, expected), (got, expected)
