@@ -57,6 +57,8 @@ class Proofs:
         self._fl = fl
         self._slots: dict[Key, ll.Value] = {}
         self._usable: frozenset[Key] = frozenset()
+        self.pure: dict[Spec, bool] = {}  # pure_callee's answers (a False may be
+        # conservative: said inside a recursion)
 
     def clear(self) -> None:
         """The stretch ends: nothing proven holds from here on."""
@@ -94,9 +96,9 @@ def keeps(fl: FunctionLowering, instr: ir.Instr) -> bool:
     if isinstance(instr, ir.GetAttr | ir.SetAttr):
         return True
     if isinstance(instr, ir.CallFunction):
-        program = fl.ml.program
+        program, memo = fl.ml.program, fl.attr_proofs.pure
         return all(pure_callee(program, (instr.callee, call_kinds(
-            instr, combo, fl.typed.call_classes, fl.typed.held)), frozenset())
+            instr, combo, fl.typed.call_classes, fl.typed.held)), frozenset(), memo)
             for combo in combos(instr.uses(), fl.typed.types))
     return _arithmetic(fl.typed, instr)
 
@@ -106,12 +108,20 @@ def _arithmetic(typed: Typed, instr: ir.Instr) -> bool:
             and all(typed.types[v] <= _NUMBERS for v in (*instr.uses(), instr.dest)))
 
 
-def pure_callee(program: Program, spec: Spec, calling: frozenset[Spec]) -> bool:
+def pure_callee(program: Program, spec: Spec, calling: frozenset[Spec],
+                memo: dict[Spec, bool]) -> bool:
     """Whether the native code of ``spec`` (a helper compiled in) runs no Python code
     where it returns normally: no loop (whose periodic check lets signal handlers and
     other threads run), only arithmetic of numbers, and calls of such helpers (not
     recursive: ``calling``).  A deoptimisation in it returns a status instead, and the
     caller's path that lets the interpreter finish it clears the slots."""
+    if spec not in memo:
+        memo[spec] = _pure(program, spec, calling, memo)
+    return memo[spec]
+
+
+def _pure(program: Program, spec: Spec, calling: frozenset[Spec],
+          memo: dict[Spec, bool]) -> bool:
     typed = program.typed.get(spec)
     if typed is None or spec in program.opaque or spec in calling:
         return False
@@ -124,7 +134,7 @@ def pure_callee(program: Program, spec: Spec, calling: frozenset[Spec]) -> bool:
             if isinstance(instr, ir.CallFunction):
                 inner = calling | {spec}
                 if not all(pure_callee(program, (instr.callee, call_kinds(
-                        instr, combo, typed.call_classes, typed.held)), inner)
+                        instr, combo, typed.call_classes, typed.held)), inner, memo)
                         for combo in combos(instr.uses(), typed.types)):
                     return False
             elif not _arithmetic(typed, instr):
