@@ -52,6 +52,15 @@ class Zeroed:
         self.y = 1.5
 
 
+class ClassZero:
+    """``x`` from the class body until an instance stores its own."""
+
+    x = 0.0
+
+    def __init__(self, y):
+        self.y = y
+
+
 class Half(float):
     pass
 
@@ -99,6 +108,13 @@ def from_init_constants(z):
     return z.x + z.y
 
 
+def from_the_class_body(c):
+    c.x += 1.0  # reads the class's 0.0, stores the instance's own float
+    c.x += 2.0  # that float is the instance's alone: in place
+    c.y = c.x * c.y
+    return c.x
+
+
 def int_where_float_was(p):
     p.x = 1.5  # over an int: a new float replaces it
     p.x += 1.0
@@ -135,6 +151,7 @@ INPUTS = [
     (overwritten_in_a_loop, (Point(1.0, 2.0), 20)),
     (overwritten_in_a_loop, (Slotted(1.0, 2.0), 20)),
     (from_init_constants, (Zeroed(),)),
+    (from_the_class_body, (ClassZero(1.5),)),
     (int_where_float_was, (Point(3, 2.0),)),
     (int_where_float_was, (Point(3.0, 2.0),)),
     (signed_nans, (Point(1.0, struct.unpack("<d", struct.pack("<Q", 0x7FF8_0000_0000_0123))[0]),)),
@@ -149,7 +166,7 @@ def test_in_place_stores_leave_cpythons_state(func, args):
     check(func, *args, may_bail=True)
 
 
-@pytest.mark.parametrize("func,args", INPUTS[:9], ids=lambda v: getattr(v, "__name__", ""))
+@pytest.mark.parametrize("func,args", INPUTS[:10], ids=lambda v: getattr(v, "__name__", ""))
 def test_every_site_resumes_exactly(func, args):
     coverage = force_every_site(func, [args])
     assert not coverage.unexecuted
@@ -191,6 +208,12 @@ def test_the_constants_of_init_are_never_written():
     assert 1.5 in Zeroed.__init__.__code__.co_consts
     fresh = Zeroed()
     assert (fresh.x, fresh.y) == (0.0, 1.5)
+    compiled = _compiled(from_the_class_body, (ClassZero(1.5),))
+    for _ in range(3):
+        c = ClassZero(1.5)
+        assert compiled.run(c) == (Status.OK, from_the_class_body(ClassZero(1.5)), [])
+        assert c.x == 3.0 and "x" in vars(ClassZero)
+    assert ClassZero.x == 0.0 and ClassZero(1.0).x == 0.0
 
 
 def test_counts_stay_flat():
