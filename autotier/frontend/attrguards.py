@@ -46,8 +46,10 @@ _ARITHMETIC = (ir.Const, ir.Undefined, ir.CheckBound, ir.BinaryOp, ir.UnaryOp, i
                ir.Truth, ir.IsNone, ir.Select, ir.Abs, ir.ToInt, ir.ToFloat, ir.Round,
                ir.MathCall, ir.NumberAttr, ir.Conjugate, ir.MakeComplex)
 
-#: (the instance, whether the name is held in its values rather than a slot)
-Key = tuple[ir.Var, bool]
+#: (the instance, whether the name is held in its values rather than a slot, the
+#: version tag the plan was made at: two plans of one class made across a change to
+#: it during the compile never share a proof)
+Key = tuple[ir.Var, bool, int]
 
 
 class Proofs:

@@ -121,7 +121,7 @@ def _fast_address(fl: FunctionLowering, var: ir.Var, obj: ll.Value,
     earlier access of the same instance in the stretch may have proven the guards
     already (:mod:`.attrguards`): then only its slot is tested."""
     b = fl.b
-    key = (var, fast.slot is None)
+    key = (var, fast.slot is None, fast.version)
     proven = fl.attr_proofs.proven(key)
     null = ll.Constant(PTR, None)
     if proven is not None:
