@@ -129,6 +129,15 @@ def signed_nans(p):
     return math.copysign(1.0, p.x)
 
 
+def made_here(n, k):
+    p = Point(1.5, k)  # a class made here: its attributes any number (tagged)
+    for i in range(n):
+        p.x = p.x * 0.5 + i
+        p.x = p.y  # a tagged value stored: its float case in place, its int case not
+        p.y = p.x + 0.25 * i
+    return p.x + p.y
+
+
 def one_store(p):
     p.x = p.x * 2.0
     p.x += 1.0
@@ -158,6 +167,8 @@ INPUTS = [
     (signed_nans, (Point(1.0, -math.nan),)),
     (store_only, (Point(Half(0.5), 1.0),)),  # over a float subclass: CPython's store
     (store_only, (Point(2, 1.0),)),
+    (made_here, (5, 2.0)),
+    (made_here, (5, 3)),
 ]
 
 
@@ -166,7 +177,8 @@ def test_in_place_stores_leave_cpythons_state(func, args):
     check(func, *args, may_bail=True)
 
 
-@pytest.mark.parametrize("func,args", INPUTS[:10], ids=lambda v: getattr(v, "__name__", ""))
+@pytest.mark.parametrize("func,args", INPUTS[:10] + INPUTS[-2:],
+                         ids=lambda v: getattr(v, "__name__", ""))
 def test_every_site_resumes_exactly(func, args):
     coverage = force_every_site(func, [args])
     assert not coverage.unexecuted
