@@ -84,7 +84,7 @@ def lower_call_method(fl: FunctionLowering, instr: ir.CallMethod, combo: tuple[V
     b.cbranch(guard, direct, through).set_weights([1000, 1])
     incoming: list[tuple[LV, ll.Block]] = []
     b.position_at_end(direct)
-    passed = [args[p] if p <= plan.nargs else _constant(fl, plan.default(p))
+    passed = [args[p] if p <= plan.nargs else constant(fl, plan.default(p))
               for p in plan.order]
     lv, _ = fl.call_function(plan.func, kinds, passed)
     incoming.append((lv, b.block))
@@ -187,7 +187,7 @@ def _guards(fl: FunctionLowering, obj: ll.Value, plan: MethodPlan) -> ll.Value:
     return phi
 
 
-def _constant(fl: FunctionLowering, value: object) -> ll.Value:
+def constant(fl: FunctionLowering, value: object) -> ll.Value:
     """A default the plan takes (an int within int64, a float or a bool)."""
     if type(value) is bool:
         return ll.Constant(I1, int(value))

@@ -32,6 +32,7 @@ from autotier.frontend.typeinfer import (
     call_kinds,
     combos,
     infer,
+    init_spec,
     method_spec,
 )
 
@@ -39,6 +40,8 @@ Spec = tuple[FunctionType, tuple[CalleeKind, ...]]
 MAX_SPECS = 64
 #: why a callee that returns an instance, or a sequence of them, is called through the C API
 RETURNS_INSTANCES = "it returns instances"
+#: what an ``__init__`` native code calls itself returns
+NONE_ONLY: ir.Kinds = frozenset({VKind.NONE})
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,9 @@ class Program:
         native = dict.fromkeys(f.__qualname__ for f, _ in self.typed if f is not self.root[0])
         through = [f.__qualname__ for f, _ in self.opaque] + [
             instr.callee_name for typed in self.typed.values() for bid in typed.reached
-            for instr in typed.func.block(bid).instrs if isinstance(instr, ir.CallObject)]
+            for instr in typed.func.block(bid).instrs if isinstance(instr, ir.CallObject)
+            and not any(native_init(self, typed, instr, combo)  # constructed natively
+                        for combo in combos(instr.uses(), typed.types))]
         opaque = dict.fromkeys(f"{name} (interpreted)" for name in through
                                if name not in native)
         return (*native, *opaque)
@@ -253,11 +258,30 @@ def native_calls(program: Program, typed: Typed) -> list[Spec]:
     return out
 
 
+def native_init(program: Program, typed: Typed, instr: ir.CallObject,
+                combo: tuple[VKind, ...]) -> tuple[MethodPlan, tuple[CalleeKind, ...]] | None:
+    """The ``__init__`` a constructor call runs natively (:mod:`.construct`): its plan
+    and kinds, where it is compiled and returns None only (else CPython constructs:
+    its TypeError for another result is CPython's)."""
+    init = init_spec(instr, combo, typed.call_classes, typed.held)
+    if init is None:
+        return None
+    spec = (init[0].func, init[1])
+    if spec not in program.typed or program.typed[spec].returns != NONE_ONLY:
+        return None
+    return init
+
+
 def _instr_calls(program: Program, typed: Typed, instr: ir.Instr) -> list[Spec]:
-    if not isinstance(instr, ir.CallFunction | ir.CallMethod):
+    if not isinstance(instr, ir.CallFunction | ir.CallMethod | ir.CallObject):
         return []
     out: list[Spec] = []
     for combo in combos(instr.uses(), typed.types):
+        if isinstance(instr, ir.CallObject):
+            init = native_init(program, typed, instr, combo)
+            if init is not None and (init[0].func, init[1]) not in out:
+                out.append((init[0].func, init[1]))
+            continue
         if isinstance(instr, ir.CallFunction):
             spec: Spec = (instr.callee,
                           call_kinds(instr, combo, typed.call_classes, typed.held))
@@ -280,6 +304,9 @@ def method_plans(program: Program) -> list[MethodPlan]:
         native = native_calls(program, typed)
         for bid in typed.reached:
             for instr in typed.func.block(bid).instrs:
+                if isinstance(instr, ir.CallObject):  # a constructor's __init__
+                    out.extend(init[0] for combo in combos(instr.uses(), typed.types)
+                               if (init := native_init(program, typed, instr, combo)))
                 if not isinstance(instr, ir.CallMethod):
                     continue
                 for combo in combos(instr.uses(), typed.types):

@@ -324,7 +324,12 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
             return frozenset({VKind.ARRAY})
         if elements:  # a result speculated from a bailout's (frontend.results)
             return elements
-        return results.INSTANCE if results.constructs(instr.callee) else OPAQUE_RESULT
+        if not results.constructs(instr.callee):
+            return OPAQUE_RESULT
+        init = init_spec(instr, combo, classes, held)
+        if init is not None:  # __init__ typed as a callee: native code may construct
+            callee(init[0].func, init[1])  # (frontend.construct)
+        return results.INSTANCE
     if VKind.NONE in combo and not isinstance(instr, ir.CallFunction):
         return _with_none(instr, combo)
     if isinstance(instr, ir.CallFunction):
@@ -417,6 +422,26 @@ def method_spec(instr: ir.CallMethod, combo: tuple[VKind, ...],
         return None
     given = [argument_kind(k, v, classes, held)
              for k, v in zip(combo, instr.uses(), strict=True)]
+    return found, methodplan.callee_kinds(found, given)
+
+
+def init_spec(instr: ir.CallObject, combo: tuple[VKind, ...],
+              classes: Mapping[ir.Var, type] | None,
+              held: Mapping[ir.Var, type] | None = None
+              ) -> tuple[methodplan.MethodPlan, tuple[CalleeKind, ...]] | None:
+    """The ``__init__`` a constructor call ``cls(*args)`` runs when native code makes
+    the instance itself (its plan, and the kinds of its parameters: ``self`` an
+    ``InstanceKind(cls)``), or None: a vectorcall of the class."""
+    cls = instr.callee
+    if classes is None or instr.makes is not None or not isinstance(cls, type):
+        return None
+    if any(k in NP_SCALARS or k not in _CALL_ARGUMENTS for k in combo):
+        return None
+    found = methodplan.init_plan(cls, len(instr.args), instr.kw_names)
+    if found is None:
+        return None
+    given = [InstanceKind(cls), *(argument_kind(k, v, classes, held)
+                                  for k, v in zip(combo, instr.uses(), strict=True))]
     return found, methodplan.callee_kinds(found, given)
 
 

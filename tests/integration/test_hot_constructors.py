@@ -319,3 +319,90 @@ def test_attributes_holding_instances_keep_counts_flat():
         tracemalloc.stop()
     assert (sys.getrefcount(pos), sys.getrefcount(h), sys.getrefcount(Vec)) == before
     assert second - first < 64 * 1024
+
+
+# --- constructors made natively, __init__ compiled in (frontend.construct) -------------
+
+class Ratio:
+    def __init__(self, a, b=2.0):
+        self.q = a / b  # a ZeroDivisionError: raised in __init__'s frame, resumed
+        self.a = a
+
+
+class Huge:
+    def __init__(self, n):
+        self.n = n
+        if n > 10:
+            return n * 100000000000000000000000  # noqa: PLE0101 - resumed: not None
+
+
+def ratio(a, b):
+    r = Ratio(a, b)
+    s = Ratio(b)
+    return r.q + s.q + r.a
+
+
+def huge(n):
+    return Huge(n).n
+
+
+def test_native_constructors_run_no_init_frame():
+    hf = make_hot(ratio)
+    promote(hf, 1.0, 4.0)
+    assert autotier.stats(hf).state == "compiled"
+    assert "Ratio.__init__" in autotier.stats(hf).callees
+    with interpreted_frames(ratio, Ratio.__init__) as seen:
+        answers = [hf(float(i), 4.0) for i in range(1, 50)]
+    assert seen == [0]
+    assert answers == [ratio(float(i), 4.0) for i in range(1, 50)]
+
+
+def test_a_native_inits_exception_has_cpythons_traceback():
+    hf = make_hot(ratio)
+    promote(hf, 1.0, 4.0)
+    with pytest.raises(ZeroDivisionError, match="^float division by zero$") as info:
+        hf(1.0, 0.0)
+    names = [entry.name for entry in info.traceback]
+    assert names[-2:] == ["ratio", "__init__"], names
+    assert info.traceback[-2].lineno + 1 == ratio.__code__.co_firstlineno + 1
+    assert info.traceback[-1].lineno + 1 == Ratio.__init__.__code__.co_firstlineno + 1
+    settle()
+    assert hf(1.0, 4.0) == ratio(1.0, 4.0)
+
+
+def test_a_native_init_resumed_returning_a_value_raises_cpythons_type_error():
+    hf = make_hot(huge)
+    promote(hf, 3)
+    assert autotier.stats(hf).state == "compiled"
+    with pytest.raises(TypeError) as native:
+        hf(30)
+    with pytest.raises(TypeError) as interpreted:
+        huge(30)
+    assert str(native.value) == str(interpreted.value) == (
+        "__init__() should return None, not 'int'")
+    assert hf(4) == 4
+
+
+def test_native_constructors_keep_counts_and_memory_flat():
+    hf = make_hot(ratio)
+    promote(hf, 1.0, 4.0)
+    for _ in range(1000):
+        hf(1.0, 4.0)
+    assert autotier.wait_idle(timeout=300)
+    gc.collect()
+    init = Ratio.__dict__["__init__"]
+    before = sys.getrefcount(Ratio), sys.getrefcount(init)
+    tracemalloc.start()
+    try:
+        for _ in range(10_000):
+            hf(1.0, 4.0)
+        gc.collect()
+        first = tracemalloc.get_traced_memory()[0]
+        for _ in range(10_000):
+            hf(1.0, 4.0)
+        gc.collect()
+        second = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert (sys.getrefcount(Ratio), sys.getrefcount(init)) == before
+    assert second - first < 64 * 1024
