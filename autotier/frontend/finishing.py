@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from llvmlite import ir as ll
 
 from autotier.abi import RECORD_BUDGET, RECORD_HEADER, RECORD_KEEPER, RESULT_FRAME_WORDS, Status
+from autotier.dispatch import unboxing
 from autotier.dispatch.entry import Bail
 from autotier.dispatch.irutil import (
     BOOKKEEPING_HEADROOM,
@@ -206,9 +207,14 @@ def finish_callee(fl: FunctionLowering, status: ll.Value, spec: Spec, returns: K
     record = fl.exits.record
     assert record is not None
     obj = finish_outcome(fl, status, spec)
-    took, lv = boxes.unbox(fl, obj, returns)
+    returned = fl.ml.program.typed[spec].returned_class
+    if returned is not None:  # an instance of the callee's class: its reference taken
+        took, lv = unboxing.type_is(b, obj, returned), (obj,)
+    else:
+        took, lv = boxes.unbox(fl, obj, returns)
     with b.if_then(b.not_(took), likely=False):
         b.call(result_frame(fl.ml), [record, i64(0), obj])  # the record owns it now
     fl.bail_if(b.not_(took), Status.RESULT, name="unboxed", callee=spec)
-    b.call(declare(fl.ml.module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
+    if returned is None:
+        b.call(declare(fl.ml.module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
     return lv

@@ -187,6 +187,10 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
             returns[spec] = ir.NO_KINDS
         return returns[spec]
 
+    def returned_class(callee: FunctionType, kinds: tuple[CalleeKind, ...]) -> type | None:
+        typed = program.typed.get((callee, kinds))
+        return None if typed is None else typed.returned_class
+
     changed = True
     while changed:
         changed = False
@@ -201,7 +205,8 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
                               held=held if root else None,
                               speculated=speculated if root else None,
                               attr_classes=attr_classes,
-                              instance_calls=instance_calls)
+                              instance_calls=instance_calls,
+                              returned_class=returned_class)
             except Unsupported as exc:
                 if root:
                     raise
@@ -212,7 +217,7 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
                 program.typed.pop(spec, None)
                 changed = True
                 continue
-            if not root and _returns_instances(typed):
+            if not root and typed.returned_class is None and _returns_instances(typed):
                 # an instance or a sequence of them returned (a new reference native
                 # callers do not take yet): CPython runs it, its result speculated at the
                 # call site after a bailout there (frontend.results)

@@ -311,3 +311,64 @@ def test_an_abstract_class_raises_cpythons_type_error():
 def test_a_subclass_is_made_for_its_own_class():
     status, got, _ = compile_function(sub, (Kind.FLOAT,)).run(2.0)
     assert status is Status.OK and type(got) is Sub and vars(got) == vars(sub(2.0))
+
+
+# --- callees returning instances: owned references handed to native callers -----------
+
+class P:
+    __slots__ = ("x", "y")
+
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+
+    def shifted(self, dx):  # (float(): one __init__ of floats, whatever the slots hold)
+        return P(float(self.x) + dx, float(self.y))
+
+    def me(self):
+        return self
+
+    def norm2(self):
+        return self.x * self.x + self.y * self.y
+
+
+def point(x, y):  # a helper returning the instance it made
+    return P(x, y)
+
+
+def chained(x, y):
+    p = point(x, y)
+    q = p.shifted(1.5).me()
+    return q.norm2() + p.norm2()
+
+
+def kept(x, y):
+    return point(x, y).shifted(y)
+
+
+def test_callees_returning_instances_are_compiled_in():
+    compiled = compile_function(chained, (Kind.FLOAT, Kind.FLOAT))
+    assert set(compiled.lowered.callees) == {"point", "P.shifted", "P.me", "P.norm2",
+                                             "P.__init__"}
+
+
+@pytest.mark.parametrize("func,args", [
+    (chained, (1.0, 2.0)), (chained, (3, 4)), (kept, (0.5, 2.5)),
+])
+def test_returned_instances_answer_like_cpython(func, args):
+    assert check(func, *args) is Status.OK
+
+
+def test_a_returned_instance_is_the_callers_only_reference():
+    status, got, _ = compile_function(kept, (Kind.FLOAT, Kind.FLOAT)).run(0.5, 2.5)
+    assert status is Status.OK and type(got) is P and (got.x, got.y) == (3.0, 2.5)
+    assert sys.getrefcount(got) == 2
+
+
+@pytest.mark.parametrize("func,inputs", [
+    (chained, [(1.0, 2.0)]), (kept, [(0.5, 2.5)]),
+])
+def test_every_site_of_callees_returning_instances_resumes_exactly(func, inputs):
+    coverage = force_every_site(func, inputs)
+    assert not coverage.unexecuted
+    assert {"shifted", "point"} <= {s.func.__name__ for s in coverage.sites}
