@@ -650,7 +650,8 @@ def infer(func: ir.Function, arg_kinds: tuple[CalleeKind, ...], callee: CalleeRe
         if VKind.INSTANCE in stored and len(stored) > 1:
             raise Unsupported(f"{func.name}: {var.hint or 'a list'} holds instances and "
                               "numbers")
-    returned = None if root else _one_class(func, completed, types, classes, returns)
+    returned = (None if root or not instance_calls  # (instances passed as objects: a
+                else _one_class(func, completed, types, classes, returns))  # recursion)
     if returns & (SEQUENCES | {VKind.ARRAY, VKind.INSTANCE}) and returned is None:
         # an argument handed back: a new reference (a callee's instances of one class
         # stay instances: a new reference its native callers own)

@@ -372,3 +372,15 @@ def test_every_site_of_callees_returning_instances_resumes_exactly(func, inputs)
     coverage = force_every_site(func, inputs)
     assert not coverage.unexecuted
     assert {"shifted", "point"} <= {s.func.__name__ for s in coverage.sites}
+
+
+def rec(n):  # a recursion: instances passed as objects, the helper CPython's call
+    if n <= 0:
+        return 0.0
+    return point(float(n), 1.0).norm2() + rec(n - 1)
+
+
+def test_a_recursion_calling_a_helper_returning_instances_still_compiles():
+    compiled = compile_function(rec, (Kind.INT,))
+    assert "point (interpreted)" in compiled.lowered.callees
+    check(rec, 4, may_bail=True)
