@@ -145,7 +145,14 @@ def set_attr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
         address = _fast_address(fl, obj, fast, slow)
         old = b.load(address, name="replaced")
         present = fl.block("attr_present")
-        b.cbranch(b.icmp_unsigned("!=", old, ll.Constant(PTR, None)), present, slow)
+        # an empty slot (a fresh instance's): stored as the member setter stores it,
+        # nothing released; an empty entry of the values changes their insertion order
+        empty = fl.block("slot_empty") if fast.slot is not None else slow
+        b.cbranch(b.icmp_unsigned("!=", old, ll.Constant(PTR, None)), present, empty)
+        if fast.slot is not None:
+            b.position_at_end(empty)
+            b.store(boxed, address)  # the instance takes the boxed value's reference
+            b.branch(done)
         b.position_at_end(present)
         replace = fl.block("attr_replace")
         b.cbranch(boxes.is_number(b, old), replace, slow)

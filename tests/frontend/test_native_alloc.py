@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from autotier import compat
-from autotier.abi import Kind, Status
+from autotier.abi import InstanceKind, Kind, Status
 from autotier.deopt import forcing, resume
 from autotier.frontend import lower, methodplan
 from tests.frontend.harness import check, compile_function, force_every_site
@@ -384,3 +384,32 @@ def test_a_recursion_calling_a_helper_returning_instances_still_compiles():
     compiled = compile_function(rec, (Kind.INT,))
     assert "point (interpreted)" in compiled.lowered.callees
     check(rec, 4, may_bail=True)
+
+
+class Pair:
+    __slots__ = ("left", "right")
+
+    def __init__(self, left, right):
+        self.left = left  # empty slots: stored natively (attrs.set_attr)
+        self.right = right
+
+
+def paired(a, b):
+    return Pair(a, b)
+
+
+def restored(s, v):
+    del s.a
+    s.a = v  # an empty slot again
+    return s.a + s.b
+
+
+def test_empty_slots_are_stored_as_the_member_setter_stores():
+    inner = P(1.0, 2.0)
+    before = sys.getrefcount(inner)
+    status, got, _ = compile_function(paired, (InstanceKind(P), Kind.FLOAT)).run(inner, 2.5)
+    assert status is Status.OK and got.left is inner and got.right == 2.5
+    assert sys.getrefcount(inner) == before + 1  # the slot's reference
+    del got
+    assert sys.getrefcount(inner) == before
+    assert check(restored, Slot(1, 2), 5) is Status.OK
