@@ -406,3 +406,54 @@ def test_native_constructors_keep_counts_and_memory_flat():
         tracemalloc.stop()
     assert (sys.getrefcount(Ratio), sys.getrefcount(init)) == before
     assert second - first < 64 * 1024
+
+
+class Scaled:
+    def __init__(self, a, k=2.0):
+        self.v = a * k
+
+
+def scaled(a):
+    return Scaled(a).v
+
+
+def test_a_native_inits_defaults_and_code_changed_after_the_compile():
+    hf = make_hot(scaled)
+    promote(hf, 1.0)
+    assert "Scaled.__init__" in autotier.stats(hf).callees
+    assert hf(3.0) == 6.0
+    init = Scaled.__dict__["__init__"]
+    init.__defaults__ = (10.0,)  # the entry checks the defaults compiled in
+    assert hf(3.0) == scaled(3.0) == 30.0
+
+    def other(self, a, k=2.0):
+        self.v = -a
+
+    init.__code__ = other.__code__  # and __init__'s code
+    assert hf(3.0) == scaled(3.0) == -3.0
+    settle()
+    assert hf(4.0) == scaled(4.0) == -4.0
+
+
+def headroom(n=0):  # (a try: called through the C API, as deep as native code stands)
+    try:
+        return headroom(n + 1)
+    except RecursionError:
+        return n
+
+
+class Deep:
+    def __init__(self, x):
+        self.room = headroom() + x
+
+
+def deep_room(x):
+    return Deep(x).room
+
+
+def test_a_native_init_stands_as_deep_as_cpythons():
+    # type.__call__'s C level counts a frame in CPython: native code counts it too
+    hf = make_hot(deep_room)
+    promote(hf, 1)
+    assert "Deep.__init__" in autotier.stats(hf).callees
+    assert hf(1) == deep_room(1)
