@@ -337,12 +337,10 @@ def _constructed(init: Callable[[], object], obj: object) -> object:
     instance (CPython's TypeError for another result than None)."""
     result = init()
     if result is not None:
-        name = ctypes.c_char_p.from_address(id(type(result)) + _TP_NAME).value or b""
+        name = ctypes.c_char_p.from_address(id(type(result)) + compat.TYPE_TP_NAME).value or b""
         raise TypeError(f"__init__() should return None, not '{name[:200].decode()}'")
     return obj
 
-
-_TP_NAME = 24  # PyTypeObject.tp_name
 
 
 def keep(code: int, address: int) -> functools.partial[Any]:

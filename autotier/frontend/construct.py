@@ -48,8 +48,6 @@ from autotier.frontend.values import I32, LV, i64
 if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering
 
-#: PyTypeObject.tp_new (3.11 and 3.12), after tp_alloc
-TYPE_TP_NEW = compat.TYPE_TP_ALLOC + 8
 #: Python frames a constructor call stands for: ``type.__call__`` and ``__init__``'s
 FRAMES = 2
 _NEW = ll.FunctionType(PTR, [PTR, PTR, PTR])
@@ -59,7 +57,7 @@ def object_new() -> int:
     """The address of ``object.__new__``'s C function (``object_new``)."""
     import ctypes
 
-    address = ctypes.c_void_p.from_address(id(object) + TYPE_TP_NEW).value
+    address = ctypes.c_void_p.from_address(id(object) + compat.TYPE_TP_NEW).value
     assert address
     return address
 
@@ -122,7 +120,8 @@ def _construct(fl: FunctionLowering, plan: MethodPlan, kinds: tuple[CalleeKind, 
         # CPython's slot_tp_init: the TypeError, raised after the call
         error = module.globals.get("PyErr_Format") or ll.Function(
             module, ll.FunctionType(PTR, [PTR, PTR], var_arg=True), "PyErr_Format")
-        name = b.load(field(b, b.load(field(b, returned, compat.OB_TYPE, PTR)), _TP_NAME, PTR))
+        name = b.load(field(b, b.load(field(b, returned, compat.OB_TYPE, PTR)), compat.TYPE_TP_NAME,
+                                PTR))
         b.call(error, [const_ptr(id(TypeError)), finishing.c_string(
             module, "init_not_none", "__init__() should return None, not '%.200s'"), name])
         b.call(decref, [returned])
@@ -136,5 +135,3 @@ def _construct(fl: FunctionLowering, plan: MethodPlan, kinds: tuple[CalleeKind, 
     b.position_at_end(done)
     return obj
 
-
-_TP_NAME = 24  # PyTypeObject.tp_name (after PyObject_VAR_HEAD)
