@@ -4,20 +4,14 @@ traceback, reference counts and memory flat over many calls."""
 
 from __future__ import annotations
 
-import gc
 import sys
-import tracemalloc
 
 import pytest
 
 import autotier
+from tests.frontend.instance_kernels import Body, Picky, Vec
 from tests.runtime.helpers import interpreted_frames, make_hot, promote, settle
-
-
-class Vec:
-    def __init__(self, x, y):
-        self.x = x
-        self.y = y
+from tests.window import measure
 
 
 class Slot:
@@ -58,13 +52,6 @@ def test_constructors_run_natively():
         got = hm(3.0, 4.0)
     assert seen == [0]
     assert type(got) is Slot and state(got) == state(made(3.0, 4.0))
-
-
-class Picky:
-    def __init__(self, v):
-        if v < 0:
-            raise ValueError(f"negative: {v}")
-        self.v = v
 
 
 def twice(v):
@@ -132,24 +119,15 @@ def test_counts_and_memory_stay_flat():
         hf(1.0, 2.0)
     assert autotier.wait_idle(timeout=300)
     assert autotier.stats(hf).state == "compiled"
-    gc.collect()
-    before = sys.getrefcount(Slot), sys.getrefcount(Vec)
-    tracemalloc.start()
-    try:
+
+    def calls():
         for _ in range(10_000):
             hf(1.0, 2.0)
             dot_hf(1.0, 2.0)
-        gc.collect()
-        first = tracemalloc.get_traced_memory()[0]
-        for _ in range(10_000):
-            hf(1.0, 2.0)
-            dot_hf(1.0, 2.0)
-        gc.collect()
-        second = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    assert (sys.getrefcount(Slot), sys.getrefcount(Vec)) == before
-    assert second - first < 64 * 1024
+
+    w = measure(calls, Slot, Vec, warm=calls)
+    assert w.after == w.before
+    assert w.grown < 64 * 1024
     kept = hf(1.0, 2.0)
     assert sys.getrefcount(kept) == 2  # the caller's only
 
@@ -159,12 +137,6 @@ promote(dot_hf, 1.0, 2.0)
 
 
 # --- a helper's result speculated after its bailout -------------------------------------
-
-class Body:
-    def __init__(self, x, m):
-        self.x = x
-        self.m = m
-
 
 class Moon:
     def __init__(self, x, m):
@@ -245,24 +217,15 @@ def test_lists_of_made_instances_keep_counts_flat():
     assert [sys.getrefcount(s) for s in mine] == [sys.getrefcount(s) for s in theirs]
     del mine, theirs
     assert autotier.wait_idle(timeout=300)
-    gc.collect()
-    before = sys.getrefcount(Slot), sys.getrefcount(Vec)
-    tracemalloc.start()
-    try:
+
+    def calls():
         for _ in range(5000):
             hg(5)
             hl(1.0, 2.0)
-        gc.collect()
-        first = tracemalloc.get_traced_memory()[0]
-        for _ in range(5000):
-            hg(5)
-            hl(1.0, 2.0)
-        gc.collect()
-        second = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    assert (sys.getrefcount(Slot), sys.getrefcount(Vec)) == before
-    assert second - first < 64 * 1024
+
+    w = measure(calls, Slot, Vec, warm=calls)
+    assert w.after == w.before
+    assert w.grown < 64 * 1024
 
 
 class Holder:
@@ -303,22 +266,14 @@ def test_attributes_holding_instances_keep_counts_flat():
     promote(hf, h)
     assert autotier.wait_idle(timeout=300)
     assert autotier.stats(hf).state == "compiled"
-    gc.collect()
-    before = sys.getrefcount(pos), sys.getrefcount(h), sys.getrefcount(Vec)
-    tracemalloc.start()
-    try:
+
+    def calls():
         for _ in range(10_000):
             hf(h)
-        gc.collect()
-        first = tracemalloc.get_traced_memory()[0]
-        for _ in range(10_000):
-            hf(h)
-        gc.collect()
-        second = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    assert (sys.getrefcount(pos), sys.getrefcount(h), sys.getrefcount(Vec)) == before
-    assert second - first < 64 * 1024
+
+    w = measure(calls, pos, h, Vec, warm=calls)
+    assert w.after == w.before
+    assert w.grown < 64 * 1024
 
 
 # --- constructors made natively, __init__ compiled in (frontend.construct) -------------
@@ -389,23 +344,14 @@ def test_native_constructors_keep_counts_and_memory_flat():
     for _ in range(1000):
         hf(1.0, 4.0)
     assert autotier.wait_idle(timeout=300)
-    gc.collect()
-    init = Ratio.__dict__["__init__"]
-    before = sys.getrefcount(Ratio), sys.getrefcount(init)
-    tracemalloc.start()
-    try:
+
+    def calls():
         for _ in range(10_000):
             hf(1.0, 4.0)
-        gc.collect()
-        first = tracemalloc.get_traced_memory()[0]
-        for _ in range(10_000):
-            hf(1.0, 4.0)
-        gc.collect()
-        second = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    assert (sys.getrefcount(Ratio), sys.getrefcount(init)) == before
-    assert second - first < 64 * 1024
+
+    w = measure(calls, Ratio, Ratio.__dict__["__init__"], warm=calls)
+    assert w.after == w.before
+    assert w.grown < 64 * 1024
 
 
 class Scaled:

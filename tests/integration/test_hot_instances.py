@@ -8,15 +8,13 @@ memory flat over many calls.
 
 from __future__ import annotations
 
-import gc
 import math
-import sys
-import tracemalloc
 
 import pytest
 
 import autotier
 from tests.runtime.helpers import interpreted_frames, make_hot, promote, settle
+from tests.window import measure
 
 
 class Body:
@@ -122,22 +120,14 @@ def test_counts_and_memory_stay_flat():
     for _ in range(1000):
         hf(body, 0.001)
     assert autotier.wait_idle(timeout=300)  # no compile while memory is traced
-    gc.collect()
-    before = sys.getrefcount(body), sys.getrefcount(Body)
-    tracemalloc.start()
-    try:
+
+    def calls():
         for _ in range(10_000):
             hf(body, 0.001)
-        gc.collect()
-        first = tracemalloc.get_traced_memory()[0]
-        for _ in range(10_000):
-            hf(body, 0.001)
-        gc.collect()
-        second = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    assert (sys.getrefcount(body), sys.getrefcount(Body)) == before
-    assert second - first < 64 * 1024
+
+    w = measure(calls, body, Body, warm=calls)
+    assert w.after == w.before
+    assert w.grown < 64 * 1024
     assert math.isfinite(body.x)
 
 
@@ -181,22 +171,14 @@ def test_method_calls_follow_the_class_even_after_the_compile():
     promote(hf, m, 2)
     for _ in range(1000):
         hf(m, 2)
-    gc.collect()
-    before = sys.getrefcount(m), sys.getrefcount(Mover.step)
-    tracemalloc.start()
-    try:
+
+    def calls():
         for _ in range(10_000):
             hf(m, 2)
-        gc.collect()
-        first = tracemalloc.get_traced_memory()[0]
-        for _ in range(10_000):
-            hf(m, 2)
-        gc.collect()
-        second = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    assert (sys.getrefcount(m), sys.getrefcount(Mover.step)) == before
-    assert second - first < 64 * 1024
+
+    w = measure(calls, m, Mover.step, warm=calls)
+    assert w.after == w.before
+    assert w.grown < 64 * 1024
 
 
 def total_energy(bodies):
@@ -228,22 +210,14 @@ def test_lists_of_instances_keep_counts_flat():
     # the subclass's element may have queued a recompile: a compile on the broker while
     # memory is traced is its allocations, not the calls' (seen in CI, at a load of 8)
     assert autotier.wait_idle(timeout=300)
-    gc.collect()
-    before = [sys.getrefcount(b) for b in bodies], sys.getrefcount(bodies)
-    tracemalloc.start()
-    try:
+
+    def calls():
         for _ in range(10_000):
             hf(bodies)
-        gc.collect()
-        first = tracemalloc.get_traced_memory()[0]
-        for _ in range(10_000):
-            hf(bodies)
-        gc.collect()
-        second = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    assert ([sys.getrefcount(b) for b in bodies], sys.getrefcount(bodies)) == before
-    assert second - first < 64 * 1024
+
+    w = measure(calls, *bodies, bodies, warm=calls)
+    assert w.after == w.before
+    assert w.grown < 64 * 1024
 
 
 # ------------------------------------------------------------------ methods compiled in
@@ -383,20 +357,12 @@ def test_returned_instances_keep_counts_and_memory_flat():
     for _ in range(1000):
         hf(2, 3)
     assert autotier.wait_idle(timeout=300)
-    gc.collect()
+
+    def calls():
+        for _ in range(10_000):
+            hf(2, 3)
+
     methods = [IVec.__dict__[n] for n in ("times", "minus", "dot", "__init__")]
-    before = sys.getrefcount(IVec), [sys.getrefcount(m) for m in methods]
-    tracemalloc.start()
-    try:
-        for _ in range(10_000):
-            hf(2, 3)
-        gc.collect()
-        first = tracemalloc.get_traced_memory()[0]
-        for _ in range(10_000):
-            hf(2, 3)
-        gc.collect()
-        second = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    assert (sys.getrefcount(IVec), [sys.getrefcount(m) for m in methods]) == before
-    assert second - first < 64 * 1024
+    w = measure(calls, IVec, *methods, warm=calls)
+    assert w.after == w.before
+    assert w.grown < 64 * 1024
