@@ -174,7 +174,15 @@ def set_attr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
         address = _fast_address(fl, instr.obj, obj, fast, slow)
         old = b.load(address, name="replaced")
         present = fl.block("attr_present")
-        b.cbranch(b.icmp_unsigned("!=", old, ll.Constant(PTR, None)), present, slow)
+        # an empty slot (a fresh instance's): stored as the member setter stores it,
+        # nothing released; an empty entry of the values changes their insertion order
+        empty = fl.block("slot_empty") if fast.slot is not None else slow
+        b.cbranch(b.icmp_unsigned("!=", old, ll.Constant(PTR, None)), present, empty)
+        if fast.slot is not None:
+            b.position_at_end(empty)
+            # the instance takes the boxed value's reference
+            b.store(boxes.stored(fl, (value,), kind), address)
+            b.branch(done)
         b.position_at_end(present)
         if kind is VKind.FLOAT:
             _overwrite_sole_float(fl, old, value, done)

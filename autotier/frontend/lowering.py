@@ -565,7 +565,8 @@ class FunctionLowering:
                 if borrowed:
                     # borrowed (an argument, an array): the caller's own
                     b.call(declare(self.ml.module, "Py_IncRef", ll.VoidType(), [PTR8]), [lv[0]])
-                src = frozenset({VKind.OBJECT})
+                if VKind.OBJECT in kinds:  # (a callee's instances of one class: as such)
+                    src = frozenset({VKind.OBJECT})
             boxed = BOXED_RESULTS if self.is_root else NP_SCALARS  # a callee's complex:
             if src & boxed:  # unboxed; a numpy scalar or the root's complex: a new object
                 lv, src = npvalues.boxed(self, lv, src, boxed)

@@ -162,7 +162,7 @@ def _frames_run(func, args, code: CodeType, compiled=None) -> tuple[Status, Any,
     (energies, ([Walker(1.0, 0.5)],), ("_energy",)),
     (statics, (Walker(0.0, 0.0),), ()),  # staticmethod, classmethod: CPython's call
     (deep, (Walker(2.0, 0.0),), ()),  # a recursion: CPython's call (its bailouts unwind)
-    (selfish, (Walker(0.0, 0.0),), ("Walker.me (interpreted)",)),  # returns an instance
+    (selfish, (Walker(0.0, 0.0),), ("Walker.me",)),  # returns self: an owned instance
 ])
 def test_what_is_compiled_in(func, args, callees):
     compiled = _compiled(func, args)
@@ -548,14 +548,36 @@ def dist2_of(a, b):
     return a.dist2(b) + 1.0
 
 
-def test_a_method_calling_one_that_returns_an_instance_is_cpythons_call():
-    # (compiled in, the instance sub returns would resume it after every call: only
-    # the root's call results are speculated)
+def test_a_method_calling_one_that_returns_an_instance_is_compiled_in():
+    # (sub returns a new reference to the instance it made natively: its caller owns it)
     args = (Vec(1.0, 2.0), Vec(4.0, 6.0))
     assert check(dist2_of, *args) is Status.OK
     callees = _compiled(dist2_of, args).lowered.callees
-    assert "Vec.dist2 (interpreted)" in callees
-    assert all(c.endswith(" (interpreted)") for c in callees)
+    assert set(callees) == {"Vec.dist2", "Vec.sub", "Vec.__init__"}
+    coverage = force_every_site(dist2_of, [args])
+    assert not coverage.unexecuted
+
+
+class Maybe:
+    def __init__(self, v):
+        self.v = v
+
+    def either(self, k):  # an instance or None: an object, CPython's call
+        return self if k > 0.0 else None
+
+    def twice(self, k):
+        e = self.either(k)
+        return e.v * 2.0
+
+
+def either_of(m, k):
+    return m.twice(k)
+
+
+def test_a_method_returning_an_instance_or_none_is_cpythons_call():
+    args = (Maybe(1.5), 1.0)
+    check(either_of, *args, may_bail=True)
+    assert "Maybe.either (interpreted)" in _compiled(either_of, args).lowered.callees
 
 
 def made_then_measured(x):  # an instance the root makes, handed to its method

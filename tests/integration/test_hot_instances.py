@@ -305,3 +305,64 @@ def test_a_methods_defaults_and_code_changed_after_the_compile_are_cpythons():
     assert hf(Clock(0.0), 2) == run_clock(Clock(0.0), 2) == 6.0
     Clock.tick.__code__ = (lambda self, dt=1.0: -dt).__code__  # and the callee's code
     assert hf(Clock(0.0), 2) == run_clock(Clock(0.0), 2) == -4.0
+
+
+# --- callees returning the instances they make (owned references) ----------------------
+
+class IVec:
+    __slots__ = ("x", "y")
+
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+
+    def times(self, k):  # a new instance, returned natively to the caller
+        return IVec(self.x * k, self.y * k)
+
+    def minus(self, other):
+        return IVec(self.x - other.x, self.y - other.y)
+
+    def dot(self, other):
+        return self.x * other.x + self.y * other.y
+
+
+def spread(a, k):
+    v = IVec(a, a + 1)
+    w = v.times(k).minus(v)
+    return w.dot(v) + w.x
+
+
+def test_callees_returning_instances_run_natively_and_exactly():
+    hf = make_hot(spread)
+    promote(hf, 2, 3)
+    row = autotier.stats(hf)
+    assert row.state == "compiled"
+    assert {"IVec.times", "IVec.minus", "IVec.dot", "IVec.__init__"} <= set(row.callees)
+    with interpreted_frames(spread, IVec.times, IVec.minus, IVec.__init__) as seen:
+        answers = [hf(i, 3) for i in range(50)]
+    assert seen == [0]
+    assert answers == [spread(i, 3) for i in range(50)]
+    # an int64 overflow inside times(): its frame finishes in the interpreter, the caller
+    # takes the instance it returns and goes on (exactly: big ints in its slots)
+    resumed = autotier.stats(hf).resumes
+    assert hf(2**40, 2**40) == spread(2**40, 2**40)
+    assert autotier.stats(hf).resumes > resumed
+    settle()
+    assert hf(5, 7) == spread(5, 7)
+
+
+def test_returned_instances_keep_counts_and_memory_flat():
+    hf = make_hot(spread)
+    promote(hf, 2, 3)
+    for _ in range(1000):
+        hf(2, 3)
+    assert autotier.wait_idle(timeout=300)
+
+    def calls():
+        for _ in range(10_000):
+            hf(2, 3)
+
+    methods = [IVec.__dict__[n] for n in ("times", "minus", "dot", "__init__")]
+    w = measure(calls, IVec, *methods, warm=calls)
+    assert w.after == w.before
+    assert w.grown < 64 * 1024
