@@ -54,7 +54,7 @@ def entry_function(func: FunctionType, code: CodeType, header: Header,
     out._copy_attr_from(original)
     out.argnames = [*bound, *names]
     out.argcount = len(out.argnames)
-    out.posonlyargcount = 0
+    out.posonlyargcount = out.argcount  # the probe passes them so: nothing to bind
     out.kwonlyargcount = 0
     out.flags &= ~(bytecode.CompilerFlags.VARARGS | bytecode.CompilerFlags.VARKEYWORDS)
     made = FunctionType(out.to_code(), func.__globals__, func.__name__)
