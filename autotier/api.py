@@ -14,7 +14,7 @@ from types import CodeType, FunctionType
 from typing import Any, TypeVar, overload
 
 from autotier import compat
-from autotier.backends import check_name, compile_with
+from autotier.backends import check_name, compile_with, prepare
 from autotier.backends.base import CompiledCode, CompileRequest
 from autotier.broker import Broker
 from autotier.broker import broker as broker_module
@@ -204,8 +204,8 @@ def _make(
     hf._slow = bead.on_bail
     hf._vectorcall = build.trampoline_address()
     loops = getattr(hotness, "loop_threshold", None)
-    if loops is not None:
-        bead.start_osr(loops)
+    if loops is not None and bead.start_osr(loops):
+        prepare()  # the compiler's modules, ahead of the first OSR compile
     registry.add(bead)
     return hf
 

@@ -77,10 +77,20 @@ def compile_with(name: str, request: CompileRequest) -> CompiledCode:
     return replace(code, note=why)
 
 
+def prepare() -> None:
+    """Import the llvm backend's modules ahead of the first compile, once per process
+    (:mod:`autotier.backends.ahead`: a function with loop probes, whose OSR compile's
+    latency is the long call's)."""
+    from autotier.backends import ahead
+
+    ahead.import_compiler()
+
+
 def check_name(name: str) -> str:
     if name not in NAMES:
         raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(NAMES)}")
     return name
 
 
-__all__ = ["NAMES", "Backend", "CompileError", "CompiledCode", "Unsupported", "compile_with"]
+__all__ = ["NAMES", "Backend", "CompileError", "CompiledCode", "Unsupported", "compile_with",
+           "prepare"]

@@ -47,7 +47,6 @@ from types import FunctionType
 from typing import Any
 
 from autotier.abi import ANSWERS, Kind, Status
-from autotier.backends import ahead
 from autotier.backends.base import (
     Cancelled,
     CompiledCode,
@@ -61,7 +60,6 @@ from autotier.deopt import Action, BailoutEvent, DeoptPolicy, resume, sites
 from autotier.dispatch import build
 from autotier.dispatch.entry import Bail
 from autotier.dispatch.hotobject import NEVER, HotFunction
-from autotier.osr.instrument import screen
 from autotier.osr.state import OsrState
 from autotier.runtime import elements
 from autotier.runtime.policy import HotnessPolicy
@@ -194,14 +192,14 @@ class Bead:
         self.paced = False
         self._arm(hotness.promote_at(0))
 
-    def start_osr(self, loop_threshold: int) -> None:
+    def start_osr(self, loop_threshold: int) -> bool:
         """Count loop iterations too (``autotier.osr``): the hot object's trampoline
-        runs the function's copy with loop probes, if the screen takes it."""
-        if screen(self.func) is None:  # probes: the compiler's modules, ahead of
-            ahead.import_compiler()    # the first OSR compile (outside the lock)
+        runs the function's copy with loop probes, if the screen takes it.  Whether it
+        did (the decorator then imports the compiler ahead: ``backends.prepare``)."""
         with self._lock:
             self.osr = OsrState(self, loop_threshold)
             self.osr.start()
+            return self.osr.made is not None
 
     def compile_for(self, args: tuple[Any, ...]) -> None:
         """Queue a compile for these arguments' kinds now (an OSR child, which is
