@@ -1,7 +1,7 @@
 """Stage 1: a function's code object -> a control-flow graph of bytecode blocks.
 
 Built on ``bytecode.ControlFlowGraph``; opcode spellings are normalised through
-:mod:`autotier.compat` (its "bytecode" section), and code the frontend can never
+:mod:`autotier.compat.opcodes`, and code the frontend can never
 compile (generators, closures, ``*args``, ``try``) is rejected here, before any work.
 The blocks are of the function's code with its list comprehensions spliced in
 (:mod:`.comprehensions`, which declines every other nested function).
