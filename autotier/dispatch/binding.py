@@ -33,7 +33,7 @@ from autotier.dispatch import hotobject as ho
 from autotier.dispatch.irutil import I1, I64, NULL, PPTR, PTR, const_ptr, field, keywords
 
 if TYPE_CHECKING:
-    from autotier.dispatch.entry import _Builder
+    from autotier.dispatch.builder import _Builder
 
 
 @dataclass(frozen=True)

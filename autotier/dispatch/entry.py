@@ -281,5 +281,5 @@ def entry_ir(plan: EntryPlan) -> str:
 
 
 __all__ = ["ARGS_MASK", "HANDOFF", "NATIVE_FRAME_CAP", "RESULT", "VECTORCALL", "Bail",
-           "EntryPlan", "NamespaceCheck", "Specialisation", "_Builder", "entry_ir",
-           "trampoline_ir", "version_global_name"]
+           "EntryPlan", "NamespaceCheck", "Specialisation", "entry_ir", "trampoline_ir",
+           "version_global_name"]

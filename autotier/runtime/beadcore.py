@@ -64,6 +64,9 @@ Submit = Callable[["CompileJob"], bool]
 
 
 class BeadCore:
+    """A bead's fields (all guarded by ``_lock``), its state changes, and the slots
+    of the hot object it writes (trigger, entry address)."""
+
     def __init__(  # noqa: PLR0917 - the runtime wires all of these in one place
         self,
         hf: HotFunction,

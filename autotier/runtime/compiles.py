@@ -54,6 +54,8 @@ class CompileJob:
 
 
 class Compiles(BeadCore):
+    """Queueing a compile, running it on the broker thread, landing its result."""
+
     def compile_for(self, args: tuple[Any, ...]) -> None:
         """Queue a compile for these arguments' kinds now (an OSR child, which is
         compiled when its parent's probe asks, never by its calls)."""

@@ -27,6 +27,9 @@ TYPE_LOOKS = 4
 
 
 class SlowPath(Compiles):
+    """What a call that left native code decides (``on_bail``), and the deopt
+    policy's actions."""
+
     # ------------------------------------------------------------ slow path
     def on_bail(self, code: int, *args: Any, **kwargs: Any) -> Any:
         """Bookkeeping for a call that left the native fast path.
