@@ -151,9 +151,10 @@ def _splice(code: CodeType, name: str) -> Inlined:
     instrs = [x for x in items if isinstance(x, Instr)]
     checked = frozenset(i for i, instr in enumerate(instrs) if id(instr) in splicer.checked)
     depths = _depths(items)
+    # (a comprehension no path reaches, before an OSR entry's header: never resumed in)
     regions = tuple(
-        Region(r.code, r.parent, r.call, depths[r.first] - 1, r.names, r.free, r.dot0,
-               r.writes) for r in splicer.regions)
+        Region(r.code, r.parent, r.call, depths.get(r.first, 1) - 1, r.names, r.free,
+               r.dot0, r.writes) for r in splicer.regions)
     origins = tuple(splicer.origins[id(x)] for x in instrs)
     unsplit = frozenset(i for i, x in enumerate(instrs) if id(x) in splicer.unsplit)
     return Inlined(new, checked, regions, origins, unsplit)

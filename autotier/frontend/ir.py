@@ -451,11 +451,14 @@ class ListAppend(Instr):
 
 @dataclass(frozen=True)
 class GetIter(Instr):
-    """``iter(operand)`` of a range, list or tuple; ``reversed(operand)`` of one if
-    ``reverse`` (CPython's reversed iterator: a range's is a range iterator)."""
+    """``iter(operand)`` of a range, list, tuple or array; ``reversed(operand)`` of one
+    if ``reverse`` (CPython's reversed iterator: a range's is a range iterator)."""
 
     operand: Var
     reverse: bool = False
+    #: an OSR entry's iterator (``osr.markers.iter_at``): the index it yields next
+    #: (a list, tuple or array's; never with ``reverse``); None: from the start
+    start: Var | None = None
 
 
 @dataclass(frozen=True)

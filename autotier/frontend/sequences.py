@@ -94,14 +94,15 @@ def lower_getitem(fl: FunctionLowering, seq: ll.Value, kind: VKind, index: ll.Va
     return element(fl, seq, kind, _position(fl, seq, kind, index), elements), elements
 
 
-def lower_iter(fl: FunctionLowering, seq: ll.Value, kind: VKind, reverse: bool = False
-               ) -> Leaf:
-    """``iter(seq)`` (from index 0), or ``reversed(seq)``: from its last index then, read
-    now, counting down (CPython's listreverseiterator and reversed object)."""
+def lower_iter(fl: FunctionLowering, seq: ll.Value, kind: VKind, reverse: bool = False,
+               start: ll.Value | None = None) -> Leaf:
+    """``iter(seq)`` (from index 0, or ``start``: an OSR entry's iterator part-way), or
+    ``reversed(seq)``: from its last index then, read now, counting down (CPython's
+    listreverseiterator and reversed object)."""
     if reverse:
         last = fl.b.sub(length(fl, seq, kind), i64(1), name="last")
         return (seq, last), frozenset({RITER_OF[kind]})
-    return (seq, i64(0)), frozenset({ITER_OF[kind]})
+    return (seq, i64(0) if start is None else start), frozenset({ITER_OF[kind]})
 
 
 def _inside(fl: FunctionLowering, it: Any, kind: VKind) -> ll.Value:

@@ -37,6 +37,7 @@ from autotier.frontend.calls import lower_call
 from autotier.frontend.decode import CodeBlock, DecodedFunction, Op
 from autotier.frontend.errors import Unsupported, at_line
 from autotier.frontend.ssa import RawBlock, finish
+from autotier.osr import markers
 
 ARRAY_ATTRS = ("ndim", "size")  # an ndarray's attributes that are ints
 NUMBER_ATTRS = ("real", "imag")  # a number's parts (ir.NumberAttr)
@@ -151,6 +152,8 @@ class StackFlow:
             return TupleValue(tuple(self.const(v) for v in value))
         if type(value) is str:
             return StrConst(value)
+        if value is markers.iter_at:  # an OSR entry's iterator part-way (_op_CALL)
+            return CallableRef(value, "iter_at")
         if not constant_ok(value):
             if type(value) is int:
                 # Beyond int64 (CPython folds 2**62 * 4 into one constant): native code
@@ -476,6 +479,12 @@ class StackFlow:
             raise self.fail("method calls are not supported")
         if isinstance(upper, ir.Var):
             raise self.fail("calling a number")
+        if isinstance(upper, CallableRef) and upper.obj is markers.iter_at and n == 2:
+            seq, start = (self.value_of(item, "iterable") for item in items)
+            it = self.emit(ir.GetIter, seq, False, start, hint="iter")
+            self.iters.add(it)
+            self.stack.append(it)
+            return
         if isinstance(upper, CallableRef) and newarrays.maker(upper.obj) is not None:
             self.stack.append(newarrays.new_array(self, upper, items, kw_names))
             return

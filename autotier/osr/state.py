@@ -84,7 +84,7 @@ class OsrState:
         self.declined: str | None = None  # why the function has no probes
         self.counts: Counter[int] = Counter()  # back edges counted, by header number
         self.off: dict[int, str] = {}  # headers never entered (this epoch), and why
-        self.table: dict[tuple[int, tuple[str, ...]], Entry] = {}
+        self.table: dict[tuple[int, tuple[tuple[str, ...], tuple[str, ...]]], Entry] = {}
         self.entries = 0  # calls that entered native code at a header
         self.lines: Counter[int] = Counter()  # entries by the header's line
         # tests: the probe that queues an OSR compile waits for it and enters at once
@@ -168,14 +168,14 @@ class OsrState:
             with bead._lock:
                 self._turn_off(j, found)
             return _off()
-        bound, args = found
+        args = found.arguments()
         with bead._lock:
             if epoch != self.epoch or self.made is not made:
                 return _off()
-            entry = self.table.get((j, bound))
+            entry = self.table.get((j, found.key))
             waiting = False
             if entry is None and not self._compiling():
-                entry = self._request(header, bound, args)
+                entry = self._request(header, found, args)
                 if not self.wait_compile:
                     return _rearm(self)
                 waiting = True
@@ -217,14 +217,15 @@ class OsrState:
         return any(e.child._bead.state in (BeadState.QUEUED, BeadState.COMPILING)
                    for e in self.table.values())
 
-    def _request(self, header: Header, bound: tuple[str, ...], args: list[Any]) -> Entry:
+    def _request(self, header: Header, found: entrycode.Snapshot, args: list[Any]) -> Entry:
         """Make header's entry a child bead and queue its compile (lock held)."""
         from autotier.runtime.bead import child_of
 
         assert self.made is not None
-        func = entrycode.entry_function(self.bead.func, self.made.code, header, bound)
+        func = entrycode.entry_function(self.bead.func, self.made.code, header, found.bound,
+                                        found.shapes)
         child = child_of(self.bead, func, _NoPromotion())
-        entry = self.table[header.number, bound] = Entry(self.epoch, child)
+        entry = self.table[header.number, found.key] = Entry(self.epoch, child)
         child._bead.compile_for(tuple(args))
         return entry
 
@@ -288,25 +289,15 @@ def _off() -> tuple[Any, Any, Any]:
 
 
 def _values(frame: FrameType, made: Instrumented, header: Header, iters: tuple[Any, ...]
-            ) -> tuple[tuple[str, ...], list[Any]] | str:
-    """The entry's arguments for ``frame`` at ``header``: its bound locals (by name,
-    in ``co_varnames`` order) and each range iterator's next value, stop and step;
-    or why there is none."""
+            ) -> entrycode.Snapshot | str:
+    """What ``frame`` at ``header`` hands to its entry (its live bound locals and its
+    iterators' state, :func:`entrycode.snapshot`), or why it cannot be entered."""
     func = made.func
     names = getattr(func, "__builtins__", vars(builtins))
     found = func.__globals__.get("range", names.get("range"))
-    if header.depth and found is not builtins.range:
+    if found is not builtins.range and any(type(it) is _RANGE_ITER for it in iters):
         return "range is not the builtin"
-    seen = frame.f_locals
-    bound = tuple(n for n in made.code.co_varnames if n in seen and n in header.live)
-    args = [seen[n] for n in bound]
-    for it in iters:
-        if type(it) is not _RANGE_ITER:
-            return f"a loop over a {type(it).__name__} (only range loops are entered)"
-        reduced: Any = it.__reduce__()
-        span, index = reduced[1][0], reduced[2]
-        args += [span.start + index * span.step, span.stop, span.step]
-    return bound, args
+    return entrycode.snapshot(frame.f_locals, made.code, header, iters)
 
 
 #: the Python frames between the interpreted frame and the rest of the call it enters

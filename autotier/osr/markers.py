@@ -1,0 +1,22 @@
+"""Objects an OSR entry's code names that the frontend reads as instructions of its own.
+
+Both are ordinary Python in the interpreter (an entry's code may run interpreted: a
+deopt resumes in it), and the frontend (:mod:`autotier.frontend.stackflow`) lowers
+each as what it means, never as a call:
+
+- :func:`iter_at` ``(seq, index)``: the iterator of a list, tuple or ndarray that
+  yields ``seq[index]`` next (``iter(seq)`` set to ``index``, as a list iterator's
+  ``__reduce__`` describes it): the IR's ``GetIter`` of ``seq`` starting at ``index``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def iter_at(seq: Any, index: int) -> Any:
+    """``iter(seq)`` about to yield ``seq[index]``: a list iterator reads the length at
+    each step, so a list grown or shrunk since goes on as CPython's iterator does."""
+    it = iter(seq)
+    it.__setstate__(index)
+    return it
