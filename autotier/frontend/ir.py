@@ -580,6 +580,12 @@ class Return(Terminator):
     value: Var
 
 
+@dataclass(frozen=True)
+class HandBack(Terminator):
+    """The frame goes on in the interpreter from ``state`` (an OSR entry's
+    ``osr.markers.HANDBACK``: what follows is code the entry does not compile)."""
+
+
 # ------------------------------------------------------------------ blocks, functions
 
 

@@ -336,10 +336,13 @@ class StackFlow:
             self.emit(ir.CheckBound, self.locals[name], name, hint=name)
         self.locals[name] = self.emit(ir.Undefined, name, hint=name)
 
-    def _op_LOAD_CONST(self, op: Op) -> None:
+    def _op_LOAD_CONST(self, op: Op) -> ir.Terminator | None:
+        if op.arg is markers.HANDBACK:  # an OSR entry's end: the interpreter goes on
+            return ir.HandBack(line=self.line, state=self.state())  # (decode cut here)
         if self.pos in self.folded:  # a list literal's constants (BUILD_LIST took them)
-            return
+            return None
         self.stack.append(self.const(op.arg))
+        return None
 
     def _op_POP_TOP(self, op: Op) -> None:
         self.pop()

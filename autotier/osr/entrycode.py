@@ -20,6 +20,18 @@ sequence's element kinds sampled at the request, as any compile's): the OSR code
 an ordinary compile of this function, with its guards, frame states, deopts and
 resume functions.  Names, filename and lines are the function's (the prologue carries
 the header's line).
+
+**Hand-backs** (:class:`Plan`, level ``k > 0``): when the rest of the call does not
+compile (a ``print``, an f-string, a generator expression after the loop), the entry
+of level ``k`` keeps native code inside the ``k``-th loop that holds the header
+(outermost first, :func:`loops`): before each instruction an edge leaves that loop
+for, the code gets ``LOAD_CONST HANDBACK; POP_TOP`` (:mod:`.markers`), where the
+compiled entry hands its frame to the interpreter (a resume function at the marker,
+as any deopt's: locals, stack, lines), which runs the rest.  The locals live at the
+header that the loop never names (a str read only after it) are no parameters: they
+travel as one tuple, ``.keep``, that native code holds and never reads, and each
+marker is followed by ``LOAD_FAST .keep; UNPACK_SEQUENCE; STORE_FAST ...``, which only
+the interpreter runs.
 """
 
 from __future__ import annotations
@@ -106,6 +118,95 @@ def snapshot(seen: dict[str, Any], code: CodeType, header: Header, iters: tuple[
     return Snapshot(bound, tuple(seen[n] for n in bound), tuple(shapes), tuple(flat))
 
 
+KEEP = ".keep"  # the tuple of the locals a hand-back entry carries unread
+
+
+def _graph(items: list[Any]) -> tuple[list[Instr], list[list[int]]]:
+    """The instructions of a parsed code (the ``bytecode`` package's order) and each
+    one's successors, by position."""
+    instrs = [x for x in items if isinstance(x, Instr)]
+    at: dict[int, int] = {}
+    pending: list[int] = []
+    count = 0
+    for x in items:
+        if isinstance(x, Label):
+            pending.append(id(x))
+        elif isinstance(x, Instr):
+            for label in pending:
+                at[label] = count
+            pending = []
+            count += 1
+    succ: list[list[int]] = []
+    for n, ins in enumerate(instrs):
+        out: list[int] = []
+        if ins.has_jump():
+            out.append(at[id(ins.arg)])
+        if not (ins.is_final() or ins.is_uncond_jump()) and n + 1 < len(instrs):
+            out.append(n + 1)
+        succ.append(out)
+    return instrs, succ
+
+
+def loops(code: CodeType, header: Header) -> tuple[frozenset[int], ...]:
+    """The loops that hold ``header`` (each the positions of its instructions: a
+    natural loop of a backward jump), outermost first."""
+    instrs, succ = _graph(list(bytecode.Bytecode.from_code(code)))
+    preds: list[list[int]] = [[] for _ in instrs]
+    for n, out in enumerate(succ):
+        for m in out:
+            preds[m].append(n)
+    bodies: dict[int, set[int]] = {}
+    for n, out in enumerate(succ):
+        for h in out:
+            if h <= n and "BACKWARD" in instrs[n].name:  # a back edge n -> h
+                body = bodies.setdefault(h, {h})
+                todo = [n]
+                while todo:
+                    m = todo.pop()
+                    if m not in body:
+                        body.add(m)
+                        todo.extend(preds[m])
+    holding = [frozenset(b) for b in bodies.values() if header.index in b]
+    return tuple(sorted(holding, key=len, reverse=True))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How far an entry's native code goes: ``level`` 0, the rest of the call; ``k``,
+    the ``k``-th loop holding the header (outermost first), handing the frame back at
+    ``exits`` (positions of the instructions its edges leave for); ``kept``: the bound
+    locals that loop never names, carried in ``.keep``."""
+
+    level: int
+    exits: frozenset[int] = frozenset()
+    kept: tuple[str, ...] = ()
+
+    def arguments(self, snap: Snapshot) -> list[Any]:
+        if not self.level:
+            return snap.arguments()
+        passed = [v for n, v in zip(snap.bound, snap.values, strict=True)
+                  if n not in self.kept]
+        extra = [tuple(v for n, v in zip(snap.bound, snap.values, strict=True)
+                       if n in self.kept)] if self.kept else []
+        return [*passed, *snap.iterators, *extra]
+
+
+def plans(code: CodeType, header: Header, bound: tuple[str, ...]) -> tuple[Plan, ...]:
+    """The entries tried in turn until one compiles: the rest of the call, then a
+    hand-back at the exits of each loop holding the header, outermost first."""
+    instrs, succ = _graph(list(bytecode.Bytecode.from_code(code)))
+    out = [Plan(0)]
+    for k, body in enumerate(loops(code, header), 1):
+        exits = frozenset(m for n in body for m in succ[n] if m not in body)
+        named = {str(instrs[n].arg) for n in body if instrs[n].name in _NAMING}
+        out.append(Plan(k, exits, tuple(n for n in bound if n not in named)))
+    return tuple(out)
+
+
+_NAMING = frozenset({"LOAD_FAST", "LOAD_FAST_CHECK", "STORE_FAST", "DELETE_FAST",
+                     "LOAD_FAST__LOAD_FAST", "LOAD_FAST_AND_CLEAR"})
+
+
 def iterator_names(shapes: tuple[str, ...]) -> tuple[str, ...]:
     """The parameters of the iterators: next, stop, step of a range; seq, index of a
     sequence."""
@@ -117,16 +218,30 @@ def iterator_names(shapes: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def entry_function(func: FunctionType, code: CodeType, header: Header,
-                   bound: tuple[str, ...], shapes: tuple[str, ...]) -> FunctionType:
+                   bound: tuple[str, ...], shapes: tuple[str, ...], *,
+                   plan: Plan = Plan(0)) -> FunctionType:
     """The OSR entry of ``code`` (``func``'s code instrumented) at ``header``, for a
     frame whose bound locals are ``bound`` (in ``co_varnames`` order) and whose
-    iterators have ``shapes``: its parameters are those locals, then
-    :func:`iterator_names`."""
+    iterators have ``shapes``: its parameters are those locals (but ``plan.kept``),
+    then :func:`iterator_names`, then ``.keep`` if ``plan`` keeps any."""
     original = bytecode.Bytecode.from_code(code)
     items = list(original)
     positions = [n for n, item in enumerate(items) if isinstance(item, Instr)]
     target = positions[header.index]
     line = header.line
+    for at in sorted(plan.exits, reverse=True):  # (later positions first: the earlier
+        where = positions[at]  # stay where they are)
+        found = items[where]
+        exit_line = (found.lineno if isinstance(found, Instr) else None) or line
+        marker: list[Any] = [Instr("LOAD_CONST", markers.HANDBACK, lineno=exit_line),  # type: ignore[arg-type]
+                             Instr("POP_TOP", lineno=exit_line)]
+        if plan.kept:
+            marker += [Instr("LOAD_FAST", KEEP, lineno=exit_line),
+                       Instr("UNPACK_SEQUENCE", len(plan.kept), lineno=exit_line),
+                       *(Instr("STORE_FAST", n, lineno=exit_line) for n in plan.kept)]
+        items[where:where] = marker
+        if where < target:
+            target += len(marker)
     label = Label()
     items.insert(target, label)
     names = iterator_names(shapes)
@@ -151,7 +266,8 @@ def entry_function(func: FunctionType, code: CodeType, header: Header,
     items[start + 1:start + 1] = prologue
     out = bytecode.Bytecode(items)
     out._copy_attr_from(original)
-    out.argnames = [*bound, *names]
+    out.argnames = [*(n for n in bound if n not in plan.kept), *names,
+                    *((KEEP,) if plan.kept else ())]
     out.argcount = len(out.argnames)
     out.posonlyargcount = 0
     out.kwonlyargcount = 0

@@ -7,11 +7,23 @@ each as what it means, never as a call:
 - :func:`iter_at` ``(seq, index)``: the iterator of a list, tuple or ndarray that
   yields ``seq[index]`` next (``iter(seq)`` set to ``index``, as a list iterator's
   ``__reduce__`` describes it): the IR's ``GetIter`` of ``seq`` starting at ``index``.
+- :data:`HANDBACK`: ``LOAD_CONST HANDBACK; POP_TOP`` (nothing, in the interpreter)
+  ends the code native code runs: there the compiled entry hands its frame to the
+  interpreter (``ir.HandBack``, ``Status.HANDBACK``), which resumes at the marker and
+  runs the rest of the call, code the frontend need not compile (:mod:`.entrycode`).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+
+class _HandBack:
+    def __repr__(self) -> str:
+        return "<autotier: the interpreter goes on here>"
+
+
+HANDBACK = _HandBack()
 
 
 def iter_at(seq: Any, index: int) -> Any:

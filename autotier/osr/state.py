@@ -53,10 +53,19 @@ _RANGE_ITER = type(iter(range(0)))
 
 @dataclass(frozen=True)
 class Entry:
-    """A header's OSR entry: the child bead's hot object, made in ``epoch``."""
+    """A header's OSR entry: the child bead's hot object, made in ``epoch``, for
+    ``plans[tried]`` (the plans left are tried when its compile fails, ``failed``
+    saying why the first did)."""
 
     epoch: int
     child: HotFunction
+    plans: tuple[entrycode.Plan, ...] = (entrycode.Plan(0),)
+    tried: int = 0
+    failed: str | None = None
+
+    @property
+    def plan(self) -> entrycode.Plan:
+        return self.plans[self.tried]
 
 
 @dataclass(frozen=True)
@@ -168,14 +177,13 @@ class OsrState:
             with bead._lock:
                 self._turn_off(j, found)
             return _off()
-        args = found.arguments()
         with bead._lock:
             if epoch != self.epoch or self.made is not made:
                 return _off()
             entry = self.table.get((j, found.key))
             waiting = False
             if entry is None and not self._compiling():
-                entry = self._request(header, found, args)
+                entry = self._request(header, found, None)
                 if not self.wait_compile:
                     return _rearm(self)
                 waiting = True
@@ -183,23 +191,36 @@ class OsrState:
             # threshold while its inner loop's entry compiles would compile behind
             # it, beside the native code entered meanwhile, for an entry never used
             return _rearm(self)
-        if waiting:  # tests: enter at this very iteration
-            _settle(entry.child._bead)
         from autotier.runtime.bead import BeadState
         from autotier.runtime.signature import call_kinds
 
-        with bead._lock:
-            if epoch != self.epoch:
-                return _off()
-            child: Bead = entry.child._bead
-            if child.state in (BeadState.FAILED, BeadState.BLACKLISTED, BeadState.INVALID):
-                self._turn_off(j, f"OSR compile {child.state.value}: {child.reason}")
-                return _off()
-            kinds = call_kinds(child.func, tuple(args), {})
-            if child.code is None or kinds is None or kinds not in child.signatures:
-                return _rearm(self)
-            self.entries += 1
-            self.lines[header.line] += 1
+        while True:
+            if waiting:  # tests: enter at this very iteration
+                _settle(entry.child._bead)
+            with bead._lock:
+                if epoch != self.epoch:
+                    return _off()
+                child: Bead = entry.child._bead
+                if child.state is BeadState.FAILED and entry.tried + 1 < len(entry.plans):
+                    if self._compiling():  # (another header's, one at a time)
+                        return _rearm(self)
+                    entry = self._request(header, found, entry)  # the next plan: a
+                    if not self.wait_compile:  # hand-back nearer the header
+                        return _rearm(self)
+                    waiting = True
+                    continue
+                if child.state in (BeadState.FAILED, BeadState.BLACKLISTED,
+                                   BeadState.INVALID):
+                    why = entry.failed or f"{child.state.value}: {child.reason}"
+                    self._turn_off(j, f"OSR compile {why}")
+                    return _off()
+                args = entry.plan.arguments(found)
+                kinds = call_kinds(child.func, tuple(args), {})
+                if child.code is None or kinds is None or kinds not in child.signatures:
+                    return _rearm(self)
+                self.entries += 1
+                self.lines[header.line] += 1
+                break
         return _enter(entry.child, args)
 
     def _turn_off(self, j: int, reason: str) -> None:
@@ -217,16 +238,27 @@ class OsrState:
         return any(e.child._bead.state in (BeadState.QUEUED, BeadState.COMPILING)
                    for e in self.table.values())
 
-    def _request(self, header: Header, found: entrycode.Snapshot, args: list[Any]) -> Entry:
-        """Make header's entry a child bead and queue its compile (lock held)."""
+    def _request(self, header: Header, found: entrycode.Snapshot, after: Entry | None
+                 ) -> Entry:
+        """Make header's entry a child bead and queue its compile (lock held): its
+        first plan, or the one after ``after``'s (whose compile failed)."""
         from autotier.runtime.bead import child_of
 
         assert self.made is not None
+        if after is None:
+            plans = entrycode.plans(self.made.code, header, found.bound)
+            tried, failed = 0, None
+        else:
+            old = after.child._bead
+            plans, tried = after.plans, after.tried + 1
+            failed = after.failed or f"{old.state.value}: {old.reason}"
+        plan = plans[tried]
         func = entrycode.entry_function(self.bead.func, self.made.code, header, found.bound,
-                                        found.shapes)
+                                        found.shapes, plan=plan)
         child = child_of(self.bead, func, _NoPromotion())
-        entry = self.table[header.number, found.key] = Entry(self.epoch, child)
-        child._bead.compile_for(tuple(args))
+        entry = Entry(self.epoch, child, plans, tried, failed)
+        self.table[header.number, found.key] = entry
+        child._bead.compile_for(tuple(plan.arguments(found)))
         return entry
 
     # ------------------------------------------------------------ inspection
