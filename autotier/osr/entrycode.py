@@ -47,6 +47,7 @@ from bytecode import Instr, Label
 from autotier import compat
 from autotier.osr import markers
 from autotier.osr.instrument import Header
+from autotier.osr.loops import graph, holding
 
 RANGE = "range"  # an iterator passed as next, stop, step
 SEQUENCE = "seq"  # an iterator passed as its sequence and next index
@@ -121,53 +122,11 @@ def snapshot(seen: dict[str, Any], code: CodeType, header: Header, iters: tuple[
 KEEP = ".keep"  # the tuple of the locals a hand-back entry carries unread
 
 
-def _graph(items: list[Any]) -> tuple[list[Instr], list[list[int]]]:
-    """The instructions of a parsed code (the ``bytecode`` package's order) and each
-    one's successors, by position."""
-    instrs = [x for x in items if isinstance(x, Instr)]
-    at: dict[int, int] = {}
-    pending: list[int] = []
-    count = 0
-    for x in items:
-        if isinstance(x, Label):
-            pending.append(id(x))
-        elif isinstance(x, Instr):
-            for label in pending:
-                at[label] = count
-            pending = []
-            count += 1
-    succ: list[list[int]] = []
-    for n, ins in enumerate(instrs):
-        out: list[int] = []
-        if ins.has_jump():
-            out.append(at[id(ins.arg)])
-        if not (ins.is_final() or ins.is_uncond_jump()) and n + 1 < len(instrs):
-            out.append(n + 1)
-        succ.append(out)
-    return instrs, succ
-
-
 def loops(code: CodeType, header: Header) -> tuple[frozenset[int], ...]:
     """The loops that hold ``header`` (each the positions of its instructions: a
     natural loop of a backward jump), outermost first."""
-    instrs, succ = _graph(list(bytecode.Bytecode.from_code(code)))
-    preds: list[list[int]] = [[] for _ in instrs]
-    for n, out in enumerate(succ):
-        for m in out:
-            preds[m].append(n)
-    bodies: dict[int, set[int]] = {}
-    for n, out in enumerate(succ):
-        for h in out:
-            if h <= n and "BACKWARD" in instrs[n].name:  # a back edge n -> h
-                body = bodies.setdefault(h, {h})
-                todo = [n]
-                while todo:
-                    m = todo.pop()
-                    if m not in body:
-                        body.add(m)
-                        todo.extend(preds[m])
-    holding = [frozenset(b) for b in bodies.values() if header.index in b]
-    return tuple(sorted(holding, key=len, reverse=True))
+    return tuple(body for _, body in holding(list(bytecode.Bytecode.from_code(code)),
+                                             header.index))
 
 
 @dataclass(frozen=True)
@@ -194,7 +153,7 @@ class Plan:
 def plans(code: CodeType, header: Header, bound: tuple[str, ...]) -> tuple[Plan, ...]:
     """The entries tried in turn until one compiles: the rest of the call, then a
     hand-back at the exits of each loop holding the header, outermost first."""
-    instrs, succ = _graph(list(bytecode.Bytecode.from_code(code)))
+    instrs, succ = graph(list(bytecode.Bytecode.from_code(code)))
     out = [Plan(0)]
     for k, body in enumerate(loops(code, header), 1):
         exits = frozenset(m for n in body for m in succ[n] if m not in body)
@@ -226,8 +185,8 @@ def entry_function(func: FunctionType, code: CodeType, header: Header,
     then :func:`iterator_names`, then ``.keep`` if ``plan`` keeps any."""
     original = bytecode.Bytecode.from_code(code)
     items = list(original)
+    instrs = [item for item in items if isinstance(item, Instr)]
     positions = [n for n, item in enumerate(items) if isinstance(item, Instr)]
-    target = positions[header.index]
     line = header.line
     for at in sorted(plan.exits, reverse=True):  # (later positions first: the earlier
         where = positions[at]  # stay where they are)
@@ -240,10 +199,9 @@ def entry_function(func: FunctionType, code: CodeType, header: Header,
                        Instr("UNPACK_SEQUENCE", len(plan.kept), lineno=exit_line),
                        *(Instr("STORE_FAST", n, lineno=exit_line) for n in plan.kept)]
         items[where:where] = marker
-        if where < target:
-            target += len(marker)
     label = Label()
-    items.insert(target, label)
+    target = instrs[header.index]
+    items.insert(next(n for n, item in enumerate(items) if item is target), label)
     names = iterator_names(shapes)
     prologue: list[Instr] = []
     at = 0
