@@ -456,8 +456,8 @@ class GetIter(Instr):
 
     operand: Var
     reverse: bool = False
-    #: an OSR entry's iterator (``osr.markers.iter_at``): the index it yields next
-    #: (a list, tuple or array's; never with ``reverse``); None: from the start
+    #: an OSR entry's iterator (``osr.markers.iter_at``, ``reversed_at``): the index it
+    #: yields next; None: from the start
     start: Var | None = None
 
 

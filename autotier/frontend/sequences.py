@@ -96,11 +96,12 @@ def lower_getitem(fl: FunctionLowering, seq: ll.Value, kind: VKind, index: ll.Va
 
 def lower_iter(fl: FunctionLowering, seq: ll.Value, kind: VKind, reverse: bool = False,
                start: ll.Value | None = None) -> Leaf:
-    """``iter(seq)`` (from index 0, or ``start``: an OSR entry's iterator part-way), or
-    ``reversed(seq)``: from its last index then, read now, counting down (CPython's
-    listreverseiterator and reversed object)."""
+    """``iter(seq)`` (from index 0), or ``reversed(seq)``: from its last index then, read
+    now, counting down (CPython's listreverseiterator and reversed object); from
+    ``start`` instead, an OSR entry's iterator part-way."""
     if reverse:
-        last = fl.b.sub(length(fl, seq, kind), i64(1), name="last")
+        last = (fl.b.sub(length(fl, seq, kind), i64(1), name="last") if start is None
+                else start)
         return (seq, last), frozenset({RITER_OF[kind]})
     return (seq, i64(0) if start is None else start), frozenset({ITER_OF[kind]})
 

@@ -3,17 +3,10 @@
 It is the header's resume function (:mod:`autotier.deopt.resume`): the function's own
 bytecode behind a prologue whose parameters are the frame's bound locals and the loop
 iterators' state, and which jumps to the header.  Each iterator on the header's stack
-(the enclosing ``for`` loops', the loop's own included) is passed as what rebuilds it:
-
-- a range iterator as three ints (its next value, stop and step), rebuilt as
-  ``iter(range(next, stop, step))`` (``LOAD_GLOBAL range``: the probe enters only where
-  ``range`` is the builtin);
-- a list, tuple or ndarray iterator as its sequence and the index it yields next
-  (``__reduce__``: ``(iter, (seq,), index)``; an exhausted one, ``(iter, ((),))``, as
-  an empty tuple's), rebuilt as ``markers.iter_at(seq, index)``, which the frontend
-  lowers as the sequence's iterator from that index: native code reads the length at
-  every step, as CPython's iterator does, and a deopt rebuilds the iterator at its
-  position as any frame state does.
+(the enclosing ``for`` loops', the loop's own included) is passed as what rebuilds it
+(:mod:`.iterstate`: a range's next value, stop and step; a list's, tuple's or
+ndarray's sequence and next index, rebuilt by a marker the frontend lowers as that
+sequence's iterator from that index; reversed, enumerate and zip of those).
 
 So the entry's parameters are ints and sequences the ordinary pipeline compiles (a
 sequence's element kinds sampled at the request, as any compile's): the OSR code is
@@ -36,7 +29,6 @@ the interpreter runs.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from types import CodeType, FunctionType
 from typing import Any
@@ -44,22 +36,9 @@ from typing import Any
 import bytecode
 from bytecode import Instr, Label
 
-from autotier import compat
-from autotier.osr import markers
+from autotier.osr import iterstate, markers
 from autotier.osr.instrument import Header
 from autotier.osr.loops import graph, holding
-
-RANGE = "range"  # an iterator passed as next, stop, step
-SEQUENCE = "seq"  # an iterator passed as its sequence and next index
-
-class _Indexed:
-    def __getitem__(self, index: int) -> None:
-        raise IndexError(index)
-
-
-_RANGE_ITER = type(iter(range(0)))
-#: list and tuple iterators, and CPython's iterator over ``__getitem__`` (an ndarray's)
-_SEQ_ITERS: tuple[type, ...] = (type(iter([])), type(iter(())), type(iter(_Indexed())))
 
 
 @dataclass(frozen=True)
@@ -69,11 +48,11 @@ class Snapshot:
 
     bound: tuple[str, ...]
     values: tuple[Any, ...]
-    shapes: tuple[str, ...]
-    iterators: tuple[Any, ...]  # flattened: 3 ints per range, (seq, index) per sequence
+    shapes: tuple[iterstate.Shape, ...]
+    iterators: tuple[Any, ...]  # flattened (iterstate.names)
 
     @property
-    def key(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    def key(self) -> tuple[tuple[str, ...], tuple[iterstate.Shape, ...]]:
         """What an entry's code depends on: which locals are bound, the iterators' shapes."""
         return self.bound, self.shapes
 
@@ -81,37 +60,15 @@ class Snapshot:
         return [*self.values, *self.iterators]
 
 
-def iterator_state(it: Any) -> tuple[str, list[Any]] | str:
-    """How an entry rebuilds iterator ``it``: its shape and values, or why it cannot."""
-    if type(it) is _RANGE_ITER:
-        reduced: Any = it.__reduce__()
-        span, index = reduced[1][0], reduced[2]
-        return RANGE, [span.start + index * span.step, span.stop, span.step]
-    if type(it) in _SEQ_ITERS:
-        reduced = it.__reduce__()
-        seq = reduced[1][0]
-        index = reduced[2] if len(reduced) > 2 else 0  # exhausted: an empty tuple's
-        if type(seq) in (list, tuple) or _is_ndarray(seq):
-            return SEQUENCE, [seq, index]
-        return f"a loop over a {type(seq).__name__} (not a list, tuple or ndarray)"
-    return (f"a loop over a {type(it).__name__} (only range, list, tuple and ndarray "
-            "loops are entered)")
-
-
-def _is_ndarray(obj: object) -> bool:
-    numpy = sys.modules.get("numpy")  # (an ndarray exists only once numpy is imported)
-    return numpy is not None and type(obj) is numpy.ndarray
-
-
 def snapshot(seen: dict[str, Any], code: CodeType, header: Header, iters: tuple[Any, ...]
              ) -> Snapshot | str:
     """The :class:`Snapshot` of a frame whose locals are ``seen`` and whose header stack
     is ``iters``, or why it cannot be entered."""
     bound = tuple(n for n in code.co_varnames if n in seen and n in header.live)
-    shapes: list[str] = []
+    shapes: list[iterstate.Shape] = []
     flat: list[Any] = []
     for it in iters:
-        found = iterator_state(it)
+        found = iterstate.state(it)
         if isinstance(found, str):
             return found
         shapes.append(found[0])
@@ -166,23 +123,13 @@ _NAMING = frozenset({"LOAD_FAST", "LOAD_FAST_CHECK", "STORE_FAST", "DELETE_FAST"
                      "LOAD_FAST__LOAD_FAST", "LOAD_FAST_AND_CLEAR"})
 
 
-def iterator_names(shapes: tuple[str, ...]) -> tuple[str, ...]:
-    """The parameters of the iterators: next, stop, step of a range; seq, index of a
-    sequence."""
-    out: list[str] = []
-    for k, shape in enumerate(shapes):
-        parts = ("next", "stop", "step") if shape == RANGE else ("seq", "index")
-        out += [f".it{k}_{part}" for part in parts]
-    return tuple(out)
-
-
 def entry_function(func: FunctionType, code: CodeType, header: Header,
-                   bound: tuple[str, ...], shapes: tuple[str, ...], *,
+                   bound: tuple[str, ...], shapes: tuple[iterstate.Shape, ...], *,
                    plan: Plan = Plan(0)) -> FunctionType:
     """The OSR entry of ``code`` (``func``'s code instrumented) at ``header``, for a
     frame whose bound locals are ``bound`` (in ``co_varnames`` order) and whose
     iterators have ``shapes``: its parameters are those locals (but ``plan.kept``),
-    then :func:`iterator_names`, then ``.keep`` if ``plan`` keeps any."""
+    then :func:`.iterstate.names`, then ``.keep`` if ``plan`` keeps any."""
     original = bytecode.Bytecode.from_code(code)
     items = list(original)
     instrs = [item for item in items if isinstance(item, Instr)]
@@ -202,22 +149,11 @@ def entry_function(func: FunctionType, code: CodeType, header: Header,
     label = Label()
     target = instrs[header.index]
     items.insert(next(n for n, item in enumerate(items) if item is target), label)
-    names = iterator_names(shapes)
+    names = iterstate.names(shapes)
+    params = list(names)
     prologue: list[Instr] = []
-    at = 0
     for shape in shapes:
-        if shape == RANGE:
-            prologue.append(Instr("LOAD_GLOBAL", (True, "range"), lineno=line))
-            prologue += [Instr("LOAD_FAST", n, lineno=line) for n in names[at:at + 3]]
-            prologue += compat.call_instructions(3, line)
-            prologue.append(Instr("GET_ITER", lineno=line))
-            at += 3
-        else:
-            prologue += [Instr("PUSH_NULL", lineno=line),
-                         Instr("LOAD_CONST", markers.iter_at, lineno=line)]  # type: ignore[arg-type]
-            prologue += [Instr("LOAD_FAST", n, lineno=line) for n in names[at:at + 2]]
-            prologue += compat.call_instructions(2, line)
-            at += 2
+        prologue += iterstate.rebuild(shape, params, line)
     prologue.append(Instr("JUMP_FORWARD", label, lineno=line))
     start = next(n for n, item in enumerate(items)
                  if isinstance(item, Instr) and item.name == "RESUME")

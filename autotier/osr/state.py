@@ -36,7 +36,7 @@ from types import FrameType, FunctionType
 from typing import TYPE_CHECKING, Any
 
 from autotier import compat
-from autotier.osr import entrycode
+from autotier.osr import entrycode, iterstate
 from autotier.osr.instrument import GO_ON, NEVER, RAISE, Header, Instrumented, instrument, screen
 
 log = logging.getLogger("autotier")
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
 #: back edges between two calls of a probe's slow path (fewer when the loop threshold
 #: is lower): the slow path costs ~1-2 us, ~1% of 1,024 interpreted iterations
 COUNTDOWN = 1024
-_RANGE_ITER = type(iter(range(0)))
 
 
 @dataclass(frozen=True)
@@ -93,7 +92,7 @@ class OsrState:
         self.declined: str | None = None  # why the function has no probes
         self.counts: Counter[int] = Counter()  # back edges counted, by header number
         self.off: dict[int, str] = {}  # headers never entered (this epoch), and why
-        self.table: dict[tuple[int, tuple[tuple[str, ...], tuple[str, ...]]], Entry] = {}
+        self.table: dict[tuple[int, Any], Entry] = {}  # (header, Snapshot.key)
         self.entries = 0  # calls that entered native code at a header
         self.lines: Counter[int] = Counter()  # entries by the header's line
         # tests: the probe that queues an OSR compile waits for it and enters at once
@@ -325,11 +324,13 @@ def _values(frame: FrameType, made: Instrumented, header: Header, iters: tuple[A
     """What ``frame`` at ``header`` hands to its entry (its live bound locals and its
     iterators' state, :func:`entrycode.snapshot`), or why it cannot be entered."""
     func = made.func
+    snap = entrycode.snapshot(frame.f_locals, made.code, header, iters)
     names = getattr(func, "__builtins__", vars(builtins))
     found = func.__globals__.get("range", names.get("range"))
-    if found is not builtins.range and any(type(it) is _RANGE_ITER for it in iters):
+    if (found is not builtins.range and not isinstance(snap, str)
+            and any(map(iterstate.uses_range, snap.shapes))):
         return "range is not the builtin"
-    return entrycode.snapshot(frame.f_locals, made.code, header, iters)
+    return snap
 
 
 #: the Python frames between the interpreted frame and the rest of the call it enters

@@ -412,7 +412,7 @@ def test_stats_and_explain_show_the_osr_entries():
     text = autotier.explain(hf)["osr"]
     assert f"line {line}, offset" in text and "entry compiled" in text
     # n and j are dead at the inner header (range(n) was evaluated, j is stored first)
-    assert f"OSR entry at line {line} (compiled), parameters m, s, i, .it0_next" in text
+    assert f"OSR entry at line {line} (compiled), parameters m, s, i, .it0_0, .it0_1" in text
     assert "LOAD_GLOBAL NULL + range" in text
     assert autotier.explain(autotier.hot(straight))["osr"] == "no loop probes: no loop"
 

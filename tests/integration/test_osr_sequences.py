@@ -140,6 +140,52 @@ def late_float(xs):
     return s
 
 
+def enumerated(xs, start):
+    s = 0.0
+    for i, x in enumerate(xs):
+        s += i * x - start
+    return s
+
+
+def enumerated_from(xs):
+    s = 0
+    for i, x in enumerate(xs, 7):
+        s += i * x
+        if x % 50 == 3:
+            xs.append(i)  # the enumerate's list grows under it
+    return s
+
+
+def zipped(xs, t, a):
+    s = 0.0
+    for x, y, v in zip(xs, t, a):
+        s += x * y - v
+    return s
+
+
+def backwards(xs):
+    s = 0.0
+    for x in reversed(xs):
+        s = s * 0.5 + x
+    return s
+
+
+def backwards_shrinking(xs):
+    s = 0
+    for x in reversed(xs):
+        s += x
+        if len(xs) > 100:
+            drop_last(xs)  # shorter than the reversed iterator's index: it ends
+    return s, len(xs)
+
+
+def enumerate_range(n):
+    s = 0
+    for i, k in enumerate(range(3, n, 2)):
+        s += i * k
+    return s
+
+
 LIST = [0.25 * k - 3 for k in range(300)]
 CASES = [
     (weighted, (LIST, 3)), (weighted, (LIST[:7], 0.5)), (int_total, (tuple(range(-50, 250)),)),
@@ -149,6 +195,10 @@ CASES = [
     (growing, ([1, 2, 3, 4],)), (shrinking, (list(range(400)),)),
     (first_over, (list(range(300)), 250)), (first_over, (list(range(300)), 10**6)),
     (range_in_list, (list(range(60)), 30)), (late_float, (list(range(300)),)),
+    (enumerated, (LIST, 2)), (enumerated_from, (list(range(200)),)),
+    (zipped, (LIST, tuple(range(250)), np.linspace(0.0, 1.0, 280))),
+    (backwards, (LIST,)), (backwards, (tuple(LIST),)),
+    (backwards_shrinking, (list(range(300)),)), (enumerate_range, (700,)),
 ]
 
 
@@ -220,6 +270,23 @@ def test_break_and_else_of_an_entered_list_loop():
         assert entries(hf) == (1 if limit > 2 else 0)
 
 
+def test_enumerate_zip_and_reversed_loops_are_entered():
+    for func, args in [(enumerated, (LIST, 2)), (zipped, (LIST, LIST, np.ones(300))),
+                       (backwards, (LIST,)), (enumerate_range, (700,))]:
+        hf = run_both(func, args, 5)
+        assert entries(hf) == 1, bead_of(hf).osr.describe()
+
+    def strict_zip(xs):
+        s = 0
+        for a, b in zip(xs, xs, strict=True):
+            s += a * b
+        return s
+
+    hf = osr_hot(strict_zip, 5)
+    same(hf(list(range(100))), strict_zip(list(range(100))))
+    assert entries(hf) == 0 and "strict" in bead_of(hf).osr.describe()
+
+
 def test_a_loop_over_something_else_is_not_entered():
     def over_dict_keys(d):
         s = 0
@@ -254,7 +321,8 @@ def _captured(func, args, at, monkeypatch):
 FORCED = [(weighted, (LIST[:40], 3)), (int_total, (tuple(range(40)),)),
           (array_sum, (np.linspace(0.0, 1.0, 40),)), (rows, (np.arange(60.0).reshape(6, 10),)),
           (nested_lists, ([[1, 2, 3]] * 20,)), (growing, ([1, 2, 3],)),
-          (first_over, (list(range(40)), 30))]
+          (first_over, (list(range(40)), 30)), (enumerated_from, (list(range(40)),)),
+          (zipped, (LIST[:30], tuple(range(30)), np.ones(30))), (backwards, (LIST[:30],))]
 
 
 @pytest.mark.parametrize(("func", "args"), FORCED, ids=_id)
