@@ -17,9 +17,10 @@ import traceback
 
 import pytest
 
+import autotier
 from autotier.osr import entrycode
 from autotier.osr import state as osr_state
-from autotier.osr.instrument import headers
+from autotier.osr.instrument import headers, screen
 from tests.frontend import harness
 from tests.integration.test_osr import children, entries, osr_hot
 from tests.runtime.helpers import bead_of
@@ -219,3 +220,46 @@ def test_tracing_a_handed_back_call_sees_cpythons_lines():
 
     hf = osr_hot(while_then_print, 5)
     assert lines_of(lambda: hf(50)) == lines_of(lambda: while_then_print(50))
+
+
+HANDBACK_PROGRAMS = 200  # tests/programs/seqgen's programs, each ending in a str
+
+
+def test_random_sequence_programs_ending_in_a_str_are_handed_back_exactly():
+    """seqgen's programs with ``tag = repr(s)`` before their return (a str: the rest of
+    the call never compiles, so every entry hands back), entered at a random iteration:
+    the outcome and the list's state against CPython's."""
+    import random
+
+    from tests.programs.seqgen import KS, SEQUENCES, program
+
+    run = handed = 0
+    mismatches: list[str] = []
+    for number in range(HANDBACK_PROGRAMS):
+        rng = random.Random(number)
+        lines = program(number).splitlines()
+        ret = lines[-1].removeprefix("    return ")
+        source = "\n".join([*lines[:-1], "    tag = repr(s)", f"    return ({ret}), tag"]) + "\n"
+        ns: dict = {}
+        exec(compile(source, f"<osr hand-back program {number}>", "exec"), ns)
+        func = ns["f"]
+        if screen(func) is not None:
+            continue
+        run += 1
+        at = rng.randint(1, 3)
+        hf = osr_hot(func, at)
+        for _ in range(4):
+            xs, k = rng.choice(SEQUENCES), rng.choice(KS)
+            mine, theirs = copy.deepcopy(xs), copy.deepcopy(xs)
+            expected = harness.outcome(lambda: func(theirs, k))  # noqa: B023
+            got = harness.outcome(lambda: hf(mine, k))  # noqa: B023
+            if not harness.same_outcome(got, expected) or not harness.same_state((mine,),
+                                                                                 (theirs,)):
+                mismatches.append(f"{source}({xs!r}, {k!r}) entered at {at}: autotier "
+                                  f"{got!r} {mine!r}, CPython {expected!r} {theirs!r}")
+        handed += any(e.plan.level > 0 and e.child._bead.state.value == "compiled"
+                      for e in bead_of(hf).osr.table.values()) and entries(hf) > 0
+        autotier.invalidate(hf)
+    assert not mismatches, "\n".join(mismatches[:10])
+    print(f"\n{handed} of {run} programs entered and handed back")
+    assert run >= 20 and handed >= run // 4, (run, handed)
