@@ -119,8 +119,7 @@ def plans(code: CodeType, header: Header, bound: tuple[str, ...]) -> tuple[Plan,
     return tuple(out)
 
 
-_NAMING = frozenset({"LOAD_FAST", "LOAD_FAST_CHECK", "STORE_FAST", "DELETE_FAST",
-                     "LOAD_FAST__LOAD_FAST", "LOAD_FAST_AND_CLEAR"})
+_NAMING = frozenset({"LOAD_FAST", "LOAD_FAST_CHECK", "STORE_FAST", "DELETE_FAST"})
 
 
 def entry_function(func: FunctionType, code: CodeType, header: Header,

@@ -78,13 +78,14 @@ def break_else(xs, limit):
 
 def overflow_then_print(n):
     s = 1
+    label = "digits"  # kept: unbound in the frame the deopt resumes, restored at the exit
     for i in range(n):
         if i > n - 5:
             s = s * 10**6 + i  # past int64: a precise deopt inside the entered loop
         else:
             s = (s + i) & 0xFFFF
     text = str(s)
-    print(len(text))
+    print(label, len(text))
     return text
 
 
@@ -153,6 +154,8 @@ def test_a_deopt_inside_a_handed_back_entry_is_precise(capsys):
     assert outcome(hf, (3000,), capsys) == outcome(overflow_then_print, (3000,), capsys)
     (child,) = children(hf)
     assert child.resumes == 1 and child.bailouts == 1
+    entry = next(iter(bead_of(hf).osr.table.values()))
+    assert entry.plan.kept == ("label",)
 
 
 def test_the_traceback_ends_at_the_functions_own_line():
