@@ -59,6 +59,8 @@ TPFLAGS_HEAPTYPE = 1 << 9  # a class statement's class (abi.InstanceKind)
 TYPE_TP_FLAGS = 168
 TYPE_TP_BASE = 256
 TYPE_TP_ALLOC = 304
+TYPE_TP_NEW = 312  # PyTypeObject.tp_new (object.__new__'s C function in object's)
+TYPE_TP_NAME = 24  # PyTypeObject.tp_name (a C string)
 # PyFunctionObject.func_code (after globals, builtins, name, qualname in 3.11 and 3.12),
 # then func_defaults (a tuple, or NULL)
 FUNC_CODE = 48
@@ -190,6 +192,15 @@ def check_layouts() -> None:
     if (ctypes.c_void_p.from_address(id(float) + TYPE_TP_BASE).value != id(object)
             or ctypes.c_void_p.from_address(id(object) + TYPE_TP_ALLOC).value != generic_alloc):
         raise ImportError("unexpected PyTypeObject layout (tp_base, tp_alloc)")
+
+    class _Made:
+        pass
+
+    new = ctypes.c_void_p.from_address(id(object) + TYPE_TP_NEW).value
+    if (ctypes.c_char_p.from_address(id(float) + TYPE_TP_NAME).value != b"float" or not new
+            or ctypes.c_void_p.from_address(id(_Made) + TYPE_TP_NEW).value != new
+            or ctypes.c_void_p.from_address(id(float) + TYPE_TP_NEW).value == new):
+        raise ImportError("unexpected PyTypeObject layout (tp_name, tp_new)")
     d: dict[str, object] = {}
     before = dict_version(d)
     d["k"] = 1

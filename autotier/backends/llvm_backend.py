@@ -18,6 +18,7 @@ from autotier.backends.base import (
     Stale,
     Unsupported,
 )
+from autotier.broker import pacing
 from autotier.deopt import resume
 from autotier.dispatch import build
 from autotier.dispatch.entry import Specialisation
@@ -62,6 +63,7 @@ class LLVMBackend:
         func = request.func
         lowered = []
         for kinds in request.signatures:
+            pacing.checkpoint()  # an OSR compile: the loop it is for gets its share
             try:
                 lowered.append(frontend.lower(func, kinds, int_bits=request.int_bits,
                                               elements=dict(request.elements)))
@@ -94,6 +96,7 @@ class LLVMBackend:
                 dumps[stage] = dumps.get(stage, "") + f"; {sig}\n{text}\n"
         if built.asm:
             dumps["asm"] = built.asm
+        pacing.checkpoint()
         # the deopt sites' resume functions, off the path of the call that first deopts
         resume.prepare(site for lm in lowered for site in lm.sites)
         natives = tuple(NativeSpec(lm.arg_kinds, built.extras[lm.body], None, True,

@@ -25,6 +25,7 @@ deoptimisation.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import logging
 import operator
@@ -302,14 +303,44 @@ def finish(frames: Sequence[Frame | Outcome]) -> functools.partial[Any]:
     in the interpreter: calling it returns the outermost frame's result.  The
     innermost may be a callee's outcome its native caller could not take."""
     call: functools.partial[Any] | None = None
+    inner: Frame | Outcome | None = None
     for frame in frames:
         if isinstance(frame, Outcome):
             assert call is None, "a result frame is the innermost"
             call = outcome_call(frame)
         else:
+            if call is not None and isinstance(inner, Frame) and _constructs(frame.site):
+                call = functools.partial(_constructed, call, _self_of(inner))
             call = frame_call(frame, call)
+        inner = frame
     assert call is not None
     return call
+
+
+def _constructs(site: Site) -> bool:
+    """Whether the call a frame's native callee ran under is a class's: the callee is
+    the ``__init__`` of an instance native code made (``frontend.construct``)."""
+    consumed = site.stack[len(site.stack) - site.call:] if site.call else ()
+    return len(consumed) > 1 and isinstance(consumed[1], ConstEntry) and isinstance(
+        consumed[1].value, type)
+
+
+def _self_of(frame: Frame) -> object:
+    """The instance an ``__init__`` frame was given (its first parameter, which the
+    compiled ``__init__`` never rebinds: ``methodplan.init_plan``)."""
+    first = frame.site.func.__code__.co_varnames[0]
+    return frame.values[frame.site.varnames.index(first)]
+
+
+def _constructed(init: Callable[[], object], obj: object) -> object:
+    """``type.__call__`` after its ``__new__``: ``__init__``'s frame finished, then the
+    instance (CPython's TypeError for another result than None)."""
+    result = init()
+    if result is not None:
+        name = ctypes.c_char_p.from_address(id(type(result)) + compat.TYPE_TP_NAME).value or b""
+        raise TypeError(f"__init__() should return None, not '{name[:200].decode()}'")
+    return obj
+
 
 
 def keep(code: int, address: int) -> functools.partial[Any]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from autotier import compat
 from autotier.backends.base import Stale
+from autotier.broker import pacing
 from autotier.dispatch import entry as entry_ir
 from autotier.dispatch import hotobject as ho
 from autotier.dispatch.binding import BindingPlan
@@ -111,6 +112,13 @@ done:
 """
 
 
+def _keywords(code: object) -> bool:
+    """Whether a parameter of ``code`` can be passed by keyword."""
+    posonly: int = code.co_posonlyargcount  # type: ignore[attr-defined]
+    argcount: int = code.co_argcount  # type: ignore[attr-defined]
+    return posonly < argcount
+
+
 def build_entry(
     stem: str,
     nargs: int,
@@ -148,14 +156,21 @@ def build_entry(
     guarded = f"{name}__guarded"
     checks = tuple(entry_ir.NamespaceCheck(id(ns), binding_addresses(names))
                    for ns, names in bindings)
-    binding = BindingPlan.of(code, defaults) if code is not None else None
+    # nothing to bind in a function whose parameters are all positional-only and have
+    # no defaults (an OSR entry's): a call with keywords or of another arity goes to
+    # the interpreter, which raises as undecorated; the binder's IR is a quarter of
+    # an entry's (cProfile of entry_ir on OSR entries)
+    binding = (BindingPlan.of(code, defaults)
+               if code is not None and (defaults or _keywords(code)) else None)
     plan = entry_ir.EntryPlan(guarded, nargs, tuple(specs), checks,
                               id(code) if code is not None else 0, binding,
                               (*((id(f), compat.FUNC_DEFAULTS, id(d)) for f, d in callee_defaults),
                                *((id(f), compat.FUNC_CODE, id(c)) for f, c in callee_codes)))
     cells = [entry_ir.version_global_name(guarded, i) for i in range(len(bindings))]
+    entry_text = entry_ir.entry_ir(plan)
+    pacing.checkpoint()  # an OSR compile gives the loop it is for its share of the GIL
     compiled = engine.compile_ir_modules(
-        [*body_ir, entry_ir.entry_ir(plan), counting_wrapper_ir(name, guarded)],
+        [*body_ir, entry_text, counting_wrapper_ir(name, guarded)],
         [name, *extra_symbols],
         globals_=cells,
         opt=opt,

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from types import FunctionType
 
 from autotier.abi import ArgKind, ArrayKind, InstanceKind, Kind, NumpyKind
+from autotier.broker import pacing
 from autotier.deopt.sites import Site
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.kinds import VKind
@@ -79,6 +80,7 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
                 _add_attr(attrs, attr_classes, cls, name, seen)
     program = build_program(func, kinds, speculated_elements, items, attrs, held=held,
                             speculated=speculated, attr_classes=attr_classes)
+    pacing.checkpoint()  # an OSR compile: the loop it is for gets its share of the GIL
     body = engine.unique_name(f"body_{func.__qualname__}")
     try:
         lowering = ModuleLowering(program, body, int_bits)
@@ -91,7 +93,9 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
                                 speculated=speculated, attr_classes=attr_classes,
                                 instance_calls=False)
         lowering = ModuleLowering(program, body, int_bits)
-    text = str(lowering.run())
+    module = lowering.run()
+    pacing.checkpoint()
+    text = str(module)
     dumps = {
         "bytecode": "\n\n".join(s.decoded.listing() for s in program.sources.values()),
         "ir": "\n\n".join(t.dump() for t in program.typed.values()),

@@ -21,8 +21,10 @@ path: every read is the C API's.
 A write takes the same path (and needs object's own assignment: no ``__setattr__``)
 when the slot or entry holds an exact int or float (``boxes.is_number``: releasing it
 runs no Python code): the new value's reference replaces it, as CPython's
-STORE_ATTR_INSTANCE_VALUE and a slot's member setter do; an empty slot or entry (the
-values' insertion order would change) takes the C API.
+STORE_ATTR_INSTANCE_VALUE and a slot's member setter do; an empty slot takes the
+value's reference as the member setter does (nothing to release: a fresh instance's
+``__init__``), an empty entry of the values (their insertion order would change)
+takes the C API.
 """
 
 from __future__ import annotations

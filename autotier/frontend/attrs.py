@@ -28,12 +28,13 @@ from llvmlite import ir as ll
 
 from autotier import compat
 from autotier.abi import Status
+from autotier.dispatch import unboxing
 from autotier.dispatch.irutil import PTR, const_ptr, declare, field
 from autotier.frontend import attrfast, boxes, ir, owned, periodic, results
 from autotier.frontend.capi import raised_if_null, resume_after
 from autotier.frontend.finishing import take_exception
 from autotier.frontend.ir import VKind
-from autotier.frontend.values import I1, I32, LV
+from autotier.frontend.values import F64, I32, I64, LV, i64
 
 if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering
@@ -49,71 +50,85 @@ def name_object(name: str) -> ll.Value:
 
 def get_attr(fl: FunctionLowering, instr: ir.GetAttr) -> LV:
     """``instr.obj.name``, unboxed to the kinds typed for it: read directly where the
-    class allows (:mod:`.attrfast`) and its guards hold, else by the C API."""
+    class allows (:mod:`.attrfast`) and its guards hold, else by the C API.  Each path
+    takes its value itself and they join with it (the fast path tests nothing the C
+    API's needs: no flags carried to a shared check)."""
     b = fl.b
     module = fl.ml.module
     kinds = fl.types[instr.dest]
     (obj,) = fl.values[instr.obj]
     fast = attrfast.plan(fl.typed.classes[instr.obj], instr.name)
-    join = fl.block(f"{instr.name}_read")
     slow = fl.block(f"{instr.name}_capi")
-    incoming: list[tuple[ll.Value, ll.Value, ll.Value, ll.Block]] = []
-    false = ll.Constant(I1, 0)
+    arrived: list[tuple[LV, ll.Block]] = []
     if fast is not None:
-        value = _fast_read(fl, obj, fast, slow)  # borrowed, not NULL
-        incoming.append((value, false, false, b.block))
-        b.branch(join)
+        value = _fast_read(fl, instr.obj, obj, fast, slow)  # borrowed, not NULL
+
+        def new_reference() -> ll.Value:  # for the record (borrowed: one more)
+            owned.incref_inline(fl, value)
+            return value
+
+        took, lv = results.take(fl, value, kinds)  # a number, or an instance of its class
+        resume_after(fl, b.not_(took), Status.ELEMENT, "took", new_reference)
+        if results.takes_object(kinds):  # the value owns a reference of its own
+            owned.incref_inline(fl, value)
+        arrived.append((lv, b.block))
     else:
         b.branch(slow)
+    join = fl.block(f"{instr.name}_read")
+    if fast is not None:
+        b.branch(join)
     b.position_at_end(slow)
+    fl.attr_proofs.forget_all()  # the C API may run anything
     stale = periodic.watch_namespaces(fl)
     getattr_ = declare(module, "PyObject_GetAttr", PTR, [PTR, PTR])
     result = b.call(getattr_, [obj, name_object(instr.name)], name=f"{instr.name}_obj")
     reshaped = fl.array_fields.changed()  # a property or __getattr__ may have run
     raised_if_null(fl, result)
-    incoming.append((result, ll.Constant(I1, 1), b.or_(stale(), reshaped), b.block))
+    changed = b.or_(stale(), reshaped)
+    took, lv = results.take(fl, result, kinds)
+    resume_after(fl, b.not_(took), Status.ELEMENT, "took", lambda: result)  # (the C API's)
+    resume_after(fl, changed, Status.STALE, "same_globals", lambda: result)
+    if not results.takes_object(kinds):  # (an object keeps the C API's reference)
+        b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [result])
+    arrived.append((lv, b.block))
     b.branch(join)
     b.position_at_end(join)
-    got, owns, changed = (b.phi(t) for t in (PTR, I1, I1))
-    for value, own, moved, block in incoming:
-        got.add_incoming(value, block)
-        owns.add_incoming(own, block)
-        changed.add_incoming(moved, block)
-
-    def new_reference() -> ll.Value:  # for the record (a borrowed value: one more)
-        with b.if_then(b.not_(owns)):
-            owned.incref_inline(fl, got)
-        return got
-
-    took, lv = results.take(fl, got, kinds)  # a number, or an instance of its class
-    resume_after(fl, b.not_(took), Status.ELEMENT, "took", new_reference)
-    resume_after(fl, changed, Status.STALE, "same_globals", lambda: got)  # (the C API's)
-    if results.takes_object(kinds):  # the value owns a reference: one more if borrowed
-        with b.if_then(b.not_(owns)):
-            owned.incref_inline(fl, got)
-    else:
-        with b.if_then(owns):
-            b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [got])
-    return lv
+    if len(arrived) == 1:
+        return arrived[0][0]
+    phis = tuple(b.phi(v.type) for v in arrived[0][0])
+    for values, block in arrived:
+        for phi, v in zip(phis, values, strict=True):
+            phi.add_incoming(v, block)
+    return phis
 
 
-def _fast_read(fl: FunctionLowering, obj: ll.Value, fast: attrfast.FastRead,
-               slow: ll.Block) -> ll.Value:
+def _fast_read(fl: FunctionLowering, var: ir.Var, obj: ll.Value,
+               fast: attrfast.FastRead, slow: ll.Block) -> ll.Value:
     """The attribute's object, read from its slot or the instance's values; jumps to
     ``slow`` where a guard fails or the pointer is NULL."""
     b = fl.b
-    value = b.load(_fast_address(fl, obj, fast, slow), name="value")
+    value = b.load(_fast_address(fl, var, obj, fast, slow), name="value")
     hit = fl.block("attr_hit")
     b.cbranch(b.icmp_unsigned("!=", value, ll.Constant(PTR, None)), hit, slow)
     b.position_at_end(hit)
     return value
 
 
-def _fast_address(fl: FunctionLowering, obj: ll.Value, fast: attrfast.FastRead,
-                  slow: ll.Block) -> ll.Value:
+def _fast_address(fl: FunctionLowering, var: ir.Var, obj: ll.Value,
+                  fast: attrfast.FastRead, slow: ll.Block) -> ll.Value:
     """Where the attribute's object pointer is (the slot, or the entry of the instance's
-    values); jumps to ``slow`` where a guard fails or the instance has no values."""
+    values); jumps to ``slow`` where a guard fails or the instance has no values.  An
+    earlier access of the same instance in the stretch may have proven the guards
+    already (:mod:`.attrguards`): then only its slot is tested."""
     b = fl.b
+    key = (var, fast.slot is None, fast.version)
+    proven = fl.attr_proofs.proven(key)
+    null = ll.Constant(PTR, None)
+    if proven is not None:
+        earlier = b.load(proven, name="proven")
+        known, check = fl.block("attr_proven"), fl.block("attr_check")
+        b.cbranch(b.icmp_unsigned("!=", earlier, null), known, check)
+        b.position_at_end(check)
     cls = const_ptr(id(fast.cls))
     same_type = b.icmp_unsigned("==", b.load(field(b, obj, compat.OB_TYPE, PTR)), cls)
     tag = b.load(field(b, cls, compat.TYPE_VERSION_TAG, I32), name="version_tag")
@@ -121,14 +136,28 @@ def _fast_address(fl: FunctionLowering, obj: ll.Value, fast: attrfast.FastRead,
     guarded = fl.block("attr_guarded")
     b.cbranch(b.and_(same_type, same_version), guarded, slow)
     b.position_at_end(guarded)
+    if fast.slot is None:
+        values = b.load(field(b, obj, compat.OBJECT_VALUES, PTR), name="values")
+        has_values = fl.block("attr_values")
+        b.cbranch(b.icmp_unsigned("!=", values, null), has_values, slow)
+        b.position_at_end(has_values)
+    base = obj if fast.slot is not None else values
+    fl.attr_proofs.store(key, base)
+    if proven is not None:
+        checked = b.block
+        got = fl.block("attr_base")
+        b.branch(got)
+        with b.goto_block(known):
+            b.branch(got)
+        b.position_at_end(got)
+        phi = b.phi(PTR, name="base")
+        phi.add_incoming(earlier, known)
+        phi.add_incoming(base, checked)
+        base = phi
     if fast.slot is not None:
-        return field(b, obj, fast.slot, PTR)
+        return field(b, base, fast.slot, PTR)
     assert fast.index is not None
-    values = b.load(field(b, obj, compat.OBJECT_VALUES, PTR), name="values")
-    has_values = fl.block("attr_values")
-    b.cbranch(b.icmp_unsigned("!=", values, ll.Constant(PTR, None)), has_values, slow)
-    b.position_at_end(has_values)
-    return field(b, values, 8 * fast.index, PTR)
+    return field(b, base, 8 * fast.index, PTR)
 
 
 def set_attr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
@@ -137,25 +166,37 @@ def set_attr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
     b = fl.b
     module = fl.ml.module
     obj, value = args
-    boxed = boxes.stored(fl, (value,), combo[1])  # (an instance: one more reference)
+    kind = combo[1]
     fast = attrfast.plan(fl.typed.classes[instr.obj], instr.name, write=True)
     done = fl.block(f"{instr.name}_stored")
     slow = fl.block(f"{instr.name}_capi_store")
     if fast is not None:  # a number replaced in place (the module doc of attrfast)
-        address = _fast_address(fl, obj, fast, slow)
+        address = _fast_address(fl, instr.obj, obj, fast, slow)
         old = b.load(address, name="replaced")
         present = fl.block("attr_present")
-        b.cbranch(b.icmp_unsigned("!=", old, ll.Constant(PTR, None)), present, slow)
+        # an empty slot (a fresh instance's): stored as the member setter stores it,
+        # nothing released; an empty entry of the values changes their insertion order
+        empty = fl.block("slot_empty") if fast.slot is not None else slow
+        b.cbranch(b.icmp_unsigned("!=", old, ll.Constant(PTR, None)), present, empty)
+        if fast.slot is not None:
+            b.position_at_end(empty)
+            # the instance takes the boxed value's reference
+            b.store(boxes.stored(fl, (value,), kind), address)
+            b.branch(done)
         b.position_at_end(present)
+        if kind is VKind.FLOAT:
+            _overwrite_sole_float(fl, old, value, done)
         replace = fl.block("attr_replace")
         b.cbranch(boxes.is_number(b, old), replace, slow)
         b.position_at_end(replace)
-        b.store(boxed, address)  # the instance takes the boxed value's reference
+        b.store(boxes.stored(fl, (value,), kind), address)  # the instance takes it
         owned.decref_inline(fl, old)
         b.branch(done)
     else:
         b.branch(slow)
     b.position_at_end(slow)
+    fl.attr_proofs.forget_all()  # the C API may run anything
+    boxed = boxes.stored(fl, (value,), kind)  # (an instance: one more reference)
     stale = periodic.watch_namespaces(fl)
     setattr_ = declare(module, "PyObject_SetAttr", I32, [PTR, PTR, PTR])
     status = b.call(setattr_, [obj, name_object(instr.name), boxed], name="stored")
@@ -174,6 +215,29 @@ def set_attr(fl: FunctionLowering, instr: ir.SetAttr, combo: tuple[VKind, ...],
     b.branch(done)
     b.position_at_end(done)
     return (ll.Constant(ll.IntType(1), 0),), frozenset({VKind.NONE})
+
+
+def _overwrite_sole_float(fl: FunctionLowering, old: ll.Value, value: ll.Value,
+                          done: ll.Block) -> None:
+    """Where the attribute's object ``old`` is an exact float only the instance holds
+    (its count is 1), store the new double into it and go to ``done``: no float is
+    made and none freed.  Nothing can tell: every other holder of a reference (a
+    local, another attribute, a list, a code object's constants, a frame) counts in
+    ``ob_refcnt``, native code holds floats unboxed (copies, not references), and a
+    float runs no code and has no weak references; only the ``id()`` of the value
+    CPython would have freed is the new value's here, as two objects whose lifetimes
+    do not overlap may share one (docs "Exactness").  Otherwise it goes on in the
+    current block."""
+    b = fl.b
+    sole = fl.block("attr_sole_float")
+    shared = fl.block("attr_shared")
+    count = b.load(field(b, old, compat.OB_REFCNT, I64), name="replaced_count")
+    only = b.and_(unboxing.type_is(b, old, float), b.icmp_unsigned("==", count, i64(1)))
+    b.cbranch(only, sole, shared)
+    b.position_at_end(sole)
+    b.store(value, field(b, old, compat.FLOAT_OB_FVAL, F64))
+    b.branch(done)
+    b.position_at_end(shared)
 
 
 def del_attr(fl: FunctionLowering, instr: ir.DelAttr, obj: ll.Value

@@ -82,13 +82,7 @@ def lower_call_builtin(fl: FunctionLowering, instr: CallBuiltin, args: list[ll.V
     reshaped = fl.array_fields.changed()  # the call may have run Python code
     for obj in boxed:
         b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
-    raised = b.icmp_unsigned("==", result, ll.Constant(PTR, None))
-    resume_after(fl, raised, Status.RAISED, "returned", _exception(fl), raised=True)
-    took, lv = boxes.unbox(fl, result, kinds)
-    resume_after(fl, b.not_(took), Status.ELEMENT, "took", lambda: result)
-    resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals", lambda: result)
-    b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [result])
-    return lv, kinds
+    return take_result(fl, result, kinds, stale, reshaped), kinds
 
 
 def lower_contains(fl: FunctionLowering, value: LV, kind: VKind, seq: ll.Value,
@@ -166,9 +160,7 @@ def lower_call_object(fl: FunctionLowering, func: object, args: list[Any],
     is the array, a new reference the value owns."""
     b = fl.b
     module = fl.ml.module
-    decref = declare(module, "Py_DecRef", ll.VoidType(), [PTR])
     stale = periodic.watch_namespaces(fl)
-    null = ll.Constant(PTR, None)
     # a list, a tuple, an array: borrowed (a complex is boxed)
     argv, release = boxed_arguments(fl, [
         (value, VKind(kind) if isinstance(kind, Kind) and (
@@ -185,15 +177,28 @@ def lower_call_object(fl: FunctionLowering, func: object, args: list[Any],
                          keywords=len(kw_names))
     reshaped = fl.array_fields.changed()  # the function ran Python code
     release()
-    raised = b.icmp_unsigned("==", result, null)
+    return take_result(fl, result, returns, stale, reshaped, makes=makes), returns
+
+
+def take_result(fl: FunctionLowering, result: ll.Value, returns: Kinds,
+                stale: Callable[[], ll.Value], reshaped: ll.Value, *,
+                makes: ArrayKind | None = None) -> LV:
+    """What a call through the C API answered (``result``: a new reference, or NULL
+    with an exception set), as ``returns`` values: a number unboxed, an instance or
+    list taken (:mod:`.results`), the array ``makes`` says; an exception resumes after
+    the call with it (``RAISED``), another result with it (``ELEMENT``), and so do
+    changed bindings (``stale()``) or array fields (``reshaped``: ``STALE``).  An object
+    taken keeps ``result``'s reference; a number releases it."""
+    b = fl.b
+    raised = b.icmp_unsigned("==", result, ll.Constant(PTR, None))
     resume_after(fl, raised, Status.RAISED, "returned", _exception(fl), raised=True)
     if makes is not None:
         took, lv = newarrays.took(b, result, makes), (result,)
-    else:  # a number unboxed, or an instance or list taken (:mod:`.results`)
+    else:
         took, lv = results.take(fl, result, returns)
     resume_after(fl, b.not_(took), Status.ELEMENT, "took", lambda: result)
     resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals",
                   lambda: result)
     if makes is None and not results.takes_object(returns):
-        b.call(decref, [result])  # unboxed; an object taken stays the value's reference
-    return lv, returns
+        b.call(declare(fl.ml.module, "Py_DecRef", ll.VoidType(), [PTR]), [result])
+    return lv

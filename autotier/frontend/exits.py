@@ -241,6 +241,12 @@ class Exits:
             with fl.b.goto_block(fl.block("deopt" if state is not None else "deopt_unframed")):
                 self.blocks[key] = (fl.b.block, self._exit(state, own, callee))
         block, phi = self.blocks[key]
+        if not own and state is not None:  # the record holds this callee's frames too
+            # (one exit, shared by a C-API call's result frame and a constructor's
+            # __init__: frontend.construct)
+            words = (self.site(state).words, callee)
+            if words not in self.call_words:
+                self.call_words.append(words)
         extra = owned.releasing_on_bail(fl, state)
         if not extra:
             phi.add_incoming(status, fl.b.block)

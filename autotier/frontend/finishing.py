@@ -26,11 +26,13 @@ Two functions per module do the work, so each call site adds a call and the unbo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from llvmlite import ir as ll
 
 from autotier.abi import RECORD_BUDGET, RECORD_HEADER, RECORD_KEEPER, RESULT_FRAME_WORDS, Status
+from autotier.dispatch import unboxing
 from autotier.dispatch.entry import Bail
 from autotier.dispatch.irutil import (
     BOOKKEEPING_HEADROOM,
@@ -149,17 +151,28 @@ def native_depth(fl: FunctionLowering) -> ll.Value:
     return b.add(b.sub(root_budget, fl.budget), i64(1), name="depth")
 
 
-def finish_callee(fl: FunctionLowering, status: ll.Value, spec: Spec, returns: Kinds) -> LV:
-    """In the block where native callee ``spec`` returned the non-OK ``status``: the
-    callee's outcome as ``returns`` values, the frame going on natively; every other
-    way out leaves through the current frame state's exits."""
+def finish_outcome(fl: FunctionLowering, status: ll.Value, spec: Spec,
+                   release: Callable[[], None] | None = None) -> ll.Value:
+    """In the block where native callee ``spec`` returned the non-OK ``status``: its
+    frames finished in the interpreter, their outcome (a new reference) where they
+    returned; every other way out leaves through the current frame state's exits, after
+    ``release()`` (what the caller holds beside its frame state: a constructor's
+    instance, :mod:`.construct`)."""
     b = fl.b
     record = fl.exits.record
     assert record is not None
+
+    def bail_if(cond: ll.Value, why: Status | ll.Value, name: str,
+                callee: Spec | None = None) -> None:
+        if release is not None:
+            with b.if_then(cond, likely=False):
+                release()
+        fl.bail_if(cond, why, name=name, callee=callee)
+
     frames = b.load(_word(b, record, 1), name="frames")
     chain = b.or_(b.icmp_signed("==", frames, i64(0)),
                   b.icmp_signed("==", status, ll.Constant(I32, Status.SIGNAL)))
-    fl.bail_if(chain, status, name="finishable", callee=spec)
+    bail_if(chain, status, "finishable", spec)
     depth = native_depth(fl)
     out = fl.out_slot(PTR)
     how = b.call(_finisher(fl.ml), [record, depth, out], name="finished")
@@ -167,13 +180,41 @@ def finish_callee(fl: FunctionLowering, status: ll.Value, spec: Spec, returns: K
     def is_(value: int) -> ll.Value:
         return b.icmp_signed("==", how, ll.Constant(I32, value))
 
-    fl.bail_if(is_(CHAIN), status, name="kept", callee=spec)
-    fl.bail_if(is_(RAISED), Status.SIGNAL, name="no_error")
-    fl.bail_if(is_(RESULT_FRAME), Status.RESULT, name="no_exception", callee=spec)
-    obj = b.load(out, name="outcome")
-    took, lv = boxes.unbox(fl, obj, returns)
+    bail_if(is_(CHAIN), status, "kept", spec)
+    bail_if(is_(RAISED), Status.SIGNAL, "no_error")
+    bail_if(is_(RESULT_FRAME), Status.RESULT, "no_exception", spec)
+    return b.load(out, name="outcome")
+
+
+def c_string(module: ll.Module, name: str, text: str) -> ll.Value:
+    """A pointer to the NUL-terminated ``text``, a constant of ``module``."""
+    data = text.encode() + b"\0"
+    var = module.globals.get(name)
+    if var is None:
+        var = ll.GlobalVariable(module, ll.ArrayType(ll.IntType(8), len(data)), name=name)
+        var.global_constant = True
+        var.linkage = "internal"
+        var.initializer = ll.Constant(var.value_type, bytearray(data))
+    assert isinstance(var, ll.GlobalVariable)
+    return var.bitcast(PTR)
+
+
+def finish_callee(fl: FunctionLowering, status: ll.Value, spec: Spec, returns: Kinds) -> LV:
+    """In the block where native callee ``spec`` returned the non-OK ``status``: the
+    callee's outcome as ``returns`` values, the frame going on natively; every other
+    way out leaves through the current frame state's exits."""
+    b = fl.b
+    record = fl.exits.record
+    assert record is not None
+    obj = finish_outcome(fl, status, spec)
+    returned = fl.ml.program.typed[spec].returned_class
+    if returned is not None:  # an instance of the callee's class: its reference taken
+        took, lv = unboxing.type_is(b, obj, returned), (obj,)
+    else:
+        took, lv = boxes.unbox(fl, obj, returns)
     with b.if_then(b.not_(took), likely=False):
         b.call(result_frame(fl.ml), [record, i64(0), obj])  # the record owns it now
     fl.bail_if(b.not_(took), Status.RESULT, name="unboxed", callee=spec)
-    b.call(declare(fl.ml.module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
+    if returned is None:
+        b.call(declare(fl.ml.module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
     return lv

@@ -53,6 +53,7 @@ from autotier.abi import (
 from autotier.deopt import sites
 from autotier.dispatch.irutil import declare
 from autotier.frontend import (
+    attrguards,
     attrs,
     capi,
     cpower,
@@ -344,6 +345,7 @@ class FunctionLowering:
         self.cur_live: frozenset[Var] = frozenset()  # owned values live at that node
         self.slots: dict[str, ll.Value] = {}  # helper result slots, by type (out_slot)
         self.array_fields = ArrayFields(self)  # array parameters' fields, held
+        self.attr_proofs = attrguards.Proofs(self)  # attribute guards proven (attrguards)
         # numpy float + and - whose trap a later operation catches (deferred.py)
         self.deferrable = deferred.candidates(typed.func, typed.types)
         self.pending: list[deferred.Pending] = []
@@ -470,6 +472,7 @@ class FunctionLowering:
                   ).set_weights([1, 1000])
         b.position_at_end(failed)
         # the callee deoptimised: its frames finish in the interpreter, this one goes on
+        self.attr_proofs.forget_all()  # (the interpreter may have run anything)
         finished = finishing.finish_callee(self, status, (func, kinds), returns)
         # the interpreter ran Python code (an array's ndim or dtype changed in place by
         # a finaliser it ran is not seen here: the fields are read again, nothing more)
@@ -521,9 +524,13 @@ class FunctionLowering:
                 self.values[param] = phis[-1]
             self.phis[blk.id] = phis
         owned.block_start(self, blk)
+        self.attr_proofs.clear()  # other paths join here
         for instr in blk.instrs:
             if self.pending and not deferred.pure(self.types, instr):
                 deferred.flush(self, npvalues.check_pending)
+            if self.pending:  # (a trap check may warn: run code)
+                self.attr_proofs.clear()
+            self.attr_proofs.next_instruction()
             self.leaves, self.leaf_catches = 0, []
             lv = self._lower_instr(instr)
             if lv is None:
@@ -535,6 +542,9 @@ class FunctionLowering:
                 self.array_fields.made_here(instr.dest)
             if self.pending and owned.releases(self, instr):
                 deferred.flush(self, npvalues.check_pending)
+            if (self.pending or owned.releases(self, instr)
+                    or not attrguards.keeps(self, instr)):
+                self.attr_proofs.clear()
             owned.after_instr(self, instr)
         if self.pending:
             deferred.flush(self, npvalues.check_pending)
@@ -555,7 +565,8 @@ class FunctionLowering:
                 if borrowed:
                     # borrowed (an argument, an array): the caller's own
                     b.call(declare(self.ml.module, "Py_IncRef", ll.VoidType(), [PTR8]), [lv[0]])
-                src = frozenset({VKind.OBJECT})
+                if VKind.OBJECT in kinds:  # (a callee's instances of one class: as such)
+                    src = frozenset({VKind.OBJECT})
             boxed = BOXED_RESULTS if self.is_root else NP_SCALARS  # a callee's complex:
             if src & boxed:  # unboxed; a numpy scalar or the root's complex: a new object
                 lv, src = npvalues.boxed(self, lv, src, boxed)

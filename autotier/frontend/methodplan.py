@@ -28,14 +28,16 @@ CPython's own method call through the C API.  The function's
 
 from __future__ import annotations
 
+import dis
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import FunctionType
+from types import CodeType, FunctionType
 
 from autotier import compat
 from autotier.abi import CalleeKind, Kind
 from autotier.callbinding import BindError, bind_positions
 from autotier.frontend.builtins_table import constant_ok
+from autotier.frontend.results import constructs
 
 #: CO_VARARGS | CO_VARKEYWORDS
 _STAR_ARGS = 0x0C
@@ -113,6 +115,38 @@ def plan(cls: type, name: str, nargs: int, kw_names: tuple[str, ...] = ()
     if bound is None or compat.type_version(cls) != version:
         return None
     return MethodPlan(cls, found, version, keys, entries, *bound, nargs, name)
+
+
+def init_plan(cls: type, nargs: int, kw_names: tuple[str, ...] = ()) -> MethodPlan | None:
+    """The direct call of ``cls.__init__`` for a constructor call ``cls(*args)`` that
+    native code makes itself (:mod:`.construct`): ``type.__call__`` runs ``cls.__new__``
+    and then ``cls.__init__`` found on the type (``slot_tp_init``: never the instance's
+    own attribute).  Planned when object's own ``__new__`` makes the instances (no
+    ``__new__`` on the MRO, metaclass ``type``: ``results.constructs``), the class has a
+    version tag (which changes when ``__init__`` or ``__new__`` is assigned on it or a
+    base), and the first ``__init__`` on the MRO is a plain function the call binds to
+    (as :func:`plan`)."""
+    if compat.INSTANCE_LAYOUT_UNKNOWN is not None or not constructs(cls):
+        return None
+    version = compat.type_version(cls)
+    if not version or cls.__new__ is not object.__new__:
+        return None
+    found = next((vars(k)["__init__"] for k in cls.__mro__ if "__init__" in vars(k)), None)
+    if type(found) is not FunctionType or _rebinds_self(found.__code__):
+        return None  # object's own __init__, a builtin's; a resume finds self unbound
+    bound = _order(found, nargs, kw_names)
+    if bound is None or compat.type_version(cls) != version:
+        return None
+    return MethodPlan(cls, found, version, 0, 0, *bound, nargs, "__init__")
+
+
+def _rebinds_self(code: CodeType) -> bool:
+    """Whether ``code`` stores into or deletes its first parameter (a deoptimised
+    ``__init__``'s frame is where its instance is found: ``deopt.resume``)."""
+    if not code.co_argcount:
+        return True
+    return any(i.opname in ("STORE_FAST", "DELETE_FAST") and i.arg == 0
+               for i in dis.get_instructions(code))
 
 
 def callee_kinds(plan: MethodPlan, given: Sequence[CalleeKind]) -> tuple[CalleeKind, ...]:

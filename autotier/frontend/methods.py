@@ -31,11 +31,11 @@ from llvmlite import ir as ll
 from autotier import compat
 from autotier.abi import Status
 from autotier.dispatch.irutil import PTR, call_method, const_ptr, declare, field
-from autotier.frontend import capi, ir, methodplan, periodic, results
+from autotier.frontend import capi, ir, methodplan, periodic
 from autotier.frontend.attrs import name_object
-from autotier.frontend.capi import boxed_arguments, kwnames_tuple, resume_after
+from autotier.frontend.capi import boxed_arguments, kwnames_tuple
 from autotier.frontend.errors import Unsupported
-from autotier.frontend.finishing import native_depth, take_exception
+from autotier.frontend.finishing import native_depth
 from autotier.frontend.ir import Kinds, VKind
 from autotier.frontend.methodplan import MethodPlan
 from autotier.frontend.typeinfer import argument_kind, method_spec
@@ -84,7 +84,7 @@ def lower_call_method(fl: FunctionLowering, instr: ir.CallMethod, combo: tuple[V
     b.cbranch(guard, direct, through).set_weights([1000, 1])
     incoming: list[tuple[LV, ll.Block]] = []
     b.position_at_end(direct)
-    passed = [args[p] if p <= plan.nargs else _constant(fl, plan.default(p))
+    passed = [args[p] if p <= plan.nargs else constant(fl, plan.default(p))
               for p in plan.order]
     lv, _ = fl.call_function(plan.func, kinds, passed)
     incoming.append((lv, b.block))
@@ -187,7 +187,7 @@ def _guards(fl: FunctionLowering, obj: ll.Value, plan: MethodPlan) -> ll.Value:
     return phi
 
 
-def _constant(fl: FunctionLowering, value: object) -> ll.Value:
+def constant(fl: FunctionLowering, value: object) -> ll.Value:
     """A default the plan takes (an int within int64, a float or a bool)."""
     if type(value) is bool:
         return ll.Constant(I1, int(value))
@@ -201,8 +201,6 @@ def _through_capi(fl: FunctionLowering, instr: ir.CallMethod, combo: tuple[VKind
                   args: list[ll.Value], returns: Kinds) -> tuple[LV, Kinds]:
     b = fl.b
     module = fl.ml.module
-    decref = declare(module, "Py_DecRef", ll.VoidType(), [PTR])
-    null = ll.Constant(PTR, None)
     stale = periodic.watch_namespaces(fl)
     argv, release = boxed_arguments(fl, [(args[0], None)] + [  # the instance, borrowed
         (value, None if kind in BORROWED else kind)
@@ -214,12 +212,4 @@ def _through_capi(fl: FunctionLowering, instr: ir.CallMethod, combo: tuple[VKind
                          keywords=len(instr.kw_names))
     reshaped = fl.array_fields.changed()  # the method ran Python code
     release()
-    raised = b.icmp_unsigned("==", result, null)
-    resume_after(fl, raised, Status.RAISED, "returned",
-                 lambda: take_exception(b, module), raised=True)
-    took, lv = results.take(fl, result, returns)  # a number, or a speculated object
-    resume_after(fl, b.not_(took), Status.ELEMENT, "took", lambda: result)
-    resume_after(fl, b.or_(stale(), reshaped), Status.STALE, "same_globals", lambda: result)
-    if not results.takes_object(returns):
-        b.call(decref, [result])
-    return lv, returns
+    return capi.take_result(fl, result, returns, stale, reshaped), returns

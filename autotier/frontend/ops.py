@@ -21,6 +21,7 @@ from autotier.frontend import (
     arrays,
     boxes,
     capi,
+    construct,
     cpower,
     cvalues,
     floatarith,
@@ -429,7 +430,11 @@ def _lower_CallObject(fl: FunctionLowering, instr: ir.CallObject, combo: tuple[V
     if instr.makes is not None:  # numpy.zeros(shape, dtype=...): an array it owns
         return capi.lower_call_object(fl, instr.callee, args, kinds, _one(VKind.ARRAY),
                                       makes=instr.makes)
-    return capi.lower_call_object(fl, instr.callee, args, kinds, _expected(fl, instr, combo),
+    expected = _expected(fl, instr, combo)
+    made = construct.lower_construct(fl, instr, combo, args, expected)
+    if made is not None:  # the instance made natively, its __init__ compiled in
+        return made
+    return capi.lower_call_object(fl, instr.callee, args, kinds, expected,
                                   kw_names=instr.kw_names)
 
 

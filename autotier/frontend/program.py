@@ -32,6 +32,7 @@ from autotier.frontend.typeinfer import (
     call_kinds,
     combos,
     infer,
+    init_spec,
     method_spec,
 )
 
@@ -39,6 +40,8 @@ Spec = tuple[FunctionType, tuple[CalleeKind, ...]]
 MAX_SPECS = 64
 #: why a callee that returns an instance, or a sequence of them, is called through the C API
 RETURNS_INSTANCES = "it returns instances"
+#: what an ``__init__`` native code calls itself returns
+NONE_ONLY: ir.Kinds = frozenset({VKind.NONE})
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,9 @@ class Program:
         native = dict.fromkeys(f.__qualname__ for f, _ in self.typed if f is not self.root[0])
         through = [f.__qualname__ for f, _ in self.opaque] + [
             instr.callee_name for typed in self.typed.values() for bid in typed.reached
-            for instr in typed.func.block(bid).instrs if isinstance(instr, ir.CallObject)]
+            for instr in typed.func.block(bid).instrs if isinstance(instr, ir.CallObject)
+            and not any(native_init(self, typed, instr, combo)  # constructed natively
+                        for combo in combos(instr.uses(), typed.types))]
         opaque = dict.fromkeys(f"{name} (interpreted)" for name in through
                                if name not in native)
         return (*native, *opaque)
@@ -182,6 +187,10 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
             returns[spec] = ir.NO_KINDS
         return returns[spec]
 
+    def returned_class(callee: FunctionType, kinds: tuple[CalleeKind, ...]) -> type | None:
+        typed = program.typed.get((callee, kinds))
+        return None if typed is None else typed.returned_class
+
     changed = True
     while changed:
         changed = False
@@ -196,7 +205,8 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
                               held=held if root else None,
                               speculated=speculated if root else None,
                               attr_classes=attr_classes,
-                              instance_calls=instance_calls)
+                              instance_calls=instance_calls,
+                              returned_class=returned_class)
             except Unsupported as exc:
                 if root:
                     raise
@@ -207,7 +217,7 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
                 program.typed.pop(spec, None)
                 changed = True
                 continue
-            if not root and _returns_instances(typed):
+            if not root and typed.returned_class is None and _returns_instances(typed):
                 # an instance or a sequence of them returned (a new reference native
                 # callers do not take yet): CPython runs it, its result speculated at the
                 # call site after a bailout there (frontend.results)
@@ -253,11 +263,30 @@ def native_calls(program: Program, typed: Typed) -> list[Spec]:
     return out
 
 
+def native_init(program: Program, typed: Typed, instr: ir.CallObject,
+                combo: tuple[VKind, ...]) -> tuple[MethodPlan, tuple[CalleeKind, ...]] | None:
+    """The ``__init__`` a constructor call runs natively (:mod:`.construct`): its plan
+    and kinds, where it is compiled and returns None only (else CPython constructs:
+    its TypeError for another result is CPython's)."""
+    init = init_spec(instr, combo, typed.call_classes, typed.held)
+    if init is None:
+        return None
+    spec = (init[0].func, init[1])
+    if spec not in program.typed or program.typed[spec].returns != NONE_ONLY:
+        return None
+    return init
+
+
 def _instr_calls(program: Program, typed: Typed, instr: ir.Instr) -> list[Spec]:
-    if not isinstance(instr, ir.CallFunction | ir.CallMethod):
+    if not isinstance(instr, ir.CallFunction | ir.CallMethod | ir.CallObject):
         return []
     out: list[Spec] = []
     for combo in combos(instr.uses(), typed.types):
+        if isinstance(instr, ir.CallObject):
+            init = native_init(program, typed, instr, combo)
+            if init is not None and (init[0].func, init[1]) not in out:
+                out.append((init[0].func, init[1]))
+            continue
         if isinstance(instr, ir.CallFunction):
             spec: Spec = (instr.callee,
                           call_kinds(instr, combo, typed.call_classes, typed.held))
@@ -280,6 +309,9 @@ def method_plans(program: Program) -> list[MethodPlan]:
         native = native_calls(program, typed)
         for bid in typed.reached:
             for instr in typed.func.block(bid).instrs:
+                if isinstance(instr, ir.CallObject):  # a constructor's __init__
+                    out.extend(init[0] for combo in combos(instr.uses(), typed.types)
+                               if (init := native_init(program, typed, instr, combo)))
                 if not isinstance(instr, ir.CallMethod):
                     continue
                 for combo in combos(instr.uses(), typed.types):

@@ -48,6 +48,8 @@ from autotier.frontend.values import is_nullable
 
 # What a call of another compiled function returns, for argument kinds.
 CalleeResult = Callable[[FunctionType, tuple[CalleeKind, ...]], Kinds]
+#: the class of the instances a native callee returns (None: none, or not known yet)
+ReturnedClass = Callable[[FunctionType, tuple[CalleeKind, ...]], "type | None"]
 
 INTLIKE = frozenset({VKind.INT, VKind.BOOL})
 #: what indexes a list, tuple or array: an int, a bool (an array takes it as a mask:
@@ -108,6 +110,9 @@ class Typed:
     instance_calls: bool = True
     # the class of each sequence's instance elements (and of iterators over one)
     held: Mapping[ir.Var, type] = dataclasses.field(default_factory=dict)
+    # a native callee returning instances of one class (``returns`` INSTANCE): a new
+    # reference its native callers own (else an instance returned is an object)
+    returned_class: type | None = None
 
     @property
     def call_classes(self) -> Mapping[ir.Var, type] | None:
@@ -324,7 +329,12 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
             return frozenset({VKind.ARRAY})
         if elements:  # a result speculated from a bailout's (frontend.results)
             return elements
-        return results.INSTANCE if results.constructs(instr.callee) else OPAQUE_RESULT
+        if not results.constructs(instr.callee):
+            return OPAQUE_RESULT
+        init = init_spec(instr, combo, classes, held)
+        if init is not None:  # __init__ typed as a callee: native code may construct
+            callee(init[0].func, init[1])  # (frontend.construct)
+        return results.INSTANCE
     if VKind.NONE in combo and not isinstance(instr, ir.CallFunction):
         return _with_none(instr, combo)
     if isinstance(instr, ir.CallFunction):
@@ -417,6 +427,26 @@ def method_spec(instr: ir.CallMethod, combo: tuple[VKind, ...],
         return None
     given = [argument_kind(k, v, classes, held)
              for k, v in zip(combo, instr.uses(), strict=True)]
+    return found, methodplan.callee_kinds(found, given)
+
+
+def init_spec(instr: ir.CallObject, combo: tuple[VKind, ...],
+              classes: Mapping[ir.Var, type] | None,
+              held: Mapping[ir.Var, type] | None = None
+              ) -> tuple[methodplan.MethodPlan, tuple[CalleeKind, ...]] | None:
+    """The ``__init__`` a constructor call ``cls(*args)`` runs when native code makes
+    the instance itself (its plan, and the kinds of its parameters: ``self`` an
+    ``InstanceKind(cls)``), or None: a vectorcall of the class."""
+    cls = instr.callee
+    if classes is None or instr.makes is not None or not isinstance(cls, type):
+        return None
+    if any(k in NP_SCALARS or k not in _CALL_ARGUMENTS for k in combo):
+        return None
+    found = methodplan.init_plan(cls, len(instr.args), instr.kw_names)
+    if found is None:
+        return None
+    given = [InstanceKind(cls), *(argument_kind(k, v, classes, held)
+                                  for k, v in zip(combo, instr.uses(), strict=True))]
     return found, methodplan.callee_kinds(found, given)
 
 
@@ -527,7 +557,8 @@ def infer(func: ir.Function, arg_kinds: tuple[CalleeKind, ...], callee: CalleeRe
           held: Mapping[int, type] | None = None,
           speculated: Mapping[int, results.Speculated] | None = None,
           attr_classes: Mapping[tuple[type, str], type] | None = None,
-          instance_calls: bool = True) -> Typed:
+          instance_calls: bool = True,
+          returned_class: ReturnedClass | None = None) -> Typed:
     """Kinds for every value of ``func`` called with ``arg_kinds``; ``elements``: the
     speculated element kinds of each list or tuple parameter (by position); ``items``:
     those of the items of its tuple elements; ``attrs``: those of instances' attributes,
@@ -582,7 +613,7 @@ def infer(func: ir.Function, arg_kinds: tuple[CalleeKind, ...], callee: CalleeRe
             blk = func.block(b)
             if not _run_block(blk, types, callee, elems, arrays, tuples=tuples, attrs=seen,
                               speculated=speculated or {}, taken=taken,
-                              instance_calls=instance_calls):
+                              instance_calls=instance_calls, returned_class=returned_class):
                 continue
             if b not in completed:
                 completed.add(b)
@@ -619,24 +650,55 @@ def infer(func: ir.Function, arg_kinds: tuple[CalleeKind, ...], callee: CalleeRe
         if VKind.INSTANCE in stored and len(stored) > 1:
             raise Unsupported(f"{func.name}: {var.hint or 'a list'} holds instances and "
                               "numbers")
-    if returns & (SEQUENCES | {VKind.ARRAY, VKind.INSTANCE}):  # an argument handed back:
-        # a new reference
+    returned = (None if root or not instance_calls  # (instances passed as objects: a
+                else _one_class(func, completed, types, classes, returns))  # recursion)
+    if returns & (SEQUENCES | {VKind.ARRAY, VKind.INSTANCE}) and returned is None:
+        # an argument handed back: a new reference (a callee's instances of one class
+        # stay instances: a new reference its native callers own)
         returns = (returns - SEQUENCES - {VKind.ARRAY, VKind.INSTANCE}) | {VKind.OBJECT}
     boxed = BOXED_RESULTS if root else NP_SCALARS
     if returns & boxed:  # a numpy scalar or a complex: boxed just before the return
         returns = (returns - boxed) | {VKind.OBJECT}
-    if returns & _OBJECTS:
+    if returns & _OBJECTS and returned is None:
         what = " or ".join(sorted(_OBJECT_NAMES[k] for k in returns & _OBJECTS))
         raise Unsupported(f"{func.name}: returning a {what} is not supported")
     return Typed(func, arg_kinds, types, frozenset(reached), frozenset(completed), returns,
-                 elems, arrays, classes, taken, instance_calls, seen.element_classes)
+                 elems, arrays, classes, taken, instance_calls, seen.element_classes,
+                 returned)
+
+
+def _one_class(func: ir.Function, completed: set[int], types: Mapping[ir.Var, Kinds],
+               classes: Mapping[ir.Var, type], returns: Kinds) -> type | None:
+    """The class of the instances a function returns when it returns nothing else and
+    each is of the same known class (else None)."""
+    if returns != results.INSTANCE:
+        return None
+    found = {classes.get(term.value) for b in completed
+             if isinstance(term := func.block(b).term, ir.Return)}
+    return found.pop() if len(found) == 1 and None not in found else None
+
+
+def _call_class(instr: ir.CallFunction | ir.CallMethod, types: Mapping[ir.Var, Kinds],
+                attrs: instances.AttrTable, returned_class: ReturnedClass) -> type | None:
+    """The class of the instances a native call's callee returns (``Typed.returned_class``)."""
+    for combo in combos(instr.uses(), types):
+        if isinstance(instr, ir.CallFunction):
+            cls = returned_class(instr.callee, call_kinds(instr, combo, attrs.classes,
+                                                          attrs.element_classes))
+        else:
+            native = method_spec(instr, combo, attrs.classes, attrs.element_classes)
+            cls = None if native is None else returned_class(native[0].func, native[1])
+        if cls is not None:
+            return cls
+    return None
 
 
 def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
                elems: dict[ir.Var, Kinds], arrays: dict[ir.Var, ArrayKind], *,
                tuples: dict[ir.Var, Kinds], attrs: instances.AttrTable,
                speculated: Mapping[int, results.Speculated],
-               taken: dict[ir.Var, Kinds], instance_calls: bool = True) -> bool:
+               taken: dict[ir.Var, Kinds], instance_calls: bool = True,
+               returned_class: ReturnedClass | None = None) -> bool:
     """Update the kinds of ``blk``'s instructions (and the element kinds of those that
     are sequences or iterators over one, ``tuples`` the item kinds of a sequence's
     tuple elements); False if its end is unreachable."""
@@ -695,6 +757,10 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
         if result & ARRAYS:  # its source's dtype and ndim
             arrays.update((instr.dest, arrays[u]) for u in operands if u in arrays)
         made = results.made_class(instr, spec, attrs)
+        if (made is None and spec is None and returned_class is not None and instance_calls
+                and VKind.INSTANCE in result and isinstance(instr, ir.CallFunction
+                                                            | ir.CallMethod)):
+            made = _call_class(instr, types, attrs, returned_class)  # a native callee's
         if made is not None:  # an object a call or read answers: its speculated class
             if spec is not None and spec.kind is not VKind.INSTANCE:
                 attrs.element_classes[instr.dest] = made

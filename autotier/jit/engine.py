@@ -43,6 +43,7 @@ import llvmlite.binding as llvm
 
 from autotier import compat
 from autotier.backends.base import Cancelled, LLVMUnavailable
+from autotier.broker import pacing
 from autotier.jit import passes
 
 _LOCK = threading.RLock()
@@ -288,7 +289,7 @@ def compile_ir_modules(
     and ``alwaysinline`` after linking: the optimiser inlines them into their callers.
     Every compile first frees the retired code no call is running (:func:`reclaim`).
     """
-    with compile_lock():
+    with pacing.PACER.released(), compile_lock():  # LLVM runs with the GIL released
         _reclaim_locked()
         return _compile_locked(ir_texts, symbols, globals_, opt, want_asm,
                                reclaimable, running, inline)

@@ -162,7 +162,7 @@ def entry_function(func: FunctionType, code: CodeType, header: Header,
     out.argnames = [*(n for n in bound if n not in plan.kept), *names,
                     *((KEEP,) if plan.kept else ())]
     out.argcount = len(out.argnames)
-    out.posonlyargcount = 0
+    out.posonlyargcount = out.argcount  # the probe passes them so: nothing to bind
     out.kwonlyargcount = 0
     out.flags &= ~(bytecode.CompilerFlags.VARARGS | bytecode.CompilerFlags.VARKEYWORDS)
     made = FunctionType(out.to_code(), func.__globals__, func.__name__)

@@ -36,6 +36,7 @@ from types import FrameType, FunctionType
 from typing import TYPE_CHECKING, Any
 
 from autotier import compat
+from autotier.broker import pacing
 from autotier.osr import entrycode, iterstate
 from autotier.osr.instrument import GO_ON, NEVER, RAISE, Header, Instrumented, instrument, screen
 
@@ -168,7 +169,7 @@ class OsrState:
             if j in self.off:
                 return _off()
             self.counts[j] += self.k
-            if self.counts[j] < self.threshold:
+            if self.counts[j] < self.threshold or self._waiting(j):
                 return _rearm(self)
             epoch = self.epoch
         found = _values(frame, made, header, iters)
@@ -229,6 +230,23 @@ class OsrState:
         made, hf = self.made, self.bead.hf
         if made is not None and hf is not None and len(self.off) == len(made.headers):
             hf._run = self.bead.func
+
+    def compiling(self) -> bool:
+        """Whether one of this bead's entries is queued or compiling (takes the lock)."""
+        with self.bead._lock:
+            return self._compiling()
+
+    def _waiting(self, j: int) -> bool:
+        """Whether header ``j`` can only go on interpreting while an entry compiles
+        (lock held): one compile at a time, and none of its own entries is compiled.
+        Then the slow path reads no locals (``_values`` builds the frame's locals
+        dict: ~10 us a slow path, 15-30% of the loop's time after its threshold)."""
+        from autotier.runtime.bead import BeadState
+
+        if self.wait_compile or not self._compiling():
+            return False
+        return not any(jj == j and e.child._bead.state is BeadState.COMPILED
+                       for (jj, _), e in self.table.items())
 
     def _compiling(self) -> bool:
         """Whether an entry's compile is queued or running (lock held)."""
@@ -301,10 +319,19 @@ class OsrState:
             return "\n".join(out)
 
 
+def hands_off(state: OsrState, pacer: pacing.Pacer) -> bool:
+    """Whether a probe of ``state``'s function, going on interpreting, gives the GIL to
+    the broker: only while an entry of its own is queued or compiling (never once it
+    landed, never after the bead gave up: that clears the table) and the pacer has a
+    paced job on the GIL with budget to spare."""
+    return bool(state.table) and pacer.hand_off() and state.compiling()
+
+
 def _settle(child: Bead, timeout: float = 120.0) -> None:
     """Wait until ``child``'s compile has landed (or failed)."""
     from autotier.runtime.bead import BeadState
 
+    pacing.PACER.idle()  # no loop runs meanwhile: the compile is not paced
     deadline = time.monotonic() + timeout
     while (child.state in (BeadState.QUEUED, BeadState.COMPILING)
            and time.monotonic() < deadline):
@@ -365,7 +392,11 @@ def _probe(ref: weakref.ref[OsrState], j: int, *iters: Any) -> tuple[Any, Any, A
     state = ref()
     if state is None:
         return _off()
-    return state.probe(j, sys._getframe(1), iters)
+    pacing.PACER.tick()  # a loop is running interpreted
+    out = state.probe(j, sys._getframe(1), iters)
+    if out[1] is GO_ON and hands_off(state, pacing.PACER):
+        pacing.PACER.give()  # the GIL to the broker, about one switch interval
+    return out
 
 
 def _again(ref: weakref.ref[OsrState], func: FunctionType) -> Any:

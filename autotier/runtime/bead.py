@@ -34,6 +34,7 @@ entry before it lets go of the old code.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -46,6 +47,7 @@ from types import FunctionType
 from typing import Any
 
 from autotier.abi import ANSWERS, Kind, Status
+from autotier.backends import ahead
 from autotier.backends.base import (
     Cancelled,
     CompiledCode,
@@ -54,10 +56,12 @@ from autotier.backends.base import (
     Signature,
     Stale,
 )
+from autotier.broker import pacing
 from autotier.deopt import Action, BailoutEvent, DeoptPolicy, resume, sites
 from autotier.dispatch import build
 from autotier.dispatch.entry import Bail
 from autotier.dispatch.hotobject import NEVER, HotFunction
+from autotier.osr.instrument import screen
 from autotier.osr.state import OsrState
 from autotier.runtime import elements
 from autotier.runtime.policy import HotnessPolicy
@@ -185,11 +189,16 @@ class Bead:
         # on-stack replacement (autotier.osr): loop probes, counts and the OSR table;
         # None for a policy without a loop threshold, and for OSR's own children
         self.osr: OsrState | None = None
+        # an OSR entry's bead: its compiles are paced against the loop they are for
+        # (autotier.broker.pacing)
+        self.paced = False
         self._arm(hotness.promote_at(0))
 
     def start_osr(self, loop_threshold: int) -> None:
         """Count loop iterations too (``autotier.osr``): the hot object's trampoline
         runs the function's copy with loop probes, if the screen takes it."""
+        if screen(self.func) is None:  # probes: the compiler's modules, ahead of
+            ahead.import_compiler()    # the first OSR compile (outside the lock)
         with self._lock:
             self.osr = OsrState(self, loop_threshold)
             self.osr.start()
@@ -531,7 +540,9 @@ class Bead:
         compiled: CompiledCode | None = None
         later = False  # not a failure: compile again later
         try:
-            compiled = self._compiler(request)
+            with pacing.PACER.paced() if self.paced else contextlib.nullcontext():
+                pacing.checkpoint()
+                compiled = self._compiler(request)
         except Stale as exc:  # what it assumed changed meanwhile: a race, not an error
             error, later = str(exc), True
         except Cancelled:  # the interpreter is exiting
@@ -746,6 +757,7 @@ def child_of(parent: Bead, func: FunctionType, hotness: HotnessPolicy) -> HotFun
     hf._run = func
     child = Bead(hf, func, hotness, parent.deopt, parent._compiler, parent._submit,
                  parent._dump)
+    child.paced = True
     hf._bead = child
     hf._slow = child.on_bail
     hf._vectorcall = build.trampoline_address()

@@ -22,17 +22,7 @@ import numpy as np
 import pytest
 
 from autotier.backends import numba_semantics
-
-
-def first(a):
-    return a[0]
-
-
-def total(a):
-    s = 0.0
-    for x in a:
-        s += x
-    return s
+from tests.frontend.kernels import contains, first, total
 
 
 def positive(a, i):
@@ -66,10 +56,6 @@ def method(a):
 
 def transposed_len(a):
     return len(a.T)
-
-
-def contains(a, v):
-    return v in a
 
 
 def unpack(a):

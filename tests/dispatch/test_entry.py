@@ -7,10 +7,8 @@ entry's guards, unboxing and boxing independently of any frontend.
 from __future__ import annotations
 
 import ctypes
-import gc
 import math
 import struct
-import sys
 import threading
 from fractions import Fraction
 
@@ -24,6 +22,7 @@ from autotier.dispatch import guards as guards_mod
 from autotier.dispatch.entry import Bail, Specialisation
 from autotier.dispatch.hotobject import NEVER, HotFunction
 from autotier.jit import engine
+from tests.window import measure
 
 
 def body_ir(name: str, params: str, compute: str, kind: Kind, slot: int, value: str) -> str:
@@ -202,12 +201,15 @@ def test_entry_bool_results_are_the_singletons():
                  Kind.BOOL, 1, "%s")
     hf = make(lambda a, b: a < b)
     hf._vectorcall, _ = compile_entry([Specialisation((Kind.INT, Kind.INT), body=name)], [ir])
-    before = sys.getrefcount(True)
-    results = [hf(1, 2) for _ in range(1000)]
-    assert all(r is True for r in results)
-    assert hf(2, 1) is False
-    del results
-    assert abs(sys.getrefcount(True) - before) < 5
+
+    def calls():
+        results = [hf(1, 2) for _ in range(1000)]
+        assert all(r is True for r in results)
+        assert hf(2, 1) is False
+        del results
+
+    w = measure(calls, True, trace=False, collect=False)
+    assert abs(w.after[0] - w.before[0]) < 5
 
 
 def test_entry_bails_with_the_body_status():
@@ -309,13 +311,14 @@ def test_fast_and_slow_paths_do_not_leak(add_int):
     for _ in range(1000):
         hf(big, big)
         hf(x, x)
-    gc.collect()
-    ref_big, ref_x = sys.getrefcount(big), sys.getrefcount(x)
-    for _ in range(100_000):
-        hf(big, big)
-        hf(x, x)
-    assert sys.getrefcount(big) == ref_big
-    assert sys.getrefcount(x) == ref_x
+
+    def calls():
+        for _ in range(100_000):
+            hf(big, big)
+            hf(x, x)
+
+    w = measure(calls, big, x, trace=False)
+    assert w.after == w.before
 
 
 def _function_asm(asm: str, name: str) -> list[str]:

@@ -20,6 +20,8 @@ import math
 
 import numpy as np
 
+from tests.e2e.differential import cases
+
 # How many corpus functions must compile and run natively (test_containers.py counts
 # them); raise it as support lands (40 ran natively once lists and tuples compiled, 86
 # with ndarrays and numpy scalars, 100 with made lists and tuples and lists of tuples
@@ -30,16 +32,6 @@ NAN, INF = math.nan, math.inf
 I64_MAX = 2**63 - 1
 DTYPES = ("float64", "float32", "int64", "int32", "int16", "int8", "uint8", "uint16",
           "uint32", "uint64", "bool")
-
-
-def cases(family):
-    """Record the input family (a function returning fresh argument tuples)."""
-
-    def mark(func):
-        func.cases = family
-        return func
-
-    return mark
 
 
 # ------------------------------------------------------------ input families

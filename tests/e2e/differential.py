@@ -9,6 +9,8 @@ pictures mean CPython could not tell the two values apart) and, optionally, a
 
 from __future__ import annotations
 
+import logging
+import struct
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
@@ -106,8 +108,44 @@ def native_table(rows: dict[str, Row], what: str, floor: int) -> tuple[int, str]
     return native, "\n".join(lines)
 
 
+def assert_native_floor(rows: dict[str, Row], what: str, floor: int,
+                        log: logging.Logger) -> None:
+    """Print (``-s``) and log the :func:`native_table`; fail below ``floor`` natively."""
+    native, table = native_table(rows, what, floor)
+    print("\n" + table)
+    log.info("%s", table)
+    assert native >= floor, table
+
+
 def mismatches(name: str, shown: str, got: Outcome, expected: Outcome) -> list[str]:
     """One line per field where autotier's outcome is not CPython's."""
     return [f"{name}{shown}: {f}: autotier {getattr(got, f)!r}, CPython "
             f"{getattr(expected, f)!r}"
             for f in Outcome._fields if getattr(got, f) != getattr(expected, f)]
+
+
+SCALARS = (float, complex, int, bool, str, type(None))
+
+
+def scalar_picture(value: Any) -> tuple[str, Any]:
+    """The canonical picture of a value of an exact type in :data:`SCALARS` (the corpora's
+    ``canon`` of every value starts here): floats and complex numbers by their bits (so
+    ``0.0`` is not ``-0.0`` and nans keep sign and payload), the others by type and value
+    (``1`` is not ``True``)."""
+    t = type(value)
+    if t is float:
+        return ("float", struct.pack("<d", value))
+    if t is complex:
+        return ("complex", struct.pack("<dd", value.real, value.imag))
+    return (t.__name__, value)
+
+
+def cases(family: Callable[[], Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``@cases(family)`` over a corpus function: records its input family (a function
+    returning fresh argument tuples), which :func:`promoted` and the tests call."""
+
+    def mark(func: Callable[..., Any]) -> Callable[..., Any]:
+        func.cases = family  # type: ignore[attr-defined]
+        return func
+
+    return mark

@@ -24,6 +24,8 @@ The classes and helpers below are never decorated: only the corpus functions are
 import cmath
 import math
 
+from tests.e2e.differential import cases
+
 # What ran natively on main on 2026-12-02 (d182285): the functions over numbers whose
 # module-level helpers compile in with them; no instance or complex argument is taken
 # yet.  Raise it as issue 11 lands.
@@ -32,16 +34,6 @@ NATIVE_FLOOR = 96  # methods compiled in, constructors, instances, attributes, l
 
 NAN, INF = math.nan, math.inf
 I64_MAX = 2**63 - 1
-
-
-def cases(family):
-    """Record the input family (a function returning fresh argument tuples)."""
-
-    def mark(func):
-        func.cases = family
-        return func
-
-    return mark
 
 
 def steps(prepare, watch=None):

@@ -695,3 +695,95 @@ def _calls_posonly_by_keyword(x):
 
 
 calls_posonly_by_keyword = hot(_calls_posonly_by_keyword)
+
+
+# ------------------------------------------------------------------ sequences and arrays
+# (kernels more than one test file compiles: a frontend test's and its integration
+# test's through @hot, a list's and an array's, the llvm backend's and numba's)
+
+
+def at(xs, i):
+    return xs[i]
+
+
+def first(a):
+    return a[0]
+
+
+def contains(a, v):
+    return v in a
+
+
+def total(xs):
+    s = 0.0
+    for x in xs:
+        s += x
+    return s
+
+
+def int_total(xs):
+    s = 0
+    for x in xs:
+        s += x
+    return s
+
+
+def dot(xs, ys):
+    s = 0.0
+    for i in range(len(xs)):
+        s += xs[i] * ys[i]
+    return s
+
+
+def scale(xs, k):
+    for i in range(len(xs)):
+        xs[i] = xs[i] * k
+
+
+def pairs(points):
+    s = 0.0
+    for x, y in points:
+        s += x * y
+    return s
+
+
+def bounds(xs):
+    lo = hi = xs[0]
+    for x in xs:
+        if x < lo:
+            lo = x
+        if x > hi:
+            hi = x
+    return lo, hi
+
+
+def primes(n):
+    sieve = [True] * (n + 1)
+    for i in range(2, n + 1):
+        if sieve[i]:
+            for j in range(i * i, n + 1, i):
+                sieve[j] = False
+    return [i for i in range(2, n + 1) if sieve[i]]
+
+
+# ------------------------------------------------------------------ complex numbers
+
+
+def magnitude(z):
+    return abs(z)
+
+
+def mandel(c):
+    z = c
+    for n in range(80):
+        if abs(z) > 2.0:
+            return n
+        z = z * z + c
+    return 80
+
+
+def weighted(xs):
+    s = 0.0
+    for i, x in enumerate(xs):
+        s += i * x
+    return s

@@ -7,14 +7,13 @@ the reference counts of the array left as they were.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 
 from autotier.abi import Kind, Status
 from autotier.frontend import Unsupported, lower
 from tests.frontend.harness import check, compile_function, force_every_site, forget
+from tests.window import measure
 
 
 def row_sum(a):
@@ -122,12 +121,15 @@ def test_rows_leave_reference_counts_as_they_were() -> None:
     a = np.arange(12.0).reshape(3, 4)
     compiled = compile_function(row_sum, (Kind.of(a),))
     local = compile_function(row_local, (Kind.of(a), Kind.INT))
-    before = sys.getrefcount(a)
-    for _ in range(1000):
-        compiled.call(a)
-        local.call(a, 1)
-        local.call(a, 5)  # deoptimises before the row is made
-    assert sys.getrefcount(a) == before
+
+    def calls():
+        for _ in range(1000):
+            compiled.call(a)
+            local.call(a, 1)
+            local.call(a, 5)  # deoptimises before the row is made
+
+    w = measure(calls, a, trace=False, collect=False)
+    assert w.after == w.before
 
 
 def test_a_bool_index_is_declined() -> None:

@@ -20,6 +20,7 @@ import pytest
 
 from autotier.abi import ArrayKind, Kind, NumpyKind, Status
 from tests.frontend.harness import check, compile_function, force_every_site, forget, fresh
+from tests.frontend.kernels import at, contains, dot, first, int_total, total, weighted
 
 DTYPES = ("float64", "float32", "int64", "int32", "int16", "int8", "uint8", "uint16",
           "uint32", "uint64", "bool")
@@ -38,14 +39,6 @@ def vectors() -> list[np.ndarray]:
                   np.array([2**64 - 1, 0], np.uint64), np.array([], np.float64)]
 
 
-def first(a):
-    return a[0]
-
-
-def at(a, i):
-    return a[i]
-
-
 def cell(a, i, j):
     return a[i, j]
 
@@ -61,27 +54,6 @@ def shape_of(a):
 
 def axis(a, k):
     return a.shape[k]
-
-
-def total(a):
-    s = 0.0
-    for x in a:
-        s += x
-    return s
-
-
-def int_total(a):
-    s = 0
-    for x in a:
-        s += x
-    return s
-
-
-def dot(a, b):
-    s = 0.0
-    for i in range(len(a)):
-        s += a[i] * b[i]
-    return s
 
 
 def mixed(a, x):
@@ -122,13 +94,6 @@ def to_int(a):
 
 def to_float(a):
     return float(a[0]) / 2
-
-
-def weighted(a):
-    s = 0.0
-    for i, x in enumerate(a):
-        s += i * x
-    return s
 
 
 @pytest.mark.parametrize("a", vectors(), ids=lambda a: f"{a.dtype}{a.shape}")
@@ -335,10 +300,6 @@ def array_max(a):
     return max(a)
 
 
-def contains(a, v):
-    return v in a
-
-
 def test_sum_min_max_and_in_are_cpythons_over_numpy_scalars() -> None:
     """CPython's own builtins, called with the array: their answer (a numpy scalar, or
     the int 0 of an empty sum), numpy's warnings inside them, ValueError of an empty
@@ -396,8 +357,8 @@ def fills_while_a_helper_freezes(a, at):
 def test_an_array_made_read_only_by_a_call_mid_loop_raises_numpys_error() -> None:
     """The writeable flag is a held field: a call that clears it is noticed after the
     call, and the store is the interpreter's (numpy's ValueError) at that iteration."""
-    for at in (-1, 0, 3):
-        check(fills_while_a_helper_freezes, np.zeros(5), at)
+    for when in (-1, 0, 3):
+        check(fills_while_a_helper_freezes, np.zeros(5), when)
     status = check(fills_while_a_helper_freezes, np.zeros(5), 3)
     assert status is not Status.OK
 

@@ -21,6 +21,7 @@ import pytest
 from autotier.abi import Kind, Status
 from autotier.frontend import Unsupported, lower
 from tests.frontend.harness import check, compile_function, force_every_site, forget, kinds_of
+from tests.frontend.kernels import magnitude, mandel
 
 NAN = float("nan")
 INF = float("inf")
@@ -102,10 +103,6 @@ def unary_plus(z):
     return +z
 
 
-def magnitude(z):
-    return abs(z)
-
-
 def parts(z):
     return z.real - z.imag * 2.0
 
@@ -138,15 +135,6 @@ def truth(z):
     if z:
         return 1
     return not z
-
-
-def mandel(c):
-    z = c
-    for n in range(80):
-        if abs(z) > 2.0:
-            return n
-        z = z * z + c
-    return 80
 
 
 def horner(z):

@@ -27,6 +27,7 @@ from tests.frontend.harness import (
     hot,
     kinds_of,
 )
+from tests.frontend.kernels import primes
 
 pytestmark = pytest.mark.skipif(not compat.INLINE_COMPREHENSIONS,
                                 reason="3.11's comprehension functions (3.12 inlines them)")
@@ -36,15 +37,6 @@ SCALE = 3
 
 def squares(n):
     return [i * i for i in range(n)]
-
-
-def primes(n):
-    sieve = [True] * (n + 1)
-    for i in range(2, n + 1):
-        if sieve[i]:
-            for j in range(i * i, n + 1, i):
-                sieve[j] = False
-    return [i for i in range(2, n + 1) if sieve[i]]
 
 
 def scaled_total(xs, k):

@@ -22,12 +22,7 @@ from tests.frontend.harness import (
     kinds_of,
     tuple_speculation,
 )
-
-
-class Vec:
-    def __init__(self, x, y):
-        self.x = x
-        self.y = y
+from tests.frontend.instance_kernels import Body, Picky, Vec
 
 
 class Slot:
@@ -36,13 +31,6 @@ class Slot:
     def __init__(self, a, b):
         self.a = a
         self.b = b
-
-
-class Picky:
-    def __init__(self, v):
-        if v < 0:
-            raise ValueError(f"negative: {v}")
-        self.v = v
 
 
 class Child(Vec):
@@ -178,12 +166,6 @@ def test_every_site_resumes_exactly(func, inputs):
 
 
 # --- results speculated from a bailout's object (frontend.results) ---------------------
-
-class Body:
-    def __init__(self, x, m):
-        self.x = x
-        self.m = m
-
 
 class Other:
     def __init__(self, x, m):

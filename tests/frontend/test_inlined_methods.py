@@ -32,63 +32,18 @@ from tests.frontend.harness import (
     kinds_of,
     tuple_speculation,
 )
-
-
-def clamp(v, lo, hi):  # an undecorated helper of numbers, called by a method
-    return min(max(v, lo), hi)
-
-
-class Walker:
-    def __init__(self, x, step):
-        self.x = x
-        self.step = step
-        self.moves = 0
-
-    def advance(self, k=1.0):
-        self.x += self.step * k
-        self.moves += 1
-        return self.x
-
-    def ahead(self, n):  # calls other methods of self
-        for _ in range(n):
-            self.advance(0.5)
-        return self.gap(self)
-
-    def gap(self, other):
-        return abs(self.x - other.x)
-
-    def bounded(self, lo, hi):
-        self.x = clamp(self.x, lo, hi)
-        return self.x
-
-    def boom(self, d):
-        return self.x / d
-
-    def counted(self):  # an int attribute that may overflow int64 inside the method
-        self.moves = self.moves * 3 + 1
-        return self.moves
-
-    def me(self):
-        return self
-
-    def depth(self, k):
-        if k <= 0:
-            return self.x
-        return self.depth(k - 1) + 1.0
-
-    @staticmethod
-    def twice(v):
-        return 2 * v
-
-    @classmethod
-    def plus(cls, v):
-        return v + 1
-
-
-class Runner(Walker):
-    def advance(self, k=1.0):  # overridden: each class its own specialisation
-        self.x += 2 * self.step * k
-        return self.x
+from tests.frontend.instance_kernels import (
+    Runner,
+    Walker,
+    _kick,
+    clamp,
+    divided,
+    gap_of,
+    kicked,
+    walk,
+    walk_by,
+)
+from tests.window import measure
 
 
 class Slim:
@@ -104,33 +59,13 @@ class Slim:
         return self.x
 
 
-def walk(w, n):
-    total = 0.0
-    for _ in range(n):
-        total += w.advance()
-    return total
-
-
-def walk_by(w, k):
-    return w.advance(k=k) + w.advance(k)
-
-
 def ahead(w, n):
     return w.ahead(n) + w.x
-
-
-def gap_of(w, v):
-    return w.gap(v) * 2
 
 
 def bounded(w, lo, hi):
     w.x += 5.0
     return w.bounded(lo, hi)
-
-
-def divided(w, d):
-    w.x += 1.0
-    return w.boom(d)
 
 
 def counted(w, n):
@@ -156,15 +91,6 @@ def selfish(w):
 
 def deep(w):
     return w.depth(5)
-
-
-def _kick(w, dv):  # a helper given an instance
-    w.step += dv
-    return w.step
-
-
-def kicked(w, dv):
-    return _kick(w, dv) + w.x
 
 
 def _energy(w):
@@ -236,7 +162,7 @@ def _frames_run(func, args, code: CodeType, compiled=None) -> tuple[Status, Any,
     (energies, ([Walker(1.0, 0.5)],), ("_energy",)),
     (statics, (Walker(0.0, 0.0),), ()),  # staticmethod, classmethod: CPython's call
     (deep, (Walker(2.0, 0.0),), ()),  # a recursion: CPython's call (its bailouts unwind)
-    (selfish, (Walker(0.0, 0.0),), ("Walker.me (interpreted)",)),  # returns an instance
+    (selfish, (Walker(0.0, 0.0),), ("Walker.me",)),  # returns self: an owned instance
 ])
 def test_what_is_compiled_in(func, args, callees):
     compiled = _compiled(func, args)
@@ -432,11 +358,13 @@ def test_counts_of_self_and_its_class_stay_flat():
     w = Walker(0.0, 0.001)
     compiled = _compiled(walk, (w, 3))
     compiled.run(w, 3)
-    before = sys.getrefcount(w), sys.getrefcount(Walker), sys.getrefcount(Walker.advance)
-    for _ in range(2000):
-        assert compiled.run(w, 3)[0] is Status.OK
-    after = sys.getrefcount(w), sys.getrefcount(Walker), sys.getrefcount(Walker.advance)
-    assert after == before
+
+    def calls():
+        for _ in range(2000):
+            assert compiled.run(w, 3)[0] is Status.OK
+
+    counts = measure(calls, w, Walker, Walker.advance, trace=False, collect=False)
+    assert counts.after == counts.before
     assert math.isclose(w.x, 2001 * 3 * 0.001)
 
 
@@ -515,16 +443,14 @@ def test_counts_stay_flat_through_checked_lookups_and_dicts():
     vars(made)  # a dict: looked up at each call
     both = [ws[0], made]
     compiled.run(both, 2)
+    watched = (*both, both, Walker, Walker.bounded, Walker.advance)
 
-    def counts():
-        return ([sys.getrefcount(w) for w in both], sys.getrefcount(both),
-                sys.getrefcount(Walker), sys.getrefcount(Walker.bounded),
-                sys.getrefcount(Walker.advance))
+    def calls():
+        for _ in range(1000):
+            assert compiled.run(both, 2)[0] is Status.OK
 
-    before = counts()
-    for _ in range(1000):
-        assert compiled.run(both, 2)[0] is Status.OK
-    assert counts() == before
+    counts = measure(calls, *watched, trace=False, collect=False)
+    assert counts.after == counts.before
 
 
 # ------------------------------------------------------------------ sequences of instances
@@ -622,14 +548,36 @@ def dist2_of(a, b):
     return a.dist2(b) + 1.0
 
 
-def test_a_method_calling_one_that_returns_an_instance_is_cpythons_call():
-    # (compiled in, the instance sub returns would resume it after every call: only
-    # the root's call results are speculated)
+def test_a_method_calling_one_that_returns_an_instance_is_compiled_in():
+    # (sub returns a new reference to the instance it made natively: its caller owns it)
     args = (Vec(1.0, 2.0), Vec(4.0, 6.0))
     assert check(dist2_of, *args) is Status.OK
     callees = _compiled(dist2_of, args).lowered.callees
-    assert "Vec.dist2 (interpreted)" in callees
-    assert all(c.endswith(" (interpreted)") for c in callees)
+    assert set(callees) == {"Vec.dist2", "Vec.sub", "Vec.__init__"}
+    coverage = force_every_site(dist2_of, [args])
+    assert not coverage.unexecuted
+
+
+class Maybe:
+    def __init__(self, v):
+        self.v = v
+
+    def either(self, k):  # an instance or None: an object, CPython's call
+        return self if k > 0.0 else None
+
+    def twice(self, k):
+        e = self.either(k)
+        return e.v * 2.0
+
+
+def either_of(m, k):
+    return m.twice(k)
+
+
+def test_a_method_returning_an_instance_or_none_is_cpythons_call():
+    args = (Maybe(1.5), 1.0)
+    check(either_of, *args, may_bail=True)
+    assert "Maybe.either (interpreted)" in _compiled(either_of, args).lowered.callees
 
 
 def made_then_measured(x):  # an instance the root makes, handed to its method

@@ -19,6 +19,7 @@ from autotier.abi import InstanceKind, Kind, Status
 from autotier.frontend import Unsupported, lower
 from autotier.runtime import elements
 from tests.frontend.harness import check, force_every_site, kinds_of
+from tests.frontend.instance_kernels import Runner, Walker, divided, gap_of, kicked, walk, walk_by
 
 
 class Point:
@@ -310,51 +311,6 @@ def test_classes_off_the_fast_path_answer_exactly(obj):
 # ------------------------------------------------------------------ method calls
 
 
-class Walker:
-    def __init__(self, x, step):
-        self.x = x
-        self.step = step
-
-    def advance(self, k=1.0):
-        self.x += self.step * k
-        return self.x
-
-    def gap(self, other):
-        return abs(self.x - other.x)
-
-    def boom(self, d):
-        return self.x / d
-
-    def twin(self):
-        return Walker(self.x, self.step)
-
-
-class Runner(Walker):
-    def advance(self, k=1.0):  # overridden
-        self.x += 2 * self.step * k
-        return self.x
-
-
-def walk(w, n):
-    total = 0.0
-    for _ in range(n):
-        total += w.advance()
-    return total
-
-
-def walk_by(w, k):
-    return w.advance(k=k) + w.advance(k)
-
-
-def gap_of(w, v):
-    return w.gap(v) * 2
-
-
-def divided(w, d):
-    w.x += 1.0
-    return w.boom(d)
-
-
 def twinned(w):
     return w.twin()
 
@@ -387,17 +343,10 @@ def test_every_site_of_a_method_call_resumes_exactly(func, inputs):
 
 def test_a_method_looked_up_before_code_that_may_run_python_answers_exactly():
     # the method is planned and checked where CPython looks it up (test_inlined_methods)
-    assert check(impure_argument, Walker(1.0, 0.0), Walker(2.0, 0.0),
-                 may_bail=True) is not Status.OK  # twin() makes an instance: resumed
-
-
-def _kick(w, dv):
-    w.step += dv
-    return w.step
-
-
-def kicked(w, dv):
-    return _kick(w, dv) + w.x
+    # twin() makes an instance: compiled in, its new reference owned by the caller
+    assert check(impure_argument, Walker(1.0, 0.0), Walker(2.0, 0.0)) is Status.OK
+    assert not force_every_site(impure_argument, [(Walker(1.0, 0.0), Walker(2.0, 0.0))]
+                                ).unexecuted
 
 
 def test_a_helper_given_an_instance_is_called_through_the_c_api():

@@ -14,12 +14,9 @@ import pytest
 
 from autotier.abi import Status
 from tests.frontend.harness import check, force_every_site
+from tests.frontend.kernels import at
 
 INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
-
-
-def at(a, i):
-    return a[i]
 
 
 def at2(a, i, j):

@@ -10,7 +10,6 @@ flat over many calls, on the returning and the deoptimising paths alike.
 
 from __future__ import annotations
 
-import gc
 import re
 import sys
 import tracemalloc
@@ -19,6 +18,7 @@ import numpy as np
 import pytest
 
 from autotier.abi import Status
+from autotier.bench_containers import sieve
 from autotier.deopt import forcing
 from autotier.frontend import Unsupported, lower
 from tests.frontend.harness import (
@@ -30,17 +30,7 @@ from tests.frontend.harness import (
     hot,
     kinds_of,
 )
-
-
-def sieve(n):
-    flags = [True] * (n + 1)
-    flags[0] = False
-    flags[1] = False
-    for i in range(2, n + 1):
-        if flags[i]:
-            for j in range(i * i, n + 1, i):
-                flags[j] = False
-    return flags
+from tests.window import measure
 
 
 def literal_sum(a, b):
@@ -170,17 +160,6 @@ def test_a_huge_repeat_raises_cpythons_memory_error_through_the_interpreter():
     check(huge, 5)
 
 
-def _refcounts(objs: list[object]) -> list[int]:
-    gc.collect()
-    return [sys.getrefcount(o) for o in objs]
-
-
-def _tracked() -> int:
-    """How many objects the collector tracks (a leaked list is one more)."""
-    gc.collect()
-    return len(gc.get_objects())
-
-
 @pytest.mark.parametrize("force", [False, True])
 def test_reference_counts_stay_flat_over_many_calls(force):
     """Elements, arguments and everything made: the same counts after 10**4 calls
@@ -205,22 +184,20 @@ def test_reference_counts_stay_flat_over_many_calls(force):
                 _finish(compiled, args)
         forcing.force(0)
         # one window over every site of the function (a window a site cost a full
-        # collection and heap walk each: minutes late in a full run's large heap)
-        before = _refcounts([*watched, arg])
-        objects = _tracked()
-        tracemalloc.start()
-        for site in sites:
-            for _ in [None] * (100 if force else 10_000):
-                if site is not None:
-                    forcing.force(site.id)
-                _finish(compiled, args)
-        forcing.force(0)
-        gc.collect()  # a resumed call leaves cycles (its partial and function)
-        grown = tracemalloc.get_traced_memory()[0]
-        tracemalloc.stop()
-        assert _tracked() == objects, func.__name__
-        assert _refcounts([*watched, arg]) == before, func.__name__
-        assert grown < 2048, (func.__name__, grown)  # a float a call: 2.4 KB a 100 calls
+        # collection and heap walk each: minutes late in a full run's large heap);
+        # its collections: a resumed call leaves cycles (its partial and function)
+        def calls():
+            for site in sites:
+                for _ in [None] * (100 if force else 10_000):
+                    if site is not None:
+                        forcing.force(site.id)
+                    _finish(compiled, args)
+            forcing.force(0)
+
+        w = measure(calls, *watched, arg, objects=True)  # (a leaked list: one object more)
+        assert w.objects_after == w.objects_before, func.__name__
+        assert w.after == w.before, func.__name__
+        assert w.grown < 2048, (func.__name__, w.grown)  # a float a call: 2.4 KB a 100 calls
         forget(func)
 
 
@@ -240,19 +217,17 @@ def test_memory_stays_flat_over_many_calls_building_and_dropping_lists():
     compiled = compile_function(sieve, kinds_of((200,)))
     for _ in range(100):
         compiled.call(200)
-    tracemalloc.start()
-    try:
+
+    def warm():
         for _ in range(20_000):
             compiled.call(200)
-        gc.collect()
-        first, _ = tracemalloc.get_traced_memory()
+
+    def calls():
         for _ in range(100_000):
             compiled.call(200)
-        gc.collect()
-        second, _ = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert second - first < 64 * 1024, (first, second)
+
+    w = measure(calls, warm=warm)
+    assert w.grown < 64 * 1024, w.grown
 
 
 def test_the_returned_list_is_the_one_built_and_owned_by_the_caller_alone():
@@ -330,8 +305,11 @@ def test_reference_counts_are_inline_and_stay_flat():
             assert _hot_refcount_calls(compiled.lowered.ir) == [], func.__name__
         for _ in [None] * 3:
             check(func, *args)
-        before = _refcounts(list(args))
-        for _ in [None] * 10_000:
-            _finish(compiled, args)
-        assert _refcounts(list(args)) == before, func.__name__
+
+        def calls():
+            for _ in [None] * 10_000:
+                _finish(compiled, args)
+
+        w = measure(calls, *args, trace=False)
+        assert w.after == w.before, func.__name__
         forget(func)

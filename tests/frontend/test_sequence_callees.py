@@ -9,18 +9,7 @@ import pytest
 from autotier.abi import Kind
 from autotier.frontend import lower
 from tests.frontend.harness import check, force_every_site
-
-
-def dot(xs, ys):
-    s = 0.0
-    for i in range(len(xs)):
-        s += xs[i] * ys[i]
-    return s
-
-
-def scale(xs, c):
-    for i in range(len(xs)):
-        xs[i] = xs[i] * c
+from tests.frontend.kernels import dot, scale
 
 
 def total(t):

@@ -13,24 +13,7 @@ import math
 import pytest
 
 from tests.frontend.harness import check, forced_sites
-
-
-def total(xs):
-    s = 0.0
-    for x in xs:
-        s += x
-    return s
-
-
-def int_total(xs):
-    s = 0
-    for x in xs:
-        s += x
-    return s
-
-
-def at(xs, i):
-    return xs[i]
+from tests.frontend.kernels import at, bounds, dot, int_total, scale, total, weighted
 
 
 def doubled_at(xs, i):
@@ -50,13 +33,6 @@ def by_index(xs):
 
 def last_minus_first(xs):
     return xs[-1] - xs[0]
-
-
-def dot(xs, ys):
-    s = 0.0
-    for i in range(len(xs)):
-        s += xs[i] * ys[i]
-    return s
 
 
 def largest(xs):
@@ -112,13 +88,6 @@ def early_exit(xs, target):
     return -1
 
 
-def weighted(xs):
-    s = 0.0
-    for i, x in enumerate(xs):
-        s += i * x
-    return s
-
-
 def weighted_from_one(xs):
     s = 0
     for i, x in enumerate(xs, 1):
@@ -166,16 +135,6 @@ def spread(xs):
 def normalised_sum(xs):
     s = sum(xs)
     return s / len(xs) if xs else 0.0
-
-
-def bounds(xs):
-    lo = hi = xs[0]
-    for x in xs:
-        if x < lo:
-            lo = x
-        if x > hi:
-            hi = x
-    return lo, hi
 
 
 def divmod_pair(a, b):
@@ -293,11 +252,6 @@ def test_an_index_out_of_range_raises_cpythons_index_error():
 
 
 # ---------------------------------------------------------------- stores
-
-
-def scale(xs, k):
-    for i in range(len(xs)):
-        xs[i] = xs[i] * k
 
 
 def scale_in_place(xs, k):

@@ -11,9 +11,6 @@ every call against CPython, every deopt site forced; reference counts of the tup
 
 from __future__ import annotations
 
-import gc
-import sys
-
 import pytest
 
 from autotier.abi import Kind, Status
@@ -26,13 +23,8 @@ from tests.frontend.harness import (
     kinds_of,
     tuple_speculation,
 )
-
-
-def pairs(points):
-    s = 0.0
-    for x, y in points:
-        s += x * y
-    return s
+from tests.frontend.kernels import pairs
+from tests.window import measure
 
 
 def picked(pts, i):
@@ -208,23 +200,25 @@ def test_the_tuples_reference_counts_stay_flat():
                      (nearest, (pts, 1.0, 1.0))):
         compiled = compile_function(fn, kinds_of(args), speculated=tuple_speculation(args))
         compiled.call(*args)
-        gc.collect()
-        before = [sys.getrefcount(p) for p in pts] + [sys.getrefcount(pts)]
-        for _ in [None] * 10_000:
-            compiled.call(*args)
-        gc.collect()
-        assert [sys.getrefcount(p) for p in pts] + [sys.getrefcount(pts)] == before
+
+        def calls():
+            for _ in [None] * 10_000:
+                compiled.call(*args)
+
+        w = measure(calls, *pts, pts, trace=False)
+        assert w.after == w.before
 
 
 def test_tuples_made_as_locals_leave_counts_flat():
     compiled = compile_function(best_pair, kinds_of((20,)))
     compiled.call(20)
-    gc.collect()
-    objects = len(gc.get_objects())
-    for _ in [None] * 10_000:
-        assert compiled.call(20) == (Status.OK, best_pair(20))
-    gc.collect()
-    assert len(gc.get_objects()) == objects
+
+    def calls():
+        for _ in [None] * 10_000:
+            assert compiled.call(20) == (Status.OK, best_pair(20))
+
+    w = measure(calls, trace=False, objects=True)
+    assert w.objects_after == w.objects_before
 
 
 def test_a_list_mixing_tuples_and_numbers_is_not_speculated_to_hold_tuples():

@@ -212,3 +212,28 @@ def test_native_calls_see_a_callee_code_replaced():
     with interpreted_frames(f, g) as frames:
         assert f(3) == 206
     assert frames[0] == 0  # recompiled with the new g, natively again
+
+
+def all_posonly(a, b, /):
+    return a * 10 - b
+
+
+def test_a_function_of_positional_only_parameters_binds_nothing_natively():
+    """No defaults and no parameter a keyword can name: the entry has no binder (an
+    OSR entry's shape); a call of another shape goes to the interpreter, which raises
+    CPython's TypeError, message included."""
+    hf = make_hot(all_posonly)
+    promote(hf, 5, 3)
+    assert autotier.stats(hf).state == "compiled", autotier.stats(hf)
+    expected = all_posonly(7, 2)
+    with interpreted_frames(hf) as frames:
+        got = hf(7, 2)
+    assert got == expected and frames[0] == 0
+    for args, kwargs in [((5,), {"b": 3}), ((), {"a": 5, "b": 3}), ((5,), {}),
+                         ((5, 3, 1), {}), ((5, 3), {"c": 1})]:
+        with pytest.raises(TypeError) as native:
+            hf(*args, **kwargs)
+        with pytest.raises(TypeError) as plain:
+            all_posonly(*args, **kwargs)
+        assert str(native.value) == str(plain.value), (args, kwargs)
+    assert hf(5.5, 1) == all_posonly(5.5, 1)

@@ -8,18 +8,15 @@ traced memory and reference counts flat.
 from __future__ import annotations
 
 import sys
-import tracemalloc
 import warnings
 
 import numpy as np
 import pytest
 
 import autotier
+from tests.frontend.kernels import at
 from tests.runtime.helpers import make_hot, promote, settle
-
-
-def at(a, i):
-    return a[i]
+from tests.window import measure
 
 
 def scale_into(a, out, k):
@@ -83,21 +80,20 @@ def test_returned_numpy_scalars_are_owned_by_the_caller():
     hf = make_hot(at)
     a = np.arange(100.0)
     promote(hf, a, 1)
-    refs = sys.getrefcount(a)
-    value = hf(a, 7)
-    assert sys.getrefcount(value) == 2 and value == 7.0 and type(value) is np.float64
-    for _ in range(1000):
-        hf(a, 3)
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
+
+    def warm():
+        value = hf(a, 7)
+        assert sys.getrefcount(value) == 2 and value == 7.0 and type(value) is np.float64
+        for _ in range(1000):
+            hf(a, 3)
+
+    def calls():
         for i in range(100_000):  # 10**5 numpy scalars boxed natively and released
             hf(a, i % 100)
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
-    assert grown < 64 * 1024, grown
-    assert sys.getrefcount(a) == refs
+
+    w = measure(calls, a, warm=warm, collect=False)
+    assert w.grown < 64 * 1024, w.grown
+    assert w.after == w.before
     assert autotier.stats(hf).resumes == 0
 
 
@@ -106,14 +102,17 @@ def test_a_million_loads_and_stores_leak_nothing():
     a, out = np.arange(1000.0), np.zeros(1000)
     promote(hf, a, out, 2.0)
     assert autotier.stats(hf).state == "compiled"
-    refs = (sys.getrefcount(a), sys.getrefcount(out))
-    for _ in range(100):
-        hf(a, out, 2.0)
-    rss = _rss_kib()
-    for _ in range(1000):  # 10**6 loads, multiplications and stores
-        hf(a, out, 2.0)
-    assert _rss_kib() - rss < 2048
-    assert (sys.getrefcount(a), sys.getrefcount(out)) == refs
+
+    def calls():
+        for _ in range(100):
+            hf(a, out, 2.0)
+        rss = _rss_kib()
+        for _ in range(1000):  # 10**6 loads, multiplications and stores
+            hf(a, out, 2.0)
+        assert _rss_kib() - rss < 2048
+
+    w = measure(calls, a, out, trace=False, collect=False)
+    assert w.after == w.before
     assert np.array_equal(out, a * 2.0)
     assert autotier.stats(hf).resumes == 0
 

@@ -8,23 +8,13 @@ frame, and the boxed results leave reference counts and traced memory flat.
 from __future__ import annotations
 
 import cmath
-import gc
-import sys
-import tracemalloc
 
 import pytest
 
 import autotier
+from tests.frontend.kernels import magnitude, mandel
 from tests.runtime.helpers import interpreted_frames, make_hot, promote, settle
-
-
-def mandel(c):
-    z = c
-    for n in range(80):
-        if abs(z) > 2.0:
-            return n
-        z = z * z + c
-    return 80
+from tests.window import measure
 
 
 def ratio(a, b):
@@ -40,10 +30,6 @@ def rotate(z, n):
 
 def squared(z):
     return z ** 2
-
-
-def magnitude(z):
-    return abs(z)
 
 
 def roots(z):
@@ -101,19 +87,15 @@ def test_boxed_results_leave_memory_and_counts_flat():
     assert hf(z, 3) == rotate(z, 3)
     for _ in range(1000):
         hf(z, 3)
-    gc.collect()
-    before = sys.getrefcount(z)
-    tracemalloc.start()
-    try:
+
+    def warm():
         for _ in range(10_000):
             hf(z, 3)
-        gc.collect()
-        first = tracemalloc.get_traced_memory()[0]
+
+    def calls():
         for _ in range(100_000):
             hf(z, 5)
-        gc.collect()
-        second = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    assert sys.getrefcount(z) == before
-    assert second - first < 64 * 1024
+
+    w = measure(calls, z, warm=warm)
+    assert w.after == w.before
+    assert w.grown < 64 * 1024

@@ -11,19 +11,11 @@ import pytest
 
 import autotier
 from autotier import compat
+from tests.frontend.kernels import primes
 from tests.runtime.helpers import interpreted_frames, make_hot, promote, settle
 
 pytestmark = pytest.mark.skipif(not compat.INLINE_COMPREHENSIONS,
                                 reason="3.11's comprehension functions (3.12 inlines them)")
-
-
-def primes(n):
-    sieve = [True] * (n + 1)
-    for i in range(2, n + 1):
-        if sieve[i]:
-            for j in range(i * i, n + 1, i):
-                sieve[j] = False
-    return [i for i in range(2, n + 1) if sieve[i]]
 
 
 def powers(xs, k):

@@ -4,20 +4,14 @@ traceback, reference counts and memory flat over many calls."""
 
 from __future__ import annotations
 
-import gc
 import sys
-import tracemalloc
 
 import pytest
 
 import autotier
+from tests.frontend.instance_kernels import Body, Picky, Vec
 from tests.runtime.helpers import interpreted_frames, make_hot, promote, settle
-
-
-class Vec:
-    def __init__(self, x, y):
-        self.x = x
-        self.y = y
+from tests.window import measure
 
 
 class Slot:
@@ -58,13 +52,6 @@ def test_constructors_run_natively():
         got = hm(3.0, 4.0)
     assert seen == [0]
     assert type(got) is Slot and state(got) == state(made(3.0, 4.0))
-
-
-class Picky:
-    def __init__(self, v):
-        if v < 0:
-            raise ValueError(f"negative: {v}")
-        self.v = v
 
 
 def twice(v):
@@ -132,24 +119,15 @@ def test_counts_and_memory_stay_flat():
         hf(1.0, 2.0)
     assert autotier.wait_idle(timeout=300)
     assert autotier.stats(hf).state == "compiled"
-    gc.collect()
-    before = sys.getrefcount(Slot), sys.getrefcount(Vec)
-    tracemalloc.start()
-    try:
+
+    def calls():
         for _ in range(10_000):
             hf(1.0, 2.0)
             dot_hf(1.0, 2.0)
-        gc.collect()
-        first = tracemalloc.get_traced_memory()[0]
-        for _ in range(10_000):
-            hf(1.0, 2.0)
-            dot_hf(1.0, 2.0)
-        gc.collect()
-        second = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    assert (sys.getrefcount(Slot), sys.getrefcount(Vec)) == before
-    assert second - first < 64 * 1024
+
+    w = measure(calls, Slot, Vec, warm=calls)
+    assert w.after == w.before
+    assert w.grown < 64 * 1024
     kept = hf(1.0, 2.0)
     assert sys.getrefcount(kept) == 2  # the caller's only
 
@@ -159,12 +137,6 @@ promote(dot_hf, 1.0, 2.0)
 
 
 # --- a helper's result speculated after its bailout -------------------------------------
-
-class Body:
-    def __init__(self, x, m):
-        self.x = x
-        self.m = m
-
 
 class Moon:
     def __init__(self, x, m):
@@ -245,24 +217,15 @@ def test_lists_of_made_instances_keep_counts_flat():
     assert [sys.getrefcount(s) for s in mine] == [sys.getrefcount(s) for s in theirs]
     del mine, theirs
     assert autotier.wait_idle(timeout=300)
-    gc.collect()
-    before = sys.getrefcount(Slot), sys.getrefcount(Vec)
-    tracemalloc.start()
-    try:
+
+    def calls():
         for _ in range(5000):
             hg(5)
             hl(1.0, 2.0)
-        gc.collect()
-        first = tracemalloc.get_traced_memory()[0]
-        for _ in range(5000):
-            hg(5)
-            hl(1.0, 2.0)
-        gc.collect()
-        second = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    assert (sys.getrefcount(Slot), sys.getrefcount(Vec)) == before
-    assert second - first < 64 * 1024
+
+    w = measure(calls, Slot, Vec, warm=calls)
+    assert w.after == w.before
+    assert w.grown < 64 * 1024
 
 
 class Holder:
@@ -303,19 +266,140 @@ def test_attributes_holding_instances_keep_counts_flat():
     promote(hf, h)
     assert autotier.wait_idle(timeout=300)
     assert autotier.stats(hf).state == "compiled"
-    gc.collect()
-    before = sys.getrefcount(pos), sys.getrefcount(h), sys.getrefcount(Vec)
-    tracemalloc.start()
+
+    def calls():
+        for _ in range(10_000):
+            hf(h)
+
+    w = measure(calls, pos, h, Vec, warm=calls)
+    assert w.after == w.before
+    assert w.grown < 64 * 1024
+
+
+# --- constructors made natively, __init__ compiled in (frontend.construct) -------------
+
+class Ratio:
+    def __init__(self, a, b=2.0):
+        self.q = a / b  # a ZeroDivisionError: raised in __init__'s frame, resumed
+        self.a = a
+
+
+class Huge:
+    def __init__(self, n):
+        self.n = n
+        if n > 10:
+            return n * 100000000000000000000000  # noqa: PLE0101 - resumed: not None
+
+
+def ratio(a, b):
+    r = Ratio(a, b)
+    s = Ratio(b)
+    return r.q + s.q + r.a
+
+
+def huge(n):
+    return Huge(n).n
+
+
+def test_native_constructors_run_no_init_frame():
+    hf = make_hot(ratio)
+    promote(hf, 1.0, 4.0)
+    assert autotier.stats(hf).state == "compiled"
+    assert "Ratio.__init__" in autotier.stats(hf).callees
+    with interpreted_frames(ratio, Ratio.__init__) as seen:
+        answers = [hf(float(i), 4.0) for i in range(1, 50)]
+    assert seen == [0]
+    assert answers == [ratio(float(i), 4.0) for i in range(1, 50)]
+
+
+def test_a_native_inits_exception_has_cpythons_traceback():
+    hf = make_hot(ratio)
+    promote(hf, 1.0, 4.0)
+    with pytest.raises(ZeroDivisionError, match="^float division by zero$") as info:
+        hf(1.0, 0.0)
+    names = [entry.name for entry in info.traceback]
+    assert names[-2:] == ["ratio", "__init__"], names
+    assert info.traceback[-2].lineno + 1 == ratio.__code__.co_firstlineno + 1
+    assert info.traceback[-1].lineno + 1 == Ratio.__init__.__code__.co_firstlineno + 1
+    settle()
+    assert hf(1.0, 4.0) == ratio(1.0, 4.0)
+
+
+def test_a_native_init_resumed_returning_a_value_raises_cpythons_type_error():
+    hf = make_hot(huge)
+    promote(hf, 3)
+    assert autotier.stats(hf).state == "compiled"
+    with pytest.raises(TypeError) as native:
+        hf(30)
+    with pytest.raises(TypeError) as interpreted:
+        huge(30)
+    assert str(native.value) == str(interpreted.value) == (
+        "__init__() should return None, not 'int'")
+    assert hf(4) == 4
+
+
+def test_native_constructors_keep_counts_and_memory_flat():
+    hf = make_hot(ratio)
+    promote(hf, 1.0, 4.0)
+    for _ in range(1000):
+        hf(1.0, 4.0)
+    assert autotier.wait_idle(timeout=300)
+
+    def calls():
+        for _ in range(10_000):
+            hf(1.0, 4.0)
+
+    w = measure(calls, Ratio, Ratio.__dict__["__init__"], warm=calls)
+    assert w.after == w.before
+    assert w.grown < 64 * 1024
+
+
+class Scaled:
+    def __init__(self, a, k=2.0):
+        self.v = a * k
+
+
+def scaled(a):
+    return Scaled(a).v
+
+
+def test_a_native_inits_defaults_and_code_changed_after_the_compile():
+    hf = make_hot(scaled)
+    promote(hf, 1.0)
+    assert "Scaled.__init__" in autotier.stats(hf).callees
+    assert hf(3.0) == 6.0
+    init = Scaled.__dict__["__init__"]
+    init.__defaults__ = (10.0,)  # the entry checks the defaults compiled in
+    assert hf(3.0) == scaled(3.0) == 30.0
+
+    def other(self, a, k=2.0):
+        self.v = -a
+
+    init.__code__ = other.__code__  # and __init__'s code
+    assert hf(3.0) == scaled(3.0) == -3.0
+    settle()
+    assert hf(4.0) == scaled(4.0) == -4.0
+
+
+def headroom(n=0):  # (a try: called through the C API, as deep as native code stands)
     try:
-        for _ in range(10_000):
-            hf(h)
-        gc.collect()
-        first = tracemalloc.get_traced_memory()[0]
-        for _ in range(10_000):
-            hf(h)
-        gc.collect()
-        second = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    assert (sys.getrefcount(pos), sys.getrefcount(h), sys.getrefcount(Vec)) == before
-    assert second - first < 64 * 1024
+        return headroom(n + 1)
+    except RecursionError:
+        return n
+
+
+class Deep:
+    def __init__(self, x):
+        self.room = headroom() + x
+
+
+def deep_room(x):
+    return Deep(x).room
+
+
+def test_a_native_init_stands_as_deep_as_cpythons():
+    # type.__call__'s C level counts a frame in CPython: native code counts it too
+    hf = make_hot(deep_room)
+    promote(hf, 1)
+    assert "Deep.__init__" in autotier.stats(hf).callees
+    assert hf(1) == deep_room(1)

@@ -8,15 +8,13 @@ memory flat over many calls.
 
 from __future__ import annotations
 
-import gc
 import math
-import sys
-import tracemalloc
 
 import pytest
 
 import autotier
 from tests.runtime.helpers import interpreted_frames, make_hot, promote, settle
+from tests.window import measure
 
 
 class Body:
@@ -122,22 +120,14 @@ def test_counts_and_memory_stay_flat():
     for _ in range(1000):
         hf(body, 0.001)
     assert autotier.wait_idle(timeout=300)  # no compile while memory is traced
-    gc.collect()
-    before = sys.getrefcount(body), sys.getrefcount(Body)
-    tracemalloc.start()
-    try:
+
+    def calls():
         for _ in range(10_000):
             hf(body, 0.001)
-        gc.collect()
-        first = tracemalloc.get_traced_memory()[0]
-        for _ in range(10_000):
-            hf(body, 0.001)
-        gc.collect()
-        second = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    assert (sys.getrefcount(body), sys.getrefcount(Body)) == before
-    assert second - first < 64 * 1024
+
+    w = measure(calls, body, Body, warm=calls)
+    assert w.after == w.before
+    assert w.grown < 64 * 1024
     assert math.isfinite(body.x)
 
 
@@ -181,22 +171,14 @@ def test_method_calls_follow_the_class_even_after_the_compile():
     promote(hf, m, 2)
     for _ in range(1000):
         hf(m, 2)
-    gc.collect()
-    before = sys.getrefcount(m), sys.getrefcount(Mover.step)
-    tracemalloc.start()
-    try:
+
+    def calls():
         for _ in range(10_000):
             hf(m, 2)
-        gc.collect()
-        first = tracemalloc.get_traced_memory()[0]
-        for _ in range(10_000):
-            hf(m, 2)
-        gc.collect()
-        second = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    assert (sys.getrefcount(m), sys.getrefcount(Mover.step)) == before
-    assert second - first < 64 * 1024
+
+    w = measure(calls, m, Mover.step, warm=calls)
+    assert w.after == w.before
+    assert w.grown < 64 * 1024
 
 
 def total_energy(bodies):
@@ -228,22 +210,14 @@ def test_lists_of_instances_keep_counts_flat():
     # the subclass's element may have queued a recompile: a compile on the broker while
     # memory is traced is its allocations, not the calls' (seen in CI, at a load of 8)
     assert autotier.wait_idle(timeout=300)
-    gc.collect()
-    before = [sys.getrefcount(b) for b in bodies], sys.getrefcount(bodies)
-    tracemalloc.start()
-    try:
+
+    def calls():
         for _ in range(10_000):
             hf(bodies)
-        gc.collect()
-        first = tracemalloc.get_traced_memory()[0]
-        for _ in range(10_000):
-            hf(bodies)
-        gc.collect()
-        second = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    assert ([sys.getrefcount(b) for b in bodies], sys.getrefcount(bodies)) == before
-    assert second - first < 64 * 1024
+
+    w = measure(calls, *bodies, bodies, warm=calls)
+    assert w.after == w.before
+    assert w.grown < 64 * 1024
 
 
 # ------------------------------------------------------------------ methods compiled in
@@ -331,3 +305,64 @@ def test_a_methods_defaults_and_code_changed_after_the_compile_are_cpythons():
     assert hf(Clock(0.0), 2) == run_clock(Clock(0.0), 2) == 6.0
     Clock.tick.__code__ = (lambda self, dt=1.0: -dt).__code__  # and the callee's code
     assert hf(Clock(0.0), 2) == run_clock(Clock(0.0), 2) == -4.0
+
+
+# --- callees returning the instances they make (owned references) ----------------------
+
+class IVec:
+    __slots__ = ("x", "y")
+
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+
+    def times(self, k):  # a new instance, returned natively to the caller
+        return IVec(self.x * k, self.y * k)
+
+    def minus(self, other):
+        return IVec(self.x - other.x, self.y - other.y)
+
+    def dot(self, other):
+        return self.x * other.x + self.y * other.y
+
+
+def spread(a, k):
+    v = IVec(a, a + 1)
+    w = v.times(k).minus(v)
+    return w.dot(v) + w.x
+
+
+def test_callees_returning_instances_run_natively_and_exactly():
+    hf = make_hot(spread)
+    promote(hf, 2, 3)
+    row = autotier.stats(hf)
+    assert row.state == "compiled"
+    assert {"IVec.times", "IVec.minus", "IVec.dot", "IVec.__init__"} <= set(row.callees)
+    with interpreted_frames(spread, IVec.times, IVec.minus, IVec.__init__) as seen:
+        answers = [hf(i, 3) for i in range(50)]
+    assert seen == [0]
+    assert answers == [spread(i, 3) for i in range(50)]
+    # an int64 overflow inside times(): its frame finishes in the interpreter, the caller
+    # takes the instance it returns and goes on (exactly: big ints in its slots)
+    resumed = autotier.stats(hf).resumes
+    assert hf(2**40, 2**40) == spread(2**40, 2**40)
+    assert autotier.stats(hf).resumes > resumed
+    settle()
+    assert hf(5, 7) == spread(5, 7)
+
+
+def test_returned_instances_keep_counts_and_memory_flat():
+    hf = make_hot(spread)
+    promote(hf, 2, 3)
+    for _ in range(1000):
+        hf(2, 3)
+    assert autotier.wait_idle(timeout=300)
+
+    def calls():
+        for _ in range(10_000):
+            hf(2, 3)
+
+    methods = [IVec.__dict__[n] for n in ("times", "minus", "dot", "__init__")]
+    w = measure(calls, IVec, *methods, warm=calls)
+    assert w.after == w.before
+    assert w.grown < 64 * 1024

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import gc
 import sys
-import tracemalloc
 
 import numpy as np
 
 import autotier
 from autotier.bench_containers import BY_NAME
 from tests.runtime.helpers import make_hot, promote
+from tests.window import measure
 
 
 def make(n):
@@ -29,15 +29,14 @@ def test_made_arrays_leak_nothing() -> None:
     assert autotier.stats(hf).state == "compiled"
     gc.collect()
     before = sys.getallocatedblocks()
-    tracemalloc.start()
-    try:
+
+    def calls():
         for _ in range(10_000):
             got = hf(12_500)
             assert got == 1.5 and type(got) is np.float64
-        current, _ = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert current < 1_000_000, f"{current} bytes still allocated after 10,000 calls"
+
+    w = measure(calls, collect=False)
+    assert w.grown < 1_000_000, f"{w.grown} bytes still allocated after 10,000 calls"
     assert sys.getallocatedblocks() - before < 1_000
 
 

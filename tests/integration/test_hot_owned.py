@@ -6,14 +6,15 @@ holds one of its tuples (``docs/architecture.md``, "Owned references").
 
 from __future__ import annotations
 
-import gc
 import sys
 import threading
 
 import autotier
 from autotier.abi import Kind
 from autotier.bench_containers import sieve
+from tests.frontend.kernels import pairs
 from tests.runtime.helpers import bead_of, make_hot, promote, settle
+from tests.window import measure
 
 
 def test_the_sieve_builds_its_list_natively_and_returns_it():
@@ -45,23 +46,16 @@ def test_a_million_calls_building_and_dropping_lists_leave_counts_flat():
     promote(hf, 10)
     for _ in range(1000):
         hf(10)
-    gc.collect()
-    counts = sys.getrefcount(True), sys.getrefcount(False)
-    objects = len(gc.get_objects())
-    for _ in range(1_000_000):
-        hf(10)
-    gc.collect()
-    assert (sys.getrefcount(True), sys.getrefcount(False)) == counts
+
+    def calls():
+        for _ in range(1_000_000):
+            hf(10)
+
+    w = measure(calls, True, False, trace=False, objects=True)
+    assert w.after == w.before
     # the runtime's own threads may make or drop an object meanwhile; a list leaked
     # per call would be a million
-    assert abs(len(gc.get_objects()) - objects) < 100
-
-
-def pairs(points):
-    s = 0.0
-    for x, y in points:
-        s += x * y
-    return s
+    assert abs(w.objects_after - w.objects_before) < 100
 
 
 def test_lists_of_tuples_are_speculated_and_run_natively():
@@ -73,10 +67,13 @@ def test_lists_of_tuples_are_speculated_and_run_natively():
     resumes = autotier.stats(hf).resumes
     assert hf(pts) == pairs(pts) and hf([]) == 0.0
     assert autotier.stats(hf).resumes == resumes  # native
-    before = [sys.getrefcount(p) for p in pts]
-    for _ in range(10_000):
-        hf(pts)
-    assert [sys.getrefcount(p) for p in pts] == before
+
+    def calls():
+        for _ in range(10_000):
+            hf(pts)
+
+    w = measure(calls, *pts, trace=False, collect=False)
+    assert w.after == w.before
     # an int item: the load deoptimises; then tuples of any items are native
     assert hf([(1, 2), (3.5, 1)]) == pairs([(1, 2), (3.5, 1)])
     assert autotier.stats(hf).last_bailout == "element"

@@ -9,14 +9,9 @@ import sys
 import threading
 
 import autotier
+from tests.frontend.kernels import at, bounds, scale, total
 from tests.runtime.helpers import bead_of, make_hot, promote, settle
-
-
-def total(xs):
-    s = 0.0
-    for x in xs:
-        s += x
-    return s
+from tests.window import measure
 
 
 def test_elements_are_speculated_from_the_promoting_calls_and_widened_on_a_miss():
@@ -46,10 +41,6 @@ def test_elements_are_speculated_from_the_promoting_calls_and_widened_on_a_miss(
         raise AssertionError("no TypeError")
 
 
-def at(xs, i):
-    return xs[i]
-
-
 def test_an_index_out_of_range_is_cpythons_index_error():
     hf = make_hot(at)
     promote(hf, [1, 2, 3], 1)
@@ -73,10 +64,13 @@ def test_reading_elements_leaves_their_reference_counts_alone():
     hf = make_hot(total)
     promote(hf, [1.0, 2.0])
     xs = [float(i) + 0.5 for i in range(100)]
-    before = [sys.getrefcount(x) for x in xs]
-    for _ in range(10_000):
-        hf(xs)
-    assert [sys.getrefcount(x) for x in xs] == before
+
+    def calls():
+        for _ in range(10_000):
+            hf(xs)
+
+    w = measure(calls, *xs, trace=False, collect=False)
+    assert w.after == w.before
     assert sys.getrefcount(xs) == 2
 
 
@@ -113,11 +107,6 @@ def test_a_list_emptied_by_another_thread_during_a_native_loop():
     assert autotier.stats(hf).state == "compiled"
 
 
-def scale(xs, k):
-    for i in range(len(xs)):
-        xs[i] = xs[i] * k
-
-
 def test_stores_leave_the_list_as_cpython_does_and_return_none():
     hf = make_hot(scale)
     promote(hf, [1.0, 2.0], 2.0)
@@ -138,38 +127,22 @@ def test_stores_leave_the_list_as_cpython_does_and_return_none():
 
 
 def test_a_million_stores_leak_nothing():
-    import tracemalloc
-
     hf = make_hot(scale)
     promote(hf, [1.0, 2.0], 1.0)
     xs = [float(i) for i in range(100)]
     hf(xs, 1.0)
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
+
+    def calls():
         for _ in range(10_000):  # 10**6 floats boxed, stored and released
             hf(xs, 1.0)
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
-    assert grown < 64 * 1024, grown
+
+    w = measure(calls, collect=False)
+    assert w.grown < 64 * 1024, w.grown
     assert xs == [float(i) for i in range(100)]
     assert autotier.stats(hf).resumes == 0  # every call ran natively
 
 
-def bounds(xs):
-    lo = hi = xs[0]
-    for x in xs:
-        if x < lo:
-            lo = x
-        if x > hi:
-            hi = x
-    return lo, hi
-
-
 def test_a_tuple_result_is_built_natively_and_owned_by_the_caller():
-    import tracemalloc
-
     hf = make_hot(bounds)
     promote(hf, [1.0, 2.0])
     assert autotier.stats(hf).state == "compiled"
@@ -183,13 +156,11 @@ def test_a_tuple_result_is_built_natively_and_owned_by_the_caller():
         assert str(exc) == "list index out of range"
     else:
         raise AssertionError("no IndexError")
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
+
+    def calls():
         for _ in range(10_000):
             hf(xs)
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
-    assert grown < 64 * 1024, grown
+
+    w = measure(calls, collect=False)
+    assert w.grown < 64 * 1024, w.grown
     assert autotier.stats(hf).resumes == 1  # the empty list's IndexError only

@@ -4,17 +4,22 @@ several specialisations, mutual recursion as native calls, rebound globals."""
 from __future__ import annotations
 
 import ctypes
-import os
-import subprocess
 import sys
-import textwrap
 
 import pytest
 
 import autotier
 from autotier.abi import Kind, Status
 from autotier.native import Result
-from tests.runtime.helpers import bead_of, interpreted_frames, make_hot, promote, settle, state
+from tests.runtime.helpers import (
+    bead_of,
+    interpreted_frames,
+    make_hot,
+    promote,
+    run_python,
+    settle,
+    state,
+)
 
 from . import mutual_mod
 
@@ -37,7 +42,7 @@ def test_explain_returns_every_stage():
 
 
 def test_autotier_dump_prints_the_stages():
-    code = textwrap.dedent("""
+    proc = run_python("""
         import autotier
         @autotier.hot(threshold=2)
         def f(a, b):
@@ -47,10 +52,7 @@ def test_autotier_dump_prints_the_stages():
         autotier.wait_idle(60)
         assert autotier.stats(f).state == "compiled"
         assert "asm" in autotier.explain(f)
-    """)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, check=False,
-                          env={**os.environ, "AUTOTIER_DUMP": "bytecode,ir,llvm,asm"})
+    """, AUTOTIER_DUMP="bytecode,ir,llvm,asm")
     assert proc.returncode == 0, proc.stderr
     for stage in ("bytecode", "ir", "llvm", "asm"):
         assert f"--- autotier {stage}: f ---" in proc.stderr

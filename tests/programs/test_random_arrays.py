@@ -27,7 +27,6 @@ import gc
 import math
 import os
 import random
-import sys
 import warnings
 from collections import Counter
 from types import FunctionType
@@ -49,6 +48,7 @@ from tests.frontend.harness import (
 )
 from tests.programs.arraygen import DTYPES, arrays, inputs, program
 from tests.programs.shards import Tally, run_sharded
+from tests.window import refcounts
 
 PROGRAMS = int(os.environ.get("AUTOTIER_ARRAY_PROGRAMS", "600"))
 CALLS_PER_PROGRAM = 5
@@ -72,17 +72,17 @@ def _references_kept(func: FunctionType, args: tuple[object, ...]) -> None:
     the test does not own)."""
     compiled = compile_function(func, kinds_of(args), opt=OPT, force=True)
     mine = fresh(args)[:2]
-    before = [sys.getrefcount(x) for x in mine]
+    before = refcounts(*mine)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # (check compares them)
         status, value, frames = compiled.run(*mine, args[2])
         if frames:  # (check compares the resumed answer)
             value = outcome(resume.finish(frames))
     del value, frames
-    after = [sys.getrefcount(x) for x in mine]
+    after = refcounts(*mine)
     if after != before:  # a resumed frame's exception: its traceback, a cycle
         gc.collect()
-        after = [sys.getrefcount(x) for x in mine]
+        after = refcounts(*mine)
     assert after == before, f"{status.name}: reference counts {before} -> {after}"
 
 

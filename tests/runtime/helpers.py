@@ -1,9 +1,13 @@
 """Shared pieces of the runtime tests: hot functions with a held or failing compile,
-a private broker, and a way to see whether a call ran in the interpreter."""
+a private broker, a way to see whether a call ran in the interpreter, and a fresh
+interpreter to run a program in (for the environment variables read at import)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -107,3 +111,26 @@ def interpreted_frames(*funcs: Any) -> Iterator[list[int]]:
     finally:
         sys.setprofile(old)
         counter.codes, counter.seen = saved
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` (dedented) in a fresh interpreter, its output captured as text; its
+    environment is this process's without any ``AUTOTIER_*`` variable, then ``env``."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith("AUTOTIER_")}
+    full.update(env)
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=120, env=full, check=False)
+
+
+# A program whose hot function is promoted and compiled (what AUTOTIER_LOG logs).
+LOGGED = """
+    import autotier
+
+    @autotier.hot(threshold=3)
+    def f(a):
+        return a + 1
+
+    for i in range(5):
+        f(i)
+    autotier.wait_idle(60)
+"""

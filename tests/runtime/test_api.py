@@ -9,16 +9,22 @@ import json
 import logging
 import math
 import pickle
-import subprocess
-import sys
-import textwrap
 import weakref
 
 import pytest
 
 import autotier
 from autotier.runtime import registry
-from tests.runtime.helpers import bead_of, interpreted_frames, make_hot, promote, settle, state
+from tests.runtime.helpers import (
+    LOGGED,
+    bead_of,
+    interpreted_frames,
+    make_hot,
+    promote,
+    run_python,
+    settle,
+    state,
+)
 
 
 def documented(a: int, b: int = 2) -> int:
@@ -291,16 +297,8 @@ def test_logger_is_autotier():
     assert logging.getLogger("autotier") is autotier.api.log
 
 
-def run(code, **env):
-    import os
-
-    full = dict(os.environ, **env)
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=120, env=full, check=False)
-
-
 def test_autotier_disable_returns_the_function_untouched():
-    proc = run("""
+    proc = run_python("""
         import autotier
         def f(a):
             return a
@@ -311,15 +309,7 @@ def test_autotier_disable_returns_the_function_untouched():
 
 
 def test_autotier_log_debug_shows_transitions():
-    proc = run("""
-        import autotier
-        @autotier.hot(threshold=3)
-        def f(a):
-            return a + 1
-        for i in range(5):
-            f(i)
-        autotier.wait_idle(60)
-    """, AUTOTIER_LOG="debug")
+    proc = run_python(LOGGED, AUTOTIER_LOG="debug")
     assert proc.returncode == 0, proc.stderr
     assert "interpreted -> queued" in proc.stderr and "compiled by llvm" in proc.stderr
 

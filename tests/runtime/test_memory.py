@@ -15,7 +15,6 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
-import sys
 import threading
 from types import FunctionType
 from typing import Any
@@ -26,6 +25,7 @@ import pytest
 import autotier
 from autotier.jit import engine, passes
 from tests.runtime.helpers import make_hot
+from tests.window import refcounts
 
 STRESS = os.environ.get("AUTOTIER_STRESS") == "1"
 RELOADS = 10_000 if STRESS else 60
@@ -296,10 +296,6 @@ def test_reloading_a_function_another_thread_loops_in_natively() -> None:
     assert engine.retired() == 0
 
 
-def _refcounts(*objects: object) -> list[int]:
-    return [sys.getrefcount(o) for o in objects]
-
-
 def test_objects_the_code_pointed_at_are_released() -> None:
     namespace: dict[str, Any] = {"SCALE": 2.5}
     exec("def scaled(x, k=7):\n    return x * SCALE + k\n", namespace)  # noqa: S102
@@ -307,17 +303,17 @@ def test_objects_the_code_pointed_at_are_released() -> None:
     scale, code, defaults = namespace["SCALE"], func.__code__, func.__defaults__
     f = make_hot(func, threshold=2)
     _settle()
-    baseline = _refcounts(scale, code, defaults)
+    baseline = refcounts(scale, code, defaults)
     for _ in range(3):
         assert f(2.0) == 12.0
     assert autotier.wait_idle(120)
     assert autotier.stats(f).state == "compiled"
     assert f(2.0) == 12.0
     # the compiled code holds each (its machine code has their addresses)
-    assert all(a > b for a, b in zip(_refcounts(scale, code, defaults), baseline, strict=True))
+    assert all(a > b for a, b in zip(refcounts(scale, code, defaults), baseline, strict=True))
     autotier.invalidate(f)
     _settle()
-    assert _refcounts(scale, code, defaults) == baseline
+    assert refcounts(scale, code, defaults) == baseline
     assert f(2.0) == 12.0
 
 

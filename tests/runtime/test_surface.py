@@ -5,29 +5,26 @@ explain()'s keys, the reasons a function is not compiled, a replaced ``__code__`
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
 
 import autotier
 from autotier import api
-from tests.runtime.helpers import interpreted_frames, make_hot, promote, settle, state
-
-
-def run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("AUTOTIER_")}
-    full.update(env)
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=120, env=full, check=False)
-
+from tests.runtime.helpers import (
+    LOGGED,
+    interpreted_frames,
+    make_hot,
+    promote,
+    run_python,
+    settle,
+    state,
+)
 
 # --- AUTOTIER_DISABLE ----------------------------------------------------------------
 
 def test_disabled_functions_can_still_be_inspected():
-    proc = run("""
+    proc = run_python("""
         import autotier
 
         @autotier.hot(threshold=3)
@@ -77,22 +74,9 @@ def test_undecorated_functions_are_refused_when_not_disabled():
 
 # --- AUTOTIER_LOG --------------------------------------------------------------------
 
-LOGGED = """
-    import autotier
-
-    @autotier.hot(threshold=3)
-    def f(a):
-        return a + 1
-
-    for i in range(5):
-        f(i)
-    autotier.wait_idle(60)
-"""
-
-
 @pytest.mark.parametrize("value", ["debug", "DEBUG", " Debug "])
 def test_autotier_log_debug_in_any_case(value):
-    proc = run(LOGGED, AUTOTIER_LOG=value)
+    proc = run_python(LOGGED, AUTOTIER_LOG=value)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stderr.splitlines()
     assert "DEBUG autotier: f interpreted -> queued" in lines, proc.stderr
@@ -100,14 +84,14 @@ def test_autotier_log_debug_in_any_case(value):
 
 
 def test_autotier_log_levels_filter():
-    proc = run(LOGGED, AUTOTIER_LOG="warning")
+    proc = run_python(LOGGED, AUTOTIER_LOG="warning")
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""  # nothing went wrong: nothing at WARNING
 
 
 @pytest.mark.parametrize("value", ["debgu", "verbose", "1"])
 def test_autotier_log_refuses_what_is_not_a_level(value):
-    proc = run(LOGGED, AUTOTIER_LOG=value)
+    proc = run_python(LOGGED, AUTOTIER_LOG=value)
     assert proc.returncode == 0, proc.stderr
     assert f"AUTOTIER_LOG={value!r} is not a logging level" in proc.stderr
     assert "debug, info, warning, error, critical" in proc.stderr
@@ -368,7 +352,7 @@ def test_reason_for_a_numba_caller_of_a_hot_function_is_not_recursion():
 
 
 def test_a_missing_optional_package_is_a_reason_not_a_crash():
-    proc = run("""
+    proc = run_python("""
         import sys
         sys.modules["scipy"] = None  # as if scipy were not installed
         import numpy as np

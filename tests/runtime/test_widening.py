@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import gc
 import sys
-import tracemalloc
 
 import autotier
 from tests.frontend.kernels import factorial, sum_cubes
 from tests.runtime.helpers import bead_of, interpreted_frames, make_hot, promote, settle, state
+from tests.window import measure
 
 
 def negated_square(a):
@@ -61,16 +61,16 @@ def test_negative_wide_results_and_references():
     assert hf(-(2**63)) == -(2**126)
     settle()  # tracemalloc sees every thread: no compile may run meanwhile
     gc.collect()
-    tracemalloc.start()
-    try:
+
+    def warm():
         hf(big)
-        before = tracemalloc.get_traced_memory()[0]
+
+    def calls():
         for _ in range(100_000):
             hf(big)
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
-    assert grown < 10_000  # no leaked boxes
+
+    w = measure(calls, warm=warm, collect=False)
+    assert w.grown < 10_000  # no leaked boxes
 
 
 def test_blacklist_policy_is_not_overridden_by_widening():
