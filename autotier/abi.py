@@ -301,6 +301,9 @@ class Status(IntEnum):
     # zero, an invalid value, an underflow under the user's error state), raise (a
     # read-only array, an int out of a dtype's range) or cast as native code does not
     NUMPY = 17
+    # an OSR entry hands its frame to the interpreter (osr.markers.HANDBACK): the rest
+    # of the call is code the entry does not compile; no speculation failed
+    HANDBACK = 18
 
 
 class SlotTag(IntEnum):

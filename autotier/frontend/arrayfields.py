@@ -108,13 +108,21 @@ def origins(typed: Typed) -> dict[ir.Var, Origin]:
     out: dict[ir.Var, Origin | None] = {p: i for i, p in enumerate(func.params)
                                         if p in typed.arrays}
     out.update((v, v) for v in _made(typed))
+    # every other array value (a row an iterator yields, a call's array) is of no
+    # origin: a block parameter it meets is of none either (an OSR entry's row
+    # iterator: a parameter's at entry, a row's after the outer loop's next step)
+    for blk in func.blocks:
+        for instr in blk.instrs:
+            if (instr.dest in typed.arrays and instr.dest not in out
+                    and not isinstance(instr, _FOLLOW)):
+                out[instr.dest] = None
     changed = True
     while changed:
         changed = False
         for blk in func.blocks:
             for instr in blk.instrs:
                 if isinstance(instr, _FOLLOW) and instr.dest in typed.arrays:
-                    (source,) = instr.uses()
+                    source = instr.uses()[0]  # (an OSR iterator's start comes after)
                     if source in out and out.get(instr.dest, -1) != out[source]:
                         out[instr.dest] = out[source]
                         changed = True

@@ -214,10 +214,12 @@ def lower_setitem(fl: FunctionLowering, var: ir.Var, arr: ll.Value, kind: ArrayK
 # ------------------------------------------------------------------ iteration
 
 
-def lower_iter(fl: FunctionLowering, arr: ll.Value, kind: ArrayKind, line: int) -> Leaf:
+def lower_iter(fl: FunctionLowering, arr: ll.Value, kind: ArrayKind, line: int,
+               start: ll.Value | None = None) -> Leaf:
+    """``iter(arr)``: from index 0, or ``start`` (an OSR entry's iterator part-way)."""
     if kind.ndim == 0:
         _always(fl, Status.NUMPY)  # iteration over a 0-d array: TypeError
-    return (arr, i64(0)), frozenset({VKind.ARRAY_ITER})
+    return (arr, i64(0) if start is None else start), frozenset({VKind.ARRAY_ITER})
 
 
 def lower_has_next(fl: FunctionLowering, var: ir.Var, it: Any) -> Leaf:

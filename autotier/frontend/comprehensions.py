@@ -46,6 +46,7 @@ from bytecode import CellVar, FreeVar, Instr, Label
 
 from autotier import compat
 from autotier.frontend.errors import Unsupported
+from autotier.osr import markers
 
 #: what each kind of nested code object is, for a decline's reason
 _DECLINED = {
@@ -139,7 +140,10 @@ def inline(code: CodeType, name: str) -> Inlined:
 
 
 def _splice(code: CodeType, name: str) -> Inlined:
-    splicer = _Splicer(name)
+    # an OSR entry that hands its frame back (osr.markers.HANDBACK) may make other
+    # functions where the interpreter goes on (``sum(x for x in xs)`` after the loop):
+    # left as they are, declined by the stack simulation if native code reaches them
+    splicer = _Splicer(name, lenient=any(c is markers.HANDBACK for c in code.co_consts))
     original: list[object] = list(bytecode.Bytecode.from_code(code))
     items = splicer.walk(original, {}, -1, _positions(original))
     out = bytecode.Bytecode(items)  # type: ignore[arg-type]
@@ -151,9 +155,10 @@ def _splice(code: CodeType, name: str) -> Inlined:
     instrs = [x for x in items if isinstance(x, Instr)]
     checked = frozenset(i for i, instr in enumerate(instrs) if id(instr) in splicer.checked)
     depths = _depths(items)
+    # (a comprehension no path reaches, before an OSR entry's header: never resumed in)
     regions = tuple(
-        Region(r.code, r.parent, r.call, depths[r.first] - 1, r.names, r.free, r.dot0,
-               r.writes) for r in splicer.regions)
+        Region(r.code, r.parent, r.call, depths.get(r.first, 1) - 1, r.names, r.free,
+               r.dot0, r.writes) for r in splicer.regions)
     origins = tuple(splicer.origins[id(x)] for x in instrs)
     unsplit = frozenset(i for i, x in enumerate(instrs) if id(x) in splicer.unsplit)
     return Inlined(new, checked, regions, origins, unsplit)
@@ -174,8 +179,9 @@ class _Open:
 
 
 class _Splicer:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, lenient: bool = False) -> None:
         self.name = name
+        self.lenient = lenient
         self.checked: set[int] = set()  # ids of the loads to check (see Inlined)
         self.regions: list[_Open] = []
         self.origins: dict[int, tuple[int, int]] = {}  # id of an instruction -> origin
@@ -202,7 +208,8 @@ class _Splicer:
 
         out: list[object] = []
 
-        pending: list[CodeType] = []  # made, waiting for their call
+        # made, waiting for their call (None: a generator left as it is, lenient)
+        pending: list[CodeType | None] = []
 
         def emit(new: Instr, source: Instr) -> None:
             self.origins[id(new)] = (region, pos[id(source)])
@@ -230,6 +237,13 @@ class _Splicer:
                 if not (isinstance(nxt, Instr) and nxt.name == "MAKE_FUNCTION"):
                     raise self.fail("a code object constant is not supported", line)
                 reason = _DECLINED.get(made.co_name)
+                if made.co_name != "<listcomp>" and self.lenient and not made.co_freevars:
+                    emit(item, item)
+                    emit(nxt, nxt)
+                    if made.co_name == "<genexpr>":  # called at once, as it is
+                        pending.append(None)
+                    i += 1
+                    continue
                 if made.co_name != "<listcomp>" and made.co_freevars:
                     what = (reason or "nested functions and lambdas are not supported")
                     raise self.fail(f"closures are not supported ({what}; one that reads "
@@ -244,11 +258,16 @@ class _Splicer:
                 continue
             if op == "MAKE_FUNCTION":
                 raise self.fail("nested functions and lambdas are not supported", line)
+            if op == "GET_ITER" and _calls_at_once(items, i) and pending and pending[-1] is None:
+                pending.pop()  # a generator left as it is (lenient)
+                emit(item, item)
+                continue
             if op == "GET_ITER" and _calls_at_once(items, i):
                 if not pending:
                     raise self.fail("a call of an iterator's function is not supported", line)
                 emit(item, item)  # (the function object is still on the stack there)
                 made = pending.pop()
+                assert made is not None
                 # called in the iterable of another one: the parent's frame holds that
                 # one's function object there (see Inlined.unsplit)
                 self.regions.append(_Open(made, region, pos[id(items[i])],

@@ -20,6 +20,7 @@ import bytecode
 from autotier import compat
 from autotier.frontend import comprehensions
 from autotier.frontend.errors import Unsupported
+from autotier.osr import markers
 
 _REJECTED_FLAGS = (
     (inspect.CO_GENERATOR, "generators are not supported"),
@@ -155,12 +156,16 @@ def decode(func: FunctionType) -> DecodedFunction:
     for blk in cfg:
         ops: list[Op] = []
         last: bytecode.Instr | None = None
+        handed = False  # past an OSR entry's hand-back: the interpreter's code
         for item in blk:
             if isinstance(item, bytecode.SetLineno):
                 line = item.lineno
                 continue
             if not isinstance(item, bytecode.Instr):  # TryBegin / TryEnd
                 raise Unsupported(f"{name}: try/except/finally and with blocks are not supported")
+            if handed:
+                position += 1
+                continue
             line = item.lineno if item.lineno is not None else line
             target = None
             if item.has_jump():
@@ -171,7 +176,8 @@ def decode(func: FunctionType) -> DecodedFunction:
                           line, target, position, offset))
             position += 1
             last = item
-        ends = last is not None and (last.is_final() or last.is_uncond_jump())
+            handed = item.name == "LOAD_CONST" and item.arg is markers.HANDBACK
+        ends = handed or (last is not None and (last.is_final() or last.is_uncond_jump()))
         fallthrough = None
         if not ends and blk.next_block is not None:
             fallthrough = index[id(blk.next_block)]

@@ -451,11 +451,14 @@ class ListAppend(Instr):
 
 @dataclass(frozen=True)
 class GetIter(Instr):
-    """``iter(operand)`` of a range, list or tuple; ``reversed(operand)`` of one if
-    ``reverse`` (CPython's reversed iterator: a range's is a range iterator)."""
+    """``iter(operand)`` of a range, list, tuple or array; ``reversed(operand)`` of one
+    if ``reverse`` (CPython's reversed iterator: a range's is a range iterator)."""
 
     operand: Var
     reverse: bool = False
+    #: an OSR entry's iterator (``osr.markers.iter_at``, ``reversed_at``): the index it
+    #: yields next; None: from the start
+    start: Var | None = None
 
 
 @dataclass(frozen=True)
@@ -575,6 +578,12 @@ class Branch(Terminator):
 @dataclass(frozen=True)
 class Return(Terminator):
     value: Var
+
+
+@dataclass(frozen=True)
+class HandBack(Terminator):
+    """The frame goes on in the interpreter from ``state`` (an OSR entry's
+    ``osr.markers.HANDBACK``: what follows is code the entry does not compile)."""
 
 
 # ------------------------------------------------------------------ blocks, functions

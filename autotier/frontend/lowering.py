@@ -592,6 +592,13 @@ class FunctionLowering:
             else:
                 other = self._edge(blk.id, term.else_target, term.else_args, here)
             b.cbranch(cond, then, other)
+        elif isinstance(term, ir.HandBack):  # an OSR entry's end (osr.markers.HANDBACK)
+            if self.ml.unwinds:  # a recursive program re-runs the call from its start
+                raise Unsupported(f"{self.typed.func.name}: an OSR entry that hands its "
+                                  "frame back in a recursive program")
+            self.bail(Status.HANDBACK)
+        else:
+            raise AssertionError(f"autotier: a terminator {type(term).__name__}")
 
     def _condition(self, var: Var) -> ll.Value:
         """A branch's condition (a bool or a ``numpy.bool_``: i1 either way, or tagged)."""

@@ -43,7 +43,7 @@ from autotier.frontend.typeinfer import (
     result_kinds,
     unop_kind,
 )
-from autotier.frontend.values import F64, I1, LV, f64, i64
+from autotier.frontend.values import F64, I1, I64, LV, f64, i64
 
 if TYPE_CHECKING:
     from autotier.frontend.lowering import FunctionLowering
@@ -541,10 +541,15 @@ def _lower_GetIter(fl: FunctionLowering, instr: ir.GetIter, combo: tuple[VKind],
     The distance between start and stop fits in 64 unsigned bits whenever the range
     is non-empty, so the count is computed unsigned and never overflows.
     """
+    start = None
+    if instr.start is not None:  # an OSR entry's iterator, part-way (osr.markers.iter_at)
+        index = args[1]
+        start = fl.narrow(index) if index.type != ll.IntType(1) else fl.b.zext(index, I64)
     if combo[0] in SEQUENCES:
-        return sequences.lower_iter(fl, args[0], combo[0], instr.reverse)
+        return sequences.lower_iter(fl, args[0], combo[0], instr.reverse, start)
     if combo[0] is VKind.ARRAY:
-        return arrays.lower_iter(fl, args[0], fl.typed.arrays[instr.operand], instr.line)
+        return arrays.lower_iter(fl, args[0], fl.typed.arrays[instr.operand], instr.line,
+                                 start)
     start, stop, step = args[0]
     if instr.reverse:  # reversed(range): the range iterator CPython makes for it
         return _reversed_range(fl, start, stop, step)

@@ -94,14 +94,16 @@ def lower_getitem(fl: FunctionLowering, seq: ll.Value, kind: VKind, index: ll.Va
     return element(fl, seq, kind, _position(fl, seq, kind, index), elements), elements
 
 
-def lower_iter(fl: FunctionLowering, seq: ll.Value, kind: VKind, reverse: bool = False
-               ) -> Leaf:
+def lower_iter(fl: FunctionLowering, seq: ll.Value, kind: VKind, reverse: bool = False,
+               start: ll.Value | None = None) -> Leaf:
     """``iter(seq)`` (from index 0), or ``reversed(seq)``: from its last index then, read
-    now, counting down (CPython's listreverseiterator and reversed object)."""
+    now, counting down (CPython's listreverseiterator and reversed object); from
+    ``start`` instead, an OSR entry's iterator part-way."""
     if reverse:
-        last = fl.b.sub(length(fl, seq, kind), i64(1), name="last")
+        last = (fl.b.sub(length(fl, seq, kind), i64(1), name="last") if start is None
+                else start)
         return (seq, last), frozenset({RITER_OF[kind]})
-    return (seq, i64(0)), frozenset({ITER_OF[kind]})
+    return (seq, i64(0) if start is None else start), frozenset({ITER_OF[kind]})
 
 
 def _inside(fl: FunctionLowering, it: Any, kind: VKind) -> ll.Value:

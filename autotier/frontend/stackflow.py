@@ -37,12 +37,14 @@ from autotier.frontend.calls import lower_call
 from autotier.frontend.decode import CodeBlock, DecodedFunction, Op
 from autotier.frontend.errors import Unsupported, at_line
 from autotier.frontend.ssa import RawBlock, finish
+from autotier.osr import markers
 
 ARRAY_ATTRS = ("ndim", "size")  # an ndarray's attributes that are ints
 NUMBER_ATTRS = ("real", "imag")  # a number's parts (ir.NumberAttr)
 
 Item = ir.Var | Static
 _ENTRY = 0  # the synthetic entry block; bytecode block i becomes IR block i + 1
+_ITER_MARKERS = (markers.iter_at, markers.reversed_at, markers.enumerate_at, markers.zip_of)
 
 _BINOPS = {
     "ADD": ir.BinOp.ADD, "SUBTRACT": ir.BinOp.SUB, "MULTIPLY": ir.BinOp.MUL,
@@ -151,6 +153,8 @@ class StackFlow:
             return TupleValue(tuple(self.const(v) for v in value))
         if type(value) is str:
             return StrConst(value)
+        if value in _ITER_MARKERS:  # an OSR entry's iterator part-way (_op_CALL)
+            return CallableRef(value, value.__name__)
         if not constant_ok(value):
             if type(value) is int:
                 # Beyond int64 (CPython folds 2**62 * 4 into one constant): native code
@@ -333,10 +337,13 @@ class StackFlow:
             self.emit(ir.CheckBound, self.locals[name], name, hint=name)
         self.locals[name] = self.emit(ir.Undefined, name, hint=name)
 
-    def _op_LOAD_CONST(self, op: Op) -> None:
+    def _op_LOAD_CONST(self, op: Op) -> ir.Terminator | None:
+        if op.arg is markers.HANDBACK:  # an OSR entry's end: the interpreter goes on
+            return ir.HandBack(line=self.line, state=self.state())  # (decode cut here)
         if self.pos in self.folded:  # a list literal's constants (BUILD_LIST took them)
-            return
+            return None
         self.stack.append(self.const(op.arg))
+        return None
 
     def _op_POP_TOP(self, op: Op) -> None:
         self.pop()
@@ -476,11 +483,29 @@ class StackFlow:
             raise self.fail("method calls are not supported")
         if isinstance(upper, ir.Var):
             raise self.fail("calling a number")
+        if isinstance(upper, CallableRef) and upper.obj in _ITER_MARKERS:
+            self.stack.append(self._iter_marker(upper.obj, items))
+            return
         if isinstance(upper, CallableRef) and newarrays.maker(upper.obj) is not None:
             self.stack.append(newarrays.new_array(self, upper, items, kw_names))
             return
         args = [self.value_of(item, "function argument") for item in items]
         self.stack.append(lower_call(self, upper, args, kw_names))
+
+    def _iter_marker(self, marker: object, items: list[Item]) -> Item:
+        """An OSR entry's iterator, rebuilt part-way (:mod:`autotier.osr.markers`)."""
+        if marker in (markers.iter_at, markers.reversed_at) and len(items) == 2:
+            seq, start = (self.value_of(item, "iterable") for item in items)
+            it = self.emit(ir.GetIter, seq, marker is markers.reversed_at, start,
+                           hint="iter")
+            self.iters.add(it)
+            return it
+        its = [self.value_of(item, "iterator") for item in items]
+        if marker is markers.enumerate_at and len(its) == 2 and its[0] in self.iters:
+            return BuiltinCallValue(Builtin.ENUMERATE, tuple(its), iterating=True)
+        if marker is markers.zip_of and its and all(it in self.iters for it in its):
+            return BuiltinCallValue(Builtin.ZIP, tuple(its), iterating=True)
+        raise self.fail("an OSR iterator marker of another shape")
 
     # ---------------------------------------------------------------- operators
     def _op_BINARY_OP(self, op: Op) -> None:

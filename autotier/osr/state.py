@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from autotier import compat
 from autotier.broker import pacing
-from autotier.osr import entrycode
+from autotier.osr import entrycode, iterstate
 from autotier.osr.instrument import GO_ON, NEVER, RAISE, Header, Instrumented, instrument, screen
 
 log = logging.getLogger("autotier")
@@ -49,15 +49,23 @@ if TYPE_CHECKING:
 #: back edges between two calls of a probe's slow path (fewer when the loop threshold
 #: is lower): the slow path costs ~1-2 us, ~1% of 1,024 interpreted iterations
 COUNTDOWN = 1024
-_RANGE_ITER = type(iter(range(0)))
 
 
 @dataclass(frozen=True)
 class Entry:
-    """A header's OSR entry: the child bead's hot object, made in ``epoch``."""
+    """A header's OSR entry: the child bead's hot object, made in ``epoch``, for
+    ``plans[tried]`` (the plans left are tried when its compile fails, ``failed``
+    saying why the first did)."""
 
     epoch: int
     child: HotFunction
+    plans: tuple[entrycode.Plan, ...] = (entrycode.Plan(0),)
+    tried: int = 0
+    failed: str | None = None
+
+    @property
+    def plan(self) -> entrycode.Plan:
+        return self.plans[self.tried]
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,7 @@ class OsrState:
         self.declined: str | None = None  # why the function has no probes
         self.counts: Counter[int] = Counter()  # back edges counted, by header number
         self.off: dict[int, str] = {}  # headers never entered (this epoch), and why
-        self.table: dict[tuple[int, tuple[str, ...]], Entry] = {}
+        self.table: dict[tuple[int, Any], Entry] = {}  # (header, Snapshot.key)
         self.entries = 0  # calls that entered native code at a header
         self.lines: Counter[int] = Counter()  # entries by the header's line
         # tests: the probe that queues an OSR compile waits for it and enters at once
@@ -169,14 +177,13 @@ class OsrState:
             with bead._lock:
                 self._turn_off(j, found)
             return _off()
-        bound, args = found
         with bead._lock:
             if epoch != self.epoch or self.made is not made:
                 return _off()
-            entry = self.table.get((j, bound))
+            entry = self.table.get((j, found.key))
             waiting = False
             if entry is None and not self._compiling():
-                entry = self._request(header, bound, args)
+                entry = self._request(header, found, None)
                 if not self.wait_compile:
                     return _rearm(self)
                 waiting = True
@@ -184,23 +191,36 @@ class OsrState:
             # threshold while its inner loop's entry compiles would compile behind
             # it, beside the native code entered meanwhile, for an entry never used
             return _rearm(self)
-        if waiting:  # tests: enter at this very iteration
-            _settle(entry.child._bead)
         from autotier.runtime.bead import BeadState
         from autotier.runtime.signature import call_kinds
 
-        with bead._lock:
-            if epoch != self.epoch:
-                return _off()
-            child: Bead = entry.child._bead
-            if child.state in (BeadState.FAILED, BeadState.BLACKLISTED, BeadState.INVALID):
-                self._turn_off(j, f"OSR compile {child.state.value}: {child.reason}")
-                return _off()
-            kinds = call_kinds(child.func, tuple(args), {})
-            if child.code is None or kinds is None or kinds not in child.signatures:
-                return _rearm(self)
-            self.entries += 1
-            self.lines[header.line] += 1
+        while True:
+            if waiting:  # tests: enter at this very iteration
+                _settle(entry.child._bead)
+            with bead._lock:
+                if epoch != self.epoch:
+                    return _off()
+                child: Bead = entry.child._bead
+                if child.state is BeadState.FAILED and entry.tried + 1 < len(entry.plans):
+                    if self._compiling():  # (another header's, one at a time)
+                        return _rearm(self)
+                    entry = self._request(header, found, entry)  # the next plan: a
+                    if not self.wait_compile:  # hand-back nearer the header
+                        return _rearm(self)
+                    waiting = True
+                    continue
+                if child.state in (BeadState.FAILED, BeadState.BLACKLISTED,
+                                   BeadState.INVALID):
+                    why = entry.failed or f"{child.state.value}: {child.reason}"
+                    self._turn_off(j, f"OSR compile {why}")
+                    return _off()
+                args = entry.plan.arguments(found)
+                kinds = call_kinds(child.func, tuple(args), {})
+                if child.code is None or kinds is None or kinds not in child.signatures:
+                    return _rearm(self)
+                self.entries += 1
+                self.lines[header.line] += 1
+                break
         return _enter(entry.child, args)
 
     def _turn_off(self, j: int, reason: str) -> None:
@@ -235,15 +255,27 @@ class OsrState:
         return any(e.child._bead.state in (BeadState.QUEUED, BeadState.COMPILING)
                    for e in self.table.values())
 
-    def _request(self, header: Header, bound: tuple[str, ...], args: list[Any]) -> Entry:
-        """Make header's entry a child bead and queue its compile (lock held)."""
+    def _request(self, header: Header, found: entrycode.Snapshot, after: Entry | None
+                 ) -> Entry:
+        """Make header's entry a child bead and queue its compile (lock held): its
+        first plan, or the one after ``after``'s (whose compile failed)."""
         from autotier.runtime.bead import child_of
 
         assert self.made is not None
-        func = entrycode.entry_function(self.bead.func, self.made.code, header, bound)
+        if after is None:
+            plans = entrycode.plans(self.made.code, header, found.bound)
+            tried, failed = 0, None
+        else:
+            old = after.child._bead
+            plans, tried = after.plans, after.tried + 1
+            failed = after.failed or f"{old.state.value}: {old.reason}"
+        plan = plans[tried]
+        func = entrycode.entry_function(self.bead.func, self.made.code, header, found.bound,
+                                        found.shapes, plan=plan)
         child = child_of(self.bead, func, _NoPromotion())
-        entry = self.table[header.number, bound] = Entry(self.epoch, child)
-        child._bead.compile_for(tuple(args))
+        entry = Entry(self.epoch, child, plans, tried, failed)
+        self.table[header.number, found.key] = entry
+        child._bead.compile_for(tuple(plan.arguments(found)))
         return entry
 
     # ------------------------------------------------------------ inspection
@@ -315,25 +347,17 @@ def _off() -> tuple[Any, Any, Any]:
 
 
 def _values(frame: FrameType, made: Instrumented, header: Header, iters: tuple[Any, ...]
-            ) -> tuple[tuple[str, ...], list[Any]] | str:
-    """The entry's arguments for ``frame`` at ``header``: its bound locals (by name,
-    in ``co_varnames`` order) and each range iterator's next value, stop and step;
-    or why there is none."""
+            ) -> entrycode.Snapshot | str:
+    """What ``frame`` at ``header`` hands to its entry (its live bound locals and its
+    iterators' state, :func:`entrycode.snapshot`), or why it cannot be entered."""
     func = made.func
+    snap = entrycode.snapshot(frame.f_locals, made.code, header, iters)
     names = getattr(func, "__builtins__", vars(builtins))
     found = func.__globals__.get("range", names.get("range"))
-    if header.depth and found is not builtins.range:
+    if (found is not builtins.range and not isinstance(snap, str)
+            and any(map(iterstate.uses_range, snap.shapes))):
         return "range is not the builtin"
-    seen = frame.f_locals
-    bound = tuple(n for n in made.code.co_varnames if n in seen and n in header.live)
-    args = [seen[n] for n in bound]
-    for it in iters:
-        if type(it) is not _RANGE_ITER:
-            return f"a loop over a {type(it).__name__} (only range loops are entered)"
-        reduced: Any = it.__reduce__()
-        span, index = reduced[1][0], reduced[2]
-        args += [span.start + index * span.step, span.stop, span.step]
-    return bound, args
+    return snap
 
 
 #: the Python frames between the interpreted frame and the rest of the call it enters

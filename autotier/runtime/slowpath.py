@@ -70,6 +70,8 @@ class SlowPath(Compiles):
         reason = Status(status)
         if reason is Status.RESULT:  # a callee's outcome its native caller cannot take:
             return finish  # the callee's failure was decided (and counted) already
+        if reason is Status.HANDBACK:  # an OSR entry's planned end: nothing failed
+            return finish
         with self._lock:
             self.resumes += 1
         if reason is Status.FORCED:
