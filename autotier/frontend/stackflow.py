@@ -66,6 +66,28 @@ _REASONS = {
     "IMPORT_NAME": "import statements are not supported",
     "CALL_FUNCTION_EX": "calls with *args or **kwargs are not supported",
     "LOAD_DEREF": "closures are not supported", "LOAD_CLOSURE": "closures are not supported",
+    "BUILD_SLICE": "slices (`xs[a:b]`, `xs[::-1]`) are not supported",
+    "DELETE_SUBSCR": "`del xs[i]` is not supported",
+    "UNPACK_EX": "starred unpacking (`a, *rest = xs`) is not supported",
+    "LIST_TO_TUPLE": "a tuple display with a starred item is not supported",
+    "DELETE_GLOBAL": "deleting a global is not supported",
+    "BEFORE_WITH": "with blocks are not supported",
+    "LOAD_BUILD_CLASS": "class statements are not supported",
+    **dict.fromkeys(("STORE_DEREF", "DELETE_DEREF", "MAKE_CELL", "LOAD_CLASSDEREF",
+                     "COPY_FREE_VARS"), "closures are not supported"),
+    **dict.fromkeys(("SET_ADD", "SET_UPDATE"), "sets are not supported"),
+    **dict.fromkeys(("MAP_ADD", "BUILD_CONST_KEY_MAP", "DICT_MERGE", "DICT_UPDATE"),
+                    "dicts are not supported"),
+    **dict.fromkeys(("IMPORT_FROM", "IMPORT_STAR"), "import statements are not supported"),
+    **dict.fromkeys(("YIELD_VALUE", "RETURN_GENERATOR", "SEND", "GET_YIELD_FROM_ITER"),
+                    "generators are not supported"),
+    **dict.fromkeys(("GET_AWAITABLE", "GET_AITER", "GET_ANEXT", "BEFORE_ASYNC_WITH",
+                     "END_ASYNC_FOR", "ASYNC_GEN_WRAP"), "async code is not supported"),
+    **dict.fromkeys(("PUSH_EXC_INFO", "CHECK_EXC_MATCH", "CHECK_EG_MATCH", "POP_EXCEPT",
+                     "RERAISE", "WITH_EXCEPT_START", "PREP_RERAISE_STAR"),
+                    "try/except blocks are not supported"),
+    **dict.fromkeys(("MATCH_MAPPING", "MATCH_SEQUENCE", "MATCH_KEYS", "MATCH_CLASS",
+                     "GET_LEN"), "match statements are not supported"),
 }
 
 
@@ -286,7 +308,8 @@ class StackFlow:
             if handler is None:
                 reason = _REASONS.get(op.name)
                 where = at_line(op.opname, self.line)
-                raise Unsupported(f"{where}: {reason or 'not supported'} (in {self.d.name})")
+                what = reason or f"the {op.opname} instruction is not supported"
+                raise Unsupported(f"{where}: {what} (in {self.d.name})")
             term = handler(op)
         if term is None:
             if blk.fallthrough is None:
