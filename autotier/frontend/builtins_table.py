@@ -40,6 +40,7 @@ class Builtin(Enum):
     SUM = "sum"
     COMPLEX = "complex"
     REVERSED = "reversed"
+    LIST = "list"
 
 
 # The genuine objects, saved at import: a name rebound later is not one of them.

@@ -160,7 +160,10 @@ def _scalar(instr: ir.Instr, combo: tuple[VKind, ...]) -> None:
 def _builtin_call_kinds(instr: ir.CallBuiltin, combo: tuple[VKind, ...],
                         elements: Kinds) -> Kinds:
     """``sum``/``min``/``max`` of a sequence: what CPython's own call returns when the
-    elements are of the speculated kinds (any other result resumes after the call)."""
+    elements are of the speculated kinds (any other result resumes after the call);
+    ``list`` of a list, tuple or range: a new list (its elements the source's)."""
+    if instr.builtin == "list" and combo[0] in SEQUENCES | {VKind.RANGE}:
+        return frozenset({VKind.LIST})
     if combo[0] not in SEQUENCES:
         what = _OBJECT_NAMES.get(combo[0], combo[0].name.lower())
         raise Unsupported(at_line(f"{instr.builtin}() of a {what} is not supported",
@@ -493,6 +496,8 @@ def _array_kinds(instr: ir.Instr, combo: tuple[VKind, ...], elements: Kinds) -> 
         return frozenset({VKind.ARRAY_ITER})
     if isinstance(instr, ir.CheckBound):
         return frozenset(combo)
+    if isinstance(instr, ir.CallBuiltin) and instr.builtin == "list":
+        raise Unsupported(at_line("list() of a numpy array is not supported", instr.line))
     if isinstance(instr, ir.CallBuiltin) and len(combo) == 1:
         (element,) = elements  # CPython's sum/min/max over numpy scalars
         if instr.builtin != "sum":
@@ -752,6 +757,9 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
                                    classes=attrs.classes if instance_calls else None,
                                    held=attrs.element_classes)
         types[instr.dest] = types[instr.dest] | result
+        if isinstance(instr, ir.CallBuiltin) and instr.builtin == "list" and (
+                VKind.RANGE in types[instr.args[0]]):  # list(range(...)): its ints
+            elems[instr.dest] = elems.get(instr.dest, NO_KINDS) | {VKind.INT}
         if isinstance(instr, ir.CallObject) and instr.makes is not None:  # numpy.zeros
             arrays[instr.dest] = instr.makes
             elems[instr.dest] = frozenset({NP_OF_DTYPE[instr.makes.dtype]})
