@@ -161,6 +161,8 @@ def _builtin(flow: StackFlow, builtin: Builtin, args: list[ir.Var]
         if n > 2:
             raise flow.fail(f"complex() with {n} arguments (a TypeError)")
         return flow.emit(ir.MakeComplex, tuple(args), hint="")
+    if builtin is Builtin.SLICE:
+        raise flow.fail("slice objects (a call of slice()) are not supported")
     if builtin is Builtin.LIST:  # a copy of a list or tuple, or a range's ints
         if n == 0:
             return flow.emit(ir.MakeList, (), hint="list")

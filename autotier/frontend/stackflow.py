@@ -66,7 +66,6 @@ _REASONS = {
     "IMPORT_NAME": "import statements are not supported",
     "CALL_FUNCTION_EX": "calls with *args or **kwargs are not supported",
     "LOAD_DEREF": "closures are not supported", "LOAD_CLOSURE": "closures are not supported",
-    "BUILD_SLICE": "slices (`xs[a:b]`, `xs[::-1]`) are not supported",
     "DELETE_SUBSCR": "`del xs[i]` is not supported",
     "UNPACK_EX": "starred unpacking (`a, *rest = xs`) is not supported",
     "LIST_TO_TUPLE": "a tuple display with a starred item is not supported",
@@ -646,7 +645,28 @@ class StackFlow:
             return tuple(top.items)  # type: ignore[arg-type]
         return None
 
+    def _op_BUILD_SLICE(self, op: Op) -> None:
+        """``a:b`` or ``a:b:c``: a static (a resume makes it ``slice(a, b, c)``) that
+        BINARY_SUBSCR takes; any other use of it is declined."""
+        bounds = []
+        for _ in range(int(op.arg)):  # type: ignore[call-overload]
+            item = self.pop()
+            bounds.append(self.emit(ir.Const, None, hint="none") if isinstance(
+                item, NoneValue) else self.value_of(item, "slice bound"))
+        self.stack.append(BuiltinCallValue(Builtin.SLICE, tuple(reversed(bounds))))
+
+    def _slice_on_top(self) -> BuiltinCallValue | None:
+        top = self.stack[-1] if self.stack else None
+        return top if isinstance(top, BuiltinCallValue) and top.builtin is Builtin.SLICE \
+            else None
+
     def _op_BINARY_SUBSCR(self, op: Op) -> None:
+        sliced = self._slice_on_top()
+        if sliced is not None:  # seq[a:b]: CPython's slicing, a new list or tuple
+            self.pop()
+            seq = self.pop_value("sliced value")
+            self.stack.append(self.emit(ir.GetSlice, seq, sliced.items, hint="slice"))
+            return
         cell = self._indices()
         if cell is not None:
             arr = self.pop_value("subscripted value")
@@ -662,6 +682,8 @@ class StackFlow:
         self.stack.append(self.emit(ir.GetItem, seq, index, hint="item"))
 
     def _op_STORE_SUBSCR(self, op: Op) -> None:
+        if self._slice_on_top() is not None:
+            raise self.fail("slice assignment (`xs[a:b] = ys`) is not supported")
         cell = self._indices()
         if cell is not None:
             arr = self.pop_value("subscripted value")

@@ -288,6 +288,11 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     if isinstance(instr, ir.GetItem):
         return _loaded(instr, elements) if combo[0] in SEQUENCES and combo[1] in INDEXES \
             else NO_KINDS
+    if isinstance(instr, ir.GetSlice):  # a new list or tuple of the same elements
+        if combo[0] not in SEQUENCES or not set(combo[1:]) <= _SLICE_BOUNDS:
+            raise Unsupported(at_line("a slice of anything but a list or tuple, by ints or "
+                                      "None, is not supported", instr.line))
+        return frozenset({combo[0]})
     if isinstance(instr, ir.CallBuiltin):
         return _builtin_call_kinds(instr, combo, elements)
     if isinstance(instr, ir.UnpackCheck):
@@ -799,7 +804,11 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
                 table[instr.dest] = table.get(instr.dest, NO_KINDS).union(
                     *(table.get(u, NO_KINDS) for u in operands))
             for u in operands:
-                if u in conts and (joined := shapes.join(conts.get(instr.dest), conts[u])):
+                source = conts.get(u)
+                if source is not None and isinstance(instr, ir.GetSlice):
+                    source = shapes.Contents(source.any)  # (its positions moved)
+                if source is not None and (joined := shapes.join(conts.get(instr.dest),
+                                                                 source)):
                     conts[instr.dest] = joined
         if result & ARRAYS:  # its source's dtype and ndim
             arrays.update((instr.dest, arrays[u]) for u in operands if u in arrays)
@@ -843,6 +852,7 @@ def _slot(instr: ir.Instr, container: ir.Var | None,
 
 
 _ANY_NUMBER = frozenset({VKind.INT, VKind.FLOAT, VKind.BOOL})
+_SLICE_BOUNDS = frozenset({VKind.INT, VKind.BOOL, VKind.NONE})
 
 
 def _instance_elements(seq: ir.Var, items: tuple[ir.Var, ...], types: Mapping[ir.Var, Kinds],
