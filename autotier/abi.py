@@ -224,7 +224,9 @@ class Kind(IntEnum):
     # (the entry checks the type, never the elements: each element load checks its own)
     LIST = 6
     TUPLE = 7
-    NONE = 10  # results only: ``None`` (a function that only stores, say)
+    # ``None``: a result (a function that only stores, say) or an argument (an optional
+    # one left None: the entry checks the object is None, the body needs no value)
+    NONE = 10
     OBJECT = 11  # results only: a new reference to an object in ``ival`` (a tuple)
     # arguments only: an exact ``complex``, passed as its borrowed PyObject * (the entry
     # checks the type; the root body reads the two doubles, ``PyComplexObject``'s
@@ -235,6 +237,8 @@ class Kind(IntEnum):
     def of(cls, value: object) -> Kind | ArrayKind | NumpyKind | InstanceKind | None:
         """The kind of a Python argument, or None when native code cannot take it."""
         t = type(value)
+        if value is None:  # an argument native code knows without looking at it
+            return cls.NONE
         if t is bool:
             return cls.BOOL
         if t is int:

@@ -254,10 +254,10 @@ def entry_ir(plan: EntryPlan) -> str:
     overflow = t.slot("overflow", I32)
     for arg in args:
         typ = b.load(field(b, arg, compat.OB_TYPE, PTR))
-        is_int, is_float, is_bool, is_list, is_tuple, is_complex = (
+        is_int, is_float, is_bool, is_list, is_tuple, is_complex, is_none = (
             b.icmp_unsigned("==", typ, const_ptr(id(k)))
-            for k in (int, float, bool, list, tuple, complex))
-        takes = b.or_(b.or_(b.or_(is_int, is_float), is_bool),
+            for k in (int, float, bool, list, tuple, complex, type(None)))
+        takes = b.or_(b.or_(b.or_(is_int, is_float), b.or_(is_bool, is_none)),
                       b.or_(b.or_(is_list, is_tuple), is_complex))
         if plan.arrays:  # an ndarray of a dtype native code takes (numpy is imported)
             with b.if_then(arrays.is_ndarray(b, arg)), b.if_then(arrays.native_dtype(b, arg)):

@@ -23,6 +23,7 @@ from types import FunctionType
 from autotier.abi import ArgKind, ArrayKind, InstanceKind, Kind, NumpyKind
 from autotier.broker import pacing
 from autotier.deopt.sites import Site
+from autotier.frontend import shapes
 from autotier.frontend.errors import Unsupported
 from autotier.frontend.kinds import VKind
 from autotier.frontend.model import MISSING, GlobalDep, LoweredModule
@@ -70,7 +71,7 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
     attr_classes: dict[tuple[type, str], type] = {}
     speculated = _speculated_results(given, attrs, attr_classes)
     for key, seen in sorted(given.items(), key=_by_depth):  # `a.pos` before `a.pos.x`
-        if isinstance(key, str) and not key.startswith("@"):
+        if isinstance(key, str) and not key.startswith("@") and ">" not in key:
             position, name = key.split(".", 1)
             where = int(position.removesuffix("[]"))
             kind = kinds[where] if where < len(kinds) else None
@@ -78,8 +79,11 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
                    kind.cls if isinstance(kind, InstanceKind) else None)
             if cls is not None:  # (two parameters of one class: both's)
                 _add_attr(attrs, attr_classes, cls, name, seen)
+    contents = {i: c for i, c in shapes.from_paths(given).items()
+                if i < len(kinds) and kinds[i] in (Kind.LIST, Kind.TUPLE) and i not in held}
     program = build_program(func, kinds, speculated_elements, items, attrs, held=held,
-                            speculated=speculated, attr_classes=attr_classes)
+                            speculated=speculated, attr_classes=attr_classes,
+                            contents=contents)
     pacing.checkpoint()  # an OSR compile: the loop it is for gets its share of the GIL
     body = engine.unique_name(f"body_{func.__qualname__}")
     try:
@@ -91,7 +95,7 @@ def lower(func: FunctionType, arg_kinds: tuple[ArgKind, ...], *, int_bits: int =
         # unwind past their attribute accesses: those calls made through the C API
         program = build_program(func, kinds, speculated_elements, items, attrs, held=held,
                                 speculated=speculated, attr_classes=attr_classes,
-                                instance_calls=False)
+                                instance_calls=False, contents=contents)
         lowering = ModuleLowering(program, body, int_bits)
     module = lowering.run()
     pacing.checkpoint()

@@ -40,6 +40,8 @@ class Builtin(Enum):
     SUM = "sum"
     COMPLEX = "complex"
     REVERSED = "reversed"
+    LIST = "list"
+    SLICE = "slice"  # made by BUILD_SLICE (``xs[a:b]``); calling it is declined
 
 
 # The genuine objects, saved at import: a name rebound later is not one of them.

@@ -161,6 +161,14 @@ def _builtin(flow: StackFlow, builtin: Builtin, args: list[ir.Var]
         if n > 2:
             raise flow.fail(f"complex() with {n} arguments (a TypeError)")
         return flow.emit(ir.MakeComplex, tuple(args), hint="")
+    if builtin is Builtin.SLICE:
+        raise flow.fail("slice objects (a call of slice()) are not supported")
+    if builtin is Builtin.LIST:  # a copy of a list or tuple, or a range's ints
+        if n == 0:
+            return flow.emit(ir.MakeList, (), hint="list")
+        if n != 1:
+            raise flow.fail(f"list() with {n} arguments (a TypeError)")
+        return flow.emit(ir.CallBuiltin, name, (args[0],), hint=name)
     if builtin is Builtin.LEN:
         if n != 1:
             raise flow.fail(f"len() with {n} arguments (a TypeError)")

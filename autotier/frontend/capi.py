@@ -76,13 +76,28 @@ def lower_call_builtin(fl: FunctionLowering, instr: CallBuiltin, args: list[ll.V
     b = fl.b
     module = fl.ml.module
     stale = periodic.watch_namespaces(fl)
+    seq = _range_object(fl, args[0]) if combo[0] is VKind.RANGE else args[0]
     boxed = [boxes.box(fl, (a,), k) for a, k in zip(args[1:], combo[1:], strict=True)]
     result = call_vector(b, module, const_ptr(id(builtin_object(instr.builtin))),
-                         [args[0], *boxed])  # the sequence borrowed, numbers boxed
+                         [seq, *boxed])  # the sequence borrowed, numbers boxed
     reshaped = fl.array_fields.changed()  # the call may have run Python code
-    for obj in boxed:
+    for obj in [*boxed, *([seq] if combo[0] is VKind.RANGE else [])]:
         b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
     return take_result(fl, result, kinds, stale, reshaped), kinds
+
+
+def _range_object(fl: FunctionLowering, triple: tuple[ll.Value, ...]) -> ll.Value:
+    """CPython's ``range(start, stop, step)`` of a native range (a new reference, for
+    ``list(range(...))``); a MemoryError leaves with ``Status.SIGNAL`` as a box does."""
+    b = fl.b
+    module = fl.ml.module
+    boxed = [boxes.box(fl, (fl.widen(v),), VKind.INT) for v in triple]
+    made = call_vector(b, module, const_ptr(id(range)), boxed)
+    for obj in boxed:
+        b.call(declare(module, "Py_DecRef", ll.VoidType(), [PTR]), [obj])
+    fl.bail_if(b.icmp_unsigned("==", made, ll.Constant(PTR, None)), Status.SIGNAL,
+               name="range_made")
+    return made
 
 
 def lower_contains(fl: FunctionLowering, value: LV, kind: VKind, seq: ll.Value,

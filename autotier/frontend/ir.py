@@ -424,6 +424,16 @@ class MakeTuple(Instr):
 
 
 @dataclass(frozen=True)
+class GetSlice(Instr):
+    """``seq[start:stop]`` or ``seq[start:stop:step]`` of a list or tuple, each bound an
+    int, a bool or None: a new list or tuple of the same elements (CPython's own
+    slicing), which the value owns."""
+
+    seq: Var
+    bounds: tuple[Var, ...]
+
+
+@dataclass(frozen=True)
 class MakeList(Instr):
     """``[items...]`` of numbers: a new list, which the value owns (:mod:`.owned`);
     its element kinds are the items' (known, not speculated)."""

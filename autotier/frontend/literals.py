@@ -1,4 +1,5 @@
-"""Lists native code makes: ``[a, b, c]`` of numbers and ``xs * n`` / ``n * xs``.
+"""Lists native code makes: ``[a, b, c]`` of numbers, ``xs * n`` / ``n * xs``, and
+slices ``xs[a:b:c]`` of lists and tuples (tuples too).
 
 Each returns a new reference, which the result value owns (:mod:`.owned` releases it
 after its last use, hands it to the caller on a return, to the deopt record on a
@@ -17,7 +18,7 @@ from llvmlite import ir as ll
 
 from autotier import compat
 from autotier.abi import Status
-from autotier.dispatch.irutil import declare, field
+from autotier.dispatch.irutil import const_ptr, declare, field
 from autotier.frontend import boxes, owned
 from autotier.frontend.ir import Kinds, VKind
 from autotier.frontend.values import I1, I64, LV, PTR, i64
@@ -68,3 +69,31 @@ def repeat(fl: FunctionLowering, seq: ll.Value, count: ll.Value, kind: VKind) ->
     # nothing was made: the interpreter makes it again and raises (MemoryError)
     fl.bail_if(failed, Status.VALUE, name="repeated_ok")
     return made
+
+
+def sliced(fl: FunctionLowering, seq: ll.Value, bounds: list[tuple[ll.Value, VKind]]
+           ) -> ll.Value:
+    """``seq[start:stop:step]`` of a list or tuple (each bound an int, a bool or None):
+    CPython's own slicing (``PyObject_GetItem`` with a slice object), which runs no
+    Python code for them; a new reference.  When it fails (a MemoryError, or a step of
+    0: CPython's ValueError) the error is cleared and the frame deoptimises *before* the
+    subscript, so the interpreter slices again and raises its own exception."""
+    b = fl.b
+    module = fl.ml.module
+    none = const_ptr(id(None))
+    decref = declare(module, "Py_DecRef", ll.VoidType(), [PTR])
+    boxed = [none if k is VKind.NONE else boxes.box(fl, (v,), k) for v, k in bounds]
+    made = b.call(declare(module, "PySlice_New", PTR, [PTR, PTR, PTR]),
+                  [*boxed, *[none] * (3 - len(boxed))], name="slice")
+    for obj, (_, k) in zip(boxed, bounds, strict=True):
+        if k is not VKind.NONE:
+            b.call(decref, [obj])
+    fl.bail_if(b.icmp_unsigned("==", made, _NULL), Status.SIGNAL, name="slice_made")
+    got = b.call(declare(module, "PyObject_GetItem", PTR, [PTR, PTR]), [seq, made],
+                 name="sliced")
+    b.call(decref, [made])
+    failed = b.icmp_unsigned("==", got, _NULL)
+    with b.if_then(failed, likely=False):
+        b.call(declare(module, "PyErr_Clear", ll.VoidType(), []), [])
+    fl.bail_if(failed, Status.VALUE, name="sliced_ok")
+    return got

@@ -98,7 +98,7 @@ assert str(RESULT).replace(" ", "") == RESULT_IR.replace(" ", "")
 PTR8 = ll.IntType(8).as_pointer()
 JMP_BUF = ll.ArrayType(I64, 32)  # >= glibc's x86-64 jmp_buf (200 bytes), 8-aligned
 _ABI_TYPES = {Kind.INT: I64, Kind.FLOAT: ll.DoubleType(), Kind.BOOL: I1, Kind.LIST: PTR8,
-              Kind.TUPLE: PTR8, Kind.COMPLEX: PTR8}
+              Kind.TUPLE: PTR8, Kind.COMPLEX: PTR8, Kind.NONE: PTR8}
 _INT_TYPES = {64: I64, 128: I128}
 
 
@@ -255,7 +255,8 @@ class ModuleLowering:
         out.name, budget.name, record.name = "out", "budget", "record"
         b = ll.IRBuilder(fn.append_basic_block("entry"))
         args = [b.sext(a, self.ints) if k is Kind.INT and self.ints is not I64 else
-                cvalues.load(b, a) if k is Kind.COMPLEX else a  # a complex: its two doubles
+                cvalues.load(b, a) if k is Kind.COMPLEX else  # a complex: its two doubles
+                ll.Constant(ll.IntType(1), 0) if k is Kind.NONE else a  # None: no value
                 for a, k in zip(fn.args[:-3], root[1], strict=True)]
         if self.unwinds:  # a bailout anywhere below comes back here, with its status
             buffer = b.bitcast(b.alloca(JMP_BUF, name="unwind"), PTR8)

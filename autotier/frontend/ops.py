@@ -414,6 +414,12 @@ def _lower_GetItem(fl: FunctionLowering, instr: ir.GetItem, combo: tuple[VKind, 
     return sequences.lower_getitem(fl, args[0], combo[0], args[1], _elements(fl, instr))
 
 
+def _lower_GetSlice(fl: FunctionLowering, instr: ir.GetSlice, combo: tuple[VKind, ...],
+                    args: list[Any]) -> Leaf:
+    bounds = list(zip(args[1:], combo[1:], strict=True))
+    return (literals.sliced(fl, args[0], bounds),), _one(combo[0])
+
+
 def _lower_SetItem(fl: FunctionLowering, instr: ir.SetItem,
                    combo: tuple[VKind, VKind, VKind], args: list[Any]) -> Leaf:
     combo, args = _indexes(fl, combo, args, slice(1, 2))  # type: ignore[assignment]

@@ -16,7 +16,7 @@ from types import CodeType, FunctionType
 
 from autotier import compat
 from autotier.abi import ArgKind, CalleeKind, InstanceKind, Kind
-from autotier.frontend import ir
+from autotier.frontend import ir, shapes
 from autotier.frontend.builtins_table import Resolver
 from autotier.frontend.decode import DecodedFunction, decode, too_large
 from autotier.frontend.errors import Unsupported
@@ -130,14 +130,16 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
                   held: Mapping[int, type] | None = None,
                   speculated: Mapping[int, Speculated] | None = None,
                   attr_classes: Mapping[tuple[type, str], type] | None = None,
-                  instance_calls: bool = True) -> Program:
+                  instance_calls: bool = True,
+                  contents: Mapping[int, shapes.Contents] | None = None) -> Program:
     """Decode, build and type ``func`` for ``arg_kinds`` and everything it calls;
     ``elements``: the speculated element kinds of the root's list and tuple parameters;
     ``items``: those of the items of their tuple elements; ``attrs``: those of the
     attributes of the root's instance parameters (:mod:`.instances`) and of their
     instance elements; ``held``: the class of each sequence parameter's instance
     elements; ``speculated``: what the root's calls and attribute reads at those
-    offsets were seen to answer (:mod:`.results`); ``attr_classes``: the class of the
+    offsets were seen to answer (:mod:`.results`); ``contents``: what the root's nested
+    sequence parameters hold, by path (:mod:`.shapes`); ``attr_classes``: the class of the
     instances an attribute in ``attrs`` was seen holding."""
     code = func.__code__
     if len(arg_kinds) != code.co_argcount:
@@ -206,7 +208,8 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
                               speculated=speculated if root else None,
                               attr_classes=attr_classes,
                               instance_calls=instance_calls,
-                              returned_class=returned_class)
+                              returned_class=returned_class,
+                              contents=contents if root else None)
             except Unsupported as exc:
                 if root:
                     raise

@@ -68,6 +68,27 @@ _REASONS = {
     "IMPORT_NAME": "import statements are not supported",
     "CALL_FUNCTION_EX": "calls with *args or **kwargs are not supported",
     "LOAD_DEREF": "closures are not supported", "LOAD_CLOSURE": "closures are not supported",
+    "DELETE_SUBSCR": "`del xs[i]` is not supported",
+    "UNPACK_EX": "starred unpacking (`a, *rest = xs`) is not supported",
+    "LIST_TO_TUPLE": "a tuple display with a starred item is not supported",
+    "DELETE_GLOBAL": "deleting a global is not supported",
+    "BEFORE_WITH": "with blocks are not supported",
+    "LOAD_BUILD_CLASS": "class statements are not supported",
+    **dict.fromkeys(("STORE_DEREF", "DELETE_DEREF", "MAKE_CELL", "LOAD_CLASSDEREF",
+                     "COPY_FREE_VARS"), "closures are not supported"),
+    **dict.fromkeys(("SET_ADD", "SET_UPDATE"), "sets are not supported"),
+    **dict.fromkeys(("MAP_ADD", "BUILD_CONST_KEY_MAP", "DICT_MERGE", "DICT_UPDATE"),
+                    "dicts are not supported"),
+    **dict.fromkeys(("IMPORT_FROM", "IMPORT_STAR"), "import statements are not supported"),
+    **dict.fromkeys(("YIELD_VALUE", "RETURN_GENERATOR", "SEND", "GET_YIELD_FROM_ITER"),
+                    "generators are not supported"),
+    **dict.fromkeys(("GET_AWAITABLE", "GET_AITER", "GET_ANEXT", "BEFORE_ASYNC_WITH",
+                     "END_ASYNC_FOR", "ASYNC_GEN_WRAP"), "async code is not supported"),
+    **dict.fromkeys(("PUSH_EXC_INFO", "CHECK_EXC_MATCH", "CHECK_EG_MATCH", "POP_EXCEPT",
+                     "RERAISE", "WITH_EXCEPT_START", "PREP_RERAISE_STAR"),
+                    "try/except blocks are not supported"),
+    **dict.fromkeys(("MATCH_MAPPING", "MATCH_SEQUENCE", "MATCH_KEYS", "MATCH_CLASS",
+                     "GET_LEN"), "match statements are not supported"),
 }
 
 
@@ -290,7 +311,8 @@ class StackFlow:
             if handler is None:
                 reason = _REASONS.get(op.name)
                 where = at_line(op.opname, self.line)
-                raise Unsupported(f"{where}: {reason or 'not supported'} (in {self.d.name})")
+                what = reason or f"the {op.opname} instruction is not supported"
+                raise Unsupported(f"{where}: {what} (in {self.d.name})")
             term = handler(op)
         if term is None:
             if blk.fallthrough is None:
@@ -648,7 +670,28 @@ class StackFlow:
             return tuple(top.items)  # type: ignore[arg-type]
         return None
 
+    def _op_BUILD_SLICE(self, op: Op) -> None:
+        """``a:b`` or ``a:b:c``: a static (a resume makes it ``slice(a, b, c)``) that
+        BINARY_SUBSCR takes; any other use of it is declined."""
+        bounds = []
+        for _ in range(int(op.arg)):  # type: ignore[call-overload]
+            item = self.pop()
+            bounds.append(self.emit(ir.Const, None, hint="none") if isinstance(
+                item, NoneValue) else self.value_of(item, "slice bound"))
+        self.stack.append(BuiltinCallValue(Builtin.SLICE, tuple(reversed(bounds))))
+
+    def _slice_on_top(self) -> BuiltinCallValue | None:
+        top = self.stack[-1] if self.stack else None
+        return top if isinstance(top, BuiltinCallValue) and top.builtin is Builtin.SLICE \
+            else None
+
     def _op_BINARY_SUBSCR(self, op: Op) -> None:
+        sliced = self._slice_on_top()
+        if sliced is not None:  # seq[a:b]: CPython's slicing, a new list or tuple
+            self.pop()
+            seq = self.pop_value("sliced value")
+            self.stack.append(self.emit(ir.GetSlice, seq, sliced.items, hint="slice"))
+            return
         cell = self._indices()
         if cell is not None:
             arr = self.pop_value("subscripted value")
@@ -664,6 +707,8 @@ class StackFlow:
         self.stack.append(self.emit(ir.GetItem, seq, index, hint="item"))
 
     def _op_STORE_SUBSCR(self, op: Op) -> None:
+        if self._slice_on_top() is not None:
+            raise self.fail("slice assignment (`xs[a:b] = ys`) is not supported")
         cell = self._indices()
         if cell is not None:
             arr = self.pop_value("subscripted value")

@@ -28,6 +28,7 @@ from autotier.frontend import (
     npscalars,
     npvalues,
     results,
+    shapes,
 )
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
 from autotier.frontend.errors import Unsupported, at_line
@@ -159,7 +160,10 @@ def _scalar(instr: ir.Instr, combo: tuple[VKind, ...]) -> None:
 def _builtin_call_kinds(instr: ir.CallBuiltin, combo: tuple[VKind, ...],
                         elements: Kinds) -> Kinds:
     """``sum``/``min``/``max`` of a sequence: what CPython's own call returns when the
-    elements are of the speculated kinds (any other result resumes after the call)."""
+    elements are of the speculated kinds (any other result resumes after the call);
+    ``list`` of a list, tuple or range: a new list (its elements the source's)."""
+    if instr.builtin == "list" and combo[0] in SEQUENCES | {VKind.RANGE}:
+        return frozenset({VKind.LIST})
     if combo[0] not in SEQUENCES:
         what = _OBJECT_NAMES.get(combo[0], combo[0].name.lower())
         raise Unsupported(at_line(f"{instr.builtin}() of a {what} is not supported",
@@ -284,6 +288,11 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], callee: CalleeResult
     if isinstance(instr, ir.GetItem):
         return _loaded(instr, elements) if combo[0] in SEQUENCES and combo[1] in INDEXES \
             else NO_KINDS
+    if isinstance(instr, ir.GetSlice):  # a new list or tuple of the same elements
+        if combo[0] not in SEQUENCES or not set(combo[1:]) <= _SLICE_BOUNDS:
+            raise Unsupported(at_line("a slice of anything but a list or tuple, by ints or "
+                                      "None, is not supported", instr.line))
+        return frozenset({combo[0]})
     if isinstance(instr, ir.CallBuiltin):
         return _builtin_call_kinds(instr, combo, elements)
     if isinstance(instr, ir.UnpackCheck):
@@ -492,6 +501,8 @@ def _array_kinds(instr: ir.Instr, combo: tuple[VKind, ...], elements: Kinds) -> 
         return frozenset({VKind.ARRAY_ITER})
     if isinstance(instr, ir.CheckBound):
         return frozenset(combo)
+    if isinstance(instr, ir.CallBuiltin) and instr.builtin == "list":
+        raise Unsupported(at_line("list() of a numpy array is not supported", instr.line))
     if isinstance(instr, ir.CallBuiltin) and len(combo) == 1:
         (element,) = elements  # CPython's sum/min/max over numpy scalars
         if instr.builtin != "sum":
@@ -558,18 +569,23 @@ def infer(func: ir.Function, arg_kinds: tuple[CalleeKind, ...], callee: CalleeRe
           speculated: Mapping[int, results.Speculated] | None = None,
           attr_classes: Mapping[tuple[type, str], type] | None = None,
           instance_calls: bool = True,
-          returned_class: ReturnedClass | None = None) -> Typed:
+          returned_class: ReturnedClass | None = None,
+          contents: Mapping[int, shapes.Contents] | None = None) -> Typed:
     """Kinds for every value of ``func`` called with ``arg_kinds``; ``elements``: the
     speculated element kinds of each list or tuple parameter (by position); ``items``:
     those of the items of its tuple elements; ``attrs``: those of instances' attributes,
     by class and name (:mod:`.instances`); ``speculated``: what the results of the
     calls and attribute reads at those bytecode offsets were seen to be
-    (:mod:`.results`).  ``root``: the function the entry calls (a native callee
-    returns a complex unboxed, the root as a new object)."""
+    (:mod:`.results`); ``contents``: what sequence parameters whose elements are
+    sequences hold, by path (:mod:`.shapes`).  ``root``: the function the entry calls
+    (a native callee returns a complex unboxed, the root as a new object)."""
     types: dict[ir.Var, Kinds] = {v: NO_KINDS for b in func.blocks for v in b.defs()}
     elems: dict[ir.Var, Kinds] = {}
     arrays: dict[ir.Var, ArrayKind] = {}
     tuples: dict[ir.Var, Kinds] = {}  # a sequence of tuples -> its tuples' item kinds
+    conts: dict[ir.Var, shapes.Contents] = {}  # a nested sequence -> its contents
+    consts = {i.dest: i.value for b in func.blocks for i in b.instrs
+              if isinstance(i, ir.Const) and type(i.value) is int}
     classes: dict[ir.Var, type] = {}
     seen = instances.AttrTable(dict(attrs or {}), classes, func.name, attr_classes)
     if root:  # the bead sampled the root's instances (a callee's may be made natively)
@@ -599,6 +615,10 @@ def infer(func: ir.Function, arg_kinds: tuple[CalleeKind, ...], callee: CalleeRe
             elems[param] = (elements or {}).get(i, NO_KINDS)
             if elems[param] & SEQUENCES:  # a sequence of tuples (or lists)
                 tuples[param] = (items or {}).get(i, NO_KINDS)
+            if contents and i in contents:  # nested sequences: each load by its path
+                conts[param] = contents[i]
+                elems[param] = contents[i].any.kinds
+                tuples[param] = shapes.inner_kinds(contents[i])
     order = func.reverse_postorder()
     reached = {func.entry}
     completed: set[int] = set()
@@ -607,11 +627,13 @@ def infer(func: ir.Function, arg_kinds: tuple[CalleeKind, ...], callee: CalleeRe
         changed = False
         # element kinds grow with stores too
         known = sum(map(len, elems.values())) + sum(map(len, tuples.values())) + seen.size()
+        known_contents = dict(conts)
         for b in order:
             if b not in reached:
                 continue
             blk = func.block(b)
-            if not _run_block(blk, types, callee, elems, arrays, tuples=tuples, attrs=seen,
+            if not _run_block(blk, types, callee, elems, arrays, tuples=tuples, conts=conts,
+                              consts=consts, attrs=seen,
                               speculated=speculated or {}, taken=taken,
                               instance_calls=instance_calls, returned_class=returned_class):
                 continue
@@ -631,6 +653,11 @@ def infer(func: ir.Function, arg_kinds: tuple[CalleeKind, ...], callee: CalleeRe
                         if arg in table and not table[arg] <= table.get(param, NO_KINDS):
                             table[param] = table.get(param, NO_KINDS) | table[arg]
                             changed = True
+                    if arg in conts and (new_c := shapes.join(conts.get(param), conts[arg])
+                                         ) != conts.get(param):
+                        assert new_c is not None
+                        conts[param] = new_c
+                        changed = True
                     if arg in arrays and arrays.get(param) != arrays[arg]:
                         if param in arrays:
                             raise Unsupported(f"{func.name}: {param.hint or 'a value'} is "
@@ -639,7 +666,7 @@ def infer(func: ir.Function, arg_kinds: tuple[CalleeKind, ...], callee: CalleeRe
                         changed = True
                     changed = seen.join(param, arg) or changed
         changed = changed or sum(map(len, elems.values())) + sum(
-            map(len, tuples.values())) + seen.size() != known
+            map(len, tuples.values())) + seen.size() != known or conts != known_contents
     returns = NO_KINDS
     for b in completed:
         term = func.block(b).term
@@ -696,12 +723,16 @@ def _call_class(instr: ir.CallFunction | ir.CallMethod, types: Mapping[ir.Var, K
 def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
                elems: dict[ir.Var, Kinds], arrays: dict[ir.Var, ArrayKind], *,
                tuples: dict[ir.Var, Kinds], attrs: instances.AttrTable,
+               conts: dict[ir.Var, shapes.Contents] | None = None,
+               consts: Mapping[ir.Var, int] | None = None,
                speculated: Mapping[int, results.Speculated],
                taken: dict[ir.Var, Kinds], instance_calls: bool = True,
                returned_class: ReturnedClass | None = None) -> bool:
     """Update the kinds of ``blk``'s instructions (and the element kinds of those that
     are sequences or iterators over one, ``tuples`` the item kinds of a sequence's
-    tuple elements); False if its end is unreachable."""
+    tuple elements, ``conts`` the contents of nested sequences: :mod:`.shapes`); False
+    if its end is unreachable."""
+    conts = {} if conts is None else conts
     for instr in blk.instrs:
         operands = instr.uses()
         if any(not types[u] for u in operands):
@@ -713,6 +744,11 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             inner = taken[instr.dest] = spec.kinds
         elif isinstance(instr, ir.GetAttr | ir.SetAttr):
             inner = attrs.before(instr, types)  # a read's speculated kinds
+        slot = _slot(instr, container, conts, consts or {})
+        if slot is not None and spec is None:  # a load from a nested sequence: by path
+            inner = taken[instr.dest] = slot.kinds
+        else:
+            slot = None
         row = _row_kind(instr, container, arrays, types)
         if row is not None:  # a row of a 2-d (or more) array: a view, an array itself
             types[instr.dest] = frozenset({VKind.ARRAY})
@@ -726,6 +762,9 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
                                    classes=attrs.classes if instance_calls else None,
                                    held=attrs.element_classes)
         types[instr.dest] = types[instr.dest] | result
+        if isinstance(instr, ir.CallBuiltin) and instr.builtin == "list" and (
+                VKind.RANGE in types[instr.args[0]]):  # list(range(...)): its ints
+            elems[instr.dest] = elems.get(instr.dest, NO_KINDS) | {VKind.INT}
         if isinstance(instr, ir.CallObject) and instr.makes is not None:  # numpy.zeros
             arrays[instr.dest] = instr.makes
             elems[instr.dest] = frozenset({NP_OF_DTYPE[instr.makes.dtype]})
@@ -743,7 +782,17 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             elems[instr.seq] = elems.get(instr.seq, NO_KINDS) | {VKind.LIST}
             tuples[instr.seq] = tuples.get(instr.seq, NO_KINDS) | elems.get(instr.value,
                                                                           NO_KINDS)
-        if result & HAS_ELEMENTS and isinstance(instr, ir.GetItem | ir.IterValue):
+        if isinstance(instr, ir.SetItem | ir.ListAppend) and instr.seq in conts:
+            conts[instr.seq] = shapes.stored(conts[instr.seq], types[instr.value],
+                                             conts.get(instr.value))
+        if slot is not None:  # its own contents, where its path has them
+            if slot.contents is not None:
+                conts[instr.dest] = shapes.join(conts.get(instr.dest), slot.contents) \
+                    or slot.contents
+                elems[instr.dest] = elems.get(instr.dest, NO_KINDS) | slot.contents.any.kinds
+                tuples[instr.dest] = tuples.get(instr.dest, NO_KINDS) | shapes.inner_kinds(
+                    slot.contents)
+        elif result & HAS_ELEMENTS and isinstance(instr, ir.GetItem | ir.IterValue):
             # a tuple loaded from a sequence of them: its items are of the speculated kinds
             assert container is not None
             elems[instr.dest] = elems.get(instr.dest, NO_KINDS) | tuples.get(container,
@@ -754,6 +803,13 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
             for table in (elems, tuples):
                 table[instr.dest] = table.get(instr.dest, NO_KINDS).union(
                     *(table.get(u, NO_KINDS) for u in operands))
+            for u in operands:
+                source = conts.get(u)
+                if source is not None and isinstance(instr, ir.GetSlice):
+                    source = shapes.Contents(source.any)  # (its positions moved)
+                if source is not None and (joined := shapes.join(conts.get(instr.dest),
+                                                                 source)):
+                    conts[instr.dest] = joined
         if result & ARRAYS:  # its source's dtype and ndim
             arrays.update((instr.dest, arrays[u]) for u in operands if u in arrays)
         made = results.made_class(instr, spec, attrs)
@@ -775,6 +831,28 @@ def _run_block(blk: ir.Block, types: dict[ir.Var, Kinds], callee: CalleeResult,
         if not result:
             return False
     return True
+
+
+def _slot(instr: ir.Instr, container: ir.Var | None,
+          conts: Mapping[ir.Var, shapes.Contents], consts: Mapping[ir.Var, int]
+          ) -> shapes.Slot | None:
+    """What an element load from a nested sequence is speculated to be (its path's
+    slot: a constant index's position, else any element), or None."""
+    if container is None or container not in conts:
+        return None
+    if isinstance(instr, ir.GetItem):
+        found = shapes.item(conts[container], consts.get(instr.index))
+    elif isinstance(instr, ir.IterValue):
+        found = shapes.item(conts[container], None)
+    else:
+        return None
+    if not found.kinds & (SCALARS | SEQUENCES):  # nothing native code takes was sampled
+        return shapes.Slot(_ANY_NUMBER)  # there: a number, checked (the default)
+    return found
+
+
+_ANY_NUMBER = frozenset({VKind.INT, VKind.FLOAT, VKind.BOOL})
+_SLICE_BOUNDS = frozenset({VKind.INT, VKind.BOOL, VKind.NONE})
 
 
 def _instance_elements(seq: ir.Var, items: tuple[ir.Var, ...], types: Mapping[ir.Var, Kinds],

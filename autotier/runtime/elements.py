@@ -15,6 +15,13 @@ key ``items_key(i)`` (``~i``: negative keys never name a parameter): ``for x, y 
 points`` loads each tuple (checked to be one) and each item (checked to be of those
 kinds).  After an ELEMENT bailout a list of tuples stays one, of items of any kind.
 
+A sequence whose elements are sequences too (``pairs`` of tuples of two tuples of two
+lists and a float, say) has its contents sampled as deep as ``DEPTH`` levels, under
+path keys (:func:`path_key`: ``"i>*/0/*"``, the elements of position 0 of any element
+of parameter i): ``*`` any element, a number one position of tuples that all have that
+length where sampled; the frontend speculates each load by its path
+(``frontend.shapes``), every load still checked.
+
 An instance argument's attributes are sampled too (:func:`attr_key`: ``"i.name"``):
 what its ``__dict__``, its slots and its class's plain attributes (numbers, not
 functions or descriptors) hold, an int, float, bool, complex or None each, or an
@@ -37,6 +44,8 @@ SAMPLE = 64  # elements looked at per sequence argument
 
 ITEMS = 8  # items looked at per sampled tuple element
 
+DEPTH = 4  # levels of nested sequences sampled by path (path_key)
+
 #: parameter position -> speculated element kinds; ``items_key(i)`` -> the kinds of
 #: the items of parameter i's tuple elements; ``attr_key(i, name)`` -> the kinds of
 #: instance parameter i's attribute ``name``
@@ -44,11 +53,64 @@ Elements = dict[int | str, frozenset[Kind]]
 ANY_SCALAR = frozenset({Kind.INT, Kind.FLOAT, Kind.BOOL})
 TUPLES = frozenset({Kind.TUPLE})
 LISTS = frozenset({Kind.LIST})
+SEQUENCES = TUPLES | LISTS
 
 
 def items_key(position: int) -> int:
     """The key of the item kinds of parameter ``position``'s tuple elements."""
     return ~position
+
+
+def path_key(position: int, path: str) -> str:
+    """The key of the kinds at ``path`` inside sequence parameter ``position``
+    (``path``: steps joined by ``/``, each ``*`` for any element or a tuple position)."""
+    return f"{position}>{path}"
+
+
+def is_path_key(key: int | str) -> bool:
+    return isinstance(key, str) and ">" in key
+
+
+def _path_kinds(values: list[Any]) -> frozenset[Kind]:
+    kinds = {Kind.of(v) for v in values}
+    return frozenset(k for k in kinds if isinstance(k, Kind)
+                     and (k.scalar or k in (Kind.LIST, Kind.TUPLE)))
+
+
+def _contents(seqs: list[Any], prefix: str, out: Elements, depth: int) -> None:
+    """The kinds inside ``seqs`` (sequences met at one path) under ``prefix``'s keys."""
+    seen = [v for seq in seqs for v in _seen(seq)][:SAMPLE]
+    kinds = _path_kinds(seen)
+    if kinds:
+        out[prefix + "*"] = out.get(prefix + "*", frozenset()) | kinds
+    inner = [v for v in seen if type(v) in (list, tuple)]
+    if depth > 1 and inner:
+        _contents(inner, prefix + "*/", out, depth - 1)
+    lengths = {len(seq) if type(seq) is tuple else -1 for seq in seqs}
+    if len(lengths) != 1 or not 0 < (n := lengths.pop()) <= ITEMS:
+        return
+    for k in range(n):
+        items = [seq[k] for seq in seqs[:SAMPLE]]
+        out[f"{prefix}{k}"] = _path_kinds(items)  # (empty: a str, say; the load takes a
+        # number, checked)
+        inner = [v for v in items if type(v) in (list, tuple)]
+        if depth > 1 and inner:
+            _contents(inner, f"{prefix}{k}/", out, depth - 1)
+
+
+def paths(seq: list[Any] | tuple[Any, ...], position: int) -> Elements:
+    """The path keys of a sequence argument whose sampled elements are all tuples or
+    all lists, or of a tuple holding one (a record: ``(r, v, m) = ref``); else none
+    (the element kinds say all)."""
+    seen = _seen(seq)
+    if not seen or not (all(type(v) is tuple for v in seen)
+                        or all(type(v) is list for v in seen)
+                        or (type(seq) is tuple and len(seq) <= ITEMS
+                        and any(type(v) in (list, tuple) for v in seq))):
+        return {}
+    out: Elements = {}
+    _contents([seq], path_key(position, ""), out, DEPTH)
+    return out
 
 
 def attr_key(position: int, name: str) -> str:
@@ -208,6 +270,7 @@ def sample(func: FunctionType, args: tuple[Any, ...],
                 out[i] = seen
             if items:
                 out[items_key(i)] = items
+            out.update(paths(value, i))
         elif isinstance(Kind.of(value), InstanceKind):
             for name, kinds in _attributes(value).items():
                 out[attr_key(i, name)] = kinds
@@ -292,6 +355,8 @@ def widened(old: Elements) -> Elements:
         if isinstance(i, str) and ((i.startswith("@") and "." not in i) or any(
                 isinstance(k, InstanceKind) for k in kinds)):
             out[i] = kinds  # a site's object, an attribute's instances: resampled there
+        elif is_path_key(i):  # nested sequences stay so; numbers: any number
+            out[i] = kinds if kinds & SEQUENCES else ANY_SCALAR
         elif isinstance(i, str):  # an attribute: any number too (unless never one)
             out[i] = kinds | ANY_SCALAR if kinds else kinds
         elif i >= 0 and any(isinstance(k, InstanceKind) for k in kinds):

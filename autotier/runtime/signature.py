@@ -57,8 +57,8 @@ def call_kinds(func: FunctionType, args: tuple[Any, ...],
 
 
 _VARARGS, _VARKEYWORDS = 0x04, 0x08  # inspect.CO_VARARGS, inspect.CO_VARKEYWORDS
-NATIVE_VALUES = ("native code takes int (within int64), float, bool, complex, list, tuple "
-                 "and numpy.ndarray (of bool, int8-64, uint8-64, float32, float64 in native "
+NATIVE_VALUES = ("native code takes int (within int64), float, bool, complex, None, list, "
+                 "tuple and numpy.ndarray (of bool, int8-64, uint8-64, float32, float64 in native "
                  "order)")
 
 

@@ -109,11 +109,15 @@ def python_function(func: Any) -> FunctionType:
 def tuple_speculation(args: tuple[Any, ...]) -> tuple[tuple[int | str, frozenset[Kind]], ...]:
     """What a bead speculates of ``args``' sequences of tuples (only those: any other
     sequence is compiled for elements of every kind, so one compile serves every input
-    of the kinds): tuples, of items of any kind (``runtime.elements``); and their
+    of the kinds): tuples, of items of any kind (``runtime.elements``), nested ones by
+    path (their sequences' kinds, numbers of any kind: ``frontend.shapes``); and their
     instances (arguments and elements) and those's attributes, as the bead samples them."""
     out: elements.Elements = {
         k: v for k, v in elements.sample(_positional(len(args)), args).items()
         if isinstance(k, str) or any(isinstance(e, InstanceKind) for e in v)}
+    for key, kinds in list(out.items()):  # nested sequences: their shape, numbers of
+        if elements.is_path_key(key):  # any kind (frontend.shapes)
+            out[key] = kinds if kinds & elements.SEQUENCES else elements.ANY_SCALAR
     for i, arg in enumerate(args):
         for inner, kinds in ((tuple, elements.TUPLES), (list, elements.LISTS)):
             if type(arg) in (list, tuple) and arg and all(type(v) is inner for v in arg):

@@ -15,6 +15,7 @@ import pytest
 
 from autotier.abi import Kind, Status
 from autotier.frontend import lower
+from autotier.runtime import elements
 from tests.frontend.harness import (
     check,
     compile_function,
@@ -182,8 +183,8 @@ def test_a_tuple_local_unbound_on_some_paths_is_cpythons_unbound_local_error():
 
 def test_tuples_are_speculated_and_each_load_checked():
     speculated = dict(tuple_speculation((POINTS,)))
-    assert speculated == {0: frozenset({Kind.TUPLE}), -1: frozenset(
-        {Kind.INT, Kind.FLOAT, Kind.BOOL})}
+    assert {k: v for k, v in speculated.items() if not elements.is_path_key(k)} == {
+        0: frozenset({Kind.TUPLE}), -1: frozenset({Kind.INT, Kind.FLOAT, Kind.BOOL})}
     compiled = compile_function(pairs, kinds_of((POINTS,)), speculated=tuple(
         speculated.items()))
     assert compiled.call(POINTS) == (Status.OK, pairs(POINTS))
@@ -223,11 +224,13 @@ def test_tuples_made_as_locals_leave_counts_flat():
 
 def test_a_list_mixing_tuples_and_numbers_is_not_speculated_to_hold_tuples():
     assert tuple_speculation(([(1, 2), 3],)) == ()
-    from autotier.runtime import elements
-
     assert elements.sample(pairs, ([(1, 2), 3.5],)) == {0: frozenset({Kind.FLOAT})}
-    assert elements.sample(pairs, ([(1, 2.5), (True, 1)],)) == {
+    sampled = elements.sample(pairs, ([(1, 2.5), (True, 1)],))
+    assert {k: v for k, v in sampled.items() if not elements.is_path_key(k)} == {
         0: frozenset({Kind.TUPLE}), -1: frozenset({Kind.INT, Kind.FLOAT, Kind.BOOL})}
+    # by path too: each position of the tuples its own kinds (frontend.shapes)
+    assert sampled["0>*/0"] == {Kind.INT, Kind.BOOL}
+    assert sampled["0>*/1"] == {Kind.FLOAT, Kind.INT}
 
 
 def test_sum_of_a_list_of_tuples_is_declined():

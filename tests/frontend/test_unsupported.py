@@ -37,6 +37,45 @@ def test_unsupported_with_reason(func, kinds, reason):
     assert func.__qualname__ in info.value.reason  # says which function
 
 
+def _slice_stored(xs):
+    xs[1:] = xs
+
+
+def _deleted(xs):
+    del xs[0]
+
+
+def _starred(xs):
+    a, *rest = xs
+    return a
+
+
+def _matched(xs):
+    match xs:
+        case [a, _]:
+            return a
+    return 0
+
+
+def _set_comprehension(xs):
+    return len({x for x in xs})
+
+
+@pytest.mark.parametrize(("func", "reason"), [
+    (_slice_stored, r"slice assignment \(`xs\[a:b\] = ys`\) is not supported at line \d+"),
+    (_deleted, r"DELETE_SUBSCR at line \d+: `del xs\[i\]` is not supported"),
+    (_starred, r"UNPACK_EX at line \d+: starred unpacking"),
+    (_matched, r"MATCH_SEQUENCE at line \d+: match statements are not supported"),
+    (_set_comprehension, r"set comprehensions are not supported"),
+], ids=lambda c: getattr(c, "__name__", ""))
+def test_an_instruction_not_compiled_is_named_with_its_construct_and_line(func, reason):
+    """Never a bare 'not supported': the reason says what (the survey groups by it)."""
+    with pytest.raises(Unsupported, match=reason) as info:
+        lower(func, (Kind.LIST,))
+    assert func.__name__ in info.value.reason
+    assert not info.value.reason.split(" (in ")[0].endswith(": not supported")
+
+
 def test_unsupported_reasons_name_the_line():
     with pytest.raises(Unsupported, match=r"at line \d+"):
         lower(k.uses_dict, (INT,))

@@ -248,7 +248,7 @@ def test_reason_names_the_arguments_that_block_the_compile():
     reason = _fail(make_hot(pair), "s", 2**70, c={1})
     assert reason == ("arguments cannot be compiled: a is a str, b is an int past int64, "
                       "c is a set; native code takes int (within int64), float, bool, "
-                      "complex, list, tuple and numpy.ndarray (of bool, int8-64, uint8-64, "
+                      "complex, None, list, tuple and numpy.ndarray (of bool, int8-64, uint8-64, "
                       "float32, float64 in native order)")
 
 
