@@ -39,6 +39,7 @@ from autotier import compat
 from autotier.broker import pacing
 from autotier.osr import entrycode, iterstate
 from autotier.osr.instrument import GO_ON, NEVER, RAISE, Header, Instrumented, instrument, screen
+from autotier.runtime.states import BeadState
 
 log = logging.getLogger("autotier")
 
@@ -191,7 +192,6 @@ class OsrState:
             # threshold while its inner loop's entry compiles would compile behind
             # it, beside the native code entered meanwhile, for an entry never used
             return _rearm(self)
-        from autotier.runtime.bead import BeadState
         from autotier.runtime.signature import call_kinds
 
         while True:
@@ -241,8 +241,6 @@ class OsrState:
         (lock held): one compile at a time, and none of its own entries is compiled.
         Then the slow path reads no locals (``_values`` builds the frame's locals
         dict: ~10 us a slow path, 15-30% of the loop's time after its threshold)."""
-        from autotier.runtime.bead import BeadState
-
         if self.wait_compile or not self._compiling():
             return False
         return not any(jj == j and e.child._bead.state is BeadState.COMPILED
@@ -250,8 +248,6 @@ class OsrState:
 
     def _compiling(self) -> bool:
         """Whether an entry's compile is queued or running (lock held)."""
-        from autotier.runtime.bead import BeadState
-
         return any(e.child._bead.state in (BeadState.QUEUED, BeadState.COMPILING)
                    for e in self.table.values())
 
@@ -329,8 +325,6 @@ def hands_off(state: OsrState, pacer: pacing.Pacer) -> bool:
 
 def _settle(child: Bead, timeout: float = 120.0) -> None:
     """Wait until ``child``'s compile has landed (or failed)."""
-    from autotier.runtime.bead import BeadState
-
     pacing.PACER.idle()  # no loop runs meanwhile: the compile is not paced
     deadline = time.monotonic() + timeout
     while (child.state in (BeadState.QUEUED, BeadState.COMPILING)

@@ -14,7 +14,6 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import Callable
-from enum import Enum
 from types import FunctionType
 from typing import TYPE_CHECKING, Any
 
@@ -25,38 +24,13 @@ from autotier.dispatch.hotobject import NEVER, HotFunction
 from autotier.osr.state import OsrState
 from autotier.runtime import elements
 from autotier.runtime.policy import HotnessPolicy
+from autotier.runtime.states import TRANSITIONS, BeadState, IllegalTransition, S
 from autotier.runtime.unwrap import Rebinding, unwrap
 
 if TYPE_CHECKING:
     from autotier.runtime.compiles import CompileJob
 
 log = logging.getLogger("autotier")
-
-
-class BeadState(Enum):
-    INTERPRETED = "interpreted"
-    QUEUED = "queued"
-    COMPILING = "compiling"
-    COMPILED = "compiled"
-    BLACKLISTED = "blacklisted"
-    FAILED = "failed"
-    INVALID = "invalid"
-
-
-S = BeadState
-TRANSITIONS: dict[BeadState, frozenset[BeadState]] = {
-    S.INTERPRETED: frozenset({S.QUEUED, S.FAILED, S.INVALID}),
-    S.QUEUED: frozenset({S.COMPILING, S.INTERPRETED, S.COMPILED, S.BLACKLISTED, S.INVALID}),
-    S.COMPILING: frozenset({S.COMPILED, S.FAILED, S.INTERPRETED, S.BLACKLISTED, S.INVALID}),
-    S.COMPILED: frozenset({S.QUEUED, S.INTERPRETED, S.BLACKLISTED, S.INVALID}),
-    S.FAILED: frozenset({S.INTERPRETED, S.INVALID}),
-    S.BLACKLISTED: frozenset({S.INVALID}),
-    S.INVALID: frozenset(),
-}
-
-
-class IllegalTransition(RuntimeError):
-    pass
 
 
 Compiler = Callable[[CompileRequest], CompiledCode]
