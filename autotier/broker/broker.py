@@ -2,11 +2,21 @@
 
 Callers never wait for it: ``submit`` either queues a job at once or answers False
 (queue full), and the bead stays interpreted and retries later.  A job is any object
-with ``run()``; the broker runs each in turn, and an exception escaping ``run()`` is
-logged and never kills the thread (jobs record their own failures on the bead).
+with ``run()`` and ``cancel()``; the broker runs each in turn, and an exception
+escaping ``run()`` is logged and never kills the thread (jobs record their own
+failures on the bead).
 
-Locks: ``_cond`` (a Condition) guards ``_pending`` (jobs queued or running) and
-``_closed``; the queue has its own lock.  No lock is held while a job runs.
+Two lanes: a job whose ``urgent`` attribute is true (an OSR entry's compile, which a
+running loop waits for: ``CompileJob.urgent``) runs before every queued normal job;
+each lane is FIFO.  A job already running is never interrupted: an urgent job waits
+at most for the one running.  ``maxsize`` bounds the jobs queued in both lanes
+together (the running one not counted); a full queue refuses urgent jobs too.
+
+Locks: ``_lock`` guards both lanes, ``_pending`` (jobs queued or running) and
+``_closed``; two conditions share it: ``_cond`` (``_pending`` went down: what
+``wait_idle`` waits for) and ``_ready`` (a job was queued or the broker closed: what
+the thread waits for).  No lock is held while a job runs or is cancelled (a job takes
+its bead's lock, and a bead submits holding its own: bead, then broker).
 
 At interpreter exit (``atexit``), ``shutdown(0)`` stops taking jobs, drops what is
 still queued (calling each dropped job's ``cancel()``) and returns at once: a running
@@ -15,27 +25,29 @@ after every broker's and keeps LLVM from being finalised under it).  Called by h
 ``shutdown`` waits at most ``exit_timeout`` seconds for a running job.
 
 Fork: ``before_fork``/``after_fork_parent``/``after_fork_child`` (wired in by the API)
-hold every broker's locks across ``os.fork()`` and give each broker in the child a
-fresh queue, locks and no thread (one is started by the next submit): the jobs
-queued in the parent are cancelled there, and the running one has no thread left.
-The beads reset themselves (``registry.after_fork_child``).
+hold every broker's locks across ``os.fork()`` and give each broker in the child
+fresh lanes, locks and no thread (one is started by the next submit): the jobs
+queued in the parent (in either lane) are cancelled there, and the running one has no
+thread left.  The beads reset themselves (``registry.after_fork_child``).
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import logging
-import queue
 import threading
 import time
 import weakref
+from collections import deque
 from typing import Protocol
 
 log = logging.getLogger("autotier")
 
 
 class Job(Protocol):
+    """What the broker runs.  A job may also have ``urgent`` (a bool attribute, read
+    once at submit; absent: False): see the module docstring."""
+
     def run(self) -> None: ...
 
     def cancel(self) -> None: ...
@@ -43,8 +55,12 @@ class Job(Protocol):
 
 class Broker:
     def __init__(self, maxsize: int = 256, exit_timeout: float = 1.0) -> None:
-        self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=maxsize)
-        self._cond = threading.Condition()
+        self._maxsize = maxsize  # 0 or less: unbounded
+        self._urgent: deque[Job] = deque()
+        self._normal: deque[Job] = deque()
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._ready = threading.Condition(self._lock)
         self._pending = 0
         self._closed = False
         self._exit_timeout = exit_timeout
@@ -57,7 +73,7 @@ class Broker:
 
     @property
     def maxsize(self) -> int:
-        return self._queue.maxsize
+        return self._maxsize
 
     def _ensure_thread(self) -> None:
         with self._start_lock:
@@ -68,21 +84,32 @@ class Broker:
                 self._thread.start()
 
     def submit(self, job: Job) -> bool:
-        """Queue ``job``; False when the broker is closed or the queue is full."""
-        with self._cond:
+        """Queue ``job`` (in the urgent lane if ``job.urgent``); False when the broker
+        is closed or the queue is full."""
+        urgent = bool(getattr(job, "urgent", False))
+        with self._lock:
             if self._closed:
                 return False
-            try:
-                self._queue.put_nowait(job)
-            except queue.Full:
+            if 0 < self._maxsize <= len(self._urgent) + len(self._normal):
                 return False
+            (self._urgent if urgent else self._normal).append(job)
             self._pending += 1
+            self._ready.notify()
         self._ensure_thread()
         return True
 
+    def _next(self) -> Job | None:
+        """The next job to run (urgent first), waiting for one; None once closed."""
+        with self._lock:
+            while not (self._closed or self._urgent or self._normal):
+                self._ready.wait()
+            if self._closed:  # shutdown took (and cancels) whatever is queued
+                return None
+            return self._urgent.popleft() if self._urgent else self._normal.popleft()
+
     def _loop(self) -> None:
         while True:
-            job = self._queue.get()
+            job = self._next()
             if job is None:
                 return
             try:
@@ -91,7 +118,7 @@ class Broker:
                 self.crashed += 1
                 log.exception("autotier: compile job crashed")
             finally:
-                with self._cond:
+                with self._lock:
                     self._pending -= 1
                     self.completed += 1
                     self._cond.notify_all()
@@ -99,7 +126,7 @@ class Broker:
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until no job is queued or running; False if ``timeout`` ran out."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
+        with self._lock:
             while self._pending:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
@@ -109,30 +136,33 @@ class Broker:
 
     @property
     def pending(self) -> int:
-        with self._cond:
+        """Jobs queued or running."""
+        with self._lock:
             return self._pending
+
+    def queued(self) -> tuple[int, int]:
+        """Jobs queued and not yet running: (urgent, normal)."""
+        with self._lock:
+            return len(self._urgent), len(self._normal)
 
     def shutdown(self, timeout: float | None = None) -> None:
         """Stop taking jobs, drop queued ones, wait at most ``timeout`` (default
         ``exit_timeout``) seconds for a running one."""
-        with self._cond:
+        with self._lock:
             if self._closed:
                 return
             self._closed = True
-        while True:
+            dropped = [*self._urgent, *self._normal]
+            self._urgent.clear()
+            self._normal.clear()
+            self._ready.notify_all()
+        for job in dropped:
             try:
-                job = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if job is not None:
-                try:
-                    job.cancel()
-                finally:
-                    with self._cond:
-                        self._pending -= 1
-                        self._cond.notify_all()
-        with contextlib.suppress(queue.Full):  # never block at exit
-            self._queue.put_nowait(None)
+                job.cancel()
+            finally:
+                with self._lock:
+                    self._pending -= 1
+                    self._cond.notify_all()
         thread = self._thread
         wait = self._exit_timeout if timeout is None else timeout
         if (wait > 0 and thread is not None and thread.is_alive()
@@ -142,17 +172,20 @@ class Broker:
     # ------------------------------------------------------------ fork
     def _before_fork(self) -> None:
         self._start_lock.acquire()
-        self._cond.acquire()
+        self._lock.acquire()
 
     def _after_fork_parent(self) -> None:
-        self._cond.release()
+        self._lock.release()
         self._start_lock.release()
 
     def _after_fork_child(self) -> None:
-        """Only the forking thread is left: fresh queue and locks, no thread."""
-        dropped = [job for job in list(self._queue.queue) if job is not None]
-        self._queue = queue.Queue(maxsize=self._queue.maxsize)
-        self._cond = threading.Condition()
+        """Only the forking thread is left: fresh lanes and locks, no thread."""
+        dropped = [*self._urgent, *self._normal]
+        self._urgent = deque()
+        self._normal = deque()
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._ready = threading.Condition(self._lock)
         self._start_lock = threading.Lock()
         self._thread = None
         self._pending = 0

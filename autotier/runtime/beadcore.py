@@ -103,7 +103,7 @@ class BeadCore:
         # None for a policy without a loop threshold, and for OSR's own children
         self.osr: OsrState | None = None
         # an OSR entry's bead: its compiles are paced against the loop they are for
-        # (autotier.broker.pacing)
+        # (autotier.broker.pacing) and urgent on the broker (run before normal jobs)
         self.paced = False
         self._arm(hotness.promote_at(0))
 

@@ -1,6 +1,7 @@
 """Compiles a bead asks for and lands (see :mod:`autotier.runtime.bead`).
 
-A ``CompileJob`` goes to the broker (``_queue``, lock held); the broker thread runs it
+A ``CompileJob`` goes to the broker (``_queue``, lock held; an OSR entry's is
+``urgent``: it runs before the normal jobs queued); the broker thread runs it
 without the bead lock (``_run_job``) and takes the lock again only to install what it
 made or record why it made nothing (``_land``).  A reload asks for the compile again
 from the function's current code.
@@ -45,6 +46,9 @@ class CompileJob:
     signatures: tuple[Signature, ...]
     int_bits: int = 64  # how native code is to hold ints (CompileRequest.int_bits)
     elements: tuple[tuple[int | str, frozenset[Kind]], ...] = ()  # CompileRequest.elements
+    # an OSR entry's compile (a paced bead's): a loop runs interpreted until it lands,
+    # so the broker runs it before every queued normal job (broker.Broker.submit)
+    urgent: bool = False
 
     def run(self) -> None:
         self.bead._run_job(self)
@@ -77,7 +81,7 @@ class Compiles(BeadCore):
         self.ticket += 1
         self.signatures = signatures  # what the bead is (being) specialised for
         job = CompileJob(self, self.ticket, tier, signatures, self.int_bits,
-                         elements.as_request(self.elements))
+                         elements.as_request(self.elements), urgent=self.paced)
         self._move(S.QUEUED)
         self._arm(None)
         if not self._submit(job):

@@ -52,6 +52,37 @@ class Gate:
         self.entered = threading.Semaphore(0)
 
 
+class Recorded:
+    """A job that appends its name to ``log`` when it runs (or ``cancel:<name>`` when
+    the broker drops it); ``hold`` makes it wait for an Event first."""
+
+    def __init__(self, name: str, log: list[str], *, urgent: bool = False,
+                 hold: threading.Event | None = None) -> None:
+        self.name = name
+        self.log = log
+        self.urgent = urgent
+        self.hold = hold
+        self.started = threading.Event()
+
+    def run(self) -> None:
+        self.started.set()
+        if self.hold is not None:
+            assert self.hold.wait(60), "never released"
+        self.log.append(self.name)
+
+    def cancel(self) -> None:
+        self.log.append(f"cancel:{self.name}")
+
+
+def busy(broker: Broker, log: list[str]) -> threading.Event:
+    """Keep ``broker``'s thread busy on a job until the returned Event is set."""
+    release = threading.Event()
+    blocker = Recorded("blocker", log, hold=release)
+    assert broker.submit(blocker)
+    assert blocker.started.wait(60)
+    return release
+
+
 def make_hot(
     func: FunctionType,
     *,

@@ -12,7 +12,7 @@ import autotier
 from autotier import api
 from autotier.broker import Broker
 from autotier.runtime.bead import RETRY_AFTER_FULL_QUEUE
-from tests.runtime.helpers import Gate, bead_of, make_hot, promote, settle, state
+from tests.runtime.helpers import Gate, Recorded, bead_of, busy, make_hot, promote, settle, state
 
 
 def poly(x):
@@ -125,3 +125,129 @@ def test_interpreter_exit_with_queued_jobs_is_clean():
     assert proc.returncode == 0, proc.stderr
     assert "exiting with" in proc.stdout
     assert "Traceback" not in proc.stderr and "Fatal" not in proc.stderr
+
+
+# ------------------------------------------------------------------ urgent jobs
+def test_an_urgent_job_runs_before_every_queued_normal_job():
+    broker = Broker()
+    log: list[str] = []
+    release = busy(broker, log)
+    for name in ("a", "b", "c"):
+        assert broker.submit(Recorded(name, log))
+    assert broker.submit(Recorded("u1", log, urgent=True))
+    assert broker.submit(Recorded("d", log))
+    assert broker.submit(Recorded("u2", log, urgent=True))
+    assert broker.queued() == (2, 4)
+    assert broker.pending == 7  # the running one too
+    assert log == []
+    release.set()
+    assert broker.wait_idle(60)
+    # the running job is not interrupted; the urgent ones next, FIFO among themselves
+    assert log == ["blocker", "u1", "u2", "a", "b", "c", "d"]
+    assert broker.pending == 0 and broker.queued() == (0, 0)
+    assert broker.completed == 7
+    broker.shutdown()
+
+
+def test_a_job_without_an_urgent_attribute_is_normal():
+    class Plain:
+        def __init__(self, name: str, log: list[str]) -> None:
+            self.name, self.log = name, log
+
+        def run(self) -> None:
+            self.log.append(self.name)
+
+        def cancel(self) -> None:
+            self.log.append(f"cancel:{self.name}")
+
+    broker = Broker()
+    log: list[str] = []
+    release = busy(broker, log)
+    assert broker.submit(Plain("plain", log))
+    assert broker.submit(Recorded("u", log, urgent=True))
+    assert broker.queued() == (1, 1)
+    release.set()
+    assert broker.wait_idle(60)
+    assert log == ["blocker", "u", "plain"]
+    broker.shutdown()
+
+
+def test_the_bound_counts_both_lanes_and_refuses_urgent_jobs_too():
+    broker = Broker(maxsize=2)
+    log: list[str] = []
+    release = busy(broker, log)  # running: not counted
+    assert broker.submit(Recorded("a", log))
+    assert broker.submit(Recorded("u1", log, urgent=True))
+    assert not broker.submit(Recorded("u2", log, urgent=True))
+    assert not broker.submit(Recorded("b", log))
+    assert broker.pending == 3 and broker.queued() == (1, 1)
+    release.set()
+    assert broker.wait_idle(60)
+    assert log == ["blocker", "u1", "a"]
+    assert broker.submit(Recorded("c", log, urgent=True))  # room again
+    assert broker.wait_idle(60)
+    assert log[-1] == "c"
+    broker.shutdown()
+
+
+def test_shutdown_cancels_the_queued_jobs_of_both_lanes():
+    broker = Broker()
+    log: list[str] = []
+    release = busy(broker, log)
+    assert broker.submit(Recorded("a", log))
+    assert broker.submit(Recorded("u", log, urgent=True))
+    assert broker.submit(Recorded("b", log))
+    broker.shutdown(0)
+    assert sorted(log) == ["cancel:a", "cancel:b", "cancel:u"]
+    assert broker.pending == 1  # the running job, still held
+    assert broker.queued() == (0, 0)
+    assert not broker.submit(Recorded("late", log, urgent=True))
+    release.set()
+    assert broker.wait_idle(60)
+    assert log[-1] == "blocker" and broker.pending == 0
+    thread = broker._thread
+    assert thread is not None
+    thread.join(60)
+    assert not thread.is_alive()  # it ended after the running job, running no other
+    assert "late" not in log
+
+
+def long_loop(n):
+    s = 0
+    for i in range(n):
+        s += i % 7
+    return s
+
+
+def test_a_compile_job_of_an_osr_entry_is_urgent_and_a_normal_one_is_not():
+    broker = Broker()
+    gate = Gate()
+    held = new_poly(broker=broker, before_compile=gate)
+    for _ in range(3):
+        held(1)
+    gate.wait_entered()  # the broker is busy: what follows stays queued
+    jobs = []
+    original = broker.submit
+
+    def submit(job):
+        jobs.append(job)
+        return original(job)
+
+    normal = new_poly(broker=broker)
+    bead_of(normal)._submit = submit
+    for _ in range(3):
+        normal(1)
+    looping = make_hot(long_loop, broker=broker,
+                       policy=autotier.ThresholdPolicy(threshold=10**9, loop_threshold=2_000))
+    bead_of(looping)._submit = submit  # an OSR child submits as its parent does
+    assert looping(50_000) == long_loop(50_000)  # interpreted: its entry is queued
+    assert [job.urgent for job in jobs] == [False, True]
+    assert jobs[1].bead.paced and not jobs[0].bead.paced
+    assert broker.queued() == (1, 1)
+    gate.open()
+    settle(broker)
+    assert state(normal) == "compiled"
+    assert looping(50_000) == long_loop(50_000)
+    osr = bead_of(looping).osr
+    assert osr is not None and osr.entries == 1
+    broker.shutdown()

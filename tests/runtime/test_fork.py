@@ -19,10 +19,20 @@ from typing import Any
 import pytest
 
 import autotier
+from autotier.broker import Broker
 from autotier.jit import engine, lifecycle
 from tests.runtime import fork_child
 from tests.runtime.fork_child import assert_compiles, poly, report
-from tests.runtime.helpers import Gate, bead_of, make_hot, promote, settle, state
+from tests.runtime.helpers import (
+    Gate,
+    Recorded,
+    bead_of,
+    busy,
+    make_hot,
+    promote,
+    settle,
+    state,
+)
 
 CHILD_TIMEOUT = 120.0
 
@@ -107,6 +117,36 @@ def test_bare_fork_during_a_held_compile(gate_opened_after: list[Gate]) -> None:
     settle()  # the parent's own compiles finish as if nothing happened
     assert (state(held), state(queued)) == ("compiled", "compiled")
     assert held(5) == poly(5) and queued(5) == 20
+
+
+def test_fork_gives_the_child_fresh_lanes_and_cancels_both_lanes_jobs() -> None:
+    """Jobs queued in either lane at the fork are cancelled in the child, whose broker
+    then runs new jobs, urgent first; the parent's run as if nothing happened."""
+    broker = Broker()
+    log: list[str] = []
+    release = busy(broker, log)
+    for job in (Recorded("a", log), Recorded("u", log, urgent=True), Recorded("b", log)):
+        assert broker.submit(job)
+
+    def child() -> None:
+        assert sorted(log) == ["cancel:a", "cancel:b", "cancel:u"]
+        assert broker.pending == 0 and broker.queued() == (0, 0)
+        del log[:]
+        hold = busy(broker, log)  # a new thread: the parent's is not in the child
+        assert broker.submit(Recorded("c", log))
+        assert broker.submit(Recorded("v", log, urgent=True))
+        assert broker.queued() == (1, 1)
+        hold.set()
+        assert broker.wait_idle(CHILD_TIMEOUT / 2)
+        assert log == ["blocker", "v", "c"]
+
+    try:
+        in_forked_child(child)
+    finally:
+        release.set()
+    assert broker.wait_idle(60)
+    assert log == ["blocker", "u", "a", "b"]
+    broker.shutdown()
 
 
 def test_fork_while_llvm_runs_waits_for_it() -> None:
