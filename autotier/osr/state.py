@@ -156,42 +156,51 @@ class OsrState:
 
     # ------------------------------------------------------------ the slow path
     def probe(self, j: int, frame: FrameType, iters: tuple[Any, ...]
-              ) -> tuple[Any, Any, Any]:
+              ) -> tuple[Any, Any, Any, bool]:
         """The slow path of header ``j``'s probe, in ``frame`` with the header's stack
-        ``iters``: ``(countdown, GO_ON, None)`` to go on interpreting, or ``(None,
-        RETURN, result)`` / ``(None, RAISE, exception)`` once native code ran the rest
-        of the call."""
+        ``iters``: ``(countdown, GO_ON, None, compiling)`` to go on interpreting, or
+        ``(None, RETURN, result, False)`` / ``(None, RAISE, exception, False)`` once
+        native code ran the rest of the call.  ``compiling``: whether an entry of this
+        bead's was queued or compiling when the slow path last held the lock (what
+        :func:`hands_off` asks; the table is scanned once for it)."""
         bead = self.bead
         made = self.made
         if made is None:
-            return _off()
+            return _stop(False)
         header = made.headers[j]
         with bead._lock:
+            compiling, own = self._scan(j) if self.table else (False, False)
             if j in self.off:
-                return _off()
+                return _stop(compiling)
             self.counts[j] += self.k
-            if self.counts[j] < self.threshold or self._waiting(j):
-                return _rearm(self)
+            if self.counts[j] < self.threshold:
+                return _rearm(self, compiling)
+            # one compile at a time, and none of this header's entries is compiled:
+            # go on interpreting without reading the locals (``_values`` builds the
+            # frame's locals dict: ~10 us a slow path, 15-30% of the loop's time)
+            if compiling and not own and not self.wait_compile:
+                return _rearm(self, compiling)
             epoch = self.epoch
         found = _values(frame, made, header, iters)
         if isinstance(found, str):
             with bead._lock:
                 self._turn_off(j, found)
-            return _off()
+                return _stop(self._compiling())
         with bead._lock:
             if epoch != self.epoch or self.made is not made:
-                return _off()
+                return _stop(self._compiling())
             entry = self.table.get((j, found.key))
             waiting = False
-            if entry is None and not self._compiling():
+            compiling = self._compiling()
+            if entry is None and not compiling:
                 entry = self._request(header, found, None)
                 if not self.wait_compile:
-                    return _rearm(self)
+                    return _rearm(self, self._compiling())
                 waiting = True
         if entry is None:  # one OSR compile at a time: an outer loop crossing the
             # threshold while its inner loop's entry compiles would compile behind
             # it, beside the native code entered meanwhile, for an entry never used
-            return _rearm(self)
+            return _rearm(self, compiling)
         from autotier.runtime.signature import call_kinds
 
         while True:
@@ -199,25 +208,25 @@ class OsrState:
                 _settle(entry.child._bead)
             with bead._lock:
                 if epoch != self.epoch:
-                    return _off()
+                    return _stop(self._compiling())
                 child: Bead = entry.child._bead
                 if child.state is BeadState.FAILED and entry.tried + 1 < len(entry.plans):
                     if self._compiling():  # (another header's, one at a time)
-                        return _rearm(self)
+                        return _rearm(self, True)
                     entry = self._request(header, found, entry)  # the next plan: a
                     if not self.wait_compile:  # hand-back nearer the header
-                        return _rearm(self)
+                        return _rearm(self, self._compiling())
                     waiting = True
                     continue
                 if child.state in (BeadState.FAILED, BeadState.BLACKLISTED,
                                    BeadState.INVALID):
                     why = entry.failed or f"{child.state.value}: {child.reason}"
                     self._turn_off(j, f"OSR compile {why}")
-                    return _off()
+                    return _stop(self._compiling())
                 args = entry.plan.arguments(found)
                 kinds = call_kinds(child.func, tuple(args), {})
                 if child.code is None or kinds is None or kinds not in child.signatures:
-                    return _rearm(self)
+                    return _rearm(self, self._compiling())
                 self.entries += 1
                 self.lines[header.line] += 1
                 break
@@ -236,15 +245,18 @@ class OsrState:
         with self.bead._lock:
             return self._compiling()
 
-    def _waiting(self, j: int) -> bool:
-        """Whether header ``j`` can only go on interpreting while an entry compiles
-        (lock held): one compile at a time, and none of its own entries is compiled.
-        Then the slow path reads no locals (``_values`` builds the frame's locals
-        dict: ~10 us a slow path, 15-30% of the loop's time after its threshold)."""
-        if self.wait_compile or not self._compiling():
-            return False
-        return not any(jj == j and e.child._bead.state is BeadState.COMPILED
-                       for (jj, _), e in self.table.items())
+    def _scan(self, j: int) -> tuple[bool, bool]:
+        """One pass over the table (lock held): whether an entry's compile is queued
+        or running (:meth:`_compiling`), and whether one of header ``j``'s entries is
+        compiled."""
+        compiling = own = False
+        for (jj, _), entry in self.table.items():
+            state = entry.child._bead.state
+            if state is BeadState.QUEUED or state is BeadState.COMPILING:
+                compiling = True
+            elif jj == j and state is BeadState.COMPILED:
+                own = True
+        return compiling, own
 
     def _compiling(self) -> bool:
         """Whether an entry's compile is queued or running (lock held)."""
@@ -315,12 +327,16 @@ class OsrState:
             return "\n".join(out)
 
 
-def hands_off(state: OsrState, pacer: pacing.Pacer) -> bool:
+def hands_off(state: OsrState, pacer: pacing.Pacer, compiling: bool | None = None) -> bool:
     """Whether a probe of ``state``'s function, going on interpreting, gives the GIL to
     the broker: only while an entry of its own is queued or compiling (never once it
     landed, never after the bead gave up: that clears the table) and the pacer has a
-    paced job on the GIL with budget to spare."""
-    return bool(state.table) and pacer.hand_off() and state.compiling()
+    paced job on the GIL with budget to spare.  ``compiling``: what the probe's slow
+    path saw (:meth:`OsrState.probe`), so the table is not scanned again and the
+    bead's lock not taken again; None: look (takes the lock)."""
+    if compiling is None:
+        return bool(state.table) and pacer.hand_off() and state.compiling()
+    return compiling and pacer.hand_off()
 
 
 def _settle(child: Bead, timeout: float = 120.0) -> None:
@@ -332,12 +348,17 @@ def _settle(child: Bead, timeout: float = 120.0) -> None:
         time.sleep(0.001)
 
 
-def _rearm(state: OsrState) -> tuple[Any, Any, Any]:
-    return iter(state.countdown), GO_ON, None
+def _rearm(state: OsrState, compiling: bool) -> tuple[Any, Any, Any, bool]:
+    return iter(state.countdown), GO_ON, None, compiling
 
 
 def _off() -> tuple[Any, Any, Any]:
     return itertools.repeat(None, NEVER), GO_ON, None
+
+
+def _stop(compiling: bool) -> tuple[Any, Any, Any, bool]:
+    """The probe is off for the rest of the call (``compiling``: see ``probe``)."""
+    return itertools.repeat(None, NEVER), GO_ON, None, compiling
 
 
 def _values(frame: FrameType, made: Instrumented, header: Header, iters: tuple[Any, ...]
@@ -362,16 +383,16 @@ def _values(frame: FrameType, made: Instrumented, header: Header, iters: tuple[A
 ENTRY_FRAMES = 4
 
 
-def _enter(child: HotFunction, args: list[Any]) -> tuple[Any, Any, Any]:
-    """Run the rest of the call in ``child``: ``(None, RETURN, result)`` or
-    ``(None, RAISE, exception)`` (raised by the copy's own frame, so a RecursionError
-    of the probe's frames is never taken for one of the call's)."""
+def _enter(child: HotFunction, args: list[Any]) -> tuple[Any, Any, Any, bool]:
+    """Run the rest of the call in ``child``: ``(None, RETURN, result, False)`` or
+    ``(None, RAISE, exception, False)`` (raised by the copy's own frame, so a
+    RecursionError of the probe's frames is never taken for one of the call's)."""
     remaining = ctypes.c_int.from_address(_thread_state() + compat.TSTATE_RECURSION_REMAINING)
     remaining.value += ENTRY_FRAMES
     try:
-        return None, RETURN, child(*args)
+        return None, RETURN, child(*args), False
     except BaseException as exc:  # the copy raises it, where CPython would
-        return None, RAISE, exc
+        return None, RAISE, exc, False
     finally:
         remaining.value -= ENTRY_FRAMES
 
@@ -387,10 +408,10 @@ def _probe(ref: weakref.ref[OsrState], j: int, *iters: Any) -> tuple[Any, Any, A
     if state is None:
         return _off()
     pacing.PACER.tick()  # a loop is running interpreted
-    out = state.probe(j, sys._getframe(1), iters)
-    if out[1] is GO_ON and hands_off(state, pacing.PACER):
+    countdown, flag, result, compiling = state.probe(j, sys._getframe(1), iters)
+    if flag is GO_ON and hands_off(state, pacing.PACER, compiling):
         pacing.PACER.give()  # the GIL to the broker, about one switch interval
-    return out
+    return countdown, flag, result
 
 
 def _again(ref: weakref.ref[OsrState], func: FunctionType) -> Any:
