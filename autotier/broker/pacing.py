@@ -17,7 +17,19 @@ The other way round (the hand-off): while a paced job is on the GIL with budget 
 spare (a compile that started late in a long loop, or the stages after LLVM), the
 probe gives it the GIL (``time.sleep(0)``: about one switch interval, 5 ms) instead of
 sharing it, so the entry lands sooner (:meth:`Pacer.hand_off`,
-:func:`may_hand_off`).  ``sys.setswitchinterval`` is never changed.
+:func:`may_hand_off`).
+
+The switch interval during LLVM: each of the ~90 llvmlite calls of a compile releases
+the GIL and takes it back, and taking it back from a thread running bytecode waits for
+that thread's switch interval (5 ms): beside a running loop, an OSR compile's LLVM
+stages took 190 ms of wall time for 80 ms of work (leibniz_once, 2026-12-03; llvmlite's
+context create and dispose calls took 5.1 ms each, all of it waiting).  So while a
+paced job is in a ``released`` stage and a loop runs, ``sys.setswitchinterval`` is
+:data:`SWITCH_S` (0.2 ms): the job gets the GIL back within that, and the loop, which
+never waits for the GIL the job does not hold, loses a few hand-overs of microseconds.
+The interval found is restored after the stage, unless another thread set one of its
+own meanwhile (and in a child forked during the stage).  The stages holding the GIL
+keep the interval found: their share is what the budget paces.
 
 A window is the stretch of time probes keep ticking: one starts at a tick after
 ``quiet`` seconds without any (the loop ended, or none of a decorated function ran);
@@ -36,6 +48,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -52,6 +65,9 @@ SLICE_S = 0.05
 #: spare budget (seconds) the probe needs before it gives the GIL away: one switch
 #: interval, what a ``time.sleep(0)`` hands over at most
 HANDOFF_S = 0.005
+#: the switch interval while a paced job's LLVM stage runs beside a loop (module
+#: docstring): leibniz_once's LLVM stages, 190 ms beside its loop at 5 ms, 45 ms at this
+SWITCH_S = 0.0002
 #: the shortest sleep of a paced job (a wait of a few ns would not move the clock, and
 #: a wake-up costs the loop)
 MIN_SLEEP_S = 0.005
@@ -99,6 +115,8 @@ class Pacer:
         self._spent: tuple[float, float | None, float | None] = (0.0, None, None)
         self.job: int | None = None  # the thread running the paced job
         self._loop: tuple[int, int] | None = None  # the ticking thread, its CPU clock
+        # (the switch interval to restore, the one set) while it is lowered, else None
+        self._switch: tuple[float, float] | None = None
 
     # ------------------------------------------------------------ the probe's side
     def tick(self) -> None:
@@ -194,10 +212,27 @@ class Pacer:
             yield
             return
         self._pause()
+        self._quick_switches()
         try:
             yield
         finally:
+            self._restore_switches()
             self._resume()
+
+    def _quick_switches(self) -> None:
+        """While a loop runs: the switch interval at :data:`SWITCH_S` (see the module
+        docstring), remembering the one to restore."""
+        before = sys.getswitchinterval()
+        if self.clock() - self.last <= self.quiet and before > SWITCH_S:
+            sys.setswitchinterval(SWITCH_S)
+            self._switch = (before, sys.getswitchinterval())  # (as it reads back)
+
+    def _restore_switches(self) -> None:
+        """The switch interval :meth:`_quick_switches` found, unless another thread set
+        one of its own meanwhile (which stays)."""
+        switch, self._switch = self._switch, None
+        if switch is not None and sys.getswitchinterval() == switch[1]:
+            sys.setswitchinterval(switch[0])
 
     def checkpoint(self) -> None:
         """Between two stages of a paced job: sleep (the GIL released, not counted)
@@ -226,6 +261,7 @@ def _after_fork_child() -> None:
     PACER.job = None
     PACER._spent = (PACER._spent[0], None, None)
     PACER._loop = None
+    PACER._restore_switches()  # a fork in the middle of an LLVM stage
 
 
 os.register_at_fork(after_in_child=_after_fork_child)
