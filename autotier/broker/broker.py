@@ -8,15 +8,24 @@ failures on the bead).
 
 Two lanes: a job whose ``urgent`` attribute is true (an OSR entry's compile, which a
 running loop waits for: ``CompileJob.urgent``) runs before every queued normal job;
-each lane is FIFO.  A job already running is never interrupted: an urgent job waits
-at most for the one running.  ``maxsize`` bounds the jobs queued in both lanes
-together (the running one not counted); a full queue refuses urgent jobs too.
+each lane is FIFO.  A normal job running when an urgent one is queued is not
+abandoned but set aside at its next stage boundary: a compile's stages call
+``pacing.checkpoint()``, which calls :func:`between_stages`, and there, on the
+broker's thread, the urgent jobs queued meanwhile run to their end, then the normal
+job goes on (its bead's lock is not held there, nor LLVM's).  An urgent job is never
+set aside (nor set aside twice: one level of jobs inside another at most).
+:func:`inline_seconds` says how long this thread ran urgent jobs inside others (a
+compile's time on its bead leaves them out).  Compiles without stage boundaries
+(numba's) are not set aside.  ``maxsize`` bounds the jobs queued in both lanes
+together (the running ones not counted); a full queue refuses urgent jobs too.
 
 Locks: ``_lock`` guards both lanes, ``_pending`` (jobs queued or running) and
 ``_closed``; two conditions share it: ``_cond`` (``_pending`` went down: what
 ``wait_idle`` waits for) and ``_ready`` (a job was queued or the broker closed: what
 the thread waits for).  No lock is held while a job runs or is cancelled (a job takes
 its bead's lock, and a bead submits holding its own: bead, then broker).
+``_RUNNING`` (thread-local) is each broker thread's own: its broker, whether the job
+it runs is urgent, the seconds it ran jobs inline.
 
 At interpreter exit (``atexit``), ``shutdown(0)`` stops taking jobs, drops what is
 still queued (calling each dropped job's ``cancel()``) and returns at once: a running
@@ -98,30 +107,55 @@ class Broker:
         self._ensure_thread()
         return True
 
-    def _next(self) -> Job | None:
-        """The next job to run (urgent first), waiting for one; None once closed."""
+    def _next(self) -> tuple[Job, bool] | None:
+        """The next job to run and whether it is urgent (urgent first), waiting for
+        one; None once closed."""
         with self._lock:
             while not (self._closed or self._urgent or self._normal):
                 self._ready.wait()
             if self._closed:  # shutdown took (and cancels) whatever is queued
                 return None
-            return self._urgent.popleft() if self._urgent else self._normal.popleft()
+            if self._urgent:
+                return self._urgent.popleft(), True
+            return self._normal.popleft(), False
 
     def _loop(self) -> None:
+        _RUNNING.broker = self
+        _RUNNING.inline = 0.0
         while True:
-            job = self._next()
-            if job is None:
+            found = self._next()
+            if found is None:
                 return
+            job, _RUNNING.urgent = found
+            self._run(job)
+
+    def _run(self, job: Job) -> None:
+        try:
+            job.run()
+        except Exception:  # a job bug must not kill the broker
+            self.crashed += 1
+            log.exception("autotier: compile job crashed")
+        finally:
+            with self._lock:
+                self._pending -= 1
+                self.completed += 1
+                self._cond.notify_all()
+
+    def _run_urgent(self) -> None:
+        """Run the urgent jobs queued (on this broker's thread, between two stages of
+        the normal job it runs), then return to it."""
+        while True:
+            with self._lock:
+                if self._closed or not self._urgent:
+                    return
+                job = self._urgent.popleft()
+            started = time.perf_counter()
+            _RUNNING.urgent = True
             try:
-                job.run()
-            except Exception:  # a job bug must not kill the broker
-                self.crashed += 1
-                log.exception("autotier: compile job crashed")
+                self._run(job)
             finally:
-                with self._lock:
-                    self._pending -= 1
-                    self.completed += 1
-                    self._cond.notify_all()
+                _RUNNING.urgent = False
+                _RUNNING.inline += time.perf_counter() - started
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until no job is queued or running; False if ``timeout`` ran out."""
@@ -191,6 +225,31 @@ class Broker:
         self._pending = 0
         for job in dropped:
             job.cancel()
+
+
+class _Running(threading.local):
+    broker: Broker | None = None  # the broker whose thread this is
+    urgent = False  # the job this thread runs is urgent
+    inline = 0.0  # seconds this thread ran urgent jobs between another's stages
+
+
+_RUNNING = _Running()
+
+
+def between_stages() -> None:
+    """A compile job's stage boundary (``pacing.checkpoint``; no lock held): on a
+    broker's thread running a normal job, run the urgent jobs queued meanwhile."""
+    running = _RUNNING
+    broker = running.broker
+    # (the lane read without the lock: one load under the GIL, rechecked under it)
+    if broker is not None and not running.urgent and broker._urgent:
+        broker._run_urgent()
+
+
+def inline_seconds() -> float:
+    """Seconds this thread has run urgent jobs inside other jobs (0 off a broker's
+    thread): a job reads it before and after to leave them out of its own time."""
+    return _RUNNING.inline
 
 
 _BROKERS: weakref.WeakSet[Broker] = weakref.WeakSet()

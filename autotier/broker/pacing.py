@@ -60,6 +60,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+from autotier.broker.broker import between_stages
+
 #: the share of a loop's running time a paced compile may hold the GIL for
 SHARE = 0.25
 #: seconds without a probe tick after which no loop is taken to be running
@@ -290,5 +292,9 @@ os.register_at_fork(after_in_child=_after_fork_child)
 
 
 def checkpoint() -> None:
-    """:meth:`Pacer.checkpoint` of the process's pacer (a no-op off a paced job)."""
+    """Between two stages of a compile (no lock held): :meth:`Pacer.checkpoint` of the
+    process's pacer (a no-op off a paced job), and the broker's
+    :func:`~autotier.broker.broker.between_stages` (a normal job sets itself aside for
+    the urgent jobs queued meanwhile)."""
     PACER.checkpoint()
+    between_stages()

@@ -136,3 +136,40 @@ def test_a_running_long_call_enters_before_the_queued_compiles_land():
     settle(broker)
     assert [state(hf) for hf in small] == ["compiled"] * 3
     broker.shutdown()
+
+
+def test_a_compile_running_when_an_entry_is_queued_lets_it_compile_at_its_next_stage():
+    """The normal compile already running is set aside at its next stage boundary
+    (``pacing.checkpoint``): the entry's compile runs inside it, on the broker's
+    thread, and lands first."""
+    broker = Broker()
+    gate = threading.Event()
+    entered = threading.Event()
+    seen: list[str] = []
+
+    def held(request: Any) -> None:
+        seen.append("area starts")
+        entered.set()
+        assert gate.wait(60), "never released"
+
+    def entry(request: Any) -> None:
+        seen.append(f"entry starts, area {state(small)}")
+
+    small = make_hot(area, threshold=3, broker=broker, before_compile=held)
+    long = make_hot(simulate, broker=broker, before_compile=entry,
+                    policy=autotier.ThresholdPolicy(threshold=10**9, loop_threshold=2_000))
+    for i in range(5):
+        small(1.5, float(i))
+    assert entered.wait(60)  # its compile is held on the broker's thread
+    assert long(50_000) == simulate(50_000)  # its entry is queued, urgent
+    assert broker.queued() == (1, 0)
+    gate.set()
+    settle(broker)
+    assert seen == ["area starts", "entry starts, area compiling"]
+    entry_bead = next(iter(bead_of(long).osr.table.values())).child._bead  # type: ignore[union-attr]
+    assert entry_bead.state.value == "compiled" and state(small) == "compiled"
+    # the entry landed inside area's compile: area's history moved to compiled after
+    assert small(2.0, 3.0) == 6.0
+    assert long(50_000) == simulate(50_000)
+    assert bead_of(long).osr.entries == 1  # type: ignore[union-attr]
+    broker.shutdown()

@@ -10,7 +10,8 @@ import threading
 
 import autotier
 from autotier import api
-from autotier.broker import Broker
+from autotier.broker import Broker, pacing
+from autotier.broker import broker as broker_module
 from autotier.runtime.bead import RETRY_AFTER_FULL_QUEUE
 from tests.runtime.helpers import Gate, Recorded, bead_of, busy, make_hot, promote, settle, state
 
@@ -251,3 +252,93 @@ def test_a_compile_job_of_an_osr_entry_is_urgent_and_a_normal_one_is_not():
     osr = bead_of(looping).osr
     assert osr is not None and osr.entries == 1
     broker.shutdown()
+
+
+class Staged(Recorded):
+    """A job with a stage boundary: it logs ``<name>:1``, waits for ``between`` (the
+    test queues jobs meanwhile), calls ``pacing.checkpoint()`` as a compile's stages
+    do, and logs ``<name>:2``."""
+
+    def __init__(self, name: str, log: list[str], *, urgent: bool = False) -> None:
+        super().__init__(name, log, urgent=urgent)
+        self.between = threading.Event()
+        self.pending_seen: list[int] = []
+        self.inline: list[float] = []  # this thread's inline seconds around the checkpoint
+        self.broker: Broker | None = None
+
+    def run(self) -> None:
+        self.log.append(f"{self.name}:1")
+        self.started.set()
+        assert self.between.wait(60), "never released"
+        self.inline.append(broker_module.inline_seconds())
+        pacing.checkpoint()
+        self.inline.append(broker_module.inline_seconds())
+        if self.broker is not None:
+            self.pending_seen.append(self.broker.pending)
+        self.log.append(f"{self.name}:2")
+
+
+def test_a_running_normal_job_sets_itself_aside_at_a_stage_boundary_for_urgent_jobs():
+    broker = Broker()
+    log: list[str] = []
+    normal = Staged("n", log)
+    normal.broker = broker
+    assert broker.submit(normal)
+    assert normal.started.wait(60)
+    assert broker.submit(Recorded("a", log))
+    assert broker.submit(Recorded("u1", log, urgent=True))
+    assert broker.submit(Recorded("u2", log, urgent=True))
+    assert broker.pending == 4
+    normal.between.set()
+    assert broker.wait_idle(60)
+    # both urgent jobs ran at the normal job's checkpoint, on the broker's thread;
+    # the queued normal job waited for the running one to finish
+    assert log == ["n:1", "u1", "u2", "n:2", "a"]
+    assert normal.pending_seen == [2]  # the urgent ones counted done, exactly
+    assert normal.inline[1] > normal.inline[0]  # what a compile leaves out of its time
+    assert broker.completed == 4
+    assert broker_module.inline_seconds() == 0.0  # (this thread is no broker's)
+    broker.shutdown()
+
+
+def test_an_urgent_job_is_never_set_aside():
+    broker = Broker()
+    log: list[str] = []
+    release = busy(broker, log)
+    first = Staged("u1", log, urgent=True)
+    assert broker.submit(first)
+    release.set()
+    assert first.started.wait(60)
+    assert broker.submit(Recorded("u2", log, urgent=True))
+    first.between.set()
+    assert broker.wait_idle(60)
+    assert log == ["blocker", "u1:1", "u1:2", "u2"]
+    assert first.inline[1] == first.inline[0]
+    broker.shutdown()
+
+
+def test_a_checkpoint_off_a_broker_thread_runs_nothing():
+    broker = Broker()
+    log: list[str] = []
+    release = busy(broker, log)
+    assert broker.submit(Recorded("u", log, urgent=True))
+    pacing.checkpoint()  # the test's thread: not the broker's
+    assert log == [] and broker.queued() == (1, 0)
+    release.set()
+    assert broker.wait_idle(60)
+    assert log == ["blocker", "u"]
+    broker.shutdown()
+
+
+def test_a_closed_broker_runs_no_urgent_job_at_a_stage_boundary():
+    broker = Broker()
+    log: list[str] = []
+    normal = Staged("n", log)
+    assert broker.submit(normal)
+    assert normal.started.wait(60)
+    assert broker.submit(Recorded("u", log, urgent=True))
+    broker.shutdown(0)
+    assert log == ["n:1", "cancel:u"]
+    normal.between.set()
+    assert broker.wait_idle(60)
+    assert log == ["n:1", "cancel:u", "n:2"]
