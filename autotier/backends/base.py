@@ -63,6 +63,9 @@ class CompileRequest:
     # kinds) pairs; a parameter not named is speculated to hold ints, floats and bools.
     # Every element load checks its element; a failed check deoptimises (ELEMENT).
     elements: tuple[tuple[int | str, frozenset[Kind]], ...] = ()
+    # True for an OSR entry: called once per call, it runs the rest of the call (the
+    # backend may compile its argument checks quickly, apart from the body)
+    once: bool = False
     # func.__code__ when the compile was asked for: the entry guards this one
     # snapshot.  If __code__ is replaced while the backend works, the entry bails
     # (Bail.CODE) on its first call and the bead recompiles: never new guards over old

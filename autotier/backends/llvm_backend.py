@@ -94,6 +94,7 @@ class LLVMBackend:
             callee_defaults=list({(id(f), id(d)): (f, d) for lm in lowered
                                   for f, d in lm.defaults}.values()),
             callee_codes=_merge_codes(c for lm in lowered for c in lm.codes),
+            once=request.once,
         )
         dumps = _dumps(lowered, built.asm)
         pacing.checkpoint()

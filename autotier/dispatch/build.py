@@ -133,6 +133,7 @@ def build_entry(
     defaults: tuple[object, ...] | None = None,
     callee_defaults: Sequence[tuple[object, tuple[object, ...]]] = (),
     callee_codes: Sequence[tuple[object, object]] = (),
+    once: bool = False,
 ) -> BuiltEntry:
     """Compile an entry (linked with ``body_ir``) and return its address and guards.
 
@@ -146,6 +147,10 @@ def build_entry(
     from; ``callee_codes``: (function, its ``__code__``) native calls run the code of.
     The entry bails (``Bail.CODE``) once one has other defaults or another code object
     (a callee redefined as IPython's autoreload does).
+    ``once``: the entry is called once for a long run of its body (an OSR entry, which
+    runs the rest of a call): it is compiled apart from the bodies, quickly (no
+    inlining of a body into it; ``engine.compile_ir_modules``' ``apart``), and only the
+    bodies get ``opt``.
     The machine code is reclaimable: the result's ``native`` owns it, and retains the
     guards (their names and values are embedded) and the callees' defaults and code
     objects; the caller retains the rest.
@@ -169,8 +174,9 @@ def build_entry(
     cells = [entry_ir.version_global_name(guarded, i) for i in range(len(bindings))]
     entry_text = entry_ir.entry_ir(plan)
     pacing.checkpoint()  # an OSR compile gives the loop it is for its share of the GIL
+    wrapper = [entry_text, counting_wrapper_ir(name, guarded)]
     compiled = engine.compile_ir_modules(
-        [*body_ir, entry_text, counting_wrapper_ir(name, guarded)],
+        [*body_ir, *([] if once else wrapper)],
         [name, *extra_symbols],
         globals_=cells,
         opt=opt,
@@ -178,6 +184,7 @@ def build_entry(
         reclaimable=True,
         running=running_global_name(name),
         inline=[guarded],
+        apart=wrapper if once else (),
     )
     native = compiled.native
     assert native is not None

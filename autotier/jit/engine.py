@@ -49,6 +49,9 @@ from autotier.jit import passes
 _LOCK = threading.RLock()
 _ENGINE: llvm.ExecutionEngine | None = None  # pinned modules: never freed
 _TM: llvm.TargetMachine | None = None  # optimises and emits every module; owned by no engine
+# emits the modules compiled ``apart`` (code generation level 0: fast instruction
+# selection and register allocation), owned by no engine either
+_TM_QUICK: llvm.TargetMachine | None = None
 _NAMES = itertools.count()
 _OWNERS = itertools.count(1)
 # engines of reclaimable modules, by NativeCode key: held here, not by the NativeCode, so
@@ -205,7 +208,7 @@ def unique_name(stem: str) -> str:
 
 def _engine() -> tuple[llvm.ExecutionEngine, llvm.TargetMachine]:
     """(the pinned engine, the TargetMachine every module is optimised and emitted with)."""
-    global _ENGINE, _TM
+    global _ENGINE, _TM, _TM_QUICK
     if _ENGINE is None:
         llvm.initialize_native_target()
         llvm.initialize_native_asmprinter()
@@ -230,10 +233,13 @@ def _engine() -> tuple[llvm.ExecutionEngine, llvm.TargetMachine]:
                 "features": llvm.get_host_cpu_features().flatten()}
         _TM = llvm.Target.from_default_triple().create_target_machine(
             opt=3, codemodel="jitdefault", **host)
+        _TM_QUICK = llvm.Target.from_default_triple().create_target_machine(
+            opt=0, codemodel="jitdefault", **host)
         _ENGINE = _new_engine()
         global exit_handler_address
         exit_handler_address = _compile_locked([_EXIT_HANDLER_IR], [EXIT_HANDLER], (), 0,
-                                               False, False, None, ()).addresses[EXIT_HANDLER]
+                                               False, False, None, (), ()
+                                               ).addresses[EXIT_HANDLER]
     assert _TM is not None
     return _ENGINE, _TM
 
@@ -275,24 +281,31 @@ def compile_ir_modules(
     reclaimable: bool = False,
     running: str | None = None,
     inline: Sequence[str] = (),
+    apart: Sequence[str] = (),
 ) -> CompiledModule:
     """Parse and link ``ir_texts`` into one module, optimise, generate native code.
 
     Linking first lets the optimiser inline a body into its entry.  Returns the
     address of every function in ``symbols`` and every global in ``globals_``.
+    ``apart``: IR texts linked into a second module, compiled quickly (:data:`LIGHT_PASSES`,
+    code generation level 0) and loaded beside the first, each resolving the other's
+    functions: code that runs once per call of code that loops (an OSR entry's guards
+    and unboxing, around the body that runs the rest of the call), where O2 over both
+    cost twice as much LLVM time as O2 over the body alone.
     Raises RuntimeError (from llvmlite) when the IR does not parse or verify: a
     compile error, never a crash.
 
     ``reclaimable``: the module gets its own engine, owned by the returned
     ``native``; ``running`` names its i64 global counting calls in progress (the code
     is freed only while it reads 0).  ``inline``: functions given internal linkage
-    and ``alwaysinline`` after linking: the optimiser inlines them into their callers.
+    and ``alwaysinline`` after linking (in whichever module defines them): the
+    optimiser inlines them into their callers.
     Every compile first frees the retired code no call is running (:func:`reclaim`).
     """
     with pacing.PACER.released(), compile_lock():  # LLVM runs with the GIL released
         _reclaim_locked()
         return _compile_locked(ir_texts, symbols, globals_, opt, want_asm,
-                               reclaimable, running, inline)
+                               reclaimable, running, inline, apart)
 
 
 def assembly(ir_texts: list[str], *, opt: int = 2, inline: Sequence[str] = ()) -> str:
@@ -333,9 +346,12 @@ def largest_function(ir_texts: list[str]) -> int:
 
 
 def pipeline(ir_texts: list[str], opt: int) -> str:
-    """Which optimisation ``ir_texts`` get at level ``opt``: "none", "O1"/"O2", or
-    "light" when a function is longer than :data:`LARGE_FUNCTION`."""
-    if opt <= 0:
+    """Which optimisation ``ir_texts`` get at level ``opt``: "none" (0), "O1"/"O2", or
+    "light" when a function is longer than :data:`LARGE_FUNCTION` or ``opt`` is -1
+    (the modules compiled apart)."""
+    if opt < 0:
+        return "light"
+    if opt == 0:
         return "none"
     return "light" if largest_function(ir_texts) > LARGE_FUNCTION else f"O{opt}"
 
@@ -355,7 +371,12 @@ def _optimised(ir_texts: list[str], tm: llvm.TargetMachine, opt: int,
             mod.link_in(other)  # consumes ``other``
         del mods[1:]
         for name in inline:
-            fn = mod.get_function(name)
+            try:
+                fn = mod.get_function(name)
+            except NameError:  # defined in the other module (``apart``)
+                continue
+            if fn.is_declaration:
+                continue
             fn.linkage = llvm.Linkage.internal
             fn.add_function_attribute("alwaysinline")
         mod.triple = tm.triple
@@ -424,14 +445,23 @@ def _compile_locked(  # noqa: PLR0917 - compile_ir_modules' arguments
     reclaimable: bool,
     running: str | None,
     inline: Sequence[str],
+    apart: Sequence[str],
 ) -> CompiledModule:
     pinned, tm = _engine()
-    with _optimised(ir_texts, tm, opt, inline) as mod:
-        asm = tm.emit_assembly(mod) if want_asm else None
-        obj = llvm.ObjectFileRef.from_data(tm.emit_object(mod))
+    objects, listings = [], []
+    for texts, machine, level in ((ir_texts, tm, opt), (apart, _TM_QUICK, -1)):
+        if not texts:
+            continue
+        assert machine is not None
+        with _optimised(list(texts), machine, level, inline) as mod:
+            if want_asm:
+                listings.append(str(machine.emit_assembly(mod)))
+            objects.append(llvm.ObjectFileRef.from_data(machine.emit_object(mod)))
+    asm = "\n".join(listings) if want_asm else None
     engine = _new_engine() if reclaimable else pinned
     try:
-        engine.add_object_file(obj)
+        for obj in objects:
+            engine.add_object_file(obj)
         engine.finalize_object()
         addresses = {name: engine.get_function_address(name) for name in symbols}
         wanted = [*globals_, *([running] if running else [])]

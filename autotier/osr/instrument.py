@@ -54,6 +54,7 @@ import bytecode
 from bytecode import Instr, Label, TryBegin, TryEnd
 
 from autotier import compat
+from autotier.osr import loops
 
 #: what a probe returns as the result when the loop goes on interpreted
 GO_ON = object()
@@ -79,6 +80,9 @@ class Header:
     # the locals some path from the header reads (or deletes) before it stores them:
     # only these are passed to the OSR entry (a dead str local does not block it)
     live: frozenset[str] = frozenset()
+    # whether the outermost loop holding it is a ``for`` loop (then the first iterator
+    # on its stack counts the progress of the whole loop nest: ``iterstate.progress``)
+    outer_for: bool = False
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,8 @@ def headers(code: CodeType) -> tuple[Header, ...]:
     offsets = [i.offset for i in dis.get_instructions(code) if i.opname != "EXTENDED_ARG"]
     depths = _depths(code)
     live = _live(code)
+    instrs, succ = loops.graph(items)
+    nests = loops.natural_loops(instrs, succ)
     found: list[Header] = []
     index = 0
     pending = False
@@ -191,8 +197,11 @@ def headers(code: CodeType) -> tuple[Header, ...]:
         elif isinstance(item, Instr):
             if pending:
                 offset = offsets[index]
+                around = [(len(b), h) for h, b in nests.items() if index in b]
+                outermost = max(around)[1] if around else index
                 found.append(Header(len(found), index, offset, item.lineno or 0,
-                                    depths[offset], live[offset]))
+                                    depths[offset], live[offset],
+                                    instrs[outermost].name == "FOR_ITER"))
                 pending = False
             index += 1
     return tuple(found)

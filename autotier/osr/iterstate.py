@@ -24,6 +24,7 @@ passed: ``"range"``, ``"seq"``, ``"rev"``, ``("enumerate", leaf)`` or ``("zip",
 
 from __future__ import annotations
 
+import operator
 import sys
 from typing import Any
 
@@ -49,6 +50,18 @@ _RANGE_ITER = type(iter(range(0)))
 #: list and tuple iterators, and CPython's iterator over ``__getitem__`` (an ndarray's)
 _SEQ_ITERS: tuple[type, ...] = (type(iter([])), type(iter(())), type(iter(_Indexed())))
 _REV_ITERS: tuple[type, ...] = (type(reversed([])), type(reversed(())))
+
+
+def progress(it: Any) -> tuple[int, int] | None:
+    """(iterations begun, iterations left) of a range, list or tuple iterator (or
+    CPython's over ``__getitem__``), None for any other or an exhausted one: how far
+    the loop it drives has come (the pacer's forecast of a loop's length)."""
+    if type(it) is not _RANGE_ITER and type(it) not in _SEQ_ITERS:
+        return None
+    state = it.__reduce__()
+    if len(state) < 3 or not isinstance(state[2], int):
+        return None
+    return state[2], operator.length_hint(it)
 
 
 def _is_ndarray(obj: object) -> bool:

@@ -184,6 +184,7 @@ class OsrState:
             entry = self.table.get((j, found.key))
             waiting = False
             if entry is None and not self._compiling():
+                _foresee(header, iters)
                 entry = self._request(header, found, None)
                 if not self.wait_compile:
                     return _rearm(self)
@@ -321,6 +322,19 @@ def hands_off(state: OsrState, pacer: pacing.Pacer) -> bool:
     landed, never after the bead gave up: that clears the table) and the pacer has a
     paced job on the GIL with budget to spare."""
     return bool(state.table) and pacer.hand_off() and state.compiling()
+
+
+def _foresee(header: Header, iters: tuple[Any, ...]) -> None:
+    """Tell the pacer how long the loop nest will run, where its outermost loop is a
+    ``for`` over a range, list or tuple: its iterations left over those begun, times
+    the time run so far.  A call whose loop will run for seconds is not slowed by the
+    compile's share of it (its budget is the share of the length foreseen); one that
+    breaks out early pays at most the compile's GIL time (tens of ms)."""
+    if not header.outer_for or not iters:
+        return
+    done = iterstate.progress(iters[0])
+    if done is not None and done[0] > 0:
+        pacing.PACER.foresee(done[1] / done[0])
 
 
 def _settle(child: Bead, timeout: float = 120.0) -> None:

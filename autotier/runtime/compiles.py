@@ -101,7 +101,8 @@ class Compiles(BeadCore):
         # for code generation) and runs far slower.
         opt = 2 if job.tier >= self.hotness.max_tier else 1
         request = CompileRequest(self.func, job.signatures, job.tier, opt, self._dump,
-                                 job.int_bits, job.elements)
+                                 job.int_bits, job.elements,
+                                 once=self.paced)  # an OSR entry: called once a call
         started = time.perf_counter()
         error: str | None = None
         compiled: CompiledCode | None = None

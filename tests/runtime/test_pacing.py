@@ -200,6 +200,55 @@ def test_a_paced_job_counts_its_gil_stages_and_not_its_sleeps_or_llvm(monkeypatc
     assert not pacer.hand_off()
 
 
+def test_an_llvm_stage_beside_a_loop_runs_at_the_quick_switch_interval():
+    clock = Clock()
+    pacer = Loop(clock)
+    found = sys.getswitchinterval()
+    try:
+        pacer.tick()
+        with pacer.paced():
+            assert sys.getswitchinterval() == found  # a GIL stage: the interval found
+            with pacer.released():
+                assert sys.getswitchinterval() == pytest.approx(pacing.SWITCH_S)
+            assert sys.getswitchinterval() == found
+            clock.now += 1.0  # the loop ended: nothing to hand the GIL back from
+            with pacer.released():
+                assert sys.getswitchinterval() == found
+        with pacer.released():  # no paced job on this thread
+            assert sys.getswitchinterval() == found
+    finally:
+        sys.setswitchinterval(found)
+
+
+def test_a_switch_interval_set_during_the_llvm_stage_stays():
+    clock = Clock()
+    pacer = Loop(clock)
+    found = sys.getswitchinterval()
+    try:
+        pacer.tick()
+        with pacer.paced(), pacer.released():
+            sys.setswitchinterval(0.001)  # the user's own, from any thread
+        assert sys.getswitchinterval() == pytest.approx(0.001)
+    finally:
+        sys.setswitchinterval(found)
+
+
+def test_a_child_forked_during_the_llvm_stage_gets_the_interval_back(monkeypatch):
+    clock = Clock()
+    pacer = Loop(clock)
+    monkeypatch.setattr(pacing, "PACER", pacer)
+    found = sys.getswitchinterval()
+    try:
+        pacer.tick()
+        with pacer.paced(), pacer.released():
+            assert sys.getswitchinterval() == pytest.approx(pacing.SWITCH_S)
+            pacing._after_fork_child()  # what os.fork() runs in the child
+            assert sys.getswitchinterval() == found
+            assert pacer.job is None
+    finally:
+        sys.setswitchinterval(found)
+
+
 def test_a_stage_counts_only_what_the_loop_did_not_run():
     clock = Clock()
     pacer = Loop(clock)

@@ -1,0 +1,158 @@
+"""The pacer's forecast of a loop's length (issue 12): an OSR compile is paced against
+the length of the loop nest foreseen from its outermost ``for`` loop's progress
+(``iterstate.progress``, ``Header.outer_for``, ``Pacer.foresee``), never a time."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+import autotier
+from autotier.broker import pacing
+from autotier.osr import instrument, iterstate
+from tests.runtime.helpers import Gate, bead_of, make_hot, settle
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# ------------------------------------------------------------------ progress
+def test_progress_of_range_list_and_tuple_iterators():
+    it = iter(range(5, 100, 3))
+    next(it), next(it)
+    assert iterstate.progress(it) == (2, 30)
+    seq = iter([1, 2, 3])
+    next(seq)
+    assert iterstate.progress(seq) == (1, 2)
+    tup = iter((1, 2))
+    assert iterstate.progress(tup) == (0, 2)
+
+
+def test_no_progress_of_other_or_exhausted_iterators():
+    done = iter([1])
+    next(done)
+    with pytest.raises(StopIteration):
+        next(done)
+    assert iterstate.progress(done) is None  # its __reduce__ names no index
+    assert iterstate.progress(iter({1: 2})) is None
+    assert iterstate.progress(enumerate([1, 2])) is None
+    assert iterstate.progress(x for x in range(3)) is None
+
+
+# ------------------------------------------------------------------ headers
+def for_around_while(n):
+    total = 0
+    for i in range(n):
+        x = i
+        while x > 1:
+            x //= 2
+            total += 1
+    return total
+
+
+def while_around_for(n):
+    total = 0
+    while n > 0:
+        for i in range(n):
+            total += i
+        n -= 1
+    return total
+
+
+def for_in_for(a, b):
+    total = 0
+    for i in a:
+        for j in b:
+            total += i * j
+    return total
+
+
+@pytest.mark.parametrize(("func", "outer"), [
+    (for_around_while, [True, True]),
+    (while_around_for, [False, False]),
+    (for_in_for, [True, True]),
+])
+def test_a_header_knows_whether_its_outermost_loop_is_a_for(func, outer):
+    assert [h.outer_for for h in instrument.headers(func.__code__)] == outer
+
+
+# ------------------------------------------------------------------ the pacer
+def test_a_forecast_makes_the_budget_the_share_of_the_length_foreseen():
+    clock = Clock()
+    pacer = pacing.Pacer(clock=clock)
+    pacer.tick()
+    clock.now += 0.01
+    pacer.tick()
+    assert pacer.span(clock.now) == pytest.approx(0.01)
+    pacer.foresee(99.0)  # 1% of the loop ran in 10 ms: 990 ms to go
+    assert pacer.span(clock.now) == pytest.approx(1.0)
+    assert pacing.wait_for(0.2, pacer.span(clock.now)) == 0.0  # 0.2 s of a 0.25 s budget
+    pacer.foresee(1.0)  # a later, shorter forecast never shrinks it
+    assert pacer.span(clock.now) == pytest.approx(1.0)
+    clock.now += 2.0  # past the forecast: the time run, as without one
+    pacer.tick()  # (a quiet gap: a new window, without a forecast)
+    assert pacer.span(clock.now) == 0.0
+
+
+def test_no_forecast_outside_a_window():
+    clock = Clock()
+    pacer = pacing.Pacer(clock=clock)
+    pacer.tick()
+    clock.now += 1.0  # the loop ended
+    pacer.foresee(1000.0)
+    assert pacer.until == float("-inf")
+
+
+class Foreseeing(pacing.Pacer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ratios: list[float] = []
+
+    def foresee(self, ratio: float) -> None:
+        self.ratios.append(ratio)
+        super().foresee(ratio)
+
+
+def long_loop(n):
+    s = 0
+    for i in range(n):
+        s += i % 7
+    return s
+
+
+def test_the_probe_foresees_a_range_loop_when_it_queues_the_entry(monkeypatch):
+    fake = Foreseeing()
+    monkeypatch.setattr(pacing, "PACER", fake)
+    gate = Gate()
+    hf = make_hot(long_loop, policy=autotier.ThresholdPolicy(threshold=10**9,
+                                                             loop_threshold=2_000),
+                  before_compile=gate)
+    got = []
+    caller = threading.Thread(target=lambda: got.append(hf(200_000)))
+    caller.start()
+    gate.wait_entered()
+    gate.open()
+    caller.join(60)
+    settle()
+    assert got == [long_loop(200_000)]
+    # queued at the 2,048th back edge of 200,000: ~97 times as long to go
+    assert len(fake.ratios) == 1 and 90 < fake.ratios[0] < 100
+    assert bead_of(hf).osr is not None
+
+
+def test_a_while_loop_around_the_for_is_not_foreseen(monkeypatch):
+    fake = Foreseeing()
+    monkeypatch.setattr(pacing, "PACER", fake)
+    hf = make_hot(while_around_for, policy=autotier.ThresholdPolicy(threshold=10**9,
+                                                                    loop_threshold=2_000))
+    assert hf(300) == while_around_for(300)
+    settle()
+    osr = bead_of(hf).osr
+    assert osr is not None and osr.table  # its entry was queued, unforeseen
+    assert fake.ratios == []
