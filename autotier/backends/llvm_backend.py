@@ -6,8 +6,10 @@ one LLVM module, so the optimiser can inline each body into the entry.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from types import CodeType, FunctionType
+from typing import TYPE_CHECKING
 
 from autotier.abi import ArrayKind, InstanceKind, Kind, NumpyKind
 from autotier.backends.base import (
@@ -23,6 +25,10 @@ from autotier.deopt import resume
 from autotier.dispatch import build
 from autotier.dispatch.entry import Specialisation
 from autotier.dispatch.guards import MISSING
+from autotier.lazytexts import LazyTexts
+
+if TYPE_CHECKING:
+    from autotier.frontend.model import LoweredModule
 
 
 def _merge_bindings(
@@ -90,13 +96,7 @@ class LLVMBackend:
             callee_codes=_merge_codes(c for lm in lowered for c in lm.codes),
             once=request.once,
         )
-        dumps: dict[str, str] = {}
-        for lm in lowered:
-            sig = _sig_text(lm.arg_kinds)
-            for stage, text in lm.dumps.items():
-                dumps[stage] = dumps.get(stage, "") + f"; {sig}\n{text}\n"
-        if built.asm:
-            dumps["asm"] = built.asm
+        dumps = _dumps(lowered, built.asm)
         pacing.checkpoint()
         # the deopt sites' resume functions, off the path of the call that first deopts
         resume.prepare(site for lm in lowered for site in lm.sites)
@@ -117,6 +117,20 @@ class LLVMBackend:
             native=built.native,
             callees=tuple(dict.fromkeys(c for lm in lowered for c in lm.callees)),
         )
+
+
+def _dumps(lowered: Sequence[LoweredModule], asm: str | None) -> LazyTexts:
+    """Each stage's text over the signatures, made when read (``LazyTexts``)."""
+    def stage_text(stage: str) -> str:
+        return "".join(f"; {_sig_text(lm.arg_kinds)}\n{lm.dumps[stage]}\n"
+                       for lm in lowered if stage in lm.dumps)
+
+    stages = dict.fromkeys(stage for lm in lowered for stage in lm.dumps)
+    makers: dict[str, Callable[[], str]] = {
+        stage: functools.partial(stage_text, stage) for stage in stages}
+    if asm:
+        makers["asm"] = lambda: asm
+    return LazyTexts(makers)
 
 
 def _sig_text(kinds: Signature) -> str:

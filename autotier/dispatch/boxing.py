@@ -43,7 +43,39 @@ def _unbox(t: _Builder, arg: ir.Value, kind: ArgKind, mismatch: ir.Block) -> ir.
         return unboxing.float_value(b, arg)
     if kind is Kind.BOOL:
         return unboxing.bool_value(b, arg)
-    return unboxing.unbox_int(b, arg, mismatch, t.slot("overflow", I32))
+    unboxed = b.call(_int_unboxer(t), [arg, t.slot("overflow", I32)])
+    fits = t.fn.append_basic_block("int_fits")
+    b.cbranch(b.extract_value(unboxed, 1), fits, mismatch)
+    b.position_at_end(fits)
+    return b.extract_value(unboxed, 0)
+
+
+_UNBOXED = ir.LiteralStructType([I64, ir.IntType(1)])
+
+
+def _int_unboxer(t: _Builder) -> ir.Function:
+    """``{i64, i1} unbox(obj, overflow*)``: an exact int's int64 value and whether it
+    fits (:func:`.unboxing.unbox_int`), one internal ``alwaysinline`` function per
+    entry module instead of a copy per int argument (an OSR entry's parameters are a
+    frame's locals and iterators, mostly ints: the copies were a quarter of its IR;
+    LLVM inlines it back before any other pass)."""
+    name = f"{t.fn.name}__unbox_int"
+    found = t.module.globals.get(name)
+    if isinstance(found, ir.Function):
+        return found
+    fn = ir.Function(t.module, ir.FunctionType(_UNBOXED, [PTR, I32.as_pointer()]), name)
+    fn.linkage = "internal"
+    fn.attributes.add("alwaysinline")
+    obj, overflow = fn.args
+    obj.name, overflow.name = "obj", "overflow"
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    mismatch = fn.append_basic_block("no_int64")
+    value = unboxing.unbox_int(b, obj, mismatch, overflow)
+    b.ret(b.insert_value(b.insert_value(ir.Constant(_UNBOXED, ir.Undefined), value, 0),
+                         ir.Constant(ir.IntType(1), 1), 1))
+    b.position_at_end(mismatch)
+    b.ret(ir.Constant(_UNBOXED, [ir.Constant(I64, 0), ir.Constant(ir.IntType(1), 0)]))
+    return fn
 
 
 def _heap_instance(b: ir.IRBuilder, typ: ir.Value) -> ir.Value:

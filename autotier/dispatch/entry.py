@@ -250,34 +250,58 @@ def entry_ir(plan: EntryPlan) -> str:
     # new specialisation (TYPES: the bead's bookkeeping); any other type native code
     # never takes, so that call goes straight to the function, as a keyword call does.
     # (An int past 64 bits counts as such a type.)
-    as_ll = t.declare("PyLong_AsLongLongAndOverflow", I64, [PTR, I32.as_pointer()])
-    overflow = t.slot("overflow", I32)
-    for arg in args:
-        typ = b.load(field(b, arg, compat.OB_TYPE, PTR))
-        is_int, is_float, is_bool, is_list, is_tuple, is_complex, is_none = (
-            b.icmp_unsigned("==", typ, const_ptr(id(k)))
-            for k in (int, float, bool, list, tuple, complex, type(None)))
-        takes = b.or_(b.or_(b.or_(is_int, is_float), b.or_(is_bool, is_none)),
-                      b.or_(b.or_(is_list, is_tuple), is_complex))
-        if plan.arrays:  # an ndarray of a dtype native code takes (numpy is imported)
-            with b.if_then(arrays.is_ndarray(b, arg)), b.if_then(arrays.native_dtype(b, arg)):
-                t.bail(Bail.TYPES, (argv, ir.Constant(I64, plan.nargs)))
-            with b.if_then(arrays.is_numpy_scalar(b, arg)):
-                t.bail(Bail.TYPES, (argv, ir.Constant(I64, plan.nargs)))
-        with b.if_then(_heap_instance(b, typ)):  # an instance of a class statement's
-            # class: the bead decides (runtime.signature: abi.InstanceKind.takes)
-            t.bail(Bail.TYPES, (argv, ir.Constant(I64, plan.nargs)))
-        with b.if_then(b.not_(takes)):
-            t.bail(Bail.FOREIGN)
-        with b.if_then(is_int):
-            b.store(ir.Constant(I32, 0), overflow)
-            b.call(as_ll, [arg, overflow])
-            with b.if_then(b.icmp_signed("!=", b.load(overflow), ir.Constant(I32, 0))):
-                t.bail(Bail.FOREIGN)
+    # The checks are one loop over the arguments (the same checks in the same order as
+    # one copy per argument: the copies were a third of an OSR entry's IR, whose
+    # parameters are all of a frame's locals and iterators).
+    if plan.nargs:
+        _classify_arguments(t, plan, argv)
     # the bead specialises for the bound arguments (a keyword's kind, not its default's)
     t.bail(Bail.TYPES, (argv, ir.Constant(I64, plan.nargs)))
     t.finish_bail(hand_off=True)
     return str(module)
+
+
+def _classify_arguments(t: _Builder, plan: EntryPlan, argv: ir.Value) -> None:
+    """For each argument in order (a loop): an ndarray or numpy scalar native code takes,
+    or an instance of a class statement's class, bails TYPES; any other type native
+    code never takes, or an int past 64 bits, bails FOREIGN.  Falls through when every
+    argument passed."""
+    b = t.b
+    as_ll = t.declare("PyLong_AsLongLongAndOverflow", I64, [PTR, I32.as_pointer()])
+    overflow = t.slot("overflow", I32)
+    before = b.block
+    head = t.fn.append_basic_block("classify")
+    b.branch(head)
+    b.position_at_end(head)
+    index = b.phi(I64, name="arg_index")
+    index.add_incoming(ir.Constant(I64, 0), before)
+    arg = b.load(b.gep(argv, [index]), name="arg")
+    typ = b.load(field(b, arg, compat.OB_TYPE, PTR))
+    is_int, is_float, is_bool, is_list, is_tuple, is_complex, is_none = (
+        b.icmp_unsigned("==", typ, const_ptr(id(k)))
+        for k in (int, float, bool, list, tuple, complex, type(None)))
+    takes = b.or_(b.or_(b.or_(is_int, is_float), b.or_(is_bool, is_none)),
+                  b.or_(b.or_(is_list, is_tuple), is_complex))
+    if plan.arrays:  # an ndarray of a dtype native code takes (numpy is imported)
+        with b.if_then(arrays.is_ndarray(b, arg)), b.if_then(arrays.native_dtype(b, arg)):
+            t.bail(Bail.TYPES, (argv, ir.Constant(I64, plan.nargs)))
+        with b.if_then(arrays.is_numpy_scalar(b, arg)):
+            t.bail(Bail.TYPES, (argv, ir.Constant(I64, plan.nargs)))
+    with b.if_then(_heap_instance(b, typ)):  # an instance of a class statement's
+        # class: the bead decides (runtime.signature: abi.InstanceKind.takes)
+        t.bail(Bail.TYPES, (argv, ir.Constant(I64, plan.nargs)))
+    with b.if_then(b.not_(takes)):
+        t.bail(Bail.FOREIGN)
+    with b.if_then(is_int):
+        b.store(ir.Constant(I32, 0), overflow)
+        b.call(as_ll, [arg, overflow])
+        with b.if_then(b.icmp_signed("!=", b.load(overflow), ir.Constant(I32, 0))):
+            t.bail(Bail.FOREIGN)
+    following = b.add(index, ir.Constant(I64, 1), name="next_index")
+    index.add_incoming(following, b.block)
+    done = t.fn.append_basic_block("classified")
+    b.cbranch(b.icmp_unsigned("<", following, ir.Constant(I64, plan.nargs)), head, done)
+    b.position_at_end(done)
 
 
 __all__ = ["ARGS_MASK", "HANDOFF", "NATIVE_FRAME_CAP", "RESULT", "VECTORCALL", "Bail",

@@ -136,6 +136,7 @@ class Exits:
         self.consts: dict[Var, object] | None = None  # Vars defined by a Const
         # the function each checked method lookup found, by its bound method's uid
         self.found_methods: dict[int, object] = {}
+        self.words: dict[int, ll.Value] = {}  # constant record words' addresses (_word)
 
 
     # -------------------------------------------------------------- sites
@@ -293,9 +294,21 @@ class Exits:
         return phi
 
     def _word(self, index: ll.Value | int) -> ll.Value:
+        """The address of record word ``index``.  A constant word's is computed once,
+        in the entry block, for every exit (LLVM folds it into each store's addressing
+        either way; one per exit was a fifth of a body's instructions)."""
         assert self.record is not None
-        at = ll.Constant(I64, index) if isinstance(index, int) else index
-        return self.fl.b.gep(self.record, [at], inbounds=True)
+        if not isinstance(index, int):
+            return self.fl.b.gep(self.record, [index], inbounds=True)
+        word = self.words.get(index)
+        if word is None:
+            at = self.fl.allocas
+            with at.goto_entry_block():
+                at.position_at_start(self.fl.fn.entry_basic_block)
+                word = at.gep(self.record, [ll.Constant(I64, index)], inbounds=True,
+                              name=f"word{index}")
+            self.words[index] = word
+        return word
 
     def _header(self, status: ll.Value, frames: int, free: int) -> None:
         b = self.fl.b

@@ -9,10 +9,11 @@ iterated until no specialisation's return kinds grow: a fixpoint that starts fro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from types import CodeType, FunctionType
+from typing import TypeVar
 
 from autotier import compat
 from autotier.abi import ArgKind, CalleeKind, InstanceKind, Kind
@@ -37,6 +38,7 @@ from autotier.frontend.typeinfer import (
 )
 
 Spec = tuple[FunctionType, tuple[CalleeKind, ...]]
+_T = TypeVar("_T")
 MAX_SPECS = 64
 #: why a callee that returns an instance, or a sequence of them, is called through the C API
 RETURNS_INSTANCES = "it returns instances"
@@ -193,23 +195,34 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
         typed = program.typed.get((callee, kinds))
         return None if typed is None else typed.returned_class
 
+    # each typing and what it was told: a pass types a specialisation again only when
+    # a callee's result or returned class it asked for is another now (the typing is
+    # a function of those answers; the last pass of the fixpoint changes nothing)
+    typings: dict[Spec, tuple[Typed, _Answers]] = {}
     changed = True
     while changed:
         changed = False
         for spec in list(returns):
             source = program.sources[spec[0]]
             root = spec == program.root
+            known = typings.get(spec)
             try:
-                typed = infer(source.ir, spec[1], partial(callee_result, from_root=root),
-                              elements if root else _any_elements(spec),
-                              items if root else None, root=root,
-                              attrs=attrs,  # by class and name: the callees' too
-                              held=held if root else None,
-                              speculated=speculated if root else None,
-                              attr_classes=attr_classes,
-                              instance_calls=instance_calls,
-                              returned_class=returned_class,
-                              contents=contents if root else None)
+                if known is not None and known[1].still_hold():
+                    typed = known[0]
+                else:
+                    answers = _Answers()
+                    typed = infer(source.ir, spec[1],
+                                  answers.recording(partial(callee_result, from_root=root)),
+                                  elements if root else _any_elements(spec),
+                                  items if root else None, root=root,
+                                  attrs=attrs,  # by class and name: the callees' too
+                                  held=held if root else None,
+                                  speculated=speculated if root else None,
+                                  attr_classes=attr_classes,
+                                  instance_calls=instance_calls,
+                                  returned_class=answers.recording(returned_class),
+                                  contents=contents if root else None)
+                    typings[spec] = (typed, answers)
             except Unsupported as exc:
                 if root:
                     raise
@@ -240,6 +253,40 @@ def build_program(func: FunctionType, arg_kinds: tuple[ArgKind, ...],
     # one only the opaque callees called is dropped: nothing calls it natively
     _drop_uncalled(program)
     return program
+
+
+class _Answers:
+    """What one typing asked the program (a callee's result kinds, the class a callee
+    returns) and was answered, to tell whether typing it again would change it."""
+
+    def __init__(self) -> None:
+        self.asked: dict[tuple[int, FunctionType, tuple[CalleeKind, ...]],
+                         tuple[Callable[..., object], object]] = {}
+        self.stable = True  # no question was answered two ways during the typing
+
+    def recording(self, ask: Callable[[FunctionType, tuple[CalleeKind, ...]], _T]
+                  ) -> Callable[[FunctionType, tuple[CalleeKind, ...]], _T]:
+        def recorded(callee: FunctionType, kinds: tuple[CalleeKind, ...]) -> _T:
+            answer = ask(callee, kinds)
+            key = (id(ask), callee, kinds)
+            if key in self.asked and self.asked[key][1] != answer:
+                self.stable = False
+            self.asked.setdefault(key, (ask, answer))
+            return answer
+        return recorded
+
+    def still_hold(self) -> bool:
+        """Whether every question asked is answered the same way now (asking again:
+        the answers' side effects, a callee's first result, happened already)."""
+        if not self.stable:
+            return False
+        for (_, callee, kinds), (ask, answer) in self.asked.items():
+            try:
+                if ask(callee, kinds) != answer:
+                    return False
+            except Unsupported:
+                return False
+        return True
 
 
 def _returns_instances(typed: Typed) -> bool:

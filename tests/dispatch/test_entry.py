@@ -183,6 +183,44 @@ def test_entry_type_guards_are_exact(add_int):
     assert [c for c, _ in hf._slow.seen].count(Bail.ARGS) == 0
 
 
+def test_entry_classifies_every_argument_in_order():
+    """No specialisation matched: the arguments are looked at first to last (one loop
+    in the entry); the first that native code never takes (or an int past 64 bits)
+    sends the call to the function, an instance of a class statement's class first
+    asks the bead, and only arguments all of kinds native code takes ask for a new
+    specialisation."""
+    name = engine.unique_name("add4")
+    ir = body_ir(name, "i64 %a, i64 %b, i64 %c, i64 %d",
+                 "%ab = add i64 %a, %b\n  %cd = add i64 %c, %d\n  %s = add i64 %ab, %cd",
+                 Kind.INT, 1, "%s")
+    spec = Specialisation((Kind.INT,) * 4, body=name)
+
+    class Point:
+        def __add__(self, other):
+            return 100 + other
+
+        __radd__ = __add__
+
+    def add4(a, b, c, d):
+        return a + b + c + d
+
+    hf = make(add4)
+    hf._vectorcall, _ = compile_entry([spec], [ir])
+    assert hf(1, 2, 3, 4) == 10 and hf._slow.seen == []
+    p = Point()
+    assert interpreted(hf, 1, 2, 3, 2**70, code=Bail.FOREIGN) == 6 + 2**70  # the last
+    assert interpreted(hf, 1, 2, 3, 0.5, code=Bail.TYPES) == 6.5
+    assert interpreted(hf, 1, 2, 3, True, code=Bail.TYPES) == 7
+    with pytest.raises(TypeError):  # None is a kind native code takes: the bead is asked
+        hf(1, 2, 3, None)
+    assert hf._slow.last == (Bail.TYPES, (1, 2, 3, None))
+    half = Fraction(1, 2)
+    assert interpreted(hf, 1, p, 3, half, code=Bail.TYPES) == 100 + 1 + 3 + half
+    assert interpreted(hf, 1, half, 3, p, code=Bail.FOREIGN) == 100 + 1 + half + 3
+    assert interpreted(hf, 2**64, p, 3, 4, code=Bail.FOREIGN) == 100 + 2**64 + 3 + 4
+    assert interpreted(hf, 1.5, 2, 3, 2**64, code=Bail.FOREIGN) == 6.5 + 2**64
+
+
 def test_entry_tries_specialisations_in_order(add_int, add_float):
     hf = make(lambda a, b: a + b)
     hf._vectorcall, _ = compile_entry([add_int[0], add_float[0]], [add_int[1], add_float[1]])

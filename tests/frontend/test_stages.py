@@ -231,3 +231,63 @@ def test_program_deps():
     assert any(d.name == "fib" and d.value is k.fib for d in program.deps)
     program = build_program(k.math_constants, (Kind.FLOAT,))
     assert any(d.namespace is math.__dict__ and d.name == "pi" for d in program.deps)
+
+
+_FIXPOINT_CASES = [(k._grow, (Kind.INT,)), (k._countdown, (Kind.INT,)), (k._forever, (Kind.INT,)),
+                   (k._is_even, (Kind.INT,)), (k.calls_halve, (Kind.INT,)),
+                   (k._fib, (Kind.BOOL,)), (k._fib, (Kind.INT,)), (k.fib_iter, (Kind.INT,)),
+                   (k.math_two, (Kind.FLOAT, Kind.FLOAT))]
+
+
+def _typings(program):
+    return {spec: (typed.returns, typed.dump()) for spec, typed in program.typed.items()}
+
+
+@pytest.mark.parametrize(("func", "arg_kinds"), _FIXPOINT_CASES)
+def test_program_types_a_specialisation_again_only_when_what_it_asked_changed(
+        func, arg_kinds, monkeypatch):
+    """The fixpoint reuses a typing whose callees' answers are unchanged: it ends where
+    typing everything again at every pass ends (same specialisations, same kinds)."""
+    reused = _typings(build_program(func, arg_kinds))
+    from autotier.frontend import program as program_module
+
+    monkeypatch.setattr(program_module._Answers, "still_hold", lambda self: False)
+    assert _typings(build_program(func, arg_kinds)) == reused
+
+
+def test_program_types_a_function_without_calls_once(monkeypatch):
+    from autotier.frontend import program as program_module
+
+    calls = []
+    original = program_module.infer
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(program_module, "infer", counting)
+    build_program(k.fib_iter, (Kind.INT,))
+    assert len(calls) == 1  # (its results grew from nothing: the second pass reused it)
+    calls.clear()
+    program = build_program(k._grow, (Kind.INT,))  # a recursion: typed until it holds
+    assert len(calls) >= 2
+    assert program.typed[(k._grow, (Kind.INT,))].returns == kinds(INT, FLOAT)
+
+
+def test_an_answer_given_two_ways_during_one_typing_is_never_trusted():
+    from autotier.frontend.program import _Answers
+
+    told = iter([kinds(INT), kinds(FLOAT), kinds(FLOAT)])
+    answers = _Answers()
+    ask = answers.recording(lambda callee, ks: next(told))
+    assert ask(k._fib, (Kind.INT,)) == kinds(INT)
+    assert ask(k._fib, (Kind.INT,)) == kinds(FLOAT)
+    assert not answers.still_hold()
+    steady = _Answers()
+    asked = steady.recording(lambda callee, ks: kinds(INT))
+    asked(k._fib, (Kind.INT,))
+    assert steady.still_hold()
+    changing = iter([kinds(INT), kinds(INT, FLOAT)])
+    grown = _Answers()
+    grown.recording(lambda callee, ks: next(changing))(k._fib, (Kind.INT,))
+    assert not grown.still_hold()
