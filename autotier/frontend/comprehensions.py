@@ -18,8 +18,11 @@ does itself (PEP 709):
   outer local (a walrus in a comprehension stores the outer local, as it stored its
   cell).  This is exact only because every closure the function makes is such a
   comprehension, called at once: no cell can outlive the call or be seen by anything
-  else.  Any other MAKE_FUNCTION (a lambda, an inner ``def``, a generator expression, a
-  set or dict comprehension) and a function that is itself a closure are declined.
+  else.  A generator expression passed as the only argument of ``sum``, ``any`` or
+  ``all`` is spliced in as that builtin's loop (:mod:`.genexps`, which also makes the
+  generator where the name was rebound); any other MAKE_FUNCTION (a lambda, an inner
+  ``def``, another generator expression, a set or dict comprehension) and a function
+  that is itself a closure are declined.
 
 The rewritten code is what the stack simulation reads and what resume functions are
 made of (:class:`autotier.deopt.sites.Site` ``code``), so a deopt inside a
@@ -45,6 +48,7 @@ import bytecode
 from bytecode import CellVar, FreeVar, Instr, Label
 
 from autotier import compat
+from autotier.frontend import genexps
 from autotier.frontend.errors import Unsupported
 from autotier.osr import markers
 
@@ -198,7 +202,7 @@ class _Splicer:
         comprehension's free variables to the enclosing code's names) and
         comprehensions spliced in."""
         comp = region >= 0
-        prefix = f"<listcomp{region + 1}>."
+        prefix = self.prefix(region)
 
         def local(name: str) -> str:
             return prefix + name if comp else name
@@ -210,6 +214,7 @@ class _Splicer:
 
         # made, waiting for their call (None: a generator left as it is, lenient)
         pending: list[CodeType | None] = []
+        reducers: dict[int, str] = {}  # id of a pending generator's code -> its builtin
 
         def emit(new: Instr, source: Instr) -> None:
             self.origins[id(new)] = (region, pos[id(source)])
@@ -244,6 +249,11 @@ class _Splicer:
                         pending.append(None)
                     i += 1
                     continue
+                if made.co_name == "<genexpr>":
+                    reducers[id(made)] = self.generator(made, out, line)
+                    pending.append(made)
+                    i += 1  # the MAKE_FUNCTION
+                    continue
                 if made.co_name != "<listcomp>" and made.co_freevars:
                     what = (reason or "nested functions and lambdas are not supported")
                     raise self.fail(f"closures are not supported ({what}; one that reads "
@@ -268,6 +278,14 @@ class _Splicer:
                 emit(item, item)  # (the function object is still on the stack there)
                 made = pending.pop()
                 assert made is not None
+                if id(made) in reducers:
+                    if not genexps.called_alone(items, i):
+                        raise self.fail(f"{genexps.DECLINED} (it is passed with other "
+                                        "arguments, or called otherwise)", line)
+                    self.regions.append(_Open(made, region, pos[id(items[i])], writes=True))
+                    out.extend(self.splice_generator(made, reducers.pop(id(made)), resolve))
+                    i += 4  # PRECALL 0, CALL 0, PRECALL 1, CALL 1
+                    continue
                 # called in the iterable of another one: the parent's frame holds that
                 # one's function object there (see Inlined.unsplit)
                 self.regions.append(_Open(made, region, pos[id(items[i])],
@@ -321,7 +339,7 @@ class _Splicer:
                 or sum(x.name in _FAST and x.arg == ".0" for x in real) != 1):
             raise self.fail("a list comprehension of an unexpected shape", line)
         free = {name: enclosing(name) for name in made.co_freevars}
-        prefix = f"<listcomp{region + 1}>."
+        prefix = self.prefix(region)
         own = made.co_varnames + tuple(n for n in made.co_cellvars if n not in made.co_varnames)
         opened = self.regions[region]
         opened.names = tuple((n, None if n == ".0" else prefix + n) for n in own)
@@ -342,6 +360,61 @@ class _Splicer:
         spliced = self.walk(kept, free, region, pos)
         opened.first = id(next(x for x in spliced if isinstance(x, Instr)))
         return spliced
+
+    def prefix(self, region: int) -> str:
+        """What the hidden locals of region ``region`` are named with."""
+        if region < 0:
+            return ""
+        return f"<{self.regions[region].code.co_name.strip('<>')}{region + 1}>."
+
+    def generator(self, made: CodeType, out: list[object], line: int | None) -> str:
+        """Check the generator expression ``made`` (its code constant just read; ``out``
+        ends with what the code pushed before it) is one :mod:`.genexps` inlines, and
+        make the call's LOAD_GLOBAL push no NULL; the builtin's name."""
+        prev = out[-1] if out else None
+        reducer = genexps.reducer_of(prev)
+        if reducer is None:
+            raise self.fail(genexps.DECLINED, line)
+        if genexps.stores_outer(made):
+            raise self.fail("a generator expression that stores a variable of the "
+                            "function (a walrus) is not supported", line)
+        assert isinstance(prev, Instr)
+        new = genexps.without_null(prev)
+        self.origins[id(new)] = self.origins[id(prev)]
+        if id(prev) in self.unsplit:
+            self.unsplit.add(id(new))
+        out[-1] = new
+        return reducer
+
+    def splice_generator(self, made: CodeType, reducer: str,
+                         enclosing: Callable[[str], str]) -> list[object]:
+        """The body of generator expression ``made`` (the last region opened) as the
+        loop of ``reducer`` in the enclosing code (:func:`.genexps.reshape`), then the
+        interpreter's way for a rebound name (:func:`.genexps.fallback`)."""
+        region = len(self.regions) - 1
+        body: list[object] = list(bytecode.Bytecode.from_code(made))
+        pos = _positions(body)
+        depths = _depths(body)
+        line = made.co_firstlineno
+        fallback_at, join = Label(), Label()
+        kept, dot0 = genexps.reshape(made, reducer, body, pos=pos,
+                                     fail=lambda why: self.fail(why, line),
+                                     depth_at=lambda x: depths[id(x)],
+                                     fallback_at=fallback_at, join=join)
+        free = {name: enclosing(name) for name in made.co_freevars}
+        prefix = self.prefix(region)
+        own = made.co_varnames + tuple(n for n in made.co_cellvars if n not in made.co_varnames)
+        opened = self.regions[region]
+        opened.names = tuple((n, None if n == ".0" else prefix + n) for n in own)
+        opened.free = tuple(free[n] for n in made.co_freevars)
+        opened.dot0 = pos[id(dot0)]
+        spliced = self.walk(kept, free, region, pos)
+        opened.first = id(next(x for x in spliced if isinstance(x, Instr)))
+        tail = genexps.fallback(made, list(opened.free), dot0, fallback_at, join)
+        for x in tail:
+            if isinstance(x, Instr):
+                self.origins[id(x)] = (region, opened.dot0)
+        return spliced + tail
 
 
 def _depths(items: list[object]) -> dict[int, int]:

@@ -163,6 +163,19 @@ class Exits:
         self.own_words = max(self.own_words, site.words)
         return site
 
+    def generator_frames(self, state: FrameState | None) -> int:
+        """How many generator frames (spliced ``sum``/``any``/``all`` generator
+        expressions, :mod:`.genexps`) CPython 3.11 would have above the function's at
+        ``state``."""
+        inlined = self.decoded.inlined
+        if state is None or not inlined.regions:
+            return 0
+        region, frames = inlined.origins[state.index][0], 0
+        while region >= 0:
+            frames += inlined.regions[region].code.co_name == "<genexpr>"
+            region = inlined.regions[region].parent
+        return frames
+
     def _nest(self, state: FrameState) -> tuple[sites.Level, ...]:
         """The frames a state inside a spliced list comprehension resumes as
         (:class:`autotier.deopt.sites.Level`); none (it resumes in the spliced code, as
