@@ -89,6 +89,10 @@ def sums_of_rows(m):
     return [sum(v for v in row) for row in m]  # inside a list comprehension
 
 
+def row_totals_over(m, t):
+    return sum(sum(v for v in row if v > t) for row in m)  # a genexp in a genexp
+
+
 def pairs(xs, ys):
     return any(a > b for a, b in zip(xs, ys))
 
@@ -149,6 +153,7 @@ CASES = [
     (big_in_rows, [([[1, 2], [5, 1], [9]], 3), ([[1], []], 3), ([], 0)]),
     (three, [([1, 2, 3], [1, 5]), ([], []), ([0, -1], [1])]),
     (sums_of_rows, [([[1, 2], [], [3.5]],), ([],)]),
+    (row_totals_over, [([[1, 5], [], [7, 2]], 1), ([], 0)]),
     (pairs, [([1, 5, 2], [2, 3, 9]), ([1], [2, 3]), ([], [1])]),
     (weighted, [([1, 2, 3],), ([],), ((0.5, -1.5),)]),
     (stepped, [(10,), (0,), (1,)]),
@@ -275,6 +280,12 @@ def test_the_splice_calls_a_rebound_name_with_cpythons_generator(monkeypatch):
     monkeypatch.setattr(builtins, "any", lambda gen: ("any", tuple(gen)))
     spliced = _interpreted_splice(negative)
     assert spliced([1, -2]) == negative([1, -2]) == ("any", (False, True))
+    # inside a list comprehension, inside another generator expression: the cells
+    # hold the hidden locals' values
+    monkeypatch.setitem(globals(), "sum", fake)
+    for func, args in ((sums_of_rows, ([[1, 2], [3]],)),
+                       (row_totals_over, ([[1, 5], [7, 2]], 1))):
+        assert _interpreted_splice(func)(*args) == func(*args)
 
 
 def _rebinds():

@@ -108,3 +108,22 @@ def test_a_recursion_through_a_genexp_meets_the_limit_where_cpython_does(monkeyp
     assert autotier.stats(hf).state == "compiled", autotier.stats(hf).reason
     assert _deepest(hf) == theirs
     assert autotier.stats(hf).state == "compiled"
+
+
+def rows_total(m):
+    s = 0
+    for row in m:  # a long call: entered natively at this loop's header (OSR; the
+        # genexps read no local of the function, which would be a cell: OSR declines)
+        s += sum(v * v for v in row if v) + any(v < 0 for v in row)
+    return s
+
+
+def test_an_osr_entry_compiles_the_genexps_in_its_loop():
+    from tests.integration.test_osr import entries, osr_hot
+
+    m = [[i % 7 - 1, i % 5, i] for i in range(3000)]
+    hf = osr_hot(rows_total, 100)
+    assert hf(m) == rows_total(m)
+    assert entries(hf) >= 1
+    m[2000][1] = 2**40  # an overflow inside, in the OSR code
+    assert hf(m) == rows_total(m)
