@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from types import CodeType
 
 import bytecode
-from bytecode import CellVar, FreeVar, Instr, Label
+from bytecode import CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
 
 from autotier import compat
 from autotier.frontend import genexps
@@ -101,6 +101,10 @@ class Inlined:
     #: that one's call: its own frame would hold the nested function object there,
     #: which only its frame can make (with its cells), so they resume as one frame
     unsplit: frozenset[int] = frozenset()
+    #: ``code`` with an exception handler over the spliced generator expressions'
+    #: bodies (a StopIteration raised there is a RuntimeError: :func:`.genexps.handler`),
+    #: the same bytes then the handler's: what resumes run (None: ``code`` itself)
+    resumable: CodeType | None = None
 
     @property
     def comprehensions(self) -> int:
@@ -149,13 +153,16 @@ def _splice(code: CodeType, name: str) -> Inlined:
     # left as they are, declined by the stack simulation if native code reaches them
     splicer = _Splicer(name, lenient=any(c is markers.HANDBACK for c in code.co_consts))
     original: list[object] = list(bytecode.Bytecode.from_code(code))
-    items = splicer.walk(original, {}, -1, _positions(original))
-    out = bytecode.Bytecode(items)  # type: ignore[arg-type]
-    out._copy_attr_from(bytecode.Bytecode.from_code(code))
-    out.argnames = list(code.co_varnames[:code.co_argcount])
-    out.cellvars = []
-    out.freevars = []
-    new = out.to_code()
+    marked = splicer.walk(original, {}, -1, _positions(original))
+    items = [x for x in marked if not isinstance(x, TryBegin | TryEnd)]
+    new = _assembled(code, items)
+    resumable = None
+    if splicer.handler is not None:  # the same instructions, then the handler
+        resumable = _assembled(code, marked + genexps.handler(splicer.handler, None),
+                               handlers=True)
+        if resumable.co_code[:len(new.co_code)] != new.co_code:
+            raise Unsupported(f"{name}: a generator expression's exception handler moves "
+                              "its code")
     instrs = [x for x in items if isinstance(x, Instr)]
     checked = frozenset(i for i, instr in enumerate(instrs) if id(instr) in splicer.checked)
     depths = _depths(items)
@@ -165,7 +172,17 @@ def _splice(code: CodeType, name: str) -> Inlined:
                r.dot0, r.writes) for r in splicer.regions)
     origins = tuple(splicer.origins[id(x)] for x in instrs)
     unsplit = frozenset(i for i, x in enumerate(instrs) if id(x) in splicer.unsplit)
-    return Inlined(new, checked, regions, origins, unsplit)
+    return Inlined(new, checked, regions, origins, unsplit, resumable)
+
+
+def _assembled(code: CodeType, items: list[object], handlers: bool = False) -> CodeType:
+    """``items`` as the code of ``code``'s function (no cells: they are locals)."""
+    out = bytecode.Bytecode(items)  # type: ignore[arg-type]
+    out._copy_attr_from(bytecode.Bytecode.from_code(code))
+    out.argnames = list(code.co_varnames[:code.co_argcount])
+    out.cellvars = []
+    out.freevars = []
+    return out.to_code(compute_exception_stack_depths=False) if handlers else out.to_code()
 
 
 @dataclass
@@ -190,6 +207,7 @@ class _Splicer:
         self.regions: list[_Open] = []
         self.origins: dict[int, tuple[int, int]] = {}  # id of an instruction -> origin
         self.unsplit: set[int] = set()  # ids of instructions (see Inlined.unsplit)
+        self.handler: Label | None = None  # the generators' bodies' (Inlined.resumable)
 
     def fail(self, reason: str, line: int | None = None) -> Unsupported:
         where = f" at line {line}" if line is not None else ""
@@ -397,10 +415,19 @@ class _Splicer:
         depths = _depths(body)
         line = made.co_firstlineno
         fallback_at, join = Label(), Label()
+        # the outermost generator's handler also stands for those inside it: the
+        # RuntimeError an inner one raises goes through the outer one as it is
+        outer, inside = self.regions[region].parent, False
+        while outer >= 0:
+            inside = inside or self.regions[outer].code.co_name == "<genexpr>"
+            outer = self.regions[outer].parent
+        if not inside and self.handler is None:
+            self.handler = Label()
         kept, dot0 = genexps.reshape(made, reducer, body, pos=pos,
                                      fail=lambda why: self.fail(why, line),
                                      depth_at=lambda x: depths[id(x)],
-                                     fallback_at=fallback_at, join=join)
+                                     fallback_at=fallback_at, join=join,
+                                     handler=None if inside else self.handler)
         free = {name: enclosing(name) for name in made.co_freevars}
         prefix = self.prefix(region)
         own = made.co_varnames + tuple(n for n in made.co_cellvars if n not in made.co_varnames)

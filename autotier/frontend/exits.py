@@ -125,7 +125,9 @@ class Exits:
         self.fl = fl
         self.func = func
         self.decoded = decoded
-        self.code = decoded.compiled  # comprehensions spliced in: what resumes run
+        # comprehensions spliced in (with the generator expressions' handler): what
+        # resumes run
+        self.code = decoded.inlined.resumable or decoded.compiled
         self.record = record  # i64*, None where bailouts unwind (no frames)
         self.blocks: dict[tuple[int, bool], tuple[ll.Block, ll.PhiInstr]] = {}
         self.site_ids: dict[int, sites.Site] = {}  # state index -> site

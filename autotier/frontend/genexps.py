@@ -46,9 +46,10 @@ from collections.abc import Callable
 from types import CellType, CodeType
 
 import bytecode
-from bytecode import BinaryOp, FreeVar, Instr, Label
+from bytecode import BinaryOp, FreeVar, Instr, Label, SetLineno, TryBegin, TryEnd
 
 from autotier import compat
+from autotier.deopt.generators import stopped
 from autotier.frontend.errors import Unsupported
 
 #: the builtins inlined, by global name (the genuine objects, saved at import)
@@ -57,6 +58,7 @@ REDUCERS: dict[str, object] = {"sum": builtins.sum, "any": builtins.any,
 ACC = ".acc"  # sum's running total (a name no source can spell: a hidden local)
 DECLINED = ("generator expressions are compiled only as the only argument of a call of "
             "sum(), any() or all()")
+_NO_ARG = object()  # an instruction made with no argument
 
 
 def cells(*values: object) -> tuple[CellType, ...]:
@@ -100,11 +102,14 @@ def stores_outer(made: CodeType) -> bool:
 
 def reshape(made: CodeType, reducer: str, body: list[object], *, pos: dict[int, int],
             fail: Callable[[str], Unsupported], depth_at: Callable[[Instr], int],
-            fallback_at: Label, join: Label) -> tuple[list[object], Instr]:
+            fallback_at: Label, join: Label, handler: Label | None
+            ) -> tuple[list[object], Instr]:
     """The generator's body (``body``, parsed; ``pos``: each instruction's position in
     ``made``, grown by the instructions made here) as the builtin's loop, to be walked
     by the splicer; with the ``LOAD_FAST .0`` it replaces (``depth_at``: the stack
-    depth before an instruction of ``body``)."""
+    depth before an instruction of ``body``).  ``handler``: where a StopIteration
+    raised in the generator's body goes (:func:`handler`), marked by TryBegin/TryEnd
+    around the body but not the builtin's step, which CPython runs in the builtin."""
     instrs = [x for x in body if isinstance(x, Instr)]
     real = [x for x in instrs if x.name not in ("MAKE_CELL", "COPY_FREE_VARS")]
     yields = [k for k, x in enumerate(real) if x.name == "YIELD_VALUE"]
@@ -117,8 +122,7 @@ def reshape(made: CodeType, reducer: str, body: list[object], *, pos: dict[int, 
                    for x in real) != 1
             or len(yields) != 1
             or [x.name for x in real[yields[0] + 1:yields[0] + 3]] != ["RESUME", "POP_TOP"]
-            or any(not isinstance(x, Instr | Label) and type(x).__name__ != "SetLineno"
-                   for x in body)):
+            or any(not isinstance(x, Instr | Label | SetLineno) for x in body)):
         raise fail("a generator expression of an unexpected shape")
     dot0, yielded, end = real[3], real[yields[0]], real[-2]
     iterators = depth_at(yielded) - depth_at(dot0) - 1  # on the stack under the item
@@ -151,10 +155,25 @@ def reshape(made: CodeType, reducer: str, body: list[object], *, pos: dict[int, 
                             ("LOAD_CONST", reducer == "any"), ("JUMP_FORWARD", join))
     skipped = {id(x) for x in real[:4]} | {id(x) for x in real[yields[0]:yields[0] + 3]}
     kept: list[object] = list(prologue)
+    entries: list[TryBegin] = []
+
+    def begin() -> None:  # (the body's instructions go to the handler)
+        if handler is not None:
+            entries.append(TryBegin(handler, push_lasti=False, stack_depth=0))
+            kept.append(entries[-1])
+
+    def stop() -> None:
+        if handler is not None:
+            kept.append(TryEnd(entries[-1]))
+
+    begin()
     for x in body:
-        if x is yielded:
+        if x is yielded:  # (the step is the builtin's: CPython runs it outside)
+            stop()
             kept += step
+            begin()
         elif x is end:
+            stop()
             kept += epilogue
         elif id(x) in skipped or x is real[-1]:
             continue
@@ -186,4 +205,24 @@ def fallback(made: CodeType, free: list[str], anchor: Instr, fallback_at: Label,
     return out
 
 
-_NO_ARG = object()
+def handler(at: Label, location: object) -> list[object]:
+    """The handler the generators' bodies' TryBegins name (only in the code resumes
+    run: the frontend compiles the code without them, and declines where native
+    code would need one, see :func:`.comprehensions._Splicer.splice_generator`):
+    with the exception as the handled one, a StopIteration is raised again as
+    :func:`stopped`'s RuntimeError (its context and cause the StopIteration), any
+    other exception re-raised as it is (its traceback unchanged)."""
+    def instr(name: str, arg: object = _NO_ARG) -> Instr:
+        if arg is _NO_ARG:
+            return Instr(name, location=location)  # type: ignore[arg-type]
+        return Instr(name, arg, location=location)  # type: ignore[arg-type]
+
+    again, cleanup = Label(), Label()
+    entry = TryBegin(cleanup, push_lasti=True, stack_depth=1)
+    return [at, instr("PUSH_EXC_INFO"), entry,  # [previous handled, exc]
+            instr("PUSH_NULL"), instr("LOAD_CONST", stopped), instr("COPY", 3),
+            instr("PRECALL", 1), instr("CALL", 1), instr("COPY", 1),
+            instr("POP_JUMP_FORWARD_IF_NONE", again), instr("RAISE_VARARGS", 1),
+            again, instr("POP_TOP"), instr("RERAISE", 0), TryEnd(entry),
+            cleanup, instr("COPY", 3), instr("POP_EXCEPT"), instr("RERAISE", 1)]
+

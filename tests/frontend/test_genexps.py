@@ -398,3 +398,65 @@ def test_a_global_sum_bound_at_compile_time_is_declined(monkeypatch):
     monkeypatch.setitem(globals(), "sum", _own_sum)
     with pytest.raises(Unsupported, match="_own_sum.* is called with a generator"):
         lower(total, (Kind.LIST,))
+
+
+def firsts(rows):
+    return sum(next(iter(r)) for r in rows)  # next() of an empty row: StopIteration
+
+
+class Stops:
+    """An item whose `+` and truth raise StopIteration: sum and any run those outside
+    the generator, so CPython lets it through as it is."""
+
+    def __radd__(self, other):
+        raise StopIteration(7)
+
+    def __bool__(self):
+        raise StopIteration(8)
+
+
+def items_of(xs):
+    return sum(x for x in xs)
+
+
+def any_of(xs):
+    return any(x for x in xs)
+
+
+def _stops(xs):
+    raise StopIteration(len(xs))
+
+
+def helper_stops(xs):
+    return all(_stops(xs) for _ in xs)  # raised in a (compiled) helper inside
+
+
+def _outcome(call):
+    try:
+        return ("value", call())
+    except Exception as exc:  # noqa: BLE001 - the exception is what is compared
+        return (type(exc), str(exc), type(exc.__cause__), type(exc.__context__),
+                exc.__suppress_context__)
+
+
+@pytest.mark.parametrize(("func", "args"), [
+    (firsts, ([[1], [2, 3], [], [4]],)),
+    (firsts, ([[1], [2]],)),
+    (items_of, ([1, Stops()],)),
+    (any_of, ([0, Stops()],)),
+    (helper_stops, ([1, 2],)),
+])
+def test_a_stop_iteration_in_the_body_is_cpythons_runtime_error(func, args):
+    # PEP 479: raised in the generator's body it becomes RuntimeError("generator raised
+    # StopIteration") caused by it; raised by the builtin's own `+` or truth test, it
+    # goes on as it is
+    check(func, *args, may_bail=True)
+    compiled = compile_function(func, kinds_of(args))
+    status, value, frames = compiled.run(*args)
+    mine = _outcome(resume.finish(frames)) if frames else ("value", value)
+    assert mine == _outcome(lambda: func(*args))
+
+
+def test_every_site_resumes_with_the_handler():
+    for args in ([[1], [2, 3], [], [4]],), ([[5]],):
+        assert forced_sites(firsts, args)
