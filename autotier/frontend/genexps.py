@@ -32,6 +32,13 @@ changes:
 - the end (``LOAD_CONST None; RETURN_VALUE``) pops the builtin's value and pushes the
   result (``acc``, False, True) where the CALL would have pushed it.
 
+A StopIteration raised in the generator's body leaves a generator as a RuntimeError
+(PEP 479, :mod:`autotier.deopt.generators`): the code resumes run
+(:attr:`.comprehensions.Inlined.resumable`) has an exception-table entry over each
+outermost generator's body but the builtin's step, whose handler (:func:`handler`)
+does that; the frontend compiles the code without it.  Native code raises no
+StopIteration itself: one comes from a call, and leaves through a resume.
+
 A site inside resumes as one frame of this code (its region ``writes``, as a walrus
 comprehension's): a traceback of an exception in the generator's body shows the
 function's frame at the generator's line where 3.11 shows it and ``<genexpr>``.  A

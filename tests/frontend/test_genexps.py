@@ -55,6 +55,10 @@ def affine(xs, k, b):
     return sum(x * k + b for x in xs)  # k, b: outer locals (cells in 3.11)
 
 
+def count_positive(xs):
+    return sum(x > 0 for x in xs)  # bools: 0 + True is the int 1
+
+
 def lengths(rows):
     return sum(len(r) for r in rows)
 
@@ -142,6 +146,8 @@ CASES = [
     (affine, [([1, 2, 3], 4, -1), ([], 2, 3)]),
     (affine, [([0.5, 1.5], 2.0, 0.25)]),
     (lengths, [([[1, 2], [], [3]],), ([],)]),
+    (count_positive, [([1, -2, 3, 0],), ([],)]),
+    (count_positive, [([0.5, -0.0, NAN],)]),
     (negative, [([1, -2, 3],), ([1, 2, 3],), ([],)]),
     (negative, [([0.5, -0.0, -1.5],), ([NAN],)]),
     (ordered, [([3, 1, 2], 3), ([1, 2, 2, 5], 4), ([], 0), ([7], 1)]),
