@@ -42,6 +42,12 @@ OPCODE_ALIASES: dict[str, str] = {
 # declines as it declines try), so there is nothing to splice there.
 INLINE_COMPREHENSIONS = PY_VERSION == (3, 11)
 
+# 3.11's sum() of ints and floats is exactly repeated ``+`` from int 0 (its C fast
+# paths keep a C long, then a C double, and add each item as ``+`` would):
+# autotier.frontend.genexps inlines ``sum(<genexpr>)``, ``any(...)``, ``all(...)`` as
+# that loop.  3.12's sum() adds floats with compensated summation, not ``+``.
+INLINE_GENEXP_REDUCTIONS = PY_VERSION == (3, 11)
+
 # Opcodes with no effect on the frontend's model of the stack and the locals.
 # 3.11's PRECALL belongs to the PUSH_NULL/LOAD_GLOBAL ... PRECALL n; CALL n sequence:
 # CALL alone does the work (3.12 dropped PRECALL).

@@ -39,7 +39,7 @@ import bytecode
 
 from autotier import compat
 from autotier.abi import SlotForm
-from autotier.deopt import patching
+from autotier.deopt import generators, patching
 from autotier.deopt.sites import (
     UNBOUND,
     CallEntry,
@@ -276,8 +276,8 @@ def frame_call(frame: Frame, callee: Callable[[], Any] | None) -> functools.part
         stack_values = stack_values[:len(stack_values) - dropped]
     resume = _function_for(site, bound, stack, callee is not None)
     args.extend(stack_values)
-    if callee is not None:
-        args.append(callee)
+    if callee is not None:  # (its outcome as a generator's body inside takes it)
+        args.append(generators.frame_call_outcome(site.code, site.offset, callee))
     return functools.partial(resume, *args)
 
 

@@ -193,6 +193,25 @@ Static = (Null | NoneValue | BuiltinRef | MathModule | MathFunctionRef | HotFunc
 Constant = int | float | bool | complex
 
 
+def builtin_static(value: object) -> Static:
+    """The static a LOAD_GLOBAL of the genuine builtin ``value`` resolves to (for a
+    constant of it: :mod:`autotier.frontend.genexps`' identity test)."""
+    builtin = _BUILTIN_BY_ID.get(id(value))
+    if builtin is not None and _BUILTIN_OBJECTS[builtin] is value:
+        return BuiltinRef(builtin)
+    assert type(value) is BuiltinFunctionType
+    return CallableRef(value, value.__name__)
+
+
+def known_builtin(static: Static) -> object | None:
+    """The builtin function a static stands for (None for every other static)."""
+    if isinstance(static, BuiltinRef):
+        return _BUILTIN_OBJECTS[static.builtin]
+    if isinstance(static, CallableRef) and type(static.obj) is BuiltinFunctionType:
+        return static.obj
+    return None
+
+
 def describe(static: Static) -> str:
     if isinstance(static, BuiltinRef):
         return f"builtin {static.builtin.value}()"

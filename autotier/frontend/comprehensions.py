@@ -18,8 +18,11 @@ does itself (PEP 709):
   outer local (a walrus in a comprehension stores the outer local, as it stored its
   cell).  This is exact only because every closure the function makes is such a
   comprehension, called at once: no cell can outlive the call or be seen by anything
-  else.  Any other MAKE_FUNCTION (a lambda, an inner ``def``, a generator expression, a
-  set or dict comprehension) and a function that is itself a closure are declined.
+  else.  A generator expression passed as the only argument of ``sum``, ``any`` or
+  ``all`` is spliced in as that builtin's loop (:mod:`.genexps`, which also makes the
+  generator where the name was rebound); any other MAKE_FUNCTION (a lambda, an inner
+  ``def``, another generator expression, a set or dict comprehension) and a function
+  that is itself a closure are declined.
 
 The rewritten code is what the stack simulation reads and what resume functions are
 made of (:class:`autotier.deopt.sites.Site` ``code``), so a deopt inside a
@@ -42,9 +45,10 @@ from dataclasses import dataclass
 from types import CodeType
 
 import bytecode
-from bytecode import CellVar, FreeVar, Instr, Label
+from bytecode import CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
 
 from autotier import compat
+from autotier.frontend import genexps
 from autotier.frontend.errors import Unsupported
 from autotier.osr import markers
 
@@ -97,6 +101,10 @@ class Inlined:
     #: that one's call: its own frame would hold the nested function object there,
     #: which only its frame can make (with its cells), so they resume as one frame
     unsplit: frozenset[int] = frozenset()
+    #: ``code`` with an exception handler over the spliced generator expressions'
+    #: bodies (a StopIteration raised there is a RuntimeError: :func:`.genexps.handler`),
+    #: the same bytes then the handler's: what resumes run (None: ``code`` itself)
+    resumable: CodeType | None = None
 
     @property
     def comprehensions(self) -> int:
@@ -145,13 +153,16 @@ def _splice(code: CodeType, name: str) -> Inlined:
     # left as they are, declined by the stack simulation if native code reaches them
     splicer = _Splicer(name, lenient=any(c is markers.HANDBACK for c in code.co_consts))
     original: list[object] = list(bytecode.Bytecode.from_code(code))
-    items = splicer.walk(original, {}, -1, _positions(original))
-    out = bytecode.Bytecode(items)  # type: ignore[arg-type]
-    out._copy_attr_from(bytecode.Bytecode.from_code(code))
-    out.argnames = list(code.co_varnames[:code.co_argcount])
-    out.cellvars = []
-    out.freevars = []
-    new = out.to_code()
+    marked = splicer.walk(original, {}, -1, _positions(original))
+    items = [x for x in marked if not isinstance(x, TryBegin | TryEnd)]
+    new = _assembled(code, items)
+    resumable = None
+    if splicer.handler is not None:  # the same instructions, then the handler
+        resumable = _assembled(code, marked + genexps.handler(splicer.handler, None),
+                               handlers=True)
+        if resumable.co_code[:len(new.co_code)] != new.co_code:
+            raise Unsupported(f"{name}: a generator expression's exception handler moves "
+                              "its code")
     instrs = [x for x in items if isinstance(x, Instr)]
     checked = frozenset(i for i, instr in enumerate(instrs) if id(instr) in splicer.checked)
     depths = _depths(items)
@@ -161,7 +172,17 @@ def _splice(code: CodeType, name: str) -> Inlined:
                r.dot0, r.writes) for r in splicer.regions)
     origins = tuple(splicer.origins[id(x)] for x in instrs)
     unsplit = frozenset(i for i, x in enumerate(instrs) if id(x) in splicer.unsplit)
-    return Inlined(new, checked, regions, origins, unsplit)
+    return Inlined(new, checked, regions, origins, unsplit, resumable)
+
+
+def _assembled(code: CodeType, items: list[object], handlers: bool = False) -> CodeType:
+    """``items`` as the code of ``code``'s function (no cells: they are locals)."""
+    out = bytecode.Bytecode(items)  # type: ignore[arg-type]
+    out._copy_attr_from(bytecode.Bytecode.from_code(code))
+    out.argnames = list(code.co_varnames[:code.co_argcount])
+    out.cellvars = []
+    out.freevars = []
+    return out.to_code(compute_exception_stack_depths=False) if handlers else out.to_code()
 
 
 @dataclass
@@ -186,6 +207,7 @@ class _Splicer:
         self.regions: list[_Open] = []
         self.origins: dict[int, tuple[int, int]] = {}  # id of an instruction -> origin
         self.unsplit: set[int] = set()  # ids of instructions (see Inlined.unsplit)
+        self.handler: Label | None = None  # the generators' bodies' (Inlined.resumable)
 
     def fail(self, reason: str, line: int | None = None) -> Unsupported:
         where = f" at line {line}" if line is not None else ""
@@ -198,7 +220,7 @@ class _Splicer:
         comprehension's free variables to the enclosing code's names) and
         comprehensions spliced in."""
         comp = region >= 0
-        prefix = f"<listcomp{region + 1}>."
+        prefix = self.prefix(region)
 
         def local(name: str) -> str:
             return prefix + name if comp else name
@@ -210,6 +232,7 @@ class _Splicer:
 
         # made, waiting for their call (None: a generator left as it is, lenient)
         pending: list[CodeType | None] = []
+        reducers: dict[int, str] = {}  # id of a pending generator's code -> its builtin
 
         def emit(new: Instr, source: Instr) -> None:
             self.origins[id(new)] = (region, pos[id(source)])
@@ -244,6 +267,11 @@ class _Splicer:
                         pending.append(None)
                     i += 1
                     continue
+                if made.co_name == "<genexpr>":
+                    reducers[id(made)] = self.generator(made, out, line)
+                    pending.append(made)
+                    i += 1  # the MAKE_FUNCTION
+                    continue
                 if made.co_name != "<listcomp>" and made.co_freevars:
                     what = (reason or "nested functions and lambdas are not supported")
                     raise self.fail(f"closures are not supported ({what}; one that reads "
@@ -268,6 +296,14 @@ class _Splicer:
                 emit(item, item)  # (the function object is still on the stack there)
                 made = pending.pop()
                 assert made is not None
+                if id(made) in reducers:
+                    if not genexps.called_alone(items, i):
+                        raise self.fail(f"{genexps.DECLINED} (it is passed with other "
+                                        "arguments, or called otherwise)", line)
+                    self.regions.append(_Open(made, region, pos[id(items[i])], writes=True))
+                    out.extend(self.splice_generator(made, reducers.pop(id(made)), resolve))
+                    i += 4  # PRECALL 0, CALL 0, PRECALL 1, CALL 1
+                    continue
                 # called in the iterable of another one: the parent's frame holds that
                 # one's function object there (see Inlined.unsplit)
                 self.regions.append(_Open(made, region, pos[id(items[i])],
@@ -321,7 +357,7 @@ class _Splicer:
                 or sum(x.name in _FAST and x.arg == ".0" for x in real) != 1):
             raise self.fail("a list comprehension of an unexpected shape", line)
         free = {name: enclosing(name) for name in made.co_freevars}
-        prefix = f"<listcomp{region + 1}>."
+        prefix = self.prefix(region)
         own = made.co_varnames + tuple(n for n in made.co_cellvars if n not in made.co_varnames)
         opened = self.regions[region]
         opened.names = tuple((n, None if n == ".0" else prefix + n) for n in own)
@@ -342,6 +378,70 @@ class _Splicer:
         spliced = self.walk(kept, free, region, pos)
         opened.first = id(next(x for x in spliced if isinstance(x, Instr)))
         return spliced
+
+    def prefix(self, region: int) -> str:
+        """What the hidden locals of region ``region`` are named with."""
+        if region < 0:
+            return ""
+        return f"<{self.regions[region].code.co_name.strip('<>')}{region + 1}>."
+
+    def generator(self, made: CodeType, out: list[object], line: int | None) -> str:
+        """Check the generator expression ``made`` (its code constant just read; ``out``
+        ends with what the code pushed before it) is one :mod:`.genexps` inlines, and
+        make the call's LOAD_GLOBAL push no NULL; the builtin's name."""
+        prev = out[-1] if out else None
+        reducer = genexps.reducer_of(prev)
+        if reducer is None:
+            raise self.fail(genexps.DECLINED, line)
+        if genexps.stores_outer(made):
+            raise self.fail("a generator expression that stores a variable of the "
+                            "function (a walrus) is not supported", line)
+        assert isinstance(prev, Instr)
+        new = genexps.without_null(prev)
+        self.origins[id(new)] = self.origins[id(prev)]
+        if id(prev) in self.unsplit:
+            self.unsplit.add(id(new))
+        out[-1] = new
+        return reducer
+
+    def splice_generator(self, made: CodeType, reducer: str,
+                         enclosing: Callable[[str], str]) -> list[object]:
+        """The body of generator expression ``made`` (the last region opened) as the
+        loop of ``reducer`` in the enclosing code (:func:`.genexps.reshape`), then the
+        interpreter's way for a rebound name (:func:`.genexps.fallback`)."""
+        region = len(self.regions) - 1
+        body: list[object] = list(bytecode.Bytecode.from_code(made))
+        pos = _positions(body)
+        depths = _depths(body)
+        line = made.co_firstlineno
+        fallback_at, join = Label(), Label()
+        # the outermost generator's handler also stands for those inside it: the
+        # RuntimeError an inner one raises goes through the outer one as it is
+        outer, inside = self.regions[region].parent, False
+        while outer >= 0:
+            inside = inside or self.regions[outer].code.co_name == "<genexpr>"
+            outer = self.regions[outer].parent
+        if not inside and self.handler is None:
+            self.handler = Label()
+        kept, dot0 = genexps.reshape(made, reducer, body, pos=pos,
+                                     fail=lambda why: self.fail(why, line),
+                                     depth_at=lambda x: depths[id(x)],
+                                     fallback_at=fallback_at, join=join,
+                                     handler=None if inside else self.handler)
+        free = {name: enclosing(name) for name in made.co_freevars}
+        prefix = self.prefix(region)
+        own = made.co_varnames + tuple(n for n in made.co_cellvars if n not in made.co_varnames)
+        opened = self.regions[region]
+        opened.names = tuple((n, None if n == ".0" else prefix + n) for n in own)
+        opened.free = tuple(free[n] for n in made.co_freevars)
+        opened.dot0 = pos[id(dot0)]
+        spliced = self.walk(kept, free, region, pos)
+        opened.first = id(next(x for x in spliced if isinstance(x, Instr)))
+        tail = genexps.fallback(made, list(opened.free), dot0, fallback_at, join)
+        for x in tail:
+            if isinstance(x, Instr):
+                self.origins[id(x)] = (region, opened.dot0)
+        return spliced + tail
 
 
 def _depths(items: list[object]) -> dict[int, int]:

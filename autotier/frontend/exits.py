@@ -125,7 +125,9 @@ class Exits:
         self.fl = fl
         self.func = func
         self.decoded = decoded
-        self.code = decoded.compiled  # comprehensions spliced in: what resumes run
+        # comprehensions spliced in (with the generator expressions' handler): what
+        # resumes run
+        self.code = decoded.inlined.resumable or decoded.compiled
         self.record = record  # i64*, None where bailouts unwind (no frames)
         self.blocks: dict[tuple[int, bool], tuple[ll.Block, ll.PhiInstr]] = {}
         self.site_ids: dict[int, sites.Site] = {}  # state index -> site
@@ -163,6 +165,19 @@ class Exits:
         self.site_ids[state.index] = site
         self.own_words = max(self.own_words, site.words)
         return site
+
+    def generator_frames(self, state: FrameState | None) -> int:
+        """How many generator frames (spliced ``sum``/``any``/``all`` generator
+        expressions, :mod:`.genexps`) CPython 3.11 would have above the function's at
+        ``state``."""
+        inlined = self.decoded.inlined
+        if state is None or not inlined.regions:
+            return 0
+        region, frames = inlined.origins[state.index][0], 0
+        while region >= 0:
+            frames += inlined.regions[region].code.co_name == "<genexpr>"
+            region = inlined.regions[region].parent
+        return frames
 
     def _nest(self, state: FrameState) -> tuple[sites.Level, ...]:
         """The frames a state inside a spliced list comprehension resumes as

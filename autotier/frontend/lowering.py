@@ -308,7 +308,7 @@ class FunctionLowering:
         self.types = typed.types
         self.fn = fn
         nparams = len(typed.func.params)
-        self.budget = fn.args[nparams]
+        self.own_budget = fn.args[nparams]  # (see budget)
         self.unwind = fn.args[nparams + 1] if ml.unwinds else None
         record = None if ml.unwinds else fn.args[nparams + 1]
         entry = fn.append_basic_block("entry")
@@ -488,6 +488,17 @@ class FunctionLowering:
             phi.add_incoming(other, finished_in)
             merged.append(phi)
         return tuple(merged), returns
+
+    @property
+    def budget(self) -> ll.Value:
+        """The frame budget where the node being lowered runs: the function's, less one
+        for each generator frame CPython 3.11 would have there (a spliced generator
+        expression's, :mod:`.genexps`), so a call made inside one stands as deep as
+        CPython's and a recursion through it meets the limit where CPython's does."""
+        frames = self.exits.generator_frames(self.cur_state)
+        if not frames:
+            return self.own_budget
+        return self.b.sub(self.own_budget, i64(frames), name="budget_inside")
 
     # ------------------------------------------------------------ driver
     def lower(self) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import bytecode
 
 from autotier import compat
-from autotier.frontend import ir, newarrays
+from autotier.frontend import genexps, ir, newarrays
 from autotier.frontend.builtins_table import (
     AttrValue,
     BoundMethodValue,
@@ -30,8 +30,10 @@ from autotier.frontend.builtins_table import (
     Static,
     StrConst,
     TupleValue,
+    builtin_static,
     constant_ok,
     describe,
+    known_builtin,
 )
 from autotier.frontend.calls import lower_call
 from autotier.frontend.decode import CodeBlock, DecodedFunction, Op
@@ -102,6 +104,9 @@ class StackFlow:
         self.iters: set[ir.Var] = set()  # range iterators (never copied or stored)
         self.bound: set[ir.Var] = set()  # values that are never an unbound local
         self.bools: set[ir.Var] = set()  # values that are bools already
+        # conditions known at compile time: the identity test of a call's builtin
+        # that the generator expression splice makes (:mod:`.genexps`)
+        self.known: dict[ir.Var, bool] = {}
         # state of the block being simulated
         self.stack: list[Item] = []
         self.locals: dict[str, ir.Var] = {}
@@ -176,6 +181,8 @@ class StackFlow:
             return StrConst(value)
         if value in _ITER_MARKERS:  # an OSR entry's iterator part-way (_op_CALL)
             return CallableRef(value, value.__name__)
+        if any(value is b for b in genexps.REDUCERS.values()):  # (_op_IS_OP)
+            return builtin_static(value)
         if not constant_ok(value):
             if type(value) is int:
                 # Beyond int64 (CPython folds 2**62 * 4 into one constant): native code
@@ -239,7 +246,8 @@ class StackFlow:
         first = self.jump(self.d.blocks[0].index)
         self.blocks[_ENTRY] = RawBlock(args, entry_instrs, first)
         for blk in self._order():
-            self.run_block(blk)
+            if blk.index in self.shapes:  # (else no jump reaches it: a known condition)
+                self.run_block(blk)
         return finish(self.d.name, self.blocks, _ENTRY, self.bound)
 
     def _order(self) -> list[CodeBlock]:
@@ -577,6 +585,20 @@ class StackFlow:
         """``x is None`` / ``x is not None``; any other identity test is declined."""
         right, left = self.pop(), self.pop()
         negate = bool(op.arg)
+        before = self.ops[self.pos - 1] if self.pos else None
+        if (before is not None and before.name == "LOAD_CONST"
+                and not isinstance(right, ir.Var) and not isinstance(left, ir.Var)
+                and (wanted := known_builtin(right)) is not None):
+            # a call's builtin against the genuine one (:mod:`.genexps`): the static
+            # is what the name held at compile time, which the guards keep true
+            if known_builtin(left) is not wanted:  # (its way out makes the generator)
+                raise self.fail(f"{describe(left)} is called with a generator expression "
+                                f"({genexps.DECLINED} as the builtins)")
+            result = self.emit(ir.Const, not negate)
+            self.known[result] = not negate
+            self.bools.add(result)
+            self.stack.append(result)
+            return
         if isinstance(right, NoneValue) and isinstance(left, NoneValue):
             self.stack.append(self.emit(ir.Const, not negate))
             return
@@ -601,6 +623,10 @@ class StackFlow:
 
     def _pop_jump(self, op: Op, jump_if: bool) -> ir.Terminator:
         assert op.target is not None
+        top = self.stack[-1]
+        if isinstance(top, ir.Var) and top in self.known:  # (_op_IS_OP)
+            self.pop()
+            return self.jump(op.target if self.known[top] == jump_if else self._fallthrough())
         cond = self.truth(self.pop_value("condition"))
         taken, not_taken = (op.target, list(self.stack)), (self._fallthrough(), list(self.stack))
         return self.branch(cond, taken, not_taken) if jump_if else \

@@ -513,10 +513,11 @@ def executed_offsets(func: Any, args: tuple[Any, ...], code: CodeType | None = N
 
 
 def _own_codes(code: CodeType) -> set[CodeType]:
-    """``code`` and the list comprehensions' codes in it (3.11: nested functions)."""
+    """``code`` and the list comprehensions' and generator expressions' codes in it
+    (3.11: nested functions)."""
     out = {code}
     for const in code.co_consts:
-        if isinstance(const, CodeType) and const.co_name == "<listcomp>":
+        if isinstance(const, CodeType) and const.co_name in ("<listcomp>", "<genexpr>"):
             out |= _own_codes(const)
     return out
 

@@ -165,7 +165,8 @@ def fill(xs, v):
     xs.append(v)
 
 def gen_sum(n):
-    return sum(i for i in range(n))
+    items = (i for i in range(n))  # a generator stored: not compiled
+    return sum(items)
 
 def word(n):
     return 2**64 * n if n > 3 else n
