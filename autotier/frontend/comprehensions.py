@@ -356,13 +356,8 @@ class _Splicer:
                 or sum(x.name == "RETURN_VALUE" for x in real) != 1
                 or sum(x.name in _FAST and x.arg == ".0" for x in real) != 1):
             raise self.fail("a list comprehension of an unexpected shape", line)
-        free = {name: enclosing(name) for name in made.co_freevars}
-        prefix = self.prefix(region)
-        own = made.co_varnames + tuple(n for n in made.co_cellvars if n not in made.co_varnames)
+        free = self._open(made, region, enclosing, pos[id(real[1])])
         opened = self.regions[region]
-        opened.names = tuple((n, None if n == ".0" else prefix + n) for n in own)
-        opened.free = tuple(free[n] for n in made.co_freevars)
-        opened.dot0 = pos[id(real[1])]
         kept: list[object] = []
         for x in body:
             if isinstance(x, Instr) and x.name == "RESUME":
@@ -378,6 +373,19 @@ class _Splicer:
         spliced = self.walk(kept, free, region, pos)
         opened.first = id(next(x for x in spliced if isinstance(x, Instr)))
         return spliced
+
+    def _open(self, made: CodeType, region: int, enclosing: Callable[[str], str],
+              dot0: int) -> dict[str, str]:
+        """Name region ``region``'s hidden locals (its code ``made``, whose iterator
+        ``.0`` is read at position ``dot0``); its free variables' enclosing names."""
+        free = {name: enclosing(name) for name in made.co_freevars}
+        prefix = self.prefix(region)
+        own = made.co_varnames + tuple(n for n in made.co_cellvars if n not in made.co_varnames)
+        opened = self.regions[region]
+        opened.names = tuple((n, None if n == ".0" else prefix + n) for n in own)
+        opened.free = tuple(free[n] for n in made.co_freevars)
+        opened.dot0 = dot0
+        return free
 
     def prefix(self, region: int) -> str:
         """What the hidden locals of region ``region`` are named with."""
@@ -428,13 +436,8 @@ class _Splicer:
                                      depth_at=lambda x: depths[id(x)],
                                      fallback_at=fallback_at, join=join,
                                      handler=None if inside else self.handler)
-        free = {name: enclosing(name) for name in made.co_freevars}
-        prefix = self.prefix(region)
-        own = made.co_varnames + tuple(n for n in made.co_cellvars if n not in made.co_varnames)
+        free = self._open(made, region, enclosing, pos[id(dot0)])
         opened = self.regions[region]
-        opened.names = tuple((n, None if n == ".0" else prefix + n) for n in own)
-        opened.free = tuple(free[n] for n in made.co_freevars)
-        opened.dot0 = pos[id(dot0)]
         spliced = self.walk(kept, free, region, pos)
         opened.first = id(next(x for x in spliced if isinstance(x, Instr)))
         tail = genexps.fallback(made, list(opened.free), dot0, fallback_at, join)

@@ -12,14 +12,7 @@ import autotier
 from autotier.broker import pacing
 from autotier.osr import instrument, iterstate
 from tests.runtime.helpers import Gate, bead_of, make_hot, settle
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.runtime.test_pacing import Clock, long_loop
 
 
 # ------------------------------------------------------------------ progress
@@ -117,13 +110,6 @@ class Foreseeing(pacing.Pacer):
     def foresee(self, ratio: float) -> None:
         self.ratios.append(ratio)
         super().foresee(ratio)
-
-
-def long_loop(n):
-    s = 0
-    for i in range(n):
-        s += i % 7
-    return s
 
 
 def test_the_probe_foresees_a_range_loop_when_it_queues_the_entry(monkeypatch):
