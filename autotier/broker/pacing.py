@@ -14,7 +14,8 @@ iterations left over those begun, times the time run so far, is the loop's lengt
 still to come; a call of 10^8 iterations is not held back by a budget sized for one
 that might end at any moment (leibniz_once's entry landed at 82 ms instead of ~150,
 its job's Python stages no longer waiting).  A loop that breaks out early pays at
-most the compile's GIL time, tens of ms.  The paced job checks at its
+most the compile's GIL time, tens of ms.  A loop foreseen to end within :data:`DEFER_S` queues no
+compile in that run (``OsrState._defers``: the entry would land too late).  The paced job checks at its
 *checkpoints* (between the compile's stages) and sleeps, the GIL released, until the
 loop's running time has earned what it used (:func:`wait_for`).  LLVM's optimisation
 and code generation release the GIL (``released``): they run beside the loop on the
@@ -74,6 +75,11 @@ SLICE_S = 0.05
 #: spare budget (seconds) the probe needs before it gives the GIL away: one switch
 #: interval, what a ``time.sleep(0)`` hands over at most
 HANDOFF_S = 0.005
+#: a loop foreseen to end within this many seconds of crossing its threshold queues no
+#: OSR compile in that run (``OsrState._defers``): an entry lands 80-200 ms after it
+#: is queued (timelines of the long-call kernels at a load of ~1), too late for it,
+#: and the compile's GIL stages and hand-overs slowed such a call by up to half
+DEFER_S = 0.1
 #: the switch interval while a paced job's LLVM stage runs beside a loop (module
 #: docstring): leibniz_once's LLVM stages, 190 ms beside its loop at 5 ms, 45 ms at this
 SWITCH_S = 0.0002
@@ -149,6 +155,12 @@ class Pacer:
         now = self.clock()
         if now - self.last <= self.quiet and ratio > 0:
             self.until = max(self.until, now + (now - self.started) * ratio)
+
+    def too_short(self, ratio: float) -> bool:
+        """Whether a loop with ``ratio`` times its elapsed time still to run ends
+        within :data:`DEFER_S`: sooner than an OSR entry lands."""
+        now = self.clock()
+        return now - self.last <= self.quiet and (now - self.started) * ratio < DEFER_S
 
     def span(self, now: float) -> float:
         """The loop time a budget is the share of at ``now``: what the window ran, or

@@ -97,6 +97,9 @@ class OsrState:
         self.table: dict[tuple[int, Any], Entry] = {}  # (header, Snapshot.key)
         self.entries = 0  # calls that entered native code at a header
         self.lines: Counter[int] = Counter()  # entries by the header's line
+        # headers whose entry was not queued in one run of their loop nest, which was
+        # foreseen to end too soon (``_defers``): that run's outermost iterator
+        self.deferred: dict[int, object] = {}
         # tests: the probe that queues an OSR compile waits for it and enters at once
         # (so a test chooses the iteration entered: the loop threshold's)
         self.wait_compile = False
@@ -143,6 +146,7 @@ class OsrState:
         self.epoch += 1
         children, self.table = list(self.table.values()), {}
         self.off.clear()
+        self.deferred.clear()
         for entry in children:
             entry.child._bead.invalidate("its parent's OSR table was dropped")
 
@@ -152,6 +156,7 @@ class OsrState:
         self.epoch += 1
         self.table = {}
         self.off.clear()
+        self.deferred.clear()
         self.counts.clear()
 
     # ------------------------------------------------------------ the slow path
@@ -193,7 +198,11 @@ class OsrState:
             waiting = False
             compiling = self._compiling()
             if entry is None and not compiling:
-                _foresee(header, iters)
+                ratio = _forecast(header, iters)
+                if ratio is not None and self._defers(j, iters[0], ratio):
+                    return _rearm(self, False)
+                if ratio is not None:
+                    pacing.PACER.foresee(ratio)
                 entry = self._request(header, found, None)
                 if not self.wait_compile:
                     return _rearm(self, self._compiling())
@@ -232,6 +241,28 @@ class OsrState:
                 self.lines[header.line] += 1
                 break
         return _enter(entry.child, args)
+
+    def _defers(self, j: int, it: Any, ratio: float) -> bool:
+        """Whether header ``j``, past its threshold, waits to queue its entry (lock
+        held): its loop nest (driven by ``it``) is foreseen to end sooner than an entry
+        lands (``pacing.Pacer.too_short``), so the entry would come too late for this
+        call and its compile would only slow it.  Once per header: the next run of the
+        loop (another call, another iterator) queues it whatever its length, so a
+        function whose calls are all short loops is compiled from its second."""
+        if self.wait_compile:
+            return False
+        seen = self.deferred.get(j)
+        if seen is not None:
+            if seen is it:  # the same run: it goes on interpreting
+                return True
+            self.deferred[j] = _DEFERRED  # (the iterator let go)
+            return False
+        if not pacing.PACER.too_short(ratio):
+            return False
+        # the iterator itself, not its id, which the next run's may reuse; held until
+        # the next run (an exhausted list iterator holds no list)
+        self.deferred[j] = it
+        return True
 
     def _turn_off(self, j: int, reason: str) -> None:
         """Header ``j`` is never entered (lock held); once no header can be, the
@@ -340,17 +371,22 @@ def hands_off(state: OsrState, pacer: pacing.Pacer, compiling: bool | None = Non
     return compiling and pacer.hand_off()
 
 
-def _foresee(header: Header, iters: tuple[Any, ...]) -> None:
-    """Tell the pacer how long the loop nest will run, where its outermost loop is a
-    ``for`` over a range, list or tuple: its iterations left over those begun, times
-    the time run so far.  A call whose loop will run for seconds is not slowed by the
-    compile's share of it (its budget is the share of the length foreseen); one that
-    breaks out early pays at most the compile's GIL time (tens of ms)."""
+_DEFERRED = object()  # OsrState.deferred: a header deferred once, in an earlier run
+
+
+def _forecast(header: Header, iters: tuple[Any, ...]) -> float | None:
+    """How long the loop nest will run, where its outermost loop is a ``for`` over a
+    range, list or tuple: its iterations left over those begun (a ratio of the time
+    run so far, :meth:`pacing.Pacer.foresee`); None where that is not known.  A call
+    whose loop will run for seconds is not slowed by the compile's share of it (its
+    budget is the share of the length foreseen); one that breaks out early pays at
+    most the compile's GIL time (tens of ms)."""
     if not header.outer_for or not iters:
-        return
+        return None
     done = iterstate.progress(iters[0])
-    if done is not None and done[0] > 0:
-        pacing.PACER.foresee(done[1] / done[0])
+    if done is None or done[0] <= 0:
+        return None
+    return done[1] / done[0]
 
 
 def _settle(child: Bead, timeout: float = 120.0) -> None:

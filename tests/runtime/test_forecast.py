@@ -142,3 +142,60 @@ def test_a_while_loop_around_the_for_is_not_foreseen(monkeypatch):
     osr = bead_of(hf).osr
     assert osr is not None and osr.table  # its entry was queued, unforeseen
     assert fake.ratios == []
+
+
+# ------------------------------------------------------------------ deferral
+def test_a_loop_foreseen_to_end_soon_queues_its_entry_on_its_next_run(monkeypatch):
+    monkeypatch.setattr(pacing, "DEFER_S", 3600.0)  # every loop ends "too soon"
+    hf = make_hot(long_loop, policy=autotier.ThresholdPolicy(threshold=10**9,
+                                                             loop_threshold=2_000))
+    osr = bead_of(hf).osr
+    assert osr is not None
+    assert hf(100_000) == long_loop(100_000)  # past its threshold, nothing queued
+    settle()
+    assert not osr.table and list(osr.deferred) == [0]
+    assert hf(100_000) == long_loop(100_000)  # the next run queues it
+    settle()
+    assert len(osr.table) == 1
+    assert hf(100_000) == long_loop(100_000)  # and enters it
+    assert osr.entries == 1
+
+
+def test_a_loop_foreseen_to_run_long_queues_its_entry_at_once(monkeypatch):
+    monkeypatch.setattr(pacing, "DEFER_S", 1e-9)
+    hf = make_hot(long_loop, policy=autotier.ThresholdPolicy(threshold=10**9,
+                                                             loop_threshold=2_000))
+    osr = bead_of(hf).osr
+    assert osr is not None
+    assert hf(100_000) == long_loop(100_000)
+    settle()
+    assert len(osr.table) == 1 and not osr.deferred
+
+
+def test_a_while_nest_and_wait_compile_are_never_deferred(monkeypatch):
+    monkeypatch.setattr(pacing, "DEFER_S", 3600.0)
+    hf = make_hot(while_around_for, policy=autotier.ThresholdPolicy(threshold=10**9,
+                                                                    loop_threshold=2_000))
+    assert hf(300) == while_around_for(300)
+    settle()
+    osr = bead_of(hf).osr
+    assert osr is not None and osr.table and not osr.deferred  # no forecast: queued
+    hf = make_hot(long_loop, policy=autotier.ThresholdPolicy(threshold=10**9,
+                                                             loop_threshold=2_000))
+    osr = bead_of(hf).osr
+    assert osr is not None
+    osr.wait_compile = True  # (tests: enter at the threshold's iteration)
+    assert hf(100_000) == long_loop(100_000)
+    assert osr.entries == 1 and not osr.deferred
+
+
+def test_too_short_is_the_forecast_against_the_deferral_time():
+    clock = Clock()
+    pacer = pacing.Pacer(clock=clock)
+    pacer.tick()
+    clock.now += 0.01
+    pacer.tick()
+    assert pacer.too_short(5.0) == (0.05 < pacing.DEFER_S)
+    assert not pacer.too_short(1000.0)
+    clock.now += 1.0  # no loop running
+    assert not pacer.too_short(0.0)
