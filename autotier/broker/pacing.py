@@ -16,10 +16,10 @@ that might end at any moment (leibniz_once's entry landed at 82 ms instead of ~1
 its job's Python stages no longer waiting).  A loop that breaks out early pays at
 most the compile's GIL time, tens of ms.  A loop foreseen to end within
 :data:`DEFER_S` queues no compile in that run (``OsrState._defers``: the entry would
-land too late).  The paced job checks at its *checkpoints* (between the compile's stages) and sleeps, the GIL released, until the
-loop's running time has earned what it used (:func:`wait_for`).  LLVM's optimisation
-and code generation release the GIL (``released``): they run beside the loop on the
-other core and are not counted.
+land too late).  The paced job checks at its *checkpoints* (between the compile's
+stages) and sleeps, the GIL released, until the loop's running time has earned what
+it used (:func:`wait_for`).  LLVM's optimisation and code generation release the GIL
+(``released``): they run beside the loop on the other core and are not counted.
 
 The other way round (the hand-off): while a paced job is on the GIL with budget to
 spare (a compile that started late in a long loop, or the stages after LLVM), the
