@@ -46,7 +46,7 @@ import inspect
 import itertools
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import CodeType, FunctionType
 from typing import Any
 
@@ -83,6 +83,8 @@ class Header:
     # whether the outermost loop holding it is a ``for`` loop (then the first iterator
     # on its stack counts the progress of the whole loop nest: ``iterstate.progress``)
     outer_for: bool = False
+    # the numbers of the headers of the loops nested inside this one
+    inner: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,7 @@ def headers(code: CodeType) -> tuple[Header, ...]:
     found: list[Header] = []
     index = 0
     pending = False
+    bodies: list[frozenset[int]] = []
     for item in items:
         if isinstance(item, Label):
             pending = pending or id(item) in targets
@@ -202,9 +205,13 @@ def headers(code: CodeType) -> tuple[Header, ...]:
                 found.append(Header(len(found), index, offset, item.lineno or 0,
                                     depths[offset], live[offset],
                                     instrs[outermost].name == "FOR_ITER"))
+                bodies.append(nests.get(index, frozenset()))
                 pending = False
             index += 1
-    return tuple(found)
+    return tuple(
+        replace(h, inner=frozenset(g.number for g in found
+                                               if g is not h and g.index in body))
+        for h, body in zip(found, bodies, strict=True))
 
 
 def instrument(func: FunctionType, countdown: tuple[None, ...],

@@ -100,6 +100,9 @@ class OsrState:
         # headers whose entry was not queued in one run of their loop nest, which was
         # foreseen to end too soon (``_defers``): that run's outermost iterator
         self.deferred: dict[int, object] = {}
+        # headers that let one slow path go by for an entry of a loop nested in theirs,
+        # compiled meanwhile (this epoch): the next slow path queues their own
+        self.yielded: set[int] = set()
         # tests: the probe that queues an OSR compile waits for it and enters at once
         # (so a test chooses the iteration entered: the loop threshold's)
         self.wait_compile = False
@@ -147,6 +150,7 @@ class OsrState:
         children, self.table = list(self.table.values()), {}
         self.off.clear()
         self.deferred.clear()
+        self.yielded.clear()
         for entry in children:
             entry.child._bead.invalidate("its parent's OSR table was dropped")
 
@@ -157,6 +161,7 @@ class OsrState:
         self.table = {}
         self.off.clear()
         self.deferred.clear()
+        self.yielded.clear()
         self.counts.clear()
 
     # ------------------------------------------------------------ the slow path
@@ -174,7 +179,8 @@ class OsrState:
             return _stop(False)
         header = made.headers[j]
         with bead._lock:
-            compiling, own = self._scan(j) if self.table else (False, False)
+            compiling, own, inside = (self._scan(j, header.inner) if self.table
+                                      else (False, False, False))
             if j in self.off:
                 return _stop(compiling)
             self.counts[j] += self.k
@@ -184,6 +190,13 @@ class OsrState:
             # go on interpreting without reading the locals (``_values`` builds the
             # frame's locals dict: ~10 us a slow path, 15-30% of the loop's time)
             if compiling and not own and not self.wait_compile:
+                return _rearm(self, compiling)
+            # an entry at a loop nested in this one is compiled: while that loop runs,
+            # its probe enters it within ``k`` of its back edges, so this header's own
+            # entry would be compiled for nothing; it waits one slow path (``k`` of its
+            # back edges) for that, then queues (the nested loop may have stopped)
+            if inside and not own and j not in self.yielded and not self.wait_compile:
+                self.yielded.add(j)
                 return _rearm(self, compiling)
             epoch = self.epoch
         found = _values(frame, made, header, iters)
@@ -277,18 +290,19 @@ class OsrState:
         with self.bead._lock:
             return self._compiling()
 
-    def _scan(self, j: int) -> tuple[bool, bool]:
+    def _scan(self, j: int, inner: frozenset[int]) -> tuple[bool, bool, bool]:
         """One pass over the table (lock held): whether an entry's compile is queued
-        or running (:meth:`_compiling`), and whether one of header ``j``'s entries is
-        compiled."""
-        compiling = own = False
+        or running (:meth:`_compiling`), whether one of header ``j``'s entries is
+        compiled, and whether an entry of one of the headers ``inner`` is."""
+        compiling = own = inside = False
         for (jj, _), entry in self.table.items():
             state = entry.child._bead.state
             if state is BeadState.QUEUED or state is BeadState.COMPILING:
                 compiling = True
-            elif jj == j and state is BeadState.COMPILED:
-                own = True
-        return compiling, own
+            elif state is BeadState.COMPILED:
+                own = own or jj == j
+                inside = inside or jj in inner
+        return compiling, own, inside
 
     def _compiling(self) -> bool:
         """Whether an entry's compile is queued or running (lock held)."""

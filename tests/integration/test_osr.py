@@ -624,3 +624,56 @@ def test_one_osr_compile_at_a_time():
     settle()
     same(hf(300, 300), nested(300, 300))
     assert entries(hf) == 1
+
+
+def phased(n, m):
+    s = 0
+    for i in range(n):
+        if m:
+            for j in range(m):
+                s += i * j
+    return s
+
+
+def loops_side_by_side(n):
+    s = 0
+    for i in range(n):
+        while s > i:
+            s -= 1
+            for j in range(3):
+                s += j
+    for k in range(n):
+        s += k
+    return s
+
+
+def test_a_header_knows_the_headers_nested_in_its_loop():
+    from autotier.osr import instrument
+
+    found = instrument.headers(loops_side_by_side.__code__)
+    assert [h.inner for h in found] == [{1, 2}, {2}, set(), set()]
+    assert [h.inner for h in instrument.headers(phased.__code__)] == [{1}, set()]
+
+
+def test_outer_loop_waits_one_slow_path_for_a_compiled_inner_entry():
+    """Once an entry at the inner loop is compiled, the outer loop's next slow path
+    past its threshold queues nothing (the inner probe, reached within ``k`` more outer
+    iterations while the inner loop runs, enters it; an outer entry would be compiled
+    for nothing); the one after queues the outer entry (the inner loop may have
+    stopped running), which is then entered.  Answers stay CPython's."""
+    hf = osr_hot(phased, 50, wait=False)
+    osr = bead_of(hf).osr
+    same(hf(1, 5000), phased(1, 5000))  # the inner loop queues its entry
+    settle()
+    assert [c.state.value for c in children(hf)] == ["compiled"], osr.describe()
+    same(hf(60, 0), phased(60, 0))  # one outer slow path: it waits for the inner
+    settle()
+    assert len(children(hf)) == 1 and osr.yielded == {0}, osr.describe()
+    same(hf(60, 0), phased(60, 0))  # the next queues the outer entry
+    settle()
+    assert len(children(hf)) == 2, osr.describe()
+    same(hf(60, 0), phased(60, 0))
+    same(hf(60, 7), phased(60, 7))
+    assert entries(hf) == 2, osr.describe()
+    bead_of(hf).invalidate("test")
+    assert osr.yielded == set()
