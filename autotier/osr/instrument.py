@@ -83,6 +83,9 @@ class Header:
     # whether the outermost loop holding it is a ``for`` loop (then the first iterator
     # on its stack counts the progress of the whole loop nest: ``iterstate.progress``)
     outer_for: bool = False
+    # whether another loop holds it (then the outermost loop's current iteration is
+    # part-way when it is reached: ``osr.state._forecast``)
+    nested: bool = False
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,8 @@ def headers(code: CodeType) -> tuple[Header, ...]:
                 outermost = max(around)[1] if around else index
                 found.append(Header(len(found), index, offset, item.lineno or 0,
                                     depths[offset], live[offset],
-                                    instrs[outermost].name == "FOR_ITER"))
+                                    instrs[outermost].name == "FOR_ITER",
+                                    outermost != index))
                 pending = False
             index += 1
     return tuple(found)

@@ -377,16 +377,24 @@ _DEFERRED = object()  # OsrState.deferred: a header deferred once, in an earlier
 def _forecast(header: Header, iters: tuple[Any, ...]) -> float | None:
     """How long the loop nest will run, where its outermost loop is a ``for`` over a
     range, list or tuple: its iterations left over those begun (a ratio of the time
-    run so far, :meth:`pacing.Pacer.foresee`); None where that is not known.  A call
+    run so far, :meth:`pacing.Pacer.foresee`); at an inner loop's header, where the
+    outermost loop's current iteration is part-way, that one is counted as to come
+    and only those before it as run; None where that is not known (an inner loop in
+    the outermost loop's first iteration may run for any time: never deferred).  A call
     whose loop will run for seconds is not slowed by the compile's share of it (its
     budget is the share of the length foreseen); one that breaks out early pays at
     most the compile's GIL time (tens of ms)."""
     if not header.outer_for or not iters:
         return None
     done = iterstate.progress(iters[0])
-    if done is None or done[0] <= 0:
+    if done is None:
         return None
-    return done[1] / done[0]
+    begun, left = done
+    if header.nested:  # the outermost loop's current iteration is part-way, and may be
+        begun, left = begun - 1, left + 1  # most of the nest: counted as still to run
+    if begun <= 0:
+        return None
+    return left / begun
 
 
 def _settle(child: Bead, timeout: float = 120.0) -> None:
