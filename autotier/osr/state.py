@@ -98,8 +98,9 @@ class OsrState:
         self.entries = 0  # calls that entered native code at a header
         self.lines: Counter[int] = Counter()  # entries by the header's line
         # headers whose entry was not queued in one run of their loop nest, which was
-        # foreseen to end too soon (``_defers``): that run's outermost iterator
-        self.deferred: dict[int, object] = {}
+        # foreseen to end too soon (``_defers``): that run's outermost iterator's id and
+        # iterations begun then, None once a later run queued it
+        self.deferred: dict[int, tuple[int, int] | None] = {}
         # tests: the probe that queues an OSR compile waits for it and enters at once
         # (so a test chooses the iteration entered: the loop threshold's)
         self.wait_compile = False
@@ -251,17 +252,21 @@ class OsrState:
         function whose calls are all short loops is compiled from its second."""
         if self.wait_compile:
             return False
-        seen = self.deferred.get(j)
-        if seen is not None:
-            if seen is it:  # the same run: it goes on interpreting
-                return True
-            self.deferred[j] = _DEFERRED  # (the iterator let go)
+        done = iterstate.progress(it)
+        begun = 0 if done is None else done[0]
+        if j in self.deferred:
+            seen = self.deferred[j]
+            if seen is not None and seen[0] == id(it) and begun >= seen[1]:
+                return True  # the same run: it goes on interpreting
+            self.deferred[j] = None
             return False
         if not pacing.PACER.too_short(ratio):
             return False
-        # the iterator itself, not its id, which the next run's may reuse; held until
-        # the next run (an exhausted list iterator holds no list)
-        self.deferred[j] = it
+        # the iterator's id, not the iterator, which would hold its list until the
+        # header's next run (maybe never) where the loop was left part-way; a later
+        # run's iterator with the same id is told by its fewer iterations begun (the
+        # count past the threshold: its first slow path) or is taken for this run
+        self.deferred[j] = (id(it), begun)
         return True
 
     def _turn_off(self, j: int, reason: str) -> None:
@@ -369,9 +374,6 @@ def hands_off(state: OsrState, pacer: pacing.Pacer, compiling: bool | None = Non
     if compiling is None:
         return bool(state.table) and pacer.hand_off() and state.compiling()
     return compiling and pacer.hand_off()
-
-
-_DEFERRED = object()  # OsrState.deferred: a header deferred once, in an earlier run
 
 
 def _forecast(header: Header, iters: tuple[Any, ...]) -> float | None:

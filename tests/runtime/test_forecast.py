@@ -4,6 +4,7 @@ the length of the loop nest foreseen from its outermost ``for`` loop's progress
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import pytest
@@ -233,3 +234,32 @@ def test_an_inner_loops_forecast_counts_the_outer_iteration_running_as_to_come()
     assert state._forecast(header, (outer, iter(range(5)))) == pytest.approx(8 / 2)
     top = next(h for h in instrument.headers(few_rows.__code__) if h.number == 0)
     assert state._forecast(top, (outer,)) == pytest.approx(7 / 3)  # at its own header
+
+
+def scan(data, limit):
+    total = 0.0
+    for x in data:
+        if x > limit:
+            return total
+        total += x
+    return total
+
+
+def test_a_deferred_run_that_returns_early_leaves_nothing_of_it_held(monkeypatch):
+    """The run a deferral waits out is told by its outermost iterator; one left part-way
+    (a return or a break out of the loop) must not keep that iterator, and its list,
+    alive until the header's next run (which may never come)."""
+    monkeypatch.setattr(pacing, "DEFER_S", 3600.0)
+    hf = make_hot(scan, policy=autotier.ThresholdPolicy(threshold=10**9,
+                                                        loop_threshold=2_000))
+    osr = bead_of(hf).osr
+    assert osr is not None
+    data = [1.0] * 10_000 + [9.0] + [1.0] * 100
+    before = sys.getrefcount(data)
+    assert hf(data, 5.0) == scan(data, 5.0)
+    settle()
+    assert list(osr.deferred) == [0] and not osr.table  # deferred, then it returned
+    assert sys.getrefcount(data) == before
+    assert hf(data, 5.0) == scan(data, 5.0)  # the next run queues it
+    settle()
+    assert len(osr.table) == 1
