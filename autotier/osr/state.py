@@ -27,6 +27,7 @@ import ctypes
 import functools
 import itertools
 import logging
+import math
 import sys
 import time
 import weakref
@@ -199,11 +200,11 @@ class OsrState:
             waiting = False
             compiling = self._compiling()
             if entry is None and not compiling:
-                ratio = _forecast(header, iters)
-                if ratio is not None and self._defers(j, iters[0], ratio):
+                ratios = _forecast(header, iters)
+                if ratios is not None and self._defers(j, iters[0], ratios[1]):
                     return _rearm(self, False)
-                if ratio is not None:
-                    pacing.PACER.foresee(ratio)
+                if ratios is not None:
+                    pacing.PACER.foresee(ratios[0])
                 entry = self._request(header, found, None)
                 if not self.wait_compile:
                     return _rearm(self, self._compiling())
@@ -376,27 +377,27 @@ def hands_off(state: OsrState, pacer: pacing.Pacer, compiling: bool | None = Non
     return compiling and pacer.hand_off()
 
 
-def _forecast(header: Header, iters: tuple[Any, ...]) -> float | None:
+def _forecast(header: Header, iters: tuple[Any, ...]) -> tuple[float, float] | None:
     """How long the loop nest will run, where its outermost loop is a ``for`` over a
-    range, list or tuple: its iterations left over those begun (a ratio of the time
-    run so far, :meth:`pacing.Pacer.foresee`); at an inner loop's header, where the
-    outermost loop's current iteration is part-way, that one is counted as to come
-    and only those before it as run; None where that is not known (an inner loop in
-    the outermost loop's first iteration may run for any time: never deferred).  A call
-    whose loop will run for seconds is not slowed by the compile's share of it (its
-    budget is the share of the length foreseen); one that breaks out early pays at
-    most the compile's GIL time (tens of ms)."""
+    range, list or tuple: its iterations left over those begun, as ratios of the time
+    run so far (``(at least, at most)``); None where that is not known.  At the
+    outermost loop's own header both are that ratio.  At an inner loop's header the
+    outermost loop's current iteration is part-way: at least left over begun (as if
+    it were done), at most left and that one over those before it (as if it had just
+    begun; infinite in the first, where the inner loop may run for any time).  The
+    pacer foresees the least (:meth:`pacing.Pacer.foresee`: a call whose loop will run
+    for seconds is not slowed by the compile's share of it, its budget the share of the
+    length foreseen; one that breaks out early pays at most the compile's GIL time,
+    tens of ms); a deferral needs the most to be short (``OsrState._defers``)."""
     if not header.outer_for or not iters:
         return None
     done = iterstate.progress(iters[0])
-    if done is None:
+    if done is None or done[0] <= 0:
         return None
     begun, left = done
-    if header.nested:  # the outermost loop's current iteration is part-way, and may be
-        begun, left = begun - 1, left + 1  # most of the nest: counted as still to run
-    if begun <= 0:
-        return None
-    return left / begun
+    if not header.nested:
+        return left / begun, left / begun
+    return left / begun, (left + 1) / (begun - 1) if begun > 1 else math.inf
 
 
 def _settle(child: Bead, timeout: float = 120.0) -> None:

@@ -4,6 +4,7 @@ the length of the loop nest foreseen from its outermost ``for`` loop's progress
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 
@@ -229,11 +230,14 @@ def test_an_inner_loops_forecast_counts_the_outer_iteration_running_as_to_come()
     header = next(h for h in instrument.headers(few_rows.__code__) if h.number == 1)
     outer = iter(range(10))
     next(outer)
-    assert state._forecast(header, (outer, iter(range(5)))) is None  # 1 begun: unknown
+    # (at least, at most): 1 begun, 9 left: at least 9 times as long again, at most
+    # unbounded (the running iteration may be all of the nest)
+    assert state._forecast(header, (outer, iter(range(5)))) == (9.0, math.inf)
     next(outer), next(outer)  # 3 begun: 2 done, 7 left and the one running
-    assert state._forecast(header, (outer, iter(range(5)))) == pytest.approx(8 / 2)
+    least, most = state._forecast(header, (outer, iter(range(5))))
+    assert least == pytest.approx(7 / 3) and most == pytest.approx(8 / 2)
     top = next(h for h in instrument.headers(few_rows.__code__) if h.number == 0)
-    assert state._forecast(top, (outer,)) == pytest.approx(7 / 3)  # at its own header
+    assert state._forecast(top, (outer,)) == (pytest.approx(7 / 3),) * 2  # its own header
 
 
 def scan(data, limit):
