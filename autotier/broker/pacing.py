@@ -132,7 +132,7 @@ class Pacer:
         self.job: int | None = None  # the thread running the paced job
         self._loop: tuple[int, int] | None = None  # the ticking thread, its CPU clock
         # (the switch interval to restore, the one set) while it is lowered, else None
-        self._switch: tuple[float, float] | None = None
+        self._switch: tuple[float, float | None] | None = None
 
     # ------------------------------------------------------------ the probe's side
     def tick(self) -> None:
@@ -260,14 +260,18 @@ class Pacer:
         docstring), remembering the one to restore."""
         before = sys.getswitchinterval()
         if self.clock() - self.last <= self.quiet and before > SWITCH_S:
+            # remembered first (None: as it reads back, not known yet): a fork landing
+            # just after the interval is set (the GIL may pass there) finds it in the
+            # child (_after_fork_child)
+            self._switch = (before, None)
             sys.setswitchinterval(SWITCH_S)
-            self._switch = (before, sys.getswitchinterval())  # (as it reads back)
+            self._switch = (before, sys.getswitchinterval())
 
     def _restore_switches(self) -> None:
         """The switch interval :meth:`_quick_switches` found, unless another thread set
         one of its own meanwhile (which stays)."""
         switch, self._switch = self._switch, None
-        if switch is not None and sys.getswitchinterval() == switch[1]:
+        if switch is not None and switch[1] in (None, sys.getswitchinterval()):
             sys.setswitchinterval(switch[0])
 
     def checkpoint(self) -> None:

@@ -47,7 +47,7 @@ def covers(code: CodeType, offset: int) -> bool:
         found = tuple((e.start, e.end) for e in entries)
         with _lock:
             _ranges[code] = found
-    return any(start <= offset <= end for start, end in found)
+    return any(start <= offset < end for start, end in found)  # (end: the next instruction)
 
 
 def _in_body(call: Callable[[], Any]) -> Any:

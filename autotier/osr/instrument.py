@@ -83,6 +83,9 @@ class Header:
     # whether the outermost loop holding it is a ``for`` loop (then the first iterator
     # on its stack counts the progress of the whole loop nest: ``iterstate.progress``)
     outer_for: bool = False
+    # whether another loop holds it (then the outermost loop's current iteration is
+    # part-way when it is reached: ``osr.state._forecast``)
+    nested: bool = False
     # the numbers of the headers of the loops nested inside this one
     inner: frozenset[int] = frozenset()
 
@@ -204,7 +207,8 @@ def headers(code: CodeType) -> tuple[Header, ...]:
                 outermost = max(around)[1] if around else index
                 found.append(Header(len(found), index, offset, item.lineno or 0,
                                     depths[offset], live[offset],
-                                    instrs[outermost].name == "FOR_ITER"))
+                                    instrs[outermost].name == "FOR_ITER",
+                                    outermost != index))
                 bodies.append(nests.get(index, frozenset()))
                 pending = False
             index += 1

@@ -27,6 +27,7 @@ import ctypes
 import functools
 import itertools
 import logging
+import math
 import sys
 import time
 import weakref
@@ -98,8 +99,9 @@ class OsrState:
         self.entries = 0  # calls that entered native code at a header
         self.lines: Counter[int] = Counter()  # entries by the header's line
         # headers whose entry was not queued in one run of their loop nest, which was
-        # foreseen to end too soon (``_defers``): that run's outermost iterator
-        self.deferred: dict[int, object] = {}
+        # foreseen to end too soon (``_defers``): that run's outermost iterator's id and
+        # iterations begun then, None once a later run queued it
+        self.deferred: dict[int, tuple[int, int] | None] = {}
         # headers that let one slow path go by for an entry of a loop nested in theirs,
         # compiled meanwhile (this epoch): the next slow path queues their own
         self.yielded: set[int] = set()
@@ -211,11 +213,11 @@ class OsrState:
             waiting = False
             compiling = self._compiling()
             if entry is None and not compiling:
-                ratio = _forecast(header, iters)
-                if ratio is not None and self._defers(j, iters[0], ratio):
+                ratios = _forecast(header, iters)
+                if ratios is not None and self._defers(j, iters[0], ratios[1]):
                     return _rearm(self, False)
-                if ratio is not None:
-                    pacing.PACER.foresee(ratio)
+                if ratios is not None:
+                    pacing.PACER.foresee(ratios[0])
                 entry = self._request(header, found, None)
                 if not self.wait_compile:
                     return _rearm(self, self._compiling())
@@ -264,17 +266,21 @@ class OsrState:
         function whose calls are all short loops is compiled from its second."""
         if self.wait_compile:
             return False
-        seen = self.deferred.get(j)
-        if seen is not None:
-            if seen is it:  # the same run: it goes on interpreting
-                return True
-            self.deferred[j] = _DEFERRED  # (the iterator let go)
+        done = iterstate.progress(it)
+        begun = 0 if done is None else done[0]
+        if j in self.deferred:
+            seen = self.deferred[j]
+            if seen is not None and seen[0] == id(it) and begun >= seen[1]:
+                return True  # the same run: it goes on interpreting
+            self.deferred[j] = None
             return False
         if not pacing.PACER.too_short(ratio):
             return False
-        # the iterator itself, not its id, which the next run's may reuse; held until
-        # the next run (an exhausted list iterator holds no list)
-        self.deferred[j] = it
+        # the iterator's id, not the iterator, which would hold its list until the
+        # header's next run (maybe never) where the loop was left part-way; a later
+        # run's iterator with the same id is told by its fewer iterations begun (the
+        # count past the threshold: its first slow path) or is taken for this run
+        self.deferred[j] = (id(it), begun)
         return True
 
     def _turn_off(self, j: int, reason: str) -> None:
@@ -385,22 +391,27 @@ def hands_off(state: OsrState, pacer: pacing.Pacer, compiling: bool | None = Non
     return compiling and pacer.hand_off()
 
 
-_DEFERRED = object()  # OsrState.deferred: a header deferred once, in an earlier run
-
-
-def _forecast(header: Header, iters: tuple[Any, ...]) -> float | None:
+def _forecast(header: Header, iters: tuple[Any, ...]) -> tuple[float, float] | None:
     """How long the loop nest will run, where its outermost loop is a ``for`` over a
-    range, list or tuple: its iterations left over those begun (a ratio of the time
-    run so far, :meth:`pacing.Pacer.foresee`); None where that is not known.  A call
-    whose loop will run for seconds is not slowed by the compile's share of it (its
-    budget is the share of the length foreseen); one that breaks out early pays at
-    most the compile's GIL time (tens of ms)."""
+    range, list or tuple: its iterations left over those begun, as ratios of the time
+    run so far (``(at least, at most)``); None where that is not known.  At the
+    outermost loop's own header both are that ratio.  At an inner loop's header the
+    outermost loop's current iteration is part-way: at least left over begun (as if
+    it were done), at most left and that one over those before it (as if it had just
+    begun; infinite in the first, where the inner loop may run for any time).  The
+    pacer foresees the least (:meth:`pacing.Pacer.foresee`: a call whose loop will run
+    for seconds is not slowed by the compile's share of it, its budget the share of the
+    length foreseen; one that breaks out early pays at most the compile's GIL time,
+    tens of ms); a deferral needs the most to be short (``OsrState._defers``)."""
     if not header.outer_for or not iters:
         return None
     done = iterstate.progress(iters[0])
     if done is None or done[0] <= 0:
         return None
-    return done[1] / done[0]
+    begun, left = done
+    if not header.nested:
+        return left / begun, left / begun
+    return left / begun, (left + 1) / (begun - 1) if begun > 1 else math.inf
 
 
 def _settle(child: Bead, timeout: float = 120.0) -> None:

@@ -466,3 +466,27 @@ def test_a_stop_iteration_in_the_body_is_cpythons_runtime_error(func, args):
 def test_every_site_resumes_with_the_handler():
     for args in ([[1], [2, 3], [], [4]],), ([[5]],):
         assert forced_sites(firsts, args)
+
+
+def _guarded(a):
+    try:
+        a()
+    except ValueError:
+        pass
+    return 1
+
+
+def test_covers_is_the_exception_tables_half_open_ranges():
+    # an entry's end is the offset after its last instruction (CPython's
+    # get_exception_handler: start <= offset < end)
+    from autotier.deopt import generators
+
+    code = _guarded.__code__
+    entries = dis.Bytecode(code).exception_entries
+    first = entries[0]  # the try's body; the JUMP_FORWARD over the handler after it
+    after = next(i for i in dis.get_instructions(code) if i.offset == first.end)
+    assert after.opname == "JUMP_FORWARD"
+    assert not any(e.start <= first.end < e.end for e in entries)
+    assert generators.covers(code, first.start)
+    assert generators.covers(code, first.end - 2)
+    assert not generators.covers(code, first.end)

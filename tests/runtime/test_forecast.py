@@ -4,13 +4,15 @@ the length of the loop nest foreseen from its outermost ``for`` loop's progress
 
 from __future__ import annotations
 
+import math
+import sys
 import threading
 
 import pytest
 
 import autotier
 from autotier.broker import pacing
-from autotier.osr import instrument, iterstate
+from autotier.osr import instrument, iterstate, state
 from tests.runtime.helpers import Gate, bead_of, make_hot, settle
 from tests.runtime.test_pacing import Clock, long_loop
 
@@ -199,3 +201,69 @@ def test_too_short_is_the_forecast_against_the_deferral_time():
     assert not pacer.too_short(1000.0)
     clock.now += 1.0  # no loop running
     assert not pacer.too_short(0.0)
+
+
+def few_rows(rows, n):
+    total = 0
+    for r in range(rows):
+        for j in range(n):
+            total += j * r
+    return total
+
+
+def test_an_inner_loop_in_its_outer_loops_first_iteration_is_not_deferred(monkeypatch):
+    """While the outer loop's first iteration runs, its progress (1 begun, ``rows - 1``
+    left) says nothing of how long that iteration has still to run: the inner loop
+    past its threshold may run for seconds (2 rows of 5e6 iterations ran interpreted
+    to the end, 0.79 s against 0.21 s entered).  No forecast there: never deferred."""
+    monkeypatch.setattr(pacing, "DEFER_S", 3600.0)  # every forecast loop ends "too soon"
+    hf = make_hot(few_rows, policy=autotier.ThresholdPolicy(threshold=10**9,
+                                                            loop_threshold=2_000))
+    osr = bead_of(hf).osr
+    assert osr is not None
+    assert hf(2, 100_000) == few_rows(2, 100_000)
+    settle()
+    assert len(osr.table) == 1 and not osr.deferred
+
+
+def test_an_inner_loops_forecast_counts_the_outer_iteration_running_as_to_come():
+    header = next(h for h in instrument.headers(few_rows.__code__) if h.number == 1)
+    outer = iter(range(10))
+    next(outer)
+    # (at least, at most): 1 begun, 9 left: at least 9 times as long again, at most
+    # unbounded (the running iteration may be all of the nest)
+    assert state._forecast(header, (outer, iter(range(5)))) == (9.0, math.inf)
+    next(outer), next(outer)  # 3 begun: 2 done, 7 left and the one running
+    least, most = state._forecast(header, (outer, iter(range(5))))
+    assert least == pytest.approx(7 / 3) and most == pytest.approx(8 / 2)
+    top = next(h for h in instrument.headers(few_rows.__code__) if h.number == 0)
+    assert state._forecast(top, (outer,)) == (pytest.approx(7 / 3),) * 2  # its own header
+
+
+def scan(data, limit):
+    total = 0.0
+    for x in data:
+        if x > limit:
+            return total
+        total += x
+    return total
+
+
+def test_a_deferred_run_that_returns_early_leaves_nothing_of_it_held(monkeypatch):
+    """The run a deferral waits out is told by its outermost iterator; one left part-way
+    (a return or a break out of the loop) must not keep that iterator, and its list,
+    alive until the header's next run (which may never come)."""
+    monkeypatch.setattr(pacing, "DEFER_S", 3600.0)
+    hf = make_hot(scan, policy=autotier.ThresholdPolicy(threshold=10**9,
+                                                        loop_threshold=2_000))
+    osr = bead_of(hf).osr
+    assert osr is not None
+    data = [1.0] * 10_000 + [9.0] + [1.0] * 100
+    before = sys.getrefcount(data)
+    assert hf(data, 5.0) == scan(data, 5.0)
+    settle()
+    assert list(osr.deferred) == [0] and not osr.table  # deferred, then it returned
+    assert sys.getrefcount(data) == before
+    assert hf(data, 5.0) == scan(data, 5.0)  # the next run queues it
+    settle()
+    assert len(osr.table) == 1

@@ -249,6 +249,36 @@ def test_a_child_forked_during_the_llvm_stage_gets_the_interval_back(monkeypatch
         sys.setswitchinterval(found)
 
 
+def test_a_child_forked_just_as_the_interval_is_lowered_gets_it_back(monkeypatch):
+    """The GIL may pass to a forking thread between ``sys.setswitchinterval`` and the
+    store of what to restore: the child's hook must find the interval to restore."""
+    clock = Clock()
+    pacer = Loop(clock)
+    monkeypatch.setattr(pacing, "PACER", pacer)
+    found = sys.getswitchinterval()
+    real = sys.setswitchinterval
+    in_child: list[float] = []
+
+    def set_then_fork(interval: float) -> None:
+        real(interval)
+        if interval == pacing.SWITCH_S and not in_child:  # os.fork() lands here
+            parent = (pacer.job, pacer._spent, pacer._loop, pacer._switch)
+            pacing._after_fork_child()  # what the child runs, on its copy
+            in_child.append(sys.getswitchinterval())
+            pacer.job, pacer._spent, pacer._loop, pacer._switch = parent
+            real(interval)  # (the parent's interval is still lowered)
+
+    monkeypatch.setattr(sys, "setswitchinterval", set_then_fork)
+    try:
+        pacer.tick()
+        with pacer.paced(), pacer.released():
+            assert sys.getswitchinterval() == pytest.approx(pacing.SWITCH_S)
+        assert sys.getswitchinterval() == found
+    finally:
+        real(found)
+    assert in_child == [found]
+
+
 def test_a_stage_counts_only_what_the_loop_did_not_run():
     clock = Clock()
     pacer = Loop(clock)
