@@ -440,7 +440,10 @@ class _Splicer:
         opened = self.regions[region]
         spliced = self.walk(kept, free, region, pos)
         opened.first = id(next(x for x in spliced if isinstance(x, Instr)))
-        tail = genexps.fallback(made, list(opened.free), dot0, fallback_at, join)
+        try:
+            tail = genexps.fallback(made, list(opened.free), dot0, fallback_at, join)
+        except ValueError as exc:  # (a shape reading_frame does not know)
+            raise self.fail(str(exc), line) from None
         for x in tail:
             if isinstance(x, Instr):
                 self.origins[id(x)] = (region, opened.dot0)

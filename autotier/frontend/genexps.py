@@ -20,8 +20,9 @@ changes:
   test at compile time (the resolver's static against the constant), so native code
   has only the inlined loop; the interpreter, which runs this code when a deopt
   resumes before the call, jumps to :func:`fallback` where the name was rebound since:
-  the generator made as 3.11 makes it (from the same code, with cells holding the
-  current values of the outer locals it reads) and the rebound object called with it;
+  the generator made as 3.11 makes it and the rebound object called with it (where it
+  reads outer locals, which are no cells in the spliced code, from code reading them
+  among the running frame's locals when it runs: :func:`reading_frame`);
 - each item (``YIELD_VALUE; RESUME 1; POP_TOP``) becomes the builtin's step: ``sum``
   ``acc = acc + item`` in a hidden local from int 0 (3.11's ``builtin_sum_impl`` adds
   exact ints in a C long and floats in a C double, which is the same value and type
@@ -43,12 +44,13 @@ A site inside resumes as one frame of this code (its region ``writes``, as a wal
 comprehension's): a traceback of an exception in the generator's body shows the
 function's frame at the generator's line where 3.11 shows it and ``<genexpr>``.  A
 generator expression that stores an outer variable (a walrus) is declined: its
-fallback's cells would be others than the function's.
+fallback could not store it in the frame.
 """
 
 from __future__ import annotations
 
 import builtins
+import sys
 from collections.abc import Callable
 from types import CellType, CodeType
 
@@ -68,9 +70,14 @@ DECLINED = ("generator expressions are compiled only as the only argument of a c
 _NO_ARG = object()  # an instruction made with no argument
 
 
-def cells(*values: object) -> tuple[CellType, ...]:
-    """The closure of a generator :func:`fallback` makes: a cell per outer value."""
-    return tuple(CellType(v) for v in values)
+#: the one free variable of a generator :func:`fallback` makes: the frame it reads
+FRAME = ".frame"
+_UNBOUND = object()  # what a read of an unbound variable finds in the frame's locals
+
+
+def cell_of(value: object) -> tuple[CellType]:
+    """The closure of a generator :func:`fallback` makes: a cell of its frame."""
+    return (CellType(value),)
 
 
 def reducer_of(prev: object) -> str | None:
@@ -189,21 +196,126 @@ def reshape(made: CodeType, reducer: str, body: list[object], *, pos: dict[int, 
     return kept, dot0
 
 
+def reading_frame(made: CodeType, names: dict[str, str]) -> CodeType:
+    """The code of a generator expression (or of code nested in one) reading its free
+    variables ``names`` (each mapped to its spliced name) where the spliced code keeps
+    them: among the locals of the frame in its free variable :data:`FRAME`, when it
+    reads them, as CPython's generator reads the cells it shares with the function's
+    frame; one unbound raises CPython's NameError.  (``frame.f_locals`` of a running
+    frame is its current locals, of a finished one the last ones, as a cell's value.)
+    Code nested in it that reads one of them is made so too, and handed the frame in
+    its closure instead of their cells.  ValueError: a shape this does not know."""
+    code = bytecode.Bytecode.from_code(made)
+    items: list[object] = list(code)
+    kept = [n for n in made.co_freevars if n not in names]
+    out: list[object] = []
+    tail: list[object] = []
+    i = 0
+    while i < len(items):
+        x = items[i]
+        i += 1
+        if not isinstance(x, Instr):
+            out.append(x)
+        elif x.name == "COPY_FREE_VARS":
+            out.append(Instr("COPY_FREE_VARS", 1 + len(kept), location=x.location))
+        elif x.name == "LOAD_DEREF" and isinstance(x.arg, FreeVar) and x.arg.name in names:
+            out += _read_frame(x, x.arg.name, names[x.arg.name], tail)
+        elif x.name == "LOAD_CLOSURE":
+            out += _closure(items, i - 1, names)
+            i += _closure_length(items, i - 1) - 1
+        elif isinstance(x.arg, FreeVar) and x.arg.name in names:
+            raise ValueError(f"{x.name} of a variable of the function in a generator "
+                             "expression")
+        else:
+            out.append(x)
+    new = bytecode.Bytecode([*out, *tail])  # type: ignore[list-item]
+    new._copy_attr_from(code)
+    new.freevars = [FRAME, *kept]
+    return new.to_code()
+
+
+def _read_frame(x: Instr, name: str, local: str, tail: list[object]) -> list[object]:
+    """``LOAD_DEREF`` ``x`` (of ``name``) as a read of ``local`` among the locals of the frame in
+    :data:`FRAME`; the NameError of an unbound one raised from code put on ``tail``."""
+    at, unbound = x.location, Label()
+    tail += [unbound, Instr("PUSH_NULL", location=at),
+             Instr("LOAD_CONST", NameError, location=at),  # type: ignore[arg-type]
+             Instr("LOAD_CONST", f"cannot access free variable {name!r} where it is not "
+                   "associated with a value in enclosing scope", location=at),
+             Instr("LOAD_CONST", name, location=at),
+             Instr("KW_NAMES", ("name",), location=at),  # type: ignore[arg-type]
+             *compat.call_instructions(2, 0, at),
+             Instr("RAISE_VARARGS", 1, location=at)]
+    return [Instr("LOAD_DEREF", FreeVar(FRAME), location=at),
+            Instr("LOAD_ATTR", "f_locals", location=at),
+            Instr("LOAD_METHOD", "get", location=at),
+            Instr("LOAD_CONST", local, location=at),
+            Instr("LOAD_CONST", _UNBOUND, location=at),  # type: ignore[arg-type]
+            *compat.call_instructions(2, 0, at),
+            Instr("COPY", 1, location=at),
+            Instr("LOAD_CONST", _UNBOUND, location=at),  # type: ignore[arg-type]
+            Instr("IS_OP", 0, location=at),
+            Instr("POP_JUMP_FORWARD_IF_TRUE", unbound, location=at)]
+
+
+def _closure_length(items: list[object], i: int) -> int:
+    """How many items make the closure of a nested code at ``items[i]``: ``LOAD_CLOSURE``
+    ... ``BUILD_TUPLE n; LOAD_CONST <code>`` (the MAKE_FUNCTION after it kept)."""
+    n = i
+    while n < len(items):
+        item = items[n]
+        if not (isinstance(item, Instr) and item.name == "LOAD_CLOSURE"):
+            break
+        n += 1
+    built, const = items[n:n + 1], items[n + 1:n + 2]
+    if not (built and const and isinstance(built[0], Instr) and built[0].name == "BUILD_TUPLE"
+            and built[0].arg == n - i and isinstance(const[0], Instr)
+            and const[0].name == "LOAD_CONST" and isinstance(const[0].arg, CodeType)):
+        raise ValueError("a closure of an unexpected shape in a generator expression")
+    return n - i + 2
+
+
+def _closure(items: list[object], i: int, names: dict[str, str]) -> list[object]:
+    """The closure and code of the nested code made at ``items[i]``: where it reads a
+    variable of ``names``, its :func:`reading_frame` code, handed :data:`FRAME` for
+    them."""
+    size = _closure_length(items, i)
+    loads, built, const = items[i:i + size - 2], items[i + size - 2], items[i + size - 1]
+    assert isinstance(built, Instr) and isinstance(const, Instr)
+    inner = const.arg
+    assert isinstance(inner, CodeType)
+    passed = {v: names[x.arg.name] for v, x in zip(inner.co_freevars, loads, strict=True)
+              if isinstance(x, Instr) and isinstance(x.arg, FreeVar) and x.arg.name in names}
+    if not passed:
+        return items[i:i + size]
+    at = built.location
+    rest = [x for v, x in zip(inner.co_freevars, loads, strict=True) if v not in passed]
+    return [Instr("LOAD_CLOSURE", FreeVar(FRAME), location=at), *rest,
+            Instr("BUILD_TUPLE", 1 + len(rest), location=at),
+            Instr("LOAD_CONST", reading_frame(inner, passed),
+                  location=const.location)]
+
+
 def fallback(made: CodeType, free: list[str], anchor: Instr, fallback_at: Label,
              join: Label) -> list[object]:
     """The interpreter's way where the name no longer holds the builtin (``[value,
-    iterator]`` on the stack): the generator made as 3.11 makes it, with a cell of the
-    current value of each outer local it reads (``free``: their names in the spliced
-    code), and the value called with it."""
+    iterator]`` on the stack): the generator made as 3.11 makes it, and the value
+    called with it.  One that reads outer locals (``free``: their names in the spliced
+    code, where they are no cells) is made from :func:`reading_frame`'s code, with the
+    running frame as its closure: it reads their values when it runs, as CPython's
+    reads the cells shared with the frame (the rebound callable may keep it and run
+    it after the function stored them again)."""
     at = anchor.location
     out: list[object] = [fallback_at, Instr("PUSH_NULL", location=at),
                          Instr("SWAP", 3, location=at), Instr("SWAP", 2, location=at)]
     if free:
-        out += [Instr("PUSH_NULL", location=at), Instr("LOAD_CONST", cells,  # type: ignore[arg-type]
-                                                          location=at)]
-        out += [Instr("LOAD_FAST", name, location=at) for name in free]
-        out += [Instr("PRECALL", len(free), location=at),
-                Instr("CALL", len(free), location=at)]
+        made = reading_frame(made, dict(zip(made.co_freevars, free, strict=True)))
+        out += [Instr("PUSH_NULL", location=at),
+                Instr("LOAD_CONST", cell_of, location=at),  # type: ignore[arg-type]
+                Instr("PUSH_NULL", location=at),
+                Instr("LOAD_CONST", sys._getframe, location=at),  # type: ignore[arg-type]
+                *compat.call_instructions(0, 0, at),
+                *compat.call_instructions(1, 0, at)]
     out += [Instr("LOAD_CONST", made, location=at),  # type: ignore[arg-type]
             Instr("MAKE_FUNCTION", 8 if free else 0, location=at),
             Instr("SWAP", 2, location=at),

@@ -283,15 +283,117 @@ def test_the_splice_calls_a_rebound_name_with_cpythons_generator(monkeypatch):
     monkeypatch.delitem(globals(), "sum")
     import builtins
 
-    monkeypatch.setattr(builtins, "any", lambda gen: ("any", tuple(gen)))
-    spliced = _interpreted_splice(negative)
-    assert spliced([1, -2]) == negative([1, -2]) == ("any", (False, True))
+    spliced = _interpreted_splice(negative)  # (splicing itself calls any())
+    with monkeypatch.context() as patched:
+        patched.setattr(builtins, "any", lambda gen: ("any", tuple(gen)))
+        assert spliced([1, -2]) == negative([1, -2]) == ("any", (False, True))
     # inside a list comprehension, inside another generator expression: the cells
     # hold the hidden locals' values
     monkeypatch.setitem(globals(), "sum", fake)
     for func, args in ((sums_of_rows, ([[1, 2], [3]],)),
                        (row_totals_over, ([[1, 5], [7, 2]], 1))):
         assert _interpreted_splice(func)(*args) == func(*args)
+
+
+def later_bound(xs, n):
+    g = sum(x * n for x in xs)
+    n = 10
+    return g
+
+
+def per_row(xs, k):
+    gens = []
+    for i in range(k):
+        gens.append(sum(x * i for x in xs))
+    return gens
+
+
+def nested_later(m, t):
+    g = sum(sum(v * t for v in row) for row in m)
+    t = 100
+    return g
+
+
+def unbound_yet(xs, flag):
+    if flag:
+        n = 2
+    return sum(x * n for x in xs)
+
+
+def _drained(value):
+    """A generator's items (each drained too), as a list, after the call returned."""
+    if isinstance(value, types.GeneratorType):
+        return [_drained(v) for v in value]
+    if isinstance(value, list):
+        return [_drained(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize(("func", "args"), [
+    (later_bound, ([1, 2], 1)),
+    (per_row, ([1, 2, 3], 4)),
+    (nested_later, ([[1, 2], [3]], 1)),
+    (affine, ([1, 2], 3, 1)),
+])
+def test_a_rebound_name_keeping_the_generator_sees_the_variables_stored_later(
+        monkeypatch, func, args):
+    """The rebound callable keeps the generator and it runs after the function stored
+    the variables it reads again (or first): it reads their values then, as CPython's
+    reads the cells it shares with the frame (the spliced code has no cells)."""
+    monkeypatch.setitem(globals(), "sum", lambda gen: gen)
+    spliced = _interpreted_splice(func)
+    mine, theirs = _drained(spliced(*args)), _drained(func(*args))
+    assert mine == theirs, (mine, theirs)
+    assert "generator" not in repr(mine)
+
+
+def test_a_rebound_name_running_the_generator_at_once_finds_a_variable_unbound(
+        monkeypatch):
+    monkeypatch.setitem(globals(), "sum", list)
+    spliced = _interpreted_splice(unbound_yet)
+    assert spliced([1, 2], True) == unbound_yet([1, 2], True) == [2, 4]
+    errors = []
+    for f in (spliced, unbound_yet):
+        with pytest.raises(NameError) as info:
+            f([1, 2], False)
+        errors.append((str(info.value), info.value.name,
+                       [t.name for t in info.traceback]))
+    assert errors[0] == errors[1], errors
+    assert errors[0][0] == ("cannot access free variable 'n' where it is not associated "
+                            "with a value in enclosing scope")
+
+
+def _rebinds_lazily():
+    global sum
+    sum = _kept  # noqa: A001 - the rebinding is the point
+    return 0
+
+
+def _kept(gen):
+    return gen
+
+
+def kept_by_the_rebound(xs, n):
+    t = _rebinds_lazily()  # an opaque callee: native code stops here (STALE)
+    g = sum(x * n for x in xs)
+    n = 10
+    return t, g
+
+
+def test_a_generator_kept_by_a_name_rebound_during_the_call_reads_later_stores():
+    args = ([1, 2], 1)
+    compiled = compile_function(kept_by_the_rebound, kinds_of(args))
+    try:
+        status, _, frames = compiled.run(*args)
+        assert status.name == "STALE" and frames
+        mine = resume.finish(frames)()
+    finally:
+        globals().pop("sum", None)
+    try:
+        theirs = kept_by_the_rebound(*args)
+    finally:
+        globals().pop("sum", None)
+    assert (mine[0], list(mine[1])) == (theirs[0], list(theirs[1])) == (0, [10, 20])
 
 
 def _rebinds():
