@@ -249,6 +249,11 @@ class OsrState:
                     self._turn_off(j, f"OSR compile {why}")
                     return _stop(self._compiling())
                 args = entry.plan.arguments(found)
+                if child.state is BeadState.INTERPRETED and not child.bailouts:
+                    # its compile was refused (a full queue; a child paused by its deopt
+                    # policy has bailed out): asked again, once a slow path at most
+                    child.compile_for(tuple(args))
+                    return _rearm(self, self._compiling())
                 kinds = call_kinds(child.func, tuple(args), {})
                 if child.code is None or kinds is None or kinds not in child.signatures:
                     return _rearm(self, self._compiling())

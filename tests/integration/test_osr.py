@@ -635,6 +635,36 @@ def phased(n, m):
     return s
 
 
+def test_an_entry_refused_by_a_full_queue_is_asked_for_again():
+    """The entry's compile finds the broker's queue full (the child stays interpreted,
+    and nothing calls it): a later slow path at its header queues it again, and the
+    call after that enters it."""
+    from autotier.broker.broker import Broker
+    from tests.runtime.helpers import Gate
+
+    broker = Broker(maxsize=1)
+    gate = Gate()
+    held = make_hot(long_sum, threshold=1, broker=broker, before_compile=gate)
+    held(3)
+    gate.wait_entered()  # the broker's thread is busy
+    queued = make_hot(long_sum, threshold=1, broker=broker)
+    queued(3)  # the queue is full
+    hf = make_hot(long_sum, policy=autotier.ThresholdPolicy(threshold=NEVER_BY_CALLS,
+                                                            loop_threshold=50),
+                  broker=broker)
+    osr = bead_of(hf).osr
+    osr.wait_compile = False
+    same(hf(500), long_sum(500))
+    assert [c.state.value for c in children(hf)] == ["interpreted"], osr.describe()
+    gate.open()
+    settle(broker)
+    same(hf(500), long_sum(500))  # the slow path asks again
+    settle(broker)
+    assert [c.state.value for c in children(hf)] == ["compiled"], osr.describe()
+    same(hf(500), long_sum(500))
+    assert entries(hf) == 1, osr.describe()
+
+
 def loops_side_by_side(n):
     s = 0
     for i in range(n):
