@@ -15,9 +15,10 @@ broker's thread, the urgent jobs queued meanwhile run to their end, then the nor
 job goes on (its bead's lock is not held there, nor LLVM's).  An urgent job is never
 set aside (nor set aside twice: one level of jobs inside another at most).
 :func:`inline_seconds` says how long this thread ran urgent jobs inside others (a
-compile's time on its bead leaves them out).  Compiles without stage boundaries
-(numba's) are not set aside.  ``maxsize`` bounds the jobs queued in both lanes
-together (the running ones not counted); a full queue refuses urgent jobs too.
+compile's time on its bead leaves them out).  numba's compile has one stage boundary,
+after numba's own work (before its entry's LLVM), so urgent jobs wait for numba's.
+``maxsize`` bounds the jobs queued in both lanes together (the running ones not
+counted); a full queue refuses urgent jobs too.
 
 Locks: ``_lock`` guards both lanes, ``_pending`` (jobs queued or running) and
 ``_closed``; two conditions share it: ``_cond`` (``_pending`` went down: what

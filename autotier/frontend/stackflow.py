@@ -865,7 +865,8 @@ def build_ir(decoded: DecodedFunction, resolver: Resolver) -> ir.Function:
 
 
 def _check_comprehension_loads(func: ir.Function, decoded: DecodedFunction) -> None:
-    """Decline where a list comprehension inlined (:mod:`.comprehensions`) reads a local
+    """Decline where a list comprehension or generator expression inlined
+    (:mod:`.comprehensions`, :mod:`.genexps`) reads a local
     that may be unbound there: its frame's error would be UnboundLocalError of a hidden
     or outer local where CPython raises NameError of a free variable."""
     for block in func.blocks:
@@ -873,7 +874,8 @@ def _check_comprehension_loads(func: ir.Function, decoded: DecodedFunction) -> N
             if (isinstance(instr, ir.CheckBound) and instr.state is not None
                     and instr.state.index in decoded.checked):
                 name = instr.name.rpartition(">.")[2]
-                raise Unsupported(at_line(f"a list comprehension reads {name!r}, which may "
-                                          "be unbound there", instr.line)
+                raise Unsupported(at_line(f"a comprehension or generator expression reads "
+                                          f"{name!r}, which may be unbound there",
+                                          instr.line)
                                   + f" (in {decoded.name})")
 
