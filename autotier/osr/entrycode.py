@@ -24,7 +24,8 @@ as any deopt's: locals, stack, lines), which runs the rest.  The locals live at 
 header that the loop never names (a str read only after it) are no parameters: they
 travel as one tuple, ``.keep``, that native code holds and never reads, and each
 marker is followed by ``LOAD_FAST .keep; UNPACK_SEQUENCE; STORE_FAST ...``, which only
-the interpreter runs.
+the interpreter runs, once: then ``.keep`` is None, and an exit passed again (where an
+enclosing loop goes on interpreted, changing those locals) skips it.
 """
 
 from __future__ import annotations
@@ -140,10 +141,18 @@ def entry_function(func: FunctionType, code: CodeType, header: Header,
         exit_line = (found.lineno if isinstance(found, Instr) else None) or line
         marker: list[Any] = [Instr("LOAD_CONST", markers.HANDBACK, lineno=exit_line),  # type: ignore[arg-type]
                              Instr("POP_TOP", lineno=exit_line)]
-        if plan.kept:
+        if plan.kept:  # (once: the interpreter may pass an exit again, after the
+            # locals kept changed, where an enclosing loop goes on; then .keep is None)
+            again = Label()
             marker += [Instr("LOAD_FAST", KEEP, lineno=exit_line),
+                       Instr("LOAD_CONST", None, lineno=exit_line),
+                       Instr("IS_OP", 0, lineno=exit_line),
+                       Instr("POP_JUMP_FORWARD_IF_TRUE", again, lineno=exit_line),
+                       Instr("LOAD_FAST", KEEP, lineno=exit_line),
                        Instr("UNPACK_SEQUENCE", len(plan.kept), lineno=exit_line),
-                       *(Instr("STORE_FAST", n, lineno=exit_line) for n in plan.kept)]
+                       *(Instr("STORE_FAST", n, lineno=exit_line) for n in plan.kept),
+                       Instr("LOAD_CONST", None, lineno=exit_line),
+                       Instr("STORE_FAST", KEEP, lineno=exit_line), again]
         items[where:where] = marker
     label = Label()
     target = instrs[header.index]

@@ -45,6 +45,20 @@ def rows_printed(n, m):
     return out
 
 
+def kept_changed_outside(n, m):
+    a, b = 0, 1
+    out = 0
+    for i in range(n):
+        a, b = b, (a + b) % 1000  # the outer loop changes what the inner never names
+        for j in range(m):
+            out += i ^ j
+            if j == m - 3:
+                break
+        print(i, a, end=";")  # the inner loop is handed back, a and b kept
+    print()
+    return out, a, b
+
+
 def raises_after(n):
     s = 0
     for i in range(n):
@@ -106,7 +120,8 @@ def outcome(func, args, capsys):
 
 
 CASES = [
-    (main, (3000,)), (rows_printed, (30, 40)), (raises_after, (500,)),
+    (main, (3000,)), (rows_printed, (30, 40)), (kept_changed_outside, (30, 40)),
+    (raises_after, (500,)),
     (while_then_print, (2000,)), (break_else, (list(range(300)), 250)),
     (break_else, (list(range(300)), 10**6)), (overflow_then_print, (3000,)),
     (genexpr_after, ([0.5 * k for k in range(200)],)),

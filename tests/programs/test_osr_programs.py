@@ -2,11 +2,13 @@
 iteration (issue 12): each runs interpreted with loop probes, its loop threshold a
 random iteration, and the probe that crosses it waits for the OSR compile and enters
 there (``OsrState.wait_compile``); every answer must be CPython's (value and type,
-floats bit for bit, or the same exception)."""
+floats bit for bit, or the same exception).  ``AUTOTIER_OSR_PROGRAMS`` tries more
+program numbers than the default 80, for a longer search."""
 
 from __future__ import annotations
 
 import math
+import os
 import random
 from typing import Any
 
@@ -17,7 +19,8 @@ from tests.programs.progen import program
 from tests.programs.test_random_programs import edge_input
 from tests.runtime.helpers import bead_of, make_hot
 
-PROGRAMS = 80  # program numbers tried (those with a loop are run)
+# program numbers tried (those with a loop are run)
+PROGRAMS = int(os.environ.get("AUTOTIER_OSR_PROGRAMS", "80"))
 INPUTS_EACH = 6
 
 
