@@ -145,13 +145,13 @@ def entry_function(func: FunctionType, code: CodeType, header: Header,
             # locals kept changed, where an enclosing loop goes on; then .keep is None)
             again = Label()
             marker += [Instr("LOAD_FAST", KEEP, lineno=exit_line),
-                       Instr("LOAD_CONST", None, lineno=exit_line),
+                       Instr("LOAD_CONST", None, lineno=exit_line),  # type: ignore[arg-type]
                        Instr("IS_OP", 0, lineno=exit_line),
                        Instr("POP_JUMP_FORWARD_IF_TRUE", again, lineno=exit_line),
                        Instr("LOAD_FAST", KEEP, lineno=exit_line),
                        Instr("UNPACK_SEQUENCE", len(plan.kept), lineno=exit_line),
                        *(Instr("STORE_FAST", n, lineno=exit_line) for n in plan.kept),
-                       Instr("LOAD_CONST", None, lineno=exit_line),
+                       Instr("LOAD_CONST", None, lineno=exit_line),  # type: ignore[arg-type]
                        Instr("STORE_FAST", KEEP, lineno=exit_line), again]
         items[where:where] = marker
     label = Label()
