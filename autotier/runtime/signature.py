@@ -73,6 +73,8 @@ def why_not(func: FunctionType, args: tuple[Any, ...],
             if code.co_flags & flag]
     if star:
         return f"a {' and a '.join(star)} parameter cannot be compiled"
+    if code.co_kwonlyargcount:  # (bind_positions binds positional parameters only)
+        return "keyword-only parameters cannot be compiled"
     defaults = func.__defaults__ or ()
     try:
         sources = bind_positions(code, len(defaults), len(args), tuple(kwargs))

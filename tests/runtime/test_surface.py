@@ -278,6 +278,18 @@ def test_reason_says_when_the_call_does_not_bind():
     assert state(hf) == "failed" and "does not bind" in reason, reason
 
 
+def test_reason_names_keyword_only_parameters_for_a_call_that_binds():
+    def scaled(a, *, scale=2):
+        return a * scale
+
+    hf = make_hot(scaled)
+    for _ in range(5):
+        assert hf(1, scale=3) == 3  # a call CPython binds
+    settle()
+    reason = autotier.stats(hf).reason
+    assert "keyword-only" in reason and "does not bind" not in reason, reason
+
+
 # --- a replaced __code__ -------------------------------------------------------------
 
 def _two(a, b):
