@@ -15,6 +15,7 @@ from typing import Any
 import autotier
 from autotier.osr.instrument import screen
 from tests.e2e.test_corpus import outcome, same
+from tests.frontend.harness import cold_answer, warmed_answer
 from tests.programs.progen import program
 from tests.programs.test_random_programs import edge_input
 from tests.runtime.helpers import bead_of, make_hot
@@ -22,6 +23,18 @@ from tests.runtime.helpers import bead_of, make_hot
 # program numbers tried (those with a loop are run)
 PROGRAMS = int(os.environ.get("AUTOTIER_OSR_PROGRAMS", "80"))
 INPUTS_EACH = 6
+
+
+def cpythons_other(func: Any, args: tuple[Any, ...], got: tuple[Any, ...]
+                   ) -> tuple[Any, ...]:
+    """CPython's other answer where two nan operands meet (``tests.frontend.harness``'s
+    module doc): its specialised code's, as native code gives, or fresh code's, as a
+    resume function gives (a bailout's rest of the call), whichever ``got`` is."""
+    for answer in (warmed_answer, cold_answer):
+        other = outcome(lambda *a: answer(func, a), args)
+        if same(got, other):
+            return other
+    return other
 
 
 def test_random_programs_entered_at_a_random_iteration():
@@ -44,6 +57,8 @@ def test_random_programs_entered_at_a_random_iteration():
         for _ in range(INPUTS_EACH):
             args = edge_input(rng, signature)
             expected, got = outcome(func, args), outcome(hf, args)
+            if not same(got, expected) and got[0] == expected[0] == "value":
+                expected = cpythons_other(func, args, got)
             if not same(got, expected):
                 mismatches.append(f"{source}{args} entered at {at}: autotier {got!r}, "
                                   f"CPython {expected!r}")
