@@ -250,7 +250,10 @@ def dtype_ref(value: object) -> DtypeRef | None:
     from autotier.abi import ARRAY_DTYPES
 
     scalar: type = value
-    name = np.dtype(scalar).name
+    try:
+        name = np.dtype(scalar).name
+    except TypeError:  # an abstract scalar type (np.floating, np.integer, ...): no dtype
+        return None
     if name not in ARRAY_DTYPES or getattr(np, name, None) is not value:
         return None
     return DtypeRef(scalar, name)

@@ -216,3 +216,28 @@ def test_kinds_name_numpy_types() -> None:
             info = np.iinfo(k.type)
             assert (info.min, info.max) == (k.min, k.max)
     assert ns.kind_of(float) is None
+
+
+def counts_floating(xs):
+    c = 0
+    for x in xs:
+        if isinstance(x, np.floating):
+            c += 1
+    return c
+
+
+def counts_integer(xs):
+    return sum(1 for x in xs if isinstance(x, np.integer))
+
+
+@pytest.mark.parametrize("func", [counts_floating, counts_integer])
+def test_an_abstract_numpy_scalar_type_is_declined_not_a_crash(func):
+    """np.floating, np.integer, ... have no dtype: naming one is declined with a
+    reason (np.dtype() of it raised TypeError inside the frontend: 'the llvm backend
+    crashed', found trying autotier as a new user)."""
+    from autotier.frontend import lower
+    from tests.frontend.harness import kinds_of
+
+    args = ([1.5, np.float32(2.0), 3],)
+    with pytest.raises(Unsupported, match="numpy"):
+        lower(func, kinds_of(args))
