@@ -301,7 +301,11 @@ def stats(f: Any = None) -> Stats | FunctionStats:
 
 
 def wait_idle(timeout: float | None = None) -> bool:
-    """Wait until no compile is queued or running; False if ``timeout`` ran out."""
+    """Wait until no compile is queued or running; False if ``timeout`` (seconds, or
+    None: no limit; zero or less: just look) ran out."""
+    if timeout is not None and not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number of seconds or None, "
+                        f"not {type(timeout).__name__}")
     return BROKER.wait_idle(timeout)
 
 

@@ -19,3 +19,8 @@ class Unsupported(Exception):
 def at_line(what: str, line: int | None) -> str:
     """``what`` with a line number appended when one is known."""
     return f"{what} at line {line}" if line is not None else what
+
+
+def a(noun: str) -> str:
+    """``noun`` with its indefinite article: "a list", "an int"."""
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from autotier.frontend import ir
-from autotier.frontend.errors import Unsupported, at_line
+from autotier.frontend.errors import Unsupported, a, at_line
 from autotier.frontend.ir import NO_KINDS, Kinds, Var, VKind
 from autotier.frontend.kinds import SCALARS
 
@@ -142,7 +142,7 @@ def result_kinds(instr: ir.Instr, combo: tuple[VKind, ...], speculated: Kinds,
         if unknown:
             return NO_KINDS
         if combo[0] is not VKind.INSTANCE:
-            raise Unsupported(at_line(f"method .{instr.name} of a {what} is not supported",
+            raise Unsupported(at_line(f"method .{instr.name} of {a(what)} is not supported",
                                       instr.line))
         odd = [k for k in combo[1:] if k not in METHOD_ARGUMENTS]
         if odd:

@@ -37,7 +37,7 @@ from autotier.frontend.builtins_table import (
 )
 from autotier.frontend.calls import lower_call
 from autotier.frontend.decode import CodeBlock, DecodedFunction, Op
-from autotier.frontend.errors import Unsupported, at_line
+from autotier.frontend.errors import Unsupported, a, at_line
 from autotier.frontend.ssa import RawBlock, finish
 from autotier.osr import markers
 
@@ -162,7 +162,7 @@ class StackFlow:
 
     def value_of(self, item: Item, what: str = "value") -> ir.Var:
         if not isinstance(item, ir.Var):
-            raise self.fail(f"{describe(item)} used as a {what} is not supported")
+            raise self.fail(f"{describe(item)} used as {a(what)} is not supported")
         return item
 
     def truth(self, value: ir.Var) -> ir.Var:

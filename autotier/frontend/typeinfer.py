@@ -31,7 +31,7 @@ from autotier.frontend import (
     shapes,
 )
 from autotier.frontend.builtins_table import MATH_FUNCTIONS
-from autotier.frontend.errors import Unsupported, at_line
+from autotier.frontend.errors import Unsupported, a, at_line
 from autotier.frontend.ir import NO_KINDS, BinOp, CmpOp, Kinds, UnOp, VKind
 from autotier.frontend.kinds import (
     ITER_OF,
@@ -151,7 +151,7 @@ def _scalar(instr: ir.Instr, combo: tuple[VKind, ...]) -> None:
     for k in combo:
         if k in _NOT_NUMBERS:
             what = _OBJECT_NAMES[k]
-            raise Unsupported(at_line(f"{type(instr).__name__} of a {what} is not supported",
+            raise Unsupported(at_line(f"{type(instr).__name__} of {a(what)} is not supported",
                                       instr.line))
         if k is VKind.UNDEF:
             raise ir.IRError(f"{instr.dest} reads an unchecked local")
@@ -166,7 +166,7 @@ def _builtin_call_kinds(instr: ir.CallBuiltin, combo: tuple[VKind, ...],
         return frozenset({VKind.LIST})
     if combo[0] not in SEQUENCES:
         what = _OBJECT_NAMES.get(combo[0], combo[0].name.lower())
-        raise Unsupported(at_line(f"{instr.builtin}() of a {what} is not supported",
+        raise Unsupported(at_line(f"{instr.builtin}() of {a(what)} is not supported",
                                   instr.line))
     if not elements <= SCALARS:
         raise Unsupported(at_line(f"{instr.builtin}() of a sequence of tuples is not "

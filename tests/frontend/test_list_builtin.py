@@ -91,7 +91,7 @@ def test_list_of_what_native_code_does_not_hold_is_declined_with_its_line():
     def of_int(n):
         return list(n)  # CPython's TypeError
 
-    with pytest.raises(Unsupported, match=r"list\(\) of a int is not supported at line"):
+    with pytest.raises(Unsupported, match=r"list\(\) of an int is not supported at line"):
         lower(of_int, (Kind.INT,))
 
     import numpy

@@ -8,6 +8,8 @@ import sys
 import textwrap
 import threading
 
+import pytest
+
 import autotier
 from autotier import api
 from autotier.broker import Broker, pacing
@@ -342,3 +344,9 @@ def test_a_closed_broker_runs_no_urgent_job_at_a_stage_boundary():
     normal.between.set()
     assert broker.wait_idle(60)
     assert log == ["n:1", "cancel:u", "n:2"]
+
+
+def test_wait_idle_says_what_timeout_it_takes():
+    with pytest.raises(TypeError, match="timeout must be a number of seconds or None, not str"):
+        autotier.wait_idle("x")  # type: ignore[arg-type]
+    assert autotier.wait_idle(-1) in (True, False)  # zero or less: just look
