@@ -221,8 +221,9 @@ def reading_frame(made: CodeType, names: dict[str, str]) -> CodeType:
         elif x.name == "LOAD_DEREF" and isinstance(x.arg, FreeVar) and x.arg.name in names:
             out += _read_frame(x, x.arg.name, names[x.arg.name], tail)
         elif x.name == "LOAD_CLOSURE":
-            out += _closure(items, i - 1, names)
-            i += _closure_length(items, i - 1) - 1
+            made_here, size = _closure(items, i - 1, names)
+            out += made_here
+            i += size - 1
         elif isinstance(x.arg, FreeVar) and x.arg.name in names:
             raise ValueError(f"{x.name} of a variable of the function in a generator "
                              "expression")
@@ -275,10 +276,11 @@ def _closure_length(items: list[object], i: int) -> int:
     return n - i + 2
 
 
-def _closure(items: list[object], i: int, names: dict[str, str]) -> list[object]:
-    """The closure and code of the nested code made at ``items[i]``: where it reads a
-    variable of ``names``, its :func:`reading_frame` code, handed :data:`FRAME` for
-    them."""
+def _closure(items: list[object], i: int, names: dict[str, str]
+             ) -> tuple[list[object], int]:
+    """The closure and code of the nested code made at ``items[i]`` (and how many
+    items they were): where it reads a variable of ``names``, its
+    :func:`reading_frame` code, handed :data:`FRAME` for them."""
     size = _closure_length(items, i)
     loads, built, const = items[i:i + size - 2], items[i + size - 2], items[i + size - 1]
     assert isinstance(built, Instr) and isinstance(const, Instr)
@@ -287,13 +289,13 @@ def _closure(items: list[object], i: int, names: dict[str, str]) -> list[object]
     passed = {v: names[x.arg.name] for v, x in zip(inner.co_freevars, loads, strict=True)
               if isinstance(x, Instr) and isinstance(x.arg, FreeVar) and x.arg.name in names}
     if not passed:
-        return items[i:i + size]
+        return items[i:i + size], size
     at = built.location
     rest = [x for v, x in zip(inner.co_freevars, loads, strict=True) if v not in passed]
     return [Instr("LOAD_CLOSURE", FreeVar(FRAME), location=at), *rest,
             Instr("BUILD_TUPLE", 1 + len(rest), location=at),
             Instr("LOAD_CONST", reading_frame(inner, passed),
-                  location=const.location)]
+                  location=const.location)], size
 
 
 def fallback(made: CodeType, free: list[str], anchor: Instr, fallback_at: Label,
